@@ -6,5 +6,6 @@ pub mod clock;
 pub mod model;
 pub mod seal;
 mod secret;
+pub mod store;
 
 pub use secret::{MIN_SECRET_LEN, Secret, SecretError, Secrets};

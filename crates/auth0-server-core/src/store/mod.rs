@@ -1,0 +1,26 @@
+//! Session storage: the traits, the per-request context, and the server-side state store.
+//!
+//! - [`StateStore`] keeps sessions; [`TransactionStore`] keeps logins in progress.
+//! - [`StoreContext`] is one request's cookies in and `Set-Cookie` changes out.
+//! - [`SessionBackend`] is what a server-side store (Redis, PostgreSQL, memory, yours)
+//!   implements; [`ServerSideStateStore`] turns any backend into a [`StateStore`], owning
+//!   the session-id cookie, the sealing of records, rotation and compare-and-set.
+//! - [`SessionLifetime`] decides when a session ends, once for every store.
+
+mod backend;
+mod context;
+mod error;
+mod lifetime;
+mod server_side;
+mod traits;
+
+pub use backend::{
+    LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, UpdateOutcome,
+};
+pub use context::{
+    CookieOptions, ReadVersion, SameSite, SetCookie, StoreContext, validate_identifier,
+};
+pub use error::{BoxError, StoreError};
+pub use lifetime::{DEFAULT_ABSOLUTE, DEFAULT_INACTIVITY, SessionLifetime};
+pub use server_side::{DEFAULT_MAX_RECORD_SIZE, ServerSideStateStore};
+pub use traits::{StateStore, TransactionStore};

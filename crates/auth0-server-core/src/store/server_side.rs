@@ -1,0 +1,364 @@
+//! [`ServerSideStateStore`]: a [`StateStore`] over any [`SessionBackend`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use async_trait::async_trait;
+
+use super::{
+    CookieOptions, LogoutFilter, ReadVersion, SessionBackend, SessionId, SessionLifetime,
+    SessionRecord, SetCookie, StateStore, StoreContext, StoreError, UpdateOutcome,
+    validate_identifier,
+};
+use crate::clock::{self, Clock};
+use crate::model::{LogoutTokenClaims, StateData, normalize_domain};
+use crate::seal::RecordSealer;
+use crate::secret::Secrets;
+
+/// Largest sealed record accepted by default: 1 MiB. A session is a few kilobytes; this only
+/// stops a runaway one from filling the backend.
+pub const DEFAULT_MAX_RECORD_SIZE: usize = 1024 * 1024;
+/// How many fresh ids are tried when a new id collides with an existing one (which, with 256
+/// random bits, only a broken random source makes happen).
+const CREATE_ATTEMPTS: usize = 3;
+
+/// A [`StateStore`] keeping sessions in a [`SessionBackend`], with only a random session id
+/// in the browser's cookie.
+///
+/// It owns everything backends share:
+///
+/// - the session-id cookie (HttpOnly, Secure, SameSite=Lax by default);
+/// - sealing: records are XChaCha20-Poly1305 boxes bound to the cookie name and session id,
+///   so refresh tokens are never stored in clear; only sid, sub, domain and expiry are;
+/// - rotation at login: a new id, the new record created before the old one is deleted;
+/// - compare-and-set: a write uses the version read earlier in the same request, so two
+///   requests that both read version 3 cannot both write; the second gets
+///   [`StoreError::Conflict`], and a write to a session deleted meanwhile gets
+///   [`StoreError::SessionEnded`] instead of bringing it back;
+/// - the lifetime ([`SessionLifetime`]) that sets both the record's expiry and the
+///   cookie's `Max-Age`.
+///
+/// ```
+/// # use auth0_server_core::store::*;
+/// # use auth0_server_core::Secrets;
+/// # async fn demo(backend: impl SessionBackend) -> Result<(), Box<dyn std::error::Error>> {
+/// let store = ServerSideStateStore::new(backend, &Secrets::parse("a-secret-of-at-least-thirty-two-bytes")?)
+///     .with_cookie_options(CookieOptions { secure: false, ..CookieOptions::default() });
+/// # Ok(()) }
+/// ```
+pub struct ServerSideStateStore<B> {
+    backend: Arc<B>,
+    sealer: RecordSealer,
+    cookie: CookieOptions,
+    lifetime: SessionLifetime,
+    clock: Arc<dyn Clock>,
+    max_record_size: usize,
+}
+
+impl<B> Clone for ServerSideStateStore<B> {
+    fn clone(&self) -> Self {
+        Self {
+            backend: self.backend.clone(),
+            sealer: self.sealer.clone(),
+            cookie: self.cookie.clone(),
+            lifetime: self.lifetime,
+            clock: self.clock.clone(),
+            max_record_size: self.max_record_size,
+        }
+    }
+}
+
+impl<B: SessionBackend> fmt::Debug for ServerSideStateStore<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerSideStateStore")
+            .field("backend", &self.backend.name())
+            .field("cookie", &self.cookie)
+            .field("lifetime", &self.lifetime)
+            .field("max_record_size", &self.max_record_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: SessionBackend> ServerSideStateStore<B> {
+    /// A store over `backend`, sealing records with `secrets` (newest first).
+    pub fn new(backend: B, secrets: &Secrets) -> Self {
+        Self::from_shared(Arc::new(backend), secrets)
+    }
+
+    /// Like [`new`](Self::new), for a backend that is shared with other code.
+    pub fn from_shared(backend: Arc<B>, secrets: &Secrets) -> Self {
+        Self {
+            backend,
+            sealer: RecordSealer::new(secrets),
+            cookie: CookieOptions::default(),
+            lifetime: SessionLifetime::default(),
+            clock: clock::system(),
+            max_record_size: DEFAULT_MAX_RECORD_SIZE,
+        }
+    }
+
+    /// Sets the session-id cookie's attributes.
+    pub fn with_cookie_options(mut self, options: CookieOptions) -> Self {
+        self.cookie = options;
+        self
+    }
+
+    /// Sets the session lifetime policy.
+    pub fn with_lifetime(mut self, lifetime: SessionLifetime) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// Sets the clock the lifetime is computed with (the backend keeps its own).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the largest sealed record accepted, in bytes.
+    pub fn with_max_record_size(mut self, bytes: usize) -> Self {
+        self.max_record_size = bytes;
+        self
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The associated data a record is sealed with: the cookie name and the session id.
+    fn aad(identifier: &str, id: &SessionId) -> Vec<u8> {
+        format!("{identifier}:{}", id.as_str()).into_bytes()
+    }
+
+    fn record(
+        &self,
+        identifier: &str,
+        id: &SessionId,
+        json: &[u8],
+        state: &StateData,
+        expires_at: u64,
+    ) -> Result<SessionRecord, StoreError> {
+        let data = self.sealer.seal(&Self::aad(identifier, id), json)?;
+        if data.len() > self.max_record_size {
+            return Err(StoreError::TooLarge {
+                size: data.len(),
+                limit: self.max_record_size,
+            });
+        }
+        Ok(SessionRecord {
+            data,
+            sid: Some(state.internal.sid.clone()).filter(|s| !s.is_empty()),
+            sub: state
+                .user
+                .as_ref()
+                .map(|u| u.sub.clone())
+                .filter(|s| !s.is_empty()),
+            domain: state.domain.as_deref().map(normalize_domain),
+            expires_at: UNIX_EPOCH + Duration::from_secs(expires_at),
+        })
+    }
+
+    fn set_id_cookie(&self, cx: &StoreContext, identifier: &str, id: &SessionId, ttl: u64) {
+        cx.set_cookie(SetCookie::new(
+            identifier,
+            id.as_str(),
+            Some(Duration::from_secs(ttl)),
+            &self.cookie,
+        ));
+    }
+
+    fn forget(&self, cx: &StoreContext, identifier: &str) {
+        cx.remove_cookie(identifier, &self.cookie);
+        cx.clear_read_version(identifier);
+    }
+
+    /// Creates the session under a fresh id, then deletes the previous one (if any).
+    async fn create_fresh(
+        &self,
+        identifier: &str,
+        json: &[u8],
+        state: &StateData,
+        expires_at: u64,
+        ttl: u64,
+        previous: Option<SessionId>,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        let mut attempts = 0;
+        let (id, record) = loop {
+            attempts += 1;
+            let id = SessionId::generate();
+            let record = self.record(identifier, &id, json, state, expires_at)?;
+            match self.backend.create(&id, &record).await {
+                Ok(()) => break (id, record),
+                Err(StoreError::Conflict) if attempts < CREATE_ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        drop(record);
+        if let Some(previous) = previous.filter(|p| *p != id) {
+            if let Err(e) = self.backend.delete(&previous).await {
+                // The old id must not outlive the login (session fixation): undo and fail.
+                let _ = self.backend.delete(&id).await;
+                return Err(e);
+            }
+        }
+        self.set_id_cookie(cx, identifier, &id, ttl);
+        cx.set_read_version(
+            identifier,
+            ReadVersion {
+                session_id: id.as_str().to_owned(),
+                version: 1,
+            },
+        );
+        tracing::debug!(session = id.short(), "session created");
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
+    #[tracing::instrument(name = "store.set", skip_all, fields(backend = self.backend.name(), rotate))]
+    async fn set(
+        &self,
+        identifier: &str,
+        state: &StateData,
+        rotate: bool,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        validate_identifier(identifier)?;
+        let now = self.clock.unix_seconds();
+        let expires_at = self.lifetime.expires_at(state, now);
+        let current = cx.cookie(identifier).and_then(|v| SessionId::parse(&v));
+        if expires_at <= now {
+            // The session's lifetime is already over: end it rather than store it.
+            if let Some(id) = current {
+                self.backend.delete(&id).await?;
+            }
+            self.forget(cx, identifier);
+            return Ok(());
+        }
+        let ttl = expires_at - now;
+        let json = serde_json::to_vec(state)?;
+
+        let Some(id) = current.clone().filter(|_| !rotate) else {
+            return self
+                .create_fresh(identifier, &json, state, expires_at, ttl, current, cx)
+                .await;
+        };
+        let expected = match cx.read_version(identifier) {
+            Some(read) if read.session_id == id.as_str() => read.version,
+            // Not read in this request: take the version now.
+            _ => match self.backend.load(&id).await? {
+                Some(loaded) => loaded.version,
+                None => {
+                    self.forget(cx, identifier);
+                    return Err(StoreError::SessionEnded);
+                }
+            },
+        };
+        let record = self.record(identifier, &id, &json, state, expires_at)?;
+        match self.backend.update(&id, &record, expected).await? {
+            UpdateOutcome::Updated => {
+                self.set_id_cookie(cx, identifier, &id, ttl);
+                cx.set_read_version(
+                    identifier,
+                    ReadVersion {
+                        session_id: id.as_str().to_owned(),
+                        version: expected + 1,
+                    },
+                );
+                Ok(())
+            }
+            UpdateOutcome::Missing => {
+                self.forget(cx, identifier);
+                Err(StoreError::SessionEnded)
+            }
+            UpdateOutcome::Conflict => {
+                cx.clear_read_version(identifier);
+                Err(StoreError::Conflict)
+            }
+        }
+    }
+
+    #[tracing::instrument(name = "store.get", skip_all, fields(backend = self.backend.name()))]
+    async fn get(
+        &self,
+        identifier: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<StateData>, StoreError> {
+        validate_identifier(identifier)?;
+        let Some(raw) = cx.cookie(identifier) else {
+            return Ok(None);
+        };
+        let Some(id) = SessionId::parse(&raw) else {
+            tracing::debug!("session cookie is not a session id; ignored");
+            self.forget(cx, identifier);
+            return Ok(None);
+        };
+        let Some(loaded) = self.backend.load(&id).await? else {
+            self.forget(cx, identifier);
+            return Ok(None);
+        };
+        if loaded.record.expires_at <= self.clock.now() {
+            self.forget(cx, identifier);
+            return Ok(None);
+        }
+        let json = match self
+            .sealer
+            .open(&Self::aad(identifier, &id), &loaded.record.data)
+        {
+            Ok(json) => json,
+            Err(e) => {
+                // Left in place: an instance with the right secret may still read it.
+                tracing::warn!(session = id.short(), error = %e, "session record does not open; treated as no session");
+                return Ok(None);
+            }
+        };
+        let state = match serde_json::from_slice::<StateData>(&json) {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::warn!(session = id.short(), error = %e, "session record is not a session; treated as no session");
+                return Ok(None);
+            }
+        };
+        cx.set_read_version(
+            identifier,
+            ReadVersion {
+                session_id: id.as_str().to_owned(),
+                version: loaded.version,
+            },
+        );
+        Ok(Some(state))
+    }
+
+    #[tracing::instrument(name = "store.delete", skip_all, fields(backend = self.backend.name()))]
+    async fn delete(&self, identifier: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        validate_identifier(identifier)?;
+        if let Some(id) = cx.cookie(identifier).and_then(|v| SessionId::parse(&v)) {
+            self.backend.delete(&id).await?;
+        }
+        self.forget(cx, identifier);
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "store.delete_by_logout_token", skip_all, fields(backend = self.backend.name()))]
+    async fn delete_by_logout_token(
+        &self,
+        claims: &LogoutTokenClaims,
+        _cx: &StoreContext,
+    ) -> Result<u64, StoreError> {
+        let filter = LogoutFilter {
+            sid: claims.sid.clone().filter(|s| !s.is_empty()),
+            sub: claims.sub.clone().filter(|s| !s.is_empty()),
+            domain: claims.domain(),
+        };
+        if filter.sid.is_none() && filter.sub.is_none() {
+            return Ok(0);
+        }
+        let ended = self.backend.delete_by_logout(&filter).await?;
+        tracing::info!(ended, "back-channel logout");
+        Ok(ended)
+    }
+}

@@ -1,0 +1,157 @@
+//! The traits the SDK's client talks to.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{StoreContext, StoreError};
+use crate::model::{LogoutTokenClaims, StateData, TransactionData};
+
+/// Where sessions live between requests.
+///
+/// Implemented by the cookie store (the session itself in the browser) and by
+/// [`ServerSideStateStore`](super::ServerSideStateStore) over any [`SessionBackend`](super::SessionBackend)
+/// (a session id in the browser, the session in Redis, PostgreSQL or memory). Used as
+/// `Arc<dyn StateStore>`.
+///
+/// A cookie that is missing, tampered, truncated, expired, sealed with an unknown secret or
+/// for another identifier reads as `Ok(None)`: "no session", never an error and never a panic.
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// Writes the session under `identifier` (the cookie name, `_a0_session` by default).
+    ///
+    /// `rotate = true` is used at every login: the session gets a fresh id and the old one
+    /// stops working (against session fixation). A server-side store creates the new record
+    /// before it deletes the old one.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::TooLarge`] over the store's size limit; [`StoreError::Conflict`] when
+    /// another request wrote the session after this request read it;
+    /// [`StoreError::SessionEnded`] when it was deleted or expired meanwhile (it is not
+    /// brought back); backend failures. On error nothing stored is changed.
+    async fn set(
+        &self,
+        identifier: &str,
+        state: &StateData,
+        rotate: bool,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError>;
+
+    /// Reads the session under `identifier`, if there is a live one.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only.
+    async fn get(
+        &self,
+        identifier: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<StateData>, StoreError>;
+
+    /// Ends the session under `identifier`; ending an absent one is not an error.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only.
+    async fn delete(&self, identifier: &str, cx: &StoreContext) -> Result<(), StoreError>;
+
+    /// Ends the sessions a validated back-channel logout token names, and says how many.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unsupported`] for stores that keep nothing server-side (cookies);
+    /// backend failures.
+    async fn delete_by_logout_token(
+        &self,
+        claims: &LogoutTokenClaims,
+        cx: &StoreContext,
+    ) -> Result<u64, StoreError>;
+}
+
+/// Where a login's [`TransactionData`] waits between the redirect to the provider and the
+/// callback, under the key `"{transaction_identifier}:{state}"`.
+#[async_trait]
+pub trait TransactionStore: Send + Sync {
+    /// Stores the transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::TooLarge`] over the store's limit; backend failures.
+    async fn set(
+        &self,
+        key: &str,
+        transaction: &TransactionData,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError>;
+
+    /// Reads the transaction, if it exists and has not expired.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only; anything unreadable is `Ok(None)`.
+    async fn get(
+        &self,
+        key: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<TransactionData>, StoreError>;
+
+    /// Deletes the transaction; deleting an absent one is not an error.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only.
+    async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl<T: StateStore + ?Sized> StateStore for Arc<T> {
+    async fn set(
+        &self,
+        identifier: &str,
+        state: &StateData,
+        rotate: bool,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        (**self).set(identifier, state, rotate, cx).await
+    }
+    async fn get(
+        &self,
+        identifier: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<StateData>, StoreError> {
+        (**self).get(identifier, cx).await
+    }
+    async fn delete(&self, identifier: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        (**self).delete(identifier, cx).await
+    }
+    async fn delete_by_logout_token(
+        &self,
+        claims: &LogoutTokenClaims,
+        cx: &StoreContext,
+    ) -> Result<u64, StoreError> {
+        (**self).delete_by_logout_token(claims, cx).await
+    }
+}
+
+#[async_trait]
+impl<T: TransactionStore + ?Sized> TransactionStore for Arc<T> {
+    async fn set(
+        &self,
+        key: &str,
+        transaction: &TransactionData,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        (**self).set(key, transaction, cx).await
+    }
+    async fn get(
+        &self,
+        key: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<TransactionData>, StoreError> {
+        (**self).get(key, cx).await
+    }
+    async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        (**self).delete(key, cx).await
+    }
+}
