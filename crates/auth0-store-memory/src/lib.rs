@@ -1,0 +1,35 @@
+//! In-memory storage for [auth0-server]: a [`SessionBackend`] and a [`TransactionStore`]
+//! that keep everything in this process.
+//!
+//! For development, tests and apps that run as a single instance. Sessions are lost when the
+//! process stops and are not shared between instances: for several instances use the cookie,
+//! Redis or PostgreSQL store. Expired entries are dropped as the store is used, so memory
+//! does not grow without bound.
+//!
+//! ```
+//! use auth0_server_core::{Secrets, store::{ServerSideStateStore, StateStore, StoreContext}};
+//! use auth0_server_core::model::StateData;
+//! use auth0_store_memory::MemoryBackend;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let secrets = Secrets::parse("a-secret-of-at-least-thirty-two-bytes")?;
+//! let store = ServerSideStateStore::new(MemoryBackend::new(), &secrets);
+//!
+//! let cx = StoreContext::new();
+//! store.set("_a0_session", &StateData::default(), true, &cx).await?;
+//! assert!(store.get("_a0_session", &cx).await?.is_some());
+//! # Ok(()) }
+//! ```
+//!
+//! [auth0-server]: https://docs.rs/auth0-server
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod backend;
+mod transactions;
+
+pub use backend::MemoryBackend;
+pub use transactions::{DEFAULT_MAX_TRANSACTIONS, DEFAULT_TRANSACTION_TTL, MemoryTransactionStore};
+
+/// Seconds between sweeps of expired entries.
+pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
