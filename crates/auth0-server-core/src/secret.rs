@@ -18,8 +18,9 @@ pub enum SecretError {
     Missing,
     /// A secret is shorter than [`MIN_SECRET_LEN`].
     #[error(
-        "secret number {position} is {len} bytes long, but at least {MIN_SECRET_LEN} are needed: \
-         make one with `auth0-server secret` or `openssl rand -hex 32`"
+        "a secret (number {position} in the list, newest first) has only {len} byte(s), but at \
+         least {MIN_SECRET_LEN} are needed: make one with `auth0-server secret` or \
+         `openssl rand -hex 32`"
     )]
     TooShort {
         /// Where the secret stands in the list (1 = newest).

@@ -453,11 +453,11 @@ async fn altered_cookies_are_none(
     for variant in 0..12 {
         let mut changed = false;
         for (name, value) in &cookies {
-            if let Some(altered) = alter(value, variant) {
-                if altered != *value {
-                    browser.jar.set(name, &altered);
-                    changed = true;
-                }
+            if let Some(altered) = alter(value, variant)
+                && altered != *value
+            {
+                browser.jar.set(name, &altered);
+                changed = true;
             }
         }
         if !changed {

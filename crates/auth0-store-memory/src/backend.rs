@@ -34,13 +34,16 @@ pub struct MemoryBackend {
 struct Sessions {
     records: HashMap<SessionId, LoadedRecord>,
     /// (domain, sid) → ids.
-    by_sid: HashMap<(String, String), HashSet<SessionId>>,
+    by_sid: HashMap<IndexKey, HashSet<SessionId>>,
     /// (domain, sub) → ids.
-    by_sub: HashMap<(String, String), HashSet<SessionId>>,
+    by_sub: HashMap<IndexKey, HashSet<SessionId>>,
     last_sweep: Option<SystemTime>,
 }
 
-fn index_keys(record: &SessionRecord) -> (Option<(String, String)>, Option<(String, String)>) {
+/// A key of the `sid` or `sub` index: (domain, value).
+type IndexKey = (String, String);
+
+fn index_keys(record: &SessionRecord) -> (Option<IndexKey>, Option<IndexKey>) {
     let domain = record.domain.clone().unwrap_or_default();
     (
         record.sid.clone().map(|sid| (domain.clone(), sid)),
@@ -67,12 +70,12 @@ impl Sessions {
         };
         let (sid, sub) = index_keys(&old.record);
         for (index, key) in [(&mut self.by_sid, sid), (&mut self.by_sub, sub)] {
-            if let Some(key) = key {
-                if let Some(ids) = index.get_mut(&key) {
-                    ids.remove(id);
-                    if ids.is_empty() {
-                        index.remove(&key);
-                    }
+            if let Some(key) = key
+                && let Some(ids) = index.get_mut(&key)
+            {
+                ids.remove(id);
+                if ids.is_empty() {
+                    index.remove(&key);
                 }
             }
         }

@@ -178,13 +178,16 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
     async fn create_fresh(
         &self,
         identifier: &str,
-        json: &[u8],
-        state: &StateData,
-        expires_at: u64,
-        ttl: u64,
+        write: &Write<'_>,
         previous: Option<SessionId>,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
+        let Write {
+            json,
+            state,
+            expires_at,
+            ttl,
+        } = *write;
         let mut attempts = 0;
         let (id, record) = loop {
             attempts += 1;
@@ -197,12 +200,12 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
             }
         };
         drop(record);
-        if let Some(previous) = previous.filter(|p| *p != id) {
-            if let Err(e) = self.backend.delete(&previous).await {
-                // The old id must not outlive the login (session fixation): undo and fail.
-                let _ = self.backend.delete(&id).await;
-                return Err(e);
-            }
+        if let Some(previous) = previous.filter(|p| *p != id)
+            && let Err(e) = self.backend.delete(&previous).await
+        {
+            // The old id must not outlive the login (session fixation): undo and fail.
+            let _ = self.backend.delete(&id).await;
+            return Err(e);
         }
         self.set_id_cookie(cx, identifier, &id, ttl);
         cx.set_read_version(
@@ -215,6 +218,17 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
         tracing::debug!(session = id.short(), "session created");
         Ok(())
     }
+}
+
+/// What one write stores: the session, its JSON, and when it ends.
+#[derive(Clone, Copy)]
+struct Write<'a> {
+    json: &'a [u8],
+    state: &'a StateData,
+    /// Unix seconds.
+    expires_at: u64,
+    /// Seconds from now.
+    ttl: u64,
 }
 
 #[async_trait]
@@ -243,9 +257,13 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         let json = serde_json::to_vec(state)?;
 
         let Some(id) = current.clone().filter(|_| !rotate) else {
-            return self
-                .create_fresh(identifier, &json, state, expires_at, ttl, current, cx)
-                .await;
+            let write = Write {
+                json: &json,
+                state,
+                expires_at,
+                ttl,
+            };
+            return self.create_fresh(identifier, &write, current, cx).await;
         };
         let expected = match cx.read_version(identifier) {
             Some(read) if read.session_id == id.as_str() => read.version,
