@@ -1,13 +1,14 @@
 """Runs auth0-server-python's own encrypt/decrypt for tests/python_sdk.rs.
 
-Usage: python -I -X utf8 sdk.py encrypt|decrypt
+Usage: python -I -X utf8 sdk.py encrypt|decrypt|model
 
 Inputs come from the environment and stdin, never from code built by the caller:
   AUTH0_TEST_SECRET  the secret, as AUTH0_SECRET holds it
   AUTH0_TEST_SALT    the salt: the identifier (cookie name), e.g. _a0_session
   stdin              encrypt: the JSON payload; decrypt: the token
 Output on stdout:
-  encrypt: the token; decrypt: json.dumps of what decrypt returned
+  encrypt: the token; decrypt: json.dumps of what decrypt returned;
+  model: stdin validated as the SDK's pydantic StateData, then model_dump(mode="json")
 Exit status:
   0 done; 3 decrypt raised, i.e. the SDK refused the token (the exception is on stderr);
   anything else: this helper failed (bad usage, SDK not installed, ...), which is not a refusal.
@@ -24,6 +25,12 @@ REFUSED = 3
 
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) == 2 else ""
+    if command == "model":
+        from auth0_server_python.auth_types import StateData
+
+        state = StateData.model_validate(json.loads(sys.stdin.buffer.read().decode("utf-8")))
+        print(json.dumps(state.model_dump(mode="json")))
+        return 0
     if command not in ("encrypt", "decrypt"):
         print(__doc__, file=sys.stderr)
         return 2

@@ -1,0 +1,35 @@
+# The commands a contributor types. `just --list` shows them.
+# `just` is not packaged in Debian 12: `pip install rust-just` or `cargo install --locked just`.
+# Nothing here is needed to test the project: ./scripts/test does it all without `just`.
+
+# List the recipes.
+default:
+    @just --list --unsorted
+
+# Run the tests that need no service (no Redis, PostgreSQL or OpenID provider running).
+test:
+    cargo test --workspace
+
+# Run everything CI runs: format check, clippy, the Python SDK venv and all tests.
+ci:
+    ./scripts/test
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Lint every target; warnings are errors, as in CI.
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Start Redis and PostgreSQL in Docker (for contributors who have a Docker engine).
+services-up:
+    docker compose up -d --wait
+
+# Stop the Docker services.
+services-down:
+    docker compose down
+
+# Print a new random secret for AUTH0_SECRET.
+secret:
+    cargo run -q -p auth0-server-cli -- secret
