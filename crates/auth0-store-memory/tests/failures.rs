@@ -71,7 +71,7 @@ fn state(sub: &str) -> StateData {
 }
 
 fn store(backend: &Flaky) -> ServerSideStateStore<Flaky> {
-    let secrets = Secrets::parse("a-secret-of-at-least-thirty-two-bytes").unwrap();
+    let secrets = Secrets::parse("a-secret-of-at-least-thirty-two-bytes").expect("a valid secret");
     ServerSideStateStore::new(backend.clone(), &secrets)
 }
 
