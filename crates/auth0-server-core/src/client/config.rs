@@ -1,0 +1,654 @@
+//! Configuration of [`ServerClient`](super::ServerClient): from code with the builder, or from
+//! the environment.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use super::Error;
+use crate::clock::{self, Clock};
+use crate::model::normalize_domain;
+use crate::secret::{SecretError, Secrets};
+use crate::store::{StateStore, TransactionStore};
+
+/// The scope asked for when none is configured. `openid` is always added.
+pub const DEFAULT_SCOPE: &str = "openid profile email";
+/// The session cookie's name.
+pub const DEFAULT_STATE_IDENTIFIER: &str = "_a0_session";
+/// The prefix of login transactions' keys (and cookie names).
+pub const DEFAULT_TRANSACTION_IDENTIFIER: &str = "_a0_tx";
+/// Clock skew tolerated when checking `exp`, `iat` and `nbf`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// An access token this close to its expiry is refreshed instead of returned.
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(30);
+/// Time allowed to open a connection to the provider.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time allowed for a whole request to the provider.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long discovery documents and key sets are cached.
+pub const DEFAULT_METADATA_TTL: Duration = Duration::from_secs(600);
+
+/// How the client authenticates to the token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenEndpointAuth {
+    /// HTTP Basic with the client id and secret (the default).
+    #[default]
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+}
+
+/// Retries of token requests answered with 429 or a 5xx.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// The first backoff; it doubles each time.
+    pub base_delay: Duration,
+    /// The longest single wait, also the cap on `Retry-After`.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The client secret; its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(pub(crate) String);
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret([redacted])")
+    }
+}
+
+/// The validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub(crate) issuer: Url,
+    pub(crate) domain: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: ClientSecret,
+    pub(crate) secrets: Secrets,
+    pub(crate) redirect_uri: Url,
+    pub(crate) audience: Option<String>,
+    pub(crate) scope: String,
+    pub(crate) authorization_params: BTreeMap<String, String>,
+    pub(crate) state_identifier: String,
+    pub(crate) transaction_identifier: String,
+    pub(crate) token_endpoint_auth: TokenEndpointAuth,
+    pub(crate) id_token_algorithms: Vec<String>,
+    pub(crate) leeway: Duration,
+    pub(crate) refresh_margin: Duration,
+    pub(crate) pushed_authorization_requests: bool,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) metadata_ttl: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("issuer", &self.issuer.as_str())
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("secrets", &self.secrets)
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("audience", &self.audience)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// The issuer URL derived from the domain, e.g. `https://tenant.auth0.com/`.
+    pub fn issuer(&self) -> &Url {
+        &self.issuer
+    }
+    /// The normalised domain sessions are recorded with.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+    /// The default redirect URI.
+    pub fn redirect_uri(&self) -> &Url {
+        &self.redirect_uri
+    }
+    /// The session cookie's name.
+    pub fn state_identifier(&self) -> &str {
+        &self.state_identifier
+    }
+    /// The secrets sessions are sealed with.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+}
+
+/// Builds a [`ServerClient`](super::ServerClient). Every problem is found by
+/// [`build`](Self::build), with a message that says the fix.
+///
+/// ```
+/// use std::sync::Arc;
+/// use auth0_server_core::client::{ServerClient, Error};
+/// # use auth0_server_core::store::*; use auth0_server_core::model::*;
+/// # fn stores() -> (Arc<dyn StateStore>, Arc<dyn TransactionStore>) { unimplemented!() }
+///
+/// let err = ServerClient::builder()
+///     .domain("tenant.eu.auth0.com")
+///     .client_id("my-client-id")
+///     .client_secret("my-client-secret")
+///     .redirect_uri("http://localhost:5000/callback")
+///     .build()
+///     .unwrap_err();
+/// // No secret given: the error names AUTH0_SECRET and how to make one.
+/// assert_eq!(err.code(), "missing_required_argument_error");
+/// assert!(err.to_string().contains("auth0-server secret"));
+/// ```
+#[derive(Default)]
+pub struct ServerClientBuilder {
+    domain: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    secret: Option<String>,
+    redirect_uri: Option<String>,
+    audience: Option<String>,
+    scope: Option<String>,
+    authorization_params: BTreeMap<String, String>,
+    state_identifier: Option<String>,
+    transaction_identifier: Option<String>,
+    token_endpoint_auth: TokenEndpointAuth,
+    id_token_algorithms: Option<Vec<String>>,
+    leeway: Option<Duration>,
+    refresh_margin: Option<Duration>,
+    pushed_authorization_requests: bool,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    metadata_ttl: Option<Duration>,
+    retry: Option<RetryPolicy>,
+    clock: Option<Arc<dyn Clock>>,
+    pub(crate) state_store: Option<Arc<dyn StateStore>>,
+    pub(crate) transaction_store: Option<Arc<dyn TransactionStore>>,
+}
+
+impl fmt::Debug for ServerClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerClientBuilder")
+            .field("domain", &self.domain)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Environment variables read by [`ServerClientBuilder::from_env`].
+pub mod env {
+    /// The tenant's domain, e.g. `my-tenant.eu.auth0.com`.
+    pub const DOMAIN: &str = "AUTH0_DOMAIN";
+    /// The application's client id.
+    pub const CLIENT_ID: &str = "AUTH0_CLIENT_ID";
+    /// The application's client secret.
+    pub const CLIENT_SECRET: &str = "AUTH0_CLIENT_SECRET";
+    /// The secret(s) sessions are sealed with, comma-separated, newest first.
+    pub const SECRET: &str = "AUTH0_SECRET";
+    /// The callback URL.
+    pub const REDIRECT_URI: &str = "AUTH0_REDIRECT_URI";
+    /// The default API audience.
+    pub const AUDIENCE: &str = "AUTH0_AUDIENCE";
+    /// The default scope.
+    pub const SCOPE: &str = "AUTH0_SCOPE";
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty => $field:ident) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
+            self.$field = Some(value.into());
+            self
+        }
+    };
+}
+
+impl ServerClientBuilder {
+    /// A builder with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder with what the environment has: `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`,
+    /// `AUTH0_CLIENT_SECRET`, `AUTH0_SECRET`, `AUTH0_REDIRECT_URI`, `AUTH0_AUDIENCE`,
+    /// `AUTH0_SCOPE`. Empty variables count as unset. Setters called after override them.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self {
+            domain: var(env::DOMAIN),
+            client_id: var(env::CLIENT_ID),
+            client_secret: var(env::CLIENT_SECRET),
+            secret: var(env::SECRET),
+            redirect_uri: var(env::REDIRECT_URI),
+            audience: var(env::AUDIENCE),
+            scope: var(env::SCOPE),
+            ..Self::default()
+        }
+    }
+
+    setter!(
+        /// The tenant's domain (`tenant.eu.auth0.com`; `https://` is accepted and dropped;
+        /// `http://` only for a loopback provider in development and tests).
+        domain: String => domain
+    );
+    setter!(
+        /// The application's client id.
+        client_id: String => client_id
+    );
+    setter!(
+        /// The application's client secret.
+        client_secret: String => client_secret
+    );
+    setter!(
+        /// The secret(s) sessions and transactions are sealed with: at least 32 bytes each,
+        /// comma-separated, newest first.
+        secret: String => secret
+    );
+    setter!(
+        /// The absolute callback URL, e.g. `http://localhost:5000/callback`.
+        redirect_uri: String => redirect_uri
+    );
+    setter!(
+        /// The API that access tokens are for by default.
+        audience: String => audience
+    );
+    setter!(
+        /// The scope asked for at login ([`DEFAULT_SCOPE`] if unset; `openid` is always added).
+        scope: String => scope
+    );
+    setter!(
+        /// The session cookie's name ([`DEFAULT_STATE_IDENTIFIER`]).
+        state_identifier: String => state_identifier
+    );
+    setter!(
+        /// The prefix of transaction keys ([`DEFAULT_TRANSACTION_IDENTIFIER`]).
+        transaction_identifier: String => transaction_identifier
+    );
+    setter!(
+        /// Clock skew tolerated on token times ([`DEFAULT_LEEWAY`]).
+        leeway: Duration => leeway
+    );
+    setter!(
+        /// How close to expiry an access token is refreshed ([`DEFAULT_REFRESH_MARGIN`]).
+        refresh_margin: Duration => refresh_margin
+    );
+    setter!(
+        /// Time allowed to connect to the provider ([`DEFAULT_CONNECT_TIMEOUT`]).
+        connect_timeout: Duration => connect_timeout
+    );
+    setter!(
+        /// Time allowed for a whole request ([`DEFAULT_REQUEST_TIMEOUT`]).
+        request_timeout: Duration => request_timeout
+    );
+    setter!(
+        /// How long discovery and keys are cached ([`DEFAULT_METADATA_TTL`]).
+        metadata_ttl: Duration => metadata_ttl
+    );
+    setter!(
+        /// Retries of token requests on 429 and 5xx.
+        retry: RetryPolicy => retry
+    );
+
+    /// An extra parameter for every authorization request (reserved ones are ignored).
+    pub fn authorization_param(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Self {
+        self.authorization_params.insert(name.into(), value.into());
+        self
+    }
+
+    /// How the client authenticates to the token endpoint.
+    pub fn token_endpoint_auth(mut self, auth: TokenEndpointAuth) -> Self {
+        self.token_endpoint_auth = auth;
+        self
+    }
+
+    /// The ID-token signing algorithms accepted (`RS256` only, by default). `none` and the
+    /// HMAC algorithms are never accepted.
+    pub fn id_token_algorithms<I, S>(mut self, algorithms: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.id_token_algorithms = Some(algorithms.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sends authorization requests by PAR (RFC 9126); the provider must support it.
+    pub fn pushed_authorization_requests(mut self, on: bool) -> Self {
+        self.pushed_authorization_requests = on;
+        self
+    }
+
+    /// The clock (for tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Where sessions are kept.
+    pub fn state_store(mut self, store: Arc<dyn StateStore>) -> Self {
+        self.state_store = Some(store);
+        self
+    }
+
+    /// Where logins in progress are kept.
+    pub fn transaction_store(mut self, store: Arc<dyn TransactionStore>) -> Self {
+        self.transaction_store = Some(store);
+        self
+    }
+
+    /// Validates the settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingRequiredArgument`] naming the setting and its variable, or
+    /// [`Error::Configuration`] saying what is wrong and how to fix it.
+    pub(crate) fn config(&self) -> Result<Config, Error> {
+        let domain = self.domain.as_deref().ok_or(Error::MissingRequiredArgument {
+            argument: "domain",
+            hint: "set AUTH0_DOMAIN to your tenant's domain, e.g. my-tenant.eu.auth0.com (Auth0 \
+                   Dashboard → Applications → your application → Settings)",
+        })?;
+        let issuer = issuer_url(domain)?;
+        let client_id = self
+            .client_id
+            .clone()
+            .ok_or(Error::MissingRequiredArgument {
+                argument: "client_id",
+                hint: "set AUTH0_CLIENT_ID to your application's Client ID (Auth0 Dashboard → \
+                   Applications → your application → Settings)",
+            })?;
+        let client_secret = self.client_secret.clone().ok_or(Error::MissingRequiredArgument {
+            argument: "client_secret",
+            hint: "set AUTH0_CLIENT_SECRET to your application's Client Secret (Auth0 Dashboard \
+                   → Applications → your application → Settings)",
+        })?;
+        let secrets = match Secrets::parse(self.secret.as_deref().unwrap_or("")) {
+            Ok(secrets) => secrets,
+            Err(SecretError::Missing) => {
+                return Err(Error::MissingRequiredArgument {
+                    argument: "secret",
+                    hint: "set AUTH0_SECRET to at least 32 random bytes: `auth0-server secret` \
+                           or `openssl rand -hex 32` prints one",
+                });
+            }
+            Err(e) => return Err(Error::Configuration(format!("AUTH0_SECRET: {e}"))),
+        };
+        let redirect_uri = self
+            .redirect_uri
+            .as_deref()
+            .ok_or(Error::MissingRequiredArgument {
+                argument: "redirect_uri",
+                hint: "set AUTH0_REDIRECT_URI to your app's callback URL, e.g. \
+                   http://localhost:5000/callback, and add it to Allowed Callback URLs",
+            })?;
+        let redirect_uri = absolute_url(redirect_uri)?;
+        let algorithms = self
+            .id_token_algorithms
+            .clone()
+            .unwrap_or_else(|| vec!["RS256".to_owned()]);
+        for alg in &algorithms {
+            if !super::jwt::SUPPORTED_ALGORITHMS.contains(&alg.as_str()) {
+                return Err(Error::Configuration(format!(
+                    "the ID-token algorithm {alg:?} is not accepted: use one of {}",
+                    super::jwt::SUPPORTED_ALGORITHMS.join(", ")
+                )));
+            }
+        }
+        for (name, value) in [
+            ("state identifier", &self.state_identifier),
+            ("transaction identifier", &self.transaction_identifier),
+        ] {
+            if let Some(value) = value {
+                crate::store::validate_identifier(value)
+                    .map_err(|e| Error::Configuration(format!("{name}: {e}")))?;
+            }
+        }
+        Ok(Config {
+            domain: normalize_domain(issuer.as_str()),
+            issuer,
+            client_id,
+            client_secret: ClientSecret(client_secret),
+            secrets,
+            redirect_uri,
+            audience: self.audience.clone(),
+            scope: self
+                .scope
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SCOPE.to_owned()),
+            authorization_params: self.authorization_params.clone(),
+            state_identifier: self
+                .state_identifier
+                .clone()
+                .unwrap_or_else(|| DEFAULT_STATE_IDENTIFIER.to_owned()),
+            transaction_identifier: self
+                .transaction_identifier
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TRANSACTION_IDENTIFIER.to_owned()),
+            token_endpoint_auth: self.token_endpoint_auth,
+            id_token_algorithms: algorithms,
+            leeway: self.leeway.unwrap_or(DEFAULT_LEEWAY),
+            refresh_margin: self.refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN),
+            pushed_authorization_requests: self.pushed_authorization_requests,
+            connect_timeout: self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+            request_timeout: self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+            metadata_ttl: self.metadata_ttl.unwrap_or(DEFAULT_METADATA_TTL),
+            retry: self.retry.unwrap_or_default(),
+            clock: self.clock.clone().unwrap_or_else(clock::system),
+        })
+    }
+}
+
+/// Whether a host is this machine (`localhost`, `127.0.0.0/8`, `::1`).
+pub(crate) fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
+        url::Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+    }
+}
+
+/// The issuer URL for a domain: `https://{domain}/`, or `http://` for a loopback provider.
+fn issuer_url(domain: &str) -> Result<Url, Error> {
+    let domain = domain.trim();
+    let (scheme, rest) = if let Some(rest) = domain.strip_prefix("https://") {
+        ("https", rest)
+    } else if let Some(rest) = domain.strip_prefix("http://") {
+        ("http", rest)
+    } else {
+        ("https", domain)
+    };
+    let rest = rest.trim_end_matches('/');
+    let bad = |why: &str| {
+        Error::Configuration(format!(
+            "AUTH0_DOMAIN {domain:?} {why}: give the tenant's domain, e.g. my-tenant.eu.auth0.com"
+        ))
+    };
+    if rest.is_empty() || rest.contains(['?', '#', ' ']) {
+        return Err(bad("is not a domain"));
+    }
+    let url = Url::parse(&format!("{scheme}://{rest}/")).map_err(|_| bad("is not a domain"))?;
+    let host = url.host().ok_or_else(|| bad("has no host"))?;
+    if scheme == "http" && !is_loopback(&host) {
+        return Err(Error::Configuration(format!(
+            "AUTH0_DOMAIN {domain:?} uses http://, which is only allowed for a provider on this \
+             machine (localhost, 127.0.0.1, ::1): use https:// or just the domain"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not contain credentials"));
+    }
+    Ok(url)
+}
+
+fn absolute_url(value: &str) -> Result<Url, Error> {
+    let url = Url::parse(value.trim()).map_err(|_| {
+        Error::Configuration(format!(
+            "AUTH0_REDIRECT_URI {value:?} is not an absolute URL: give the full callback URL, e.g. \
+             http://localhost:5000/callback"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(Error::Configuration(format!(
+            "AUTH0_REDIRECT_URI {value:?} must be an http(s) URL with a host, e.g. \
+             http://localhost:5000/callback"
+        )));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> ServerClientBuilder {
+        ServerClientBuilder::new()
+            .domain("tenant.eu.auth0.com")
+            .client_id("cid")
+            .client_secret("csecret")
+            .secret("a-secret-of-at-least-thirty-two-bytes")
+            .redirect_uri("http://localhost:5000/callback")
+    }
+
+    fn err(builder: ServerClientBuilder) -> Error {
+        builder.config().unwrap_err()
+    }
+
+    #[test]
+    fn a_complete_configuration_builds() {
+        let c = full().config().unwrap();
+        assert_eq!(c.issuer.as_str(), "https://tenant.eu.auth0.com/");
+        assert_eq!(c.domain, "tenant.eu.auth0.com");
+        assert_eq!(c.scope, DEFAULT_SCOPE);
+        assert!(
+            !format!("{c:?}").contains("csecret"),
+            "client secret in Debug"
+        );
+        assert!(!format!("{c:?}").contains("thirty-two"), "secret in Debug");
+    }
+
+    #[test]
+    fn missing_secret_names_the_variable_and_how_to_make_one() {
+        let mut b = full();
+        b.secret = None;
+        let e = err(b);
+        assert_eq!(e.code(), "missing_required_argument_error");
+        let text = e.to_string();
+        assert!(
+            text.contains("AUTH0_SECRET") && text.contains("auth0-server secret"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn short_secret_says_how_long_it_must_be() {
+        let e = err(full().secret("short"));
+        assert_eq!(e.code(), "configuration_error");
+        assert!(e.to_string().contains("32"), "{e}");
+    }
+
+    #[test]
+    fn each_missing_setting_names_its_variable() {
+        for (field, var) in [
+            ("domain", "AUTH0_DOMAIN"),
+            ("client_id", "AUTH0_CLIENT_ID"),
+            ("client_secret", "AUTH0_CLIENT_SECRET"),
+            ("redirect_uri", "AUTH0_REDIRECT_URI"),
+        ] {
+            let mut b = full();
+            match field {
+                "domain" => b.domain = None,
+                "client_id" => b.client_id = None,
+                "client_secret" => b.client_secret = None,
+                _ => b.redirect_uri = None,
+            }
+            let e = err(b);
+            assert!(e.to_string().contains(var), "{field}: {e}");
+        }
+    }
+
+    #[test]
+    fn https_domain_is_accepted_and_normalised() {
+        let c = full()
+            .domain("https://Tenant.EU.auth0.com/")
+            .config()
+            .unwrap();
+        assert_eq!(c.issuer.as_str(), "https://tenant.eu.auth0.com/");
+        assert_eq!(c.domain, "tenant.eu.auth0.com");
+    }
+
+    #[test]
+    fn http_domain_is_refused_unless_loopback() {
+        let e = err(full().domain("http://tenant.auth0.com"));
+        assert_eq!(e.code(), "configuration_error");
+        assert!(
+            e.to_string()
+                .contains("only allowed for a provider on this machine"),
+            "{e}"
+        );
+        for ok in [
+            "http://localhost:3000",
+            "http://127.0.0.1:4000/",
+            "http://[::1]:8080",
+        ] {
+            let c = full().domain(ok).config().unwrap();
+            assert_eq!(c.issuer.scheme(), "http", "{ok}");
+        }
+    }
+
+    #[test]
+    fn relative_redirect_uri_is_refused_with_an_example() {
+        for bad in ["/callback", "callback", "ftp://x/cb", ""] {
+            let e = err(full().redirect_uri(bad));
+            assert_eq!(e.code(), "configuration_error", "{bad}");
+            assert!(
+                e.to_string().contains("http://localhost:5000/callback"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn hmac_and_none_algorithms_cannot_be_configured() {
+        for alg in ["none", "HS256", "HS512"] {
+            let e = err(full().id_token_algorithms([alg]));
+            assert_eq!(e.code(), "configuration_error", "{alg}");
+        }
+    }
+
+    #[test]
+    fn garbage_domains_are_refused() {
+        for bad in [
+            "",
+            "https://",
+            "a b",
+            "x?y",
+            "https://user:pw@tenant.auth0.com",
+        ] {
+            assert!(full().domain(bad).config().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The one error type of [`ServerClient`](super::ServerClient).
+
+use crate::store::StoreError;
+
+/// A boxed cause, kept as the error's `source()`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong. [`Error::code`] is stable (the Python SDK's code where it has one);
+/// `Display` says what to do. No variant ever carries a token or a secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A required setting is missing.
+    #[error("{argument} is required: {hint}")]
+    MissingRequiredArgument {
+        /// Which one.
+        argument: &'static str,
+        /// How to give it.
+        hint: &'static str,
+    },
+    /// A setting has a value that cannot work.
+    #[error("invalid configuration: {0}")]
+    Configuration(String),
+    /// An argument to a call cannot be used.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The provider could not be reached, or answered something that is not HTTP we expect.
+    #[error(
+        "could not reach the identity provider at {url}: {source}; check AUTH0_DOMAIN and the network"
+    )]
+    Network {
+        /// Where the request went.
+        url: String,
+        /// The HTTP client's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The provider's discovery document or key set is not usable.
+    #[error("the identity provider's {document} is not usable: {reason}")]
+    Discovery {
+        /// Which document (`openid-configuration`, `jwks`).
+        document: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The callback does not belong to a login started here (no or unknown `state`, expired
+    /// or already used transaction, or another browser).
+    #[error(
+        "this login callback matches no login in progress (missing, expired or already used \
+         `state`, or another browser): start the login again"
+    )]
+    MissingTransaction,
+    /// The callback URL cannot be parsed or lacks the authorization code.
+    #[error("the callback URL is not usable: {0}")]
+    InvalidCallback(String),
+    /// The provider sent an `error` to the callback instead of a code.
+    #[error("the identity provider refused the login: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Authorization {
+        /// The OAuth error code, e.g. `access_denied`.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+    },
+    /// The issuer named in the callback (RFC 9207 `iss`) or a token is not the configured one.
+    #[error("the issuer {actual:?} is not the expected {expected:?}: check AUTH0_DOMAIN")]
+    IssuerMismatch {
+        /// The configured issuer.
+        expected: String,
+        /// What was received.
+        actual: String,
+    },
+    /// A token endpoint call failed with an OAuth error.
+    #[error("the token endpoint refused the request: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    TokenEndpoint {
+        /// The OAuth error code, e.g. `invalid_grant`.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The ID token failed validation.
+    #[error("the ID token is not valid: {0}; the login is refused")]
+    InvalidIdToken(String),
+    /// The back-channel logout token failed validation.
+    #[error("the logout token is not valid: {0}")]
+    InvalidLogoutToken(String),
+    /// There is no session (the user is not logged in, or the session expired).
+    #[error("there is no session: the user must log in")]
+    MissingSession,
+    /// A new access token is needed but the session has no refresh token.
+    #[error(
+        "the access token expired and the session has no refresh token: ask for the \
+         `offline_access` scope at login, or log the user in again"
+    )]
+    MissingRefreshToken,
+    /// The provider requires multi-factor authentication for this token.
+    #[error("multi-factor authentication is required for this token{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    MfaRequired {
+        /// The provider's `error_description`.
+        description: Option<String>,
+    },
+    /// The refresh failed.
+    #[error("the access token could not be refreshed: {error}{}; the user may need to log in again", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    RefreshFailed {
+        /// The OAuth error code.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+    },
+    /// The session store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Error {
+    /// A stable, machine-readable code.
+    ///
+    /// ```
+    /// use auth0_server_core::client::Error;
+    /// assert_eq!(Error::MissingTransaction.code(), "missing_transaction_error");
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingRequiredArgument { .. } => "missing_required_argument_error",
+            Self::Configuration(_) => "configuration_error",
+            Self::InvalidArgument(_) => "invalid_argument",
+            Self::Network { .. } => "network_error",
+            Self::Discovery { .. } => "discovery_error",
+            Self::MissingTransaction => "missing_transaction_error",
+            Self::InvalidCallback(_) => "invalid_callback",
+            Self::Authorization { .. } => "authorization_error",
+            Self::IssuerMismatch { .. } => "issuer_validation_error",
+            Self::TokenEndpoint { .. } => "token_endpoint_error",
+            Self::InvalidIdToken(_) => "id_token_validation_error",
+            Self::InvalidLogoutToken(_) => "backchannel_logout_error",
+            Self::MissingSession => "missing_session",
+            Self::MissingRefreshToken => "missing_refresh_token",
+            Self::MfaRequired { .. } => "mfa_required",
+            Self::RefreshFailed { .. } => "failed_to_refresh_token",
+            Self::Store(e) => e.code(),
+        }
+    }
+
+    pub(crate) fn network(url: &str, source: impl Into<BoxError>) -> Self {
+        Self::Network {
+            url: url.to_owned(),
+            source: source.into(),
+        }
+    }
+}

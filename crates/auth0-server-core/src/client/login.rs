@@ -1,0 +1,458 @@
+//! Interactive login: the redirect to the provider and the callback.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::config::TokenEndpointAuth;
+use super::http::{Retry, TokenAnswer};
+use super::jwt::{self, Expectations, VerifyError};
+use super::{Error, ServerClient};
+use crate::model::{DEFAULT_AUDIENCE, Internal, StateData, TokenSet, TransactionData, UserClaims};
+use crate::seal::random_bytes;
+use crate::store::StoreContext;
+
+/// Authorization parameters the SDK sets itself; callers' values for them are ignored.
+const RESERVED_PARAMS: &[&str] = &[
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "request_uri",
+    "request",
+];
+
+/// ID-token claims that describe the token, not the user; they are not kept in the profile.
+const PROTOCOL_CLAIMS: &[&str] = &[
+    "iss",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "azp",
+    "nonce",
+    "auth_time",
+    "at_hash",
+    "c_hash",
+    "s_hash",
+];
+
+/// What [`ServerClient::start_interactive_login`] may be told.
+#[derive(Clone, Debug, Default)]
+pub struct StartLoginOptions {
+    /// Anything to get back after the login (for example where to return to).
+    pub app_state: Option<Value>,
+    /// The API the access token is for (else the configured audience).
+    pub audience: Option<String>,
+    /// Scopes on top of the configured ones.
+    pub scope: Option<String>,
+    /// Other authorization parameters (`prompt`, `login_hint`, `organization`, …).
+    pub authorization_params: BTreeMap<String, String>,
+    /// Another callback URL than the configured one.
+    pub redirect_uri: Option<String>,
+}
+
+/// The outcome of a completed login.
+#[derive(Clone, Debug)]
+pub struct LoginResult {
+    /// The `app_state` given at the start of the login.
+    pub app_state: Option<Value>,
+    /// The logged-in user.
+    pub user: UserClaims,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    id_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ParResponse {
+    request_uri: String,
+}
+
+fn random_token() -> String {
+    B64.encode(random_bytes::<32>())
+}
+
+/// `openid` first, then the rest, without duplicates.
+pub(crate) fn merge_scopes(parts: &[Option<&str>]) -> String {
+    let mut out: Vec<&str> = vec!["openid"];
+    for part in parts.iter().flatten() {
+        for scope in part.split_whitespace() {
+            if !out.contains(&scope) {
+                out.push(scope);
+            }
+        }
+    }
+    out.join(" ")
+}
+
+impl ServerClient {
+    pub(crate) fn transaction_key(&self, state: &str) -> String {
+        format!("{}:{state}", self.inner.config.transaction_identifier)
+    }
+
+    /// Adds the client's credentials to a token-endpoint request.
+    pub(crate) fn authenticate(
+        &self,
+        request: reqwest::RequestBuilder,
+        form: &mut Vec<(String, String)>,
+    ) -> reqwest::RequestBuilder {
+        let config = &self.inner.config;
+        match config.token_endpoint_auth {
+            TokenEndpointAuth::ClientSecretBasic => {
+                let encode = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request.basic_auth(
+                    encode(&config.client_id),
+                    Some(encode(&config.client_secret.0)),
+                )
+            }
+            TokenEndpointAuth::ClientSecretPost => {
+                form.push(("client_id".to_owned(), config.client_id.clone()));
+                form.push(("client_secret".to_owned(), config.client_secret.0.clone()));
+                request
+            }
+        }
+    }
+
+    /// Starts a login: stores the transaction and returns the URL to send the browser to.
+    ///
+    /// PKCE (S256), `state` and `nonce` are always used; `openid` is always in the scope.
+    ///
+    /// # Errors
+    ///
+    /// The provider's metadata cannot be had, PAR fails, or the store fails.
+    #[tracing::instrument(name = "oidc.start_login", skip_all)]
+    pub async fn start_interactive_login(
+        &self,
+        options: StartLoginOptions,
+        cx: &StoreContext,
+    ) -> Result<Url, Error> {
+        let config = &self.inner.config;
+        let metadata = self.inner.provider.metadata().await?;
+        let state = random_token();
+        let nonce = random_token();
+        let verifier = random_token();
+        let challenge = B64.encode(Sha256::digest(verifier.as_bytes()));
+        let redirect_uri = match &options.redirect_uri {
+            Some(uri) => Url::parse(uri).map_err(|_| {
+                Error::InvalidArgument(format!("redirect_uri {uri:?} is not an absolute URL"))
+            })?,
+            None => config.redirect_uri.clone(),
+        };
+        let audience = options.audience.clone().or_else(|| config.audience.clone());
+
+        let mut params: BTreeMap<String, String> = BTreeMap::new();
+        for (name, value) in config
+            .authorization_params
+            .iter()
+            .chain(&options.authorization_params)
+        {
+            if !RESERVED_PARAMS.contains(&name.as_str()) {
+                params.insert(name.clone(), value.clone());
+            }
+        }
+        let extra_scope = params.remove("scope");
+        params.insert(
+            "scope".to_owned(),
+            merge_scopes(&[
+                Some(config.scope.as_str()),
+                extra_scope.as_deref(),
+                options.scope.as_deref(),
+            ]),
+        );
+        if let Some(audience) = &audience {
+            params.insert("audience".to_owned(), audience.clone());
+        }
+        params.insert("client_id".to_owned(), config.client_id.clone());
+        params.insert("redirect_uri".to_owned(), redirect_uri.to_string());
+        params.insert("response_type".to_owned(), "code".to_owned());
+        params.insert("state".to_owned(), state.clone());
+        params.insert("nonce".to_owned(), nonce.clone());
+        params.insert("code_challenge".to_owned(), challenge);
+        params.insert("code_challenge_method".to_owned(), "S256".to_owned());
+
+        let mut url =
+            Url::parse(&metadata.authorization_endpoint).map_err(|e| Error::Discovery {
+                document: "openid-configuration",
+                reason: format!("authorization_endpoint is not a URL: {e}"),
+            })?;
+        if config.pushed_authorization_requests {
+            let endpoint = metadata
+                .pushed_authorization_request_endpoint
+                .clone()
+                .ok_or_else(|| {
+                    Error::Configuration(
+                        "pushed authorization requests are on, but the provider has no \
+                         pushed_authorization_request_endpoint: turn them off or enable PAR"
+                            .to_owned(),
+                    )
+                })?;
+            let request_uri = self.push_authorization_request(&endpoint, &params).await?;
+            url.query_pairs_mut()
+                .append_pair("client_id", &config.client_id)
+                .append_pair("request_uri", &request_uri);
+        } else {
+            url.query_pairs_mut().extend_pairs(params.iter());
+        }
+
+        let transaction = TransactionData {
+            code_verifier: Some(verifier),
+            nonce: Some(nonce),
+            app_state: options.app_state,
+            audience,
+            redirect_uri: Some(redirect_uri.to_string()),
+            domain: Some(config.domain.clone()),
+            ..TransactionData::default()
+        };
+        self.inner
+            .transaction_store
+            .set(&self.transaction_key(&state), &transaction, cx)
+            .await?;
+        Ok(url)
+    }
+
+    async fn push_authorization_request(
+        &self,
+        endpoint: &str,
+        params: &BTreeMap<String, String>,
+    ) -> Result<String, Error> {
+        let response = self
+            .inner
+            .provider
+            .http()
+            .send(endpoint, Retry::Unprocessed, |c| {
+                let mut form: Vec<(String, String)> =
+                    params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let request = self.authenticate(c.post(endpoint), &mut form);
+                request.form(&form)
+            })
+            .await?;
+        match super::http::Http::token_answer::<ParResponse>(response, endpoint).await? {
+            TokenAnswer::Ok(par) => Ok(par.request_uri),
+            TokenAnswer::Err { status, body } => Err(Error::TokenEndpoint {
+                error: body.error,
+                description: body.error_description,
+                status,
+            }),
+        }
+    }
+
+    /// Completes a login from the callback URL: checks `state`, `iss`, exchanges the code,
+    /// validates the ID token, and stores the session under a fresh id.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingTransaction`] for a callback no login here started,
+    /// [`Error::Authorization`] when the provider sent an error, [`Error::IssuerMismatch`],
+    /// [`Error::TokenEndpoint`], [`Error::InvalidIdToken`], or store failures.
+    #[tracing::instrument(name = "oidc.complete_login", skip_all)]
+    pub async fn complete_interactive_login(
+        &self,
+        callback_url: &str,
+        cx: &StoreContext,
+    ) -> Result<LoginResult, Error> {
+        let config = &self.inner.config;
+        let url = Url::parse(callback_url)
+            .or_else(|_| config.redirect_uri.join(callback_url))
+            .map_err(|_| Error::InvalidCallback("it is not a URL".to_owned()))?;
+        let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+        let state = query
+            .get("state")
+            .filter(|s| !s.is_empty())
+            .ok_or(Error::MissingTransaction)?;
+        let key = self.transaction_key(state);
+        let transaction = self
+            .inner
+            .transaction_store
+            .get(&key, cx)
+            .await?
+            .ok_or(Error::MissingTransaction)?;
+        // One use only, whatever happens next.
+        self.inner.transaction_store.delete(&key, cx).await?;
+
+        let metadata = self.inner.provider.metadata().await?;
+        match query.get("iss") {
+            Some(iss) if *iss != metadata.issuer => {
+                return Err(Error::IssuerMismatch {
+                    expected: metadata.issuer.clone(),
+                    actual: iss.clone(),
+                });
+            }
+            None if metadata.authorization_response_iss_parameter_supported => {
+                return Err(Error::InvalidCallback(
+                    "the provider sends `iss` with every callback, and this one has none"
+                        .to_owned(),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(error) = query.get("error") {
+            return Err(Error::Authorization {
+                error: error.clone(),
+                description: query.get("error_description").cloned(),
+            });
+        }
+        let code = query
+            .get("code")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| Error::InvalidCallback("it has no authorization code".to_owned()))?;
+        let redirect_uri = transaction
+            .redirect_uri
+            .clone()
+            .unwrap_or_else(|| config.redirect_uri.to_string());
+
+        let endpoint = metadata.token_endpoint.clone();
+        let response = self
+            .inner
+            .provider
+            .http()
+            .send(&endpoint, Retry::Unprocessed, |c| {
+                let mut form = vec![
+                    ("grant_type".to_owned(), "authorization_code".to_owned()),
+                    ("code".to_owned(), code.clone()),
+                    ("redirect_uri".to_owned(), redirect_uri.clone()),
+                ];
+                if let Some(verifier) = &transaction.code_verifier {
+                    form.push(("code_verifier".to_owned(), verifier.clone()));
+                }
+                let request = self.authenticate(c.post(&endpoint), &mut form);
+                request.form(&form)
+            })
+            .await?;
+        let tokens =
+            match super::http::Http::token_answer::<TokenResponse>(response, &endpoint).await? {
+                TokenAnswer::Ok(tokens) => tokens,
+                TokenAnswer::Err { status, body } => {
+                    return Err(Error::TokenEndpoint {
+                        error: body.error,
+                        description: body.error_description,
+                        status,
+                    });
+                }
+            };
+        let id_token = tokens.id_token.clone().ok_or_else(|| {
+            Error::InvalidIdToken("the token response has no ID token".to_owned())
+        })?;
+        let claims = self
+            .validate_id_token(&id_token, &metadata.issuer, transaction.nonce.as_deref())
+            .await?;
+
+        let now = self.now();
+        let user = user_claims(&claims)?;
+        let sid = claims
+            .get("sid")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .unwrap_or_else(random_token);
+        let state_data = StateData {
+            token_sets: vec![TokenSet {
+                audience: transaction
+                    .audience
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+                access_token: tokens.access_token,
+                scope: tokens.scope,
+                expires_at: now + tokens.expires_in.unwrap_or(3600),
+                extra: Map::new(),
+            }],
+            id_token: Some(id_token),
+            refresh_token: tokens.refresh_token,
+            domain: Some(config.domain.clone()),
+            internal: Internal {
+                sid,
+                created_at: now,
+                session_expires_at: user.session_expiry.and_then(|v| u64::try_from(v).ok()),
+                extra: Map::new(),
+            },
+            user: Some(user.clone()),
+            ..StateData::default()
+        };
+        self.inner
+            .state_store
+            .set(&config.state_identifier, &state_data, true, cx)
+            .await?;
+        tracing::info!("login completed");
+        Ok(LoginResult {
+            app_state: transaction.app_state,
+            user,
+        })
+    }
+
+    /// Validates an ID token (signature, algorithm, `iss`, `aud`, `azp`, times, `sub`, and
+    /// `nonce` when given) and returns its claims.
+    pub(crate) async fn validate_id_token(
+        &self,
+        token: &str,
+        issuer: &str,
+        nonce: Option<&str>,
+    ) -> Result<Map<String, Value>, Error> {
+        let config = &self.inner.config;
+        let expect = Expectations {
+            issuer,
+            client_id: &config.client_id,
+            algorithms: &config.id_token_algorithms,
+            leeway: config.leeway,
+            now: self.now(),
+        };
+        let (_, claims) = jwt::verify(token, &self.inner.provider, &expect)
+            .await
+            .map_err(|e| match e {
+                VerifyError::Invalid(reason) => Error::InvalidIdToken(reason),
+                VerifyError::Provider(e) => e,
+            })?;
+        jwt::check_id_token(&claims, nonce).map_err(Error::InvalidIdToken)?;
+        Ok(claims)
+    }
+}
+
+/// The user's profile from ID-token claims: everything but the protocol claims.
+pub(crate) fn user_claims(claims: &Map<String, Value>) -> Result<UserClaims, Error> {
+    let profile: Map<String, Value> = claims
+        .iter()
+        .filter(|(k, _)| !PROTOCOL_CLAIMS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serde_json::from_value(Value::Object(profile))
+        .map_err(|e| Error::InvalidIdToken(format!("its claims are not a profile: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_scopes;
+
+    #[test]
+    fn openid_is_always_first_and_scopes_are_not_repeated() {
+        assert_eq!(
+            merge_scopes(&[Some("profile email"), None]),
+            "openid profile email"
+        );
+        assert_eq!(
+            merge_scopes(&[Some("email openid"), Some("offline_access email")]),
+            "openid email offline_access"
+        );
+        assert_eq!(merge_scopes(&[]), "openid");
+    }
+}

@@ -1,0 +1,171 @@
+//! [`ServerClient`]: login, callback, sessions, access tokens and logout with Auth0 or any
+//! OpenID Connect provider.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use auth0_server_core::client::{ServerClient, StartLoginOptions};
+//! use auth0_server_core::store::{StateStore, StoreContext, TransactionStore};
+//!
+//! # async fn demo(state: Arc<dyn StateStore>, transactions: Arc<dyn TransactionStore>) -> Result<(), Box<dyn std::error::Error>> {
+//! // AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET, AUTH0_SECRET, AUTH0_REDIRECT_URI…
+//! let client = ServerClient::from_env()
+//!     .state_store(state)
+//!     .transaction_store(transactions)
+//!     .build()?;
+//!
+//! // GET /login
+//! let cx = StoreContext::new();
+//! let url = client.start_interactive_login(StartLoginOptions::default(), &cx).await?;
+//! // redirect the browser to `url`, with cx.take_changes() as Set-Cookie headers
+//!
+//! // GET /callback?code=…&state=…
+//! let done = client.complete_interactive_login("http://localhost:5000/callback?code=x&state=y", &cx).await?;
+//! let user = client.get_user(&cx).await?;
+//! # Ok(()) }
+//! ```
+
+mod config;
+mod error;
+mod http;
+mod jwt;
+mod login;
+mod logout;
+mod metadata;
+mod tokens;
+
+use std::sync::Arc;
+
+pub use config::{
+    ClientSecret, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_METADATA_TTL,
+    DEFAULT_REFRESH_MARGIN, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SCOPE, DEFAULT_STATE_IDENTIFIER,
+    DEFAULT_TRANSACTION_IDENTIFIER, RetryPolicy, ServerClientBuilder, TokenEndpointAuth, env,
+};
+pub use error::Error;
+pub use http::{TELEMETRY_HEADER, TELEMETRY_NAME};
+pub use jwt::{BACKCHANNEL_LOGOUT_EVENT, SUPPORTED_ALGORITHMS};
+pub use login::{LoginResult, StartLoginOptions};
+pub use logout::LogoutOptions;
+pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
+pub use tokens::{AccessToken, AccessTokenOptions};
+
+use crate::model::{StateData, UserClaims};
+use crate::store::{StateStore, StoreContext, TransactionStore};
+
+/// The SDK's entry point: one per application, shared by every request (it is cheap to
+/// clone and safe to use concurrently).
+#[derive(Clone)]
+pub struct ServerClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    provider: metadata::Provider,
+    state_store: Arc<dyn StateStore>,
+    transaction_store: Arc<dyn TransactionStore>,
+    refreshes: tokens::RefreshGate,
+}
+
+impl std::fmt::Debug for ServerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerClient")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerClient {
+    /// A builder with nothing set.
+    pub fn builder() -> ServerClientBuilder {
+        ServerClientBuilder::new()
+    }
+
+    /// A builder filled from the environment (see [`ServerClientBuilder::from_env`]).
+    pub fn from_env() -> ServerClientBuilder {
+        ServerClientBuilder::from_env()
+    }
+
+    pub(crate) fn build(builder: &ServerClientBuilder) -> Result<Self, Error> {
+        let config = builder.config()?;
+        let state_store = builder.state_store.clone().ok_or(Error::MissingRequiredArgument {
+            argument: "state_store",
+            hint: "give the builder a state store (the cookie, memory, Redis or PostgreSQL store)",
+        })?;
+        let transaction_store =
+            builder
+                .transaction_store
+                .clone()
+                .ok_or(Error::MissingRequiredArgument {
+                    argument: "transaction_store",
+                    hint: "give the builder a transaction store (the cookie or memory \
+                           transaction store)",
+                })?;
+        let http = http::Http::new(&config)?;
+        let provider = metadata::Provider::new(http, &config.issuer, config.metadata_ttl);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                provider,
+                state_store,
+                transaction_store,
+                refreshes: tokens::RefreshGate::default(),
+            }),
+        })
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The provider's discovery document (cached).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Network`] or [`Error::Discovery`] when it cannot be had.
+    pub async fn provider_metadata(&self) -> Result<Arc<ProviderMetadata>, Error> {
+        self.inner.provider.metadata().await
+    }
+
+    /// The logged-in user's claims, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub async fn get_user(&self, cx: &StoreContext) -> Result<Option<UserClaims>, Error> {
+        Ok(self.get_session(cx).await?.and_then(|s| s.user))
+    }
+
+    /// The session without the SDK's internal bookkeeping, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// Store failures.
+    pub async fn get_session(&self, cx: &StoreContext) -> Result<Option<StateData>, Error> {
+        let state = self
+            .inner
+            .state_store
+            .get(&self.inner.config.state_identifier, cx)
+            .await?;
+        Ok(state.map(|mut s| {
+            s.internal = Default::default();
+            s
+        }))
+    }
+
+    fn now(&self) -> u64 {
+        self.inner.config.clock.unix_seconds()
+    }
+}
+
+impl ServerClientBuilder {
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingRequiredArgument`] or [`Error::Configuration`], each naming the
+    /// setting and the fix.
+    pub fn build(&self) -> Result<ServerClient, Error> {
+        ServerClient::build(self)
+    }
+}

@@ -1,0 +1,397 @@
+//! Access tokens: lookup by audience and scope, refresh before expiry, one refresh at a time
+//! per session and audience, retries, and saving without lost updates.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::Instant;
+
+use serde::Deserialize;
+use serde_json::Map;
+use sha2::{Digest, Sha256};
+
+use super::http::{Retry, TokenAnswer};
+use super::login::user_claims;
+use super::{Error, ServerClient};
+use crate::model::{DEFAULT_AUDIENCE, StateData, TokenSet};
+use crate::store::{StoreContext, StoreError};
+
+/// How many times a refreshed session is re-read and re-merged when another request wrote
+/// it meanwhile.
+const SAVE_ATTEMPTS: usize = 5;
+
+/// What [`ServerClient::get_access_token`] is asked for.
+#[derive(Clone, Debug, Default)]
+pub struct AccessTokenOptions {
+    /// The API (else the configured audience, else the login's token).
+    pub audience: Option<String>,
+    /// The scopes needed (a token with at least these is returned).
+    pub scope: Option<String>,
+    /// Refresh even if the stored token is still valid.
+    pub force_refresh: bool,
+}
+
+/// An access token and what it is for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    /// The token.
+    pub token: String,
+    /// The API it is for.
+    pub audience: String,
+    /// The scopes granted.
+    pub scope: Option<String>,
+    /// When it expires (unix seconds).
+    pub expires_at: u64,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"[redacted]")
+            .field("audience", &self.audience)
+            .field("scope", &self.scope)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+#[derive(Clone, Deserialize)]
+struct RefreshResponse {
+    access_token: String,
+    #[serde(default)]
+    id_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+/// A refresh that happened, shared with the requests that waited for it.
+#[derive(Clone)]
+struct Refreshed {
+    response: RefreshResponse,
+    at: Instant,
+    expires_at: u64,
+}
+
+/// One refresh at a time per (refresh token, audience, scope); the others wait and reuse its
+/// result.
+#[derive(Default)]
+pub(crate) struct RefreshGate {
+    slots: SyncMutex<HashMap<[u8; 32], RefreshSlot>>,
+}
+
+/// Where one refresh's result waits for the requests that queued behind it.
+type RefreshSlot = Arc<tokio::sync::Mutex<Option<Refreshed>>>;
+
+impl RefreshGate {
+    fn slot(&self, key: [u8; 32]) -> RefreshSlot {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        // Drop slots nobody holds, so the map stays as small as the refreshes in flight.
+        slots.retain(|_, slot| Arc::strong_count(slot) > 1);
+        slots.entry(key).or_default().clone()
+    }
+}
+
+fn scopes(s: Option<&str>) -> Vec<&str> {
+    let mut v: Vec<&str> = s.unwrap_or_default().split_whitespace().collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The token set for `audience` whose scopes are exactly `wanted`, else the smallest one that
+/// has them all. With no scope asked, any token set of the audience.
+fn find_token_set<'a>(
+    state: &'a StateData,
+    audience: &str,
+    wanted: Option<&str>,
+) -> Option<&'a TokenSet> {
+    let wanted = scopes(wanted);
+    let mut candidates: Vec<&TokenSet> = state
+        .token_sets
+        .iter()
+        .filter(|t| t.audience == audience)
+        .filter(|t| {
+            let have = scopes(t.scope.as_deref());
+            wanted.iter().all(|w| have.contains(w))
+        })
+        .collect();
+    candidates.sort_by_key(|t| scopes(t.scope.as_deref()).len());
+    candidates
+        .iter()
+        .find(|t| scopes(t.scope.as_deref()) == wanted)
+        .or(candidates.first())
+        .copied()
+}
+
+impl ServerClient {
+    /// An access token for the audience: the stored one while it is valid, else a refreshed
+    /// one (saved in the session).
+    ///
+    /// Concurrent calls for one session and audience make one refresh request; the others
+    /// use its result. The save is compare-and-set: if another request changed the session
+    /// meanwhile, it is re-read and the new tokens merged in again, so nothing is lost.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingSession`], [`Error::MissingRefreshToken`], [`Error::MfaRequired`],
+    /// [`Error::RefreshFailed`], network and store failures (a session ended meanwhile is
+    /// [`StoreError::SessionEnded`]).
+    #[tracing::instrument(name = "oidc.get_access_token", skip_all, fields(force = options.force_refresh))]
+    pub async fn get_access_token(
+        &self,
+        options: AccessTokenOptions,
+        cx: &StoreContext,
+    ) -> Result<AccessToken, Error> {
+        let config = &self.inner.config;
+        let identifier = config.state_identifier.as_str();
+        let state = self
+            .inner
+            .state_store
+            .get(identifier, cx)
+            .await?
+            .ok_or(Error::MissingSession)?;
+        let audience = options
+            .audience
+            .clone()
+            .or_else(|| config.audience.clone())
+            .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
+        let now = self.now();
+        let margin = config.refresh_margin.as_secs();
+        if !options.force_refresh
+            && let Some(set) = find_token_set(&state, &audience, options.scope.as_deref())
+            && set.expires_at > now + margin
+        {
+            return Ok(AccessToken {
+                token: set.access_token.clone(),
+                audience: set.audience.clone(),
+                scope: set.scope.clone(),
+                expires_at: set.expires_at,
+            });
+        }
+        let refresh_token = state
+            .refresh_token
+            .clone()
+            .ok_or(Error::MissingRefreshToken)?;
+
+        let started = Instant::now();
+        let key: [u8; 32] = Sha256::new()
+            .chain_update(refresh_token.as_bytes())
+            .chain_update([0])
+            .chain_update(audience.as_bytes())
+            .chain_update([0])
+            .chain_update(options.scope.as_deref().unwrap_or_default().as_bytes())
+            .finalize()
+            .into();
+        let slot = self.inner.refreshes.slot(key);
+        let refreshed = {
+            let mut guard = slot.lock().await;
+            match guard.as_ref() {
+                // Another request refreshed while this one waited: use its tokens.
+                Some(done) if done.at >= started && done.expires_at > now + margin => done.clone(),
+                _ => {
+                    let response = self
+                        .refresh(&refresh_token, &audience, options.scope.as_deref())
+                        .await?;
+                    let done = Refreshed {
+                        expires_at: self.now() + response.expires_in.unwrap_or(3600),
+                        response,
+                        at: Instant::now(),
+                    };
+                    *guard = Some(done.clone());
+                    done
+                }
+            }
+        };
+
+        let new_set = TokenSet {
+            audience: audience.clone(),
+            access_token: refreshed.response.access_token.clone(),
+            scope: refreshed.response.scope.clone().or(options.scope.clone()),
+            expires_at: refreshed.expires_at,
+            extra: Map::new(),
+        };
+        let user = match &refreshed.response.id_token {
+            Some(id_token) => {
+                let metadata = self.inner.provider.metadata().await?;
+                let claims = self
+                    .validate_id_token(id_token, &metadata.issuer, None)
+                    .await?;
+                Some(user_claims(&claims)?)
+            }
+            None => None,
+        };
+        let mut current = state;
+        for attempt in 1..=SAVE_ATTEMPTS {
+            if attempt > 1 && already_merged(&current, &new_set, &refreshed.response) {
+                // The request that won the race saved these very tokens.
+                break;
+            }
+            merge(&mut current, &new_set, &refreshed.response, user.as_ref());
+            match self
+                .inner
+                .state_store
+                .set(identifier, &current, false, cx)
+                .await
+            {
+                Ok(()) => break,
+                Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => {
+                    current = self
+                        .inner
+                        .state_store
+                        .get(identifier, cx)
+                        .await?
+                        .ok_or(Error::MissingSession)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(AccessToken {
+            token: new_set.access_token,
+            audience: new_set.audience,
+            scope: new_set.scope,
+            expires_at: new_set.expires_at,
+        })
+    }
+
+    async fn refresh(
+        &self,
+        refresh_token: &str,
+        audience: &str,
+        scope: Option<&str>,
+    ) -> Result<RefreshResponse, Error> {
+        let metadata = self.inner.provider.metadata().await?;
+        let endpoint = metadata.token_endpoint.clone();
+        let response = self
+            .inner
+            .provider
+            .http()
+            .send(&endpoint, Retry::Idempotent, |c| {
+                let mut form = vec![
+                    ("grant_type".to_owned(), "refresh_token".to_owned()),
+                    ("refresh_token".to_owned(), refresh_token.to_owned()),
+                ];
+                if audience != DEFAULT_AUDIENCE {
+                    form.push(("audience".to_owned(), audience.to_owned()));
+                }
+                if let Some(scope) = scope {
+                    form.push(("scope".to_owned(), scope.to_owned()));
+                }
+                let request = self.authenticate(c.post(&endpoint), &mut form);
+                request.form(&form)
+            })
+            .await?;
+        match super::http::Http::token_answer::<RefreshResponse>(response, &endpoint).await? {
+            TokenAnswer::Ok(response) => Ok(response),
+            TokenAnswer::Err { body, .. } if body.error == "mfa_required" => {
+                Err(Error::MfaRequired {
+                    description: body.error_description,
+                })
+            }
+            TokenAnswer::Err { body, .. } => Err(Error::RefreshFailed {
+                error: body.error,
+                description: body.error_description,
+            }),
+        }
+    }
+}
+
+/// Whether a session already holds a refresh's results (another request saved them).
+fn already_merged(state: &StateData, set: &TokenSet, response: &RefreshResponse) -> bool {
+    let has_token = state
+        .token_sets
+        .iter()
+        .any(|t| t.audience == set.audience && t.access_token == set.access_token);
+    let has_refresh_token = response
+        .refresh_token
+        .as_ref()
+        .is_none_or(|rt| state.refresh_token.as_ref() == Some(rt));
+    has_token && has_refresh_token
+}
+
+/// Puts a refresh's results into a session: the token set replaced (or added), the refresh
+/// token rotated when a new one came, the ID token and user kept unless new ones came.
+fn merge(
+    state: &mut StateData,
+    set: &TokenSet,
+    response: &RefreshResponse,
+    user: Option<&crate::model::UserClaims>,
+) {
+    match state.token_sets.iter_mut().find(|t| {
+        t.audience == set.audience && scopes(t.scope.as_deref()) == scopes(set.scope.as_deref())
+    }) {
+        Some(existing) => {
+            existing.access_token = set.access_token.clone();
+            existing.expires_at = set.expires_at;
+        }
+        None => state.token_sets.push(set.clone()),
+    }
+    if let Some(refresh_token) = &response.refresh_token {
+        state.refresh_token = Some(refresh_token.clone());
+    }
+    if let Some(id_token) = &response.id_token {
+        state.id_token = Some(id_token.clone());
+    }
+    if let Some(user) = user {
+        state.user = Some(user.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(audience: &str, scope: &str, expires_at: u64) -> TokenSet {
+        TokenSet {
+            audience: audience.into(),
+            access_token: format!("{audience}/{scope}"),
+            scope: Some(scope.into()),
+            expires_at,
+            extra: Map::new(),
+        }
+    }
+
+    #[test]
+    fn exact_scope_wins_then_the_smallest_superset() {
+        let state = StateData {
+            token_sets: vec![
+                set("api", "read write admin", 1),
+                set("api", "read write", 2),
+                set("api", "read", 3),
+                set("other", "read", 4),
+            ],
+            ..StateData::default()
+        };
+        let pick = |scope: Option<&str>| find_token_set(&state, "api", scope).map(|t| t.expires_at);
+        assert_eq!(pick(Some("read")), Some(3));
+        assert_eq!(pick(Some("write read")), Some(2));
+        assert_eq!(pick(Some("write")), Some(2), "the smallest superset");
+        assert_eq!(pick(Some("admin")), Some(1));
+        assert_eq!(pick(Some("delete")), None);
+        assert!(find_token_set(&state, "nope", None).is_none());
+    }
+
+    #[test]
+    fn merge_keeps_the_id_token_when_none_comes_back() {
+        let mut state = StateData {
+            id_token: Some("old-id".into()),
+            refresh_token: Some("old-rt".into()),
+            token_sets: vec![set("api", "read", 1)],
+            ..StateData::default()
+        };
+        let response = RefreshResponse {
+            access_token: "new".into(),
+            id_token: None,
+            refresh_token: Some("new-rt".into()),
+            expires_in: Some(60),
+            scope: Some("read".into()),
+        };
+        merge(&mut state, &set("api", "read", 99), &response, None);
+        assert_eq!(state.id_token.as_deref(), Some("old-id"));
+        assert_eq!(state.refresh_token.as_deref(), Some("new-rt"));
+        assert_eq!(state.token_sets.len(), 1);
+        assert_eq!(state.token_sets[0].expires_at, 99);
+    }
+}
