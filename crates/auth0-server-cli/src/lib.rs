@@ -43,6 +43,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
+// Library code never unwraps; tests may (clippy.toml allows it in unit tests).
+#![warn(clippy::unwrap_used)]
 #![warn(missing_docs)]
 
 mod args;

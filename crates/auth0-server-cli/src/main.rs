@@ -1,5 +1,7 @@
 //! The `auth0-server` binary; everything but the process plumbing is in the library.
 #![forbid(unsafe_code)]
+// Library code never unwraps; tests may (clippy.toml allows it in unit tests).
+#![warn(clippy::unwrap_used)]
 
 use std::io::{self, IsTerminal as _, Read, Write as _};
 use std::process::ExitCode;

@@ -39,6 +39,8 @@
 //! PostgreSQL stores. Server-side sessions need a [`SessionBackend`](store::SessionBackend);
 //! this crate ships none (see `auth0-store-memory`).
 #![forbid(unsafe_code)]
+// Library code never unwraps; tests may (clippy.toml allows it in unit tests).
+#![warn(clippy::unwrap_used)]
 #![warn(missing_docs)]
 
 pub mod client;

@@ -29,6 +29,8 @@
 //! # #[cfg(not(feature = "memory"))] fn main() {}
 //! ```
 #![forbid(unsafe_code)]
+// Library code never unwraps; tests may (clippy.toml allows it in unit tests).
+#![warn(clippy::unwrap_used)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -19,6 +19,10 @@ use crate::store::{StoreContext, StoreError};
 /// it meanwhile.
 const SAVE_ATTEMPTS: usize = 5;
 
+/// A refresh this recent is reused even by a forced refresh: the calls that asked at the
+/// same moment get one refresh between them.
+const RECENT_REFRESH: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What [`ServerClient::get_access_token`] is asked for.
 #[derive(Clone, Debug, Default)]
 pub struct AccessTokenOptions {
@@ -177,8 +181,12 @@ impl ServerClient {
             .ok_or(Error::MissingRefreshToken)?;
 
         let started = Instant::now();
+        // The session's identity survives refresh-token rotation: the provider session and
+        // the login time.
         let key: [u8; 32] = Sha256::new()
-            .chain_update(refresh_token.as_bytes())
+            .chain_update(state.internal.sid.as_bytes())
+            .chain_update([0])
+            .chain_update(state.internal.created_at.to_be_bytes())
             .chain_update([0])
             .chain_update(audience.as_bytes())
             .chain_update([0])
@@ -190,7 +198,12 @@ impl ServerClient {
             let mut guard = slot.lock().await;
             match guard.as_ref() {
                 // Another request refreshed while this one waited: use its tokens.
-                Some(done) if done.at >= started && done.expires_at > now + margin => done.clone(),
+                Some(done)
+                    if (done.at >= started || done.at.elapsed() < RECENT_REFRESH)
+                        && done.expires_at > now + margin =>
+                {
+                    done.clone()
+                }
                 _ => {
                     let response = self
                         .refresh(&refresh_token, &audience, options.scope.as_deref())

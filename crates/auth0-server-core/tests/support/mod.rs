@@ -1,7 +1,7 @@
 //! A scripted provider on loopback for the error paths and the validation matrix: discovery,
 //! a key set the test controls, and a token endpoint that answers what the test queues.
 //! (The happy path is tested against a real OpenID provider in `oidc_provider.rs`.)
-#![allow(dead_code, clippy::unwrap_used)] // test scaffolding: a failed unwrap is a failed test
+#![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};

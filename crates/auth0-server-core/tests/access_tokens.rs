@@ -1,0 +1,299 @@
+//! Access tokens: refresh, retries, single-flight, and errors.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth0_server_core::client::{AccessTokenOptions, Error};
+use auth0_server_core::store::StoreContext;
+use serde_json::json;
+use support::*;
+
+async fn logged_in() -> (Harness, StoreContext) {
+    let h = Harness::start_with(|b| b.refresh_margin(Duration::from_secs(30))).await;
+    let cx = StoreContext::new();
+    h.login_with_claims(json!({}), &cx).await.unwrap();
+    (h, StoreContext::from_cookies(cx.cookies()))
+}
+
+fn refreshed(token: &str) -> serde_json::Value {
+    json!({"access_token": token, "expires_in": 3600, "token_type": "Bearer", "scope": "openid profile email"})
+}
+
+#[tokio::test]
+async fn a_valid_token_is_returned_without_a_request() {
+    let (h, cx) = logged_in().await;
+    let before = h.provider.token_requests();
+    let token = h
+        .client
+        .get_access_token(AccessTokenOptions::default(), &cx)
+        .await
+        .unwrap();
+    assert_eq!(token.token, "at-1");
+    assert_eq!(h.provider.token_requests(), before);
+    assert!(
+        !format!("{token:?}").contains("at-1"),
+        "tokens never in Debug"
+    );
+}
+
+#[tokio::test]
+async fn a_forced_refresh_saves_the_new_token_and_keeps_the_id_token() {
+    let (h, cx) = logged_in().await;
+    let id_before = h.client.get_session(&cx).await.unwrap().unwrap().id_token;
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}),
+    );
+    let options = AccessTokenOptions {
+        force_refresh: true,
+        ..Default::default()
+    };
+    let token = h.client.get_access_token(options, &cx).await.unwrap();
+    assert_eq!(token.token, "at-2");
+    let form = h
+        .provider
+        .state
+        .forms
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(form["grant_type"], "refresh_token");
+    assert_eq!(form["refresh_token"], "rt-1");
+
+    let next = StoreContext::from_cookies(cx.cookies());
+    let session = h.client.get_session(&next).await.unwrap().unwrap();
+    assert_eq!(
+        session.refresh_token.as_deref(),
+        Some("rt-2"),
+        "a rotated refresh token is kept"
+    );
+    assert_eq!(
+        session.id_token, id_before,
+        "the id token is kept when the refresh has none"
+    );
+    let again = h
+        .client
+        .get_access_token(AccessTokenOptions::default(), &next)
+        .await
+        .unwrap();
+    assert_eq!(again.token, "at-2");
+}
+
+#[tokio::test]
+async fn a_token_for_another_audience_is_fetched_and_stored_beside_the_first() {
+    let (h, cx) = logged_in().await;
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "api-token", "expires_in": 600, "scope": "read:things"}),
+    );
+    let options = AccessTokenOptions {
+        audience: Some("https://api.example.com".into()),
+        scope: Some("read:things".into()),
+        ..Default::default()
+    };
+    let token = h
+        .client
+        .get_access_token(options.clone(), &cx)
+        .await
+        .unwrap();
+    assert_eq!(token.token, "api-token");
+    let form = h
+        .provider
+        .state
+        .forms
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(form["audience"], "https://api.example.com");
+    let session = h.client.get_session(&cx).await.unwrap().unwrap();
+    assert_eq!(session.token_sets.len(), 2);
+    let requests = h.provider.token_requests();
+    assert_eq!(
+        h.client.get_access_token(options, &cx).await.unwrap().token,
+        "api-token"
+    );
+    assert_eq!(
+        h.provider.token_requests(),
+        requests,
+        "the stored token is reused"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_answered_429_then_200_succeeds() {
+    let (h, cx) = logged_in().await;
+    let before = h.provider.token_requests();
+    h.provider.push_token(
+        429,
+        &[("retry-after", "1")],
+        json!({"error": "too_many_requests"}),
+    );
+    h.provider.push_token(200, &[], refreshed("after-429"));
+    let started = std::time::Instant::now();
+    let token = h
+        .client
+        .get_access_token(
+            AccessTokenOptions {
+                force_refresh: true,
+                ..Default::default()
+            },
+            &cx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(token.token, "after-429");
+    assert_eq!(h.provider.token_requests() - before, 2);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+}
+
+#[tokio::test]
+async fn retries_on_5xx_are_bounded() {
+    let (h, cx) = logged_in().await;
+    let before = h.provider.token_requests();
+    for _ in 0..10 {
+        h.provider
+            .push_token(503, &[], json!({"error": "temporarily_unavailable"}));
+    }
+    let err = h
+        .client
+        .get_access_token(
+            AccessTokenOptions {
+                force_refresh: true,
+                ..Default::default()
+            },
+            &cx,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "failed_to_refresh_token");
+    assert_eq!(
+        h.provider.token_requests() - before,
+        4,
+        "the first attempt and 3 retries"
+    );
+}
+
+#[tokio::test]
+async fn mfa_required_is_its_own_error() {
+    let (h, cx) = logged_in().await;
+    h.provider.push_token(403, &[], json!({"error": "mfa_required", "error_description": "Multifactor authentication required", "mfa_token": "m"}));
+    let err = h
+        .client
+        .get_access_token(
+            AccessTokenOptions {
+                force_refresh: true,
+                ..Default::default()
+            },
+            &cx,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MfaRequired { .. }), "{err:?}");
+    assert_eq!(err.code(), "mfa_required");
+}
+
+#[tokio::test]
+async fn no_session_and_no_refresh_token_are_their_own_errors() {
+    let h = Harness::start().await;
+    let err = h
+        .client
+        .get_access_token(AccessTokenOptions::default(), &StoreContext::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "missing_session");
+
+    let cx = StoreContext::new();
+    let q = h.start_login(&cx).await;
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at", "id_token": h.key.sign(&h.claims(&q["nonce"], json!({})), &json!({})), "expires_in": 3600}),
+    );
+    h.client
+        .complete_interactive_login(
+            &format!("http://localhost:5000/callback?code=c&state={}", q["state"]),
+            &cx,
+        )
+        .await
+        .unwrap();
+    let err = h
+        .client
+        .get_access_token(
+            AccessTokenOptions {
+                force_refresh: true,
+                ..Default::default()
+            },
+            &cx,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "missing_refresh_token");
+    assert!(err.to_string().contains("offline_access"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_calls_make_one_refresh() {
+    let (h, cx) = logged_in().await;
+    let h = Arc::new(h);
+    let before = h.provider.token_requests();
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "shared", "refresh_token": "rt-2", "expires_in": 3600}),
+    );
+    let cookies = cx.cookies();
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let h = h.clone();
+        let cookies = cookies.clone();
+        tasks.push(tokio::spawn(async move {
+            let cx = StoreContext::from_cookies(cookies);
+            h.client
+                .get_access_token(
+                    AccessTokenOptions {
+                        force_refresh: true,
+                        ..Default::default()
+                    },
+                    &cx,
+                )
+                .await
+        }));
+    }
+    let barrier_started = std::time::Instant::now();
+    for task in tasks {
+        let token = task.await.unwrap().unwrap();
+        assert_eq!(token.token, "shared");
+    }
+    assert!(barrier_started.elapsed() < Duration::from_secs(30));
+    assert_eq!(
+        h.provider.token_requests() - before,
+        1,
+        "one refresh for a hundred calls"
+    );
+    let session = h
+        .client
+        .get_session(&StoreContext::from_cookies(cookies))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.refresh_token.as_deref(), Some("rt-2"));
+    assert_eq!(
+        session
+            .token_sets
+            .iter()
+            .filter(|t| t.access_token == "shared")
+            .count(),
+        1
+    );
+}

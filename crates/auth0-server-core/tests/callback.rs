@@ -1,0 +1,363 @@
+//! The callback's error paths, the authorization request, and client authentication.
+
+mod support;
+
+use auth0_server_core::client::{Error, LogoutOptions, StartLoginOptions, TokenEndpointAuth};
+use auth0_server_core::store::StoreContext;
+use serde_json::json;
+use support::*;
+
+#[tokio::test]
+async fn authorization_request_has_pkce_state_nonce_and_openid() {
+    let h = Harness::start_with(|b| b.audience("https://api.example.com").scope("profile")).await;
+    let cx = StoreContext::new();
+    let mut options = StartLoginOptions::default();
+    options
+        .authorization_params
+        .insert("prompt".into(), "login".into());
+    options
+        .authorization_params
+        .insert("state".into(), "attacker-chosen".into());
+    let url = h
+        .client
+        .start_interactive_login(options, &cx)
+        .await
+        .unwrap();
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+    assert!(
+        q["state"].len() >= 43 && q["state"] != "attacker-chosen",
+        "reserved params ignored"
+    );
+    assert!(q["nonce"].len() >= 43);
+    assert_eq!(q["scope"], "openid profile");
+    assert_eq!(q["audience"], "https://api.example.com");
+    assert_eq!(q["prompt"], "login");
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert!(
+        url.as_str()
+            .starts_with(&format!("{}/authorize?", h.provider.base))
+    );
+}
+
+#[tokio::test]
+async fn error_parameter_is_a_typed_error_with_its_description() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    let q = h.start_login(&cx).await;
+    let callback = format!(
+        "http://localhost:5000/callback?error=access_denied&error_description=User%20said%20no&state={}",
+        q["state"]
+    );
+    let err = h
+        .client
+        .complete_interactive_login(&callback, &cx)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Authorization { error, description } => {
+            assert_eq!(error, "access_denied");
+            assert_eq!(description.as_deref(), Some("User said no"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(err.code(), "authorization_error");
+    assert!(err.to_string().contains("User said no"));
+    assert_eq!(h.provider.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn unknown_or_missing_state_is_a_missing_transaction() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    h.start_login(&cx).await;
+    for callback in [
+        "http://localhost:5000/callback?code=x&state=not-a-state-we-made",
+        "http://localhost:5000/callback?code=x",
+        "http://localhost:5000/callback?code=x&state=",
+    ] {
+        let err = h
+            .client
+            .complete_interactive_login(callback, &cx)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "missing_transaction_error", "{callback}");
+    }
+    assert_eq!(
+        h.provider.token_requests(),
+        0,
+        "no code exchange without a transaction"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_a_missing_transaction() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    let q = h.start_login(&cx).await;
+    let callback = format!("http://localhost:5000/callback?code=x&state={}", q["state"]);
+    let first = h.client.complete_interactive_login(&callback, &cx).await;
+    assert!(
+        first.is_err(),
+        "nothing was scripted, so the exchange fails"
+    );
+    let second = h
+        .client
+        .complete_interactive_login(&callback, &cx)
+        .await
+        .unwrap_err();
+    assert_eq!(second.code(), "missing_transaction_error");
+}
+
+#[tokio::test]
+async fn a_callback_from_another_issuer_is_refused() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    let q = h.start_login(&cx).await;
+    let callback = format!(
+        "http://localhost:5000/callback?code=x&state={}&iss=https%3A%2F%2Fevil.example",
+        q["state"]
+    );
+    let err = h
+        .client
+        .complete_interactive_login(&callback, &cx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "issuer_validation_error");
+    assert_eq!(h.provider.token_requests(), 0);
+}
+
+#[tokio::test]
+async fn a_missing_iss_is_refused_when_the_provider_always_sends_it() {
+    let h = Harness::start().await;
+    *h.provider.state.iss_parameter.lock().unwrap() = true;
+    let cx = StoreContext::new();
+    let q = h.start_login(&cx).await;
+    let callback = format!("http://localhost:5000/callback?code=x&state={}", q["state"]);
+    let err = h
+        .client
+        .complete_interactive_login(&callback, &cx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_callback");
+}
+
+#[tokio::test]
+async fn garbage_callback_urls_are_typed_errors() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    for garbage in [
+        "",
+        "::::",
+        "http://[::1",
+        "\u{0}",
+        "%%%",
+        "/callback?state=%ZZ",
+    ] {
+        let err = h
+            .client
+            .complete_interactive_login(garbage, &cx)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.code(), "invalid_callback" | "missing_transaction_error"),
+            "{garbage:?}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_callback_without_a_code_is_refused() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    let q = h.start_login(&cx).await;
+    let callback = format!("http://localhost:5000/callback?state={}", q["state"]);
+    let err = h
+        .client
+        .complete_interactive_login(&callback, &cx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_callback");
+}
+
+#[tokio::test]
+async fn a_refused_code_exchange_carries_the_oauth_error() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    let q = h.start_login(&cx).await;
+    h.provider.push_token(
+        400,
+        &[],
+        json!({"error": "invalid_grant", "error_description": "code expired"}),
+    );
+    let callback = format!("http://localhost:5000/callback?code=x&state={}", q["state"]);
+    let err = h
+        .client
+        .complete_interactive_login(&callback, &cx)
+        .await
+        .unwrap_err();
+    match err {
+        Error::TokenEndpoint {
+            error,
+            description,
+            status,
+        } => {
+            assert_eq!(
+                (error.as_str(), description.as_deref(), status),
+                ("invalid_grant", Some("code expired"), 400)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn code_exchange_sends_the_verifier_and_basic_auth_by_default() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    h.login_with_claims(json!({}), &cx).await.unwrap();
+    let form = h.provider.state.forms.lock().unwrap()[0].clone();
+    assert_eq!(form["grant_type"], "authorization_code");
+    assert_eq!(form["code_verifier"].len(), 43);
+    assert_eq!(form["redirect_uri"], "http://localhost:5000/callback");
+    assert!(!form.contains_key("client_secret"));
+    let auth = h.provider.state.auth_headers.lock().unwrap()[0]
+        .clone()
+        .unwrap();
+    assert!(auth.starts_with("Basic "), "{auth}");
+}
+
+#[tokio::test]
+async fn client_secret_post_puts_the_credentials_in_the_body() {
+    let h =
+        Harness::start_with(|b| b.token_endpoint_auth(TokenEndpointAuth::ClientSecretPost)).await;
+    h.login_with_claims(json!({}), &StoreContext::new())
+        .await
+        .unwrap();
+    let form = h.provider.state.forms.lock().unwrap()[0].clone();
+    assert_eq!(form["client_id"], CLIENT_ID);
+    assert_eq!(form["client_secret"], CLIENT_SECRET);
+    assert!(h.provider.state.auth_headers.lock().unwrap()[0].is_none());
+}
+
+#[tokio::test]
+async fn login_gives_a_fresh_session_id_and_returns_the_app_state() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    h.login_with_claims(json!({}), &cx).await.unwrap();
+    let first_id = cx.cookie("_a0_session").unwrap();
+    let cx2 = StoreContext::from_cookies(cx.cookies());
+    let options = StartLoginOptions {
+        app_state: Some(json!({"returnTo": "/profile"})),
+        ..StartLoginOptions::default()
+    };
+    let url = h
+        .client
+        .start_interactive_login(options, &cx2)
+        .await
+        .unwrap();
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    let key = h.key.clone();
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at", "id_token": key.sign(&h.claims(&q["nonce"], json!({})), &json!({})), "expires_in": 60}),
+    );
+    let done = h
+        .client
+        .complete_interactive_login(
+            &format!("http://localhost:5000/callback?code=c&state={}", q["state"]),
+            &cx2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.app_state, Some(json!({"returnTo": "/profile"})));
+    assert_ne!(
+        cx2.cookie("_a0_session").unwrap(),
+        first_id,
+        "a login rotates the session id"
+    );
+    assert_eq!(h.backend.len(), 1, "the old session was deleted");
+}
+
+#[tokio::test]
+async fn logout_uses_v2_logout_without_an_end_session_endpoint() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    h.login_with_claims(json!({}), &cx).await.unwrap();
+    let url = h
+        .client
+        .logout(
+            LogoutOptions {
+                return_to: Some("http://localhost:5000/".into()),
+            },
+            &cx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(url.path(), "/v2/logout");
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["returnTo"], "http://localhost:5000/");
+    assert!(h.client.get_user(&cx).await.unwrap().is_none());
+    assert!(h.backend.is_empty());
+}
+
+#[tokio::test]
+async fn logout_uses_the_end_session_endpoint_when_discovered() {
+    let h = Harness::start().await;
+    *h.provider.state.end_session.lock().unwrap() = true;
+    let cx = StoreContext::new();
+    h.login_with_claims(json!({}), &cx).await.unwrap();
+    let url = h
+        .client
+        .logout(
+            LogoutOptions {
+                return_to: Some("http://localhost:5000/".into()),
+            },
+            &cx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(url.path(), "/session/end");
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["post_logout_redirect_uri"], "http://localhost:5000/");
+    assert!(q.contains_key("id_token_hint"));
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_is_a_network_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let client = auth0_server_core::client::ServerClient::builder()
+        .domain(format!("http://127.0.0.1:{port}"))
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .secret(SECRET)
+        .redirect_uri("http://localhost:5000/callback")
+        .retry(auth0_server_core::client::RetryPolicy {
+            max_retries: 1,
+            base_delay: std::time::Duration::from_millis(1),
+            max_delay: std::time::Duration::from_millis(5),
+        })
+        .state_store(std::sync::Arc::new(
+            auth0_server_core::store::ServerSideStateStore::new(
+                auth0_store_memory::MemoryBackend::new(),
+                &auth0_server_core::Secrets::parse(SECRET).unwrap(),
+            ),
+        ))
+        .transaction_store(std::sync::Arc::new(
+            auth0_store_memory::MemoryTransactionStore::new(),
+        ))
+        .build()
+        .unwrap();
+    let err = client
+        .start_interactive_login(StartLoginOptions::default(), &StoreContext::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "network_error");
+    assert!(std::error::Error::source(&err).is_some());
+}
