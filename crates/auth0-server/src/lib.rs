@@ -4,29 +4,34 @@
 //!
 //! | feature | store | for |
 //! |---|---|---|
-//! | `memory` | [`stores::MemoryBackend`] in this process | development, tests, one instance |
+//! | `cookie` (default) | `stores::CookieStateStore`: the session in encrypted cookies | one or many instances, no server state |
+//! | `memory` | `stores::MemoryBackend` in this process | development, tests, one instance |
 //!
-//! (The cookie, Redis and PostgreSQL stores, the login flow and the axum integration join
-//! as their crates land; see the project's README.)
+//! (Redis, PostgreSQL and the axum integration join as their crates land; see the
+//! project's README.) The login flow is [`ServerClient`].
 //!
 //! ```
-//! # #[cfg(feature = "memory")]
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use auth0_server::{Secrets, model::StateData, stores::MemoryBackend};
-//! use auth0_server::store::{ServerSideStateStore, StateStore, StoreContext};
+//! # #[cfg(feature = "cookie")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use auth0_server::{Secrets, ServerClient};
+//! use auth0_server::stores::{CookieStateStore, CookieTransactionStore};
 //!
-//! let secrets = Secrets::parse(&std::env::var("AUTH0_SECRET").unwrap_or_else(|_| "x".repeat(32)))?;
-//! let sessions = ServerSideStateStore::new(MemoryBackend::new(), &secrets);
-//!
-//! // One StoreContext per request: cookies in, Set-Cookie out.
-//! let cx = StoreContext::from_cookie_header("");
-//! sessions.set("_a0_session", &StateData::default(), true, &cx).await?;
-//! for cookie in cx.take_changes() {
-//!     println!("Set-Cookie: {}", cookie.to_header_value());
-//! }
+//! // In an app: ServerClient::from_env() reads AUTH0_DOMAIN, AUTH0_CLIENT_ID, ...
+//! let secret = "a-secret-of-at-least-thirty-two-bytes";
+//! let secrets = Secrets::parse(secret)?;
+//! let client = ServerClient::builder()
+//!     .domain("my-tenant.eu.auth0.com")
+//!     .client_id("my-client-id")
+//!     .client_secret("my-client-secret")
+//!     .secret(secret)
+//!     .redirect_uri("http://localhost:5000/callback")
+//!     .state_store(Arc::new(CookieStateStore::new(secrets.clone())))
+//!     .transaction_store(Arc::new(CookieTransactionStore::new(secrets)))
+//!     .build()?;
+//! assert_eq!(client.config().issuer().as_str(), "https://my-tenant.eu.auth0.com/");
 //! # Ok(()) }
-//! # #[cfg(not(feature = "memory"))] fn main() {}
+//! # #[cfg(not(feature = "cookie"))] fn main() {}
 //! ```
 #![forbid(unsafe_code)]
 // Library code never unwraps; tests may (clippy.toml allows it in unit tests).
@@ -34,12 +39,15 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub use auth0_server_core::client::{self, Error, ServerClient};
 pub use auth0_server_core::{
     MIN_SECRET_LEN, Secret, SecretError, Secrets, clock, model, seal, store,
 };
 
 /// The session stores enabled by this build's features.
 pub mod stores {
+    #[cfg(feature = "cookie")]
+    pub use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
     #[cfg(feature = "memory")]
     pub use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
 }

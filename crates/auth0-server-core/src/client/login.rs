@@ -394,6 +394,11 @@ impl ServerClient {
             .state_store
             .set(&config.state_identifier, &state_data, true, cx)
             .await?;
+        // Abandoned logins (other tabs) go too, so their cookies do not pile up.
+        self.inner
+            .transaction_store
+            .clear(&config.transaction_identifier, cx)
+            .await?;
         tracing::info!("login completed");
         Ok(LoginResult {
             app_state: transaction.app_state,

@@ -55,6 +55,30 @@ pub struct CookieOptions {
     pub domain: Option<String>,
 }
 
+impl CookieOptions {
+    /// The defaults for an app whose callback is `redirect_uri`: `Secure` stays on unless
+    /// the app itself runs on plain `http` on this machine (`localhost`, `127.0.0.1`, `::1`),
+    /// where a browser would not send a `Secure` cookie back.
+    ///
+    /// ```
+    /// use auth0_server_core::store::CookieOptions;
+    /// let local = url::Url::parse("http://localhost:5000/callback").unwrap();
+    /// assert!(!CookieOptions::for_redirect_uri(&local).secure);
+    /// let public = url::Url::parse("http://app.example.com/callback").unwrap();
+    /// assert!(CookieOptions::for_redirect_uri(&public).secure, "never off for a real host");
+    /// ```
+    pub fn for_redirect_uri(redirect_uri: &Url) -> Self {
+        let local_http = redirect_uri.scheme() == "http"
+            && redirect_uri
+                .host()
+                .is_some_and(|h| crate::client::is_loopback(&h));
+        Self {
+            secure: !local_http,
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for CookieOptions {
     fn default() -> Self {
         Self {

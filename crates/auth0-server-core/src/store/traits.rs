@@ -102,6 +102,23 @@ pub trait TransactionStore: Send + Sync {
     ///
     /// Backend failures only.
     async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError>;
+
+    /// Removes every transaction of this browser under `transaction_identifier`, after a
+    /// successful login, so abandoned logins (other tabs) do not pile up in the browser.
+    /// Stores that cannot tell which transactions belong to the browser do nothing (the
+    /// default); theirs expire.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only.
+    async fn clear(
+        &self,
+        transaction_identifier: &str,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        let _ = (transaction_identifier, cx);
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -153,5 +170,12 @@ impl<T: TransactionStore + ?Sized> TransactionStore for Arc<T> {
     }
     async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
         (**self).delete(key, cx).await
+    }
+    async fn clear(
+        &self,
+        transaction_identifier: &str,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        (**self).clear(transaction_identifier, cx).await
     }
 }

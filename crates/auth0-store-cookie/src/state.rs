@@ -1,0 +1,225 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use auth0_server_core::Secrets;
+use auth0_server_core::clock::{self, Clock};
+use auth0_server_core::model::{LogoutTokenClaims, StateData};
+use auth0_server_core::seal::{CookieFormat, CookieSealer};
+use auth0_server_core::store::{
+    CookieOptions, SessionLifetime, SetCookie, StateStore, StoreContext, StoreError,
+    validate_identifier,
+};
+
+/// Characters per chunk: with its name and attributes a `Set-Cookie` stays under 4096 bytes.
+pub const DEFAULT_CHUNK_SIZE: usize = 3072;
+/// The largest sealed session accepted by default: four chunks. Every request carries it,
+/// and some proxies refuse request headers over 8 KB: lower it behind such a proxy.
+pub const DEFAULT_MAX_SESSION_SIZE: usize = 4 * DEFAULT_CHUNK_SIZE;
+/// The smallest chunk size accepted.
+const MIN_CHUNK_SIZE: usize = 256;
+
+/// A [`StateStore`] that keeps the whole session, sealed, in the browser's cookies.
+///
+/// Chunks are named `{identifier}.{n}`; reading joins exactly the cookies matching
+/// `^{identifier}\.\d+$` in order and refuses a gap; every write removes chunks left over
+/// from a larger session. Cookies are HttpOnly, Secure (unless configured off for
+/// `http://localhost` development), SameSite=Lax and Path=/ by default, and last as long as
+/// the session: [`SessionLifetime`] sets both their `Max-Age` and the token's `exp`.
+#[derive(Clone, Debug)]
+pub struct CookieStateStore {
+    sealer: CookieSealer,
+    cookie: CookieOptions,
+    lifetime: SessionLifetime,
+    clock: Arc<dyn Clock>,
+    chunk_size: usize,
+    max_size: usize,
+}
+
+impl CookieStateStore {
+    /// A store sealing with `secrets` (newest first) in the rotating layout.
+    pub fn new(secrets: Secrets) -> Self {
+        Self {
+            sealer: CookieSealer::new(secrets),
+            cookie: CookieOptions::default(),
+            lifetime: SessionLifetime::default(),
+            clock: clock::system(),
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            max_size: DEFAULT_MAX_SESSION_SIZE,
+        }
+    }
+
+    /// Writes the layout `auth0-server-python` reads ([`CookieFormat::Python`]), for a
+    /// Python service behind the same domain. That layout has no `exp` inside: only the
+    /// cookie's `Max-Age` ends it.
+    pub fn with_format(mut self, format: CookieFormat) -> Self {
+        self.sealer = self.sealer.with_format(format);
+        self
+    }
+
+    /// Sets the cookies' attributes.
+    pub fn with_cookie_options(mut self, options: CookieOptions) -> Self {
+        self.cookie = options;
+        self
+    }
+
+    /// Sets the session lifetime policy.
+    pub fn with_lifetime(mut self, lifetime: SessionLifetime) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// Sets the clock (for tests); the sealer's `exp` check uses it too.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.sealer = self.sealer.with_clock(clock.clone());
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the characters per chunk (at least 256).
+    pub fn with_chunk_size(mut self, chars: usize) -> Self {
+        self.chunk_size = chars.max(MIN_CHUNK_SIZE);
+        self
+    }
+
+    /// Sets the largest sealed session accepted, in bytes.
+    pub fn with_max_size(mut self, bytes: usize) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// The largest sealed session accepted, in bytes.
+    pub fn max_size(&self) -> usize {
+        self.max_size
+    }
+
+    /// The chunk cookies of `identifier` in this request, sorted by index: `(index, name, value)`.
+    fn chunks(identifier: &str, cx: &StoreContext) -> Vec<(usize, String, String)> {
+        let mut chunks: Vec<(usize, String, String)> = cx
+            .cookies()
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let index = name.strip_prefix(identifier)?.strip_prefix('.')?;
+                if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) || index.len() > 4
+                {
+                    return None;
+                }
+                Some((index.parse().ok()?, name, value))
+            })
+            .collect();
+        chunks.sort_by_key(|(i, _, _)| *i);
+        chunks
+    }
+
+    fn remove_chunks_from(&self, identifier: &str, first: usize, cx: &StoreContext) {
+        for (index, name, _) in Self::chunks(identifier, cx) {
+            if index >= first {
+                cx.remove_cookie(&name, &self.cookie);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl StateStore for CookieStateStore {
+    #[tracing::instrument(name = "store.set", skip_all, fields(backend = "cookie"))]
+    async fn set(
+        &self,
+        identifier: &str,
+        state: &StateData,
+        _rotate: bool,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        validate_identifier(identifier)?;
+        let now = self.clock.unix_seconds();
+        let expires_at = self.lifetime.expires_at(state, now);
+        if expires_at <= now {
+            self.remove_chunks_from(identifier, 0, cx);
+            return Ok(());
+        }
+        // Every write seals afresh (a new IV), so a login always changes the cookie value.
+        let token = self.sealer.seal(identifier, state, expires_at)?;
+        if token.len() > self.max_size {
+            return Err(StoreError::TooLarge {
+                size: token.len(),
+                limit: self.max_size,
+            });
+        }
+        let max_age = Some(Duration::from_secs(expires_at - now));
+        let pieces: Vec<&str> = token
+            .as_bytes()
+            .chunks(self.chunk_size)
+            // The token is base64url and dots: ASCII, so byte chunks are char chunks.
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect();
+        for (index, piece) in pieces.iter().enumerate() {
+            cx.set_cookie(SetCookie::new(
+                format!("{identifier}.{index}"),
+                *piece,
+                max_age,
+                &self.cookie,
+            ));
+        }
+        self.remove_chunks_from(identifier, pieces.len(), cx);
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "store.get", skip_all, fields(backend = "cookie"))]
+    async fn get(
+        &self,
+        identifier: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<StateData>, StoreError> {
+        validate_identifier(identifier)?;
+        let chunks = Self::chunks(identifier, cx);
+        if chunks.is_empty() {
+            return Ok(None);
+        }
+        if chunks
+            .iter()
+            .enumerate()
+            .any(|(expected, (index, _, _))| *index != expected)
+        {
+            tracing::debug!("session chunks have a gap; no session");
+            return Ok(None);
+        }
+        let token: String = chunks.iter().map(|(_, _, v)| v.as_str()).collect();
+        if token.len() > self.max_size.saturating_mul(2) {
+            return Ok(None);
+        }
+        match self.sealer.open_detailed::<StateData>(identifier, &token) {
+            Ok(opened) => {
+                let now = self.clock.unix_seconds();
+                if opened.expires_at.is_some_and(|exp| exp <= now) {
+                    return Ok(None);
+                }
+                Ok(Some(opened.value))
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "session cookie does not open; no session");
+                Ok(None)
+            }
+        }
+    }
+
+    #[tracing::instrument(name = "store.delete", skip_all, fields(backend = "cookie"))]
+    async fn delete(&self, identifier: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        validate_identifier(identifier)?;
+        self.remove_chunks_from(identifier, 0, cx);
+        Ok(())
+    }
+
+    async fn delete_by_logout_token(
+        &self,
+        _claims: &LogoutTokenClaims,
+        _cx: &StoreContext,
+    ) -> Result<u64, StoreError> {
+        Err(StoreError::Unsupported {
+            operation: "back-channel logout",
+            store: "cookie",
+            hint: "the session lives in the browser's cookies, which the provider's logout \
+                   request cannot reach; use the Redis or PostgreSQL store (or memory for one \
+                   instance) for back-channel logout",
+        })
+    }
+}
