@@ -49,5 +49,6 @@ pub mod model;
 pub mod seal;
 mod secret;
 pub mod store;
+pub mod tls;
 
 pub use secret::{MIN_SECRET_LEN, Secret, SecretError, Secrets};

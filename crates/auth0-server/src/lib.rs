@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | `cookie` (default) | `stores::CookieStateStore`: the session in encrypted cookies | one or many instances, no server state |
 //! | `memory` | `stores::MemoryBackend` in this process | development, tests, one instance |
+//! | `redis` | `stores::RedisBackend` (with `ServerSideStateStore`) | many instances, back-channel logout, big sessions |
 //!
 //! (Redis, PostgreSQL and the axum integration join as their crates land; see the
 //! project's README.) The login flow is [`ServerClient`].
@@ -50,4 +51,8 @@ pub mod stores {
     pub use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
     #[cfg(feature = "memory")]
     pub use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+    #[cfg(feature = "postgres")]
+    pub use auth0_store_postgres::{CleanupTask, PostgresBackend, PostgresTransactionStore, sqlx};
+    #[cfg(feature = "redis")]
+    pub use auth0_store_redis::{RedisBackend, RedisTransactionStore, redis};
 }

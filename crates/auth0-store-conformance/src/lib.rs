@@ -88,10 +88,34 @@ macro_rules! __for_each_rule {
 /// fixture from the given expression (an `async` call returning a [`Fixture`]).
 ///
 /// See the [crate documentation](crate) for an example.
+///
+/// For a store that needs a service, write `conformance_tests!(optional: fixture())` with a
+/// fixture function returning `Option<impl Fixture>`: `None` means the service is not there
+/// and the test returns at once — the function must then say so loudly, and must panic
+/// instead when `CI` is set, so that CI never passes untested.
 #[macro_export]
 macro_rules! conformance_tests {
+    (optional: $fixture:expr) => {
+        $crate::__for_each_rule!(__conformance_test_fns_optional!($fixture));
+    };
     ($fixture:expr) => {
         $crate::__for_each_rule!(__conformance_test_fns!($fixture));
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_test_fns_optional {
+    ($fixture:expr ; $($rule:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $rule() {
+                let Some(fixture) = $fixture.await else { return };
+                if let Err(failure) = $crate::rules::$rule(&fixture).await {
+                    panic!("conformance rule `{}` failed: {}", stringify!($rule), failure);
+                }
+            }
+        )*
     };
 }
 

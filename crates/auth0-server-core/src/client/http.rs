@@ -1,7 +1,6 @@
 //! HTTP to the provider: reqwest with rustls (ring), no redirects, timeouts, telemetry, and
 //! bounded retries on 429 and 5xx.
 
-use std::sync::Once;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -17,19 +16,6 @@ use super::config::{Config, RetryPolicy};
 pub const TELEMETRY_HEADER: &str = "Auth0-Client";
 /// The name this SDK reports in telemetry.
 pub const TELEMETRY_NAME: &str = "auth0-server-rust";
-
-/// Installs rustls' ring provider as the process default, once, unless the application
-/// installed one already. reqwest is built without a provider of its own (aws-lc takes a
-/// minute to compile), and would panic without one: this is where that choice is hidden.
-fn ensure_crypto_provider() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            // Err means another thread installed one first: fine either way.
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-    });
-}
 
 /// Which failures a request may be retried after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +49,7 @@ pub(crate) enum TokenAnswer<T> {
 
 impl Http {
     pub(crate) fn new(config: &Config) -> Result<Self, Error> {
-        ensure_crypto_provider();
+        crate::tls::ensure_crypto_provider();
         let telemetry = base64::engine::general_purpose::STANDARD.encode(format!(
             r#"{{"name":"{TELEMETRY_NAME}","version":"{}"}}"#,
             env!("CARGO_PKG_VERSION")

@@ -197,10 +197,14 @@ impl ServerClient {
         let refreshed = {
             let mut guard = slot.lock().await;
             match guard.as_ref() {
-                // Another request refreshed while this one waited: use its tokens.
+                // Another request refreshed while this one waited: use its tokens. They are
+                // as fresh as a refresh of this call's own would give, even when the
+                // provider's tokens live no longer than the refresh margin (else every
+                // waiter would refresh again, one after the other).
                 Some(done)
-                    if (done.at >= started || done.at.elapsed() < RECENT_REFRESH)
-                        && done.expires_at > now + margin =>
+                    if (done.at >= started && done.expires_at > now)
+                        || (done.at.elapsed() < RECENT_REFRESH
+                            && done.expires_at > now + margin) =>
                 {
                     done.clone()
                 }

@@ -1,0 +1,943 @@
+//! End to end against a real OpenID provider: panva's `oidc-provider` (a certified
+//! implementation), pinned in `tests/e2e/oidc-provider` and started on loopback by
+//! `scripts/oidc-provider.sh`; `./scripts/test` starts it and sets `OIDC_PROVIDER_ISSUER`.
+//! Without that variable these tests skip with a loud message, or fail when `CI` is set.
+//!
+//! Each test registers its own client (dynamic client registration) whose redirect and
+//! back-channel logout URIs are on a loopback port of its own, so the tests run in parallel
+//! against one provider. A small HTTP client with a cookie jar plays the browser: it follows
+//! redirects by hand, fills the provider's login and consent forms, and stops at the
+//! callback URL, which it hands to the SDK instead of fetching.
+//!
+//! The provider's test hooks (see `provider.mjs`) count the token requests each client
+//! makes and answer some of them with injected errors: the SDK reaches the token endpoint
+//! only through its issuer's discovery document, so that is where a fault can sit.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+
+use auth0_server_core::Secrets;
+use auth0_server_core::client::{
+    AccessToken, AccessTokenOptions, DEFAULT_REFRESH_MARGIN, Error, LogoutOptions, RetryPolicy,
+    ServerClient, ServerClientBuilder, StartLoginOptions,
+};
+use auth0_server_core::clock::{Clock as _, ManualClock};
+use auth0_server_core::store::{ServerSideStateStore, StoreContext};
+use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use josekit::jwk::JwkSet;
+use serde_json::{Map, Value, json};
+use url::Url;
+
+/// The secret sessions are sealed with.
+const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes-for-e2e";
+/// What the browser types into the provider's login form (any login works there).
+const LOGIN: &str = "ada@example.com";
+/// The scopes of the login besides the SDK's default `openid profile email`: a refresh
+/// token, and a scope of the API.
+const LOGIN_SCOPE: &str = "offline_access read:messages";
+/// How many requests the browser follows for one navigation before it calls it a loop.
+const MAX_HOPS: usize = 20;
+/// Time allowed for each of the browser's and the test's own requests.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The provider named by `OIDC_PROVIDER_ISSUER`; `None` (after a loud message) when it is
+/// unset outside CI.
+fn issuer() -> Option<String> {
+    match std::env::var("OIDC_PROVIDER_ISSUER") {
+        Ok(issuer) if !issuer.trim().is_empty() => {
+            Some(issuer.trim().trim_end_matches('/').to_owned())
+        }
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "OIDC_PROVIDER_ISSUER is not set, and CI is, so the end-to-end tests against a real \
+             OpenID provider cannot be skipped: run ./scripts/test, or start one with \
+             export OIDC_PROVIDER_ISSUER=\"$(scripts/oidc-provider.sh start | tail -n 1)\""
+        ),
+        _ => {
+            // Once per run, and straight to stderr: the test harness captures `eprintln!`
+            // of passing tests, which would make the skip silent.
+            static SKIP_NOTICE: Once = Once::new();
+            SKIP_NOTICE.call_once(|| {
+                let _ = std::io::stderr().write_all(
+                    b"\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                      !! SKIPPED: the login flow against a real OpenID provider is NOT tested.\n\
+                      !! OIDC_PROVIDER_ISSUER is not set. Run ./scripts/test, or\n\
+                      !!   export OIDC_PROVIDER_ISSUER=\"$(scripts/oidc-provider.sh start | tail -n 1)\"\n\
+                      !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n",
+                );
+            });
+            None
+        }
+    }
+}
+
+fn http_client() -> reqwest::Client {
+    // reqwest is built without a TLS crypto provider of its own; these clients may be built
+    // before the SDK's, so install core's choice first.
+    auth0_server_core::tls::ensure_crypto_provider();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .expect("an HTTP client")
+}
+
+/// The API a test asks tokens for: its own audience (a resource indicator at the provider).
+fn api(test: &str) -> String {
+    format!("https://api.example.com/{test}")
+}
+
+/// The provider, and the parts of it that are not the SDK's business: registration, its
+/// keys, and the test hooks.
+struct Provider {
+    issuer: String,
+    http: reqwest::Client,
+}
+
+impl Provider {
+    fn from_env() -> Option<Self> {
+        Some(Self {
+            issuer: issuer()?,
+            http: http_client(),
+        })
+    }
+
+    /// Registers a client whose URIs are under `app` (dynamic client registration).
+    async fn register(&self, app: &Url, name: &str) -> (String, String) {
+        let metadata = json!({
+            "client_name": name,
+            "redirect_uris": [app.join("callback").unwrap().as_str()],
+            "post_logout_redirect_uris": [app.join("logged-out").unwrap().as_str()],
+            "backchannel_logout_uri": app.join("backchannel-logout").unwrap().as_str(),
+            "backchannel_logout_session_required": true,
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "id_token_signed_response_alg": "RS256",
+        });
+        let response = self
+            .http
+            .post(format!("{}/reg", self.issuer))
+            .json(&metadata)
+            .send()
+            .await
+            .expect("the provider's registration endpoint answers");
+        let status = response.status();
+        let body: Value = response.json().await.expect("a JSON registration response");
+        assert_eq!(status, 201, "client registration failed: {body}");
+        (
+            body["client_id"].as_str().unwrap().to_owned(),
+            body["client_secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// How many token requests of `grant_type` the provider received from the client.
+    async fn token_requests(&self, client_id: &str, grant_type: &str) -> u64 {
+        let mut url = Url::parse(&format!("{}/_test/token-requests", self.issuer)).unwrap();
+        url.query_pairs_mut().append_pair("client_id", client_id);
+        let counts: Value = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .expect("the provider's test hooks answer")
+            .json()
+            .await
+            .expect("JSON counts");
+        counts[grant_type].as_u64().unwrap_or(0)
+    }
+
+    /// The next `count` token requests of the client and grant type get `status` (with
+    /// `Retry-After: retry_after`) instead of reaching the provider.
+    async fn inject_token_fault(
+        &self,
+        client_id: &str,
+        grant_type: &str,
+        status: u16,
+        retry_after: u64,
+        count: u32,
+    ) {
+        let response = self
+            .http
+            .post(format!("{}/_test/token-faults", self.issuer))
+            .json(
+                &json!({"client_id": client_id, "grant_type": grant_type, "status": status,
+                          "retry_after": retry_after, "count": count}),
+            )
+            .send()
+            .await
+            .expect("the provider's test hooks answer");
+        assert_eq!(response.status(), 201, "fault not accepted");
+    }
+
+    /// The claims of a JWT the provider signed, after checking the signature with its keys.
+    async fn verified_claims(&self, jwt: &str) -> (Map<String, Value>, Map<String, Value>) {
+        let jwks: Map<String, Value> = self
+            .http
+            .get(format!("{}/jwks", self.issuer))
+            .send()
+            .await
+            .expect("the provider's key set")
+            .json()
+            .await
+            .expect("a JSON key set");
+        let jwks = JwkSet::from_map(jwks).expect("a key set");
+        let header: Map<String, Value> =
+            serde_json::from_slice(&B64.decode(jwt.split('.').next().unwrap()).unwrap())
+                .expect("a JWT header");
+        let kid = header["kid"].as_str().expect("a kid");
+        let key = jwks.get(kid).into_iter().next().expect("the signing key");
+        assert_eq!(header["alg"], "RS256");
+        let verifier = josekit::jws::RS256.verifier_from_jwk(key).unwrap();
+        let (payload, _) = josekit::jwt::decode_with_verifier(jwt, &verifier)
+            .expect("a JWT signed by the provider");
+        (header, payload.into())
+    }
+}
+
+/// A cookie the browser keeps.
+struct Cookie {
+    name: String,
+    value: String,
+    path: String,
+}
+
+/// What a navigation showed the user on the way (the forms filled), and where it left the
+/// provider.
+struct Navigation {
+    forms: Vec<&'static str>,
+    left_at: Url,
+}
+
+/// The user's browser: one cookie jar for the provider's origin, redirects followed by
+/// hand, forms filled like a user would.
+struct Browser {
+    http: reqwest::Client,
+    origin: url::Origin,
+    jar: Mutex<Vec<Cookie>>,
+}
+
+/// The value of an attribute in an HTML tag (`name="value"`), unescaped.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let end = start + tag[start..].find('"')?;
+    Some(
+        tag[start..end]
+            .replace("&#x2F;", "/")
+            .replace("&#47;", "/")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// The tags named `name` in a page.
+fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name}");
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find(&open) {
+        let Some(len) = rest[start..].find('>') else {
+            break;
+        };
+        out.push(&rest[start..start + len + 1]);
+        rest = &rest[start + len + 1..];
+    }
+    out
+}
+
+/// A page's first form: where it posts to, and its hidden fields.
+fn form(page: &str, html: &str) -> (Url, Vec<(String, String)>) {
+    let form = tags(html, "form")
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no form on the page {page}:\n{html}"));
+    let action = attribute(form, "action").expect("a form action");
+    let hidden = tags(html, "input")
+        .into_iter()
+        .filter(|t| attribute(t, "type").as_deref() == Some("hidden"))
+        .filter_map(|t| {
+            Some((
+                attribute(t, "name")?,
+                attribute(t, "value").unwrap_or_default(),
+            ))
+        })
+        .collect();
+    (Url::parse(page).unwrap().join(&action).unwrap(), hidden)
+}
+
+impl Browser {
+    fn new(provider: &Provider) -> Self {
+        Self {
+            http: http_client(),
+            origin: Url::parse(&provider.issuer).unwrap().origin(),
+            jar: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn cookie_header(&self, url: &Url) -> Option<String> {
+        let jar = self.jar.lock().unwrap();
+        let pairs: Vec<String> = jar
+            .iter()
+            .filter(|c| {
+                let path = url.path();
+                path == c.path || path.starts_with(&format!("{}/", c.path.trim_end_matches('/')))
+            })
+            .map(|c| format!("{}={}", c.name, c.value))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    /// Keeps the response's cookies (name, value and path; a cookie set empty or already
+    /// expired is removed, which is how the provider clears them).
+    fn keep_cookies(&self, url: &Url, response: &reqwest::Response) {
+        let mut jar = self.jar.lock().unwrap();
+        for header in response.headers().get_all(reqwest::header::SET_COOKIE) {
+            let header = header.to_str().expect("an ASCII Set-Cookie");
+            let mut parts = header.split(';').map(str::trim);
+            let (name, value) = parts.next().unwrap().split_once('=').unwrap();
+            // RFC 6265's default path: the request path up to its last `/`.
+            let request_path = url.path();
+            let mut path = match request_path.rfind('/') {
+                Some(0) | None => "/".to_owned(),
+                Some(i) => request_path[..i].to_owned(),
+            };
+            let mut removal = value.is_empty();
+            for attribute in parts {
+                let (key, val) = attribute.split_once('=').unwrap_or((attribute, ""));
+                match key.to_ascii_lowercase().as_str() {
+                    "path" => path = val.to_owned(),
+                    "max-age" => removal |= val.parse::<i64>().is_ok_and(|s| s <= 0),
+                    "expires" => removal |= val.contains("1970"),
+                    _ => {}
+                }
+            }
+            jar.retain(|c| !(c.name == name && c.path == path));
+            if !removal {
+                jar.push(Cookie {
+                    name: name.to_owned(),
+                    value: value.to_owned(),
+                    path,
+                });
+            }
+        }
+    }
+
+    /// One request with the jar's cookies; the response's cookies are kept.
+    async fn send(&self, url: &Url, form: Option<&[(String, String)]>) -> reqwest::Response {
+        assert_eq!(
+            url.origin(),
+            self.origin,
+            "the browser only talks to the provider here"
+        );
+        let mut request = match form {
+            Some(form) => self.http.post(url.clone()).form(form),
+            None => self.http.get(url.clone()),
+        };
+        if let Some(cookies) = self.cookie_header(url) {
+            request = request.header(reqwest::header::COOKIE, cookies);
+        }
+        let response = request
+            .send()
+            .await
+            .expect("the provider answers the browser");
+        self.keep_cookies(url, &response);
+        response
+    }
+
+    /// Goes to `url` and on through the provider's pages (filling its login form with
+    /// [`LOGIN`] and accepting its consent and logout forms) until a redirect leaves the
+    /// provider; returns where it leads, without going there.
+    async fn navigate(&self, url: Url) -> Navigation {
+        let mut forms = Vec::new();
+        let mut next = url;
+        let mut form_data: Option<Vec<(String, String)>> = None;
+        for _ in 0..MAX_HOPS {
+            let response = self.send(&next, form_data.as_deref()).await;
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .expect("a redirect with a Location");
+                let target = next.join(location).expect("a Location URL");
+                if target.origin() != self.origin {
+                    return Navigation {
+                        forms,
+                        left_at: target,
+                    };
+                }
+                next = target;
+                form_data = None;
+                continue;
+            }
+            let page = next.to_string();
+            let html = response.text().await.unwrap_or_default();
+            assert_eq!(
+                status, 200,
+                "the provider answered {status} at {page}:\n{html}"
+            );
+            let (action, mut fields) = form(&page, &html);
+            let prompt = fields
+                .iter()
+                .find(|(name, _)| name == "prompt")
+                .map(|(_, value)| value.clone());
+            match prompt.as_deref() {
+                Some("login") => {
+                    forms.push("login");
+                    fields.push(("login".into(), LOGIN.into()));
+                    fields.push(("password".into(), "any password will do".into()));
+                }
+                Some("consent") => forms.push("consent"),
+                _ if html.contains("op.logoutForm") => {
+                    forms.push("logout");
+                    fields.push(("logout".into(), "yes".into()));
+                }
+                _ => panic!("an unexpected page at {page}:\n{html}"),
+            }
+            next = action;
+            form_data = Some(fields);
+        }
+        panic!("more than {MAX_HOPS} requests without leaving the provider");
+    }
+}
+
+/// What the application's back-channel logout endpoint did with each request.
+type BackchannelLog = Arc<Mutex<Vec<Result<u64, &'static str>>>>;
+
+/// The application: a `ServerClient` with memory stores, registered at the provider, with
+/// its back-channel logout endpoint listening on loopback.
+struct App {
+    client: ServerClient,
+    client_id: String,
+    base: Url,
+    backchannel: BackchannelLog,
+}
+
+/// `POST /backchannel-logout`: what an application does with the provider's logout token.
+async fn backchannel_logout(
+    State((client, log)): State<(ServerClient, BackchannelLog)>,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> StatusCode {
+    let Some(token) = form.get("logout_token") else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let outcome = client
+        .handle_backchannel_logout(token, &StoreContext::new())
+        .await;
+    let status = match &outcome {
+        Ok(_) => StatusCode::OK,
+        Err(Error::InvalidLogoutToken(_)) => StatusCode::BAD_REQUEST,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    log.lock().unwrap().push(outcome.map_err(|e| e.code()));
+    status
+}
+
+impl App {
+    async fn start(
+        provider: &Provider,
+        name: &str,
+        configure: impl FnOnce(ServerClientBuilder) -> ServerClientBuilder,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let (client_id, client_secret) = provider.register(&base, name).await;
+        let secrets = Secrets::parse(SECRET).unwrap();
+        let builder = ServerClient::builder()
+            .domain(provider.issuer.clone())
+            .client_id(client_id.clone())
+            .client_secret(client_secret)
+            .secret(SECRET)
+            .redirect_uri(base.join("callback").unwrap().to_string())
+            .state_store(Arc::new(ServerSideStateStore::new(
+                MemoryBackend::new(),
+                &secrets,
+            )))
+            .transaction_store(Arc::new(MemoryTransactionStore::new()));
+        let client = configure(builder).build().unwrap();
+        let backchannel = BackchannelLog::default();
+        let router = axum::Router::new()
+            .route("/backchannel-logout", post(backchannel_logout))
+            .with_state((client.clone(), backchannel.clone()));
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        Self {
+            client,
+            client_id,
+            base,
+            backchannel,
+        }
+    }
+
+    fn login_options(&self, audience: &str) -> StartLoginOptions {
+        StartLoginOptions {
+            app_state: Some(json!({"returnTo": "/profile"})),
+            audience: Some(audience.to_owned()),
+            scope: Some(LOGIN_SCOPE.to_owned()),
+            authorization_params: [("prompt".to_owned(), "consent".to_owned())].into(),
+            ..StartLoginOptions::default()
+        }
+    }
+
+    /// A whole login in `browser`: returns the forms it went through and the next request's
+    /// context (the browser's cookies for the application).
+    async fn login(&self, browser: &Browser, audience: &str) -> (Vec<&'static str>, StoreContext) {
+        let cx = StoreContext::new();
+        let url = self
+            .client
+            .start_interactive_login(self.login_options(audience), &cx)
+            .await
+            .unwrap();
+        let navigation = browser.navigate(url).await;
+        let callback = navigation.left_at;
+        assert!(
+            callback
+                .as_str()
+                .starts_with(self.base.join("callback").unwrap().as_str()),
+            "the provider sends the browser back to the callback, not to {callback}"
+        );
+        let done = self
+            .client
+            .complete_interactive_login(callback.as_str(), &cx)
+            .await
+            .unwrap();
+        assert_eq!(done.app_state, Some(json!({"returnTo": "/profile"})));
+        (navigation.forms, StoreContext::from_cookies(cx.cookies()))
+    }
+
+    async fn access_token(
+        &self,
+        audience: &str,
+        force_refresh: bool,
+        cx: &StoreContext,
+    ) -> AccessToken {
+        self.client
+            .get_access_token(
+                AccessTokenOptions {
+                    audience: Some(audience.to_owned()),
+                    force_refresh,
+                    ..AccessTokenOptions::default()
+                },
+                cx,
+            )
+            .await
+            .unwrap()
+    }
+
+    fn backchannel_log(&self) -> Vec<Result<u64, &'static str>> {
+        self.backchannel.lock().unwrap().clone()
+    }
+}
+
+/// Checks an access token is the provider's JWT for the API, this client and the user.
+async fn assert_api_token(provider: &Provider, app: &App, token: &AccessToken, audience: &str) {
+    assert_eq!(token.audience, audience);
+    let (header, claims) = provider.verified_claims(&token.token).await;
+    assert_eq!(header["typ"], "at+jwt", "{header:?}");
+    assert_eq!(claims["iss"], provider.issuer);
+    assert_eq!(claims["aud"], audience);
+    assert_eq!(claims["client_id"], app.client_id);
+    assert_eq!(claims["sub"], LOGIN);
+    let scope = claims["scope"].as_str().unwrap_or_default();
+    assert!(
+        scope.split(' ').any(|s| s == "read:messages"),
+        "scope {scope:?}"
+    );
+}
+
+#[tokio::test]
+async fn login_access_token_refresh_and_logout_with_a_real_provider() {
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
+    let audience = api("whole-flow");
+    let app = App::start(&provider, "whole flow", |b| b).await;
+    let browser = Browser::new(&provider);
+
+    // Login: the authorization request, the provider's forms, the callback.
+    let cx = StoreContext::new();
+    let url = app
+        .client
+        .start_interactive_login(app.login_options(&audience), &cx)
+        .await
+        .unwrap();
+    let metadata = app.client.provider_metadata().await.unwrap();
+    assert!(
+        url.as_str().starts_with(&metadata.authorization_endpoint),
+        "{url}"
+    );
+    let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(query["prompt"], "consent");
+    assert_eq!(query["audience"], audience);
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(
+        query["scope"],
+        "openid profile email offline_access read:messages"
+    );
+    let navigation = browser.navigate(url).await;
+    assert_eq!(navigation.forms, ["login", "consent"]);
+    let callback = navigation.left_at;
+    let params: BTreeMap<String, String> = callback.query_pairs().into_owned().collect();
+    assert_eq!(params["state"], query["state"]);
+    assert_eq!(
+        params["iss"], provider.issuer,
+        "RFC 9207 iss in the callback"
+    );
+    assert!(params.contains_key("code"), "{callback}");
+    let done = app
+        .client
+        .complete_interactive_login(callback.as_str(), &cx)
+        .await
+        .unwrap();
+    assert_eq!(done.app_state, Some(json!({"returnTo": "/profile"})));
+    assert_eq!(
+        provider
+            .token_requests(&app.client_id, "authorization_code")
+            .await,
+        1
+    );
+    let err = app
+        .client
+        .complete_interactive_login(callback.as_str(), &cx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::MissingTransaction),
+        "a callback is used once: {err:?}"
+    );
+
+    // The session: the user from the ID token's claims, and a refresh token.
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let user = app
+        .client
+        .get_user(&cx)
+        .await
+        .unwrap()
+        .expect("a session after the login");
+    assert_eq!(user.sub, LOGIN);
+    assert_eq!(user.name.as_deref(), Some("ada (test user)"));
+    assert_eq!(user.nickname.as_deref(), Some("ada"));
+    assert_eq!(user.email.as_deref(), Some(LOGIN));
+    assert_eq!(user.email_verified, Some(true));
+    let session = app.client.get_session(&cx).await.unwrap().unwrap();
+    assert!(session.id_token.is_some());
+    assert!(
+        session.refresh_token.is_some(),
+        "offline_access with prompt=consent gives a refresh token"
+    );
+
+    // The API's access token: the login's, a JWT for that audience, with no new request.
+    let token = app.access_token(&audience, false, &cx).await;
+    assert_api_token(&provider, &app, &token, &audience).await;
+    assert_eq!(
+        provider
+            .token_requests(&app.client_id, "refresh_token")
+            .await,
+        0
+    );
+
+    // A forced refresh: one request, a new token, saved in the session.
+    let refreshed = app.access_token(&audience, true, &cx).await;
+    assert_ne!(refreshed.token, token.token);
+    assert_api_token(&provider, &app, &refreshed, &audience).await;
+    assert_eq!(
+        provider
+            .token_requests(&app.client_id, "refresh_token")
+            .await,
+        1
+    );
+    let cx = StoreContext::from_cookies(cx.cookies());
+    assert_eq!(app.access_token(&audience, false, &cx).await, refreshed);
+    assert_eq!(
+        provider
+            .token_requests(&app.client_id, "refresh_token")
+            .await,
+        1
+    );
+    let user_after = app.client.get_user(&cx).await.unwrap().unwrap();
+    assert_eq!(user_after.sub, LOGIN, "the refreshed ID token's user");
+
+    // A second application, signed in by single sign-on in the same browser: no login
+    // form this time, only its consent.
+    let other = App::start(&provider, "whole flow, second app", |b| b).await;
+    let (forms, other_cx) = other.login(&browser, &audience).await;
+    assert_eq!(forms, ["consent"]);
+    assert!(other.client.get_user(&other_cx).await.unwrap().is_some());
+
+    // Logout from the first: its session ends here, and the browser goes to the provider.
+    let return_to = app.base.join("logged-out").unwrap();
+    let logout_url = app
+        .client
+        .logout(
+            LogoutOptions {
+                return_to: Some(return_to.to_string()),
+            },
+            &cx,
+        )
+        .await
+        .unwrap();
+    let end_session = metadata
+        .end_session_endpoint
+        .as_deref()
+        .expect("end_session_endpoint");
+    assert!(logout_url.as_str().starts_with(end_session), "{logout_url}");
+    let logout_query: BTreeMap<String, String> = logout_url.query_pairs().into_owned().collect();
+    assert_eq!(logout_query["post_logout_redirect_uri"], return_to.as_str());
+    assert_eq!(logout_query["client_id"], app.client_id);
+    assert!(logout_query.contains_key("id_token_hint"));
+    let cx = StoreContext::from_cookies(cx.cookies());
+    assert!(app.client.get_user(&cx).await.unwrap().is_none());
+
+    // The provider asks to confirm, ends its session, and tells both applications by
+    // back-channel logout before it redirects to post_logout_redirect_uri.
+    let navigation = browser.navigate(logout_url).await;
+    assert_eq!(navigation.forms, ["logout"]);
+    assert!(
+        navigation.left_at.as_str().starts_with(return_to.as_str()),
+        "{}",
+        navigation.left_at
+    );
+    assert_eq!(
+        other.backchannel_log(),
+        [Ok(1)],
+        "the second application's session is ended by the provider"
+    );
+    assert!(other.client.get_user(&other_cx).await.unwrap().is_none());
+    assert_eq!(
+        app.backchannel_log(),
+        [Ok(0)],
+        "the first application had ended its session already"
+    );
+    let err = other
+        .client
+        .get_access_token(AccessTokenOptions::default(), &other_cx)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MissingSession), "{err:?}");
+}
+
+/// Makes `calls` concurrent `get_access_token` calls for the app's session (each its own
+/// request, as a server would), and checks they all got the same, new token for the API.
+async fn concurrent_access_tokens(
+    provider: &Provider,
+    app: &Arc<App>,
+    audience: &str,
+    cookies: Vec<(String, String)>,
+    calls: usize,
+) -> AccessToken {
+    let stored = app
+        .client
+        .get_session(&StoreContext::from_cookies(cookies.clone()))
+        .await
+        .unwrap()
+        .unwrap()
+        .token_sets[0]
+        .access_token
+        .clone();
+    let tasks: Vec<_> = (0..calls)
+        .map(|_| {
+            let (app, audience, cookies) = (app.clone(), audience.to_owned(), cookies.clone());
+            tokio::spawn(async move {
+                let cx = StoreContext::from_cookies(cookies);
+                app.access_token(&audience, false, &cx).await
+            })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for task in tasks {
+        tokens.push(task.await.unwrap());
+    }
+    assert!(
+        tokens.iter().all(|t| t.token == tokens[0].token),
+        "the calls share one token"
+    );
+    assert_ne!(tokens[0].token, stored, "a refreshed one");
+    assert_api_token(provider, app, &tokens[0], audience).await;
+    let session = app
+        .client
+        .get_session(&StoreContext::from_cookies(cookies))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.token_sets.len(), 1);
+    assert_eq!(session.token_sets[0].access_token, tokens[0].token);
+    tokens.swap_remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_calls_for_an_expiring_token_make_one_refresh_at_the_provider() {
+    const CALLS: usize = 50;
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
+    let audience = api("single-flight");
+    // The SDK's clock, moved on after the login until the login's access token (an hour)
+    // is inside the default refresh margin: every call below needs a new one, and the new
+    // one is good for another hour.
+    let clock = ManualClock::starting_now();
+    let app = Arc::new(
+        App::start(&provider, "single flight", |b| {
+            b.clock(Arc::new(clock.clone()))
+        })
+        .await,
+    );
+    let (_, cx) = app.login(&Browser::new(&provider), &audience).await;
+    let stored = app
+        .client
+        .get_session(&cx)
+        .await
+        .unwrap()
+        .unwrap()
+        .token_sets[0]
+        .expires_at;
+    let now = clock.unix_seconds();
+    clock.advance(Duration::from_secs(stored - now) - DEFAULT_REFRESH_MARGIN / 2);
+
+    concurrent_access_tokens(&provider, &app, &audience, cx.cookies(), CALLS).await;
+    assert_eq!(
+        provider
+            .token_requests(&app.client_id, "refresh_token")
+            .await,
+        1,
+        "{CALLS} concurrent calls make one refresh"
+    );
+}
+
+// One thread: every call is queued behind the first one's refresh before its answer is
+// read, whatever the machine's load, so the count is exact.
+#[tokio::test(flavor = "current_thread")]
+async fn concurrent_calls_share_one_refresh_even_when_tokens_live_shorter_than_the_margin() {
+    const CALLS: usize = 20;
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
+    let audience = api("single-flight-short-lived");
+    // A refresh margin longer than the provider's access tokens live (an hour): every token
+    // counts as expiring, even one just refreshed.
+    let app = Arc::new(
+        App::start(&provider, "single flight, short-lived tokens", |b| {
+            b.refresh_margin(Duration::from_secs(2 * 3600))
+        })
+        .await,
+    );
+    let (_, cx) = app.login(&Browser::new(&provider), &audience).await;
+
+    concurrent_access_tokens(&provider, &app, &audience, cx.cookies(), CALLS).await;
+    assert_eq!(
+        provider
+            .token_requests(&app.client_id, "refresh_token")
+            .await,
+        1,
+        "{CALLS} concurrent calls make one refresh"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_answered_429_is_retried_after_retry_after() {
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
+    let audience = api("retry-after");
+    let app = App::start(&provider, "429 then 200", |b| b).await;
+    let (_, cx) = app.login(&Browser::new(&provider), &audience).await;
+    let before = app.access_token(&audience, false, &cx).await;
+
+    provider
+        .inject_token_fault(&app.client_id, "refresh_token", 429, 1, 1)
+        .await;
+    let token = app.access_token(&audience, true, &cx).await;
+    assert_eq!(
+        provider
+            .token_requests(&app.client_id, "refresh_token")
+            .await,
+        2,
+        "the 429 and the retry"
+    );
+    assert_ne!(token.token, before.token);
+    assert_api_token(&provider, &app, &token, &audience).await;
+}
+
+#[tokio::test]
+async fn a_refresh_that_stays_rate_limited_fails_after_the_bounded_retries() {
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
+    let audience = api("rate-limited");
+    let retry = RetryPolicy {
+        max_retries: 2,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+    };
+    let app = App::start(&provider, "always 429", |b| b.retry(retry)).await;
+    let (_, cx) = app.login(&Browser::new(&provider), &audience).await;
+
+    provider
+        .inject_token_fault(&app.client_id, "refresh_token", 429, 0, 10)
+        .await;
+    let err = app
+        .client
+        .get_access_token(
+            AccessTokenOptions {
+                audience: Some(audience.clone()),
+                force_refresh: true,
+                ..AccessTokenOptions::default()
+            },
+            &cx,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::RefreshFailed { error, .. } if error == "too_many_requests"),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "failed_to_refresh_token");
+    assert_eq!(
+        provider
+            .token_requests(&app.client_id, "refresh_token")
+            .await,
+        3,
+        "the first attempt and 2 retries"
+    );
+}
+
+#[tokio::test]
+async fn login_by_pushed_authorization_request() {
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
+    let audience = api("par");
+    let app = App::start(&provider, "PAR", |b| b.pushed_authorization_requests(true)).await;
+    let cx = StoreContext::new();
+    let url = app
+        .client
+        .start_interactive_login(app.login_options(&audience), &cx)
+        .await
+        .unwrap();
+    let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        query.keys().collect::<Vec<_>>(),
+        ["client_id", "request_uri"],
+        "only the reference to the pushed request travels through the browser"
+    );
+    let navigation = Browser::new(&provider).navigate(url).await;
+    assert_eq!(navigation.forms, ["login", "consent"]);
+    app.client
+        .complete_interactive_login(navigation.left_at.as_str(), &cx)
+        .await
+        .unwrap();
+    let cx = StoreContext::from_cookies(cx.cookies());
+    assert_eq!(app.client.get_user(&cx).await.unwrap().unwrap().sub, LOGIN);
+    let token = app.access_token(&audience, false, &cx).await;
+    assert_api_token(&provider, &app, &token, &audience).await;
+}

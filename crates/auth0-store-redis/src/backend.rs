@@ -1,0 +1,431 @@
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use auth0_server_core::store::{
+    LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, StoreError, UpdateOutcome,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisError, Script};
+use sha2::{Digest, Sha256};
+
+/// The key prefix unless another is set.
+pub const DEFAULT_PREFIX: &str = "auth0:";
+/// How long one store operation may take before it fails with `StoreError::Timeout`.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Creates the session hash unless one exists: `KEYS[1]` session; `ARGV`: data, sid, sub,
+/// domain, expiry (unix ms). Returns 1 when created, 0 when the id is taken.
+static CREATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        redis.call('HSET', KEYS[1], 'data', ARGV[1], 'version', 1, 'sid', ARGV[2], 'sub', ARGV[3], 'domain', ARGV[4])
+        redis.call('PEXPIREAT', KEYS[1], ARGV[5])
+        return 1
+        ",
+    )
+});
+
+/// Compare-and-set: `KEYS[1]` session; `ARGV`: expected version, data, sid, sub, domain,
+/// expiry (unix ms). Returns 1 updated, 0 missing, 2 conflict.
+static UPDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        local version = redis.call('HGET', KEYS[1], 'version')
+        if not version then return 0 end
+        if version ~= ARGV[1] then return 2 end
+        redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', tonumber(version) + 1, 'sid', ARGV[3], 'sub', ARGV[4], 'domain', ARGV[5])
+        redis.call('PEXPIREAT', KEYS[1], ARGV[6])
+        return 1
+        ",
+    )
+});
+
+/// Adds a session id to an index set and makes the set live at least as long as it:
+/// `KEYS[1]` index; `ARGV`: id, expiry (unix ms).
+static INDEX: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+        redis.call('SADD', KEYS[1], ARGV[1])
+        local current = redis.call('PEXPIRETIME', KEYS[1])
+        if current < tonumber(ARGV[2]) then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+        return 1
+        ",
+    )
+});
+
+/// A [`SessionBackend`] on Redis.
+///
+/// Generic over the connection: a [`ConnectionManager`] by default (it reconnects by itself
+/// after Redis restarts), or any [`ConnectionLike`], such as a cluster connection. Every
+/// operation is bounded by a timeout ([`DEFAULT_OPERATION_TIMEOUT`]), so a Redis that is
+/// down gives a [`StoreError::Timeout`] or [`StoreError::Backend`] quickly instead of a hang.
+#[derive(Clone)]
+pub struct RedisBackend<C = ConnectionManager> {
+    pub(crate) conn: C,
+    pub(crate) prefix: Arc<str>,
+    pub(crate) timeout: Duration,
+}
+
+impl<C> std::fmt::Debug for RedisBackend<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBackend")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn backend_error(e: RedisError) -> StoreError {
+    StoreError::backend("redis", e)
+}
+
+impl RedisBackend<ConnectionManager> {
+    /// Connects to the Redis at `url` (`redis://`, `rediss://` for TLS, `redis+unix://`),
+    /// with the user and password the URL carries.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the URL is not valid or Redis cannot be reached now.
+    pub async fn from_url(url: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(backend_error)?;
+        Self::new(client).await
+    }
+
+    /// Connects with a client; the connection manager reconnects by itself when Redis comes
+    /// back after an outage.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when Redis cannot be reached now.
+    pub async fn new(client: redis::Client) -> Result<Self, StoreError> {
+        auth0_server_core::tls::ensure_crypto_provider();
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(DEFAULT_OPERATION_TIMEOUT))
+            .set_response_timeout(Some(DEFAULT_OPERATION_TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let manager = tokio::time::timeout(
+            DEFAULT_OPERATION_TIMEOUT,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        .map_err(|_| StoreError::Timeout {
+            backend: "redis",
+            after: DEFAULT_OPERATION_TIMEOUT,
+        })?
+        .map_err(backend_error)?;
+        Ok(Self::with_connection(manager))
+    }
+}
+
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
+    /// A backend on an existing connection (a `ConnectionManager`, a cluster connection, …).
+    pub fn with_connection(conn: C) -> Self {
+        Self {
+            conn,
+            prefix: Arc::from(DEFAULT_PREFIX),
+            timeout: DEFAULT_OPERATION_TIMEOUT,
+        }
+    }
+
+    /// Sets the key prefix (`auth0:` by default), to share one Redis between apps.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = Arc::from(prefix.into());
+        self
+    }
+
+    /// Sets how long one operation may take.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The session's key.
+    pub fn session_key(&self, id: &SessionId) -> String {
+        format!("{}s:{{{}}}", self.prefix, id.as_str())
+    }
+
+    /// The key of an index set (`kind` is `sid` or `sub`).
+    pub fn index_key(&self, kind: &str, domain: &str, value: &str) -> String {
+        let digest = Sha256::new()
+            .chain_update(domain.as_bytes())
+            .chain_update([0])
+            .chain_update(value.as_bytes())
+            .finalize();
+        format!("{}{kind}:{{{}}}", self.prefix, B64.encode(digest))
+    }
+
+    pub(crate) async fn run<T>(
+        &self,
+        operation: impl Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, operation).await {
+            Ok(result) => result.map_err(backend_error),
+            Err(_) => Err(StoreError::Timeout {
+                backend: "redis",
+                after: self.timeout,
+            }),
+        }
+    }
+
+    async fn add_to_indexes(
+        &self,
+        id: &SessionId,
+        record: &SessionRecord,
+        expiry_ms: u64,
+    ) -> Result<(), StoreError> {
+        let domain = record.domain.as_deref().unwrap_or_default();
+        for (kind, value) in [("sid", &record.sid), ("sub", &record.sub)] {
+            if let Some(value) = value {
+                let key = self.index_key(kind, domain, value);
+                let mut conn = self.conn.clone();
+                self.run(
+                    INDEX
+                        .key(key)
+                        .arg(id.as_str())
+                        .arg(expiry_ms)
+                        .invoke_async::<i64>(&mut conn),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove_from_indexes(
+        &self,
+        id: &SessionId,
+        sid: Option<&str>,
+        sub: Option<&str>,
+        domain: &str,
+    ) -> Result<(), StoreError> {
+        for (kind, value) in [("sid", sid), ("sub", sub)] {
+            if let Some(value) = value.filter(|v| !v.is_empty()) {
+                let key = self.index_key(kind, domain, value);
+                let mut conn = self.conn.clone();
+                self.run(
+                    redis::cmd("SREM")
+                        .arg(key)
+                        .arg(id.as_str())
+                        .query_async::<i64>(&mut conn),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The clear fields of a session: (sid, sub, domain), or `None` if it is gone.
+    async fn lookup_fields(
+        &self,
+        id: &SessionId,
+    ) -> Result<Option<(String, String, String)>, StoreError> {
+        let mut conn = self.conn.clone();
+        let fields: (Option<String>, Option<String>, Option<String>) = self
+            .run(
+                redis::cmd("HMGET")
+                    .arg(self.session_key(id))
+                    .arg("sid")
+                    .arg("sub")
+                    .arg("domain")
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(match fields {
+            (None, None, None) => None,
+            (sid, sub, domain) => Some((
+                sid.unwrap_or_default(),
+                sub.unwrap_or_default(),
+                domain.unwrap_or_default(),
+            )),
+        })
+    }
+}
+
+fn unix_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn some_if_set(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
+
+#[async_trait]
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionBackend for RedisBackend<C> {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn create(&self, id: &SessionId, record: &SessionRecord) -> Result<(), StoreError> {
+        let expiry = unix_ms(record.expires_at);
+        let mut conn = self.conn.clone();
+        let created: i64 = self
+            .run(
+                CREATE
+                    .key(self.session_key(id))
+                    .arg(&record.data[..])
+                    .arg(record.sid.as_deref().unwrap_or_default())
+                    .arg(record.sub.as_deref().unwrap_or_default())
+                    .arg(record.domain.as_deref().unwrap_or_default())
+                    .arg(expiry)
+                    .invoke_async(&mut conn),
+            )
+            .await?;
+        if created == 0 {
+            return Err(StoreError::Conflict);
+        }
+        self.add_to_indexes(id, record, expiry).await
+    }
+
+    async fn load(&self, id: &SessionId) -> Result<Option<LoadedRecord>, StoreError> {
+        let mut conn = self.conn.clone();
+        type Fields = (
+            Option<Vec<u8>>,
+            Option<u64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let key = self.session_key(id);
+        let ((data, version, sid, sub, domain), expire_ms): (Fields, i64) = self
+            .run(
+                redis::pipe()
+                    .cmd("HMGET")
+                    .arg(&key)
+                    .arg("data")
+                    .arg("version")
+                    .arg("sid")
+                    .arg("sub")
+                    .arg("domain")
+                    .cmd("PEXPIRETIME")
+                    .arg(&key)
+                    .query_async(&mut conn),
+            )
+            .await?;
+        let (Some(data), Some(version)) = (data, version) else {
+            return Ok(None);
+        };
+        let expires_at = UNIX_EPOCH + Duration::from_millis(u64::try_from(expire_ms).unwrap_or(0));
+        Ok(Some(LoadedRecord {
+            record: SessionRecord {
+                data,
+                sid: sid.and_then(some_if_set),
+                sub: sub.and_then(some_if_set),
+                domain: domain.and_then(some_if_set),
+                expires_at,
+            },
+            version,
+        }))
+    }
+
+    async fn update(
+        &self,
+        id: &SessionId,
+        record: &SessionRecord,
+        expected_version: u64,
+    ) -> Result<UpdateOutcome, StoreError> {
+        let expiry = unix_ms(record.expires_at);
+        let mut conn = self.conn.clone();
+        let outcome: i64 = self
+            .run(
+                UPDATE
+                    .key(self.session_key(id))
+                    .arg(expected_version)
+                    .arg(&record.data[..])
+                    .arg(record.sid.as_deref().unwrap_or_default())
+                    .arg(record.sub.as_deref().unwrap_or_default())
+                    .arg(record.domain.as_deref().unwrap_or_default())
+                    .arg(expiry)
+                    .invoke_async(&mut conn),
+            )
+            .await?;
+        match outcome {
+            1 => {
+                self.add_to_indexes(id, record, expiry).await?;
+                Ok(UpdateOutcome::Updated)
+            }
+            2 => Ok(UpdateOutcome::Conflict),
+            _ => Ok(UpdateOutcome::Missing),
+        }
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
+        let Some((sid, sub, domain)) = self.lookup_fields(id).await? else {
+            return Ok(());
+        };
+        let mut conn = self.conn.clone();
+        self.run(
+            redis::cmd("DEL")
+                .arg(self.session_key(id))
+                .query_async::<i64>(&mut conn),
+        )
+        .await?;
+        self.remove_from_indexes(id, Some(&sid), Some(&sub), &domain)
+            .await
+    }
+
+    async fn delete_by_logout(&self, filter: &LogoutFilter) -> Result<u64, StoreError> {
+        let index = match (&filter.sid, &filter.sub) {
+            (Some(sid), _) => self.index_key("sid", &filter.domain, sid),
+            (None, Some(sub)) => self.index_key("sub", &filter.domain, sub),
+            (None, None) => return Ok(0),
+        };
+        let mut conn = self.conn.clone();
+        let members: Vec<String> = self
+            .run(redis::cmd("SMEMBERS").arg(&index).query_async(&mut conn))
+            .await?;
+        let mut ended = 0;
+        for member in members {
+            let Some(id) = SessionId::parse(&member) else {
+                continue;
+            };
+            match self.lookup_fields(&id).await? {
+                Some((sid, sub, domain)) => {
+                    let (sid, sub, domain) =
+                        (some_if_set(sid), some_if_set(sub), some_if_set(domain));
+                    if filter.matches(sid.as_deref(), sub.as_deref(), domain.as_deref()) {
+                        let mut conn = self.conn.clone();
+                        let removed: i64 = self
+                            .run(
+                                redis::cmd("DEL")
+                                    .arg(self.session_key(&id))
+                                    .query_async(&mut conn),
+                            )
+                            .await?;
+                        ended += u64::try_from(removed).unwrap_or(0);
+                        self.remove_from_indexes(
+                            &id,
+                            sid.as_deref(),
+                            sub.as_deref(),
+                            domain.as_deref().unwrap_or_default(),
+                        )
+                        .await?;
+                    }
+                }
+                None => {
+                    // Expired meanwhile: drop the stale entry.
+                    let mut conn = self.conn.clone();
+                    self.run(
+                        redis::cmd("SREM")
+                            .arg(&index)
+                            .arg(&member)
+                            .query_async::<i64>(&mut conn),
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(ended)
+    }
+}

@@ -1,0 +1,46 @@
+//! Redis storage for [auth0-server]: a [`SessionBackend`](auth0_server_core::store::SessionBackend)
+//! for core's [`ServerSideStateStore`](auth0_server_core::store::ServerSideStateStore), and a
+//! [`TransactionStore`](auth0_server_core::store::TransactionStore) on the same connection.
+//!
+//! Sessions are shared by every instance of the app, survive restarts (with Redis
+//! persistence), can be ended by back-channel logout, and may be large.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use auth0_server_core::{Secrets, store::ServerSideStateStore};
+//! use auth0_store_redis::RedisBackend;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let secrets = Secrets::parse(&std::env::var("AUTH0_SECRET")?)?;
+//! let backend = RedisBackend::from_url("redis://127.0.0.1:6379").await?.with_prefix("myapp:");
+//! let transactions = backend.transaction_store(&secrets);
+//! let sessions = ServerSideStateStore::new(backend, &secrets);
+//! # Ok(()) }
+//! ```
+//!
+//! # Keys
+//!
+//! With the default prefix `auth0:`:
+//!
+//! - `auth0:s:{ID}` — a hash per session: the sealed record (`data`), `version`, and in clear
+//!   `sid`, `sub`, `domain`; it expires at the session's end (`PEXPIREAT`);
+//! - `auth0:sid:{H}` and `auth0:sub:{H}` — sets of session ids per provider session and per
+//!   user, `H` a hash of (domain, value), so no user id appears in a key name; each expires
+//!   with its last session;
+//! - `auth0:tx:{H}` — a sealed login transaction, for an hour.
+//!
+//! Every command touches one key (the braces are Redis Cluster hash tags), so the backend
+//! works on a cluster connection too ([`RedisBackend::with_connection`]).
+//!
+//! [auth0-server]: https://docs.rs/auth0-server
+#![forbid(unsafe_code)]
+// Library code never unwraps; tests may (clippy.toml allows it in unit tests).
+#![warn(clippy::unwrap_used)]
+#![warn(missing_docs)]
+
+mod backend;
+mod transactions;
+
+pub use backend::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, RedisBackend};
+pub use redis;
+pub use transactions::RedisTransactionStore;
