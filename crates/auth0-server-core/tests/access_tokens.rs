@@ -307,3 +307,57 @@ async fn a_hundred_concurrent_calls_make_one_refresh() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_request_with_stale_cookies_never_sends_a_used_refresh_token_again() {
+    use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
+    let secrets = auth0_server_core::Secrets::parse(SECRET).unwrap();
+    // Cookie sessions: a request the browser sent before the refreshed cookies arrived still
+    // carries the old refresh token. A two-hour margin makes every stored token "expiring".
+    let h = Harness::start_with(|b| {
+        b.refresh_margin(Duration::from_secs(7200))
+            .state_store(Arc::new(CookieStateStore::new(secrets.clone())))
+            .transaction_store(Arc::new(CookieTransactionStore::new(secrets.clone())))
+    })
+    .await;
+    let cx = StoreContext::new();
+    h.login_with_claims(json!({}), &cx).await.unwrap();
+    let old_cookies = cx.cookies();
+    let before = h.provider.token_requests();
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}),
+    );
+    let first = StoreContext::from_cookies(old_cookies.clone());
+    let token = h
+        .client
+        .get_access_token(AccessTokenOptions::default(), &first)
+        .await
+        .unwrap();
+    assert_eq!(token.token, "at-2");
+    assert_eq!(h.provider.token_requests() - before, 1);
+
+    // Later, a request with the cookies from before the refresh.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let stale = StoreContext::from_cookies(old_cookies);
+    let token = h
+        .client
+        .get_access_token(AccessTokenOptions::default(), &stale)
+        .await
+        .unwrap();
+    assert_eq!(token.token, "at-2", "the refresh that used rt-1 is reused");
+    assert_eq!(
+        h.provider.token_requests() - before,
+        1,
+        "rt-1 was not sent again"
+    );
+    let forms = h.provider.state.forms.lock().unwrap().clone();
+    assert_eq!(
+        forms
+            .iter()
+            .filter(|f| f.get("refresh_token").map(String::as_str) == Some("rt-1"))
+            .count(),
+        1
+    );
+}

@@ -71,17 +71,18 @@ pub struct LoginResult {
     pub user: UserClaims,
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
+/// A token endpoint's successful answer (code exchange or refresh).
+#[derive(Clone, Deserialize)]
+pub(crate) struct TokenResponse {
+    pub(crate) access_token: String,
     #[serde(default)]
-    id_token: Option<String>,
+    pub(crate) id_token: Option<String>,
     #[serde(default)]
-    refresh_token: Option<String>,
+    pub(crate) refresh_token: Option<String>,
     #[serde(default)]
-    expires_in: Option<u64>,
+    pub(crate) expires_in: Option<u64>,
     #[serde(default)]
-    scope: Option<String>,
+    pub(crate) scope: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Instant;
 
-use serde::Deserialize;
 use serde_json::Map;
 use sha2::{Digest, Sha256};
 
 use super::http::{Retry, TokenAnswer};
-use super::login::user_claims;
+use super::login::{TokenResponse, user_claims};
 use super::{Error, ServerClient};
 use crate::model::{DEFAULT_AUDIENCE, StateData, TokenSet};
 use crate::store::{StoreContext, StoreError};
@@ -58,28 +57,22 @@ impl std::fmt::Debug for AccessToken {
     }
 }
 
-#[derive(Clone, Deserialize)]
-struct RefreshResponse {
-    access_token: String,
-    #[serde(default)]
-    id_token: Option<String>,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    expires_in: Option<u64>,
-    #[serde(default)]
-    scope: Option<String>,
-}
-
 /// A refresh that happened, shared with the requests that waited for it.
 #[derive(Clone)]
 struct Refreshed {
-    response: RefreshResponse,
+    response: TokenResponse,
     at: Instant,
     expires_at: u64,
+    /// A hash of the refresh token the refresh used up.
+    used: [u8; 32],
 }
 
-/// One refresh at a time per (refresh token, audience, scope); the others wait and reuse its
+/// How long a finished refresh stays available to requests that read the session before it
+/// was saved: such a request still holds the refresh token the refresh used up, and sending
+/// it again would look like token theft to a provider that rotates refresh tokens.
+const KEEP_REFRESHED: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// One refresh at a time per (session, audience, scope); the others wait and reuse its
 /// result.
 #[derive(Default)]
 pub(crate) struct RefreshGate {
@@ -92,8 +85,16 @@ type RefreshSlot = Arc<tokio::sync::Mutex<Option<Refreshed>>>;
 impl RefreshGate {
     fn slot(&self, key: [u8; 32]) -> RefreshSlot {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        // Drop slots nobody holds, so the map stays as small as the refreshes in flight.
-        slots.retain(|_, slot| Arc::strong_count(slot) > 1);
+        // Drop slots nobody holds whose refresh is old (or never finished), so the map stays
+        // as small as the refreshes of the last few minutes.
+        slots.retain(|_, slot| {
+            Arc::strong_count(slot) > 1
+                || slot
+                    .try_lock()
+                    .ok()
+                    .and_then(|done| done.as_ref().map(|d| d.at.elapsed() < KEEP_REFRESHED))
+                    .unwrap_or(false)
+        });
         slots.entry(key).or_default().clone()
     }
 }
@@ -193,18 +194,22 @@ impl ServerClient {
             .chain_update(options.scope.as_deref().unwrap_or_default().as_bytes())
             .finalize()
             .into();
+        let used: [u8; 32] = Sha256::digest(refresh_token.as_bytes()).into();
         let slot = self.inner.refreshes.slot(key);
         let refreshed = {
             let mut guard = slot.lock().await;
             match guard.as_ref() {
-                // Another request refreshed while this one waited: use its tokens. They are
-                // as fresh as a refresh of this call's own would give, even when the
-                // provider's tokens live no longer than the refresh margin (else every
-                // waiter would refresh again, one after the other).
+                // Another request refreshed while this one waited, or with the very refresh
+                // token this one holds: use its tokens. They are as fresh as a refresh of this
+                // call's own would give, even when the provider's tokens live no longer than
+                // the refresh margin (else every waiter would refresh again, one after the
+                // other), and the used-up refresh token is never sent twice.
                 Some(done)
-                    if (done.at >= started && done.expires_at > now)
-                        || (done.at.elapsed() < RECENT_REFRESH
-                            && done.expires_at > now + margin) =>
+                    if done.expires_at > now
+                        && (done.used == used
+                            || done.at >= started
+                            || (done.at.elapsed() < RECENT_REFRESH
+                                && done.expires_at > now + margin)) =>
                 {
                     done.clone()
                 }
@@ -216,6 +221,7 @@ impl ServerClient {
                         expires_at: self.now() + response.expires_in.unwrap_or(3600),
                         response,
                         at: Instant::now(),
+                        used,
                     };
                     *guard = Some(done.clone());
                     done
@@ -278,7 +284,7 @@ impl ServerClient {
         refresh_token: &str,
         audience: &str,
         scope: Option<&str>,
-    ) -> Result<RefreshResponse, Error> {
+    ) -> Result<TokenResponse, Error> {
         let metadata = self.inner.provider.metadata().await?;
         let endpoint = metadata.token_endpoint.clone();
         let response = self
@@ -300,7 +306,7 @@ impl ServerClient {
                 request.form(&form)
             })
             .await?;
-        match super::http::Http::token_answer::<RefreshResponse>(response, &endpoint).await? {
+        match super::http::Http::token_answer::<TokenResponse>(response, &endpoint).await? {
             TokenAnswer::Ok(response) => Ok(response),
             TokenAnswer::Err { body, .. } if body.error == "mfa_required" => {
                 Err(Error::MfaRequired {
@@ -316,7 +322,7 @@ impl ServerClient {
 }
 
 /// Whether a session already holds a refresh's results (another request saved them).
-fn already_merged(state: &StateData, set: &TokenSet, response: &RefreshResponse) -> bool {
+fn already_merged(state: &StateData, set: &TokenSet, response: &TokenResponse) -> bool {
     let has_token = state
         .token_sets
         .iter()
@@ -333,7 +339,7 @@ fn already_merged(state: &StateData, set: &TokenSet, response: &RefreshResponse)
 fn merge(
     state: &mut StateData,
     set: &TokenSet,
-    response: &RefreshResponse,
+    response: &TokenResponse,
     user: Option<&crate::model::UserClaims>,
 ) {
     match state.token_sets.iter_mut().find(|t| {
@@ -398,7 +404,7 @@ mod tests {
             token_sets: vec![set("api", "read", 1)],
             ..StateData::default()
         };
-        let response = RefreshResponse {
+        let response = TokenResponse {
             access_token: "new".into(),
             id_token: None,
             refresh_token: Some("new-rt".into()),
