@@ -51,8 +51,6 @@ pub mod stores {
     pub use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
     #[cfg(feature = "memory")]
     pub use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
-    #[cfg(feature = "postgres")]
-    pub use auth0_store_postgres::{CleanupTask, PostgresBackend, PostgresTransactionStore, sqlx};
     #[cfg(feature = "redis")]
     pub use auth0_store_redis::{RedisBackend, RedisTransactionStore, redis};
 }
