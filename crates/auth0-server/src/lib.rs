@@ -7,9 +7,9 @@
 //! | `cookie` (default) | `stores::CookieStateStore`: the session in encrypted cookies | one or many instances, no server state |
 //! | `memory` | `stores::MemoryBackend` in this process | development, tests, one instance |
 //! | `redis` | `stores::RedisBackend` (with `ServerSideStateStore`) | many instances, back-channel logout, big sessions |
+//! | `postgres` | `stores::PostgresBackend` (with `ServerSideStateStore`) | the same, where PostgreSQL is already the system of record |
 //!
-//! (Redis, PostgreSQL and the axum integration join as their crates land; see the
-//! project's README.) The login flow is [`ServerClient`].
+//! The login flow is [`ServerClient`].
 //!
 //! ```
 //! # #[cfg(feature = "cookie")]
@@ -51,6 +51,8 @@ pub mod stores {
     pub use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
     #[cfg(feature = "memory")]
     pub use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+    #[cfg(feature = "postgres")]
+    pub use auth0_store_postgres::{CleanupTask, PostgresBackend, PostgresTransactionStore, sqlx};
     #[cfg(feature = "redis")]
     pub use auth0_store_redis::{RedisBackend, RedisTransactionStore, redis};
 }
