@@ -1,0 +1,233 @@
+//! The HTTP endpoints, and what they share: parameter parsing, OAuth error answers, cookies,
+//! redirects.
+
+mod authorize;
+mod discovery;
+mod logout;
+mod token;
+mod userinfo;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use crate::pages;
+use crate::server::Tenant;
+
+/// The state handlers receive.
+pub(crate) type Shared = Arc<Tenant>;
+
+/// Every endpoint, at its path under the issuer.
+pub(crate) fn router() -> Router<Shared> {
+    Router::new()
+        .route("/", get(home))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route("/.well-known/jwks.json", get(discovery::jwks))
+        .route("/avatar/{file}", get(discovery::avatar))
+        .route("/authorize", get(authorize::authorize))
+        .route(LOGIN_FORM_PATH, post(authorize::submit_login))
+        .route("/oauth/token", post(token::token))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route("/v2/logout", get(logout::v2_logout))
+        .route(
+            "/oidc/logout",
+            get(logout::end_session).post(logout::end_session_form),
+        )
+        .fallback(not_found)
+}
+
+/// Where the login form is posted.
+pub const LOGIN_FORM_PATH: &str = "/u/login";
+
+async fn home(axum::extract::State(tenant): axum::extract::State<Shared>) -> Response {
+    pages::respond(
+        StatusCode::OK,
+        pages::home(&tenant.issuer, &tenant.config.client_id),
+    )
+}
+
+async fn not_found() -> Response {
+    pages::respond(
+        StatusCode::NOT_FOUND,
+        pages::error(
+            "Not found",
+            "The dev tenant has no such page.",
+            "Its endpoints are listed in /.well-known/openid-configuration.",
+        ),
+    )
+}
+
+/// A parameter was sent more than once (RFC 6749 §3.1: "MUST NOT be included more than once").
+#[derive(Debug)]
+pub(crate) struct Repeated(pub(crate) &'static str);
+
+/// Query or form parameters, as sent.
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl Params {
+    pub(crate) fn parse(input: &[u8]) -> Self {
+        Self(url::form_urlencoded::parse(input).into_owned().collect())
+    }
+
+    /// A parameter's value: `None` when absent or empty (RFC 6749 §3.1: sent without a
+    /// value is as if omitted), an error when repeated.
+    pub(crate) fn get(&self, name: &'static str) -> Result<Option<&str>, Repeated> {
+        let mut values = self
+            .0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty());
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(Repeated(name));
+        }
+        Ok(first)
+    }
+}
+
+/// An OAuth error answer of the token and userinfo endpoints (RFC 6749 §5.2).
+#[derive(Debug)]
+pub(crate) struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+    /// The `WWW-Authenticate` challenge, for 401s.
+    challenge: Option<String>,
+}
+
+impl OAuthError {
+    pub(crate) fn new(
+        status: StatusCode,
+        error: &'static str,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            error,
+            description: description.into(),
+            challenge: None,
+        }
+    }
+
+    pub(crate) fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    pub(crate) fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+    }
+
+    pub(crate) fn server_error(description: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            description,
+        )
+    }
+
+    pub(crate) fn with_challenge(mut self, challenge: impl Into<String>) -> Self {
+        self.challenge = Some(challenge.into());
+        self
+    }
+
+    pub(crate) fn error(&self) -> &'static str {
+        self.error
+    }
+}
+
+impl From<Repeated> for OAuthError {
+    fn from(Repeated(name): Repeated) -> Self {
+        Self::invalid_request(format!("the parameter {name} was sent more than once"))
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": self.error, "error_description": self.description});
+        let mut response = (self.status, axum::Json(body)).into_response();
+        no_store(response.headers_mut());
+        if let Some(challenge) = self.challenge
+            && let Ok(value) = HeaderValue::try_from(challenge)
+        {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
+pub(crate) fn no_store(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// A cookie's value from the request.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// A redirect to `url` (`303 See Other` after a form, else `302 Found`).
+pub(crate) fn redirect(status: StatusCode, url: &str) -> Response {
+    match HeaderValue::try_from(url) {
+        Ok(location) => {
+            let mut response = status.into_response();
+            response.headers_mut().insert(header::LOCATION, location);
+            no_store(response.headers_mut());
+            response
+        }
+        Err(_) => pages::respond(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            pages::error(
+                "Redirect failed",
+                "The address to go to cannot be put in a redirect.",
+                "Start again from the application.",
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_is_absent_and_repeats_are_refused() {
+        let p = Params::parse(b"a=1&b=&c=x&c=y&d=%20");
+        assert_eq!(p.get("a").unwrap(), Some("1"));
+        assert_eq!(p.get("b").unwrap(), None);
+        assert!(p.get("c").is_err());
+        assert_eq!(p.get("d").unwrap(), Some(" "));
+        assert_eq!(p.get("zzz").unwrap(), None);
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.append(header::COOKIE, HeaderValue::from_static("a=1; dev=xyz"));
+        h.append(header::COOKIE, HeaderValue::from_static("b=2"));
+        assert_eq!(cookie(&h, "dev"), Some("xyz"));
+        assert_eq!(cookie(&h, "b"), Some("2"));
+        assert_eq!(cookie(&h, "de"), None);
+    }
+}

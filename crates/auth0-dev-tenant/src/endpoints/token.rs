@@ -1,0 +1,408 @@
+//! `POST /oauth/token`: client authentication (`client_secret_basic`, `client_secret_post`),
+//! the authorization-code grant with PKCE, and the refresh-token grant with rotation and
+//! reuse detection.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{OAuthError, Params, Shared, no_store};
+use crate::memory::{
+    AccessRecord, Grant, Memory, RefreshRecord, USED_CODE_MEMORY, UsedCode, has_scope, hash,
+    parse_scope, random_token,
+};
+use crate::mint::{self, IdTokenFacts};
+use crate::server::Tenant;
+
+/// The `WWW-Authenticate` challenge of a 401 to a client that used HTTP Basic.
+const BASIC_CHALLENGE: &str = "Basic realm=\"dev-tenant\", charset=\"UTF-8\"";
+
+/// `POST /oauth/token`.
+#[tracing::instrument(name = "dev_tenant.token", skip_all, fields(grant_type))]
+pub(super) async fn token(
+    State(tenant): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match handle(&tenant, &headers, &body) {
+        Ok(answer) => {
+            let mut response = Json(answer).into_response();
+            no_store(response.headers_mut());
+            response
+        }
+        Err(error) => {
+            tracing::info!(error = error.error(), "token request refused");
+            error.into_response()
+        }
+    }
+}
+
+fn handle(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
+    let params = Params::parse(body);
+    authenticate(tenant, headers, &params)?;
+    let grant_type = params.get("grant_type")?;
+    tracing::Span::current().record("grant_type", grant_type.unwrap_or_default());
+    match grant_type {
+        Some("authorization_code") => exchange_code(tenant, &params),
+        Some("refresh_token") => refresh(tenant, &params),
+        Some(other) => Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!(
+                "grant_type {other:?} is not supported: use authorization_code or refresh_token"
+            ),
+        )),
+        None => Err(OAuthError::invalid_request("grant_type is required")),
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
+fn form_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = value.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The client's credentials from HTTP Basic (RFC 6749 §2.3.1: each part form-urlencoded).
+fn basic_credentials(value: &str) -> Option<(String, String)> {
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((form_decode(id)?, form_decode(secret)?))
+}
+
+/// Client authentication: exactly one method, the right id, the right secret.
+fn authenticate(tenant: &Tenant, headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
+    let invalid_client = |basic: bool, description: &str| {
+        let error = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
+        if basic {
+            error.with_challenge(BASIC_CHALLENGE)
+        } else {
+            error
+        }
+    };
+    let form_id = params.get("client_id")?;
+    let form_secret = params.get("client_secret")?;
+    let (client_id, secret, basic) = match headers.get(header::AUTHORIZATION) {
+        Some(value) => {
+            let (id, secret) =
+                value
+                    .to_str()
+                    .ok()
+                    .and_then(basic_credentials)
+                    .ok_or_else(|| {
+                        invalid_client(
+                            true,
+                            "the Authorization header is not HTTP Basic with a form-urlencoded \
+                         client id and secret",
+                        )
+                    })?;
+            if form_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "the client authenticated twice (HTTP Basic and client_secret in the form): \
+                     use one method",
+                ));
+            }
+            if form_id.is_some_and(|f| f != id) {
+                return Err(invalid_client(
+                    true,
+                    "the client_id in the form is not the one in the Authorization header",
+                ));
+            }
+            (id, secret, true)
+        }
+        None => {
+            let (Some(id), Some(secret)) = (form_id, form_secret) else {
+                return Err(invalid_client(
+                    false,
+                    "client authentication is required: HTTP Basic (client_secret_basic) or \
+                     client_id and client_secret in the form (client_secret_post)",
+                ));
+            };
+            (id.to_owned(), secret.to_owned(), false)
+        }
+    };
+    let config = &tenant.config;
+    let same_secret: bool = secret
+        .as_bytes()
+        .ct_eq(config.client_secret.0.as_bytes())
+        .into();
+    if client_id != config.client_id || !same_secret {
+        return Err(invalid_client(
+            basic,
+            "unknown client or wrong client secret: use the dev tenant's client id and secret",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a PKCE verifier (RFC 7636 §4.1: 43 to 128 unreserved characters) hashes to the
+/// challenge.
+fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let unreserved = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~');
+    if !(43..=128).contains(&verifier.len()) || !verifier.chars().all(unreserved) {
+        return false;
+    }
+    let computed = B64.encode(Sha256::digest(verifier.as_bytes()));
+    computed.as_bytes().ct_eq(challenge.as_bytes()).into()
+}
+
+fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
+    let code = params
+        .get("code")?
+        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let redirect_uri = params
+        .get("redirect_uri")?
+        .ok_or_else(|| OAuthError::invalid_request("redirect_uri is required"))?;
+    let verifier = params
+        .get("code_verifier")?
+        .ok_or_else(|| OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
+    let now = tenant.now();
+    let mut memory = tenant.memory();
+    let code_hash = hash(code);
+    let Some(pending) = memory.codes.remove(&code_hash) else {
+        if let Some(used) = memory.used_codes.get(&code_hash) {
+            if let Some(grant) = used.grant {
+                memory.revoke_grant(grant);
+            }
+            tracing::warn!("an authorization code was used twice: its tokens are revoked");
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was already used; the tokens issued for it are revoked",
+            ));
+        }
+        return Err(OAuthError::invalid_grant(
+            "the authorization code is unknown or expired",
+        ));
+    };
+    // Burnt now, whatever happens next.
+    memory.used_codes.insert(
+        code_hash,
+        UsedCode {
+            grant: None,
+            forget_at: now + USED_CODE_MEMORY.as_secs(),
+        },
+    );
+    if pending.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the authorization code expired"));
+    }
+    if redirect_uri != pending.request.redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri is not the one of the authorization request",
+        ));
+    }
+    if !pkce_matches(verifier, &pending.request.code_challenge) {
+        return Err(OAuthError::invalid_grant(
+            "the code_verifier does not match the code_challenge (PKCE)",
+        ));
+    }
+    let request = pending.request;
+    let grant = Grant {
+        user: pending.user,
+        sid: pending.sid,
+        auth_time: pending.auth_time,
+        scope: request.scope.clone(),
+        audience: request.audience.clone(),
+        expires_at: now + tenant.config.refresh_token_lifetime.as_secs(),
+    };
+    let grant_id = memory.add_grant(grant.clone());
+    if let Some(used) = memory.used_codes.get_mut(&code_hash) {
+        used.grant = Some(grant_id);
+    }
+    let issue = Issue {
+        grant_id,
+        grant: &grant,
+        scope: &request.scope,
+        audience: request.audience.as_deref(),
+        nonce: Some(&request.nonce),
+        refresh_token: has_scope(&request.scope, "offline_access"),
+    };
+    issue_tokens(tenant, &mut memory, &issue)
+}
+
+fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
+    let refresh_token = params
+        .get("refresh_token")?
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let mut memory = tenant.memory();
+    let token_hash = hash(refresh_token);
+    let Some(record) = memory.refresh_tokens.get(&token_hash) else {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is unknown, expired or revoked",
+        ));
+    };
+    let grant_id = record.grant;
+    if record.used {
+        memory.revoke_grant(grant_id);
+        tracing::warn!("a rotated refresh token was used again: its grant is revoked");
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was already used, so the grant is revoked (refresh token reuse \
+             detection): log in again",
+        ));
+    }
+    let Some(grant) = memory.grants.get(&grant_id).cloned() else {
+        return Err(OAuthError::invalid_grant(
+            "the grant of this refresh token ended",
+        ));
+    };
+    let scope = match params.get("scope")? {
+        Some(asked) => {
+            let asked = parse_scope(asked);
+            if let Some(extra) = asked.iter().find(|s| !has_scope(&grant.scope, s)) {
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    format!("the scope {extra:?} was not granted at login"),
+                ));
+            }
+            asked
+        }
+        None => grant.scope.clone(),
+    };
+    let audience = match params.get("audience")? {
+        Some(audience) if !tenant.config.audiences.iter().any(|a| a == audience) => {
+            return Err(OAuthError::new(
+                StatusCode::FORBIDDEN,
+                "access_denied",
+                format!("Service not found: {audience}"),
+            ));
+        }
+        Some(audience) => Some(audience.to_owned()),
+        None => grant.audience.clone(),
+    };
+    if let Some(record) = memory.refresh_tokens.get_mut(&token_hash) {
+        record.used = true;
+    }
+    let issue = Issue {
+        grant_id,
+        grant: &grant,
+        scope: &scope,
+        audience: audience.as_deref(),
+        nonce: None,
+        refresh_token: true,
+    };
+    issue_tokens(tenant, &mut memory, &issue)
+}
+
+/// What a successful token request gives.
+struct Issue<'a> {
+    grant_id: u64,
+    grant: &'a Grant,
+    scope: &'a [String],
+    audience: Option<&'a str>,
+    nonce: Option<&'a str>,
+    refresh_token: bool,
+}
+
+fn issue_tokens(
+    tenant: &Tenant,
+    memory: &mut Memory,
+    issue: &Issue<'_>,
+) -> Result<Value, OAuthError> {
+    let now = tenant.now();
+    let grant = issue.grant;
+    let signing_failed = |e: josekit::JoseError| {
+        tracing::error!(error = %e, "a token could not be signed");
+        OAuthError::server_error("a token could not be signed")
+    };
+    let access_token = mint::access_token(tenant, issue.audience, &grant.user, issue.scope)
+        .map_err(signing_failed)?;
+    let expires_in = tenant.config.access_token_lifetime.as_secs();
+    memory.access_tokens.insert(
+        hash(&access_token),
+        AccessRecord {
+            grant: issue.grant_id,
+            user: grant.user.clone(),
+            scope: issue.scope.to_vec(),
+            expires_at: now + expires_in,
+        },
+    );
+    let mut answer = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "scope": issue.scope.join(" "),
+    });
+    if has_scope(issue.scope, "openid") {
+        let id_token = mint::id_token(
+            tenant,
+            &IdTokenFacts {
+                user: &grant.user,
+                scope: issue.scope,
+                sid: &grant.sid,
+                auth_time: grant.auth_time,
+                nonce: issue.nonce,
+            },
+        )
+        .map_err(signing_failed)?;
+        answer["id_token"] = json!(id_token);
+    }
+    if issue.refresh_token {
+        let refresh_token = random_token();
+        memory.refresh_tokens.insert(
+            hash(&refresh_token),
+            RefreshRecord {
+                grant: issue.grant_id,
+                used: false,
+                expires_at: grant.expires_at,
+            },
+        );
+        answer["refresh_token"] = json!(refresh_token);
+    }
+    Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let header = format!("Basic {}", STANDARD.encode("my%3Aclient:s%2Bcret+x%25"));
+        assert_eq!(
+            basic_credentials(&header),
+            Some(("my:client".to_owned(), "s+cret x%".to_owned()))
+        );
+        assert_eq!(basic_credentials("Bearer abc"), None);
+        assert_eq!(basic_credentials("Basic !!!"), None);
+        let no_colon = format!("Basic {}", STANDARD.encode("nocolon"));
+        assert_eq!(basic_credentials(&no_colon), None);
+        let bad_escape = format!("Basic {}", STANDARD.encode("a:%zz"));
+        assert_eq!(basic_credentials(&bad_escape), None);
+    }
+
+    #[test]
+    fn pkce_needs_the_verifier_of_the_challenge() {
+        // RFC 7636 Appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_matches(verifier, challenge));
+        assert!(!pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj",
+            challenge
+        ));
+        assert!(!pkce_matches("short", challenge));
+    }
+}

@@ -1,0 +1,98 @@
+//! A local OpenID provider for developing and testing [auth0-server] apps on a machine with
+//! no Auth0 account. **It is not Auth0 and not a production provider**: it listens on
+//! loopback only, keeps everything in memory, and logs in anyone who types an e-mail address.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use auth0_dev_tenant::DevTenant;
+//! use auth0_server_core::client::{ServerClient, StartLoginOptions};
+//! use auth0_server_core::store::{ServerSideStateStore, StoreContext};
+//! use auth0_server_core::Secrets;
+//! use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let tenant = DevTenant::builder()
+//!     .redirect_uri("http://localhost:5000/callback")
+//!     .audience("https://api.example.com")
+//!     .start()
+//!     .await?;
+//!
+//! // The app is configured with the tenant's domain, client id and secret, as with Auth0.
+//! let secret = "a-secret-of-at-least-thirty-two-bytes";
+//! let client = ServerClient::builder()
+//!     .domain(tenant.domain())
+//!     .client_id(tenant.client_id())
+//!     .client_secret(tenant.client_secret())
+//!     .secret(secret)
+//!     .redirect_uri("http://localhost:5000/callback")
+//!     .state_store(Arc::new(ServerSideStateStore::new(MemoryBackend::new(), &Secrets::parse(secret)?)))
+//!     .transaction_store(Arc::new(MemoryTransactionStore::new()))
+//!     .build()?;
+//!
+//! // The browser goes to the tenant's login form, and comes back to the callback.
+//! let login = client.start_interactive_login(StartLoginOptions::default(), &StoreContext::new()).await?;
+//! assert!(login.as_str().starts_with(&format!("{}authorize?", tenant.issuer())));
+//! tenant.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # What it does
+//!
+//! - **Discovery and keys**: `/.well-known/openid-configuration` and
+//!   `/.well-known/jwks.json`; an RSA key made at start signs every token (RS256, with a
+//!   `kid`).
+//! - **Login**: `GET /authorize` checks the request (the client id, the redirect URI, `code`,
+//!   PKCE with S256, `state`, `nonce`, `openid`, a registered `audience`) and shows a login
+//!   form: any e-mail address, an optional name, and "Cancel" (which answers
+//!   `access_denied`). The callback gets `code`, `state` and `iss` (RFC 9207). A request with
+//!   an unknown client id or redirect URI gets an error page, never a redirect. A provider
+//!   session cookie makes the next login in the same browser skip the form (single sign-on);
+//!   `prompt=login` shows it anyway, `prompt=none` answers `login_required` without one.
+//! - **Tokens**: `POST /oauth/token` with `client_secret_basic` or `client_secret_post`;
+//!   the code is one-use (a second use revokes what the first gave), bound to the redirect
+//!   URI and the PKCE challenge, and lives [`CODE_LIFETIME`]. The ID token has `iss`, `aud`,
+//!   `sub`, `iat`, `exp`, `auth_time`, `sid`, the `nonce` (code exchange only) and the profile
+//!   claims of the scope. The access token is a JWT for the requested API (`audience`), else an
+//!   opaque string. A refresh token comes with `offline_access`; it rotates at each use, and a
+//!   used one sent again revokes the whole grant (reuse detection, as Auth0's rotation does).
+//! - **`/userinfo`** for a Bearer access token.
+//! - **Logout**: Auth0's `/v2/logout?client_id&returnTo` and `/oidc/logout` (the
+//!   `end_session_endpoint`, with `id_token_hint`, `post_logout_redirect_uri`, `client_id`,
+//!   `state`). Both end the provider session, POST a logout token to each back-channel logout
+//!   URI (and wait for the answer), then send the browser back only to an allowed URL.
+//!
+//! # Limits
+//!
+//! One application (client); no passwords, consent screens, organizations, MFA or pushed
+//! authorization requests; state is lost when the process stops, and a new signing key is
+//! made at each start (sessions of the app survive, but their ID tokens no longer verify as
+//! `id_token_hint`). A used refresh token is never accepted again, even a second later (Auth0
+//! can allow a reuse interval).
+//!
+//! [auth0-server]: https://docs.rs/auth0-server
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+// Library code never unwraps; tests may (clippy.toml allows it there).
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+mod config;
+mod endpoints;
+mod error;
+mod keys;
+mod memory;
+mod mint;
+mod pages;
+mod server;
+
+pub use config::{
+    AllowedUris, BACKCHANNEL_LOGOUT_TIMEOUT, CODE_LIFETIME, DEFAULT_ACCESS_TOKEN_LIFETIME,
+    DEFAULT_BIND_ADDRESS, DEFAULT_CLIENT_ID, DEFAULT_ID_TOKEN_LIFETIME,
+    DEFAULT_REFRESH_TOKEN_LIFETIME, DEFAULT_SESSION_LIFETIME, DevTenantBuilder, DevTenantConfig,
+    LOGIN_FORM_LIFETIME, LOGOUT_TOKEN_LIFETIME, MAX_LIFETIME,
+};
+pub use endpoints::LOGIN_FORM_PATH;
+pub use error::Error;
+pub use keys::{KEY_BITS, SIGNING_ALGORITHM};
+pub use memory::USED_CODE_MEMORY;
+pub use pages::BANNER;
+pub use server::{DevTenant, RunningDevTenant, SHUTDOWN_GRACE};

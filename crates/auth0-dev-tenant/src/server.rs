@@ -1,0 +1,336 @@
+//! The tenant itself ([`DevTenant`]), its router, and the server task ([`RunningDevTenant`]).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::config::{BACKCHANNEL_LOGOUT_TIMEOUT, DevTenantBuilder, DevTenantConfig, is_loopback};
+use crate::endpoints;
+use crate::error::Error;
+use crate::keys::SigningKey;
+use crate::memory::Memory;
+
+/// How long [`RunningDevTenant::shutdown`] lets requests in progress finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The state every endpoint shares.
+pub(crate) struct Tenant {
+    pub(crate) config: DevTenantConfig,
+    /// The issuer, with a trailing slash as Auth0 writes it: `http://127.0.0.1:4000/`.
+    pub(crate) issuer: String,
+    pub(crate) key: SigningKey,
+    memory: Mutex<Memory>,
+    /// Sends back-channel logout requests.
+    pub(crate) http: reqwest::Client,
+    /// The provider session cookie's name; it names the port, because browsers share
+    /// cookies between the ports of one host.
+    pub(crate) cookie_name: String,
+}
+
+impl Tenant {
+    /// The current time, in unix seconds.
+    pub(crate) fn now(&self) -> u64 {
+        self.config.clock.unix_seconds()
+    }
+
+    /// The memory, with what expired dropped. Never held across an `.await`.
+    pub(crate) fn memory(&self) -> MutexGuard<'_, Memory> {
+        let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        memory.sweep(self.now());
+        memory
+    }
+
+    /// An endpoint's absolute URL.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path.trim_start_matches('/'))
+    }
+}
+
+/// A local OpenID provider for development and tests: one application, any e-mail address
+/// logs in through a form, tokens signed with a key made at start. Cheap to clone.
+///
+/// Most users want [`DevTenant::start`], which listens on loopback in a task of its own;
+/// [`DevTenant::new`] and [`DevTenant::router`] embed the tenant in an axum app instead.
+///
+/// ```
+/// use auth0_dev_tenant::DevTenant;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), auth0_dev_tenant::Error> {
+/// let tenant = DevTenant::builder().start().await?;
+/// // AUTH0_DOMAIN=http://127.0.0.1:PORT, AUTH0_CLIENT_ID=dev-client, AUTH0_CLIENT_SECRET=…
+/// assert!(tenant.domain().starts_with("http://127.0.0.1:"));
+/// assert_eq!(tenant.client_id(), "dev-client");
+/// tenant.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct DevTenant {
+    inner: Arc<Tenant>,
+}
+
+impl std::fmt::Debug for DevTenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevTenant")
+            .field("issuer", &self.inner.issuer)
+            .field("config", &self.inner.config)
+            .field("key", &self.inner.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DevTenant {
+    /// A builder with the defaults ([`DevTenantBuilder::new`]).
+    pub fn builder() -> DevTenantBuilder {
+        DevTenantBuilder::new()
+    }
+
+    /// A tenant whose issuer is `issuer` (an `http://` URL on this machine, where the caller
+    /// serves [`router`](Self::router); a path is allowed, for a router nested under it).
+    /// Makes the signing key, which takes a moment: call it once, at start.
+    ///
+    /// ```
+    /// use auth0_dev_tenant::{DevTenant, DevTenantConfig};
+    ///
+    /// let tenant = DevTenant::new(DevTenantConfig::default(), "http://127.0.0.1:5000/dev-tenant")?;
+    /// assert_eq!(tenant.issuer(), "http://127.0.0.1:5000/dev-tenant/");
+    /// // app.nest("/dev-tenant", tenant.router())
+    /// let _router: axum::Router = tenant.router();
+    /// # Ok::<(), auth0_dev_tenant::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidIssuer`] for an issuer off this machine, with a query or a fragment;
+    /// [`Error::SigningKey`] or [`Error::HttpClient`] when those cannot be made.
+    pub fn new(config: DevTenantConfig, issuer: &str) -> Result<Self, Error> {
+        let issuer = check_issuer(issuer)?;
+        let key = SigningKey::generate().map_err(|source| Error::SigningKey { source })?;
+        Self::with_key(config, issuer, key)
+    }
+
+    fn with_key(config: DevTenantConfig, issuer: Url, key: SigningKey) -> Result<Self, Error> {
+        auth0_server_core::tls::ensure_crypto_provider();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(BACKCHANNEL_LOGOUT_TIMEOUT)
+            .user_agent(concat!("auth0-dev-tenant/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|source| Error::HttpClient { source })?;
+        let port = issuer.port_or_known_default().unwrap_or(80);
+        Ok(Self {
+            inner: Arc::new(Tenant {
+                config,
+                issuer: issuer.to_string(),
+                key,
+                memory: Mutex::new(Memory::default()),
+                http,
+                cookie_name: format!("dev_tenant_session_{port}"),
+            }),
+        })
+    }
+
+    /// Starts a tenant on the configured loopback address, serving in a task of its own
+    /// until [`RunningDevTenant::shutdown`] or until the handle is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonLoopbackAddress`], [`Error::Bind`] when the port is taken, and the
+    /// errors of [`DevTenant::new`].
+    pub async fn start(config: DevTenantConfig) -> Result<RunningDevTenant, Error> {
+        let address = config.bind_address;
+        if !address.ip().is_loopback() {
+            return Err(Error::NonLoopbackAddress { address });
+        }
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|source| Error::Bind { address, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| Error::Bind { address, source })?;
+        let key = tokio::task::spawn_blocking(SigningKey::generate)
+            .await
+            .map_err(|source| Error::StartTask { source })?
+            .map_err(|source| Error::SigningKey { source })?;
+        let issuer = check_issuer(&format!("http://{local}/"))?;
+        let tenant = Self::with_key(config, issuer, key)?;
+        let router = tenant.router();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    // A dropped sender stops the server too.
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the dev tenant stopped serving");
+            }
+        });
+        tracing::info!(
+            issuer = %tenant.inner.issuer,
+            client_id = %tenant.inner.config.client_id,
+            "dev tenant listening (local development only, not Auth0)"
+        );
+        Ok(RunningDevTenant {
+            tenant,
+            local_addr: local,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The tenant's endpoints, to serve at its issuer.
+    pub fn router(&self) -> Router {
+        endpoints::router().with_state(self.inner.clone())
+    }
+
+    /// The issuer, with a trailing slash as Auth0 writes it: `http://127.0.0.1:4000/`.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// What to give an app as `AUTH0_DOMAIN`: the issuer without its trailing slash,
+    /// `http://127.0.0.1:4000`.
+    pub fn domain(&self) -> &str {
+        self.inner.issuer.trim_end_matches('/')
+    }
+
+    /// The application's client id (`AUTH0_CLIENT_ID`).
+    pub fn client_id(&self) -> &str {
+        &self.inner.config.client_id
+    }
+
+    /// The application's client secret (`AUTH0_CLIENT_SECRET`).
+    pub fn client_secret(&self) -> &str {
+        &self.inner.config.client_secret.0
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DevTenantConfig {
+        &self.inner.config
+    }
+}
+
+/// The issuer as a URL with a trailing slash: http(s), on loopback, no query or fragment.
+fn check_issuer(issuer: &str) -> Result<Url, Error> {
+    let bad = |reason| Error::InvalidIssuer {
+        issuer: issuer.to_owned(),
+        reason,
+    };
+    let mut url = Url::parse(issuer).map_err(|_| bad("it is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("it is not an http:// URL"));
+    }
+    if !is_loopback(&url) {
+        return Err(bad("it is not on this machine"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("an issuer has no query and no fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("an issuer has no credentials"));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+/// A dev tenant serving on loopback. Dropping it stops the server (requests in progress
+/// finish); [`shutdown`](Self::shutdown) also waits for that.
+#[must_use = "the dev tenant stops when this handle is dropped"]
+#[derive(Debug)]
+pub struct RunningDevTenant {
+    tenant: DevTenant,
+    local_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl RunningDevTenant {
+    /// The issuer: `http://127.0.0.1:PORT/`.
+    pub fn issuer(&self) -> &str {
+        self.tenant.issuer()
+    }
+
+    /// What to give an app as `AUTH0_DOMAIN`: `http://127.0.0.1:PORT`.
+    pub fn domain(&self) -> &str {
+        self.tenant.domain()
+    }
+
+    /// The application's client id.
+    pub fn client_id(&self) -> &str {
+        self.tenant.client_id()
+    }
+
+    /// The application's client secret.
+    pub fn client_secret(&self) -> &str {
+        self.tenant.client_secret()
+    }
+
+    /// The address the tenant listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The tenant (its configuration, and its router).
+    pub fn tenant(&self) -> &DevTenant {
+        &self.tenant
+    }
+
+    /// Stops accepting connections and waits up to [`SHUTDOWN_GRACE`] for the requests in
+    /// progress, then stops the rest.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+        tracing::info!(issuer = %self.tenant.issuer(), "dev tenant stopped");
+    }
+}
+
+impl Drop for RunningDevTenant {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_issuer;
+
+    #[test]
+    fn issuers_get_a_trailing_slash_and_must_be_loopback() {
+        assert_eq!(
+            check_issuer("http://127.0.0.1:4000").unwrap().as_str(),
+            "http://127.0.0.1:4000/"
+        );
+        assert_eq!(
+            check_issuer("http://localhost:5000/dev").unwrap().as_str(),
+            "http://localhost:5000/dev/"
+        );
+        for bad in [
+            "https://tenant.auth0.com/",
+            "http://127.0.0.1:4000/?x=1",
+            "ftp://127.0.0.1/",
+            "127.0.0.1:4000",
+        ] {
+            let err = check_issuer(bad).unwrap_err();
+            assert_eq!(err.code(), "invalid_issuer", "{bad}");
+        }
+    }
+}
