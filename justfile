@@ -6,6 +6,10 @@
 default:
     @just --list --unsorted
 
+# Run the quickstart on http://localhost:5000 (a local dev tenant unless AUTH0_DOMAIN is set).
+run:
+    cargo run -p quickstart
+
 # Run the tests that need no service (no Redis, PostgreSQL or OpenID provider running).
 test:
     cargo test --workspace

@@ -51,4 +51,4 @@ mod secret;
 pub mod store;
 pub mod tls;
 
-pub use secret::{MIN_SECRET_LEN, Secret, SecretError, Secrets};
+pub use secret::{MIN_SECRET_LEN, Secret, SecretError, Secrets, generate_secret};

@@ -6,6 +6,21 @@ use std::fmt;
 /// can be guessed; 32 bytes of randomness (`auth0-server secret` prints 64) is the floor.
 pub const MIN_SECRET_LEN: usize = 32;
 
+/// A fresh secret for `AUTH0_SECRET`: 32 bytes from the operating system's random source, as
+/// 64 hex characters.
+///
+/// ```
+/// let secret = auth0_server_core::generate_secret();
+/// assert_eq!(secret.len(), 64);
+/// assert!(auth0_server_core::Secrets::parse(&secret).is_ok());
+/// ```
+pub fn generate_secret() -> String {
+    crate::seal::random_bytes::<32>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Why a secret was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]

@@ -157,7 +157,7 @@ async fn expired_or_unsigned_logout_tokens_are_refused() {
 }
 
 #[tokio::test]
-async fn logout_token_without_jti_or_iat_is_refused() {
+async fn logout_token_without_jti_iat_or_exp_is_refused() {
     let (h, _) = logged_in().await;
     let token = h
         .key
@@ -167,4 +167,8 @@ async fn logout_token_without_jti_or_iat_is_refused() {
         .key
         .sign(&logout_claims(&h, json!({"iat": null})), &json!({}));
     assert_refused(&h, &token, "iat").await;
+    let token = h
+        .key
+        .sign(&logout_claims(&h, json!({"exp": null})), &json!({}));
+    assert_refused(&h, &token, "exp").await;
 }

@@ -42,7 +42,7 @@
 
 pub use auth0_server_core::client::{self, Error, ServerClient};
 pub use auth0_server_core::{
-    MIN_SECRET_LEN, Secret, SecretError, Secrets, clock, model, seal, store,
+    MIN_SECRET_LEN, Secret, SecretError, Secrets, clock, generate_secret, model, seal, store, tls,
 };
 
 /// The session stores enabled by this build's features.

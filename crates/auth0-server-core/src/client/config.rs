@@ -160,7 +160,7 @@ impl Config {
 /// assert_eq!(err.code(), "missing_required_argument_error");
 /// assert!(err.to_string().contains("auth0-server secret"));
 /// ```
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ServerClientBuilder {
     domain: Option<String>,
     client_id: Option<String>,

@@ -234,5 +234,8 @@ pub(crate) fn check_logout_token(
     if !has("jti") {
         return Err("it has no jti".to_owned());
     }
+    if !claims.get("exp").is_some_and(Value::is_number) {
+        return Err("it has no exp".to_owned());
+    }
     Ok(())
 }

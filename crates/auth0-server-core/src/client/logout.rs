@@ -24,6 +24,9 @@ impl ServerClient {
     #[tracing::instrument(name = "oidc.logout", skip_all)]
     pub async fn logout(&self, options: LogoutOptions, cx: &StoreContext) -> Result<Url, Error> {
         let config = &self.inner.config;
+        // The provider's metadata first: if it cannot be had, the user stays logged in
+        // here rather than half logged out.
+        let metadata = self.inner.provider.metadata().await?;
         let state = self
             .inner
             .state_store
@@ -33,7 +36,6 @@ impl ServerClient {
             .state_store
             .delete(&config.state_identifier, cx)
             .await?;
-        let metadata = self.inner.provider.metadata().await?;
         let mut url = match &metadata.end_session_endpoint {
             Some(endpoint) => {
                 let mut url = Url::parse(endpoint).map_err(|e| Error::Discovery {

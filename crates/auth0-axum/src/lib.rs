@@ -1,0 +1,188 @@
+//! [axum] integration for [auth0-server]: what Auth0's Flask quickstart gets from its
+//! framework glue, for axum.
+//!
+//! - [`Auth0::routes`]: `GET /login` (with an optional `returnTo`), `GET /callback`,
+//!   `GET /logout` and `POST /backchannel-logout` (paths configurable).
+//! - [`Auth0::layer`]: the bridge between a request and the stores: cookies in, `Set-Cookie`
+//!   out. Put it outermost.
+//! - [`Auth0::require_auth`]: a layer for protected routes that sends anonymous visitors to
+//!   `/login?returnTo=<the page>` (the quickstart's `@require_auth`).
+//! - Extractors: [`User`] (the logged-in user, or the same redirect), [`MaybeUser`],
+//!   [`Session`] and [`Auth`] (for access tokens and anything else of the client's).
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use auth0_axum::{Auth0, User};
+//! # fn client() -> auth0_server_core::client::ServerClient { unimplemented!() }
+//!
+//! async fn profile(User(user): User) -> String {
+//!     format!("Hello, {}", user.name.unwrap_or(user.sub))
+//! }
+//!
+//! # async fn run() {
+//! let auth0 = Auth0::new(client());
+//! let app: Router = Router::new()
+//!     .route("/profile", get(profile).route_layer(auth0.require_auth()))
+//!     .merge(auth0.routes())
+//!     .layer(auth0.layer());
+//! # }
+//! ```
+//!
+//! `returnTo` goes only to a path of this app, or to an origin in the allow-list
+//! ([`Auth0Config::allow_return_origin`]): never an open redirect.
+//!
+//! [axum]: https://docs.rs/axum
+//! [auth0-server]: https://docs.rs/auth0-server
+#![forbid(unsafe_code)]
+// Library code never unwraps; tests may (clippy.toml allows it in unit tests).
+#![warn(clippy::unwrap_used)]
+#![warn(missing_docs)]
+
+mod extract;
+mod pages;
+mod return_to;
+mod routes;
+
+use std::sync::Arc;
+
+use auth0_server_core::client::ServerClient;
+use auth0_server_core::store::StoreContext;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::HeaderValue;
+use axum::http::header::SET_COOKIE;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+pub use extract::{Auth, AuthError, MaybeUser, Session, User};
+pub use return_to::safe_return_to;
+
+/// Paths and redirect rules of the integration.
+#[derive(Clone, Debug)]
+pub struct Auth0Config {
+    /// The login route (`/login`).
+    pub login_path: String,
+    /// The callback route (`/callback`); it must be the path of the client's redirect URI.
+    pub callback_path: String,
+    /// The logout route (`/logout`).
+    pub logout_path: String,
+    /// The back-channel logout route (`/backchannel-logout`).
+    pub backchannel_logout_path: String,
+    /// Where users go after logging in when no `returnTo` was given (`/`).
+    pub default_return_to: String,
+    /// Other origins `returnTo` may point at (exactly `scheme://host[:port]`).
+    pub allowed_return_origins: Vec<String>,
+}
+
+impl Default for Auth0Config {
+    fn default() -> Self {
+        Self {
+            login_path: "/login".to_owned(),
+            callback_path: "/callback".to_owned(),
+            logout_path: "/logout".to_owned(),
+            backchannel_logout_path: "/backchannel-logout".to_owned(),
+            default_return_to: "/".to_owned(),
+            allowed_return_origins: Vec::new(),
+        }
+    }
+}
+
+impl Auth0Config {
+    /// Allows `returnTo` to point at another origin (e.g. `https://app.example.com`).
+    pub fn allow_return_origin(mut self, origin: impl Into<String>) -> Self {
+        self.allowed_return_origins.push(origin.into());
+        self
+    }
+}
+
+/// The integration: a [`ServerClient`] and its routes and layers. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Auth0 {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) client: ServerClient,
+    pub(crate) config: Auth0Config,
+}
+
+/// What the bridge layer puts in each request's extensions.
+#[derive(Clone, Debug)]
+pub(crate) struct RequestAuth {
+    pub(crate) auth0: Auth0,
+    pub(crate) cx: StoreContext,
+}
+
+impl Auth0 {
+    /// The integration with the default paths.
+    pub fn new(client: ServerClient) -> Self {
+        Self::with_config(client, Auth0Config::default())
+    }
+
+    /// The integration with other paths or redirect rules.
+    pub fn with_config(client: ServerClient, config: Auth0Config) -> Self {
+        Self {
+            inner: Arc::new(Inner { client, config }),
+        }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &ServerClient {
+        &self.inner.client
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Auth0Config {
+        &self.inner.config
+    }
+
+    /// The login, callback, logout and back-channel logout routes.
+    pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        routes::routes(self)
+    }
+
+    /// The layer that gives handlers the request's cookies and writes the stores' cookie
+    /// changes onto the response. Apply it to the whole app, outermost.
+    pub fn layer(&self) -> Auth0Layer {
+        middleware::from_fn_with_state(self.clone(), bridge as fn(_, _, _) -> _)
+    }
+
+    /// The layer for protected routes (use it with `route_layer`): anonymous visitors are
+    /// redirected to the login route with `returnTo` set to the page they asked for.
+    pub fn require_auth(&self) -> Auth0Layer {
+        middleware::from_fn_with_state(self.clone(), extract::require_auth as fn(_, _, _) -> _)
+    }
+}
+
+/// The layers [`Auth0::layer`] and [`Auth0::require_auth`] return.
+pub type Auth0Layer = axum::middleware::FromFnLayer<
+    fn(State<Auth0>, Request, Next) -> BridgeFuture,
+    Auth0,
+    (State<Auth0>, Request),
+>;
+
+/// The future of the integration's middleware.
+pub type BridgeFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
+
+fn bridge(State(auth0): State<Auth0>, mut request: Request, next: Next) -> BridgeFuture {
+    Box::pin(async move {
+        let cx = StoreContext::from_headers(request.headers());
+        request.extensions_mut().insert(RequestAuth {
+            auth0,
+            cx: cx.clone(),
+        });
+        let mut response = next.run(request).await;
+        for cookie in cx.take_changes() {
+            match HeaderValue::from_str(&cookie.to_header_value()) {
+                Ok(value) => {
+                    response.headers_mut().append(SET_COOKIE, value);
+                }
+                Err(e) => {
+                    tracing::error!(cookie = %cookie.name, error = %e, "a cookie could not be written")
+                }
+            }
+        }
+        response
+    })
+}

@@ -1,0 +1,146 @@
+//! The login, callback, logout and back-channel logout routes.
+
+use std::collections::BTreeMap;
+
+use auth0_server_core::client::{Error, LogoutOptions, StartLoginOptions};
+use auth0_server_core::store::StoreError;
+use axum::Router;
+use axum::extract::{Form, Query};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::extract::Auth;
+use crate::{Auth0, pages, safe_return_to};
+
+/// Authorization parameters `/login` passes on from its query string.
+const PASSED_PARAMS: &[&str] = &[
+    "screen_hint",
+    "prompt",
+    "login_hint",
+    "organization",
+    "invitation",
+    "ui_locales",
+];
+
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(auth0: &Auth0) -> Router<S> {
+    let c = auth0.config();
+    Router::new()
+        .route(&c.login_path, get(login))
+        .route(&c.callback_path, get(callback))
+        .route(&c.logout_path, get(logout))
+        .route(&c.backchannel_logout_path, post(backchannel_logout))
+}
+
+fn app_origin(auth: &Auth) -> String {
+    auth.client()
+        .config()
+        .redirect_uri()
+        .origin()
+        .ascii_serialization()
+}
+
+fn checked_return_to(auth: &Auth, target: Option<&str>) -> Option<String> {
+    let config = auth.auth0.config();
+    target.and_then(|t| safe_return_to(t, &app_origin(auth), &config.allowed_return_origins))
+}
+
+async fn login(auth: Auth, Query(query): Query<BTreeMap<String, String>>) -> Response {
+    let config = auth.auth0.config();
+    let return_to = checked_return_to(&auth, query.get("returnTo").map(String::as_str))
+        .unwrap_or_else(|| config.default_return_to.clone());
+    let options = StartLoginOptions {
+        app_state: Some(json!({ "returnTo": return_to })),
+        authorization_params: query
+            .iter()
+            .filter(|(k, _)| PASSED_PARAMS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        ..StartLoginOptions::default()
+    };
+    match auth
+        .client()
+        .start_interactive_login(options, auth.context())
+        .await
+    {
+        Ok(url) => Redirect::to(url.as_str()).into_response(),
+        Err(e) => pages::error_page(&e, &config.login_path, &config.callback_path),
+    }
+}
+
+async fn callback(auth: Auth, uri: Uri) -> Response {
+    let config = auth.auth0.config();
+    let callback = uri.path_and_query().map_or("", |p| p.as_str());
+    match auth
+        .client()
+        .complete_interactive_login(callback, auth.context())
+        .await
+    {
+        Ok(done) => {
+            let target = done
+                .app_state
+                .as_ref()
+                .and_then(|s| s.get("returnTo"))
+                .and_then(Value::as_str);
+            let to = checked_return_to(&auth, target)
+                .unwrap_or_else(|| config.default_return_to.clone());
+            Redirect::to(&to).into_response()
+        }
+        Err(e) => pages::error_page(&e, &config.login_path, &config.callback_path),
+    }
+}
+
+async fn logout(auth: Auth) -> Response {
+    let config = auth.auth0.config();
+    let return_to = format!("{}{}", app_origin(&auth), config.default_return_to);
+    let options = LogoutOptions {
+        return_to: Some(return_to),
+    };
+    match auth.client().logout(options, auth.context()).await {
+        Ok(url) => Redirect::to(url.as_str()).into_response(),
+        Err(e) => pages::error_page(&e, &config.login_path, &config.callback_path),
+    }
+}
+
+#[derive(Deserialize)]
+struct LogoutForm {
+    logout_token: String,
+}
+
+async fn backchannel_logout(
+    auth: Auth,
+    form: Result<Form<LogoutForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return pages::message(
+            StatusCode::BAD_REQUEST,
+            "Bad request",
+            "a logout_token form field is required",
+        );
+    };
+    match auth
+        .client()
+        .handle_backchannel_logout(&form.logout_token, auth.context())
+        .await
+    {
+        Ok(ended) => {
+            tracing::info!(ended, "back-channel logout");
+            StatusCode::OK.into_response()
+        }
+        Err(Error::InvalidLogoutToken(reason)) => {
+            pages::message(StatusCode::BAD_REQUEST, "Invalid logout token", &reason)
+        }
+        Err(Error::Store(StoreError::Unsupported { hint, .. })) => pages::message(
+            StatusCode::NOT_IMPLEMENTED,
+            "Back-channel logout is not supported",
+            hint,
+        ),
+        Err(e) => pages::message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Logout failed",
+            &e.to_string(),
+        ),
+    }
+}
