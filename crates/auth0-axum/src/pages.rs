@@ -85,6 +85,11 @@ pub(crate) fn error_page(error: &Error, login_path: &str, callback_path: &str) -
              in the Auth0 Dashboard."
                 .to_owned(),
         ),
+        Error::TokenEndpoint { status, .. } if *status >= 500 => (
+            StatusCode::BAD_GATEWAY,
+            "The identity provider failed",
+            "Its token endpoint answered with a server error. Try again in a moment.".to_owned(),
+        ),
         Error::Network { .. } | Error::Discovery { .. } => (
             StatusCode::BAD_GATEWAY,
             "The identity provider cannot be reached",

@@ -88,6 +88,11 @@ async fn callback(auth: Auth, uri: Uri) -> Response {
                 .unwrap_or_else(|| config.default_return_to.clone());
             Redirect::to(&to).into_response()
         }
+        // A second tab's callback after the first tab logged in: its transaction went with
+        // the first login (all are cleared then). Nothing to do but go on, logged in.
+        Err(Error::MissingTransaction) if matches!(auth.user().await, Ok(Some(_))) => {
+            Redirect::to(&config.default_return_to).into_response()
+        }
         Err(e) => pages::error_page(&e, &config.login_path, &config.callback_path),
     }
 }

@@ -40,6 +40,28 @@ pub enum Command {
         #[command(subcommand)]
         command: SessionCommand,
     },
+    /// Run the local development tenant (an OpenID provider on loopback) until Ctrl-C.
+    DevTenant(DevTenantArgs),
+}
+
+/// Arguments of `dev-tenant`.
+#[derive(Debug, Args)]
+pub struct DevTenantArgs {
+    /// The loopback port to listen on (0: any free port)
+    #[arg(long, default_value_t = 4000)]
+    pub port: u16,
+    /// A callback URL the tenant accepts (repeatable) [default: any loopback URL]
+    #[arg(long = "redirect-uri", value_name = "URL")]
+    pub redirect_uris: Vec<String>,
+    /// An API the tenant issues JWT access tokens for (repeatable)
+    #[arg(long = "audience", value_name = "URI")]
+    pub audiences: Vec<String>,
+    /// The client id apps use
+    #[arg(long, default_value = "dev-client")]
+    pub client_id: String,
+    /// The client secret apps use [default: a random one, printed at start]
+    #[arg(long)]
+    pub client_secret: Option<String>,
 }
 
 /// The `session` commands.

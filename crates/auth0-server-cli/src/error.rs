@@ -17,6 +17,9 @@ pub enum CliError {
     /// `AUTH0_SECRET` holds bytes that are not UTF-8.
     #[error("AUTH0_SECRET is not valid UTF-8: set it to the secret text, or pass --secret")]
     SecretNotUnicode,
+    /// The dev tenant could not start (the port is taken, a setting is refused, …).
+    #[error("the dev tenant could not start: {0}")]
+    DevTenant(String),
     /// Neither an argument nor standard input gave the value.
     #[error("no {what} was given: pass it as an argument or pipe it on standard input")]
     NoInput {

@@ -48,6 +48,7 @@
 #![warn(missing_docs)]
 
 mod args;
+mod dev_tenant;
 mod error;
 mod session;
 mod time;
@@ -56,8 +57,8 @@ use std::ffi::OsString;
 use std::io::{self, Read, Write};
 
 pub use args::{
-    Cli, Command, DEFAULT_EXPIRES_IN_SECS, DEFAULT_IDENTIFIER, DecodeArgs, EncodeArgs, Format,
-    KeyArgs, SECRET_ENV, SecretArg, SessionCommand,
+    Cli, Command, DEFAULT_EXPIRES_IN_SECS, DEFAULT_IDENTIFIER, DecodeArgs, DevTenantArgs,
+    EncodeArgs, Format, KeyArgs, SECRET_ENV, SecretArg, SessionCommand,
 };
 pub use error::CliError;
 
@@ -126,6 +127,7 @@ pub fn run(cli: Cli, context: Context<'_>) -> Result<Output, CliError> {
             SessionCommand::Decode(args) => session::decode(args, context),
             SessionCommand::Encode(args) => session::encode(args, context),
         },
+        Command::DevTenant(args) => dev_tenant::run(args),
     }
 }
 

@@ -442,3 +442,45 @@ fn conflicting_expiry_flags_are_a_usage_error() {
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert_eq!(run.stdout, "");
 }
+
+#[test]
+fn dev_tenant_serves_discovery_and_prints_the_settings_to_use() {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_auth0-server"))
+        .args(["dev-tenant", "--port", "0", "--client-id", "cli-test"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let issuer = first
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    assert!(issuer.starts_with("http://127.0.0.1:"), "{first}");
+    let printed: Vec<String> = lines.by_ref().take(4).map(|l| l.unwrap()).collect();
+    assert!(
+        printed.iter().any(|l| l == "AUTH0_CLIENT_ID=cli-test"),
+        "{printed:?}"
+    );
+
+    let address = issuer.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.contains("\"authorization_endpoint\""),
+        "{response}"
+    );
+}

@@ -9,6 +9,8 @@
 //! | `redis` | `stores::RedisBackend` (with `ServerSideStateStore`) | many instances, back-channel logout, big sessions |
 //! | `postgres` | `stores::PostgresBackend` (with `ServerSideStateStore`) | the same, where PostgreSQL is already the system of record |
 //!
+//! | `axum` | `auth0_server::axum`: routes, extractors, require-auth layer | axum apps |
+//!
 //! The login flow is [`ServerClient`].
 //!
 //! ```
@@ -44,6 +46,10 @@ pub use auth0_server_core::client::{self, Error, ServerClient};
 pub use auth0_server_core::{
     MIN_SECRET_LEN, Secret, SecretError, Secrets, clock, generate_secret, model, seal, store, tls,
 };
+
+/// The axum integration (feature `axum`): routes, extractors and the require-auth layer.
+#[cfg(feature = "axum")]
+pub use auth0_axum as axum;
 
 /// The session stores enabled by this build's features.
 pub mod stores {

@@ -142,6 +142,10 @@ pub(crate) async fn api_call(
     let content = fill(
         API,
         &[
+            (
+                "prefix",
+                &escape(&token.token.chars().take(20).collect::<String>()),
+            ),
             ("audience", &escape(&token.audience)),
             ("expires", &token.expires_at.to_string()),
             ("scope", &escape(token.scope.as_deref().unwrap_or(""))),

@@ -13,6 +13,7 @@ struct Browser {
     http: reqwest::Client,
     jar: BTreeMap<String, String>,
     set_cookies: Vec<String>,
+    visited: Vec<String>,
 }
 
 impl Browser {
@@ -26,6 +27,7 @@ impl Browser {
                 .unwrap(),
             jar: BTreeMap::new(),
             set_cookies: Vec::new(),
+            visited: Vec::new(),
         }
     }
 
@@ -53,6 +55,7 @@ impl Browser {
     }
 
     async fn get(&mut self, url: &str) -> reqwest::Response {
+        self.visited.push(url.to_owned());
         let response = self
             .http
             .get(url)
@@ -212,12 +215,58 @@ async fn run_flow(store: StoreChoice) {
         browser.jar.keys()
     );
 
+    // The callback replayed: a 4xx page, and the session stays as it was.
+    let callback = browser
+        .visited
+        .iter()
+        .find(|u| u.contains("/callback?"))
+        .cloned()
+        .expect("the callback was visited");
+    let replay = browser.http.get(&callback).send().await.unwrap();
+    assert_eq!(
+        replay.status(),
+        reqwest::StatusCode::BAD_REQUEST,
+        "a replayed callback (no cookies)"
+    );
+    let replay = browser.get(&callback).await;
+    assert!(
+        replay.status().is_redirection() || replay.status().is_client_error(),
+        "a replayed callback in the logged-in browser: {}",
+        replay.status()
+    );
+
+    // A tampered session cookie is no session; the real one still works.
+    let saved = browser.jar.clone();
+    for (name, value) in browser.jar.iter_mut() {
+        if name.starts_with("_a0_session") {
+            let mut bytes = value.clone().into_bytes();
+            let i = bytes.len() / 2;
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            *value = String::from_utf8(bytes).unwrap();
+        }
+    }
+    let home = browser.get(&format!("{base}/")).await.text().await.unwrap();
+    assert!(
+        home.contains("id=\"login-button\""),
+        "a tampered cookie is no session"
+    );
+    browser.jar = saved;
+    let home = browser.get(&format!("{base}/")).await.text().await.unwrap();
+    assert!(
+        home.contains("Welcome, Ada Lovelace"),
+        "the untouched cookie still works: {home}"
+    );
+
     // An API call with an access token for the audience.
     let (_, api) = {
         let r = browser.get(&format!("{base}/api-call")).await;
         browser.follow(format!("{base}/api-call"), r).await
     };
     assert!(api.contains(DEV_AUDIENCE), "{api}");
+    assert!(
+        api.contains("Access token retrieved: <code>ey"),
+        "a JWT's first characters: {api}"
+    );
     assert!(
         api.contains("&quot;aud&quot;"),
         "the JWT's claims are shown: {api}"
@@ -233,6 +282,147 @@ async fn run_flow(store: StoreChoice) {
         response.status().is_redirection(),
         "the profile is protected again"
     );
+}
+
+/// Logs in through the tenant's form from a login already started (`response` is the
+/// app's redirect to the tenant); returns where the browser ends.
+async fn finish_login(
+    browser: &mut Browser,
+    start: String,
+    response: reqwest::Response,
+) -> (String, String) {
+    let (url, form) = browser.follow(start, response).await;
+    let (action, interaction) = form_parts(&form);
+    let action = reqwest::Url::parse(&url)
+        .unwrap()
+        .join(&action)
+        .unwrap()
+        .to_string();
+    let response = browser
+        .post_form(
+            &action,
+            &[
+                ("interaction", &interaction),
+                ("email", "ada@example.com"),
+                ("name", "Ada Lovelace"),
+                ("action", "login"),
+            ],
+        )
+        .await;
+    browser.follow(action, response).await
+}
+
+async fn started_app(store: StoreChoice) -> (String, Settings) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let redirect_uri = format!("{base}/callback");
+    let (builder, tenant) = dev_tenant_client(port, &redirect_uri).await.unwrap();
+    let secret = auth0_server::generate_secret();
+    let settings = Settings {
+        builder: builder.secret(secret.clone()),
+        redirect_uri,
+        secrets: auth0_server::Secrets::parse(&secret).unwrap(),
+        store,
+        audience: Some(DEV_AUDIENCE.to_owned()),
+        dev_tenant: Some(tenant),
+    };
+    let router = app(&settings).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (base, settings)
+}
+
+#[tokio::test]
+async fn two_logins_started_in_two_tabs_both_end_logged_in() {
+    let (base, _settings) = started_app(StoreChoice::Cookie).await;
+    let mut browser = Browser::new();
+    let tab1 = browser
+        .get(&format!("{base}/login?returnTo=/profile"))
+        .await;
+    let tab2 = browser
+        .get(&format!("{base}/login?returnTo=/api-call"))
+        .await;
+    assert_eq!(
+        browser
+            .jar
+            .keys()
+            .filter(|n| n.starts_with("_a0_tx_"))
+            .count(),
+        2
+    );
+    let tab1_start = tab1.headers()[LOCATION].to_str().unwrap().to_owned();
+    let (url, _) = finish_login(&mut browser, format!("{base}/login"), tab2).await;
+    assert!(url.ends_with("/api-call"), "{url}");
+    // The first tab's login is still open at the provider; finishing it brings this
+    // browser back to the app, logged in.
+    let response = browser.get(&tab1_start).await;
+    let (url, page) = browser.follow(tab1_start, response).await;
+    assert!(
+        url.starts_with(&base) && !page.contains("id=\"login-button\""),
+        "the other tab ends logged in too: {url}"
+    );
+}
+
+async fn backchannel_logout_ends_the_session(store: StoreChoice) {
+    let (base, settings) = started_app(store).await;
+    let tenant = settings.dev_tenant.as_ref().unwrap();
+    let mut browser = Browser::new();
+    let response = browser.get(&format!("{base}/login")).await;
+    finish_login(&mut browser, format!("{base}/login"), response).await;
+    assert!(
+        browser
+            .get(&format!("{base}/profile"))
+            .await
+            .status()
+            .is_success()
+    );
+    // The user logs out at the provider, not through the app: the provider tells the app.
+    let logout = format!(
+        "{}v2/logout?client_id={}&returnTo={}",
+        tenant.issuer(),
+        tenant.client_id(),
+        url_encode(&format!("{base}/"))
+    );
+    let response = browser.get(&logout).await;
+    browser.follow(logout, response).await;
+    let profile = browser.get(&format!("{base}/profile")).await;
+    assert!(
+        profile.status().is_redirection(),
+        "the back-channel logout ended the app's session"
+    );
+}
+
+fn url_encode(s: &str) -> String {
+    reqwest::Url::parse_with_params("http://x/", [("v", s)])
+        .unwrap()
+        .query()
+        .unwrap()[2..]
+        .to_owned()
+}
+
+#[tokio::test]
+async fn backchannel_logout_ends_a_memory_session() {
+    backchannel_logout_ends_the_session(StoreChoice::Memory).await;
+}
+
+#[tokio::test]
+async fn backchannel_logout_ends_a_redis_session() {
+    match std::env::var("REDIS_URL") {
+        Ok(url) if !url.is_empty() => {
+            backchannel_logout_ends_the_session(StoreChoice::Redis(url)).await
+        }
+        _ => skip("REDIS_URL"),
+    }
+}
+
+#[tokio::test]
+async fn backchannel_logout_ends_a_postgres_session() {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            backchannel_logout_ends_the_session(StoreChoice::Postgres(url)).await
+        }
+        _ => skip("DATABASE_URL"),
+    }
 }
 
 #[tokio::test]
