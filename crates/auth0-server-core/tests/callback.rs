@@ -361,3 +361,40 @@ async fn a_provider_that_is_down_is_a_network_error() {
     assert_eq!(err.code(), "network_error");
     assert!(std::error::Error::source(&err).is_some());
 }
+
+#[tokio::test]
+async fn requests_carry_the_auth0_client_telemetry_header() {
+    use base64::Engine as _;
+    let h = Harness::start().await;
+    h.start_login(&StoreContext::new()).await;
+    let sent = h.provider.state.telemetry.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "discovery was fetched once, with the header");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(&sent[0])
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
+    assert_eq!(value["name"], "auth0-server-rust");
+    assert!(value["version"].is_string());
+}
+
+#[tokio::test]
+async fn the_id_tokens_session_expiry_caps_the_session() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    let ceiling = now() + 120;
+    h.login_with_claims(json!({"session_expiry": ceiling}), &cx)
+        .await
+        .unwrap();
+    let cookie = cx
+        .changes()
+        .into_iter()
+        .find(|c| c.name == "_a0_session")
+        .expect("a session cookie");
+    let max_age = cookie.max_age.unwrap().as_secs();
+    assert!(
+        max_age <= 120 && max_age >= 110,
+        "Max-Age {max_age} is capped by session_expiry"
+    );
+    let session = h.client.get_session(&cx).await.unwrap().unwrap();
+    assert_eq!(session.user.unwrap().session_expiry, Some(ceiling as i64));
+}

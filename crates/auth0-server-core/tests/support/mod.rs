@@ -84,6 +84,7 @@ pub struct MockState {
     pub forms: Mutex<Vec<HashMap<String, String>>>,
     pub auth_headers: Mutex<Vec<Option<String>>>,
     pub end_session: Mutex<bool>,
+    pub telemetry: Mutex<Vec<String>>,
     pub iss_parameter: Mutex<bool>,
 }
 
@@ -92,7 +93,10 @@ pub struct MockProvider {
     pub state: Arc<MockState>,
 }
 
-async fn discovery(State(s): State<Arc<MockState>>) -> Json<Value> {
+async fn discovery(State(s): State<Arc<MockState>>, headers: HeaderMap) -> Json<Value> {
+    if let Some(value) = headers.get("auth0-client").and_then(|v| v.to_str().ok()) {
+        s.telemetry.lock().unwrap().push(value.to_owned());
+    }
     let issuer = s.issuer.lock().unwrap().clone();
     let mut doc = json!({
         "issuer": issuer,
