@@ -392,7 +392,7 @@ async fn the_id_tokens_session_expiry_caps_the_session() {
         .expect("a session cookie");
     let max_age = cookie.max_age.unwrap().as_secs();
     assert!(
-        max_age <= 120 && max_age >= 110,
+        (110..=120).contains(&max_age),
         "Max-Age {max_age} is capped by session_expiry"
     );
     let session = h.client.get_session(&cx).await.unwrap().unwrap();
