@@ -96,6 +96,29 @@ impl RedisBackend<ConnectionManager> {
         Self::new(client).await
     }
 
+    /// Connects to a `rediss://` URL whose server certificate is signed by `root_pem` (a
+    /// private CA, in PEM) instead of one in the system's trust store.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the URL or the certificate is not valid, or Redis cannot
+    /// be reached now (a certificate it does not trust included).
+    pub async fn from_url_with_root_certificate(
+        url: &str,
+        root_pem: &[u8],
+    ) -> Result<Self, StoreError> {
+        auth0_server_core::tls::ensure_crypto_provider();
+        let client = redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_pem.to_vec()),
+            },
+        )
+        .map_err(backend_error)?;
+        Self::new(client).await
+    }
+
     /// Connects with a client; the connection manager reconnects by itself when Redis comes
     /// back after an outage.
     ///
