@@ -18,7 +18,7 @@
 //! named after the rule. The crate using the macro needs `tokio` with the `macros` and
 //! `rt-multi-thread` features as a dev-dependency.
 //!
-//! ```ignore
+//! ```text
 //! use auth0_store_conformance::{conformance_tests, ServerSideFixture};
 //!
 //! async fn fixture() -> ServerSideFixture {
