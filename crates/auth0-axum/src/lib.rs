@@ -13,14 +13,15 @@
 //! ```no_run
 //! use axum::{Router, routing::get};
 //! use auth0_axum::{Auth0, User};
-//! # fn client() -> auth0_server_core::client::ServerClient { unimplemented!() }
+//! use auth0_server_core::client::ServerClient;
 //!
 //! async fn profile(User(user): User) -> String {
 //!     format!("Hello, {}", user.name.unwrap_or(user.sub))
 //! }
 //!
-//! # async fn run() {
-//! let auth0 = Auth0::new(client());
+//! # fn build(client: ServerClient) {
+//! // `client`: ServerClient::from_env()…build(), made once at start-up.
+//! let auth0 = Auth0::new(client);
 //! let app: Router = Router::new()
 //!     .route("/profile", get(profile).route_layer(auth0.require_auth()))
 //!     .merge(auth0.routes())

@@ -135,23 +135,7 @@ fn skip(what: &str) {
 }
 
 async fn run_flow(store: StoreChoice) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let redirect_uri = format!("{base}/callback");
-    let (builder, tenant) = dev_tenant_client(port, &redirect_uri).await.unwrap();
-    let secret = auth0_server::generate_secret();
-    let settings = Settings {
-        builder: builder.secret(secret.clone()),
-        redirect_uri,
-        secrets: auth0_server::Secrets::parse(&secret).unwrap(),
-        store: store.clone(),
-        audience: Some(DEV_AUDIENCE.to_owned()),
-        dev_tenant: Some(tenant),
-    };
-    let router = app(&settings).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-
+    let (base, _settings) = started_app(store.clone()).await;
     let mut browser = Browser::new();
     let home = browser.get(&format!("{base}/")).await.text().await.unwrap();
     assert!(home.contains("id=\"login-button\""), "{home}");

@@ -144,10 +144,7 @@ impl Config {
 /// [`build`](Self::build), with a message that says the fix.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use auth0_server_core::client::{ServerClient, Error};
-/// # use auth0_server_core::store::*; use auth0_server_core::model::*;
-/// # fn stores() -> (Arc<dyn StateStore>, Arc<dyn TransactionStore>) { unimplemented!() }
+/// use auth0_server_core::client::ServerClient;
 ///
 /// let err = ServerClient::builder()
 ///     .domain("tenant.eu.auth0.com")
