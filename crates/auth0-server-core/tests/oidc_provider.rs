@@ -7,15 +7,18 @@
 //! back-channel logout URIs are on a loopback port of its own, so the tests run in parallel
 //! against one provider. A small HTTP client with a cookie jar plays the browser: it follows
 //! redirects by hand, fills the provider's login and consent forms, and stops at the
-//! callback URL, which it hands to the SDK instead of fetching.
+//! callback URL, which it hands to the SDK instead of fetching. The browser and the client
+//! registration are shared with the quickstart's tests: `tests/e2e/support/oidc.rs`.
 //!
 //! The provider's test hooks (see `provider.mjs`) count the token requests each client
 //! makes and answer some of them with injected errors: the SDK reaches the token endpoint
 //! only through its issuer's discovery document, so that is where a fault can sit.
 
+#[path = "../../../tests/e2e/support/oidc.rs"]
+mod oidc;
+
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth0_server_core::Secrets;
@@ -25,6 +28,7 @@ use auth0_server_core::client::{
 };
 use auth0_server_core::clock::{Clock as _, ManualClock};
 use auth0_server_core::store::{ServerSideStateStore, StoreContext};
+use auth0_server_core::tls::ensure_crypto_provider;
 use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
@@ -35,108 +39,21 @@ use josekit::jwk::JwkSet;
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use oidc::{Browser, LOGIN, LOGIN_NAME, Provider};
+
 /// The secret sessions are sealed with.
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes-for-e2e";
-/// What the browser types into the provider's login form (any login works there).
-const LOGIN: &str = "ada@example.com";
 /// The scopes of the login besides the SDK's default `openid profile email`: a refresh
 /// token, and a scope of the API.
 const LOGIN_SCOPE: &str = "offline_access read:messages";
-/// How many requests the browser follows for one navigation before it calls it a loop.
-const MAX_HOPS: usize = 20;
-/// Time allowed for each of the browser's and the test's own requests.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// The provider named by `OIDC_PROVIDER_ISSUER`; `None` (after a loud message) when it is
-/// unset outside CI.
-fn issuer() -> Option<String> {
-    match std::env::var("OIDC_PROVIDER_ISSUER") {
-        Ok(issuer) if !issuer.trim().is_empty() => {
-            Some(issuer.trim().trim_end_matches('/').to_owned())
-        }
-        _ if std::env::var_os("CI").is_some() => panic!(
-            "OIDC_PROVIDER_ISSUER is not set, and CI is, so the end-to-end tests against a real \
-             OpenID provider cannot be skipped: run ./scripts/test, or start one with \
-             export OIDC_PROVIDER_ISSUER=\"$(scripts/oidc-provider.sh start | tail -n 1)\""
-        ),
-        _ => {
-            // Once per run, and straight to stderr: the test harness captures `eprintln!`
-            // of passing tests, which would make the skip silent.
-            static SKIP_NOTICE: Once = Once::new();
-            SKIP_NOTICE.call_once(|| {
-                let _ = std::io::stderr().write_all(
-                    b"\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-                      !! SKIPPED: the login flow against a real OpenID provider is NOT tested.\n\
-                      !! OIDC_PROVIDER_ISSUER is not set. Run ./scripts/test, or\n\
-                      !!   export OIDC_PROVIDER_ISSUER=\"$(scripts/oidc-provider.sh start | tail -n 1)\"\n\
-                      !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n",
-                );
-            });
-            None
-        }
-    }
-}
-
-fn http_client() -> reqwest::Client {
-    // reqwest is built without a TLS crypto provider of its own; these clients may be built
-    // before the SDK's, so install core's choice first.
-    auth0_server_core::tls::ensure_crypto_provider();
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(HTTP_TIMEOUT)
-        .build()
-        .expect("an HTTP client")
-}
 
 /// The API a test asks tokens for: its own audience (a resource indicator at the provider).
 fn api(test: &str) -> String {
     format!("https://api.example.com/{test}")
 }
 
-/// The provider, and the parts of it that are not the SDK's business: registration, its
-/// keys, and the test hooks.
-struct Provider {
-    issuer: String,
-    http: reqwest::Client,
-}
-
+/// The provider's test hooks and keys (the rest of `Provider` is shared: `oidc`).
 impl Provider {
-    fn from_env() -> Option<Self> {
-        Some(Self {
-            issuer: issuer()?,
-            http: http_client(),
-        })
-    }
-
-    /// Registers a client whose URIs are under `app` (dynamic client registration).
-    async fn register(&self, app: &Url, name: &str) -> (String, String) {
-        let metadata = json!({
-            "client_name": name,
-            "redirect_uris": [app.join("callback").unwrap().as_str()],
-            "post_logout_redirect_uris": [app.join("logged-out").unwrap().as_str()],
-            "backchannel_logout_uri": app.join("backchannel-logout").unwrap().as_str(),
-            "backchannel_logout_session_required": true,
-            "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"],
-            "token_endpoint_auth_method": "client_secret_basic",
-            "id_token_signed_response_alg": "RS256",
-        });
-        let response = self
-            .http
-            .post(format!("{}/reg", self.issuer))
-            .json(&metadata)
-            .send()
-            .await
-            .expect("the provider's registration endpoint answers");
-        let status = response.status();
-        let body: Value = response.json().await.expect("a JSON registration response");
-        assert_eq!(status, 201, "client registration failed: {body}");
-        (
-            body["client_id"].as_str().unwrap().to_owned(),
-            body["client_secret"].as_str().unwrap().to_owned(),
-        )
-    }
-
     /// How many token requests of `grant_type` the provider received from the client.
     async fn token_requests(&self, client_id: &str, grant_type: &str) -> u64 {
         let mut url = Url::parse(&format!("{}/_test/token-requests", self.issuer)).unwrap();
@@ -201,216 +118,6 @@ impl Provider {
     }
 }
 
-/// A cookie the browser keeps.
-struct Cookie {
-    name: String,
-    value: String,
-    path: String,
-}
-
-/// What a navigation showed the user on the way (the forms filled), and where it left the
-/// provider.
-struct Navigation {
-    forms: Vec<&'static str>,
-    left_at: Url,
-}
-
-/// The user's browser: one cookie jar for the provider's origin, redirects followed by
-/// hand, forms filled like a user would.
-struct Browser {
-    http: reqwest::Client,
-    origin: url::Origin,
-    jar: Mutex<Vec<Cookie>>,
-}
-
-/// The value of an attribute in an HTML tag (`name="value"`), unescaped.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
-    let end = start + tag[start..].find('"')?;
-    Some(
-        tag[start..end]
-            .replace("&#x2F;", "/")
-            .replace("&#47;", "/")
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
-}
-
-/// The tags named `name` in a page.
-fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
-    let open = format!("<{name}");
-    let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(start) = rest.find(&open) {
-        let Some(len) = rest[start..].find('>') else {
-            break;
-        };
-        out.push(&rest[start..start + len + 1]);
-        rest = &rest[start + len + 1..];
-    }
-    out
-}
-
-/// A page's first form: where it posts to, and its hidden fields.
-fn form(page: &str, html: &str) -> (Url, Vec<(String, String)>) {
-    let form = tags(html, "form")
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("no form on the page {page}:\n{html}"));
-    let action = attribute(form, "action").expect("a form action");
-    let hidden = tags(html, "input")
-        .into_iter()
-        .filter(|t| attribute(t, "type").as_deref() == Some("hidden"))
-        .filter_map(|t| {
-            Some((
-                attribute(t, "name")?,
-                attribute(t, "value").unwrap_or_default(),
-            ))
-        })
-        .collect();
-    (Url::parse(page).unwrap().join(&action).unwrap(), hidden)
-}
-
-impl Browser {
-    fn new(provider: &Provider) -> Self {
-        Self {
-            http: http_client(),
-            origin: Url::parse(&provider.issuer).unwrap().origin(),
-            jar: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn cookie_header(&self, url: &Url) -> Option<String> {
-        let jar = self.jar.lock().unwrap();
-        let pairs: Vec<String> = jar
-            .iter()
-            .filter(|c| {
-                let path = url.path();
-                path == c.path || path.starts_with(&format!("{}/", c.path.trim_end_matches('/')))
-            })
-            .map(|c| format!("{}={}", c.name, c.value))
-            .collect();
-        (!pairs.is_empty()).then(|| pairs.join("; "))
-    }
-
-    /// Keeps the response's cookies (name, value and path; a cookie set empty or already
-    /// expired is removed, which is how the provider clears them).
-    fn keep_cookies(&self, url: &Url, response: &reqwest::Response) {
-        let mut jar = self.jar.lock().unwrap();
-        for header in response.headers().get_all(reqwest::header::SET_COOKIE) {
-            let header = header.to_str().expect("an ASCII Set-Cookie");
-            let mut parts = header.split(';').map(str::trim);
-            let (name, value) = parts.next().unwrap().split_once('=').unwrap();
-            // RFC 6265's default path: the request path up to its last `/`.
-            let request_path = url.path();
-            let mut path = match request_path.rfind('/') {
-                Some(0) | None => "/".to_owned(),
-                Some(i) => request_path[..i].to_owned(),
-            };
-            let mut removal = value.is_empty();
-            for attribute in parts {
-                let (key, val) = attribute.split_once('=').unwrap_or((attribute, ""));
-                match key.to_ascii_lowercase().as_str() {
-                    "path" => path = val.to_owned(),
-                    "max-age" => removal |= val.parse::<i64>().is_ok_and(|s| s <= 0),
-                    "expires" => removal |= val.contains("1970"),
-                    _ => {}
-                }
-            }
-            jar.retain(|c| !(c.name == name && c.path == path));
-            if !removal {
-                jar.push(Cookie {
-                    name: name.to_owned(),
-                    value: value.to_owned(),
-                    path,
-                });
-            }
-        }
-    }
-
-    /// One request with the jar's cookies; the response's cookies are kept.
-    async fn send(&self, url: &Url, form: Option<&[(String, String)]>) -> reqwest::Response {
-        assert_eq!(
-            url.origin(),
-            self.origin,
-            "the browser only talks to the provider here"
-        );
-        let mut request = match form {
-            Some(form) => self.http.post(url.clone()).form(form),
-            None => self.http.get(url.clone()),
-        };
-        if let Some(cookies) = self.cookie_header(url) {
-            request = request.header(reqwest::header::COOKIE, cookies);
-        }
-        let response = request
-            .send()
-            .await
-            .expect("the provider answers the browser");
-        self.keep_cookies(url, &response);
-        response
-    }
-
-    /// Goes to `url` and on through the provider's pages (filling its login form with
-    /// [`LOGIN`] and accepting its consent and logout forms) until a redirect leaves the
-    /// provider; returns where it leads, without going there.
-    async fn navigate(&self, url: Url) -> Navigation {
-        let mut forms = Vec::new();
-        let mut next = url;
-        let mut form_data: Option<Vec<(String, String)>> = None;
-        for _ in 0..MAX_HOPS {
-            let response = self.send(&next, form_data.as_deref()).await;
-            let status = response.status();
-            if status.is_redirection() {
-                let location = response
-                    .headers()
-                    .get(reqwest::header::LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .expect("a redirect with a Location");
-                let target = next.join(location).expect("a Location URL");
-                if target.origin() != self.origin {
-                    return Navigation {
-                        forms,
-                        left_at: target,
-                    };
-                }
-                next = target;
-                form_data = None;
-                continue;
-            }
-            let page = next.to_string();
-            let html = response.text().await.unwrap_or_default();
-            assert_eq!(
-                status, 200,
-                "the provider answered {status} at {page}:\n{html}"
-            );
-            let (action, mut fields) = form(&page, &html);
-            let prompt = fields
-                .iter()
-                .find(|(name, _)| name == "prompt")
-                .map(|(_, value)| value.clone());
-            match prompt.as_deref() {
-                Some("login") => {
-                    forms.push("login");
-                    fields.push(("login".into(), LOGIN.into()));
-                    fields.push(("password".into(), "any password will do".into()));
-                }
-                Some("consent") => forms.push("consent"),
-                _ if html.contains("op.logoutForm") => {
-                    forms.push("logout");
-                    fields.push(("logout".into(), "yes".into()));
-                }
-                _ => panic!("an unexpected page at {page}:\n{html}"),
-            }
-            next = action;
-            form_data = Some(fields);
-        }
-        panic!("more than {MAX_HOPS} requests without leaving the provider");
-    }
-}
-
 /// What the application's back-channel logout endpoint did with each request.
 type BackchannelLog = Arc<Mutex<Vec<Result<u64, &'static str>>>>;
 
@@ -451,7 +158,7 @@ impl App {
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-        let (client_id, client_secret) = provider.register(&base, name).await;
+        let (client_id, client_secret) = provider.register(&base, name, "logged-out").await;
         let secrets = Secrets::parse(SECRET).unwrap();
         let builder = ServerClient::builder()
             .domain(provider.issuer.clone())
@@ -626,7 +333,7 @@ async fn login_access_token_refresh_and_logout_with_a_real_provider() {
         .unwrap()
         .expect("a session after the login");
     assert_eq!(user.sub, LOGIN);
-    assert_eq!(user.name.as_deref(), Some("ada (test user)"));
+    assert_eq!(user.name.as_deref(), Some(LOGIN_NAME));
     assert_eq!(user.nickname.as_deref(), Some("ada"));
     assert_eq!(user.email.as_deref(), Some(LOGIN));
     assert_eq!(user.email_verified, Some(true));
