@@ -263,3 +263,44 @@ async fn a_handler_without_the_layer_gets_a_page_that_names_the_fix() {
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(response.text().await.unwrap().contains("auth0.layer()"));
 }
+
+#[tokio::test]
+async fn a_provider_that_fails_at_the_token_endpoint_is_a_502_page_and_no_session() {
+    let app = start().await;
+    let login = app
+        .http
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let cookies = cookie_header(&cookies_of(&login));
+    let to = reqwest::Url::parse(&location(&login)).unwrap();
+    let state = to
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let issuer = app.tenant.issuer().to_string();
+    // The provider goes away between the redirect and the callback.
+    app.tenant.shutdown().await;
+    let response = app
+        .http
+        .get(format!(
+            "{}/callback?code=some-code&state={state}&iss={}",
+            app.base,
+            url::form_urlencoded::byte_serialize(issuer.as_bytes()).collect::<String>()
+        ))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    let set = cookies_of(&response);
+    assert!(
+        set.iter()
+            .all(|c| !c.starts_with("_a0_session") || c.contains("Max-Age=0")),
+        "no session cookie for a failed login: {set:?}"
+    );
+    assert!(response.text().await.unwrap().contains("cannot be reached"));
+}
