@@ -26,6 +26,10 @@ fmt:
 lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
+# Run the benchmarks and print the numbers docs/benchmarks.md reports.
+bench:
+    ./scripts/bench
+
 # Start Redis and PostgreSQL in Docker (for contributors who have a Docker engine).
 services-up:
     docker compose up -d --wait

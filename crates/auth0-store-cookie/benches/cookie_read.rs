@@ -1,0 +1,148 @@
+//! Reading a realistic session from the cookie store, side by side with the floor for that
+//! read (HMAC-SHA-512 + AES-256-CBC over the token, then parsing the JSON) in the same run.
+//! The token is also written to `target/bench/session-cookie.txt` for the Python comparison
+//! (`scripts/bench`).
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use auth0_server_core::Secrets;
+use auth0_server_core::clock::SystemClock;
+use auth0_server_core::model::{Internal, StateData, TokenSet, UserClaims};
+use auth0_server_core::seal::CookieFormat;
+use auth0_server_core::store::{StateStore, StoreContext};
+use auth0_store_cookie::CookieStateStore;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use criterion::{Criterion, criterion_group, criterion_main};
+use hkdf::Hkdf;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::sign::Signer;
+use openssl::symm::{Cipher, decrypt};
+use serde_json::json;
+use sha2::Sha256;
+
+const SECRET: &str = "bench-secret-that-is-at-least-32-chars-long";
+const ID: &str = "_a0_session";
+
+fn jwt(len: usize, seed: &str) -> String {
+    let body =
+        B64.encode(json!({"sub": "auth0|bench", "seed": seed, "pad": "x".repeat(len)}).to_string());
+    format!(
+        "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.{body}.{}",
+        "s".repeat(342)
+    )
+}
+
+/// User claims, an ID token, a refresh token and two JWT access tokens: about 4 KB of JSON.
+fn session() -> StateData {
+    let now = 1_900_000_000;
+    let user = UserClaims {
+        sub: "auth0|64f1c0ffee".into(),
+        name: Some("Ada Lovelace".into()),
+        nickname: Some("ada".into()),
+        picture: Some("https://s.gravatar.com/avatar/0000?s=480&r=pg".into()),
+        email: Some("ada@example.com".into()),
+        email_verified: Some(true),
+        ..UserClaims::default()
+    };
+    let token_set = |audience: &str, seed: &str| TokenSet {
+        audience: audience.into(),
+        access_token: jwt(520, seed),
+        scope: Some("openid profile email offline_access read:messages".into()),
+        expires_at: now + 86_400,
+        extra: Default::default(),
+    };
+    StateData {
+        user: Some(user),
+        id_token: Some(jwt(480, "id")),
+        refresh_token: Some("v1.MRrtBench".to_owned() + &"r".repeat(120)),
+        token_sets: vec![
+            token_set("https://api.example.com", "a"),
+            token_set("https://billing.example.com", "b"),
+        ],
+        domain: Some("tenant.eu.auth0.com".into()),
+        internal: Internal {
+            sid: "sid-bench".into(),
+            created_at: now,
+            ..Internal::default()
+        },
+        ..StateData::default()
+    }
+}
+
+fn cookies_for(
+    store: &CookieStateStore,
+    state: &StateData,
+    rt: &tokio::runtime::Runtime,
+) -> Vec<(String, String)> {
+    let cx = StoreContext::new();
+    rt.block_on(store.set(ID, state, true, &cx))
+        .expect("the session fits");
+    cx.cookies()
+}
+
+/// The floor: verify the tag (HMAC-SHA-512), decrypt (AES-256-CBC), parse the JSON.
+fn floor(key: &[u8; 64], token: &str) -> serde_json::Value {
+    let parts: Vec<&str> = token.split('.').collect();
+    let iv = B64.decode(parts[2]).unwrap();
+    let ct = B64.decode(parts[3]).unwrap();
+    let tag = B64.decode(parts[4]).unwrap();
+    let aad = parts[0].as_bytes();
+    let pkey = PKey::hmac(&key[..32]).unwrap();
+    let mut signer = Signer::new(MessageDigest::sha512(), &pkey).unwrap();
+    signer.update(aad).unwrap();
+    signer.update(&iv).unwrap();
+    signer.update(&ct).unwrap();
+    signer
+        .update(&((aad.len() as u64) * 8).to_be_bytes())
+        .unwrap();
+    let mac = signer.sign_to_vec().unwrap();
+    assert!(openssl::memcmp::eq(&mac[..32], &tag));
+    let plain = decrypt(Cipher::aes_256_cbc(), &key[32..], Some(&iv), &ct).unwrap();
+    serde_json::from_slice(&plain).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let state = session();
+    let json_len = serde_json::to_vec(&state).unwrap().len();
+    let secrets = Secrets::parse(SECRET).unwrap();
+    let mut group = c.benchmark_group(format!("cookie_read_{json_len}_byte_session"));
+    for (name, format) in [
+        ("python_layout", CookieFormat::Python),
+        ("rotating_layout", CookieFormat::Rotating),
+    ] {
+        let store = CookieStateStore::new(secrets.clone())
+            .with_format(format)
+            .with_clock(Arc::new(SystemClock));
+        let cookies = cookies_for(&store, &state, &rt);
+        if format == CookieFormat::Python {
+            let token: String = cookies.iter().map(|(_, v)| v.as_str()).collect();
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("session-cookie.txt"), &token).unwrap();
+            std::fs::write(dir.join("session-cookie.secret"), SECRET).unwrap();
+            let mut key = [0u8; 64];
+            Hkdf::<Sha256>::new(Some(ID.as_bytes()), SECRET.as_bytes())
+                .expand(b"Auth0 Generated Encryption", &mut key)
+                .unwrap();
+            group.bench_function("floor_hmac_aes_json", |b| {
+                b.iter(|| floor(black_box(&key), black_box(&token)))
+            });
+        }
+        group.bench_function(format!("cookie_store_get_{name}"), |b| {
+            b.iter(|| {
+                let cx = StoreContext::from_cookies(cookies.clone());
+                rt.block_on(store.get(ID, black_box(&cx))).unwrap().unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
