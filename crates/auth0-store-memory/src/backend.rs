@@ -221,6 +221,7 @@ impl SessionBackend for MemoryBackend {
     }
 
     async fn delete_by_logout(&self, filter: &LogoutFilter) -> Result<u64, StoreError> {
+        let now = self.clock.now();
         let mut inner = self.lock();
         let candidates: Vec<SessionId> = match (&filter.sid, &filter.sub) {
             (Some(sid), _) => inner.by_sid.get(&(filter.domain.clone(), sid.clone())),
@@ -231,14 +232,18 @@ impl SessionBackend for MemoryBackend {
         .unwrap_or_default();
         let mut ended = 0;
         for id in candidates {
-            let matches = inner.records.get(&id).is_some_and(|l| {
-                filter.matches(
-                    l.record.sid.as_deref(),
-                    l.record.sub.as_deref(),
-                    l.record.domain.as_deref(),
+            let (matches, live) = inner.records.get(&id).map_or((false, false), |l| {
+                (
+                    filter.matches(
+                        l.record.sid.as_deref(),
+                        l.record.sub.as_deref(),
+                        l.record.domain.as_deref(),
+                    ),
+                    l.record.expires_at > now,
                 )
             });
-            if matches && inner.remove(&id) {
+            // Expired matches go too, but only live sessions count as ended.
+            if matches && inner.remove(&id) && live {
                 ended += 1;
             }
         }

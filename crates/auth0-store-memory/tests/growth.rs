@@ -113,3 +113,29 @@ async fn transactions_expire_and_are_bounded() {
         .unwrap();
     assert_eq!(store.len(), 1, "expired transactions were not swept");
 }
+
+#[tokio::test]
+async fn logout_deletes_expired_matches_but_counts_only_live_sessions() {
+    let clock = ManualClock::starting_now();
+    let backend = MemoryBackend::new().with_clock(Arc::new(clock.clone()));
+    backend
+        .create(&SessionId::generate(), &record(&clock, 5, "user-x"))
+        .await
+        .unwrap();
+    backend
+        .create(&SessionId::generate(), &record(&clock, 500, "user-x"))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(10));
+    let filter = auth0_server_core::store::LogoutFilter {
+        sid: None,
+        sub: Some("user-x".into()),
+        domain: "tenant.example".into(),
+    };
+    assert_eq!(
+        backend.delete_by_logout(&filter).await.unwrap(),
+        1,
+        "one live session ended"
+    );
+    assert!(backend.is_empty(), "the expired match went too");
+}

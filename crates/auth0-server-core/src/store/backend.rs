@@ -72,7 +72,9 @@ pub struct SessionRecord {
     pub sid: Option<String>,
     /// The user, for back-channel logout by `sub`.
     pub sub: Option<String>,
-    /// The issuer's domain, normalised with [`normalize_domain`].
+    /// The issuer's domain, normalised with [`normalize_domain`] (as
+    /// [`ServerSideStateStore`](super::ServerSideStateStore) does before it calls a backend), so a
+    /// backend can compare it with [`LogoutFilter::domain`] as an exact string.
     pub domain: Option<String>,
     /// When the record stops existing.
     pub expires_at: SystemTime,
@@ -196,7 +198,8 @@ pub trait SessionBackend: Send + Sync + 'static {
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError>;
 
     /// Deletes the sessions the filter selects (see [`LogoutFilter::matches`]), using indexes
-    /// rather than scanning every session, and returns how many ended.
+    /// rather than scanning every session, and returns how many live sessions ended (expired
+    /// records that match may be deleted too, but are not counted).
     ///
     /// # Errors
     ///
