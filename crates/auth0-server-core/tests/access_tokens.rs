@@ -47,10 +47,7 @@ async fn a_forced_refresh_saves_the_new_token_and_keeps_the_id_token() {
         &[],
         json!({"access_token": "at-2", "refresh_token": "rt-2", "expires_in": 3600}),
     );
-    let options = AccessTokenOptions {
-        force_refresh: true,
-        ..Default::default()
-    };
+    let options = forced();
     let token = h.client.get_access_token(options, &cx).await.unwrap();
     assert_eq!(token.token, "at-2");
     let form = h
@@ -138,17 +135,7 @@ async fn a_refresh_answered_429_then_200_succeeds() {
     );
     h.provider.push_token(200, &[], refreshed("after-429"));
     let started = std::time::Instant::now();
-    let token = h
-        .client
-        .get_access_token(
-            AccessTokenOptions {
-                force_refresh: true,
-                ..Default::default()
-            },
-            &cx,
-        )
-        .await
-        .unwrap();
+    let token = h.client.get_access_token(forced(), &cx).await.unwrap();
     assert_eq!(token.token, "after-429");
     assert_eq!(h.provider.token_requests() - before, 2);
     assert!(
@@ -165,17 +152,7 @@ async fn retries_on_5xx_are_bounded() {
         h.provider
             .push_token(503, &[], json!({"error": "temporarily_unavailable"}));
     }
-    let err = h
-        .client
-        .get_access_token(
-            AccessTokenOptions {
-                force_refresh: true,
-                ..Default::default()
-            },
-            &cx,
-        )
-        .await
-        .unwrap_err();
+    let err = h.client.get_access_token(forced(), &cx).await.unwrap_err();
     assert_eq!(err.code(), "failed_to_refresh_token");
     assert_eq!(
         h.provider.token_requests() - before,
@@ -188,17 +165,7 @@ async fn retries_on_5xx_are_bounded() {
 async fn mfa_required_is_its_own_error() {
     let (h, cx) = logged_in().await;
     h.provider.push_token(403, &[], json!({"error": "mfa_required", "error_description": "Multifactor authentication required", "mfa_token": "m"}));
-    let err = h
-        .client
-        .get_access_token(
-            AccessTokenOptions {
-                force_refresh: true,
-                ..Default::default()
-            },
-            &cx,
-        )
-        .await
-        .unwrap_err();
+    let err = h.client.get_access_token(forced(), &cx).await.unwrap_err();
     assert!(matches!(err, Error::MfaRequired { .. }), "{err:?}");
     assert_eq!(err.code(), "mfa_required");
 }
@@ -220,24 +187,13 @@ async fn no_session_and_no_refresh_token_are_their_own_errors() {
         &[],
         json!({"access_token": "at", "id_token": h.key.sign(&h.claims(&q["nonce"], json!({})), &json!({})), "expires_in": 3600}),
     );
-    h.client
-        .complete_interactive_login(
-            &format!("http://localhost:5000/callback?code=c&state={}", q["state"]),
-            &cx,
-        )
-        .await
-        .unwrap();
-    let err = h
-        .client
-        .get_access_token(
-            AccessTokenOptions {
-                force_refresh: true,
-                ..Default::default()
-            },
-            &cx,
-        )
-        .await
-        .unwrap_err();
+    h.complete(
+        &format!("http://localhost:5000/callback?code=c&state={}", q["state"]),
+        &cx,
+    )
+    .await
+    .unwrap();
+    let err = h.client.get_access_token(forced(), &cx).await.unwrap_err();
     assert_eq!(err.code(), "missing_refresh_token");
     assert!(err.to_string().contains("offline_access"));
 }
@@ -254,13 +210,12 @@ async fn a_hundred_concurrent_calls_make_one_refresh() {
         json!({"access_token": "about-to-expire", "refresh_token": "rt-1", "expires_in": 10,
                "id_token": h.key.sign(&h.claims(&q["nonce"], json!({})), &json!({}))}),
     );
-    h.client
-        .complete_interactive_login(
-            &format!("http://localhost:5000/callback?code=c&state={}", q["state"]),
-            &cx,
-        )
-        .await
-        .unwrap();
+    h.complete(
+        &format!("http://localhost:5000/callback?code=c&state={}", q["state"]),
+        &cx,
+    )
+    .await
+    .unwrap();
     let h = Arc::new(h);
     let before = h.provider.token_requests();
     h.provider.push_token(

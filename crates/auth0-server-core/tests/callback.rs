@@ -51,11 +51,7 @@ async fn error_parameter_is_a_typed_error_with_its_description() {
         "http://localhost:5000/callback?error=access_denied&error_description=User%20said%20no&state={}",
         q["state"]
     );
-    let err = h
-        .client
-        .complete_interactive_login(&callback, &cx)
-        .await
-        .unwrap_err();
+    let err = h.complete(&callback, &cx).await.unwrap_err();
     match &err {
         Error::Authorization { error, description } => {
             assert_eq!(error, "access_denied");
@@ -78,11 +74,7 @@ async fn unknown_or_missing_state_is_a_missing_transaction() {
         "http://localhost:5000/callback?code=x",
         "http://localhost:5000/callback?code=x&state=",
     ] {
-        let err = h
-            .client
-            .complete_interactive_login(callback, &cx)
-            .await
-            .unwrap_err();
+        let err = h.complete(callback, &cx).await.unwrap_err();
         assert_eq!(err.code(), "missing_transaction_error", "{callback}");
     }
     assert_eq!(
@@ -98,16 +90,12 @@ async fn a_replayed_callback_is_a_missing_transaction() {
     let cx = StoreContext::new();
     let q = h.start_login(&cx).await;
     let callback = format!("http://localhost:5000/callback?code=x&state={}", q["state"]);
-    let first = h.client.complete_interactive_login(&callback, &cx).await;
+    let first = h.complete(&callback, &cx).await;
     assert!(
         first.is_err(),
         "nothing was scripted, so the exchange fails"
     );
-    let second = h
-        .client
-        .complete_interactive_login(&callback, &cx)
-        .await
-        .unwrap_err();
+    let second = h.complete(&callback, &cx).await.unwrap_err();
     assert_eq!(second.code(), "missing_transaction_error");
 }
 
@@ -120,11 +108,7 @@ async fn a_callback_from_another_issuer_is_refused() {
         "http://localhost:5000/callback?code=x&state={}&iss=https%3A%2F%2Fevil.example",
         q["state"]
     );
-    let err = h
-        .client
-        .complete_interactive_login(&callback, &cx)
-        .await
-        .unwrap_err();
+    let err = h.complete(&callback, &cx).await.unwrap_err();
     assert_eq!(err.code(), "issuer_validation_error");
     assert_eq!(h.provider.token_requests(), 0);
 }
@@ -136,11 +120,7 @@ async fn a_missing_iss_is_refused_when_the_provider_always_sends_it() {
     let cx = StoreContext::new();
     let q = h.start_login(&cx).await;
     let callback = format!("http://localhost:5000/callback?code=x&state={}", q["state"]);
-    let err = h
-        .client
-        .complete_interactive_login(&callback, &cx)
-        .await
-        .unwrap_err();
+    let err = h.complete(&callback, &cx).await.unwrap_err();
     assert_eq!(err.code(), "invalid_callback");
 }
 
@@ -156,11 +136,7 @@ async fn garbage_callback_urls_are_typed_errors() {
         "%%%",
         "/callback?state=%ZZ",
     ] {
-        let err = h
-            .client
-            .complete_interactive_login(garbage, &cx)
-            .await
-            .unwrap_err();
+        let err = h.complete(garbage, &cx).await.unwrap_err();
         assert!(
             matches!(err.code(), "invalid_callback" | "missing_transaction_error"),
             "{garbage:?}: {err:?}"
@@ -174,11 +150,7 @@ async fn a_callback_without_a_code_is_refused() {
     let cx = StoreContext::new();
     let q = h.start_login(&cx).await;
     let callback = format!("http://localhost:5000/callback?state={}", q["state"]);
-    let err = h
-        .client
-        .complete_interactive_login(&callback, &cx)
-        .await
-        .unwrap_err();
+    let err = h.complete(&callback, &cx).await.unwrap_err();
     assert_eq!(err.code(), "invalid_callback");
 }
 
@@ -193,11 +165,7 @@ async fn a_refused_code_exchange_carries_the_oauth_error() {
         json!({"error": "invalid_grant", "error_description": "code expired"}),
     );
     let callback = format!("http://localhost:5000/callback?code=x&state={}", q["state"]);
-    let err = h
-        .client
-        .complete_interactive_login(&callback, &cx)
-        .await
-        .unwrap_err();
+    let err = h.complete(&callback, &cx).await.unwrap_err();
     match err {
         Error::TokenEndpoint {
             error,
@@ -266,8 +234,7 @@ async fn login_gives_a_fresh_session_id_and_returns_the_app_state() {
         json!({"access_token": "at", "id_token": key.sign(&h.claims(&q["nonce"], json!({})), &json!({})), "expires_in": 60}),
     );
     let done = h
-        .client
-        .complete_interactive_login(
+        .complete(
             &format!("http://localhost:5000/callback?code=c&state={}", q["state"]),
             &cx2,
         )

@@ -291,6 +291,17 @@ impl Harness {
         self.client.complete_interactive_login(&callback, cx).await
     }
 
+    /// Completes the login whose callback is `callback_url`.
+    pub async fn complete(
+        &self,
+        callback_url: &str,
+        cx: &StoreContext,
+    ) -> Result<LoginResult, Error> {
+        self.client
+            .complete_interactive_login(callback_url, cx)
+            .await
+    }
+
     /// A login with a valid ID token whose claims are changed by `overrides`.
     pub async fn login_with_claims(
         &self,
@@ -301,6 +312,14 @@ impl Harness {
         let claims_for = |nonce: &str| self.claims(nonce, overrides.clone());
         self.login_with(|nonce| key.sign(&claims_for(nonce), &json!({})), cx)
             .await
+    }
+}
+
+/// Options for a refresh even when the stored token is still valid.
+pub fn forced() -> auth0_server_core::client::AccessTokenOptions {
+    auth0_server_core::client::AccessTokenOptions {
+        force_refresh: true,
+        ..Default::default()
     }
 }
 
