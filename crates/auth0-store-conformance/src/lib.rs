@@ -39,6 +39,7 @@
 mod fixture;
 mod jar;
 pub mod rules;
+pub mod sample;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use auth0_server_core::Secrets;
 use auth0_server_core::clock::SystemClock;
-use auth0_server_core::model::{Internal, StateData, TokenSet, UserClaims};
+use auth0_server_core::model::StateData;
 use auth0_server_core::seal::CookieFormat;
 use auth0_server_core::store::{StateStore, StoreContext};
+use auth0_store_conformance::sample::realistic_session;
 use auth0_store_cookie::CookieStateStore;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -20,57 +21,10 @@ use openssl::hash::MessageDigest;
 use openssl::pkey::PKey;
 use openssl::sign::Signer;
 use openssl::symm::{Cipher, decrypt};
-use serde_json::json;
 use sha2::Sha256;
 
 const SECRET: &str = "bench-secret-that-is-at-least-32-chars-long";
 const ID: &str = "_a0_session";
-
-fn jwt(len: usize, seed: &str) -> String {
-    let body =
-        B64.encode(json!({"sub": "auth0|bench", "seed": seed, "pad": "x".repeat(len)}).to_string());
-    format!(
-        "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.{body}.{}",
-        "s".repeat(342)
-    )
-}
-
-/// User claims, an ID token, a refresh token and two JWT access tokens: about 4 KB of JSON.
-fn session() -> StateData {
-    let now = 1_900_000_000;
-    let user = UserClaims {
-        sub: "auth0|64f1c0ffee".into(),
-        name: Some("Ada Lovelace".into()),
-        nickname: Some("ada".into()),
-        picture: Some("https://s.gravatar.com/avatar/0000?s=480&r=pg".into()),
-        email: Some("ada@example.com".into()),
-        email_verified: Some(true),
-        ..UserClaims::default()
-    };
-    let token_set = |audience: &str, seed: &str| TokenSet {
-        audience: audience.into(),
-        access_token: jwt(520, seed),
-        scope: Some("openid profile email offline_access read:messages".into()),
-        expires_at: now + 86_400,
-        extra: Default::default(),
-    };
-    StateData {
-        user: Some(user),
-        id_token: Some(jwt(480, "id")),
-        refresh_token: Some("v1.MRrtBench".to_owned() + &"r".repeat(120)),
-        token_sets: vec![
-            token_set("https://api.example.com", "a"),
-            token_set("https://billing.example.com", "b"),
-        ],
-        domain: Some("tenant.eu.auth0.com".into()),
-        internal: Internal {
-            sid: "sid-bench".into(),
-            created_at: now,
-            ..Internal::default()
-        },
-        ..StateData::default()
-    }
-}
 
 fn cookies_for(
     store: &CookieStateStore,
@@ -108,7 +62,7 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let state = session();
+    let state = realistic_session();
     let json_len = serde_json::to_vec(&state).unwrap().len();
     let secrets = Secrets::parse(SECRET).unwrap();
     let mut group = c.benchmark_group(format!("cookie_read_{json_len}_byte_session"));
