@@ -30,6 +30,9 @@
 //!
 //! Other harnesses call [`run_all`] and read the [`Report`].
 //!
+//! The store crates' benches share their load driver and result files through [`load`], and
+//! their sample session through [`sample`].
+//!
 //! [auth0-server]: https://docs.rs/auth0-server
 #![forbid(unsafe_code)]
 // Library code never unwraps; tests may (clippy.toml allows it in unit tests).
@@ -38,6 +41,7 @@
 
 mod fixture;
 mod jar;
+pub mod load;
 pub mod rules;
 pub mod sample;
 
