@@ -7,7 +7,8 @@ use auth0_server_core::clock::{self, Clock};
 use auth0_server_core::model::{LogoutTokenClaims, StateData};
 use auth0_server_core::seal::{CookieFormat, CookieSealer};
 use auth0_server_core::store::{
-    CookieOptions, SessionLifetime, SetCookie, StateStore, StoreContext, StoreError,
+    CachedSession, CookieOptions, DEFAULT_READ_CACHE_CAPACITY, ReadCache, ReadCacheStats,
+    SealedToken, SessionLifetime, SetCookie, StateStore, StoreContext, StoreError,
     validate_identifier,
 };
 
@@ -26,6 +27,12 @@ const MIN_CHUNK_SIZE: usize = 256;
 /// from a larger session. Cookies are HttpOnly, Secure (unless configured off for
 /// `http://localhost` development), SameSite=Lax and Path=/ by default, and last as long as
 /// the session: [`SessionLifetime`] sets both their `Max-Age` and the token's `exp`.
+///
+/// A browser sends the same cookies with every request until the session changes, so the
+/// store keeps the sessions it opened (or sealed) in a bounded [`ReadCache`], keyed by the
+/// cookie name and the whole token: a request bringing a token seen before skips the HMAC,
+/// the decryption and the JSON parsing, while expiry is still checked on every read.
+/// [`with_read_cache`](Self::with_read_cache) sizes it or turns it off.
 #[derive(Clone, Debug)]
 pub struct CookieStateStore {
     sealer: CookieSealer,
@@ -34,6 +41,8 @@ pub struct CookieStateStore {
     clock: Arc<dyn Clock>,
     chunk_size: usize,
     max_size: usize,
+    /// Opened sessions by (cookie name, token).
+    read_cache: ReadCache<(String, SealedToken)>,
 }
 
 impl CookieStateStore {
@@ -46,7 +55,30 @@ impl CookieStateStore {
             clock: clock::system(),
             chunk_size: DEFAULT_CHUNK_SIZE,
             max_size: DEFAULT_MAX_SESSION_SIZE,
+            read_cache: ReadCache::new(DEFAULT_READ_CACHE_CAPACITY),
         }
+    }
+
+    /// Sets how many opened sessions are kept in memory
+    /// ([`DEFAULT_READ_CACHE_CAPACITY`]); 0 turns the cache off, so that every read
+    /// verifies, decrypts and parses its cookies.
+    ///
+    /// ```
+    /// use auth0_server_core::Secrets;
+    /// use auth0_store_cookie::CookieStateStore;
+    ///
+    /// let secrets = Secrets::parse("a-secret-of-at-least-thirty-two-bytes").unwrap();
+    /// let store = CookieStateStore::new(secrets).with_read_cache(0);
+    /// assert_eq!(store.read_cache_stats().entries, 0);
+    /// ```
+    pub fn with_read_cache(mut self, capacity: usize) -> Self {
+        self.read_cache = ReadCache::new(capacity);
+        self
+    }
+
+    /// How the read cache has done: hits, misses, entries held.
+    pub fn read_cache_stats(&self) -> ReadCacheStats {
+        self.read_cache.stats()
     }
 
     /// Writes the layout `auth0-server-python` reads ([`CookieFormat::Python`]), for a
@@ -146,6 +178,16 @@ impl StateStore for CookieStateStore {
             });
         }
         let max_age = Some(Duration::from_secs(expires_at - now));
+        if self.read_cache.capacity() > 0 {
+            self.read_cache.insert(
+                (identifier.to_owned(), SealedToken::new(token.clone())),
+                CachedSession {
+                    state: Arc::new(state.clone()),
+                    expires_at: (self.sealer.format() == CookieFormat::Rotating)
+                        .then_some(expires_at),
+                },
+            );
+        }
         let pieces: Vec<&str> = token
             .as_bytes()
             .chunks(self.chunk_size)
@@ -187,12 +229,30 @@ impl StateStore for CookieStateStore {
         if token.len() > self.max_size.saturating_mul(2) {
             return Ok(None);
         }
-        match self.sealer.open_detailed::<StateData>(identifier, &token) {
+        let key = (identifier.to_owned(), SealedToken::new(token));
+        let now = self.clock.unix_seconds();
+        if let Some(cached) = self.read_cache.get(&key) {
+            if cached.expires_at.is_some_and(|exp| exp <= now) {
+                self.read_cache.remove(&key);
+                return Ok(None);
+            }
+            return Ok(Some(StateData::clone(&cached.state)));
+        }
+        match self
+            .sealer
+            .open_detailed::<StateData>(identifier, key.1.as_str())
+        {
             Ok(opened) => {
-                let now = self.clock.unix_seconds();
                 if opened.expires_at.is_some_and(|exp| exp <= now) {
                     return Ok(None);
                 }
+                self.read_cache.insert(
+                    key,
+                    CachedSession {
+                        state: Arc::new(opened.value.clone()),
+                        expires_at: opened.expires_at,
+                    },
+                );
                 Ok(Some(opened.value))
             }
             Err(e) => {

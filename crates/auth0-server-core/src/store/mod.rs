@@ -6,11 +6,13 @@
 //!   implements; [`ServerSideStateStore`] turns any backend into a [`StateStore`], owning
 //!   the session-id cookie, the sealing of records, rotation and compare-and-set.
 //! - [`SessionLifetime`] decides when a session ends, once for every store.
+//! - [`ReadCache`] keeps opened sessions, so a store need not open the same bytes twice.
 
 mod backend;
 mod context;
 mod error;
 mod lifetime;
+mod read_cache;
 mod server_side;
 mod traits;
 
@@ -22,5 +24,8 @@ pub use context::{
 };
 pub use error::{BoxError, StoreError};
 pub use lifetime::{DEFAULT_ABSOLUTE, DEFAULT_INACTIVITY, SessionLifetime};
+pub use read_cache::{
+    CachedSession, DEFAULT_READ_CACHE_CAPACITY, ReadCache, ReadCacheStats, SealedToken,
+};
 pub use server_side::{DEFAULT_MAX_RECORD_SIZE, ServerSideStateStore};
 pub use traits::{StateStore, TransactionStore};

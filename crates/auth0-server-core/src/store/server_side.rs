@@ -6,10 +6,11 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
+use super::read_cache::DEFAULT_READ_CACHE_CAPACITY;
 use super::{
-    CookieOptions, LogoutFilter, ReadVersion, SessionBackend, SessionId, SessionLifetime,
-    SessionRecord, SetCookie, StateStore, StoreContext, StoreError, UpdateOutcome,
-    validate_identifier,
+    CachedSession, CookieOptions, LogoutFilter, ReadCache, ReadCacheStats, ReadVersion,
+    SessionBackend, SessionId, SessionLifetime, SessionRecord, SetCookie, StateStore, StoreContext,
+    StoreError, UpdateOutcome, validate_identifier,
 };
 use crate::clock::{self, Clock};
 use crate::model::{LogoutTokenClaims, StateData, normalize_domain};
@@ -37,7 +38,11 @@ const CREATE_ATTEMPTS: usize = 3;
 ///   [`StoreError::Conflict`], and a write to a session deleted meanwhile gets
 ///   [`StoreError::SessionEnded`] instead of bringing it back;
 /// - the lifetime ([`SessionLifetime`]) that sets both the record's expiry and the
-///   cookie's `Max-Age`.
+///   cookie's `Max-Age`;
+/// - a [`ReadCache`] of opened records: every read still loads the record from the
+///   backend (so a session ended on another instance is ended here too), but when its
+///   version is one this store opened or wrote before, the decryption and JSON parsing are
+///   skipped ([`with_read_cache`](Self::with_read_cache) sizes or disables it).
 ///
 /// ```
 /// # use auth0_server_core::store::*;
@@ -54,6 +59,8 @@ pub struct ServerSideStateStore<B> {
     lifetime: SessionLifetime,
     clock: Arc<dyn Clock>,
     max_record_size: usize,
+    /// Opened records by `identifier:session id:version`.
+    read_cache: ReadCache<String>,
 }
 
 impl<B> Clone for ServerSideStateStore<B> {
@@ -65,6 +72,7 @@ impl<B> Clone for ServerSideStateStore<B> {
             lifetime: self.lifetime,
             clock: self.clock.clone(),
             max_record_size: self.max_record_size,
+            read_cache: self.read_cache.clone(),
         }
     }
 }
@@ -76,6 +84,7 @@ impl<B: SessionBackend> fmt::Debug for ServerSideStateStore<B> {
             .field("cookie", &self.cookie)
             .field("lifetime", &self.lifetime)
             .field("max_record_size", &self.max_record_size)
+            .field("read_cache", &self.read_cache.capacity())
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +104,7 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
             lifetime: SessionLifetime::default(),
             clock: clock::system(),
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
+            read_cache: ReadCache::new(DEFAULT_READ_CACHE_CAPACITY),
         }
     }
 
@@ -122,9 +132,48 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
         self
     }
 
+    /// Sets how many opened records are kept in memory
+    /// ([`DEFAULT_READ_CACHE_CAPACITY`](super::DEFAULT_READ_CACHE_CAPACITY)); 0 turns the
+    /// cache off, so that every read decrypts and parses its record.
+    ///
+    /// ```
+    /// # use auth0_server_core::store::*;
+    /// # use auth0_server_core::Secrets;
+    /// # fn demo(backend: impl SessionBackend, secrets: &Secrets) {
+    /// let store = ServerSideStateStore::new(backend, secrets).with_read_cache(0);
+    /// assert_eq!(store.read_cache_stats().entries, 0);
+    /// # }
+    /// ```
+    pub fn with_read_cache(mut self, capacity: usize) -> Self {
+        self.read_cache = ReadCache::new(capacity);
+        self
+    }
+
+    /// How the read cache has done: hits, misses, entries held.
+    pub fn read_cache_stats(&self) -> ReadCacheStats {
+        self.read_cache.stats()
+    }
+
     /// The backend.
     pub fn backend(&self) -> &B {
         &self.backend
+    }
+
+    /// The read cache's key for one version of one record: the cookie name is part of it
+    /// because it is part of what the record is sealed to.
+    fn cache_key(identifier: &str, id: &SessionId, version: u64) -> String {
+        format!("{identifier}:{}:{version}", id.as_str())
+    }
+
+    /// Remembers the session a write just stored as `version`.
+    fn remember(&self, identifier: &str, id: &SessionId, version: u64, state: &StateData) {
+        self.read_cache.insert(
+            Self::cache_key(identifier, id, version),
+            CachedSession {
+                state: Arc::new(state.clone()),
+                expires_at: None,
+            },
+        );
     }
 
     /// The associated data a record is sealed with: the cookie name and the session id.
@@ -208,6 +257,7 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
             return Err(e);
         }
         self.set_id_cookie(cx, identifier, &id, ttl);
+        self.remember(identifier, &id, 1, state);
         cx.set_read_version(
             identifier,
             ReadVersion {
@@ -280,6 +330,9 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         match self.backend.update(&id, &record, expected).await? {
             UpdateOutcome::Updated => {
                 self.set_id_cookie(cx, identifier, &id, ttl);
+                self.read_cache
+                    .remove(&Self::cache_key(identifier, &id, expected));
+                self.remember(identifier, &id, expected + 1, state);
                 cx.set_read_version(
                     identifier,
                     ReadVersion {
@@ -321,6 +374,15 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         };
         // No second expiry check here: `load` never returns an expired record, by the
         // backend's own clock (PostgreSQL's now(), Redis' expiry), so there is one clock.
+        let read_version = ReadVersion {
+            session_id: id.as_str().to_owned(),
+            version: loaded.version,
+        };
+        let key = Self::cache_key(identifier, &id, loaded.version);
+        if let Some(cached) = self.read_cache.get(&key) {
+            cx.set_read_version(identifier, read_version);
+            return Ok(Some(StateData::clone(&cached.state)));
+        }
         let json = match self
             .sealer
             .open(&Self::aad(identifier, &id), &loaded.record.data)
@@ -339,13 +401,14 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
                 return Ok(None);
             }
         };
-        cx.set_read_version(
-            identifier,
-            ReadVersion {
-                session_id: id.as_str().to_owned(),
-                version: loaded.version,
+        self.read_cache.insert(
+            key,
+            CachedSession {
+                state: Arc::new(state.clone()),
+                expires_at: None,
             },
         );
+        cx.set_read_version(identifier, read_version);
         Ok(Some(state))
     }
 
@@ -354,6 +417,13 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         validate_identifier(identifier)?;
         if let Some(id) = cx.cookie(identifier).and_then(|v| SessionId::parse(&v)) {
             self.backend.delete(&id).await?;
+            if let Some(read) = cx
+                .read_version(identifier)
+                .filter(|r| r.session_id == id.as_str())
+            {
+                self.read_cache
+                    .remove(&Self::cache_key(identifier, &id, read.version));
+            }
         }
         self.forget(cx, identifier);
         Ok(())
