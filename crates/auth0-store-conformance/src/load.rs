@@ -55,8 +55,15 @@ use crate::sample::realistic_session;
 pub const CONCURRENCY: [usize; 3] = [1, 16, 64];
 /// The cookie name the benches store sessions under (the SDK's default).
 pub const SESSION_COOKIE: &str = "_a0_session";
-/// How long each side of a paired comparison runs ([`timed_run`], then the raw tool).
-pub const PAIRED_RUN: Duration = Duration::from_secs(3);
+/// Rounds of a paired comparison: in each, our operation runs for [`PAIRED_ROUND`], then the
+/// raw tool for as long (or as many operations); each side's [`median`] over the rounds is
+/// compared, so a burst of load from elsewhere on the machine hits one round of both sides
+/// rather than one side.
+pub const PAIRED_ROUNDS: usize = 5;
+/// How long each side runs in one round of a paired comparison (whole seconds: `pgbench -T`).
+pub const PAIRED_ROUND: Duration = Duration::from_secs(1);
+/// Operations per task that [`Workload::warm_up`] runs.
+const WARM_UP_OPS_PER_TASK: u64 = 8;
 /// The shortest calibration run [`timed_run`] trusts to size the real one.
 const CALIBRATION: Duration = Duration::from_millis(200);
 
@@ -125,8 +132,7 @@ where
 /// first (doubling the operations until one takes [`CALIBRATION`]), then the measured one;
 /// returns its operations and wall time.
 ///
-/// For the paired comparisons: our operation over [`PAIRED_RUN`], then the raw tool over the
-/// same time or the same number of operations, back to back.
+/// For the paired comparisons: it sizes the runs of each round (see [`PAIRED_ROUNDS`]).
 pub async fn timed_run<F, Fut>(target: Duration, run: F) -> (u64, Duration)
 where
     F: Fn(u64) -> Fut,
@@ -142,6 +148,23 @@ where
     };
     let ops = ((target.as_secs_f64() / per_op) as u64).max(64);
     (ops, run(ops).await)
+}
+
+/// The median of `values` (the mean of the middle two for an even count; NaN for none).
+///
+/// ```
+/// use auth0_store_conformance::load::median;
+/// assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+/// assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+/// ```
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
 }
 
 /// Microseconds per operation: `elapsed / ops`.
@@ -351,6 +374,13 @@ impl<B: SessionBackend> Workload<B> {
         .await
     }
 
+    /// A few operations of `op` per task, unmeasured: a new pool opens its connections and
+    /// prepares its statements before a measurement.
+    pub async fn warm_up(&self, op: Op, concurrency: usize) {
+        self.run(op, WARM_UP_OPS_PER_TASK * concurrency as u64, concurrency)
+            .await;
+    }
+
     async fn once(&self, op: Op, task: usize) {
         match op {
             Op::Load => match self.store.backend().load(&self.load_id).await {
@@ -428,9 +458,10 @@ pub struct ComparisonRow {
     pub ours_what: String,
     /// What "raw" measured.
     pub raw_what: String,
-    /// The same concurrency through `ServerSideStateStore::get` (load, open, parse), µs, when
-    /// measured too.
-    pub store_get_us: Option<f64>,
+    /// Other figures measured in the same pass, by name, in µs per operation (e.g.
+    /// `store_get_us`: the same concurrency through `ServerSideStateStore::get`, which is the
+    /// backend `load`, then opening the record and parsing the JSON).
+    pub extra: Vec<(&'static str, f64)>,
 }
 
 /// Our `load` against a raw round trip of the same payload, at each concurrency level,
@@ -452,15 +483,20 @@ impl Comparison {
             .rows
             .iter()
             .map(|r| {
-                json!({
+                let mut row = json!({
                     "concurrency": r.concurrency,
                     "ours_us": round3(r.ours_us),
                     "raw_us": round3(r.raw_us),
                     "ratio": round3(r.ours_us / r.raw_us),
                     "ours_what": r.ours_what,
                     "raw_what": r.raw_what,
-                    "store_get_us": r.store_get_us.map(round3),
-                })
+                });
+                if let Some(object) = row.as_object_mut() {
+                    for (name, us) in &r.extra {
+                        object.insert((*name).to_owned(), json!(round3(*us)));
+                    }
+                }
+                row
             })
             .collect();
         json!({
@@ -470,25 +506,37 @@ impl Comparison {
         })
     }
 
-    /// The table printed after the criterion output.
+    /// The table printed after the criterion output: concurrency, ours, raw, ratio, then the
+    /// extra figures of the first row's names.
     pub fn table(&self) -> String {
+        let names: Vec<&str> = self
+            .rows
+            .first()
+            .map(|r| r.extra.iter().map(|(name, _)| *name).collect())
+            .unwrap_or_default();
         let mut out = format!(
             "\n{} ({} byte value; µs per operation = 1e6 / ops per second)\n\
-             {:>11} {:>10} {:>10} {:>7} {:>14}\n",
-            self.comparison, self.value_bytes, "concurrency", "ours", "raw", "ratio", "store get"
+             {:>11} {:>10} {:>10} {:>7}",
+            self.comparison, self.value_bytes, "concurrency", "ours_us", "raw_us", "ratio"
         );
+        for name in &names {
+            out += &format!(" {name:>w$}", w = name.len().max(10));
+        }
+        out.push('\n');
         for r in &self.rows {
-            let get = r
-                .store_get_us
-                .map_or_else(|| "-".to_owned(), |us| format!("{us:.2}"));
             out += &format!(
-                "{:>11} {:>10.2} {:>10.2} {:>6.2}x {:>14}\n",
+                "{:>11} {:>10.2} {:>10.2} {:>6.2}x",
                 r.concurrency,
                 r.ours_us,
                 r.raw_us,
-                r.ours_us / r.raw_us,
-                get
+                r.ours_us / r.raw_us
             );
+            for name in &names {
+                let figure = r.extra.iter().find(|(n, _)| n == name).map(|(_, us)| *us);
+                let text = figure.map_or_else(|| "-".to_owned(), |us| format!("{us:.2}"));
+                out += &format!(" {text:>w$}", w = name.len().max(10));
+            }
+            out.push('\n');
         }
         out
     }
