@@ -98,7 +98,12 @@ pub(crate) async fn home(State(app): State<Arc<App>>, MaybeUser(user): MaybeUser
 }
 
 pub(crate) async fn profile(State(app): State<Arc<App>>, User(user): User) -> Html<String> {
-    let claims = serde_json::to_string_pretty(&user).unwrap_or_default();
+    // The claims the provider gave: the model's absent ones (null) are left out.
+    let mut claims = serde_json::to_value(&user).unwrap_or_default();
+    if let Value::Object(map) = &mut claims {
+        map.retain(|_, v| !v.is_null());
+    }
+    let claims = serde_json::to_string_pretty(&claims).unwrap_or_default();
     let picture = user
         .picture
         .as_deref()

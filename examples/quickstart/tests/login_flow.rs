@@ -176,6 +176,10 @@ async fn run_flow(store: StoreChoice) {
         profile.contains("Ada Lovelace") && profile.contains("ada@example.com"),
         "{profile}"
     );
+    assert!(
+        !profile.contains(": null"),
+        "claims the provider did not give are not shown as null: {profile}"
+    );
 
     let session_cookies: Vec<&String> = browser
         .set_cookies
