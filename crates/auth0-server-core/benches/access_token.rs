@@ -28,6 +28,10 @@
 //! current-thread tokio runtime. That overhead is in both rows of a store, so it cancels in
 //! the difference. The cookie store uses its default layout (rotating); the memory store
 //! sits behind `ServerSideStateStore` (session-id cookie, XChaCha20-Poly1305 record).
+//! Both stores keep their default read cache, so, as for every request of a returning
+//! browser, the session is answered from it rather than opened (the memory store still
+//! loads the record to check its version); what opening costs is in `cookie_read` and in
+//! the `seal` bench.
 //!
 //! Group `access_token_hit`, ids `{store}_store_get` and `{store}_get_access_token` for store
 //! `cookie` and `memory`; criterion writes each to
