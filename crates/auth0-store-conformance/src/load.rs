@@ -239,8 +239,11 @@ pub enum Op {
     /// [`SessionBackend::update`] (compare-and-set) of the same record, each task on a
     /// session of its own, so no write conflicts.
     Update,
-    /// [`ServerSideStateStore::get`] of the session [`Op::Load`] loads: the backend `load`,
-    /// then opening the sealed record and parsing the JSON into a `StateData`.
+    /// [`ServerSideStateStore::get`] of the session [`Op::Load`] loads, with the store's
+    /// defaults: the backend `load`, then the opened session from the store's read cache
+    /// (the same record version was opened before), else opening the sealed record and
+    /// parsing the JSON into a `StateData`. In a loop on one session every read after the
+    /// first is a cache hit, as for a user's requests between two writes.
     StoreGet,
 }
 
