@@ -1,5 +1,6 @@
 //! What a store under test provides to the suite.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,6 +64,8 @@ pub struct ServerSideFixture {
     transactions: Arc<dyn TransactionStore>,
     clock: Arc<dyn Clock>,
     manual: Option<ManualClock>,
+    // Last: fields drop in order, so the stores are gone before their server.
+    keep_alive: Vec<Box<dyn Any + Send + Sync>>,
 }
 
 impl ServerSideFixture {
@@ -98,7 +101,26 @@ impl ServerSideFixture {
             transactions: Arc::new(transactions),
             clock,
             manual,
+            keep_alive: Vec::new(),
         }
+    }
+
+    /// Keeps `guard` alive as long as the fixture, and drops it after the stores: for the
+    /// server a test started for this fixture alone (a container handle, a child process),
+    /// which must outlive every rule run on the fixture and stop when the test ends.
+    ///
+    /// ```
+    /// # use auth0_store_conformance::ServerSideFixture;
+    /// # fn f<B: auth0_server_core::store::SessionBackend, T: auth0_server_core::store::TransactionStore + 'static>(backend: B, transactions: T) {
+    /// /// Stops this test's server when dropped (say, testcontainers' `ContainerAsync`).
+    /// struct Container;
+    ///
+    /// let fixture = ServerSideFixture::real_time(backend, transactions).keep_alive(Container);
+    /// # }
+    /// ```
+    pub fn keep_alive(mut self, guard: impl Any + Send + Sync) -> Self {
+        self.keep_alive.push(Box::new(guard));
+        self
     }
 }
 
