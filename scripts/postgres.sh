@@ -2,6 +2,8 @@
 # A throwaway PostgreSQL on 127.0.0.1 for the tests of auth0-store-postgres: a fresh data
 # directory in a temp dir, a free port, fsync off, trust authentication (loopback only).
 #
+#   scripts/postgres.sh install           # installs PostgreSQL if missing; prints the dir of
+#                                         # its programs (initdb, postgres, ...)
 #   eval "$(scripts/postgres.sh start)"   # prints `export DATABASE_URL=...` and
 #                                         # `export AUTH0_TEST_PG_DIR=...` once it accepts connections
 #   scripts/postgres.sh stop  [DIR]       # stops it and removes DIR (default: $AUTH0_TEST_PG_DIR)
@@ -171,12 +173,16 @@ cmd_up() {
 }
 
 case "${1:-}" in
+install)
+    find_bin
+    echo "$BIN"
+    ;;
 start) cmd_start ;;
 stop) cmd_stop "${2:-}" ;;
 down) cmd_down "${2:-}" ;;
 up) cmd_up "${2:-}" ;;
 *)
-    echo "usage: $0 start | stop [DIR] | down [DIR] | up [DIR]" >&2
+    echo "usage: $0 install | start | stop [DIR] | down [DIR] | up [DIR]" >&2
     exit 2
     ;;
 esac

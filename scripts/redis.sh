@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts or stops a throwaway redis-server on loopback for the tests.
 #
+#   scripts/redis.sh install # installs redis-server if missing, nothing else
 #   scripts/redis.sh start   # prints `export REDIS_URL=...; export AUTH0_TEST_REDIS_DIR=...`
 #   scripts/redis.sh stop DIR
 #
@@ -21,6 +22,7 @@ free_port() {
 }
 
 case "${1:-}" in
+install) ensure_installed ;;
 start)
     ensure_installed
     dir=$(mktemp -d /tmp/auth0-redis.XXXXXX)
@@ -47,7 +49,7 @@ stop)
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: scripts/redis.sh start | stop DIR" >&2
+    echo "usage: scripts/redis.sh install | start | stop DIR" >&2
     exit 2
     ;;
 esac
