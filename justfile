@@ -10,7 +10,7 @@ default:
 run:
     cargo run -p quickstart
 
-# Run the tests that need no service (no Redis, PostgreSQL or OpenID provider running).
+# Run the tests (with Docker, the Redis and PostgreSQL tests start containers of their own).
 test:
     cargo test --workspace
 

@@ -27,9 +27,10 @@ fn sessions() -> Vec<(&'static str, SessionRecord)> {
     ]
 }
 
-/// A backend holding [`sessions`], and their ids by name.
+/// A backend holding [`sessions`] (held with its server: see `support`), and their ids by
+/// name.
 async fn setup() -> Option<(
-    PostgresBackend,
+    support::WithServer<PostgresBackend>,
     Vec<(&'static str, SessionId, SessionRecord)>,
 )> {
     let backend = support::backend().await?;

@@ -46,7 +46,7 @@ async fn ten_thousand_expired_rows_are_deleted_in_batches_by_the_cleanup_task() 
     let Some(backend) = support::backend_with(4).await else {
         return;
     };
-    let backend = backend.with_cleanup_batch_size(BATCH);
+    let backend = backend.clone().with_cleanup_batch_size(BATCH);
     insert_expired(&backend, EXPIRED).await;
     let mut live = Vec::new();
     for i in 0..5 {
@@ -120,7 +120,7 @@ async fn delete_expired_empties_the_table_of_expired_rows_only() {
     let Some(backend) = support::backend().await else {
         return;
     };
-    let backend = backend.with_cleanup_batch_size(7);
+    let backend = backend.clone().with_cleanup_batch_size(7);
     insert_expired(&backend, 50).await;
     let id = SessionId::generate();
     backend

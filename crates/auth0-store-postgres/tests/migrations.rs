@@ -32,14 +32,15 @@ async fn indexes(pool: &sqlx::PgPool, schema: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_concurrent_migrations_on_an_empty_schema_all_succeed() {
-    let Some(url) = support::database_url() else {
+    let Some(database) = support::database().await else {
         return;
     };
+    let url = database.url();
     let schema = support::fresh_schema();
     // Eight instances: each its own pool, as separate processes would have.
     let mut instances = Vec::new();
     for _ in 0..INSTANCES {
-        let pool = support::pool_on(&url, 1).await;
+        let pool = support::pool_on(url, 1).await;
         instances.push(PostgresBackend::new(pool).with_schema(&schema).unwrap());
     }
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(INSTANCES));
@@ -138,18 +139,19 @@ async fn migrating_again_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tables_in_one_new_schema_migrate_at_once() {
-    let Some(url) = support::database_url() else {
+    let Some(database) = support::database().await else {
         return;
     };
+    let url = database.url();
     let schema = support::fresh_schema();
-    let a = PostgresBackend::new(support::pool_on(&url, 1).await)
+    let a = PostgresBackend::new(support::pool_on(url, 1).await)
         .with_schema(&schema)
         .unwrap()
         .with_table("sessions_a")
         .unwrap()
         .with_transactions_table("transactions_a")
         .unwrap();
-    let b = PostgresBackend::new(support::pool_on(&url, 1).await)
+    let b = PostgresBackend::new(support::pool_on(url, 1).await)
         .with_schema(&schema)
         .unwrap()
         .with_table("sessions_b")
@@ -182,10 +184,12 @@ async fn a_table_made_by_something_else_is_an_error_not_adopted() {
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "CREATE SCHEMA \"{schema}\"; CREATE TABLE \"{schema}\".auth0_sessions (id int)"
     )))
-    .execute(&pool)
+    .execute(&*pool)
     .await
     .unwrap();
-    let backend = PostgresBackend::new(pool).with_schema(&schema).unwrap();
+    let backend = PostgresBackend::new(pool.clone())
+        .with_schema(&schema)
+        .unwrap();
     let err = backend.migrate().await.unwrap_err();
     assert_eq!(err.code(), "store_backend_error");
     assert!(

@@ -123,7 +123,7 @@ async fn mixed_case_and_long_names_work_end_to_end() {
         return;
     };
     let long_table = format!("S{}", "e".repeat(62));
-    let backend = PostgresBackend::new(pool)
+    let backend = PostgresBackend::new(pool.clone())
         .with_schema(&format!("{}_Mixed", support::fresh_schema()))
         .unwrap()
         .with_table(&long_table)

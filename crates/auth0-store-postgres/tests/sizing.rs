@@ -20,7 +20,7 @@ async fn a_realistic_session_takes_a_few_kilobytes_with_its_indexes() {
         return;
     };
     let (pool, schema) = (backend.pool().clone(), backend.schema().to_owned());
-    let store = ServerSideStateStore::new(backend, &support::secrets());
+    let store = ServerSideStateStore::new(backend.clone(), &support::secrets());
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()

@@ -20,9 +20,13 @@ fn record(sid: &str, sub: &str, domain: &str, ttl: Duration) -> SessionRecord {
     }
 }
 
-async fn redis() -> Option<(RedisBackend, redis::aio::ConnectionManager)> {
+/// A backend (held with its server: see `support`) and a plain connection to the same Redis.
+async fn redis() -> Option<(
+    support::WithServer<RedisBackend>,
+    redis::aio::ConnectionManager,
+)> {
     let backend = support::backend().await?;
-    let client = redis::Client::open(support::redis_url()?).unwrap();
+    let client = redis::Client::open(backend.server().url()).unwrap();
     let conn = redis::aio::ConnectionManager::new(client).await.unwrap();
     Some((backend, conn))
 }
