@@ -18,6 +18,10 @@ test:
 ci:
     ./scripts/test
 
+# Run the Redis and PostgreSQL conformance suites on containers, as CI's last stage does.
+test-containers:
+    ./scripts/test containers
+
 # Format the code.
 fmt:
     cargo fmt --all
