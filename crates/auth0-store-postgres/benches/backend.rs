@@ -14,8 +14,10 @@
 //! Every measurement of ours, criterion's and the paired ones, runs `c` tasks on a pool of
 //! exactly `c` connections (as pgbench has `c` clients), otherwise with sqlx's defaults as
 //! in the crate's examples, `test_before_acquire` included: the pool pings an idle
-//! connection (one more round trip) before handing it out. The paired pass also measures
-//! `load` on a pool without that ping (`ours_without_pool_ping_us`), to show what it costs.
+//! connection (one more round trip) before handing it out; sqlx also pings every connection
+//! as it goes back to the pool, whatever the options. The paired pass measures what those
+//! cost: `load` on a pool without the first ping (`ours_without_pool_ping_us`), and the same
+//! SELECT through sqlx on one connection per task, no pool (`sqlx_without_pool_us`).
 //!
 //! The two sides alternate, five rounds of about a second each per concurrency level (ours
 //! with the same driver as the criterion groups, measured again on a fresh, warmed pool that
@@ -40,6 +42,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth0_server_core::Secrets;
@@ -51,7 +54,7 @@ use auth0_store_conformance::load::{
 };
 use auth0_store_conformance::sample::realistic_session;
 use auth0_store_postgres::sqlx::postgres::{PgPool, PgPoolOptions};
-use auth0_store_postgres::sqlx::{self, AssertSqlSafe};
+use auth0_store_postgres::sqlx::{self, AssertSqlSafe, Connection, PgConnection};
 use auth0_store_postgres::{PostgresBackend, Statement};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
@@ -204,7 +207,11 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
         let id = work.load_id().as_str();
         // Sized once, then alternated round by round; our pools are open only while ours
         // run (a server with max_connections = 100 holds c = 64 of each side, not both).
-        let (ops, np_ops, get_ops) = rt.block_on(async {
+        let (ops, np_ops, get_ops, bare_ops) = rt.block_on(async {
+            let bare = Bare::connect(url, concurrency, &select, id).await;
+            let (bare_ops, _) =
+                load::timed_run(PAIRED_ROUND, |ops| bare.run(ops, concurrency)).await;
+            bare.close().await;
             let no_ping = on_pool(work, url, secrets, concurrency, PoolCheck::NoPing).await;
             let (np_ops, _) =
                 load::timed_run(PAIRED_ROUND, |ops| no_ping.run(Op::Load, ops, concurrency)).await;
@@ -215,13 +222,17 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
             let (get_ops, _) =
                 load::timed_run(PAIRED_ROUND, |ops| work.run(Op::StoreGet, ops, concurrency)).await;
             work.store().backend().pool().close().await;
-            (ops, np_ops, get_ops)
+            (ops, np_ops, get_ops, bare_ops)
         });
         let (mut ours, mut raw, mut no_ping_us, mut get) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut transactions = Vec::new();
+        let (mut bare_us, mut transactions) = (Vec::new(), Vec::new());
         for _ in 0..PAIRED_ROUNDS {
             rt.block_on(async {
+                let bare = Bare::connect(url, concurrency, &select, id).await;
+                let elapsed = bare.run(bare_ops, concurrency).await;
+                bare_us.push(load::micros_per_op(elapsed, bare_ops));
+                bare.close().await;
                 let no_ping = on_pool(work, url, secrets, concurrency, PoolCheck::NoPing).await;
                 no_ping.warm_up(Op::Load, concurrency).await;
                 let elapsed = no_ping.run(Op::Load, np_ops, concurrency).await;
@@ -249,7 +260,9 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
                  (sqlx's default test_before_acquire); {concurrency} tasks on a pool of \
                  {concurrency} connections; median of {PAIRED_ROUNDS} rounds of {ops} ops, each \
                  right before pgbench's. ours_without_pool_ping_us: the same with \
-                 test_before_acquire(false)",
+                 test_before_acquire(false) (sqlx still pings each connection on release). \
+                 sqlx_without_pool_us: the same SELECT through sqlx on a connection of each \
+                 task's own, no pool, row not decoded",
             ),
             raw_what: format!(
                 "pgbench -M prepared -c {concurrency} -j {} -T {}: the same SELECT on the same \
@@ -261,6 +274,7 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
             ),
             extra: vec![
                 ("ours_without_pool_ping_us", load::median(&no_ping_us)),
+                ("sqlx_without_pool_us", load::median(&bare_us)),
                 ("store_get_us", load::median(&get)),
             ],
         });
@@ -273,6 +287,62 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
     }
     .write("postgres_load_vs_raw")
     .expect("the results file is written");
+}
+
+/// The backend's SELECT through sqlx on a connection per task, no pool: what `load` would
+/// cost without the pool's pings (sqlx pings a connection when it goes back to the pool, and
+/// by default again when it is taken out).
+#[derive(Clone)]
+struct Bare {
+    connections: Arc<Vec<tokio::sync::Mutex<PgConnection>>>,
+    select: Arc<str>,
+    id: Arc<str>,
+}
+
+impl Bare {
+    async fn connect(url: &str, concurrency: usize, select: &str, id: &str) -> Self {
+        let mut connections = Vec::with_capacity(concurrency);
+        for _ in 0..concurrency {
+            let connection = PgConnection::connect(url)
+                .await
+                .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL: {e}"));
+            connections.push(tokio::sync::Mutex::new(connection));
+        }
+        let bare = Self {
+            connections: Arc::new(connections),
+            select: select.into(),
+            id: id.into(),
+        };
+        // Prepares the statement on every connection.
+        bare.run(concurrency as u64 * 4, concurrency).await;
+        bare
+    }
+
+    async fn run(&self, ops: u64, concurrency: usize) -> Duration {
+        load::spread(ops, concurrency, |task, n| {
+            let bare = self.clone();
+            async move {
+                let mut connection = bare.connections[task].lock().await;
+                for _ in 0..n {
+                    let row = sqlx::query(AssertSqlSafe(bare.select.clone()))
+                        .bind(&*bare.id)
+                        .fetch_optional(&mut *connection)
+                        .await
+                        .unwrap_or_else(|e| panic!("the SELECT failed: {e}"));
+                    std::hint::black_box(row.expect("the bench session's row"));
+                }
+            }
+        })
+        .await
+    }
+
+    async fn close(self) {
+        let connections =
+            Arc::try_unwrap(self.connections).unwrap_or_else(|_| panic!("the load tasks are done"));
+        for connection in connections {
+            let _ = connection.into_inner().close().await;
+        }
+    }
 }
 
 /// µs per transaction of pgbench running `script` with `:id` set to `id`, and the
