@@ -105,7 +105,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("cookie_store_get_cached", |b| {
         b.iter(|| {
             let cx = StoreContext::from_cookies(cookies.clone());
-            rt.block_on(cached.get(ID, black_box(&cx))).unwrap().unwrap()
+            rt.block_on(cached.get(ID, black_box(&cx)))
+                .unwrap()
+                .unwrap()
         })
     });
     group.finish();
