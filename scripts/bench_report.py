@@ -345,7 +345,7 @@ def chart_rows(n):
         add("cookie read: ours (rotating layout)", lambda: n.ns(f"{group}/cookie_store_get_rotating_layout") / 1000)
         add("cookie read: ours, cookies seen before", lambda: n.ns(f"{group}/cookie_store_get_cached") / 1000)
     add("record open, 4 KB", lambda: n.ns("seal/record_open/4096") / 1000)
-    add("memory store get", lambda: n.ns("memory_backend/store_get/c1") / 1000)
+    add("memory store get (read cache)", lambda: n.ns("memory_backend/store_get/c1") / 1000)
     add("get_access_token, cache hit (memory)", lambda: n.ns("access_token_hit/memory_get_access_token") / 1000)
     for store, raw in (("redis", "redis-benchmark GET"), ("postgres", "pgbench SELECT")):
         def raw_row(store=store):
