@@ -16,11 +16,15 @@
 //! container path cannot silently not run.
 //!
 //! The outage test runs a server of its own and only asks [`database_url`] whether to run.
+//!
+//! The order itself is the workspace's `tests/e2e/support/containers.rs`, shared with the
+//! Redis tests; here is what it needs to know about PostgreSQL ([`POSTGRES`]), and the wait
+//! until a container's server accepts connections.
 #![allow(dead_code)]
 
-use std::io::Write as _;
-use std::ops::{Deref, DerefMut};
-use std::sync::Once;
+#[path = "../../../../tests/e2e/support/containers.rs"]
+mod containers;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -29,9 +33,9 @@ use auth0_server_core::store::SessionRecord;
 use auth0_store_postgres::PostgresBackend;
 use auth0_store_postgres::sqlx::Connection as _;
 use auth0_store_postgres::sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
-use testcontainers::core::{IntoContainerPort as _, WaitFor};
-use testcontainers::runners::AsyncRunner as _;
-use testcontainers::{ContainerAsync, GenericImage, ImageExt as _};
+
+use containers::{Ready, Service};
+pub use containers::{TestServer as TestDatabase, WithServer};
 
 /// The secret the tests seal with.
 pub const SECRET: &str = "postgres-test-secret-that-is-long-enough-0123456789";
@@ -43,12 +47,6 @@ const STALE_SCHEMA_AGE: Duration = Duration::from_secs(60 * 60);
 
 /// The image started when `AUTH0_TEST_POSTGRES_IMAGE` is not set.
 pub const DEFAULT_IMAGE: &str = "postgres:16-alpine";
-/// The variable naming the image to start (`name:tag`); scripts/docker.sh builds one.
-const IMAGE_VAR: &str = "AUTH0_TEST_POSTGRES_IMAGE";
-/// The host to reach container ports on, when testcontainers' guess is wrong.
-const HOST_VAR: &str = "AUTH0_TEST_CONTAINER_HOST";
-/// Set to `1`, every test must run on a container it started (see the module docs).
-const REQUIRE_CONTAINERS_VAR: &str = "AUTH0_TEST_REQUIRE_CONTAINERS";
 /// The user, password and database a container gets (the official image's `POSTGRES_*`
 /// variables; scripts/docker.sh's image has them built in, with trust authentication).
 const CONTAINER_USER: &str = "auth0";
@@ -61,55 +59,38 @@ const POSTGRES_PORT: u16 = 5432;
 /// socket only), then for the real one; so the wait for this line is followed by connection
 /// attempts until one succeeds.
 const READY_LINE: &str = "database system is ready to accept connections";
-/// How long a container may take to print [`READY_LINE`], pulling its image aside.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the server may take to accept a connection after [`READY_LINE`].
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The pause between two connection attempts.
 const CONNECT_RETRY: Duration = Duration::from_millis(100);
-/// How long the Docker engine may take to answer a ping before it counts as absent.
-const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The database one test runs against. When it is a container started for the test,
-/// dropping this removes the container: keep it until the test ends.
-pub struct TestDatabase {
-    url: String,
-    container: Option<ContainerAsync<GenericImage>>,
-}
+/// PostgreSQL, as [`containers::find`] looks for it.
+const POSTGRES: Service = Service {
+    name: "PostgreSQL",
+    url_var: "DATABASE_URL",
+    image_var: "AUTH0_TEST_POSTGRES_IMAGE",
+    default_image: DEFAULT_IMAGE,
+    port: POSTGRES_PORT,
+    ready: Ready::Stderr(READY_LINE),
+    env: &[
+        ("POSTGRES_USER", CONTAINER_USER),
+        ("POSTGRES_PASSWORD", CONTAINER_PASSWORD),
+        ("POSTGRES_DB", CONTAINER_DB),
+    ],
+    url: container_url,
+    ci_advice: "run ./scripts/test, or eval \"$(scripts/postgres.sh start)\" first",
+    skip_notice: "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                  !! SKIPPED: the PostgreSQL store is NOT tested.\n\
+                  !! DATABASE_URL is not set and no Docker engine answers. Run\n\
+                  !! ./scripts/test, or\n\
+                  !!   eval \"$(scripts/postgres.sh start)\"\n\
+                  !! (and scripts/postgres.sh stop when done), or start Docker.\n\
+                  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n",
+};
 
-impl TestDatabase {
-    /// The URL to connect to.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-}
-
-/// A value that needs the test's database, held together with it: it derefs to the value,
-/// and drops the value before the server. A `let backend = backend.clone()…` that shadows
-/// it keeps it alive too (shadowing does not drop).
-pub struct WithServer<T> {
-    value: T,
-    server: TestDatabase,
-}
-
-impl<T> WithServer<T> {
-    /// The database the value talks to.
-    pub fn server(&self) -> &TestDatabase {
-        &self.server
-    }
-}
-
-impl<T> Deref for WithServer<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.value
-    }
-}
-
-impl<T> DerefMut for WithServer<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.value
-    }
+/// The URL of a container's database, published on `host:port`.
+fn container_url(host: &str, port: u16) -> String {
+    format!("postgres://{CONTAINER_USER}:{CONTAINER_PASSWORD}@{host}:{port}/{CONTAINER_DB}")
 }
 
 /// This test's database (see the module docs), or `None` after a loud message.
@@ -119,151 +100,17 @@ impl<T> DerefMut for WithServer<T> {
 /// When the test cannot run and must not skip (`CI`, `AUTH0_TEST_REQUIRE_CONTAINERS`), or
 /// when a Docker engine answers but the container does not start.
 pub async fn database() -> Option<TestDatabase> {
-    let required = containers_required();
-    if let Some(url) = env_url() {
-        assert!(
-            !required,
-            "{REQUIRE_CONTAINERS_VAR} is set, and so is DATABASE_URL: unset DATABASE_URL so \
-             that the tests start their own PostgreSQL containers"
-        );
-        return Some(TestDatabase {
-            url,
-            container: None,
-        });
+    let database = containers::find(&POSTGRES).await?;
+    if database.is_container() {
+        wait_until_accepting(database.url()).await;
     }
-    if docker_answers().await {
-        return Some(start_container().await);
-    }
-    assert!(
-        !required,
-        "{REQUIRE_CONTAINERS_VAR} is set but no Docker engine answers (DOCKER_HOST={}): start \
-         one, e.g. eval \"$(scripts/docker.sh start)\"",
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unset".into())
-    );
-    skip_or_fail();
-    None
+    Some(database)
 }
 
 /// `DATABASE_URL`, or `None` after a loud message (a panic when `CI` is set). Only for the
 /// outage test, which runs its own server; others use [`database`].
 pub fn database_url() -> Option<String> {
-    let url = env_url();
-    if url.is_none() {
-        skip_or_fail();
-    }
-    url
-}
-
-/// Says loudly, once per test binary, that the PostgreSQL tests are skipped, or panics when
-/// `CI` is set.
-fn skip_or_fail() {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "DATABASE_URL is not set, and CI is, so the PostgreSQL tests cannot be skipped (and \
-         the tests that can use a container found no Docker engine): run ./scripts/test, or \
-         eval \"$(scripts/postgres.sh start)\" first"
-    );
-    // Straight to stderr: the harness captures `eprintln!` of passing tests, which would
-    // make the skip silent.
-    static SKIP_NOTICE: Once = Once::new();
-    SKIP_NOTICE.call_once(|| {
-        let _ = std::io::stderr().write_all(
-            b"\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-              !! SKIPPED: the PostgreSQL store is NOT tested.\n\
-              !! DATABASE_URL is not set and no Docker engine answers. Run\n\
-              !! ./scripts/test, or\n\
-              !!   eval \"$(scripts/postgres.sh start)\"\n\
-              !! (and scripts/postgres.sh stop when done), or start Docker.\n\
-              !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n",
-        );
-    });
-}
-
-/// `DATABASE_URL` when set and not empty.
-fn env_url() -> Option<String> {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-}
-
-fn containers_required() -> bool {
-    std::env::var(REQUIRE_CONTAINERS_VAR).is_ok_and(|v| v == "1")
-}
-
-/// Whether the engine testcontainers would use (it reads `DOCKER_HOST` the same way) answers.
-async fn docker_answers() -> bool {
-    let Ok(docker) = testcontainers::core::client::docker_client_instance().await else {
-        return false;
-    };
-    matches!(
-        tokio::time::timeout(PING_TIMEOUT, docker.ping()).await,
-        Ok(Ok(_))
-    )
-}
-
-/// `name:tag` as testcontainers wants it: the tag follows the last `:` after the last `/`
-/// (a registry's port is not a tag), `latest` when there is none.
-fn split_image(image: &str) -> (&str, &str) {
-    match image.rsplit_once(':') {
-        Some((name, tag)) if !tag.contains('/') => (name, tag),
-        _ => (image, "latest"),
-    }
-}
-
-/// Where the container's published ports are reached: `AUTH0_TEST_CONTAINER_HOST` when set
-/// (scripts/docker.sh's engine publishes on 127.0.0.1 only), else testcontainers' answer
-/// (`localhost`, or the bridge's gateway when the tests themselves run in a container).
-async fn container_host(container: &ContainerAsync<GenericImage>) -> String {
-    if let Some(host) = std::env::var(HOST_VAR).ok().filter(|h| !h.is_empty()) {
-        return host;
-    }
-    let host = container
-        .get_host()
-        .await
-        .unwrap_or_else(|e| panic!("the container's host: {e}"))
-        .to_string();
-    // The ports asked for are the IPv4 ones: "localhost" could resolve to ::1 first.
-    if host == "localhost" {
-        "127.0.0.1".to_owned()
-    } else {
-        host
-    }
-}
-
-async fn start_container() -> TestDatabase {
-    let image = std::env::var(IMAGE_VAR)
-        .ok()
-        .filter(|image| !image.is_empty())
-        .unwrap_or_else(|| DEFAULT_IMAGE.to_owned());
-    let (name, tag) = split_image(&image);
-    let container = GenericImage::new(name, tag)
-        .with_exposed_port(POSTGRES_PORT.tcp())
-        .with_wait_for(WaitFor::message_on_stderr(READY_LINE))
-        .with_env_var("POSTGRES_USER", CONTAINER_USER)
-        .with_env_var("POSTGRES_PASSWORD", CONTAINER_PASSWORD)
-        .with_env_var("POSTGRES_DB", CONTAINER_DB)
-        .with_startup_timeout(STARTUP_TIMEOUT)
-        .start()
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "a Docker engine answers, but a PostgreSQL container of {image} did not start: \
-                 {e}. Set {IMAGE_VAR} to an image the engine has or can pull, or DATABASE_URL to \
-                 a running PostgreSQL"
-            )
-        });
-    let host = container_host(&container).await;
-    let port = container
-        .get_host_port_ipv4(POSTGRES_PORT)
-        .await
-        .unwrap_or_else(|e| panic!("the PostgreSQL container's port: {e}"));
-    let url =
-        format!("postgres://{CONTAINER_USER}:{CONTAINER_PASSWORD}@{host}:{port}/{CONTAINER_DB}");
-    wait_until_accepting(&url).await;
-    TestDatabase {
-        url,
-        container: Some(container),
-    }
+    containers::env_url_or_skip(&POSTGRES)
 }
 
 /// Connects until a connection succeeds (see [`READY_LINE`]), for at most [`CONNECT_TIMEOUT`].
@@ -299,10 +146,7 @@ pub async fn pool(max: u32) -> Option<WithServer<PgPool>> {
     let server = database().await?;
     let pool = pool_on(server.url(), max).await;
     drop_stale_schemas(&pool).await;
-    Some(WithServer {
-        value: pool,
-        server,
-    })
+    Some(WithServer::new(pool, server))
 }
 
 /// A schema name no other test, in this process or another, uses.
@@ -334,10 +178,7 @@ pub async fn backend_on(server: &TestDatabase, max: u32) -> PostgresBackend {
 /// test's database (see [`database`]).
 pub async fn backend_with(max: u32) -> Option<WithServer<PostgresBackend>> {
     let server = database().await?;
-    Some(WithServer {
-        value: backend_on(&server, max).await,
-        server,
-    })
+    Some(WithServer::new(backend_on(&server, max).await, server))
 }
 
 /// A migrated backend in a fresh schema, held with this test's database.
