@@ -165,10 +165,11 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
         format!("{identifier}:{}:{version}", id.as_str())
     }
 
-    /// Remembers the session a write just stored as `version`.
-    fn remember(&self, identifier: &str, id: &SessionId, version: u64, state: &StateData) {
+    /// Remembers what the record version named by `key` (see [`Self::cache_key`]) opens
+    /// to: after opening it, or after writing it.
+    fn remember(&self, key: String, state: &StateData) {
         self.read_cache.insert(
-            Self::cache_key(identifier, id, version),
+            key,
             CachedSession {
                 state: Arc::new(state.clone()),
                 expires_at: None,
@@ -257,7 +258,7 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
             return Err(e);
         }
         self.set_id_cookie(cx, identifier, &id, ttl);
-        self.remember(identifier, &id, 1, state);
+        self.remember(Self::cache_key(identifier, &id, 1), state);
         cx.set_read_version(
             identifier,
             ReadVersion {
@@ -332,7 +333,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
                 self.set_id_cookie(cx, identifier, &id, ttl);
                 self.read_cache
                     .remove(&Self::cache_key(identifier, &id, expected));
-                self.remember(identifier, &id, expected + 1, state);
+                self.remember(Self::cache_key(identifier, &id, expected + 1), state);
                 cx.set_read_version(
                     identifier,
                     ReadVersion {
@@ -401,13 +402,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
                 return Ok(None);
             }
         };
-        self.read_cache.insert(
-            key,
-            CachedSession {
-                state: Arc::new(state.clone()),
-                expires_at: None,
-            },
-        );
+        self.remember(key, &state);
         cx.set_read_version(identifier, read_version);
         Ok(Some(state))
     }
