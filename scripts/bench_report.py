@@ -229,8 +229,8 @@ def load_vs_raw(_n):
             c = row["concurrency"]
             target = verdict(row["ratio"] <= LOAD_VS_RAW) if c in (1, 64) else "–"
             notes = []
-            if "ours_without_pool_ping_us" in row:
-                notes.append(f"pool without `test_before_acquire`: {row['ours_without_pool_ping_us']:.1f} µs")
+            if "ours_through_pool_us" in row:
+                notes.append(f"our `load` through sqlx's pool (`with_read_connections(0)`): {row['ours_through_pool_us']:.1f} µs")
             if "sqlx_without_pool_us" in row:
                 notes.append(f"sqlx on its own connection, no pool: {row['sqlx_without_pool_us']:.1f} µs")
             rows.append(

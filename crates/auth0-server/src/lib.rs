@@ -58,7 +58,9 @@ pub mod stores {
     #[cfg(feature = "memory")]
     pub use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
     #[cfg(feature = "postgres")]
-    pub use auth0_store_postgres::{CleanupTask, PostgresBackend, PostgresTransactionStore, sqlx};
+    pub use auth0_store_postgres::{
+        CleanupTask, PostgresBackend, PostgresTransactionStore, ReadConnections, sqlx,
+    };
     #[cfg(feature = "redis")]
     pub use auth0_store_redis::{RedisBackend, RedisTransactionStore, redis};
 }

@@ -11,13 +11,14 @@
 //! results, so the 4,247-byte `bytea` travels as 8.5 KB of hex (sqlx asks for binary), and
 //! it does not decode the row.
 //!
-//! Every measurement of ours, criterion's and the paired ones, runs `c` tasks on a pool of
-//! exactly `c` connections (as pgbench has `c` clients), otherwise with sqlx's defaults as
-//! in the crate's examples, `test_before_acquire` included: the pool pings an idle
-//! connection (one more round trip) before handing it out; sqlx also pings every connection
-//! as it goes back to the pool, whatever the options. The paired pass measures what those
-//! cost: `load` on a pool without the first ping (`ours_without_pool_ping_us`), and the same
-//! SELECT through sqlx on one connection per task, no pool (`sqlx_without_pool_us`).
+//! Every measurement of ours, criterion's and the paired ones, runs `c` tasks on a backend
+//! whose pool has exactly `c` connections (as pgbench has `c` clients), otherwise with
+//! sqlx's defaults as in the crate's examples; `load` then runs on the backend's read
+//! connections (as many as the pool's). The paired pass also measures `load` through sqlx's
+//! pool instead (`with_read_connections(0)`: sqlx pings an idle connection before handing it
+//! out, `test_before_acquire`, and every connection as it goes back; `ours_through_pool_us`),
+//! and the same SELECT through sqlx on one connection per task, no pool and no row decoding
+//! (`sqlx_without_pool_us`).
 //!
 //! The two sides alternate, five rounds of about a second each per concurrency level (ours
 //! with the same driver as the criterion groups, measured again on a fresh, warmed pool that
@@ -82,7 +83,7 @@ fn bench(c: &mut Criterion) {
         .as_secs();
     let schema = format!("{SCHEMA_PREFIX}{now}_{}", std::process::id());
     let (setup, work) = rt.block_on(async {
-        let setup = pool(&url, SETUP_CONNECTIONS, PoolCheck::Default).await;
+        let setup = pool(&url, SETUP_CONNECTIONS).await;
         drop_stale_schemas(&setup, now).await;
         let backend = backend_in(setup.clone(), &schema);
         backend.migrate().await.expect("migrations run");
@@ -99,7 +100,7 @@ fn bench(c: &mut Criterion) {
             &url,
             &secrets,
             concurrency,
-            PoolCheck::Default,
+            Reads::OwnConnections,
         ));
         for op in Op::ALL {
             group.bench_function(
@@ -123,22 +124,21 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-/// Whether the pool pings a connection before handing it out.
+/// Where `load` runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum PoolCheck {
-    /// sqlx's default (`test_before_acquire(true)`), as in the crate's examples: one more
-    /// round trip (a `Sync`) whenever an idle connection is taken.
-    Default,
-    /// `test_before_acquire(false)`: a dead connection shows up as the query's error instead.
-    NoPing,
+enum Reads {
+    /// The backend's read connections, as many as the pool's (the default).
+    OwnConnections,
+    /// sqlx's pool (`with_read_connections(0)`), with sqlx's defaults: a ping before an idle
+    /// connection is handed out (`test_before_acquire`) and one when it goes back.
+    ThroughPool,
 }
 
-/// A pool of at most `max` connections.
-async fn pool(url: &str, max: usize, check: PoolCheck) -> PgPool {
+/// A pool of at most `max` connections, with sqlx's defaults.
+async fn pool(url: &str, max: usize) -> PgPool {
     PgPoolOptions::new()
         .max_connections(max as u32)
         .acquire_timeout(Duration::from_secs(10))
-        .test_before_acquire(check == PoolCheck::Default)
         .connect(url)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL: {e}"))
@@ -151,12 +151,15 @@ async fn on_pool(
     url: &str,
     secrets: &Secrets,
     concurrency: usize,
-    check: PoolCheck,
+    reads: Reads,
 ) -> Work {
-    let backend = backend_in(
-        pool(url, concurrency, check).await,
+    let mut backend = backend_in(
+        pool(url, concurrency).await,
         work.store().backend().schema(),
     );
+    if reads == Reads::ThroughPool {
+        backend = backend.with_read_connections(0);
+    }
     work.with_store(ServerSideStateStore::new(backend, secrets))
 }
 
@@ -212,11 +215,11 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
             let (bare_ops, _) =
                 load::timed_run(PAIRED_ROUND, |ops| bare.run(ops, concurrency)).await;
             bare.close().await;
-            let no_ping = on_pool(work, url, secrets, concurrency, PoolCheck::NoPing).await;
+            let via_pool = on_pool(work, url, secrets, concurrency, Reads::ThroughPool).await;
             let (np_ops, _) =
-                load::timed_run(PAIRED_ROUND, |ops| no_ping.run(Op::Load, ops, concurrency)).await;
-            no_ping.store().backend().pool().close().await;
-            let work = on_pool(work, url, secrets, concurrency, PoolCheck::Default).await;
+                load::timed_run(PAIRED_ROUND, |ops| via_pool.run(Op::Load, ops, concurrency)).await;
+            via_pool.store().backend().pool().close().await;
+            let work = on_pool(work, url, secrets, concurrency, Reads::OwnConnections).await;
             let (ops, _) =
                 load::timed_run(PAIRED_ROUND, |ops| work.run(Op::Load, ops, concurrency)).await;
             let (get_ops, _) =
@@ -224,7 +227,7 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
             work.store().backend().pool().close().await;
             (ops, np_ops, get_ops, bare_ops)
         });
-        let (mut ours, mut raw, mut no_ping_us, mut get) =
+        let (mut ours, mut raw, mut via_pool_us, mut get) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let (mut bare_us, mut transactions) = (Vec::new(), Vec::new());
         for _ in 0..PAIRED_ROUNDS {
@@ -233,12 +236,12 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
                 let elapsed = bare.run(bare_ops, concurrency).await;
                 bare_us.push(load::micros_per_op(elapsed, bare_ops));
                 bare.close().await;
-                let no_ping = on_pool(work, url, secrets, concurrency, PoolCheck::NoPing).await;
-                no_ping.warm_up(Op::Load, concurrency).await;
-                let elapsed = no_ping.run(Op::Load, np_ops, concurrency).await;
-                no_ping_us.push(load::micros_per_op(elapsed, np_ops));
-                no_ping.store().backend().pool().close().await;
-                let work = on_pool(work, url, secrets, concurrency, PoolCheck::Default).await;
+                let via_pool = on_pool(work, url, secrets, concurrency, Reads::ThroughPool).await;
+                via_pool.warm_up(Op::Load, concurrency).await;
+                let elapsed = via_pool.run(Op::Load, np_ops, concurrency).await;
+                via_pool_us.push(load::micros_per_op(elapsed, np_ops));
+                via_pool.store().backend().pool().close().await;
+                let work = on_pool(work, url, secrets, concurrency, Reads::OwnConnections).await;
                 work.warm_up(Op::StoreGet, concurrency).await;
                 let elapsed = work.run(Op::StoreGet, get_ops, concurrency).await;
                 get.push(load::micros_per_op(elapsed, get_ops));
@@ -256,13 +259,13 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
             raw_us: load::median(&raw),
             ours_what: format!(
                 "PostgresBackend::load: the prepared SELECT of the row by primary key (sqlx, \
-                 binary results, row decoded), plus the pool's ping of the idle connection \
-                 (sqlx's default test_before_acquire); {concurrency} tasks on a pool of \
-                 {concurrency} connections; median of {PAIRED_ROUNDS} rounds of {ops} ops, each \
-                 right before pgbench's. ours_without_pool_ping_us: the same with \
-                 test_before_acquire(false) (sqlx still pings each connection on release). \
-                 sqlx_without_pool_us: the same SELECT through sqlx on a connection of each \
-                 task's own, no pool, row not decoded",
+                 binary results, row decoded) on the backend's read connections; \
+                 {concurrency} tasks, a pool of {concurrency} connections and as many read \
+                 connections; median of {PAIRED_ROUNDS} rounds of {ops} ops, each right before \
+                 pgbench's. ours_through_pool_us: the same through sqlx's pool \
+                 (with_read_connections(0); sqlx's default test_before_acquire, and its ping of \
+                 each connection on release). sqlx_without_pool_us: the same SELECT through \
+                 sqlx on a connection of each task's own, no pool, row not decoded",
             ),
             raw_what: format!(
                 "pgbench -M prepared -c {concurrency} -j {} -T {}: the same SELECT on the same \
@@ -273,7 +276,7 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
                 transactions
             ),
             extra: vec![
-                ("ours_without_pool_ping_us", load::median(&no_ping_us)),
+                ("ours_through_pool_us", load::median(&via_pool_us)),
                 ("sqlx_without_pool_us", load::median(&bare_us)),
                 ("store_get_us", load::median(&get)),
             ],

@@ -15,6 +15,7 @@ use sqlx::{AssertSqlSafe, PgPool, Row};
 use crate::cleanup::{CleanupTask, Table};
 use crate::config::{ConfigError, Index, Names, validate_identifier};
 use crate::error::{BACKEND, DataError, Db, data_error, text_field};
+use crate::lane::{ReadConnections, ReadLane};
 use crate::sql::{Statement, Statements};
 use crate::transactions::PostgresTransactionStore;
 
@@ -41,6 +42,10 @@ pub const MAX_EXPIRES_AT_SECONDS: i64 = 253_402_300_799;
 ///   may: an advisory lock makes them take turns).
 /// - **Expired rows** are invisible at once and deleted by [`delete_expired`](SessionBackend::delete_expired)
 ///   or, in batches, by the task [`spawn_cleanup`](Self::spawn_cleanup) starts.
+/// - **Reads** (`load`, which every request with a session runs) use connections of the
+///   backend's own, opened like the pool's, rather than the pool, whose pings on the way out
+///   and in cost more round trips than the query (see
+///   [`with_read_connections`](Self::with_read_connections)); everything else uses the pool.
 /// - **Failures** are typed: [`StoreError::Backend`] with the sqlx error as its source, or
 ///   [`StoreError::Timeout`] when the pool cannot hand out a connection in time or an
 ///   operation takes longer than its timeout. The pool reconnects by itself.
@@ -75,6 +80,8 @@ pub struct PostgresBackend {
     pub(crate) db: Db,
     pub(crate) sql: Arc<Statements>,
     pub(crate) cleanup_batch: u32,
+    /// Connections for `load`; `None`: `load` goes through the pool.
+    lane: Option<Arc<ReadLane>>,
 }
 
 impl fmt::Debug for PostgresBackend {
@@ -86,6 +93,10 @@ impl fmt::Debug for PostgresBackend {
             .field("transactions_table", &self.sql.names.transactions_table)
             .field("timeout", &self.db.timeout)
             .field("cleanup_batch", &self.cleanup_batch)
+            .field(
+                "read_connections",
+                &self.lane.as_ref().map_or(0, |l| l.max()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -108,6 +119,7 @@ impl PostgresBackend {
     /// # }
     /// ```
     pub fn new(pool: PgPool) -> Self {
+        let read_connections = pool.options().get_max_connections() as usize;
         Self {
             db: Db {
                 pool,
@@ -115,7 +127,9 @@ impl PostgresBackend {
             },
             sql: Arc::new(Statements::new(Names::default())),
             cleanup_batch: DEFAULT_CLEANUP_BATCH,
+            lane: None,
         }
+        .with_read_connections(read_connections)
     }
 
     fn with_names(mut self, names: Names) -> Result<Self, ConfigError> {
@@ -215,6 +229,49 @@ impl PostgresBackend {
     pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
         self.db.timeout = timeout;
         self
+    }
+
+    /// Sets how many connections of its own the backend may open for `load` (default: the
+    /// pool's `max_connections`); `0` sends `load` through the pool like everything else.
+    ///
+    /// `load` runs on every request that has a session. Through sqlx's pool it would cost a
+    /// ping when the connection goes back to the pool and, unless the pool was built with
+    /// `test_before_acquire(false)`, another before it is handed out: more server work than
+    /// the `SELECT` itself. These connections skip both and stay safe without them: one whose
+    /// query was cancelled half-way is closed rather than reused, and a query that fails on a
+    /// reused connection (a server restart) runs once more on a new one. They are opened on
+    /// demand with the pool's connect options, bounded by its `acquire_timeout`, and closed
+    /// past its `max_lifetime` or `idle_timeout`; the pool's `after_connect` hook does not
+    /// run for them.
+    ///
+    /// Count them in the database's connection budget: an instance holds up to the pool's
+    /// size plus this many.
+    ///
+    /// ```
+    /// # use auth0_store_postgres::{PostgresBackend, sqlx::postgres::PgPoolOptions};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let pool = PgPoolOptions::new()
+    ///     .max_connections(10)
+    ///     .connect_lazy("postgres://app@127.0.0.1/app")
+    ///     .unwrap();
+    /// let backend = PostgresBackend::new(pool.clone());
+    /// assert_eq!(backend.read_connections().max, 10);
+    /// let backend = PostgresBackend::new(pool).with_read_connections(4);
+    /// assert_eq!(backend.read_connections().max, 4);
+    /// assert_eq!(backend.read_connections().open, 0, "opened on demand");
+    /// # }
+    /// ```
+    pub fn with_read_connections(mut self, max: usize) -> Self {
+        self.lane = (max > 0).then(|| Arc::new(ReadLane::new(self.db.pool.clone(), max)));
+        self
+    }
+
+    /// How many connections of its own the backend holds for `load` now, and its limit
+    /// (see [`with_read_connections`](Self::with_read_connections)).
+    pub fn read_connections(&self) -> ReadConnections {
+        self.lane
+            .as_ref()
+            .map_or_else(ReadConnections::default, |lane| lane.stats())
     }
 
     /// Sets how many expired rows one cleanup statement deletes (default
@@ -462,11 +519,16 @@ impl SessionBackend for PostgresBackend {
     async fn load(&self, id: &SessionId) -> Result<Option<LoadedRecord>, StoreError> {
         self.db
             .run(async {
-                sqlx::query(AssertSqlSafe(self.sql.load.clone()))
-                    .bind(id.as_str())
-                    .fetch_optional(&self.db.pool)
-                    .await
-                    .map_err(|e| self.db.error(e))?
+                let row = match &self.lane {
+                    Some(lane) => lane.fetch_optional(&self.sql.load, id.as_str()).await,
+                    None => {
+                        sqlx::query(AssertSqlSafe(self.sql.load.clone()))
+                            .bind(id.as_str())
+                            .fetch_optional(&self.db.pool)
+                            .await
+                    }
+                };
+                row.map_err(|e| self.db.error(e))?
                     .as_ref()
                     .map(loaded_record)
                     .transpose()

@@ -47,6 +47,8 @@
 //!   expires_at > now()`; a deleted or expired session is never written again.
 //! - **Back-channel logout** is one `DELETE` through the `(domain, sid)` or `(domain, sub)`
 //!   index.
+//! - **Reads** run on connections of the backend's own, without the round trips sqlx's pool
+//!   adds to every query ([`PostgresBackend::with_read_connections`]).
 //! - **Cleanup.** Expired rows are invisible at once; [`PostgresBackend::spawn_cleanup`]
 //!   deletes them in batches in the background.
 //!
@@ -74,6 +76,7 @@ mod backend;
 mod cleanup;
 mod config;
 mod error;
+mod lane;
 mod migrate;
 mod sql;
 mod transactions;
@@ -87,6 +90,7 @@ pub use config::{
     MAX_IDENTIFIER_LEN,
 };
 pub use error::DataError;
+pub use lane::ReadConnections;
 pub use sql::Statement;
 pub use transactions::{
     DEFAULT_MAX_TRANSACTION_SIZE, DEFAULT_TRANSACTION_TTL, MAX_TRANSACTION_KEY_LEN,

@@ -1,0 +1,273 @@
+//! The read lane: connections of the backend's own for `load`, the query every request
+//! with a session runs.
+//!
+//! Why not the pool: sqlx's pool pings a connection when it goes back (always) and, by
+//! default, again before handing it out, so one `SELECT` through the pool costs two or three
+//! round trips of server and client work (docs/benchmarks.md measured 2.65× a prepared
+//! `SELECT`). The lane keeps idle connections in a stack and checks nothing on the way in or
+//! out; what the pings guard against it handles itself:
+//!
+//! - **Cancellation.** A connection goes back only after its query has run to the end. A
+//!   `load` whose future is dropped half-way (its timeout fired, the request was cancelled)
+//!   drops the connection with it, closing it, so no half-read reply is ever seen by the next
+//!   query.
+//! - **Dead connections.** After a server restart the idle connections are closed at the
+//!   other end. A query that fails on a reused connection forgets every idle connection and
+//!   runs once more on a new one (`load` only reads, so running it twice is harmless).
+//! - **Limits.** At most `max` connections are open (opened on demand); waiting for
+//!   one and opening it are bounded by the pool's `acquire_timeout` and end in
+//!   `PoolTimedOut`, as with the pool; connections older than the pool's `max_lifetime` or
+//!   idle longer than its `idle_timeout` are closed instead of reused.
+//!
+//! Connections are opened with the pool's connect options (so URL, TLS and credentials are
+//! the pool's), but the pool's `after_connect` and `before_acquire` hooks do not run for
+//! them: the backend's statements name their schema and need no session setup.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// What the read lane holds, as [`PostgresBackend::read_connections`](crate::PostgresBackend::read_connections) reports it.
+///
+/// ```
+/// use auth0_store_postgres::ReadConnections;
+/// let now = ReadConnections::default();
+/// assert_eq!((now.open, now.idle, now.max), (0, 0, 0));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadConnections {
+    /// Connections open now: idle ones and ones running a query.
+    pub open: usize,
+    /// Idle connections, waiting for the next `load`.
+    pub idle: usize,
+    /// The most that may be open at once (0: `load` goes through the pool).
+    pub max: usize,
+}
+
+/// An idle connection and its ages.
+struct Idle {
+    conn: PgConnection,
+    opened: Instant,
+    since: Instant,
+}
+
+/// The idle stack and the count of open connections, changed together under one lock.
+#[derive(Default)]
+struct Held {
+    idle: Vec<Idle>,
+    open: usize,
+}
+
+/// The lane: a stack of idle connections, and a permit for each query running.
+pub(crate) struct ReadLane {
+    pool: PgPool,
+    held: Mutex<Held>,
+    permits: Semaphore,
+    max: usize,
+}
+
+impl fmt::Debug for ReadLane {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the pool: its connect options hold the password.
+        f.debug_struct("ReadLane")
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connection taken from the lane. Dropped without [`Self::release`], it is closed.
+struct Taken<'a> {
+    lane: &'a ReadLane,
+    conn: Option<PgConnection>,
+    opened: Instant,
+    reused: bool,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl Taken<'_> {
+    /// Puts the connection back on the stack, or closes it when it is past the pool's
+    /// `max_lifetime`, the pool is closed, or more are open than the lane allows (a retry
+    /// may open one while another task puts one back).
+    fn release(mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        let lane = self.lane;
+        let too_old = lane
+            .pool
+            .options()
+            .get_max_lifetime()
+            .is_some_and(|max| self.opened.elapsed() >= max);
+        let mut held = lane.lock();
+        if too_old || lane.pool.is_closed() || held.open > lane.max {
+            held.open -= 1;
+            drop(held);
+            drop(conn);
+        } else {
+            held.idle.push(Idle {
+                conn,
+                opened: self.opened,
+                since: Instant::now(),
+            });
+        }
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // Not released: the query was cancelled or failed. Closing it is the only way to
+            // be sure the next query does not read the rest of this one's reply.
+            self.lane.lock().open -= 1;
+            drop(conn);
+        }
+    }
+}
+
+impl ReadLane {
+    /// A lane of at most `max` connections opened like `pool`'s.
+    pub(crate) fn new(pool: PgPool, max: usize) -> Self {
+        Self {
+            pool,
+            held: Mutex::new(Held::default()),
+            permits: Semaphore::new(max),
+            max,
+        }
+    }
+
+    /// The most connections that may be open at once.
+    pub(crate) fn max(&self) -> usize {
+        self.max
+    }
+
+    /// What the lane holds now.
+    pub(crate) fn stats(&self) -> ReadConnections {
+        let held = self.lock();
+        ReadConnections {
+            open: held.open,
+            idle: held.idle.len(),
+            max: self.max,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
+        // Every change under this lock is whole (a push, a pop, a count), so a panic
+        // elsewhere while it was held leaves nothing half-changed: a poisoned lock is usable.
+        self.held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Closes every idle connection.
+    fn forget_idle(&self) {
+        let mut held = self.lock();
+        let dead = std::mem::take(&mut held.idle);
+        held.open -= dead.len();
+        drop(held);
+        drop(dead);
+    }
+
+    /// Runs `sql` with `id` as its one parameter and returns the row, if any.
+    pub(crate) async fn fetch_optional(
+        &self,
+        sql: &Arc<str>,
+        id: &str,
+    ) -> Result<Option<PgRow>, sqlx::Error> {
+        let mut taken = self.take(true).await?;
+        match Self::query(&mut taken, sql, id).await {
+            Ok(row) => {
+                taken.release();
+                Ok(row)
+            }
+            Err(_) if taken.reused => {
+                // Most likely the server restarted, and then every idle connection is dead
+                // too: close them all and run the query once more on a new connection.
+                drop(taken);
+                self.forget_idle();
+                let mut fresh = self.take(false).await?;
+                let row = Self::query(&mut fresh, sql, id).await?;
+                fresh.release();
+                Ok(row)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn query(
+        taken: &mut Taken<'_>,
+        sql: &Arc<str>,
+        id: &str,
+    ) -> Result<Option<PgRow>, sqlx::Error> {
+        let conn = taken
+            .conn
+            .as_mut()
+            .ok_or_else(|| sqlx::Error::Protocol("read lane connection already released".into()))?;
+        sqlx::query(AssertSqlSafe(Arc::clone(sql)))
+            .bind(id)
+            .fetch_optional(conn)
+            .await
+    }
+
+    /// A connection: an idle one if `reuse` and there is one young enough, else a new one.
+    /// Waiting for a permit and connecting share the pool's `acquire_timeout`.
+    async fn take(&self, reuse: bool) -> Result<Taken<'_>, sqlx::Error> {
+        let options = self.pool.options();
+        let deadline = options.get_acquire_timeout();
+        if self.pool.is_closed() {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        tokio::time::timeout(deadline, async {
+            let permit = self
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| sqlx::Error::PoolClosed)?;
+            if reuse && let Some(idle) = self.pop_idle(options.get_idle_timeout()) {
+                return Ok(Taken {
+                    lane: self,
+                    conn: Some(idle.conn),
+                    opened: idle.opened,
+                    reused: true,
+                    _permit: permit,
+                });
+            }
+            let conn = PgConnection::connect_with(&self.pool.connect_options()).await?;
+            self.lock().open += 1;
+            Ok(Taken {
+                lane: self,
+                conn: Some(conn),
+                opened: Instant::now(),
+                reused: false,
+                _permit: permit,
+            })
+        })
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?
+    }
+
+    /// The most recently used idle connection, after closing those idle for longer than
+    /// `idle_timeout` (the oldest are at the bottom of the stack).
+    fn pop_idle(&self, idle_timeout: Option<Duration>) -> Option<Idle> {
+        let mut held = self.lock();
+        let stale: Vec<Idle> = match idle_timeout {
+            Some(limit) => {
+                let n = held
+                    .idle
+                    .iter()
+                    .take_while(|c| c.since.elapsed() >= limit)
+                    .count();
+                held.idle.drain(..n).collect()
+            }
+            None => Vec::new(),
+        };
+        held.open -= stale.len();
+        let next = held.idle.pop();
+        drop(held);
+        // Closed after the lock is let go.
+        drop(stale);
+        next
+    }
+}

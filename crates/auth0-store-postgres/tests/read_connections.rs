@@ -1,0 +1,204 @@
+//! The read lane: `load` runs on connections of the backend's own (see
+//! `PostgresBackend::with_read_connections`). They are reused, bounded, closed when a query
+//! is cancelled half-way, and replaced without an error when the server killed them.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth0_server_core::store::{SessionBackend, SessionId, StoreError};
+use auth0_store_postgres::PostgresBackend;
+use auth0_store_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use auth0_store_postgres::sqlx::{self, Connection as _, PgConnection};
+
+/// A migrated backend with a lane of `lane` connections and one stored session.
+async fn backend_with_session(
+    server: &support::TestDatabase,
+    lane: usize,
+) -> (PostgresBackend, SessionId) {
+    let backend = support::backend_on(server, 4)
+        .await
+        .with_read_connections(lane);
+    let id = store_session(&backend).await;
+    (backend, id)
+}
+
+/// Stores Ada's session (`sid-1`) and returns its id.
+async fn store_session(backend: &PostgresBackend) -> SessionId {
+    let id = SessionId::generate();
+    let record = support::record(
+        "auth0|ada",
+        "sid-1",
+        "tenant.example",
+        Duration::from_secs(600),
+    );
+    backend.create(&id, &record).await.unwrap();
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_loads_reuse_one_connection() {
+    let Some(server) = support::database().await else {
+        return;
+    };
+    let (backend, id) = backend_with_session(&server, 4).await;
+    assert_eq!(backend.read_connections().open, 0, "opened on demand");
+    for _ in 0..20 {
+        let loaded = backend.load(&id).await.unwrap().expect("the session");
+        assert_eq!(loaded.record.sub.as_deref(), Some("auth0|ada"));
+    }
+    let now = backend.read_connections();
+    assert_eq!((now.open, now.idle, now.max), (1, 1, 4), "{now:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_loads_stay_within_the_limit() {
+    let Some(server) = support::database().await else {
+        return;
+    };
+    let (backend, id) = backend_with_session(&server, 3).await;
+    let backend = Arc::new(backend);
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let (backend, id) = (backend.clone(), id.clone());
+            tokio::spawn(async move {
+                let loaded = backend.load(&id).await;
+                let open = backend.read_connections().open;
+                (loaded, open)
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (loaded, open) = task.await.unwrap();
+        assert!(loaded.unwrap().is_some());
+        assert!(open <= 3, "{open} lane connections open, the limit is 3");
+    }
+    let now = backend.read_connections();
+    assert!(now.open >= 1 && now.open <= 3, "{now:?}");
+    assert_eq!(now.open, now.idle, "nothing is running: {now:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_cancelled_half_way_closes_its_connection_and_the_next_load_is_right() {
+    let Some(server) = support::database().await else {
+        return;
+    };
+    let (backend, id) = backend_with_session(&server, 2).await;
+    let backend = backend.with_operation_timeout(Duration::from_millis(300));
+    // The lane's connection, idle.
+    backend.load(&id).await.unwrap().unwrap();
+    assert_eq!(backend.read_connections().idle, 1);
+
+    // A lock that makes every read of the table wait, held by a connection of the test's.
+    let mut locker = PgConnection::connect(server.url()).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    let lock = format!(
+        "LOCK TABLE \"{}\".\"{}\" IN ACCESS EXCLUSIVE MODE",
+        backend.schema(),
+        backend.table()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(lock))
+        .execute(&mut locker)
+        .await
+        .unwrap();
+
+    // The load waits on the lock until its timeout drops it, query and connection both.
+    let err = backend.load(&id).await.unwrap_err();
+    assert!(matches!(err, StoreError::Timeout { .. }), "{err:?}");
+    let now = backend.read_connections();
+    assert_eq!(
+        (now.open, now.idle),
+        (0, 0),
+        "the cancelled connection is closed: {now:?}"
+    );
+
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    locker.close().await.unwrap();
+
+    // A new connection, and the right row: nothing of the cancelled query's reply is read.
+    let loaded = backend.load(&id).await.unwrap().expect("the session");
+    assert_eq!(loaded.record.sid.as_deref(), Some("sid-1"));
+    let missing = backend.load(&SessionId::generate()).await.unwrap();
+    assert!(missing.is_none());
+    assert_eq!(backend.read_connections().open, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_server_killed_is_replaced_without_an_error() {
+    let Some(server) = support::database().await else {
+        return;
+    };
+    // Connections named for this test, so that it kills only its own.
+    let name = format!("read-lane-kill-{}", std::process::id());
+    let options = server
+        .url()
+        .parse::<PgConnectOptions>()
+        .unwrap()
+        .application_name(&name);
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let backend = PostgresBackend::new(pool)
+        .with_schema(&support::fresh_schema())
+        .unwrap()
+        .with_read_connections(2);
+    backend.migrate().await.unwrap();
+    let id = store_session(&backend).await;
+    // Two idle lane connections: two loads at once.
+    let (a, b) = tokio::join!(backend.load(&id), backend.load(&id));
+    assert!(a.unwrap().is_some() && b.unwrap().is_some());
+    let before = backend.read_connections();
+    assert!(before.idle >= 1, "{before:?}");
+
+    // Kill every connection of this backend: the lane's idle ones and the pool's, as a
+    // server restart would.
+    let mut admin = PgConnection::connect(server.url()).await.unwrap();
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = $1) AS t",
+    )
+    .bind(&name)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(killed >= before.idle as i64, "killed {killed}");
+    // pg_terminate_backend only signals: wait until they are gone.
+    for _ in 0..100 {
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(&name)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    admin.close().await.unwrap();
+
+    // The first load after it succeeds: the dead connection fails, the lane forgets its
+    // idle connections and runs the query again on a new one.
+    let loaded = backend.load(&id).await.unwrap().expect("the session");
+    assert_eq!(loaded.record.sub.as_deref(), Some("auth0|ada"));
+    let now = backend.read_connections();
+    assert_eq!(
+        (now.open, now.idle),
+        (1, 1),
+        "only the new connection: {now:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_lane_load_goes_through_the_pool() {
+    let Some(server) = support::database().await else {
+        return;
+    };
+    let (backend, id) = backend_with_session(&server, 0).await;
+    assert!(backend.load(&id).await.unwrap().is_some());
+    assert_eq!(backend.read_connections().max, 0);
+    assert_eq!(backend.read_connections().open, 0);
+}
