@@ -162,6 +162,26 @@ async fn retries_on_5xx_are_bounded() {
 }
 
 #[tokio::test]
+async fn a_refresh_answered_500_is_not_sent_again() {
+    // The provider may have rotated the refresh token before failing: sending the old one
+    // again would look like reuse and revoke the user's whole token family.
+    let (h, cx) = logged_in().await;
+    let before = h.provider.token_requests();
+    h.provider
+        .push_token(500, &[], json!({"error": "server_error"}));
+    h.provider
+        .push_token(200, &[], refreshed("never-asked-for"));
+    let err = h.client.get_access_token(forced(), &cx).await.unwrap_err();
+    assert_eq!(err.code(), "failed_to_refresh_token");
+    assert_eq!(h.provider.token_requests() - before, 1, "sent once");
+    let session = h.client.get_session(&cx).await.unwrap().unwrap();
+    assert!(
+        session.refresh_token.is_some(),
+        "the session keeps its refresh token"
+    );
+}
+
+#[tokio::test]
 async fn mfa_required_is_its_own_error() {
     let (h, cx) = logged_in().await;
     h.provider.push_token(403, &[], json!({"error": "mfa_required", "error_description": "Multifactor authentication required", "mfa_token": "m"}));

@@ -42,7 +42,9 @@ pub enum TokenEndpointAuth {
     ClientSecretPost,
 }
 
-/// Retries of token requests answered with 429 or a 5xx.
+/// Retries of requests to the provider: token requests (code exchange, refresh) answered
+/// with 429 or 503 or that could not connect, which the provider did not carry out;
+/// discovery and JWKS fetches also after any other 5xx.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt.

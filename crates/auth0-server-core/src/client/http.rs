@@ -20,10 +20,12 @@ pub const TELEMETRY_NAME: &str = "auth0-server-rust";
 /// Which failures a request may be retried after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Retry {
-    /// 429, any 5xx, and connection failures: the request had no effect or may be repeated.
+    /// 429, any 5xx, and connection failures: the request had no effect or may be repeated
+    /// (discovery and JWKS fetches).
     Idempotent,
     /// 429 and 503, and connection failures only: the provider did not process it (an
-    /// authorization code must not be sent twice if it may have been used).
+    /// authorization code, or a refresh token under rotation, must not be sent twice if it
+    /// may have been used).
     Unprocessed,
 }
 

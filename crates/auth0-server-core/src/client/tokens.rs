@@ -291,7 +291,10 @@ impl ServerClient {
             .inner
             .provider
             .http()
-            .send(&endpoint, Retry::Idempotent, |c| {
+            // Not after any 5xx: with refresh-token rotation, a refresh the provider carried
+            // out before failing has already spent this token, and sending it again would
+            // look like reuse (Auth0 then revokes the whole family: the user is logged out).
+            .send(&endpoint, Retry::Unprocessed, |c| {
                 let mut form = vec![
                     ("grant_type".to_owned(), "refresh_token".to_owned()),
                     ("refresh_token".to_owned(), refresh_token.to_owned()),
