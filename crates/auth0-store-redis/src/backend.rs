@@ -201,6 +201,9 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
         }
     }
 
+    /// Adds `id` to the sid and sub index sets of `record`. The two sets live in other
+    /// slots than the session (and than each other), so they are two commands; they are sent
+    /// together, costing one round trip rather than two.
     async fn add_to_indexes(
         &self,
         id: &SessionId,
@@ -208,20 +211,22 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
         expiry_ms: u64,
     ) -> Result<(), StoreError> {
         let domain = record.domain.as_deref().unwrap_or_default();
-        for (kind, value) in [("sid", &record.sid), ("sub", &record.sub)] {
-            if let Some(value) = value {
-                let key = self.index_key(kind, domain, value);
-                let mut conn = self.conn.clone();
-                self.run(
-                    INDEX
-                        .key(key)
-                        .arg(id.as_str())
-                        .arg(expiry_ms)
-                        .invoke_async::<i64>(&mut conn),
-                )
-                .await?;
+        let add = |kind: &'static str, value: Option<&str>| {
+            let key = value.map(|value| self.index_key(kind, domain, value));
+            let mut conn = self.conn.clone();
+            async move {
+                let Some(key) = key else { return Ok(()) };
+                let mut invocation = INDEX.key(key);
+                invocation.arg(id.as_str()).arg(expiry_ms);
+                self.run(invocation.invoke_async::<i64>(&mut conn))
+                    .await
+                    .map(drop)
             }
-        }
+        };
+        tokio::try_join!(
+            add("sid", record.sid.as_deref()),
+            add("sub", record.sub.as_deref())
+        )?;
         Ok(())
     }
 
@@ -232,19 +237,22 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
         sub: Option<&str>,
         domain: &str,
     ) -> Result<(), StoreError> {
-        for (kind, value) in [("sid", sid), ("sub", sub)] {
-            if let Some(value) = value.filter(|v| !v.is_empty()) {
-                let key = self.index_key(kind, domain, value);
-                let mut conn = self.conn.clone();
-                self.run(
-                    redis::cmd("SREM")
-                        .arg(key)
-                        .arg(id.as_str())
-                        .query_async::<i64>(&mut conn),
-                )
-                .await?;
+        // As in `add_to_indexes`: two commands, one round trip.
+        let remove = |kind: &'static str, value: Option<&str>| {
+            let key = value
+                .filter(|v| !v.is_empty())
+                .map(|value| self.index_key(kind, domain, value));
+            let mut conn = self.conn.clone();
+            async move {
+                let Some(key) = key else { return Ok(()) };
+                let mut command = redis::cmd("SREM");
+                command.arg(key).arg(id.as_str());
+                self.run(command.query_async::<i64>(&mut conn))
+                    .await
+                    .map(drop)
             }
-        }
+        };
+        tokio::try_join!(remove("sid", sid), remove("sub", sub))?;
         Ok(())
     }
 
