@@ -218,13 +218,13 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
             let via_pool = on_pool(work, url, secrets, concurrency, Reads::ThroughPool).await;
             let (np_ops, _) =
                 load::timed_run(PAIRED_ROUND, |ops| via_pool.run(Op::Load, ops, concurrency)).await;
-            via_pool.store().backend().pool().close().await;
+            via_pool.store().backend().close().await;
             let work = on_pool(work, url, secrets, concurrency, Reads::OwnConnections).await;
             let (ops, _) =
                 load::timed_run(PAIRED_ROUND, |ops| work.run(Op::Load, ops, concurrency)).await;
             let (get_ops, _) =
                 load::timed_run(PAIRED_ROUND, |ops| work.run(Op::StoreGet, ops, concurrency)).await;
-            work.store().backend().pool().close().await;
+            work.store().backend().close().await;
             (ops, np_ops, get_ops, bare_ops)
         });
         let (mut ours, mut raw, mut via_pool_us, mut get) =
@@ -240,14 +240,14 @@ fn compare_with_pgbench(rt: &tokio::runtime::Runtime, work: &Work, url: &str, se
                 via_pool.warm_up(Op::Load, concurrency).await;
                 let elapsed = via_pool.run(Op::Load, np_ops, concurrency).await;
                 via_pool_us.push(load::micros_per_op(elapsed, np_ops));
-                via_pool.store().backend().pool().close().await;
+                via_pool.store().backend().close().await;
                 let work = on_pool(work, url, secrets, concurrency, Reads::OwnConnections).await;
                 work.warm_up(Op::StoreGet, concurrency).await;
                 let elapsed = work.run(Op::StoreGet, get_ops, concurrency).await;
                 get.push(load::micros_per_op(elapsed, get_ops));
                 let elapsed = work.run(Op::Load, ops, concurrency).await;
                 ours.push(load::micros_per_op(elapsed, ops));
-                work.store().backend().pool().close().await;
+                work.store().backend().close().await;
             });
             let (us, done) = run_pgbench(url, &script, id, concurrency);
             raw.push(us);

@@ -266,6 +266,25 @@ impl PostgresBackend {
         self
     }
 
+    /// Closes the pool and the read connections, waiting for the pool's connections to be
+    /// handed back (as [`PgPool::close`] does): for a clean shutdown. Afterwards every
+    /// operation fails with [`StoreError::Backend`]; clones share the pool, so they are
+    /// closed too.
+    ///
+    /// ```no_run
+    /// # async fn demo(backend: auth0_store_postgres::PostgresBackend) {
+    /// // ... at shutdown, after the server stopped taking requests:
+    /// backend.close().await;
+    /// assert_eq!(backend.read_connections().open, 0);
+    /// # }
+    /// ```
+    pub async fn close(&self) {
+        self.db.pool.close().await;
+        if let Some(lane) = &self.lane {
+            lane.close_idle().await;
+        }
+    }
+
     /// How many connections of its own the backend holds for `load` now, and its limit
     /// (see [`with_read_connections`](Self::with_read_connections)).
     pub fn read_connections(&self) -> ReadConnections {

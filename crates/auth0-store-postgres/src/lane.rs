@@ -161,6 +161,21 @@ impl ReadLane {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Closes every idle connection politely (a `Terminate` message, then the socket), for
+    /// a shutdown; connections running a query close when their query ends.
+    pub(crate) async fn close_idle(&self) {
+        let idle = {
+            let mut held = self.lock();
+            let idle = std::mem::take(&mut held.idle);
+            held.open -= idle.len();
+            idle
+        };
+        for idle in idle {
+            // A connection that cannot say goodbye is closed all the same.
+            let _ = idle.conn.close().await;
+        }
+    }
+
     /// Closes every idle connection.
     fn forget_idle(&self) {
         let mut held = self.lock();

@@ -193,6 +193,23 @@ async fn a_connection_the_server_killed_is_replaced_without_an_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_ends_the_read_connections_and_later_loads_fail_typed() {
+    let Some(server) = support::database().await else {
+        return;
+    };
+    let (backend, id) = backend_with_session(&server, 2).await;
+    backend.load(&id).await.unwrap().unwrap();
+    assert_eq!(backend.read_connections().open, 1);
+
+    backend.close().await;
+    assert_eq!(backend.read_connections().open, 0);
+    assert!(backend.pool().is_closed());
+    let err = backend.load(&id).await.unwrap_err();
+    assert!(matches!(err, StoreError::Backend { .. }), "{err:?}");
+    assert_eq!(backend.read_connections().open, 0, "nothing reopened");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_lane_load_goes_through_the_pool() {
     let Some(server) = support::database().await else {
         return;
