@@ -267,15 +267,15 @@ impl PostgresBackend {
     }
 
     /// Closes the pool and the read connections, waiting for the pool's connections to be
-    /// handed back (as [`PgPool::close`] does): for a clean shutdown. Afterwards every
-    /// operation fails with [`StoreError::Backend`]; clones share the pool, so they are
-    /// closed too.
+    /// handed back (as [`PgPool::close`] does): for a clean shutdown. Idle read connections
+    /// close at once, one running a query when its query ends, and none opens afterwards.
+    /// Afterwards every operation fails with [`StoreError::Backend`]; clones share the pool
+    /// and the read connections, so they are closed too.
     ///
     /// ```no_run
     /// # async fn demo(backend: auth0_store_postgres::PostgresBackend) {
     /// // ... at shutdown, after the server stopped taking requests:
     /// backend.close().await;
-    /// assert_eq!(backend.read_connections().open, 0);
     /// # }
     /// ```
     pub async fn close(&self) {
@@ -287,6 +287,13 @@ impl PostgresBackend {
 
     /// How many connections of its own the backend holds for `load` now, and its limit
     /// (see [`with_read_connections`](Self::with_read_connections)).
+    ///
+    /// ```no_run
+    /// # async fn demo(backend: auth0_store_postgres::PostgresBackend) {
+    /// let now = backend.read_connections();
+    /// tracing::info!(open = now.open, idle = now.idle, max = now.max, "session reads");
+    /// # }
+    /// ```
     pub fn read_connections(&self) -> ReadConnections {
         self.lane
             .as_ref()

@@ -12,12 +12,16 @@
 //!   drops the connection with it, closing it, so no half-read reply is ever seen by the next
 //!   query.
 //! - **Dead connections.** After a server restart the idle connections are closed at the
-//!   other end. A query that fails on a reused connection forgets every idle connection and
-//!   runs once more on a new one (`load` only reads, so running it twice is harmless).
-//! - **Limits.** At most `max` connections are open (opened on demand); waiting for
-//!   one and opening it are bounded by the pool's `acquire_timeout` and end in
-//!   `PoolTimedOut`, as with the pool; connections older than the pool's `max_lifetime` or
-//!   idle longer than its `idle_timeout` are closed instead of reused.
+//!   other end. A query that fails on a reused connection with a connection error (I/O, TLS,
+//!   protocol, SQLSTATE class 08, or the server shutting the session down: 57P01–57P03)
+//!   closes every idle connection and runs once more on a new one (`load` only reads, so
+//!   running it twice is harmless). Any other error (a statement timeout, a missing table)
+//!   is returned as it is, and only that connection is closed.
+//! - **Limits.** At most `max` connections are open (opened on demand); waiting for one and
+//!   opening it are bounded by the pool's `acquire_timeout`, and, as the pool does, opening
+//!   is retried while the server refuses connections or is starting up; connections older
+//!   than the pool's `max_lifetime` or idle longer than its `idle_timeout` are closed
+//!   instead of reused.
 //!
 //! Connections are opened with the pool's connect options (so URL, TLS and credentials are
 //! the pool's), but the pool's `after_connect` and `before_acquire` hooks do not run for
@@ -128,8 +132,10 @@ impl Drop for Taken<'_> {
 }
 
 impl ReadLane {
-    /// A lane of at most `max` connections opened like `pool`'s.
+    /// A lane of at most `max` connections opened like `pool`'s (`max` is capped at what a
+    /// semaphore can count, far beyond any server's connection limit).
     pub(crate) fn new(pool: PgPool, max: usize) -> Self {
+        let max = max.min(Semaphore::MAX_PERMITS);
         Self {
             pool,
             held: Mutex::new(Held::default()),
@@ -164,6 +170,8 @@ impl ReadLane {
     /// Closes every idle connection politely (a `Terminate` message, then the socket), for
     /// a shutdown; connections running a query close when their query ends.
     pub(crate) async fn close_idle(&self) {
+        // Nobody gets a permit any more: a `load` waiting for one fails, none opens anything.
+        self.permits.close();
         let idle = {
             let mut held = self.lock();
             let idle = std::mem::take(&mut held.idle);
@@ -197,7 +205,7 @@ impl ReadLane {
                 taken.release();
                 Ok(row)
             }
-            Err(_) if taken.reused => {
+            Err(e) if taken.reused && is_connection_error(&e) => {
                 // Most likely the server restarted, and then every idle connection is dead
                 // too: close them all and run the query once more on a new connection.
                 drop(taken);
@@ -230,42 +238,90 @@ impl ReadLane {
     /// Waiting for a permit and connecting share the pool's `acquire_timeout`.
     async fn take(&self, reuse: bool) -> Result<Taken<'_>, sqlx::Error> {
         let options = self.pool.options();
-        let deadline = options.get_acquire_timeout();
-        if self.pool.is_closed() {
-            return Err(sqlx::Error::PoolClosed);
-        }
-        tokio::time::timeout(deadline, async {
-            let permit = self
-                .permits
-                .acquire()
-                .await
-                .map_err(|_| sqlx::Error::PoolClosed)?;
-            if reuse && let Some(idle) = self.pop_idle(options.get_idle_timeout()) {
-                return Ok(Taken {
-                    lane: self,
-                    conn: Some(idle.conn),
-                    opened: idle.opened,
-                    reused: true,
-                    _permit: permit,
-                });
-            }
-            let conn = PgConnection::connect_with(&self.pool.connect_options()).await?;
-            self.lock().open += 1;
-            Ok(Taken {
+        let deadline = tokio::time::Instant::now() + options.get_acquire_timeout();
+        self.check_open()?;
+        let permit = tokio::time::timeout_at(deadline, self.permits.acquire())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        self.check_open()?;
+        if reuse
+            && let Some(idle) =
+                self.pop_idle(options.get_idle_timeout(), options.get_max_lifetime())
+        {
+            return Ok(Taken {
                 lane: self,
-                conn: Some(conn),
-                opened: Instant::now(),
-                reused: false,
+                conn: Some(idle.conn),
+                opened: idle.opened,
+                reused: true,
                 _permit: permit,
+            });
+        }
+        let conn = self.connect(deadline).await?;
+        let surplus = {
+            let mut held = self.lock();
+            held.open += 1;
+            // A retry opens a connection even if others were put back meanwhile: keep to
+            // `max` by closing the oldest idle one.
+            (held.open > self.max && !held.idle.is_empty()).then(|| {
+                held.open -= 1;
+                held.idle.remove(0)
             })
-        })
-        .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)?
+        };
+        drop(surplus);
+        let taken = Taken {
+            lane: self,
+            conn: Some(conn),
+            opened: Instant::now(),
+            reused: false,
+            _permit: permit,
+        };
+        // Closed while connecting: the new connection goes (dropping `taken` closes it).
+        self.check_open()?;
+        Ok(taken)
     }
 
-    /// The most recently used idle connection, after closing those idle for longer than
-    /// `idle_timeout` (the oldest are at the bottom of the stack).
-    fn pop_idle(&self, idle_timeout: Option<Duration>) -> Option<Idle> {
+    /// `PoolClosed` once the pool is closed, after closing the idle connections (for a pool
+    /// closed directly rather than through the backend's `close`).
+    fn check_open(&self) -> Result<(), sqlx::Error> {
+        if self.pool.is_closed() {
+            self.forget_idle();
+            return Err(sqlx::Error::PoolClosed);
+        }
+        Ok(())
+    }
+
+    /// A new connection with the pool's connect options. While the server refuses
+    /// connections or is starting up, tries again with a growing pause until `deadline`, and
+    /// then returns the last error.
+    async fn connect(&self, deadline: tokio::time::Instant) -> Result<PgConnection, sqlx::Error> {
+        let mut pause = Duration::from_millis(10);
+        loop {
+            let options = self.pool.connect_options();
+            let error =
+                match tokio::time::timeout_at(deadline, PgConnection::connect_with(&options)).await
+                {
+                    Err(_) => return Err(sqlx::Error::PoolTimedOut),
+                    Ok(Ok(conn)) => return Ok(conn),
+                    Ok(Err(e)) => e,
+                };
+            if !is_transient_connect_error(&error)
+                || tokio::time::Instant::now() + pause >= deadline
+            {
+                return Err(error);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    /// The most recently used idle connection younger than `max_lifetime`, after closing
+    /// those idle for longer than `idle_timeout` (the oldest are at the bottom of the stack).
+    fn pop_idle(
+        &self,
+        idle_timeout: Option<Duration>,
+        max_lifetime: Option<Duration>,
+    ) -> Option<Idle> {
         let mut held = self.lock();
         let stale: Vec<Idle> = match idle_timeout {
             Some(limit) => {
@@ -278,11 +334,67 @@ impl ReadLane {
             }
             None => Vec::new(),
         };
+        let mut stale = stale;
+        let mut next = held.idle.pop();
+        while let Some(old) =
+            next.take_if(|c| max_lifetime.is_some_and(|max| c.opened.elapsed() >= max))
+        {
+            stale.push(old);
+            next = held.idle.pop();
+        }
         held.open -= stale.len();
-        let next = held.idle.pop();
         drop(held);
         // Closed after the lock is let go.
         drop(stale);
         next
+    }
+}
+
+/// Whether `error` says the connection itself is gone (so the query may run again on another).
+fn is_connection_error(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception; 57P01 admin shutdown, 57P02 crash shutdown,
+            // 57P03 cannot connect now.
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
+/// Whether opening a connection failed in a way that may pass soon: the server refuses
+/// connections (it is restarting) or says it is starting up (57P03).
+fn is_transient_connect_error(error: &sqlx::Error) -> bool {
+    use std::io::ErrorKind;
+    match error {
+        sqlx::Error::Io(e) => matches!(
+            e.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+        ),
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| code == "57P03"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_errors_are_told_from_query_errors() {
+        let io = |kind| sqlx::Error::Io(std::io::Error::from(kind));
+        assert!(is_connection_error(&io(std::io::ErrorKind::BrokenPipe)));
+        assert!(is_connection_error(&sqlx::Error::Protocol("eof".into())));
+        assert!(!is_connection_error(&sqlx::Error::RowNotFound));
+        assert!(!is_connection_error(&sqlx::Error::PoolTimedOut));
+        assert!(is_transient_connect_error(&io(
+            std::io::ErrorKind::ConnectionRefused
+        )));
+        assert!(!is_transient_connect_error(&io(
+            std::io::ErrorKind::PermissionDenied
+        )));
     }
 }

@@ -24,6 +24,55 @@ async fn backend_with_session(
     (backend, id)
 }
 
+/// A backend on a pool of 2 connected with `options` (the server's, changed by `options`),
+/// a lane of 2, and a stored session, loaded twice at once so that both read connections are
+/// open and idle.
+async fn two_idle_read_connections(
+    server: &support::TestDatabase,
+    options: impl FnOnce(PgConnectOptions) -> PgConnectOptions,
+) -> (PostgresBackend, SessionId) {
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options(server.url().parse().unwrap()))
+        .await
+        .unwrap();
+    let backend = PostgresBackend::new(pool)
+        .with_schema(&support::fresh_schema())
+        .unwrap()
+        .with_read_connections(2);
+    backend.migrate().await.unwrap();
+    let id = store_session(&backend).await;
+    let (a, b) = tokio::join!(backend.load(&id), backend.load(&id));
+    assert!(a.unwrap().is_some() && b.unwrap().is_some());
+    assert_eq!(backend.read_connections().idle, 2);
+    (backend, id)
+}
+
+/// A connection holding a lock that makes every read of the backend's sessions table wait,
+/// until [`unlock`].
+async fn lock_sessions_table(
+    server: &support::TestDatabase,
+    backend: &PostgresBackend,
+) -> PgConnection {
+    let mut locker = PgConnection::connect(server.url()).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    let lock = format!(
+        "LOCK TABLE \"{}\".\"{}\" IN ACCESS EXCLUSIVE MODE",
+        backend.schema(),
+        backend.table()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(lock))
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    locker
+}
+
+async fn unlock(mut locker: PgConnection) {
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    locker.close().await.unwrap();
+}
+
 /// Stores Ada's session (`sid-1`) and returns its id.
 async fn store_session(backend: &PostgresBackend) -> SessionId {
     let id = SessionId::generate();
@@ -91,17 +140,7 @@ async fn a_load_cancelled_half_way_closes_its_connection_and_the_next_load_is_ri
     assert_eq!(backend.read_connections().idle, 1);
 
     // A lock that makes every read of the table wait, held by a connection of the test's.
-    let mut locker = PgConnection::connect(server.url()).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
-    let lock = format!(
-        "LOCK TABLE \"{}\".\"{}\" IN ACCESS EXCLUSIVE MODE",
-        backend.schema(),
-        backend.table()
-    );
-    sqlx::query(sqlx::AssertSqlSafe(lock))
-        .execute(&mut locker)
-        .await
-        .unwrap();
+    let locker = lock_sessions_table(&server, &backend).await;
 
     // The load waits on the lock until its timeout drops it, query and connection both.
     let err = backend.load(&id).await.unwrap_err();
@@ -113,8 +152,7 @@ async fn a_load_cancelled_half_way_closes_its_connection_and_the_next_load_is_ri
         "the cancelled connection is closed: {now:?}"
     );
 
-    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
-    locker.close().await.unwrap();
+    unlock(locker).await;
 
     // A new connection, and the right row: nothing of the cancelled query's reply is read.
     let loaded = backend.load(&id).await.unwrap().expect("the session");
@@ -131,25 +169,8 @@ async fn a_connection_the_server_killed_is_replaced_without_an_error() {
     };
     // Connections named for this test, so that it kills only its own.
     let name = format!("read-lane-kill-{}", std::process::id());
-    let options = server
-        .url()
-        .parse::<PgConnectOptions>()
-        .unwrap()
-        .application_name(&name);
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(options)
-        .await
-        .unwrap();
-    let backend = PostgresBackend::new(pool)
-        .with_schema(&support::fresh_schema())
-        .unwrap()
-        .with_read_connections(2);
-    backend.migrate().await.unwrap();
-    let id = store_session(&backend).await;
-    // Two idle lane connections: two loads at once.
-    let (a, b) = tokio::join!(backend.load(&id), backend.load(&id));
-    assert!(a.unwrap().is_some() && b.unwrap().is_some());
+    let (backend, id) =
+        two_idle_read_connections(&server, |options| options.application_name(&name)).await;
     let before = backend.read_connections();
     assert!(before.idle >= 1, "{before:?}");
 
@@ -190,6 +211,35 @@ async fn a_connection_the_server_killed_is_replaced_without_an_error() {
         (1, 1),
         "only the new connection: {now:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_error_on_a_healthy_connection_is_returned_and_keeps_the_others() {
+    let Some(server) = support::database().await else {
+        return;
+    };
+    // Every statement of this backend's connections is cancelled by the server after 200 ms.
+    let (backend, id) = two_idle_read_connections(&server, |options| {
+        options.options([("statement_timeout", "200")])
+    })
+    .await;
+
+    let locker = lock_sessions_table(&server, &backend).await;
+
+    // The server cancels the load (57014, not a connection error): returned as it is, not
+    // run again, and the other idle connection stays.
+    let err = backend.load(&id).await.unwrap_err();
+    let source = std::error::Error::source(&err).expect("the sqlx error");
+    let code = source
+        .downcast_ref::<sqlx::Error>()
+        .and_then(|e| e.as_database_error())
+        .and_then(|db| db.code().map(|c| c.into_owned()));
+    assert_eq!(code.as_deref(), Some("57014"), "{err:?}");
+    let now = backend.read_connections();
+    assert_eq!((now.open, now.idle), (1, 1), "{now:?}");
+
+    unlock(locker).await;
+    assert!(backend.load(&id).await.unwrap().is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

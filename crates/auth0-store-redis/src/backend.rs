@@ -18,12 +18,14 @@ pub const DEFAULT_PREFIX: &str = "auth0:";
 pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Creates the session hash unless one exists: `KEYS[1]` session; `ARGV`: data, sid, sub,
-/// domain, expiry (unix ms). Returns 1 when created, 0 when the id is taken.
+/// domain, expiry (unix ms). Returns 1 when created, 0 when the id is taken. The expiry is
+/// both the key's (Redis drops it then) and the field `expires`, so that `load` reads all it
+/// needs with one `HMGET`.
 static CREATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-        redis.call('HSET', KEYS[1], 'data', ARGV[1], 'version', 1, 'sid', ARGV[2], 'sub', ARGV[3], 'domain', ARGV[4])
+        redis.call('HSET', KEYS[1], 'data', ARGV[1], 'version', 1, 'sid', ARGV[2], 'sub', ARGV[3], 'domain', ARGV[4], 'expires', ARGV[5])
         redis.call('PEXPIREAT', KEYS[1], ARGV[5])
         return 1
         ",
@@ -38,7 +40,7 @@ static UPDATE: LazyLock<Script> = LazyLock::new(|| {
         local version = redis.call('HGET', KEYS[1], 'version')
         if not version then return 0 end
         if version ~= ARGV[1] then return 2 end
-        redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', tonumber(version) + 1, 'sid', ARGV[3], 'sub', ARGV[4], 'domain', ARGV[5])
+        redis.call('HSET', KEYS[1], 'data', ARGV[2], 'version', tonumber(version) + 1, 'sid', ARGV[3], 'sub', ARGV[4], 'domain', ARGV[5], 'expires', ARGV[6])
         redis.call('PEXPIREAT', KEYS[1], ARGV[6])
         return 1
         ",
@@ -212,7 +214,9 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
     ) -> Result<(), StoreError> {
         let domain = record.domain.as_deref().unwrap_or_default();
         let add = |kind: &'static str, value: Option<&str>| {
-            let key = value.map(|value| self.index_key(kind, domain, value));
+            let key = value
+                .filter(|v| !v.is_empty())
+                .map(|value| self.index_key(kind, domain, value));
             let mut conn = self.conn.clone();
             async move {
                 let Some(key) = key else { return Ok(()) };
@@ -230,13 +234,17 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
         Ok(())
     }
 
+    /// Removes `id` from its sid and sub index sets, as far as Redis lets it: an entry left
+    /// behind is harmless (back-channel logout checks each session's own fields, drops
+    /// entries of sessions that are gone, and the sets expire), so a failure here is logged
+    /// rather than failing a delete whose session is already gone.
     async fn remove_from_indexes(
         &self,
         id: &SessionId,
         sid: Option<&str>,
         sub: Option<&str>,
         domain: &str,
-    ) -> Result<(), StoreError> {
+    ) {
         // As in `add_to_indexes`: two commands, one round trip.
         let remove = |kind: &'static str, value: Option<&str>| {
             let key = value
@@ -252,8 +260,18 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
                     .map(drop)
             }
         };
-        tokio::try_join!(remove("sid", sid), remove("sub", sub))?;
-        Ok(())
+        let (by_sid, by_sub) = tokio::join!(remove("sid", sid), remove("sub", sub));
+        for (index, result) in [("sid", by_sid), ("sub", by_sub)] {
+            if let Err(error) = result {
+                tracing::warn!(
+                    session = id.short(),
+                    index,
+                    %error,
+                    "could not remove a deleted session from its index set; the entry is \
+                     dropped by the next back-channel logout that reads it, or when the set expires"
+                );
+            }
+        }
     }
 
     /// The clear fields of a session: (sid, sub, domain), or `None` if it is gone.
@@ -327,34 +345,48 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionBackend for Redis
             Option<String>,
             Option<String>,
             Option<String>,
+            Option<u64>,
         );
         let key = self.session_key(id);
-        let ((data, version, sid, sub, domain), expire_ms): (Fields, i64) = self
+        // One command, so it sees one state of the hash (a pipeline of two could see the key
+        // expire in between).
+        let (data, version, sid, sub, domain, expires_ms): Fields = self
             .run(
-                redis::pipe()
-                    .cmd("HMGET")
+                redis::cmd("HMGET")
                     .arg(&key)
                     .arg("data")
                     .arg("version")
                     .arg("sid")
                     .arg("sub")
                     .arg("domain")
-                    .cmd("PEXPIRETIME")
-                    .arg(&key)
+                    .arg("expires")
                     .query_async(&mut conn),
             )
             .await?;
         let (Some(data), Some(version)) = (data, version) else {
             return Ok(None);
         };
-        let expires_at = UNIX_EPOCH + Duration::from_millis(u64::try_from(expire_ms).unwrap_or(0));
+        let expires_ms = match expires_ms {
+            Some(ms) => ms,
+            // A record written before the hash had `expires`: the key's own expiry.
+            None => {
+                let ms: i64 = self
+                    .run(redis::cmd("PEXPIRETIME").arg(&key).query_async(&mut conn))
+                    .await?;
+                match u64::try_from(ms) {
+                    Ok(ms) => ms,
+                    // -2: gone since the HMGET; -1: no expiry, which this store never sets.
+                    Err(_) => return Ok(None),
+                }
+            }
+        };
         Ok(Some(LoadedRecord {
             record: SessionRecord {
                 data,
                 sid: sid.and_then(some_if_set),
                 sub: sub.and_then(some_if_set),
                 domain: domain.and_then(some_if_set),
-                expires_at,
+                expires_at: UNIX_EPOCH + Duration::from_millis(expires_ms),
             },
             version,
         }))
@@ -367,6 +399,11 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionBackend for Redis
         expected_version: u64,
     ) -> Result<UpdateOutcome, StoreError> {
         let expiry = unix_ms(record.expires_at);
+        // The index entries first: if they fail, nothing changed; if the compare-and-set
+        // then loses, an extra entry is harmless (logout checks each session's own fields).
+        // The other way round, a failure after the write could leave a session that lives
+        // longer than its index sets, out of reach of back-channel logout.
+        self.add_to_indexes(id, record, expiry).await?;
         let mut conn = self.conn.clone();
         let outcome: i64 = self
             .run(
@@ -381,14 +418,11 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionBackend for Redis
                     .invoke_async(&mut conn),
             )
             .await?;
-        match outcome {
-            1 => {
-                self.add_to_indexes(id, record, expiry).await?;
-                Ok(UpdateOutcome::Updated)
-            }
-            2 => Ok(UpdateOutcome::Conflict),
-            _ => Ok(UpdateOutcome::Missing),
-        }
+        Ok(match outcome {
+            1 => UpdateOutcome::Updated,
+            2 => UpdateOutcome::Conflict,
+            _ => UpdateOutcome::Missing,
+        })
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), StoreError> {
@@ -403,7 +437,8 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionBackend for Redis
         )
         .await?;
         self.remove_from_indexes(id, Some(&sid), Some(&sub), &domain)
-            .await
+            .await;
+        Ok(())
     }
 
     async fn delete_by_logout(&self, filter: &LogoutFilter) -> Result<u64, StoreError> {
@@ -441,19 +476,24 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionBackend for Redis
                             sub.as_deref(),
                             domain.as_deref().unwrap_or_default(),
                         )
-                        .await?;
+                        .await;
                     }
                 }
                 None => {
-                    // Expired meanwhile: drop the stale entry.
+                    // Expired or deleted meanwhile: drop the stale entry, if Redis lets us
+                    // (it is harmless and expires with the set otherwise).
                     let mut conn = self.conn.clone();
-                    self.run(
-                        redis::cmd("SREM")
-                            .arg(&index)
-                            .arg(&member)
-                            .query_async::<i64>(&mut conn),
-                    )
-                    .await?;
+                    let dropped = self
+                        .run(
+                            redis::cmd("SREM")
+                                .arg(&index)
+                                .arg(&member)
+                                .query_async::<i64>(&mut conn),
+                        )
+                        .await;
+                    if let Err(error) = dropped {
+                        tracing::warn!(%error, "could not drop a stale index entry");
+                    }
                 }
             }
         }

@@ -296,3 +296,95 @@ async fn a_realistic_session_takes_a_few_kilobytes_of_redis_memory() {
         "{bytes} bytes for a {json}-byte session"
     );
 }
+
+#[tokio::test]
+async fn load_reads_the_expiry_from_the_hash_and_from_the_key_for_older_records() {
+    let Some((backend, mut conn)) = redis().await else {
+        return;
+    };
+    let id = SessionId::generate();
+    let key = backend.session_key(&id);
+    backend
+        .create(&id, &record("s", "u", "d", Duration::from_secs(300)))
+        .await
+        .unwrap();
+    let in_hash: u64 = redis::cmd("HGET")
+        .arg(&key)
+        .arg("expires")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let of_key: u64 = redis::cmd("PEXPIRETIME")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(in_hash, of_key, "the field and the key's expiry agree");
+    let ms = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    let loaded = backend.load(&id).await.unwrap().unwrap();
+    assert_eq!(ms(loaded.record.expires_at), of_key);
+
+    // A record without the field (written before it existed): the key's expiry.
+    let _: i64 = redis::cmd("PEXPIREAT")
+        .arg(&key)
+        .arg(of_key + 5_000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: i64 = redis::cmd("HDEL")
+        .arg(&key)
+        .arg("expires")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let loaded = backend.load(&id).await.unwrap().unwrap();
+    assert_eq!(ms(loaded.record.expires_at), of_key + 5_000);
+    assert_eq!(loaded.record.sid.as_deref(), Some("s"));
+}
+
+#[tokio::test]
+async fn an_update_whose_index_write_is_refused_changes_nothing() {
+    let Some((backend, mut conn)) = redis().await else {
+        return;
+    };
+    let id = SessionId::generate();
+    let first = record("s", "u", "d", Duration::from_secs(60));
+    backend.create(&id, &first).await.unwrap();
+
+    // A user that may touch this prefix's session hashes but not its index sets.
+    let prefix = backend.prefix().to_owned();
+    let user = format!("sessions-only-{}", std::process::id());
+    let _: () = redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg(&user)
+        .arg("reset")
+        .arg("on")
+        .arg(">pw")
+        .arg(format!("~{prefix}s:*"))
+        .arg("+@all")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let url = backend
+        .server()
+        .url()
+        .replacen("redis://", &format!("redis://{user}:pw@"), 1);
+    let limited = RedisBackend::from_url(&url)
+        .await
+        .unwrap()
+        .with_prefix(prefix);
+
+    let later = record("s", "u", "d", Duration::from_secs(3600));
+    let err = limited.update(&id, &later, 1).await.unwrap_err();
+    assert_eq!(err.code(), "store_backend_error", "{err:?}");
+    let loaded = backend.load(&id).await.unwrap().unwrap();
+    assert_eq!(loaded.version, 1, "the session was not written");
+    assert_eq!(loaded.record.data, first.data);
+
+    let _: i64 = redis::cmd("ACL")
+        .arg("DELUSER")
+        .arg(&user)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+}
