@@ -158,7 +158,9 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
         }
     }
 
-    /// Sets the key prefix (`auth0:` by default), to share one Redis between apps.
+    /// Sets the key prefix (`auth0:` by default), to share one Redis between apps. Keep `{`
+    /// and `}` out of it: the braces after it are the cluster hash tags, and braces in the
+    /// prefix would put every key in one slot.
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = Arc::from(prefix.into());
         self
