@@ -46,9 +46,11 @@ pub const MAX_EXPIRES_AT_SECONDS: i64 = 253_402_300_799;
 ///   backend's own, opened like the pool's, rather than the pool, whose pings on the way out
 ///   and in cost more round trips than the query (see
 ///   [`with_read_connections`](Self::with_read_connections)); everything else uses the pool.
-/// - **Failures** are typed: [`StoreError::Backend`] with the sqlx error as its source, or
-///   [`StoreError::Timeout`] when the pool cannot hand out a connection in time or an
-///   operation takes longer than its timeout. The pool reconnects by itself.
+/// - **Failures** are typed: [`StoreError::Backend`] with the sqlx error as its source (a
+///   server that refuses connections for the whole `acquire_timeout` gives its last error),
+///   or [`StoreError::Timeout`] when no connection could be had in time or an operation
+///   takes longer than its timeout. The pool and the read connections reconnect by
+///   themselves.
 ///
 /// Clones share the pool.
 ///
@@ -238,11 +240,15 @@ impl PostgresBackend {
     /// ping when the connection goes back to the pool and, unless the pool was built with
     /// `test_before_acquire(false)`, another before it is handed out: more server work than
     /// the `SELECT` itself. These connections skip both and stay safe without them: one whose
-    /// query was cancelled half-way is closed rather than reused, and a query that fails on a
-    /// reused connection (a server restart) runs once more on a new one. They are opened on
-    /// demand with the pool's connect options, bounded by its `acquire_timeout`, and closed
-    /// past its `max_lifetime` or `idle_timeout`; the pool's `after_connect` hook does not
-    /// run for them.
+    /// query was cancelled half-way is closed rather than reused (and has the operation
+    /// timeout plus a second as its `statement_timeout`, so the server ends what the client
+    /// gave up on),
+    /// and a query that fails with a connection error on a reused connection (a server
+    /// restart) runs once more on a new one. They are opened on demand with the pool's
+    /// connect options, bounded by its `acquire_timeout`; one past the pool's `max_lifetime`
+    /// or `idle_timeout` is closed when it would next be taken or put back (there is no
+    /// background reaper: [`close`](Self::close) them at shutdown). The pool's
+    /// `after_connect` hook does not run for them.
     ///
     /// Count them in the database's connection budget: an instance holds up to the pool's
     /// size plus this many.
@@ -279,10 +285,12 @@ impl PostgresBackend {
     /// # }
     /// ```
     pub async fn close(&self) {
-        self.db.pool.close().await;
+        // The read connections first: closing the pool waits for its connections to come
+        // back, and a `load` meanwhile would find the pool closed and cut them off.
         if let Some(lane) = &self.lane {
             lane.close_idle().await;
         }
+        self.db.pool.close().await;
     }
 
     /// How many connections of its own the backend holds for `load` now, and its limit
@@ -546,7 +554,10 @@ impl SessionBackend for PostgresBackend {
         self.db
             .run(async {
                 let row = match &self.lane {
-                    Some(lane) => lane.fetch_optional(&self.sql.load, id.as_str()).await,
+                    Some(lane) => {
+                        lane.fetch_optional(&self.sql.load, id.as_str(), self.db.timeout)
+                            .await
+                    }
                     None => {
                         sqlx::query(AssertSqlSafe(self.sql.load.clone()))
                             .bind(id.as_str())

@@ -10,7 +10,10 @@
 //! - **Cancellation.** A connection goes back only after its query has run to the end. A
 //!   `load` whose future is dropped half-way (its timeout fired, the request was cancelled)
 //!   drops the connection with it, closing it, so no half-read reply is ever seen by the next
-//!   query.
+//!   query. PostgreSQL does not notice a closed client while the query waits (on a lock, say),
+//!   so each connection is opened with `statement_timeout` set to the operation's timeout
+//!   plus a second: the server ends such a query itself, finds the client gone and ends the session, so
+//!   connections cut off this way do not pile up on the server.
 //! - **Dead connections.** After a server restart the idle connections are closed at the
 //!   other end. A query that fails on a reused connection with a connection error (I/O, TLS,
 //!   protocol, SQLSTATE class 08, or the server shutting the session down: 57P01–57P03)
@@ -31,9 +34,13 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
 use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// How much longer than the operation's timeout the server lets a read connection's
+/// statement run before ending it.
+const STATEMENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(1);
 
 /// What the read lane holds, as [`PostgresBackend::read_connections`](crate::PostgresBackend::read_connections) reports it.
 ///
@@ -106,7 +113,8 @@ impl Taken<'_> {
             .get_max_lifetime()
             .is_some_and(|max| self.opened.elapsed() >= max);
         let mut held = lane.lock();
-        if too_old || lane.pool.is_closed() || held.open > lane.max {
+        let closed = lane.pool.is_closed() || lane.permits.is_closed();
+        if too_old || closed || held.open > lane.max {
             held.open -= 1;
             drop(held);
             drop(conn);
@@ -193,13 +201,16 @@ impl ReadLane {
         drop(dead);
     }
 
-    /// Runs `sql` with `id` as its one parameter and returns the row, if any.
+    /// Runs `sql` with `id` as its one parameter and returns the row, if any. `limit` is the
+    /// caller's timeout for the whole operation: new connections get it as their
+    /// `statement_timeout`.
     pub(crate) async fn fetch_optional(
         &self,
         sql: &Arc<str>,
         id: &str,
+        limit: Duration,
     ) -> Result<Option<PgRow>, sqlx::Error> {
-        let mut taken = self.take(true).await?;
+        let mut taken = self.take(true, limit).await?;
         match Self::query(&mut taken, sql, id).await {
             Ok(row) => {
                 taken.release();
@@ -210,7 +221,7 @@ impl ReadLane {
                 // too: close them all and run the query once more on a new connection.
                 drop(taken);
                 self.forget_idle();
-                let mut fresh = self.take(false).await?;
+                let mut fresh = self.take(false, limit).await?;
                 let row = Self::query(&mut fresh, sql, id).await?;
                 fresh.release();
                 Ok(row)
@@ -236,7 +247,7 @@ impl ReadLane {
 
     /// A connection: an idle one if `reuse` and there is one young enough, else a new one.
     /// Waiting for a permit and connecting share the pool's `acquire_timeout`.
-    async fn take(&self, reuse: bool) -> Result<Taken<'_>, sqlx::Error> {
+    async fn take(&self, reuse: bool, limit: Duration) -> Result<Taken<'_>, sqlx::Error> {
         let options = self.pool.options();
         let deadline = tokio::time::Instant::now() + options.get_acquire_timeout();
         self.check_open()?;
@@ -257,7 +268,7 @@ impl ReadLane {
                 _permit: permit,
             });
         }
-        let conn = self.connect(deadline).await?;
+        let conn = self.connect(deadline, limit).await?;
         let surplus = {
             let mut held = self.lock();
             held.open += 1;
@@ -291,13 +302,21 @@ impl ReadLane {
         Ok(())
     }
 
-    /// A new connection with the pool's connect options. While the server refuses
-    /// connections or is starting up, tries again with a growing pause until `deadline`, and
-    /// then returns the last error.
-    async fn connect(&self, deadline: tokio::time::Instant) -> Result<PgConnection, sqlx::Error> {
+    /// A new connection with the pool's connect options and a `statement_timeout` of `limit`
+    /// plus [`STATEMENT_TIMEOUT_MARGIN`] (so that the caller's own timeout fires first and
+    /// reports what happened as a timeout).
+    /// While the server refuses connections or is starting up, tries again with a growing
+    /// pause until `deadline`, and then returns the last error.
+    async fn connect(
+        &self,
+        deadline: tokio::time::Instant,
+        limit: Duration,
+    ) -> Result<PgConnection, sqlx::Error> {
+        let statement_timeout = format!("{}ms", (limit + STATEMENT_TIMEOUT_MARGIN).as_millis());
         let mut pause = Duration::from_millis(10);
         loop {
-            let options = self.pool.connect_options();
+            let options = PgConnectOptions::clone(&self.pool.connect_options())
+                .options([("statement_timeout", statement_timeout.as_str())]);
             let error =
                 match tokio::time::timeout_at(deadline, PgConnection::connect_with(&options)).await
                 {

@@ -7,8 +7,7 @@
 //! of the same payload. The raw reference is `redis-benchmark` sending `GET` for a string
 //! holding the sealed record's bytes (4,247 for the realistic session): the Redis-side work
 //! of our `load` minus what it adds. Our record is a hash (fields `data`, `version`, `sid`,
-//! `sub`, `domain`), and `load` is one pipelined round trip of `HMGET` of the five fields
-//! and `PEXPIRETIME`. (`redis-benchmark -t get -d N` is not used as such: `-d` only sizes the
+//! `sub`, `domain`, `expires`), and `load` is one `HMGET` of the six fields. (`redis-benchmark -t get -d N` is not used as such: `-d` only sizes the
 //! values its `SET` test writes, so `-t get` alone reads a missing key and no payload. The
 //! command form `redis-benchmark … GET <key>` reads our key, holding the same bytes.)
 //!
@@ -149,8 +148,8 @@ fn compare_with_redis_benchmark(
             ours_us: load::median(&ours),
             raw_us: load::median(&raw),
             ours_what: format!(
-                "RedisBackend::load: one round trip, pipelined HMGET of the session hash's 5 \
-                 fields (data = {} bytes, version, sid, sub, domain) + PEXPIRETIME; \
+                "RedisBackend::load: one HMGET of the session hash's 6 fields (data = {} \
+                 bytes, version, sid, sub, domain, expires); \
                  {concurrency} tasks on one multiplexed connection; median of {PAIRED_ROUNDS} \
                  rounds of {ops} ops, each right before redis-benchmark's",
                 data.len(),

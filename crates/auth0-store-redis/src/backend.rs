@@ -369,9 +369,11 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionBackend for Redis
             return Ok(None);
         };
         let expires_ms = match expires_ms {
-            Some(ms) => ms,
-            // A record written before the hash had `expires`: the key's own expiry.
-            None => {
+            Some(ms) if ms > unix_ms(SystemTime::now()) => ms,
+            // A record written before the hash had `expires`, or one whose key an older
+            // instance's update moved without the field (the field is then in the past while
+            // the key lives on): the key's own expiry.
+            _ => {
                 let ms: i64 = self
                     .run(redis::cmd("PEXPIRETIME").arg(&key).query_async(&mut conn))
                     .await?;

@@ -22,8 +22,9 @@
 //!
 //! With the default prefix `auth0:`:
 //!
-//! - `auth0:s:{ID}` — a hash per session: the sealed record (`data`), `version`, and in clear
-//!   `sid`, `sub`, `domain`; it expires at the session's end (`PEXPIREAT`);
+//! - `auth0:s:{ID}` — a hash per session: the sealed record (`data`), `version`, `expires`
+//!   (unix ms), and in clear `sid`, `sub`, `domain`; it expires at the session's end
+//!   (`PEXPIREAT`, the same instant as `expires`);
 //! - `auth0:sid:{H}` and `auth0:sub:{H}` — sets of session ids per provider session and per
 //!   user, `H` a hash of (domain, value), so no user id appears in a key name; each expires
 //!   with its last session;

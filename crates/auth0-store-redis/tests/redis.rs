@@ -340,10 +340,22 @@ async fn load_reads_the_expiry_from_the_hash_and_from_the_key_for_older_records(
     let loaded = backend.load(&id).await.unwrap().unwrap();
     assert_eq!(ms(loaded.record.expires_at), of_key + 5_000);
     assert_eq!(loaded.record.sid.as_deref(), Some("s"));
+
+    // A field left in the past while the key lives on (an older instance moved the key's
+    // expiry without it): the key's expiry, never a passed one.
+    let _: i64 = redis::cmd("HSET")
+        .arg(&key)
+        .arg("expires")
+        .arg(1_000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let loaded = backend.load(&id).await.unwrap().unwrap();
+    assert_eq!(ms(loaded.record.expires_at), of_key + 5_000);
 }
 
 #[tokio::test]
-async fn an_update_whose_index_write_is_refused_changes_nothing() {
+async fn an_update_whose_index_write_is_refused_changes_nothing_and_a_delete_still_deletes() {
     let Some((backend, mut conn)) = redis().await else {
         return;
     };
@@ -380,6 +392,11 @@ async fn an_update_whose_index_write_is_refused_changes_nothing() {
     let loaded = backend.load(&id).await.unwrap().unwrap();
     assert_eq!(loaded.version, 1, "the session was not written");
     assert_eq!(loaded.record.data, first.data);
+
+    // A delete whose index cleanup is refused still deletes: the session is gone, and the
+    // entry left behind is harmless.
+    limited.delete(&id).await.unwrap();
+    assert!(backend.load(&id).await.unwrap().is_none());
 
     let _: i64 = redis::cmd("ACL")
         .arg("DELUSER")
