@@ -246,8 +246,8 @@ impl PostgresBackend {
     /// and a query that fails with a connection error on a reused connection (a server
     /// restart) runs once more on a new one. They are opened on demand with the pool's
     /// connect options, bounded by its `acquire_timeout`; one past the pool's `max_lifetime`
-    /// or `idle_timeout` is closed when it would next be taken or put back (there is no
-    /// background reaper: [`close`](Self::close) them at shutdown). The pool's
+    /// or `idle_timeout` is closed, by a background task as the pool's own are (started at
+    /// the first `load`), or when it would next be taken or put back. The pool's
     /// `after_connect` hook does not run for them.
     ///
     /// Count them in the database's connection budget: an instance holds up to the pool's

@@ -24,14 +24,14 @@
 //!   opening it are bounded by the pool's `acquire_timeout`, and, as the pool does, opening
 //!   is retried while the server refuses connections or is starting up; connections older
 //!   than the pool's `max_lifetime` or idle longer than its `idle_timeout` are closed
-//!   instead of reused.
+//!   instead of reused, and a reaper task closes them when nothing else comes along.
 //!
 //! Connections are opened with the pool's connect options (so URL, TLS and credentials are
 //! the pool's), but the pool's `after_connect` and `before_acquire` hooks do not run for
 //! them: the backend's statements name their schema and need no session setup.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgRow};
@@ -80,6 +80,8 @@ pub(crate) struct ReadLane {
     held: Mutex<Held>,
     permits: Semaphore,
     max: usize,
+    /// Starts the reaper once, at the first `load` (inside the runtime).
+    reaper: Once,
 }
 
 impl fmt::Debug for ReadLane {
@@ -149,6 +151,7 @@ impl ReadLane {
             held: Mutex::new(Held::default()),
             permits: Semaphore::new(max),
             max,
+            reaper: Once::new(),
         }
     }
 
@@ -205,11 +208,12 @@ impl ReadLane {
     /// caller's timeout for the whole operation: new connections get it as their
     /// `statement_timeout`.
     pub(crate) async fn fetch_optional(
-        &self,
+        self: &Arc<Self>,
         sql: &Arc<str>,
         id: &str,
         limit: Duration,
     ) -> Result<Option<PgRow>, sqlx::Error> {
+        self.start_reaper();
         let mut taken = self.take(true, limit).await?;
         match Self::query(&mut taken, sql, id).await {
             Ok(row) => {
@@ -332,6 +336,57 @@ impl ReadLane {
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(500));
         }
+    }
+
+    /// Starts, once, a task that closes idle connections past the pool's `idle_timeout` or
+    /// `max_lifetime` every so often (the shorter of the two, as sqlx's pool reaps its own),
+    /// so that a quiet instance lets them go. It ends when the lane is dropped or closed.
+    fn start_reaper(self: &Arc<Self>) {
+        self.reaper.call_once(|| {
+            let options = self.pool.options();
+            let period = [options.get_idle_timeout(), options.get_max_lifetime()]
+                .into_iter()
+                .flatten()
+                .min();
+            let (Some(period), Ok(runtime)) = (period, tokio::runtime::Handle::try_current())
+            else {
+                return;
+            };
+            let period = period.max(Duration::from_millis(100));
+            let lane = Arc::downgrade(self);
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval(period);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let Some(lane) = lane.upgrade() else { return };
+                    if lane.permits.is_closed() || lane.pool.is_closed() {
+                        lane.forget_idle();
+                        return;
+                    }
+                    lane.reap();
+                }
+            });
+        });
+    }
+
+    /// Closes every idle connection past the pool's `idle_timeout` or `max_lifetime`.
+    fn reap(&self) {
+        let options = self.pool.options();
+        let (idle_timeout, max_lifetime) = (options.get_idle_timeout(), options.get_max_lifetime());
+        let stale = {
+            let mut held = self.lock();
+            let (stale, keep): (Vec<Idle>, Vec<Idle>) =
+                std::mem::take(&mut held.idle).into_iter().partition(|c| {
+                    idle_timeout.is_some_and(|limit| c.since.elapsed() >= limit)
+                        || max_lifetime.is_some_and(|max| c.opened.elapsed() >= max)
+                });
+            held.idle = keep;
+            held.open -= stale.len();
+            stale
+        };
+        drop(stale);
     }
 
     /// The most recently used idle connection younger than `max_lifetime`, after closing

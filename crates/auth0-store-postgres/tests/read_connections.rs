@@ -292,6 +292,42 @@ async fn close_ends_the_read_connections_and_later_loads_fail_typed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_instance_lets_idle_read_connections_go_after_the_pools_idle_timeout() {
+    let Some(server) = support::database().await else {
+        return;
+    };
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .idle_timeout(Duration::from_millis(300))
+        .connect(server.url())
+        .await
+        .unwrap();
+    let backend = PostgresBackend::new(pool)
+        .with_schema(&support::fresh_schema())
+        .unwrap();
+    backend.migrate().await.unwrap();
+    let id = store_session(&backend).await;
+    backend.load(&id).await.unwrap().unwrap();
+    assert_eq!(backend.read_connections().idle, 1);
+
+    // No traffic: the reaper closes it without waiting for another load.
+    let mut waited = Duration::ZERO;
+    while backend.read_connections().open > 0 {
+        assert!(
+            waited < Duration::from_secs(5),
+            "still open: {:?}",
+            backend.read_connections()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += Duration::from_millis(50);
+    }
+    assert!(
+        backend.load(&id).await.unwrap().is_some(),
+        "and reads go on"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_lane_load_goes_through_the_pool() {
     let Some(server) = support::database().await else {
         return;
