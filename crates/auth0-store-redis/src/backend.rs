@@ -215,10 +215,9 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
         expiry_ms: u64,
     ) -> Result<(), StoreError> {
         let domain = record.domain.as_deref().unwrap_or_default();
-        let add = |kind: &'static str, value: Option<&str>| {
-            let key = value
-                .filter(|v| !v.is_empty())
-                .map(|value| self.index_key(kind, domain, value));
+        let [by_sid, by_sub] =
+            self.index_keys(domain, record.sid.as_deref(), record.sub.as_deref());
+        let add = |key: Option<String>| {
             let mut conn = self.conn.clone();
             async move {
                 let Some(key) = key else { return Ok(()) };
@@ -229,11 +228,23 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
                     .map(drop)
             }
         };
-        tokio::try_join!(
-            add("sid", record.sid.as_deref()),
-            add("sub", record.sub.as_deref())
-        )?;
+        tokio::try_join!(add(by_sid), add(by_sub))?;
         Ok(())
+    }
+
+    /// The keys of the sid and sub index sets for `sid` and `sub` at `domain`; `None` for a
+    /// value that is absent or empty (never indexed).
+    fn index_keys(
+        &self,
+        domain: &str,
+        sid: Option<&str>,
+        sub: Option<&str>,
+    ) -> [Option<String>; 2] {
+        [("sid", sid), ("sub", sub)].map(|(kind, value)| {
+            value
+                .filter(|v| !v.is_empty())
+                .map(|value| self.index_key(kind, domain, value))
+        })
     }
 
     /// Removes `id` from its sid and sub index sets, as far as Redis lets it: an entry left
@@ -248,10 +259,8 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
         domain: &str,
     ) {
         // As in `add_to_indexes`: two commands, one round trip.
-        let remove = |kind: &'static str, value: Option<&str>| {
-            let key = value
-                .filter(|v| !v.is_empty())
-                .map(|value| self.index_key(kind, domain, value));
+        let [by_sid, by_sub] = self.index_keys(domain, sid, sub);
+        let remove = |key: Option<String>| {
             let mut conn = self.conn.clone();
             async move {
                 let Some(key) = key else { return Ok(()) };
@@ -262,7 +271,7 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
                     .map(drop)
             }
         };
-        let (by_sid, by_sub) = tokio::join!(remove("sid", sid), remove("sub", sub));
+        let (by_sid, by_sub) = tokio::join!(remove(by_sid), remove(by_sub));
         for (index, result) in [("sid", by_sid), ("sub", by_sub)] {
             if let Err(error) = result {
                 tracing::warn!(
