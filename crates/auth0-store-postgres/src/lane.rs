@@ -183,13 +183,7 @@ impl ReadLane {
     pub(crate) async fn close_idle(&self) {
         // Nobody gets a permit any more: a `load` waiting for one fails, none opens anything.
         self.permits.close();
-        let idle = {
-            let mut held = self.lock();
-            let idle = std::mem::take(&mut held.idle);
-            held.open -= idle.len();
-            idle
-        };
-        for idle in idle {
+        for idle in self.take_idle(|_| true) {
             // A connection that cannot say goodbye is closed all the same.
             let _ = idle.conn.close().await;
         }
@@ -197,11 +191,20 @@ impl ReadLane {
 
     /// Closes every idle connection.
     fn forget_idle(&self) {
+        // Dropped here, after the lock is let go.
+        drop(self.take_idle(|_| true));
+    }
+
+    /// Takes the idle connections `which` picks off the stack (no longer counted as open);
+    /// the caller closes them, outside the lock.
+    fn take_idle(&self, which: impl Fn(&Idle) -> bool) -> Vec<Idle> {
         let mut held = self.lock();
-        let dead = std::mem::take(&mut held.idle);
-        held.open -= dead.len();
-        drop(held);
-        drop(dead);
+        let (taken, keep): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut held.idle)
+            .into_iter()
+            .partition(|c| which(c));
+        held.idle = keep;
+        held.open -= taken.len();
+        taken
     }
 
     /// Runs `sql` with `id` as its one parameter and returns the row, if any. `limit` is the
@@ -375,18 +378,10 @@ impl ReadLane {
     fn reap(&self) {
         let options = self.pool.options();
         let (idle_timeout, max_lifetime) = (options.get_idle_timeout(), options.get_max_lifetime());
-        let stale = {
-            let mut held = self.lock();
-            let (stale, keep): (Vec<Idle>, Vec<Idle>) =
-                std::mem::take(&mut held.idle).into_iter().partition(|c| {
-                    idle_timeout.is_some_and(|limit| c.since.elapsed() >= limit)
-                        || max_lifetime.is_some_and(|max| c.opened.elapsed() >= max)
-                });
-            held.idle = keep;
-            held.open -= stale.len();
-            stale
-        };
-        drop(stale);
+        drop(self.take_idle(|c| {
+            idle_timeout.is_some_and(|limit| c.since.elapsed() >= limit)
+                || max_lifetime.is_some_and(|max| c.opened.elapsed() >= max)
+        }));
     }
 
     /// The most recently used idle connection younger than `max_lifetime`, after closing
