@@ -53,6 +53,12 @@ pub struct CookieOptions {
     pub path: String,
     /// The `Domain` attribute (none by default: the cookie stays on the exact host).
     pub domain: Option<String>,
+    /// Whether cookie names get the `__Host-` prefix when the browser would accept it
+    /// (`Secure`, `Path=/`, no `Domain`): on by default, so a sibling subdomain cannot plant
+    /// a session or login cookie of its own ("cookie tossing"). Turn it off only to share
+    /// cookies with a service that uses the plain names (`auth0-server-python`'s
+    /// `_a0_session`). See [`cookie_name`](Self::cookie_name).
+    pub host_prefix: bool,
 }
 
 impl CookieOptions {
@@ -79,6 +85,39 @@ impl CookieOptions {
     }
 }
 
+/// The cookie-name prefix browsers accept only from the exact host, over HTTPS, with
+/// `Path=/` and no `Domain`: a cookie of that name cannot be set by a sibling subdomain or
+/// a plain-http page.
+pub const HOST_PREFIX: &str = "__Host-";
+
+impl CookieOptions {
+    /// Whether these attributes allow the `__Host-` prefix and it is wanted.
+    pub fn uses_host_prefix(&self) -> bool {
+        self.host_prefix && self.secure && self.path == "/" && self.domain.is_none()
+    }
+
+    /// The name a cookie of this SDK called `name` (`_a0_session`, `_a0_session.1`,
+    /// `_a0_tx_{state}`) has in the browser: `__Host-{name}` when
+    /// [`uses_host_prefix`](Self::uses_host_prefix), else `name` itself.
+    ///
+    /// ```
+    /// use auth0_server_core::store::CookieOptions;
+    /// let secure = CookieOptions::default();
+    /// assert_eq!(secure.cookie_name("_a0_session"), "__Host-_a0_session");
+    /// let plain = CookieOptions { secure: false, ..CookieOptions::default() };
+    /// assert_eq!(plain.cookie_name("_a0_session"), "_a0_session", "no prefix without Secure");
+    /// let python = CookieOptions { host_prefix: false, ..CookieOptions::default() };
+    /// assert_eq!(python.cookie_name("_a0_session"), "_a0_session");
+    /// ```
+    pub fn cookie_name(&self, name: &str) -> String {
+        if self.uses_host_prefix() {
+            format!("{HOST_PREFIX}{name}")
+        } else {
+            name.to_owned()
+        }
+    }
+}
+
 impl Default for CookieOptions {
     fn default() -> Self {
         Self {
@@ -86,6 +125,7 @@ impl Default for CookieOptions {
             same_site: SameSite::Lax,
             path: "/".to_owned(),
             domain: None,
+            host_prefix: true,
         }
     }
 }

@@ -20,7 +20,7 @@ pub use backend::{
     LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, UpdateOutcome,
 };
 pub use context::{
-    CookieOptions, ReadVersion, SameSite, SetCookie, StoreContext, validate_identifier,
+    CookieOptions, HOST_PREFIX, ReadVersion, SameSite, SetCookie, StoreContext, validate_identifier,
 };
 pub use error::{BoxError, StoreError};
 pub use lifetime::{DEFAULT_ABSOLUTE, DEFAULT_INACTIVITY, SessionLifetime};
