@@ -39,9 +39,10 @@ pub(crate) fn error_page(error: &Error, login_path: &str, callback_path: &str) -
     let (status, title, advice) = match error {
         Error::MissingTransaction => (
             StatusCode::BAD_REQUEST,
-            "This login has expired",
-            "It was started more than an hour ago, finished already, or started in another \
-             browser. Start the login again."
+            "This login cannot be completed in this browser",
+            "It was started in another browser (a login link works only in the browser that \
+             asked for it), or it expired or was already used. For your safety nobody was \
+             logged in. Start the login again."
                 .to_owned(),
         ),
         Error::Authorization { error, description } => {

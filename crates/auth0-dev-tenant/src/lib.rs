@@ -8,7 +8,7 @@
 //! use auth0_server_core::client::{ServerClient, StartLoginOptions};
 //! use auth0_server_core::store::{ServerSideStateStore, StoreContext};
 //! use auth0_server_core::Secrets;
-//! use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+//! use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let tenant = DevTenant::builder()
@@ -26,7 +26,7 @@
 //!     .secret(secret)
 //!     .redirect_uri("http://localhost:5000/callback")
 //!     .state_store(Arc::new(ServerSideStateStore::new(MemoryBackend::new(), &Secrets::parse(secret)?)))
-//!     .transaction_store(Arc::new(MemoryTransactionStore::new()))
+//!     .transaction_store(Arc::new(MemoryTransactionBackend::new().transaction_store()))
 //!     .build()?;
 //!
 //! // The browser goes to the tenant's login form, and comes back to the callback.

@@ -46,7 +46,7 @@ use auth0_server_core::clock::{Clock, ManualClock};
 use auth0_server_core::store::{ServerSideStateStore, StateStore, StoreContext, TransactionStore};
 use auth0_store_conformance::sample::realistic_session;
 use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
-use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const SECRET: &str = "bench-secret-that-is-at-least-32-chars-long";
@@ -102,7 +102,7 @@ fn bench(c: &mut Criterion) {
         (
             "memory",
             memory_store,
-            Arc::new(MemoryTransactionStore::new()) as _,
+            Arc::new(MemoryTransactionBackend::new().transaction_store()) as _,
         ),
     ];
 

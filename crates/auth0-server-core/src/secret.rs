@@ -105,6 +105,16 @@ impl Secrets {
         Ok(Self(list))
     }
 
+    /// One fresh random secret (as [`generate_secret`] makes), for data that never leaves
+    /// this process (the memory transaction store seals with one).
+    ///
+    /// ```
+    /// assert_eq!(auth0_server_core::Secrets::generate().len(), 1);
+    /// ```
+    pub fn generate() -> Self {
+        Self(vec![Secret(generate_secret())])
+    }
+
     /// Parses a comma-separated list (the form of `AUTH0_SECRET`), newest first; blanks around
     /// each secret are trimmed and empty entries ignored.
     ///

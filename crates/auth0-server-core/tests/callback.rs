@@ -317,7 +317,7 @@ async fn a_provider_that_is_down_is_a_network_error() {
             ),
         ))
         .transaction_store(std::sync::Arc::new(
-            auth0_store_memory::MemoryTransactionStore::new(),
+            auth0_store_memory::MemoryTransactionBackend::new().transaction_store(),
         ))
         .build()
         .unwrap();

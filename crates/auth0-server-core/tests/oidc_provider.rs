@@ -29,7 +29,7 @@ use auth0_server_core::client::{
 use auth0_server_core::clock::{Clock as _, ManualClock};
 use auth0_server_core::store::{ServerSideStateStore, StoreContext};
 use auth0_server_core::tls::ensure_crypto_provider;
-use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -170,7 +170,9 @@ impl App {
                 MemoryBackend::new(),
                 &secrets,
             )))
-            .transaction_store(Arc::new(MemoryTransactionStore::new()));
+            .transaction_store(Arc::new(
+                MemoryTransactionBackend::new().transaction_store(),
+            ));
         let client = configure(builder).build().unwrap();
         let backchannel = BackchannelLog::default();
         let router = axum::Router::new()

@@ -56,7 +56,7 @@ pub mod stores {
     #[cfg(feature = "cookie")]
     pub use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
     #[cfg(feature = "memory")]
-    pub use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+    pub use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend, MemoryTransactionStore};
     #[cfg(feature = "postgres")]
     pub use auth0_store_postgres::{
         CleanupTask, PostgresBackend, PostgresTransactionStore, ReadConnections, sqlx,

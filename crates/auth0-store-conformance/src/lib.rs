@@ -84,7 +84,9 @@ macro_rules! __for_each_rule {
             logout_from_another_issuer_ends_nothing,
             transaction_round_trip,
             transactions_are_independent_and_delete_is_idempotent,
-            absent_transaction_is_none
+            absent_transaction_is_none,
+            callback_from_another_browser_never_completes,
+            logins_in_progress_are_bounded_per_browser
         }
     };
 }

@@ -1033,3 +1033,115 @@ pub async fn absent_transaction_is_none(fixture: &dyn Fixture) -> RuleResult {
     );
     Ok(())
 }
+
+/// A login's transaction is bound to the browser that started it: a callback opened in
+/// another browser (the attacker's callback URL sent to a victim: login CSRF) never reads
+/// or takes it, whether that browser has no login of its own or one in progress, and the
+/// starting browser still completes its login afterwards.
+pub async fn callback_from_another_browser_never_completes(fixture: &dyn Fixture) -> RuleResult {
+    let store = fixture.transaction_store();
+    let attacker = BrowserJar::new(fixture.clock());
+    let cx = attacker.context();
+    store
+        .set(&tx_key("attacker"), &sample_transaction("attacker"), &cx)
+        .await
+        .doing("storing the attacker's login")?;
+    attacker.apply(&cx);
+
+    let victim = BrowserJar::new(fixture.clock());
+    let cx = victim.context();
+    store
+        .set(&tx_key("victim"), &sample_transaction("victim"), &cx)
+        .await
+        .doing("storing the victim's own login")?;
+    victim.apply(&cx);
+    for (label, browser) in [("a fresh browser", None), ("the victim", Some(&victim))] {
+        let cx = browser.map_or_else(StoreContext::new, BrowserJar::context);
+        ensure!(
+            store
+                .get(&tx_key("attacker"), &cx)
+                .await
+                .doing("reading from another browser")?
+                .is_none(),
+            "{label} read the attacker's transaction"
+        );
+        ensure!(
+            store
+                .take(&tx_key("attacker"), &cx)
+                .await
+                .doing("taking from another browser")?
+                .is_none(),
+            "{label} took the attacker's transaction"
+        );
+        if let Some(browser) = browser {
+            browser.apply(&cx);
+        }
+    }
+    let cx = attacker.context();
+    ensure!(
+        store
+            .take(&tx_key("attacker"), &cx)
+            .await
+            .doing("taking in the starting browser")?
+            == Some(sample_transaction("attacker")),
+        "another browser's attempt used up the login"
+    );
+    let cx = victim.context();
+    ensure!(
+        store
+            .get(&tx_key("victim"), &cx)
+            .await
+            .doing("reading the victim's own login")?
+            == Some(sample_transaction("victim")),
+        "another browser's attempt disturbed the victim's own login"
+    );
+    Ok(())
+}
+
+/// The most logins in progress a store may keep for one browser (the cookie and the
+/// server-side transaction stores keep 5 by default).
+pub const MAX_LOGINS_PER_BROWSER: usize = 10;
+
+/// One browser cannot pile up logins in progress: after many, at most
+/// [`MAX_LOGINS_PER_BROWSER`] can still complete, the newest among them; and a taken
+/// transaction is gone.
+pub async fn logins_in_progress_are_bounded_per_browser(fixture: &dyn Fixture) -> RuleResult {
+    let store = fixture.transaction_store();
+    let jar = BrowserJar::new(fixture.clock());
+    let states: Vec<String> = (0..30).map(|i| format!("login-{i}")).collect();
+    for s in &states {
+        let cx = jar.context();
+        store
+            .set(&tx_key(s), &sample_transaction(s), &cx)
+            .await
+            .doing("storing")?;
+        jar.apply(&cx);
+    }
+    let cx = jar.context();
+    let mut live = 0;
+    for s in &states {
+        if store.get(&tx_key(s), &cx).await.doing("reading")?.is_some() {
+            live += 1;
+        }
+    }
+    ensure!(
+        live <= MAX_LOGINS_PER_BROWSER,
+        "{live} logins in progress kept for one browser, over {MAX_LOGINS_PER_BROWSER}"
+    );
+    let newest = tx_key("login-29");
+    ensure!(
+        store.take(&newest, &cx).await.doing("taking")?.is_some(),
+        "the newest login was dropped"
+    );
+    jar.apply(&cx);
+    let cx = jar.context();
+    ensure!(
+        store
+            .get(&newest, &cx)
+            .await
+            .doing("reading again")?
+            .is_none(),
+        "a taken transaction read again"
+    );
+    Ok(())
+}

@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use auth0_server_core::clock::ManualClock;
+use auth0_server_core::model::TransactionData;
 use auth0_server_core::store::{
-    LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, StoreError, UpdateOutcome,
+    LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, StoreContext, StoreError,
+    TransactionStore, UpdateOutcome,
 };
 use auth0_store_conformance::{Report, ServerSideFixture, run_all};
-use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
 
 /// How a backend is broken.
 #[derive(Clone, Copy, Debug)]
@@ -92,7 +94,10 @@ async fn report(defect: Defect) -> Report {
                 inner: MemoryBackend::new().with_clock(Arc::new(clock.clone())),
                 defect,
             },
-            MemoryTransactionStore::new().with_clock(Arc::new(clock.clone())),
+            MemoryTransactionBackend::new()
+                .with_clock(Arc::new(clock.clone()))
+                .transaction_store()
+                .with_clock(Arc::new(clock.clone())),
             clock,
         )
     })
@@ -156,4 +161,57 @@ async fn a_delete_that_does_nothing_is_caught() {
         ],
     )
     .await;
+}
+
+/// A transaction store that finds transactions by key alone, whatever the browser: what
+/// the memory, Redis and PostgreSQL transaction stores did before they were bound to the
+/// browser (login CSRF).
+#[derive(Default)]
+struct BrowserBlind {
+    map: std::sync::Mutex<std::collections::HashMap<String, TransactionData>>,
+}
+
+#[async_trait]
+impl TransactionStore for BrowserBlind {
+    async fn set(
+        &self,
+        key: &str,
+        transaction: &TransactionData,
+        _cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        let mut map = self.map.lock().unwrap();
+        map.insert(key.to_owned(), transaction.clone());
+        Ok(())
+    }
+    async fn get(
+        &self,
+        key: &str,
+        _cx: &StoreContext,
+    ) -> Result<Option<TransactionData>, StoreError> {
+        Ok(self.map.lock().unwrap().get(key).cloned())
+    }
+    async fn delete(&self, key: &str, _cx: &StoreContext) -> Result<(), StoreError> {
+        self.map.lock().unwrap().remove(key);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_found_by_state_alone_are_caught() {
+    let report = run_all(|| async {
+        let clock = ManualClock::starting_now();
+        ServerSideFixture::manual_time(
+            MemoryBackend::new().with_clock(Arc::new(clock.clone())),
+            BrowserBlind::default(),
+            clock,
+        )
+    })
+    .await;
+    let failed: Vec<&str> = report.failures().iter().map(|(n, _)| *n).collect();
+    for rule in [
+        "callback_from_another_browser_never_completes",
+        "logins_in_progress_are_bounded_per_browser",
+    ] {
+        assert!(failed.contains(&rule), "{rule} passed; failed: {failed:?}");
+    }
 }

@@ -1,5 +1,6 @@
-//! In-memory storage for [auth0-server]: a [`SessionBackend`] and a [`TransactionStore`]
-//! that keep everything in this process.
+//! In-memory storage for [auth0-server]: a [`SessionBackend`](auth0_server_core::store::SessionBackend)
+//! and a [`TransactionBackend`](auth0_server_core::store::TransactionBackend) that keep
+//! everything in this process.
 //!
 //! For development, tests and apps that run as a single instance. Sessions are lost when the
 //! process stops and are not shared between instances: for several instances use the cookie,
@@ -31,7 +32,9 @@ mod backend;
 mod transactions;
 
 pub use backend::MemoryBackend;
-pub use transactions::{DEFAULT_MAX_TRANSACTIONS, DEFAULT_TRANSACTION_TTL, MemoryTransactionStore};
+pub use transactions::{
+    DEFAULT_MAX_TRANSACTIONS, MemoryTransactionBackend, MemoryTransactionStore,
+};
 
 /// Seconds between sweeps of expired entries.
 pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);

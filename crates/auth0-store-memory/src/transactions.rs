@@ -3,72 +3,74 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use auth0_server_core::Secrets;
 use auth0_server_core::clock::{self, Clock};
-use auth0_server_core::model::TransactionData;
-use auth0_server_core::store::{StoreContext, StoreError, TransactionStore};
+use auth0_server_core::store::{ServerSideTransactionStore, StoreError, TransactionBackend};
 
 use crate::SWEEP_INTERVAL;
 
-/// How long a login may take between the redirect and the callback: one hour.
-pub const DEFAULT_TRANSACTION_TTL: Duration = Duration::from_secs(60 * 60);
-/// How many logins in progress are kept at most; past it the oldest is dropped.
+/// How many logins in progress are kept at most; past it the one closest to expiry is
+/// dropped, so a flood of abandoned logins cannot exhaust memory.
 pub const DEFAULT_MAX_TRANSACTIONS: usize = 10_000;
 
-/// A [`TransactionStore`] in a map in this process. Entries expire after
-/// [`DEFAULT_TRANSACTION_TTL`] and at most [`DEFAULT_MAX_TRANSACTIONS`] are kept, so a flood
-/// of abandoned logins cannot exhaust memory. Clones share the same entries.
+/// The memory transaction store: core's [`ServerSideTransactionStore`] over a
+/// [`MemoryTransactionBackend`] (sealing, browser binding and bounds are core's).
+pub type MemoryTransactionStore = ServerSideTransactionStore<MemoryTransactionBackend>;
+
+/// A [`TransactionBackend`] in a map in this process. Entries expire after the time the
+/// store gives them and at most [`DEFAULT_MAX_TRANSACTIONS`] are kept. Clones share the same
+/// entries.
 ///
 /// ```
 /// use auth0_server_core::{model::TransactionData, store::{StoreContext, TransactionStore}};
-/// use auth0_store_memory::MemoryTransactionStore;
+/// use auth0_store_memory::MemoryTransactionBackend;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let store = MemoryTransactionStore::new();
-/// let cx = StoreContext::new();
+/// let store = MemoryTransactionBackend::new().transaction_store();
+/// let cx = StoreContext::new(); // one browser's request (its cookies carry the binding)
 /// store.set("_a0_tx:state1", &TransactionData::default(), &cx).await?;
 /// assert!(store.get("_a0_tx:state1", &cx).await?.is_some());
+/// assert!(store.get("_a0_tx:state1", &StoreContext::new()).await?.is_none(), "another browser");
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
-pub struct MemoryTransactionStore {
+pub struct MemoryTransactionBackend {
     inner: Arc<Mutex<Entries>>,
     clock: Arc<dyn Clock>,
-    ttl: Duration,
     max_entries: usize,
 }
 
 #[derive(Debug, Default)]
 struct Entries {
-    map: HashMap<String, (TransactionData, SystemTime)>,
+    map: HashMap<String, (Vec<u8>, SystemTime)>,
     last_sweep: Option<SystemTime>,
 }
 
-impl Default for MemoryTransactionStore {
+impl Default for MemoryTransactionBackend {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl MemoryTransactionStore {
-    /// An empty store on the system clock.
+impl MemoryTransactionBackend {
+    /// An empty backend on the system clock.
     pub fn new() -> Self {
         Self {
             inner: Arc::default(),
             clock: clock::system(),
-            ttl: DEFAULT_TRANSACTION_TTL,
             max_entries: DEFAULT_MAX_TRANSACTIONS,
         }
     }
 
-    /// The same store reading the time from `clock`.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
+    /// The transaction store over this backend, sealing with a random secret of this
+    /// process (nothing it seals outlives the process, so no configured secret is needed).
+    pub fn transaction_store(self) -> MemoryTransactionStore {
+        ServerSideTransactionStore::new(self, &Secrets::generate())
     }
 
-    /// Sets how long a transaction lives.
-    pub fn with_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
+    /// The same backend reading the time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -93,60 +95,68 @@ impl MemoryTransactionStore {
     }
 }
 
-#[async_trait]
-impl TransactionStore for MemoryTransactionStore {
-    async fn set(
-        &self,
-        key: &str,
-        transaction: &TransactionData,
-        _cx: &StoreContext,
-    ) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        let mut entries = self.lock();
-        let due = entries.last_sweep.is_none_or(|last| {
+impl Entries {
+    /// Drops expired entries now and then, and whenever the map is full.
+    fn sweep(&mut self, now: SystemTime, max_entries: usize) {
+        let due = self.last_sweep.is_none_or(|last| {
             now.duration_since(last)
                 .is_ok_and(|elapsed| elapsed >= SWEEP_INTERVAL)
         });
-        if due || entries.map.len() >= self.max_entries {
-            entries.map.retain(|_, (_, expires)| *expires > now);
-            entries.last_sweep = Some(now);
+        if due || self.map.len() >= max_entries {
+            self.map.retain(|_, (_, expires)| *expires > now);
+            self.last_sweep = Some(now);
         }
-        while entries.map.len() >= self.max_entries && !entries.map.contains_key(key) {
-            let oldest = entries
+    }
+
+    /// Drops the entries closest to expiry until one more fits.
+    fn make_room(&mut self, key: &str, max_entries: usize) {
+        while self.map.len() >= max_entries && !self.map.contains_key(key) {
+            let oldest = self
                 .map
                 .iter()
                 .min_by_key(|(_, (_, expires))| *expires)
                 .map(|(k, _)| k.clone());
             match oldest {
-                Some(oldest) => entries.map.remove(&oldest),
+                Some(oldest) => self.map.remove(&oldest),
                 None => break,
             };
         }
+    }
+}
+
+#[async_trait]
+impl TransactionBackend for MemoryTransactionBackend {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn put(&self, key: &str, sealed: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let expires = now.checked_add(ttl).unwrap_or(now + Duration::from_secs(1));
+        let mut entries = self.lock();
+        entries.sweep(now, self.max_entries);
+        entries.make_room(key, self.max_entries);
         entries
             .map
-            .insert(key.to_owned(), (transaction.clone(), now + self.ttl));
+            .insert(key.to_owned(), (sealed.to_vec(), expires));
         Ok(())
     }
 
-    async fn get(
-        &self,
-        key: &str,
-        _cx: &StoreContext,
-    ) -> Result<Option<TransactionData>, StoreError> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.clock.now();
-        let mut entries = self.lock();
-        match entries.map.get(key) {
-            Some((tx, expires)) if *expires > now => Ok(Some(tx.clone())),
-            Some(_) => {
-                entries.map.remove(key);
-                Ok(None)
-            }
-            None => Ok(None),
-        }
+        let entries = self.lock();
+        Ok(entries
+            .map
+            .get(key)
+            .filter(|(_, expires)| *expires > now)
+            .map(|(sealed, _)| sealed.clone()))
     }
 
-    async fn delete(&self, key: &str, _cx: &StoreContext) -> Result<(), StoreError> {
-        self.lock().map.remove(key);
-        Ok(())
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.clock.now();
+        let removed = self.lock().map.remove(key);
+        Ok(removed
+            .filter(|(_, expires)| *expires > now)
+            .map(|(sealed, _)| sealed))
     }
 }

@@ -2,14 +2,17 @@
 
 use auth0_server_core::clock::ManualClock;
 use auth0_store_conformance::{ServerSideFixture, conformance_tests};
-use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
 use std::sync::Arc;
 
 async fn fixture() -> ServerSideFixture {
     let clock = ManualClock::starting_now();
     ServerSideFixture::manual_time(
         MemoryBackend::new().with_clock(Arc::new(clock.clone())),
-        MemoryTransactionStore::new().with_clock(Arc::new(clock.clone())),
+        MemoryTransactionBackend::new()
+            .with_clock(Arc::new(clock.clone()))
+            .transaction_store()
+            .with_clock(Arc::new(clock.clone())),
         clock,
     )
 }

@@ -8,7 +8,7 @@ use auth0_server_core::model::TransactionData;
 use auth0_server_core::store::{
     SessionBackend, SessionId, SessionRecord, StoreContext, TransactionStore,
 };
-use auth0_store_memory::{MemoryBackend, MemoryTransactionStore, SWEEP_INTERVAL};
+use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend, SWEEP_INTERVAL};
 
 fn record(clock: &ManualClock, ttl: u64, sub: &str) -> SessionRecord {
     SessionRecord {
@@ -76,42 +76,61 @@ async fn delete_expired_reports_what_it_dropped_and_load_never_returns_expired()
 #[tokio::test]
 async fn transactions_expire_and_are_bounded() {
     let clock = ManualClock::starting_now();
-    let store = MemoryTransactionStore::new()
+    let backend = MemoryTransactionBackend::new()
         .with_clock(Arc::new(clock.clone()))
-        .with_ttl(Duration::from_secs(3600))
         .with_max_entries(10);
-    let cx = StoreContext::new();
+    let store = backend
+        .clone()
+        .transaction_store()
+        .with_clock(Arc::new(clock.clone()))
+        .with_ttl(Duration::from_secs(3600));
+    // 50 browsers, one login each: the backend keeps at most 10.
+    let mut browsers = Vec::new();
     for i in 0..50 {
+        let cx = StoreContext::new();
         store
             .set(&format!("_a0_tx:{i}"), &TransactionData::default(), &cx)
             .await
             .unwrap();
+        browsers.push(cx);
         clock.advance(Duration::from_millis(10));
     }
     assert!(
-        store.len() <= 10,
+        backend.len() <= 10,
         "{} transactions kept, limit 10",
-        store.len()
+        backend.len()
     );
     assert!(
-        store.get("_a0_tx:49", &cx).await.unwrap().is_some(),
+        store
+            .get("_a0_tx:49", &browsers[49])
+            .await
+            .unwrap()
+            .is_some(),
         "the newest was dropped"
     );
     assert!(
-        store.get("_a0_tx:0", &cx).await.unwrap().is_none(),
+        store.get("_a0_tx:0", &browsers[0]).await.unwrap().is_none(),
         "the oldest was kept"
     );
 
     clock.advance(Duration::from_secs(3601));
     assert!(
-        store.get("_a0_tx:49", &cx).await.unwrap().is_none(),
+        store
+            .get("_a0_tx:49", &browsers[49])
+            .await
+            .unwrap()
+            .is_none(),
         "an expired transaction read"
     );
     store
-        .set("_a0_tx:new", &TransactionData::default(), &cx)
+        .set(
+            "_a0_tx:new",
+            &TransactionData::default(),
+            &StoreContext::new(),
+        )
         .await
         .unwrap();
-    assert_eq!(store.len(), 1, "expired transactions were not swept");
+    assert_eq!(backend.len(), 1, "expired transactions were not swept");
 }
 
 #[tokio::test]

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use auth0_server_core::Secrets;
 use auth0_server_core::store::{
-    LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, StoreError, UpdateOutcome,
+    LoadedRecord, LogoutFilter, ServerSideTransactionStore, SessionBackend, SessionId,
+    SessionRecord, StoreError, UpdateOutcome,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgPool, Row};
@@ -17,7 +18,7 @@ use crate::config::{ConfigError, Index, Names, validate_identifier};
 use crate::error::{BACKEND, DataError, Db, data_error, text_field};
 use crate::lane::{ReadConnections, ReadLane};
 use crate::sql::{Statement, Statements};
-use crate::transactions::PostgresTransactionStore;
+use crate::transactions::{PostgresTransactionBackend, PostgresTransactionStore};
 
 /// How long one operation (load, update, …) may take in all, waiting for a connection
 /// included, before it fails with [`StoreError::Timeout`]: 10 seconds.
@@ -381,7 +382,13 @@ impl PostgresBackend {
     /// # Ok(()) }
     /// ```
     pub fn transaction_store(&self, secrets: &Secrets) -> PostgresTransactionStore {
-        PostgresTransactionStore::new(self.db.clone(), self.sql.clone(), secrets)
+        ServerSideTransactionStore::new(self.transaction_backend(), secrets)
+    }
+
+    /// The transaction backend on the same pool, in the transactions table (what
+    /// [`transaction_store`](Self::transaction_store) wraps).
+    pub fn transaction_backend(&self) -> PostgresTransactionBackend {
+        PostgresTransactionBackend::new(self.db.clone(), self.sql.clone())
     }
 
     /// Starts a task on the current Tokio runtime that deletes expired sessions and

@@ -93,8 +93,7 @@ pub use error::DataError;
 pub use lane::ReadConnections;
 pub use sql::Statement;
 pub use transactions::{
-    DEFAULT_MAX_TRANSACTION_SIZE, DEFAULT_TRANSACTION_TTL, MAX_TRANSACTION_KEY_LEN,
-    PostgresTransactionStore,
+    MAX_TRANSACTION_KEY_LEN, PostgresTransactionBackend, PostgresTransactionStore,
 };
 
 /// The sqlx this crate is built with, to make the [`sqlx::PgPool`] it takes without a

@@ -43,8 +43,9 @@ pub enum Statement {
     TransactionSet,
     /// Read a live transaction. Parameter: key.
     TransactionGet,
-    /// Delete a transaction. Parameter: key.
-    TransactionDelete,
+    /// Delete a transaction and return its data if it was live, in one statement (of two
+    /// concurrent takes only one gets it). Parameter: key.
+    TransactionTake,
     /// One batch of the cleanup of expired transactions. Parameter: batch size.
     DeleteExpiredTransactions,
 }
@@ -76,7 +77,7 @@ pub(crate) struct Statements {
     pub(crate) delete_expired_sessions: Arc<str>,
     pub(crate) tx_set: Arc<str>,
     pub(crate) tx_get: Arc<str>,
-    pub(crate) tx_delete: Arc<str>,
+    pub(crate) tx_take: Arc<str>,
     pub(crate) delete_expired_transactions: Arc<str>,
 }
 
@@ -131,7 +132,11 @@ impl Statements {
             )
             .into(),
             tx_get: format!("SELECT data FROM {tx} WHERE key = $1 AND expires_at > now()").into(),
-            tx_delete: format!("DELETE FROM {tx} WHERE key = $1").into(),
+            tx_take: format!(
+                "WITH taken AS (DELETE FROM {tx} WHERE key = $1 RETURNING data, expires_at) \
+                 SELECT data FROM taken WHERE expires_at > now()"
+            )
+            .into(),
             delete_expired_transactions: format!(
                 "DELETE FROM {tx} WHERE key = ANY(ARRAY(SELECT key FROM {tx} \
                  WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED))"
@@ -153,7 +158,7 @@ impl Statements {
             Statement::DeleteExpiredSessions => &self.delete_expired_sessions,
             Statement::TransactionSet => &self.tx_set,
             Statement::TransactionGet => &self.tx_get,
-            Statement::TransactionDelete => &self.tx_delete,
+            Statement::TransactionTake => &self.tx_take,
             Statement::DeleteExpiredTransactions => &self.delete_expired_transactions,
         }
     }

@@ -1,6 +1,6 @@
 //! Redis storage for [auth0-server]: a [`SessionBackend`](auth0_server_core::store::SessionBackend)
 //! for core's [`ServerSideStateStore`](auth0_server_core::store::ServerSideStateStore), and a
-//! [`TransactionStore`](auth0_server_core::store::TransactionStore) on the same connection.
+//! [`TransactionBackend`](auth0_server_core::store::TransactionBackend) on the same connection.
 //!
 //! Sessions are shared by every instance of the app, survive restarts (with Redis
 //! persistence), can be ended by back-channel logout, and may be large.
@@ -28,7 +28,8 @@
 //! - `auth0:sid:{H}` and `auth0:sub:{H}` — sets of session ids per provider session and per
 //!   user, `H` a hash of (domain, value), so no user id appears in a key name; each expires
 //!   with its last session;
-//! - `auth0:tx:{H}` — a sealed login transaction, for an hour.
+//! - `auth0:tx:{K}` — a sealed login transaction, `K` a hash of its state and of the random
+//!   value in the browser that started it; it expires with the login (an hour by default).
 //!
 //! Every command touches one key (the braces are Redis Cluster hash tags), so the backend
 //! works on a cluster connection too ([`RedisBackend::with_connection`]).
@@ -44,4 +45,4 @@ mod transactions;
 
 pub use backend::{DEFAULT_OPERATION_TIMEOUT, DEFAULT_PREFIX, RedisBackend};
 pub use redis;
-pub use transactions::RedisTransactionStore;
+pub use transactions::{RedisTransactionBackend, RedisTransactionStore};

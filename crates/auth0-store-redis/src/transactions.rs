@@ -2,69 +2,76 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth0_server_core::Secrets;
-use auth0_server_core::model::TransactionData;
-use auth0_server_core::seal::RecordSealer;
-use auth0_server_core::store::{StoreContext, StoreError, TransactionStore};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use auth0_server_core::store::{ServerSideTransactionStore, StoreError, TransactionBackend};
 use redis::aio::{ConnectionLike, ConnectionManager};
-use sha2::{Digest, Sha256};
 
 use crate::RedisBackend;
 
-/// How long a login may take: one hour.
-const TRANSACTION_TTL: Duration = Duration::from_secs(60 * 60);
+/// The Redis transaction store: core's [`ServerSideTransactionStore`] (sealing, browser
+/// binding, bounds) over a [`RedisTransactionBackend`]. Made by
+/// [`RedisBackend::transaction_store`].
+pub type RedisTransactionStore<C = ConnectionManager> =
+    ServerSideTransactionStore<RedisTransactionBackend<C>>;
 
-/// A [`TransactionStore`] on the same Redis as the sessions: each login in progress is a
-/// key that expires after an hour, sealed (it holds the PKCE verifier) and bound to its key.
-///
-/// Made by [`RedisBackend::transaction_store`].
+/// A [`TransactionBackend`] on the same Redis, connection and prefix as a [`RedisBackend`]:
+/// each login in progress is one key, `{prefix}tx:{K}`, that expires with the login (`SET
+/// … PX`), read with `GET` and taken with `GETDEL` (one step, so of two concurrent callbacks
+/// only one gets it).
 #[derive(Clone)]
-pub struct RedisTransactionStore<C = ConnectionManager> {
+pub struct RedisTransactionBackend<C = ConnectionManager> {
     backend: RedisBackend<C>,
-    sealer: RecordSealer,
 }
 
-impl<C> std::fmt::Debug for RedisTransactionStore<C> {
+impl<C> std::fmt::Debug for RedisTransactionBackend<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisTransactionStore")
+        f.debug_struct("RedisTransactionBackend")
             .field("prefix", &self.backend.prefix)
             .finish_non_exhaustive()
     }
 }
 
 impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
-    /// A transaction store on this backend's connection and prefix.
-    pub fn transaction_store(&self, secrets: &Secrets) -> RedisTransactionStore<C> {
-        RedisTransactionStore {
+    /// The transaction backend on this backend's connection and prefix.
+    pub fn transaction_backend(&self) -> RedisTransactionBackend<C> {
+        RedisTransactionBackend {
             backend: self.clone(),
-            sealer: RecordSealer::new(secrets),
         }
+    }
+
+    /// A transaction store on this backend's connection and prefix, sealing with `secrets`.
+    pub fn transaction_store(&self, secrets: &Secrets) -> RedisTransactionStore<C> {
+        ServerSideTransactionStore::new(self.transaction_backend(), secrets)
     }
 }
 
-impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisTransactionStore<C> {
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisTransactionBackend<C> {
+    /// The Redis key; the store's key is already a hash, in braces as a cluster hash tag.
     fn key(&self, key: &str) -> String {
-        format!(
-            "{}tx:{{{}}}",
-            self.backend.prefix,
-            B64.encode(Sha256::digest(key.as_bytes()))
-        )
+        format!("{}tx:{{{key}}}", self.backend.prefix)
+    }
+
+    async fn fetch(&self, command: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut conn = self.backend.conn.clone();
+        self.backend
+            .run(
+                redis::cmd(command)
+                    .arg(self.key(key))
+                    .query_async(&mut conn),
+            )
+            .await
     }
 }
 
 #[async_trait]
-impl<C: ConnectionLike + Clone + Send + Sync + 'static> TransactionStore
-    for RedisTransactionStore<C>
+impl<C: ConnectionLike + Clone + Send + Sync + 'static> TransactionBackend
+    for RedisTransactionBackend<C>
 {
-    async fn set(
-        &self,
-        key: &str,
-        transaction: &TransactionData,
-        _cx: &StoreContext,
-    ) -> Result<(), StoreError> {
-        let json = serde_json::to_vec(transaction)?;
-        let sealed = self.sealer.seal(key.as_bytes(), &json)?;
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn put(&self, key: &str, sealed: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut conn = self.backend.conn.clone();
         self.backend
             .run(
@@ -72,36 +79,17 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> TransactionStore
                     .arg(self.key(key))
                     .arg(sealed)
                     .arg("PX")
-                    .arg(TRANSACTION_TTL.as_millis() as u64)
+                    .arg(millis)
                     .query_async::<()>(&mut conn),
             )
             .await
     }
 
-    async fn get(
-        &self,
-        key: &str,
-        _cx: &StoreContext,
-    ) -> Result<Option<TransactionData>, StoreError> {
-        let mut conn = self.backend.conn.clone();
-        let sealed: Option<Vec<u8>> = self
-            .backend
-            .run(redis::cmd("GET").arg(self.key(key)).query_async(&mut conn))
-            .await?;
-        Ok(sealed
-            .and_then(|s| self.sealer.open(key.as_bytes(), &s).ok())
-            .and_then(|json| serde_json::from_slice(&json).ok()))
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.fetch("GET", key).await
     }
 
-    async fn delete(&self, key: &str, _cx: &StoreContext) -> Result<(), StoreError> {
-        let mut conn = self.backend.conn.clone();
-        self.backend
-            .run(
-                redis::cmd("DEL")
-                    .arg(self.key(key))
-                    .query_async::<i64>(&mut conn),
-            )
-            .await?;
-        Ok(())
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.fetch("GETDEL", key).await
     }
 }

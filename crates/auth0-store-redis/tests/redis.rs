@@ -245,6 +245,8 @@ async fn transactions_expire_in_an_hour_and_are_sealed() {
     use auth0_server_core::store::TransactionStore as _;
     store.set("_a0_tx:abc", &tx, &cx).await.unwrap();
     assert_eq!(store.get("_a0_tx:abc", &cx).await.unwrap(), Some(tx));
+    let other_browser = auth0_server_core::store::StoreContext::new();
+    assert_eq!(store.get("_a0_tx:abc", &other_browser).await.unwrap(), None);
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{}tx:*", backend.prefix()))
         .query_async(&mut conn)

@@ -25,7 +25,7 @@ use auth0_server::{Error, Secrets};
 use axum::Router;
 use axum::routing::get;
 
-pub use stores::StoreChoice;
+pub use stores::{StoreChoice, TransactionChoice};
 
 /// Where the app listens unless `PORT` says otherwise: the Flask quickstart's port.
 pub const DEFAULT_PORT: u16 = 5000;
@@ -42,6 +42,8 @@ pub struct Settings {
     pub secrets: Secrets,
     /// Where sessions live.
     pub store: StoreChoice,
+    /// Where logins in progress wait (`AUTH0_TRANSACTION_STORE`; a cookie by default).
+    pub transactions: TransactionChoice,
     /// The audience `/api-call` asks a token for.
     pub audience: Option<String>,
     /// The dev tenant, when the app runs one.
@@ -59,6 +61,7 @@ impl Settings {
     /// A configuration the client refuses, or a dev tenant that cannot start.
     pub async fn from_env(port: u16) -> Result<Self, BoxError> {
         let store = StoreChoice::from_env()?;
+        let transactions = TransactionChoice::from_env()?;
         let redirect_uri = std::env::var("AUTH0_REDIRECT_URI")
             .unwrap_or_else(|_| format!("http://localhost:{port}/callback"));
         let redirect_uri_for_settings = redirect_uri.clone();
@@ -94,6 +97,7 @@ impl Settings {
             redirect_uri: redirect_uri_for_settings,
             secrets,
             store,
+            transactions,
             audience,
             dev_tenant,
         })
@@ -147,8 +151,13 @@ pub async fn app(settings: &Settings) -> Result<Router, BoxError> {
     let redirect_uri = url::Url::parse(&settings.redirect_uri)
         .map_err(|e| Error::Configuration(format!("AUTH0_REDIRECT_URI: {e}")))?;
     let cookie_options = CookieOptions::for_redirect_uri(&redirect_uri);
-    let (state_store, transaction_store) =
-        stores::build(&settings.store, &settings.secrets, &cookie_options).await?;
+    let (state_store, transaction_store) = stores::build(
+        &settings.store,
+        settings.transactions,
+        &settings.secrets,
+        &cookie_options,
+    )
+    .await?;
     let client = settings
         .builder
         .clone()

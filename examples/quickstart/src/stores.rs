@@ -60,32 +60,101 @@ impl StoreChoice {
     }
 }
 
+/// Where logins in progress wait for their callback (`AUTH0_TRANSACTION_STORE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TransactionChoice {
+    /// In a sealed cookie of the browser that started the login, whatever the session store
+    /// (the default, as in the Python SDK): no server write per anonymous `/login`.
+    #[default]
+    Cookie,
+    /// In the session store's server (memory, Redis or PostgreSQL), bound to the browser by
+    /// a random value in a cookie.
+    Server,
+}
+
+impl TransactionChoice {
+    /// From `AUTH0_TRANSACTION_STORE` (`cookie` when unset, or `server`).
+    ///
+    /// # Errors
+    ///
+    /// Another value.
+    pub fn from_env() -> Result<Self, BoxError> {
+        match std::env::var("AUTH0_TRANSACTION_STORE").as_deref() {
+            Err(_) | Ok("" | "cookie") => Ok(Self::Cookie),
+            Ok("server") => Ok(Self::Server),
+            Ok(other) => Err(format!(
+                "AUTH0_TRANSACTION_STORE={other} is not a transaction store: use cookie (the \
+                 default) or server (the session store's server)"
+            )
+            .into()),
+        }
+    }
+}
+
 type Stores = (Arc<dyn StateStore>, Arc<dyn TransactionStore>);
+/// The session store and, for a server-side one, its server's transaction store.
+type Built = (Arc<dyn StateStore>, Option<Arc<dyn TransactionStore>>);
 
 fn not_built(name: &str) -> BoxError {
     format!("this build has no {name} store: build the quickstart with `--features {name}`").into()
 }
 
-/// Builds the chosen stores.
-#[allow(unused_variables)]
+/// Builds the chosen stores: the session store, and the transaction store `transactions`
+/// says (the cookie one unless the server's was asked for and there is one).
 pub(crate) async fn build(
     choice: &StoreChoice,
+    transactions: TransactionChoice,
     secrets: &Secrets,
     cookies: &CookieOptions,
 ) -> Result<Stores, BoxError> {
+    let (state, server_transactions) = build_session_store(choice, secrets, cookies).await?;
+    let transactions = match (transactions, server_transactions) {
+        (TransactionChoice::Server, Some(server)) => server,
+        (TransactionChoice::Server, None) => {
+            return Err(format!(
+                "AUTH0_TRANSACTION_STORE=server needs a server-side session store, and \
+                 AUTH0_SESSION_STORE={} keeps none: use memory, redis or postgres",
+                choice.name()
+            )
+            .into());
+        }
+        (TransactionChoice::Cookie, _) => cookie_transactions(secrets, cookies)?,
+    };
+    Ok((state, transactions))
+}
+
+#[allow(unused_variables)]
+fn cookie_transactions(
+    secrets: &Secrets,
+    cookies: &CookieOptions,
+) -> Result<Arc<dyn TransactionStore>, BoxError> {
+    #[cfg(feature = "cookie")]
+    {
+        use auth0_server::stores::CookieTransactionStore;
+        return Ok(Arc::new(
+            CookieTransactionStore::new(secrets.clone()).with_cookie_options(cookies.clone()),
+        ));
+    }
+    #[allow(unreachable_code)]
+    Err(not_built("cookie"))
+}
+
+#[allow(unused_variables)]
+async fn build_session_store(
+    choice: &StoreChoice,
+    secrets: &Secrets,
+    cookies: &CookieOptions,
+) -> Result<Built, BoxError> {
     match choice {
         StoreChoice::Cookie => {
             #[cfg(feature = "cookie")]
             {
-                use auth0_server::stores::{CookieStateStore, CookieTransactionStore};
+                use auth0_server::stores::CookieStateStore;
                 return Ok((
                     Arc::new(
                         CookieStateStore::new(secrets.clone()).with_cookie_options(cookies.clone()),
                     ),
-                    Arc::new(
-                        CookieTransactionStore::new(secrets.clone())
-                            .with_cookie_options(cookies.clone()),
-                    ),
+                    None,
                 ));
             }
             #[allow(unreachable_code)]
@@ -95,13 +164,16 @@ pub(crate) async fn build(
             #[cfg(feature = "memory")]
             {
                 use auth0_server::store::ServerSideStateStore;
-                use auth0_server::stores::{MemoryBackend, MemoryTransactionStore};
+                use auth0_server::stores::{MemoryBackend, MemoryTransactionBackend};
+                let transactions = MemoryTransactionBackend::new()
+                    .transaction_store()
+                    .with_cookie_options(cookies.clone());
                 return Ok((
                     Arc::new(
                         ServerSideStateStore::new(MemoryBackend::new(), secrets)
                             .with_cookie_options(cookies.clone()),
                     ),
-                    Arc::new(MemoryTransactionStore::new()),
+                    Some(Arc::new(transactions)),
                 ));
             }
             #[allow(unreachable_code)]
@@ -113,13 +185,15 @@ pub(crate) async fn build(
                 use auth0_server::store::ServerSideStateStore;
                 use auth0_server::stores::RedisBackend;
                 let backend = RedisBackend::from_url(url).await?;
-                let transactions = backend.transaction_store(secrets);
+                let transactions = backend
+                    .transaction_store(secrets)
+                    .with_cookie_options(cookies.clone());
                 return Ok((
                     Arc::new(
                         ServerSideStateStore::new(backend, secrets)
                             .with_cookie_options(cookies.clone()),
                     ),
-                    Arc::new(transactions),
+                    Some(Arc::new(transactions)),
                 ));
             }
             #[allow(unreachable_code)]
@@ -138,13 +212,15 @@ pub(crate) async fn build(
                 backend.migrate().await?;
                 // Expired rows are deleted every ten minutes for as long as the app runs.
                 std::mem::forget(backend.spawn_cleanup(std::time::Duration::from_secs(600)));
-                let transactions = backend.transaction_store(secrets);
+                let transactions = backend
+                    .transaction_store(secrets)
+                    .with_cookie_options(cookies.clone());
                 return Ok((
                     Arc::new(
                         ServerSideStateStore::new(backend, secrets)
                             .with_cookie_options(cookies.clone()),
                     ),
-                    Arc::new(transactions),
+                    Some(Arc::new(transactions)),
                 ));
             }
             #[allow(unreachable_code)]

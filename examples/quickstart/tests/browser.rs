@@ -295,6 +295,7 @@ async fn quickstart_journey_in_headless_chromium() {
         redirect_uri,
         secrets: auth0_server::Secrets::parse(&secret).unwrap(),
         store: StoreChoice::Cookie,
+        transactions: Default::default(),
         audience: Some(DEV_AUDIENCE.to_owned()),
         dev_tenant: Some(tenant),
     };

@@ -76,6 +76,7 @@ async fn run_flow(store: StoreChoice) {
         redirect_uri,
         secrets: auth0_server::Secrets::parse(&secret).unwrap(),
         store: store.clone(),
+        transactions: Default::default(),
         audience: Some(AUDIENCE.to_owned()),
         dev_tenant: None,
     };

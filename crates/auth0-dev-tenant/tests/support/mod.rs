@@ -13,7 +13,7 @@ use auth0_server_core::client::{
     Error, LoginResult, ServerClient, ServerClientBuilder, StartLoginOptions,
 };
 use auth0_server_core::store::{ServerSideStateStore, StoreContext};
-use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -280,7 +280,9 @@ impl Setup {
                 MemoryBackend::new(),
                 &secrets,
             )))
-            .transaction_store(Arc::new(MemoryTransactionStore::new()));
+            .transaction_store(Arc::new(
+                MemoryTransactionBackend::new().transaction_store(),
+            ));
         let client = client(builder).build().unwrap();
         let backchannel = BackchannelLog::default();
         let router = axum::Router::new()

@@ -284,14 +284,14 @@ impl ServerClient {
             .filter(|s| !s.is_empty())
             .ok_or(Error::MissingTransaction)?;
         let key = self.transaction_key(state);
+        // One use only, whatever happens next. Stores bind transactions to the browser that
+        // started the login, so a callback URL opened in another browser finds none.
         let transaction = self
             .inner
             .transaction_store
-            .get(&key, cx)
+            .take(&key, cx)
             .await?
             .ok_or(Error::MissingTransaction)?;
-        // One use only, whatever happens next.
-        self.inner.transaction_store.delete(&key, cx).await?;
 
         let metadata = self.inner.provider.metadata().await?;
         match query.get("iss") {

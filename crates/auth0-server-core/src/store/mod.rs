@@ -5,6 +5,9 @@
 //! - [`SessionBackend`] is what a server-side store (Redis, PostgreSQL, memory, yours)
 //!   implements; [`ServerSideStateStore`] turns any backend into a [`StateStore`], owning
 //!   the session-id cookie, the sealing of records, rotation and compare-and-set.
+//! - [`TransactionBackend`] is what a server-side store implements for logins in progress;
+//!   [`ServerSideTransactionStore`] turns it into a [`TransactionStore`], owning sealing,
+//!   the binding of each login to its browser, size, lifetime and per-browser bounds.
 //! - [`SessionLifetime`] decides when a session ends, once for every store.
 //! - [`ReadCache`] keeps opened sessions, so a store need not open the same bytes twice.
 
@@ -14,6 +17,7 @@ mod error;
 mod lifetime;
 mod read_cache;
 mod server_side;
+mod server_side_transactions;
 mod traits;
 
 pub use backend::{
@@ -28,4 +32,8 @@ pub use read_cache::{
     CachedSession, DEFAULT_READ_CACHE_CAPACITY, ReadCache, ReadCacheStats, SealedToken,
 };
 pub use server_side::{DEFAULT_MAX_RECORD_SIZE, ServerSideStateStore};
+pub use server_side_transactions::{
+    DEFAULT_MAX_TRANSACTION_SIZE, DEFAULT_MAX_TRANSACTIONS_PER_BROWSER, DEFAULT_TRANSACTION_TTL,
+    ServerSideTransactionStore, TransactionBackend, split_transaction_key,
+};
 pub use traits::{StateStore, TransactionStore};

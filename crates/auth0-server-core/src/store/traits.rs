@@ -71,6 +71,13 @@ pub trait StateStore: Send + Sync {
 
 /// Where a login's [`TransactionData`] waits between the redirect to the provider and the
 /// callback, under the key `"{transaction_identifier}:{state}"`.
+///
+/// Every implementation must bind a transaction to the browser that stored it: a request
+/// from another browser (another [`StoreContext`]'s cookies) never reads it, even with the
+/// right key, because the key comes from the callback URL, which an attacker can hand to a
+/// victim (login CSRF). The cookie store keeps the transaction in the browser itself;
+/// [`ServerSideTransactionStore`](super::ServerSideTransactionStore) keeps a random value
+/// in a cookie that the record's key is derived from. The conformance suite checks it.
 #[async_trait]
 pub trait TransactionStore: Send + Sync {
     /// Stores the transaction.
@@ -102,6 +109,23 @@ pub trait TransactionStore: Send + Sync {
     ///
     /// Backend failures only.
     async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError>;
+
+    /// Reads and deletes the transaction, for the callback that completes its login: one
+    /// use only. The default reads, then deletes; stores that can do both in one step
+    /// (so that of two concurrent callbacks only one gets the transaction) override it.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only; anything unreadable is `Ok(None)`.
+    async fn take(
+        &self,
+        key: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<TransactionData>, StoreError> {
+        let transaction = self.get(key, cx).await?;
+        self.delete(key, cx).await?;
+        Ok(transaction)
+    }
 
     /// Removes every transaction of this browser under `transaction_identifier`, after a
     /// successful login, so abandoned logins (other tabs) do not pile up in the browser.
@@ -170,6 +194,13 @@ impl<T: TransactionStore + ?Sized> TransactionStore for Arc<T> {
     }
     async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
         (**self).delete(key, cx).await
+    }
+    async fn take(
+        &self,
+        key: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<TransactionData>, StoreError> {
+        (**self).take(key, cx).await
     }
     async fn clear(
         &self,

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use auth0_server_core::client::{LoginResult, ServerClient, StartLoginOptions};
 use auth0_server_core::store::{ServerSideStateStore, StoreContext};
 use auth0_server_core::{Secrets, client::Error};
-use auth0_store_memory::{MemoryBackend, MemoryTransactionStore};
+use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
@@ -225,7 +225,9 @@ impl Harness {
                 max_delay: std::time::Duration::from_secs(2),
             })
             .state_store(Arc::new(state_store))
-            .transaction_store(Arc::new(MemoryTransactionStore::new()));
+            .transaction_store(Arc::new(
+                MemoryTransactionBackend::new().transaction_store(),
+            ));
         let client = configure(builder).build().unwrap();
         Self {
             provider,

@@ -1,0 +1,441 @@
+//! [`ServerSideTransactionStore`]: logins in progress kept by a server-side backend, sealed
+//! and bound to the browser that started them.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use sha2::{Digest, Sha256};
+
+use super::{CookieOptions, SetCookie, StoreContext, StoreError, TransactionStore};
+use crate::Secrets;
+use crate::clock::{self, Clock};
+use crate::model::TransactionData;
+use crate::seal::{RecordSealer, random_bytes};
+
+/// How long a login may take between the redirect to the provider and the callback: one
+/// hour, as long as the cookie transaction store's (an interactive login with a sign-up,
+/// an e-mail check or MFA enrolment can take minutes; an abandoned one should not linger).
+pub const DEFAULT_TRANSACTION_TTL: Duration = Duration::from_secs(60 * 60);
+/// How many logins in progress one browser keeps; past it the oldest is dropped (its
+/// cookie and its record), as the cookie transaction store does.
+pub const DEFAULT_MAX_TRANSACTIONS_PER_BROWSER: usize = 5;
+/// The largest sealed transaction accepted: 64 KiB. A transaction is a few hundred bytes
+/// plus the application's `app_state`.
+pub const DEFAULT_MAX_TRANSACTION_SIZE: usize = 64 * 1024;
+/// Random bytes in a login's browser binding: 256 bits.
+const BINDING_BYTES: usize = 32;
+/// Prefix of the associated data a transaction is sealed with, before its key, so a sealed
+/// transaction never opens as anything else (and a session record never opens as one).
+const AAD_PREFIX: &str = "auth0-server transaction:";
+
+/// What a server-side backend (memory, Redis, PostgreSQL, yours) implements to keep logins
+/// in progress: opaque sealed bytes under opaque keys, each living for a given time.
+///
+/// Keys are base64url text of at most 64 bytes, derived by [`ServerSideTransactionStore`]
+/// from the login's `state` **and** a random value only the starting browser holds, so the
+/// backend never sees anything a callback URL alone could address. Values are sealed and
+/// at most the store's size limit. Backends do no sealing, no cookies and no checks of
+/// their own.
+///
+/// ```
+/// use std::time::Duration;
+/// use auth0_server_core::store::{StoreError, TransactionBackend};
+///
+/// struct Nowhere;
+///
+/// #[async_trait::async_trait]
+/// impl TransactionBackend for Nowhere {
+///     fn name(&self) -> &'static str { "nowhere" }
+///     async fn put(&self, _key: &str, _sealed: &[u8], _ttl: Duration) -> Result<(), StoreError> {
+///         Ok(())
+///     }
+///     async fn get(&self, _key: &str) -> Result<Option<Vec<u8>>, StoreError> { Ok(None) }
+///     async fn take(&self, _key: &str) -> Result<Option<Vec<u8>>, StoreError> { Ok(None) }
+/// }
+/// ```
+#[async_trait]
+pub trait TransactionBackend: Send + Sync + 'static {
+    /// The backend's name, for errors and traces (`"redis"`).
+    fn name(&self) -> &'static str;
+
+    /// Stores `sealed` under `key` for `ttl`, replacing what was there.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn put(&self, key: &str, sealed: &[u8], ttl: Duration) -> Result<(), StoreError>;
+
+    /// The bytes under `key`, if they have not expired; leaves them in place.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Removes `key` and returns what it held, if it had not expired, in one step: of two
+    /// concurrent takes of one key, at most one gets the bytes.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures.
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+#[async_trait]
+impl<T: TransactionBackend + ?Sized> TransactionBackend for Arc<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    async fn put(&self, key: &str, sealed: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        (**self).put(key, sealed, ttl).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).get(key).await
+    }
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        (**self).take(key).await
+    }
+}
+
+/// Splits a transaction key `"{transaction_identifier}:{state}"`; `None` unless the state
+/// is cookie-name safe (letters, digits, `-`, `_`; 1 to 128 bytes), as every state this SDK
+/// makes is. A forged `state` in a callback URL fails here without touching a store.
+///
+/// ```
+/// use auth0_server_core::store::split_transaction_key;
+/// assert_eq!(split_transaction_key("_a0_tx:abc-1"), Some(("_a0_tx", "abc-1")));
+/// assert_eq!(split_transaction_key("_a0_tx:a;b"), None);
+/// ```
+pub fn split_transaction_key(key: &str) -> Option<(&str, &str)> {
+    let (prefix, state) = key.split_once(':')?;
+    let safe = !state.is_empty()
+        && state.len() <= 128
+        && state
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    safe.then_some((prefix, state))
+}
+
+/// A [`TransactionStore`] over any [`TransactionBackend`]: what the memory, Redis and
+/// PostgreSQL transaction stores are.
+///
+/// It owns everything but the storage:
+/// - **browser binding**: each login gets a random value in an HttpOnly cookie
+///   (`{transaction_identifier}_{state}`, `__Host-` prefixed when the cookie options allow),
+///   and the record's backend key is derived from the `state` *and* that value. A callback
+///   opened in another browser — the login CSRF where an attacker sends a victim the
+///   callback URL of the attacker's own login — finds nothing: no session, no code redeemed,
+///   and the login it names stays where it was;
+/// - **sealing**: records are XChaCha20-Poly1305 boxes bound to their key (they hold the
+///   PKCE verifier and the nonce), so reading the backend is not enough to complete a login;
+/// - **bounds**: a size limit, a lifetime ([`DEFAULT_TRANSACTION_TTL`]), and at most
+///   [`DEFAULT_MAX_TRANSACTIONS_PER_BROWSER`] logins in progress per browser;
+/// - **one use**: a transaction is taken atomically, and a successful login removes the
+///   browser's other logins in progress.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use auth0_server_core::store::*;
+/// # use auth0_server_core::Secrets;
+/// # fn demo(backend: impl TransactionBackend) -> Result<(), Box<dyn std::error::Error>> {
+/// let secrets = Secrets::parse("a-secret-of-at-least-thirty-two-bytes")?;
+/// let transactions = ServerSideTransactionStore::new(backend, &secrets)
+///     .with_ttl(Duration::from_secs(15 * 60))
+///     .with_cookie_options(CookieOptions { secure: false, ..CookieOptions::default() });
+/// # Ok(()) }
+/// ```
+pub struct ServerSideTransactionStore<B> {
+    backend: Arc<B>,
+    sealer: RecordSealer,
+    cookie: CookieOptions,
+    clock: Arc<dyn Clock>,
+    ttl: Duration,
+    max_size: usize,
+    max_per_browser: usize,
+}
+
+impl<B> Clone for ServerSideTransactionStore<B> {
+    fn clone(&self) -> Self {
+        Self {
+            backend: self.backend.clone(),
+            sealer: self.sealer.clone(),
+            cookie: self.cookie.clone(),
+            clock: self.clock.clone(),
+            ttl: self.ttl,
+            max_size: self.max_size,
+            max_per_browser: self.max_per_browser,
+        }
+    }
+}
+
+impl<B: TransactionBackend> fmt::Debug for ServerSideTransactionStore<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerSideTransactionStore")
+            .field("backend", &self.backend.name())
+            .field("cookie", &self.cookie)
+            .field("ttl", &self.ttl)
+            .field("max_size", &self.max_size)
+            .field("max_per_browser", &self.max_per_browser)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One login in progress as this browser holds it: its cookie's name and value.
+struct Binding {
+    cookie_name: String,
+    state: String,
+    value: String,
+    /// When it was issued (unix milliseconds), 0 when the value is not one of ours.
+    issued_at: u64,
+}
+
+impl<B: TransactionBackend> ServerSideTransactionStore<B> {
+    /// A store over `backend`, sealing with `secrets` (newest first).
+    pub fn new(backend: B, secrets: &Secrets) -> Self {
+        Self::from_shared(Arc::new(backend), secrets)
+    }
+
+    /// Like [`new`](Self::new), for a backend that is shared with other code.
+    pub fn from_shared(backend: Arc<B>, secrets: &Secrets) -> Self {
+        Self {
+            backend,
+            sealer: RecordSealer::new(secrets),
+            cookie: CookieOptions::default(),
+            clock: clock::system(),
+            ttl: DEFAULT_TRANSACTION_TTL,
+            max_size: DEFAULT_MAX_TRANSACTION_SIZE,
+            max_per_browser: DEFAULT_MAX_TRANSACTIONS_PER_BROWSER,
+        }
+    }
+
+    /// Sets the binding cookies' attributes (use the session cookies' options).
+    pub fn with_cookie_options(mut self, options: CookieOptions) -> Self {
+        self.cookie = options;
+        self
+    }
+
+    /// Sets how long a login may take (default [`DEFAULT_TRANSACTION_TTL`]); also the
+    /// binding cookie's `Max-Age`. At least one second.
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Sets the largest sealed transaction accepted, in bytes (default
+    /// [`DEFAULT_MAX_TRANSACTION_SIZE`]).
+    pub fn with_max_size(mut self, bytes: usize) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Sets how many logins in progress one browser keeps (default
+    /// [`DEFAULT_MAX_TRANSACTIONS_PER_BROWSER`], at least one).
+    pub fn with_max_per_browser(mut self, max: usize) -> Self {
+        self.max_per_browser = max.max(1);
+        self
+    }
+
+    /// Sets the clock the binding cookies' issue times are read from (for tests; the
+    /// backend keeps its own clock for expiry).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The backend key of the login `state` of `identifier` bound to `binding`: a hash, so
+    /// neither the state nor the binding is stored in clear.
+    fn backend_key(identifier: &str, state: &str, binding: &str) -> String {
+        let mut hash = Sha256::new();
+        for part in [identifier, state, binding] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part.as_bytes());
+        }
+        B64.encode(hash.finalize())
+    }
+
+    fn aad(backend_key: &str) -> Vec<u8> {
+        format!("{AAD_PREFIX}{backend_key}").into_bytes()
+    }
+
+    fn cookie_name(&self, identifier: &str, state: &str) -> String {
+        self.cookie.cookie_name(&format!("{identifier}_{state}"))
+    }
+
+    /// This browser's logins in progress under `identifier`.
+    fn bindings(&self, identifier: &str, cx: &StoreContext) -> Vec<Binding> {
+        let prefix = self.cookie.cookie_name(&format!("{identifier}_"));
+        cx.cookies()
+            .into_iter()
+            .filter_map(|(cookie_name, value)| {
+                let state = cookie_name.strip_prefix(&prefix)?.to_owned();
+                split_transaction_key(&format!("{identifier}:{state}"))?;
+                let issued_at = value
+                    .split_once('.')
+                    .and_then(|(secs, _)| secs.parse().ok())
+                    .unwrap_or(0);
+                Some(Binding {
+                    cookie_name,
+                    state,
+                    value,
+                    issued_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes a login of this browser: its record, then its cookie.
+    async fn drop_binding(
+        &self,
+        identifier: &str,
+        binding: &Binding,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        let key = Self::backend_key(identifier, &binding.state, &binding.value);
+        self.backend.take(&key).await?;
+        cx.remove_cookie(&binding.cookie_name, &self.cookie);
+        Ok(())
+    }
+
+    /// Drops this browser's oldest logins so that one more fits under the bound.
+    async fn make_room(
+        &self,
+        identifier: &str,
+        cookie_name: &str,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        let mut others: Vec<Binding> = self
+            .bindings(identifier, cx)
+            .into_iter()
+            .filter(|b| b.cookie_name != cookie_name)
+            .collect();
+        others.sort_by_key(|b| b.issued_at);
+        let excess = (others.len() + 1).saturating_sub(self.max_per_browser);
+        for old in others.iter().take(excess) {
+            self.drop_binding(identifier, old, cx).await?;
+        }
+        Ok(())
+    }
+
+    fn open(&self, key: &str, sealed: &[u8]) -> Option<TransactionData> {
+        let json = match self.sealer.open(&Self::aad(key), sealed) {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::warn!(error = %e, "transaction does not open; treated as absent");
+                return None;
+            }
+        };
+        serde_json::from_slice(&json)
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, "transaction is not a transaction; treated as absent")
+            })
+            .ok()
+    }
+
+    /// The backend key of `key` for this browser, if it holds the login's binding cookie.
+    fn bound_key(&self, key: &str, cx: &StoreContext) -> Option<String> {
+        let (identifier, state) = split_transaction_key(key)?;
+        let binding = cx.cookie(&self.cookie_name(identifier, state))?;
+        Some(Self::backend_key(identifier, state, &binding))
+    }
+}
+
+#[async_trait]
+impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
+    #[tracing::instrument(name = "store.transaction.set", skip_all, fields(backend = self.backend.name()))]
+    async fn set(
+        &self,
+        key: &str,
+        transaction: &TransactionData,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        let (identifier, state) =
+            split_transaction_key(key).ok_or_else(|| StoreError::InvalidIdentifier {
+                identifier: key.to_owned(),
+            })?;
+        let cookie_name = self.cookie_name(identifier, state);
+        super::validate_identifier(&cookie_name)?;
+        let issued_at = self
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let binding = format!(
+            "{issued_at}.{}",
+            B64.encode(random_bytes::<BINDING_BYTES>())
+        );
+        let backend_key = Self::backend_key(identifier, state, &binding);
+        let json = serde_json::to_vec(transaction)?;
+        let sealed = self.sealer.seal(&Self::aad(&backend_key), &json)?;
+        if sealed.len() > self.max_size {
+            return Err(StoreError::TooLarge {
+                size: sealed.len(),
+                limit: self.max_size,
+            });
+        }
+        self.make_room(identifier, &cookie_name, cx).await?;
+        self.backend.put(&backend_key, &sealed, self.ttl).await?;
+        cx.set_cookie(SetCookie::new(
+            cookie_name,
+            binding,
+            Some(self.ttl),
+            &self.cookie,
+        ));
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "store.transaction.get", skip_all, fields(backend = self.backend.name()))]
+    async fn get(
+        &self,
+        key: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<TransactionData>, StoreError> {
+        let Some(backend_key) = self.bound_key(key, cx) else {
+            return Ok(None);
+        };
+        let sealed = self.backend.get(&backend_key).await?;
+        Ok(sealed.and_then(|s| self.open(&backend_key, &s)))
+    }
+
+    #[tracing::instrument(name = "store.transaction.take", skip_all, fields(backend = self.backend.name()))]
+    async fn take(
+        &self,
+        key: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<TransactionData>, StoreError> {
+        let Some(backend_key) = self.bound_key(key, cx) else {
+            return Ok(None);
+        };
+        let sealed = self.backend.take(&backend_key).await?;
+        if let Some((identifier, state)) = split_transaction_key(key) {
+            cx.remove_cookie(&self.cookie_name(identifier, state), &self.cookie);
+        }
+        Ok(sealed.and_then(|s| self.open(&backend_key, &s)))
+    }
+
+    #[tracing::instrument(name = "store.transaction.delete", skip_all, fields(backend = self.backend.name()))]
+    async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        self.take(key, cx).await.map(|_| ())
+    }
+
+    #[tracing::instrument(name = "store.transaction.clear", skip_all, fields(backend = self.backend.name()))]
+    async fn clear(
+        &self,
+        transaction_identifier: &str,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        for binding in self.bindings(transaction_identifier, cx) {
+            self.drop_binding(transaction_identifier, &binding, cx)
+                .await?;
+        }
+        Ok(())
+    }
+}

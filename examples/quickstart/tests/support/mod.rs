@@ -1,0 +1,214 @@
+//! What the quickstart's end-to-end tests share: a browser that keeps cookies and follows
+//! redirects by hand, the app started on a free port against an in-process dev tenant, and a
+//! login through the tenant's form.
+#![allow(dead_code)] // each test file uses its own part
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+
+use quickstart::{DEV_AUDIENCE, Settings, StoreChoice, TransactionChoice, app, dev_tenant_client};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+
+/// A browser: one cookie jar (everything runs on 127.0.0.1), redirects followed by hand.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub jar: BTreeMap<String, String>,
+    pub set_cookies: Vec<String>,
+    pub visited: Vec<String>,
+}
+
+impl Browser {
+    pub fn new() -> Self {
+        // This client is built before the SDK's: install the same TLS provider first.
+        auth0_server::tls::ensure_crypto_provider();
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            jar: BTreeMap::new(),
+            set_cookies: Vec::new(),
+            visited: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let header = value.to_str().unwrap().to_owned();
+            let (pair, attrs) = header.split_once(';').unwrap_or((&header, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.jar.remove(name.trim());
+            } else {
+                self.jar
+                    .insert(name.trim().to_owned(), value.trim().to_owned());
+            }
+            self.set_cookies.push(header.clone());
+        }
+    }
+
+    pub fn cookie_header(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn get(&mut self, url: &str) -> reqwest::Response {
+        self.visited.push(url.to_owned());
+        let response = self
+            .http
+            .get(url)
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.take(&response);
+        response
+    }
+
+    pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let response = self
+            .http
+            .post(url)
+            .header(COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.take(&response);
+        response
+    }
+
+    /// Follows redirects from `response` until a page; returns its final URL and body.
+    pub async fn follow(
+        &mut self,
+        mut url: String,
+        mut response: reqwest::Response,
+    ) -> (String, String) {
+        for _ in 0..10 {
+            if !response.status().is_redirection() {
+                let status = response.status();
+                let body = response.text().await.unwrap();
+                assert!(status.is_success(), "{url} answered {status}: {body}");
+                return (url, body);
+            }
+            let next = response.headers()[LOCATION].to_str().unwrap().to_owned();
+            url = reqwest::Url::parse(&url)
+                .unwrap()
+                .join(&next)
+                .unwrap()
+                .to_string();
+            response = self.get(&url).await;
+        }
+        panic!("too many redirects");
+    }
+}
+
+/// The value of `name="…" value="…"` and the form's action in an HTML page.
+pub fn form_parts(html: &str) -> (String, String) {
+    let action = html
+        .split("action=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a form action")
+        .replace("&amp;", "&");
+    let interaction = html
+        .split("name=\"interaction\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("an interaction field")
+        .to_owned();
+    (action, interaction)
+}
+
+pub fn skip(what: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} is not set and CI is: run ./scripts/test");
+    }
+    let _ = std::io::stderr().write_all(
+        format!(
+            "\n!! SKIPPED: the quickstart with this store is NOT tested: {what} is not set\n\n"
+        )
+        .as_bytes(),
+    );
+}
+
+/// The app on a free port of 127.0.0.1 with `store` and `transactions`, against a dev tenant
+/// of its own; returns its base URL and settings.
+pub async fn started_app(
+    store: StoreChoice,
+    transactions: TransactionChoice,
+) -> (String, Settings) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let redirect_uri = format!("{base}/callback");
+    let (builder, tenant) = dev_tenant_client(port, &redirect_uri).await.unwrap();
+    let secret = auth0_server::generate_secret();
+    let settings = Settings {
+        builder: builder.secret(secret.clone()),
+        redirect_uri,
+        secrets: auth0_server::Secrets::parse(&secret).unwrap(),
+        store,
+        transactions,
+        audience: Some(DEV_AUDIENCE.to_owned()),
+        dev_tenant: Some(tenant),
+    };
+    let router = app(&settings).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (base, settings)
+}
+
+/// Every store to test with: cookie and memory always, Redis and PostgreSQL when their URLs
+/// are set (skipped loudly otherwise, which fails under CI).
+pub fn stores() -> Vec<StoreChoice> {
+    let mut stores = vec![StoreChoice::Cookie, StoreChoice::Memory];
+    let url = |var: &str| std::env::var(var).ok().filter(|url| !url.is_empty());
+    match url("REDIS_URL") {
+        Some(url) => stores.push(StoreChoice::Redis(url)),
+        None => skip("REDIS_URL"),
+    }
+    match url("DATABASE_URL") {
+        Some(url) => stores.push(StoreChoice::Postgres(url)),
+        None => skip("DATABASE_URL"),
+    }
+    stores
+}
+
+/// Logs in through the tenant's form from a login already started (`response` is the
+/// app's redirect to the tenant); returns where the browser ends.
+pub async fn finish_login(
+    browser: &mut Browser,
+    start: String,
+    response: reqwest::Response,
+) -> (String, String) {
+    let (url, form) = browser.follow(start, response).await;
+    let (action, interaction) = form_parts(&form);
+    let action = reqwest::Url::parse(&url)
+        .unwrap()
+        .join(&action)
+        .unwrap()
+        .to_string();
+    let response = browser
+        .post_form(
+            &action,
+            &[
+                ("interaction", &interaction),
+                ("email", "ada@example.com"),
+                ("name", "Ada Lovelace"),
+                ("action", "login"),
+            ],
+        )
+        .await;
+    browser.follow(action, response).await
+}
+
+pub fn url_encode(s: &str) -> String {
+    reqwest::Url::parse_with_params("http://x/", [("v", s)])
+        .unwrap()
+        .query()
+        .unwrap()[2..]
+        .to_owned()
+}
