@@ -97,14 +97,31 @@ async fn callback(auth: Auth, uri: Uri) -> Response {
     }
 }
 
-async fn logout(auth: Auth) -> Response {
+/// `GET /logout`: ends the session, then on to the provider's logout.
+async fn logout(auth: Auth, Query(query): Query<BTreeMap<String, String>>) -> Response {
+    let return_to = checked_return_to(&auth, query.get("returnTo").map(String::as_str));
+    end_session(&auth, return_to).await
+}
+
+/// Ends the session, then sends the browser to the provider's logout, which brings it back to
+/// `return_to` (or the default); straight to that page when the provider cannot be reached.
+async fn end_session(auth: &Auth, return_to: Option<String>) -> Response {
     let config = auth.auth0.config();
-    let return_to = format!("{}{}", app_origin(&auth), config.default_return_to);
+    let local = return_to.unwrap_or_else(|| config.default_return_to.clone());
+    let absolute = if local.starts_with('/') {
+        format!("{}{local}", app_origin(auth))
+    } else {
+        local.clone()
+    };
     let options = LogoutOptions {
-        return_to: Some(return_to),
+        return_to: Some(absolute),
     };
     match auth.client().logout(options, auth.context()).await {
-        Ok(url) => Redirect::to(url.as_str()).into_response(),
+        // ProviderUnavailable: the session ended here, and core logged why.
+        Ok(redirect) => match redirect.provider_url() {
+            Some(url) => Redirect::to(url.as_str()).into_response(),
+            None => Redirect::to(&local).into_response(),
+        },
         Err(e) => pages::error_page(&e, &config.login_path, &config.callback_path),
     }
 }
