@@ -1,5 +1,6 @@
-//! `GET /logout`: the session ended here even when the provider is down. Against the local
-//! dev tenant, logged in through its form like a browser.
+//! `GET /logout` and `POST /logout`: one step from this app, a page that asks from anywhere
+//! else, and the session ended here even when the provider is down. Against the local dev
+//! tenant, logged in through its form like a browser.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,7 +29,8 @@ enum Store {
 
 struct App {
     base: String,
-    /// The tenant, while it runs.
+    /// The tenant's issuer, and the tenant while it runs.
+    issuer: String,
     tenant: Option<RunningDevTenant>,
     http: reqwest::Client,
     /// The browser's cookies (one host: the app and the tenant are both on 127.0.0.1).
@@ -94,6 +96,7 @@ async fn start(store: Store, no_metadata_cache: bool) -> App {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     App {
         base,
+        issuer: tenant.issuer().to_string(),
         tenant: Some(tenant),
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -205,6 +208,177 @@ impl App {
             .await
             .unwrap();
         home.starts_with("hello ")
+    }
+}
+
+/// Asserts `response` is the page that asks, with `status`, and returns its HTML.
+async fn assert_asks(response: reqwest::Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    assert_eq!(response.headers()["referrer-policy"], "same-origin");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert!(
+        response
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .next()
+            .is_none(),
+        "the page that asks changes no cookie"
+    );
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<title>Log out?</title>"), "{html}");
+    assert!(
+        html.contains(r#"<form method="post" action="/logout">"#),
+        "a same-origin POST form: {html}"
+    );
+    html
+}
+
+/// Cross-site `GET /logout` (what a link or a top-level redirect on another site sends):
+/// the page that asks, and the user stays logged in.
+#[tokio::test]
+async fn a_cross_site_get_logout_asks_and_logs_nobody_out() {
+    let mut app = start(Store::Cookie, false).await;
+    app.login().await;
+    let cases: &[&[(&str, &str)]] = &[
+        &[("sec-fetch-site", "cross-site")],
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("referer", "http://127.0.0.1/"),
+        ],
+        &[("referer", "https://evil.example/page")],
+        &[("origin", "null")],
+        &[("origin", "https://evil.example")],
+        // No evidence at all: an old browser on a page that hides its referrer.
+        &[],
+    ];
+    for headers in cases {
+        let response = app.get(&app.url("/logout"), headers).await;
+        assert_asks(response, StatusCode::OK).await;
+        assert!(app.logged_in().await, "still logged in after {headers:?}");
+    }
+}
+
+/// Cross-site `POST /logout` (a form on another site): refused, and the user stays logged in.
+#[tokio::test]
+async fn a_cross_site_post_logout_is_refused() {
+    let mut app = start(Store::Cookie, false).await;
+    app.login().await;
+    let cases: &[&[(&str, &str)]] = &[
+        &[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+        ],
+        &[("origin", "https://evil.example")],
+        &[("origin", "null")],
+        &[("referer", "https://evil.example/form")],
+        &[],
+    ];
+    for headers in cases {
+        let request = app.http.post(app.url("/logout")).form(&[("returnTo", "/")]);
+        let response = app.send(request, headers).await;
+        assert_asks(response, StatusCode::FORBIDDEN).await;
+        assert!(app.logged_in().await, "still logged in after {headers:?}");
+    }
+}
+
+/// A link on this app, its site, a typed URL, or (without Fetch Metadata) a same-origin
+/// Referer: logged out in one step, on to the provider's logout.
+#[tokio::test]
+async fn a_same_site_get_logout_logs_out_in_one_step() {
+    let mut app = start(Store::Memory, false).await;
+    let own_page = app.url("/profile");
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        vec![("sec-fetch-site", "same-origin")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("sec-fetch-site", "none")],
+        vec![("sec-fetch-site", "same-origin"), ("referer", &own_page)],
+        vec![("referer", &own_page)],
+    ];
+    for headers in cases {
+        app.login().await;
+        let response = app.get(&app.url("/logout"), &headers).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{headers:?}");
+        let to = location(&response);
+        assert!(
+            to.starts_with(&app.issuer),
+            "on to the provider's logout: {to}"
+        );
+        assert!(!app.logged_in().await, "logged out by {headers:?}");
+    }
+}
+
+/// The page's own form: a same-origin POST (the browser sends `Origin`, or Fetch Metadata)
+/// logs out and keeps the `returnTo` the page carried.
+#[tokio::test]
+async fn the_confirmation_page_posted_from_this_app_logs_out() {
+    let mut app = start(Store::Memory, false).await;
+    app.login().await;
+    let url =
+        reqwest::Url::parse_with_params(&app.url("/logout"), [("returnTo", "/after")]).unwrap();
+    let page = app
+        .get(url.as_str(), &[("sec-fetch-site", "cross-site")])
+        .await;
+    let html = assert_asks(page, StatusCode::OK).await;
+    let return_to = attribute_after(&html, "name=\"returnTo\" value=\"");
+    assert_eq!(return_to, "/after");
+    assert!(app.logged_in().await);
+    let base = app.base.clone();
+    for headers in [
+        vec![("sec-fetch-site", "same-origin"), ("origin", base.as_str())],
+        vec![("origin", base.as_str())],
+    ] {
+        app.login().await;
+        let request = app
+            .http
+            .post(app.url("/logout"))
+            .form(&[("returnTo", return_to.as_str())]);
+        let response = app.send(request, &headers).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{headers:?}");
+        let to = reqwest::Url::parse(&location(&response)).unwrap();
+        let back: BTreeMap<String, String> = to.query_pairs().into_owned().collect();
+        assert_eq!(
+            back.get("post_logout_redirect_uri")
+                .or(back.get("returnTo"))
+                .map(String::as_str),
+            Some(app.url("/after").as_str()),
+            "the provider sends the browser back to the returnTo: {to}"
+        );
+        assert!(!app.logged_in().await, "logged out by {headers:?}");
+    }
+}
+
+/// What the request carried is escaped on the page, and an unsafe `returnTo` is dropped
+/// (never an open redirect, not even through the confirmation form).
+#[tokio::test]
+async fn the_confirmation_page_escapes_and_checks_return_to() {
+    let mut app = start(Store::Cookie, false).await;
+    let hostile = "/x?a=\"><script>alert(1)</script>";
+    let url =
+        reqwest::Url::parse_with_params(&app.url("/logout"), [("returnTo", hostile)]).unwrap();
+    let html = assert_asks(app.get(url.as_str(), &[]).await, StatusCode::OK).await;
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(
+        html.contains("value=\"/x?a=&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""),
+        "{html}"
+    );
+    for evil in ["https://evil.example/", "//evil.example", "/\\evil.example"] {
+        let url =
+            reqwest::Url::parse_with_params(&app.url("/logout"), [("returnTo", evil)]).unwrap();
+        let html = assert_asks(
+            app.get(url.as_str(), &[("sec-fetch-site", "cross-site")])
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert!(!html.contains("evil.example"), "{evil}: {html}");
+        // And from this app: the provider is told to come back home, not there.
+        let response = app
+            .get(url.as_str(), &[("sec-fetch-site", "same-origin")])
+            .await;
+        let to = location(&response);
+        assert!(!to.contains("evil.example"), "{evil}: {to}");
     }
 }
 

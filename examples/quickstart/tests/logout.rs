@@ -1,6 +1,7 @@
 //! Logout through the quickstart, with each session store this build has (Redis and
-//! PostgreSQL when `REDIS_URL` / `DATABASE_URL` are set): a provider that is down does not
-//! keep anyone logged in.
+//! PostgreSQL when `REDIS_URL` / `DATABASE_URL` are set): another site cannot log a user out
+//! (it gets a page that asks, whose own form does log out), a link on the app logs out in
+//! one step, and a provider that is down does not keep anyone logged in.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -11,6 +12,8 @@ use quickstart::{DEV_AUDIENCE, Settings, StoreChoice, app, dev_tenant_client};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
+/// What a link or form on another site sends (Fetch Metadata).
+const CROSS_SITE: &[(&str, &str)] = &[("sec-fetch-site", "cross-site")];
 /// What a link on the app's own pages sends.
 const SAME_ORIGIN: &[(&str, &str)] = &[("sec-fetch-site", "same-origin")];
 
@@ -216,6 +219,77 @@ async fn started_app(store: StoreChoice) -> (String, Settings) {
     (base, settings)
 }
 
+/// Another site links (or redirects top-level) to `/logout`: the session cookie rides along
+/// (SameSite=Lax), but the user gets a page that asks and stays logged in. The page's own
+/// form, posted from the app, logs out.
+async fn cross_site_logout_logs_nobody_out(name: &str) {
+    let Some(store) = store(name) else { return };
+    let (base, _settings) = started_app(store).await;
+    let mut browser = Browser::new();
+    browser.log_in(&base).await;
+
+    let response = browser
+        .get(&format!("{base}/logout?returnTo=%2F"), CROSS_SITE)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<title>Log out?</title>"), "{page}");
+    assert!(
+        browser.sees_the_profile(&base).await,
+        "a cross-site logout link logged the user out"
+    );
+
+    // A form on another site posting to /logout: refused too.
+    let refused = browser
+        .post_form(
+            &format!("{base}/logout"),
+            &[("returnTo", "/")],
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://evil.example"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(
+        browser.sees_the_profile(&base).await,
+        "a cross-site logout form logged the user out"
+    );
+
+    // The user confirms: the page's form, posted from the app's own origin.
+    let action = format!(
+        "{base}{}",
+        attribute(&page, "<form method=\"post\" action=\"")
+    );
+    let return_to = attribute(&page, "name=\"returnTo\" value=\"");
+    let response = browser
+        .post_form(
+            &action,
+            &[("returnTo", &return_to)],
+            &[("sec-fetch-site", "same-origin"), ("origin", &base)],
+        )
+        .await;
+    let (url, home) = browser.follow(action, response).await;
+    assert_eq!(url, format!("{base}/"), "through the tenant and back home");
+    assert!(home.contains("id=\"login-button\""), "logged out: {home}");
+    assert!(!browser.sees_the_profile(&base).await, "logged out");
+}
+
+/// The app's own logout link: one step, through the tenant and back home.
+async fn same_origin_logout_logs_out_in_one_step(name: &str) {
+    let Some(store) = store(name) else { return };
+    let (base, _settings) = started_app(store).await;
+    let mut browser = Browser::new();
+    browser.log_in(&base).await;
+    let logout = format!("{base}/logout");
+    let response = browser.get(&logout, SAME_ORIGIN).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (url, home) = browser.follow(logout, response).await;
+    assert_eq!(url, format!("{base}/"));
+    assert!(home.contains("id=\"login-button\""), "logged out: {home}");
+    assert!(!browser.sees_the_profile(&base).await, "logged out");
+}
+
 /// The provider is stopped after the login: logout still ends the session here, and the
 /// browser goes to the app's own `returnTo` rather than to a provider that is not there.
 async fn logout_with_the_provider_stopped_ends_the_session(name: &str) {
@@ -242,6 +316,46 @@ async fn logout_with_the_provider_stopped_ends_the_session(name: &str) {
         !browser.sees_the_profile(&base).await,
         "the session ended although the provider is down"
     );
+}
+
+#[tokio::test]
+async fn cross_site_logout_logs_nobody_out_with_cookie_sessions() {
+    cross_site_logout_logs_nobody_out("cookie").await;
+}
+
+#[tokio::test]
+async fn cross_site_logout_logs_nobody_out_with_memory_sessions() {
+    cross_site_logout_logs_nobody_out("memory").await;
+}
+
+#[tokio::test]
+async fn cross_site_logout_logs_nobody_out_with_redis_sessions() {
+    cross_site_logout_logs_nobody_out("redis").await;
+}
+
+#[tokio::test]
+async fn cross_site_logout_logs_nobody_out_with_postgres_sessions() {
+    cross_site_logout_logs_nobody_out("postgres").await;
+}
+
+#[tokio::test]
+async fn same_origin_logout_logs_out_in_one_step_with_cookie_sessions() {
+    same_origin_logout_logs_out_in_one_step("cookie").await;
+}
+
+#[tokio::test]
+async fn same_origin_logout_logs_out_in_one_step_with_memory_sessions() {
+    same_origin_logout_logs_out_in_one_step("memory").await;
+}
+
+#[tokio::test]
+async fn same_origin_logout_logs_out_in_one_step_with_redis_sessions() {
+    same_origin_logout_logs_out_in_one_step("redis").await;
+}
+
+#[tokio::test]
+async fn same_origin_logout_logs_out_in_one_step_with_postgres_sessions() {
+    same_origin_logout_logs_out_in_one_step("postgres").await;
 }
 
 #[tokio::test]
