@@ -2,7 +2,8 @@
 //! framework glue, for axum.
 //!
 //! - [`Auth0::routes`]: `GET /login` (with an optional `returnTo`), `GET /callback`,
-//!   `GET /logout` and `POST /backchannel-logout` (paths configurable).
+//!   `GET /logout` and `POST /logout` (with an optional `returnTo`), and
+//!   `POST /backchannel-logout` (paths configurable).
 //! - [`Auth0::layer`]: the bridge between a request and the stores: cookies in, `Set-Cookie`
 //!   out. Put it outermost.
 //! - [`Auth0::require_auth`]: a layer for protected routes that sends anonymous visitors to
@@ -32,6 +33,13 @@
 //! `returnTo` goes only to a path of this app, or to an origin in the allow-list
 //! ([`Auth0Config::allow_return_origin`]): never an open redirect.
 //!
+//! Logout ends the session here first, then sends the browser to the provider's logout
+//! (or straight to `returnTo`, with a warning in the log, when the provider cannot be
+//! reached). A link on this app, its site, or a typed URL logs out in one step; a request
+//! another site started (`Sec-Fetch-Site: cross-site`, or without it an `Origin` or
+//! `Referer` that is not this app's, or none of these headers at all) gets a page that asks
+//! "Log out?" with a button, so no other site can log a user out.
+//!
 //! [axum]: https://docs.rs/axum
 //! [auth0-server]: https://docs.rs/auth0-server
 #![forbid(unsafe_code)]
@@ -40,6 +48,7 @@
 #![warn(missing_docs)]
 
 mod extract;
+mod initiator;
 mod pages;
 mod return_to;
 mod routes;
@@ -65,11 +74,11 @@ pub struct Auth0Config {
     pub login_path: String,
     /// The callback route (`/callback`); it must be the path of the client's redirect URI.
     pub callback_path: String,
-    /// The logout route (`/logout`).
+    /// The logout route (`/logout`), for `GET` (a link) and `POST` (its confirmation page).
     pub logout_path: String,
     /// The back-channel logout route (`/backchannel-logout`).
     pub backchannel_logout_path: String,
-    /// Where users go after logging in when no `returnTo` was given (`/`).
+    /// Where users go after logging in or out when no `returnTo` was given (`/`).
     pub default_return_to: String,
     /// Other origins `returnTo` may point at (exactly `scheme://host[:port]`).
     pub allowed_return_origins: Vec<String>,

@@ -2,7 +2,10 @@
 //! what to do about it.
 
 use auth0_server_core::client::Error;
-use axum::http::StatusCode;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 /// Escapes text for HTML.
@@ -132,4 +135,46 @@ pub(crate) fn missing_layer() -> Response {
 /// A plain page (for the routes' own messages).
 pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> Response {
     page(status, title, &format!("<p>{}</p>", escape(text)))
+}
+
+/// The page that asks before logging out, for a logout request that may come from another
+/// site: a same-origin `POST` form to `logout_path`, carrying `return_to` (already checked),
+/// and a way back to `stay` without logging out.
+///
+/// It may not be framed (so no other site can overlay its button), not cached, and sends a
+/// same-origin `Referer` with its form even where the app hides referrers, so that a browser
+/// without Fetch Metadata or `Origin` on `POST` can still confirm.
+pub(crate) fn logout_confirmation(
+    status: StatusCode,
+    logout_path: &str,
+    return_to: Option<&str>,
+    stay: &str,
+) -> Response {
+    let hidden = return_to
+        .map(|to| {
+            format!(
+                "<input type=\"hidden\" name=\"returnTo\" value=\"{}\">",
+                escape(to)
+            )
+        })
+        .unwrap_or_default();
+    let body = format!(
+        "<p>A link or form asked to log you out of this app, but the browser says it came from \
+         another site, or does not say where it came from. Log out only if you meant to.</p>\
+         <form method=\"post\" action=\"{action}\">{hidden}\
+         <button type=\"submit\" id=\"logout-confirm\">Log out</button></form>\
+         <p><a id=\"logout-cancel\" href=\"{stay}\">Stay logged in</a></p>",
+        action = escape(logout_path),
+        stay = escape(stay),
+    );
+    let mut response = page(status, "Log out?", &body);
+    let headers = response.headers_mut();
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }

@@ -6,13 +6,14 @@ use auth0_server_core::client::{Error, LogoutOptions, StartLoginOptions};
 use auth0_server_core::store::StoreError;
 use axum::Router;
 use axum::extract::{Form, Query};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::extract::Auth;
+use crate::initiator::{Initiator, initiator};
 use crate::{Auth0, pages, safe_return_to};
 
 /// Authorization parameters `/login` passes on from its query string.
@@ -30,7 +31,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(auth0: &Auth0) -> Router<
     Router::new()
         .route(&c.login_path, get(login))
         .route(&c.callback_path, get(callback))
-        .route(&c.logout_path, get(logout))
+        .route(&c.logout_path, get(logout).post(logout_form))
         .route(&c.backchannel_logout_path, post(backchannel_logout))
 }
 
@@ -97,14 +98,74 @@ async fn callback(auth: Auth, uri: Uri) -> Response {
     }
 }
 
-async fn logout(auth: Auth) -> Response {
+/// `GET /logout`: logs out in one step when the request comes from this app, its site or
+/// the user; otherwise answers the page that asks (see [`crate::initiator`]).
+async fn logout(
+    auth: Auth,
+    headers: HeaderMap,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    logout_request(&auth, &headers, StatusCode::OK, query.get("returnTo")).await
+}
+
+/// `POST /logout` (the confirmation page's form): the same check, and a request from another
+/// site is refused (403) with the page that asks.
+async fn logout_form(
+    auth: Auth,
+    headers: HeaderMap,
+    form: Result<Form<BTreeMap<String, String>>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    logout_request(&auth, &headers, StatusCode::FORBIDDEN, form.get("returnTo")).await
+}
+
+async fn logout_request(
+    auth: &Auth,
+    headers: &HeaderMap,
+    ask_status: StatusCode,
+    return_to: Option<&String>,
+) -> Response {
     let config = auth.auth0.config();
-    let return_to = format!("{}{}", app_origin(&auth), config.default_return_to);
+    let return_to = checked_return_to(auth, return_to.map(String::as_str));
+    match initiator(headers, &app_origin(auth)) {
+        Initiator::Trusted(evidence) => {
+            tracing::debug!(evidence, "logout");
+            end_session(auth, return_to).await
+        }
+        Initiator::Untrusted(why) => {
+            tracing::info!(
+                why,
+                "a logout request that may come from another site: the user is asked first"
+            );
+            pages::logout_confirmation(
+                ask_status,
+                &config.logout_path,
+                return_to.as_deref(),
+                &config.default_return_to,
+            )
+        }
+    }
+}
+
+/// Ends the session, then sends the browser to the provider's logout, which brings it back to
+/// `return_to` (or the default); straight to that page when the provider cannot be reached.
+async fn end_session(auth: &Auth, return_to: Option<String>) -> Response {
+    let config = auth.auth0.config();
+    let local = return_to.unwrap_or_else(|| config.default_return_to.clone());
+    let absolute = if local.starts_with('/') {
+        format!("{}{local}", app_origin(auth))
+    } else {
+        local.clone()
+    };
     let options = LogoutOptions {
-        return_to: Some(return_to),
+        return_to: Some(absolute),
     };
     match auth.client().logout(options, auth.context()).await {
-        Ok(url) => Redirect::to(url.as_str()).into_response(),
+        // ProviderUnavailable: the session ended here, and core logged why.
+        Ok(redirect) => match redirect.provider_url() {
+            Some(url) => Redirect::to(url.as_str()).into_response(),
+            None => Redirect::to(&local).into_response(),
+        },
         Err(e) => pages::error_page(&e, &config.login_path, &config.callback_path),
     }
 }

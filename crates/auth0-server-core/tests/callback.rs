@@ -2,7 +2,9 @@
 
 mod support;
 
-use auth0_server_core::client::{Error, LogoutOptions, StartLoginOptions, TokenEndpointAuth};
+use auth0_server_core::client::{
+    Error, LogoutOptions, LogoutRedirect, StartLoginOptions, TokenEndpointAuth,
+};
 use auth0_server_core::store::StoreContext;
 use serde_json::json;
 use support::*;
@@ -263,7 +265,10 @@ async fn logout_uses_v2_logout_without_an_end_session_endpoint() {
             &cx,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .provider_url()
+        .cloned()
+        .expect("the provider's logout URL");
     assert_eq!(url.path(), "/v2/logout");
     let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
     assert_eq!(q["client_id"], CLIENT_ID);
@@ -287,11 +292,67 @@ async fn logout_uses_the_end_session_endpoint_when_discovered() {
             &cx,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .provider_url()
+        .cloned()
+        .expect("the provider's logout URL");
     assert_eq!(url.path(), "/session/end");
     let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
     assert_eq!(q["post_logout_redirect_uri"], "http://localhost:5000/");
     assert!(q.contains_key("id_token_hint"));
+}
+
+#[tokio::test]
+async fn logout_with_the_provider_down_still_ends_the_session() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    h.login_with_claims(json!({}), &cx).await.unwrap();
+    assert_eq!(h.backend.len(), 1);
+    // Another instance of the app, on the same sessions, whose provider is down (nothing
+    // listens on its port, and it has no metadata cached).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let client = auth0_server_core::client::ServerClient::builder()
+        .domain(format!("http://127.0.0.1:{port}"))
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .secret(SECRET)
+        .redirect_uri("http://localhost:5000/callback")
+        .retry(auth0_server_core::client::RetryPolicy {
+            max_retries: 1,
+            base_delay: std::time::Duration::from_millis(1),
+            max_delay: std::time::Duration::from_millis(5),
+        })
+        .state_store(std::sync::Arc::new(
+            auth0_server_core::store::ServerSideStateStore::new(
+                h.backend.clone(),
+                &auth0_server_core::Secrets::parse(SECRET).unwrap(),
+            ),
+        ))
+        .transaction_store(std::sync::Arc::new(
+            auth0_store_memory::MemoryTransactionStore::new(),
+        ))
+        .build()
+        .unwrap();
+    assert!(client.get_user(&cx).await.unwrap().is_some());
+    let redirect = client
+        .logout(
+            LogoutOptions {
+                return_to: Some("http://localhost:5000/".into()),
+            },
+            &cx,
+        )
+        .await
+        .expect("the session ends even though the provider is down");
+    match &redirect {
+        LogoutRedirect::ProviderUnavailable { reason } => {
+            assert_eq!(reason.code(), "network_error", "{reason}")
+        }
+        other => panic!("no provider to send the browser to, yet: {other:?}"),
+    }
+    assert!(client.get_user(&cx).await.unwrap().is_none());
+    assert!(h.backend.is_empty(), "the stored session is gone");
 }
 
 #[tokio::test]

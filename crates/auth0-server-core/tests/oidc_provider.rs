@@ -395,7 +395,10 @@ async fn login_access_token_refresh_and_logout_with_a_real_provider() {
             &cx,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .provider_url()
+        .cloned()
+        .expect("the provider's logout URL");
     let end_session = metadata
         .end_session_endpoint
         .as_deref()

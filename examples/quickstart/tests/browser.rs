@@ -1,6 +1,7 @@
 //! The quickstart in a real browser: headless Chromium, driven through chromedriver
 //! (WebDriver), opens the home page, logs in at the local dev tenant's form, sees the profile,
-//! calls the API and logs out; then the profile is protected again.
+//! calls the API and logs out; then the profile is protected again. And another site's link
+//! to the app's logout: the page that asks, not a logout, until its button is pressed.
 //!
 //! Needs `CHROMEDRIVER_URL`, a chromedriver on loopback: `./scripts/test` starts one with
 //! `scripts/chromium.sh start`, which also installs Debian's `chromium` and `chromium-driver`.
@@ -308,6 +309,127 @@ async fn quickstart_journey_in_headless_chromium() {
     let outcome = tokio::spawn({
         let client = client.clone();
         async move { tokio::time::timeout(JOURNEY_TIMEOUT, journey(&client, &base)).await }
+    })
+    .await;
+    let _ = client.close().await;
+    match outcome {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => panic!("the browser failed a step: {e}"),
+        Ok(Err(_)) => panic!("the journey took more than {JOURNEY_TIMEOUT:?}"),
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// Logs in from the home page through the dev tenant's form, back home.
+async fn log_in(client: &Client, base: &str) -> Result<(), CmdError> {
+    client.goto(&format!("{base}/")).await?;
+    client
+        .find(Locator::Id("login-button"))
+        .await?
+        .click()
+        .await?;
+    client
+        .wait()
+        .at_most(STEP_TIMEOUT)
+        .for_element(Locator::Css("form input[type=email]#email"))
+        .await?
+        .send_keys(EMAIL)
+        .await?;
+    client
+        .find(Locator::Css("form input#name"))
+        .await?
+        .send_keys(NAME)
+        .await?;
+    client
+        .find(Locator::Css("form button[value=login]"))
+        .await?
+        .click()
+        .await?;
+    let home = wait_for_page(client, &format!("{base}/")).await?;
+    assert!(home.contains(&format!("Welcome, {NAME}!")), "{home}");
+    Ok(())
+}
+
+/// Another site's link to the app's logout, followed by a real browser (which sends the
+/// session cookie along: SameSite=Lax allows it on a top-level GET, and says
+/// `Sec-Fetch-Site: cross-site`): the page that asks, and the user stays logged in until
+/// they press its button.
+async fn cross_site_journey(client: &Client, base: &str, other_site: &str) -> Result<(), CmdError> {
+    log_in(client, base).await?;
+
+    client.goto(other_site).await?;
+    client.find(Locator::Id("evil")).await?.click().await?;
+    let page = wait_for_page(client, &format!("{base}/logout")).await?;
+    assert!(page.contains("Log out?"), "the page that asks: {page}");
+    client.goto(&format!("{base}/profile")).await?;
+    let profile = wait_for_page(client, &format!("{base}/profile")).await?;
+    assert!(
+        profile.contains(NAME),
+        "another site's link logged the user out: {profile}"
+    );
+
+    // The user does mean to log out: the page's button (a same-origin POST) does it.
+    client.goto(other_site).await?;
+    client.find(Locator::Id("evil")).await?.click().await?;
+    wait_for_page(client, &format!("{base}/logout")).await?;
+    client
+        .find(Locator::Id("logout-confirm"))
+        .await?
+        .click()
+        .await?;
+    wait_for_page(client, &format!("{base}/")).await?;
+    client
+        .wait()
+        .at_most(STEP_TIMEOUT)
+        .for_element(Locator::Id("login-button"))
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_logout_link_on_another_site_asks_first_in_headless_chromium() {
+    let Some(chromedriver) = chromedriver_url() else {
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let redirect_uri = format!("{base}/callback");
+    let (builder, tenant) = dev_tenant_client(port, &redirect_uri).await.unwrap();
+    let secret = auth0_server::generate_secret();
+    let settings = Settings {
+        builder: builder.secret(secret.clone()),
+        redirect_uri,
+        secrets: auth0_server::Secrets::parse(&secret).unwrap(),
+        store: StoreChoice::Cookie,
+        transactions: Default::default(),
+        audience: Some(DEV_AUDIENCE.to_owned()),
+        dev_tenant: Some(tenant),
+    };
+    let router = app(&settings).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    // Another site: `localhost` is not the same site as `127.0.0.1` for the browser.
+    let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other_site = format!("http://localhost:{}/", other.local_addr().unwrap().port());
+    let link = format!(r#"<!doctype html><a id="evil" href="{base}/logout">Win a prize</a>"#);
+    let page = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || async move { axum::response::Html(link) }),
+    );
+    tokio::spawn(async move { axum::serve(other, page).await.unwrap() });
+
+    let profile = UserDataDir::new();
+    let client = open_browser(&chromedriver, &profile).await;
+    let outcome = tokio::spawn({
+        let client = client.clone();
+        async move {
+            tokio::time::timeout(
+                JOURNEY_TIMEOUT,
+                cross_site_journey(&client, &base, &other_site),
+            )
+            .await
+        }
     })
     .await;
     let _ = client.close().await;

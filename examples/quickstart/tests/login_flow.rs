@@ -134,8 +134,9 @@ async fn run_flow(store: StoreChoice) {
         "the JWT's claims are shown: {api}"
     );
 
-    // Logout, through the tenant and back home.
-    let response = browser.get(&format!("{base}/logout")).await;
+    // Logout from the app's own link (a browser says so with Sec-Fetch-Site), through the
+    // tenant and back home.
+    let response = browser.get_from_app(&format!("{base}/logout")).await;
     let (url, home) = browser.follow(format!("{base}/logout"), response).await;
     assert_eq!(url, format!("{base}/"));
     assert!(home.contains("id=\"login-button\""), "logged out: {home}");

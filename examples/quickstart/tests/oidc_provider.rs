@@ -145,8 +145,10 @@ async fn run_flow(store: StoreChoice) {
     assert!(api.html.contains(AUDIENCE), "{}", api.html);
 
     // Logout: the provider's end_session_endpoint, its confirmation form, and back home.
+    // The app's own logout link, as a browser sends it (`Sec-Fetch-Site`): one step.
     let logout = page("logout");
-    let end_session = location(&logout, &browser.send(&logout, None).await);
+    let from_app = [("sec-fetch-site", "same-origin")];
+    let end_session = location(&logout, &browser.send_with(&logout, None, &from_app).await);
     let endpoint = discovery["end_session_endpoint"].as_str().unwrap();
     assert!(end_session.as_str().starts_with(endpoint), "{end_session}");
     let navigation = browser.browse(end_session).await;

@@ -279,10 +279,24 @@ impl Browser {
 
     /// One request with the jar's cookies; the response's cookies are kept.
     pub async fn send(&self, url: &Url, form: Option<&[(String, String)]>) -> reqwest::Response {
+        self.send_with(url, form, &[]).await
+    }
+
+    /// [`Browser::send`] with more request headers (e.g. the `Sec-Fetch-Site` a real
+    /// browser sends for a link on the app's own page).
+    pub async fn send_with(
+        &self,
+        url: &Url,
+        form: Option<&[(String, String)]>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut request = match form {
             Some(form) => self.http.post(url.clone()).form(form),
             None => self.http.get(url.clone()),
         };
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(cookies) = self.cookie_header(url) {
             request = request.header(reqwest::header::COOKIE, cookies);
         }

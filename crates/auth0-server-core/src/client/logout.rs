@@ -14,28 +14,115 @@ pub struct LogoutOptions {
     pub return_to: Option<String>,
 }
 
+/// Where to send the browser after [`ServerClient::logout`] ended the session here.
+///
+/// ```
+/// use auth0_server_core::client::LogoutRedirect;
+///
+/// fn location(redirect: &LogoutRedirect, local_return_to: &str) -> String {
+///     match redirect.provider_url() {
+///         Some(url) => url.to_string(),
+///         // The provider is down: the user is logged out here all the same.
+///         None => local_return_to.to_owned(),
+///     }
+/// }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LogoutRedirect {
+    /// The provider's logout URL (its `end_session_endpoint`, else Auth0's `/v2/logout`),
+    /// which ends the provider's session too and then sends the browser to `return_to`.
+    Provider(Url),
+    /// The provider's logout URL cannot be had (its discovery failed: it is down, or
+    /// misconfigured). The session here has ended all the same; send the browser to the
+    /// app's own return page. The provider's session, if any, is still there, so the next
+    /// login may not ask for credentials. Already logged as a warning.
+    ProviderUnavailable {
+        /// Why the provider's logout URL could not be built.
+        reason: Error,
+    },
+}
+
+impl LogoutRedirect {
+    /// The provider's logout URL, when there is one.
+    ///
+    /// ```
+    /// use auth0_server_core::client::{Error, LogoutRedirect};
+    ///
+    /// let down = LogoutRedirect::ProviderUnavailable { reason: Error::MissingSession };
+    /// assert!(down.provider_url().is_none());
+    /// ```
+    pub fn provider_url(&self) -> Option<&Url> {
+        match self {
+            Self::Provider(url) => Some(url),
+            Self::ProviderUnavailable { .. } => None,
+        }
+    }
+}
+
 impl ServerClient {
-    /// Ends the session here and returns the provider's logout URL to send the browser to:
-    /// its `end_session_endpoint` when it has one, else Auth0's `/v2/logout`.
+    /// Ends the session here, then says where to send the browser: to the provider's
+    /// logout URL (its `end_session_endpoint` when it has one, else Auth0's `/v2/logout`),
+    /// or, when the provider's metadata cannot be had, back to the app
+    /// ([`LogoutRedirect::ProviderUnavailable`], with a `tracing` warning).
+    ///
+    /// The session is deleted first, so a provider that is down never keeps a user logged
+    /// in here. Metadata cached from an earlier request (see `metadata_ttl`) is used as it
+    /// is: a provider that went down since is noticed by the browser, not here.
     ///
     /// # Errors
     ///
-    /// Store failures, or the provider's metadata cannot be had.
+    /// Store failures only ([`Error::Store`]): then the session may not have ended.
     #[tracing::instrument(name = "oidc.logout", skip_all)]
-    pub async fn logout(&self, options: LogoutOptions, cx: &StoreContext) -> Result<Url, Error> {
+    pub async fn logout(
+        &self,
+        options: LogoutOptions,
+        cx: &StoreContext,
+    ) -> Result<LogoutRedirect, Error> {
         let config = &self.inner.config;
-        // The provider's metadata first: if it cannot be had, the user stays logged in
-        // here rather than half logged out.
-        let metadata = self.inner.provider.metadata().await?;
-        let state = self
+        // Read for the id_token_hint only: a session that cannot be read is still deleted.
+        let id_token = match self
             .inner
             .state_store
             .get(&config.state_identifier, cx)
-            .await?;
+            .await
+        {
+            Ok(state) => state.and_then(|s| s.id_token),
+            Err(error) => {
+                tracing::warn!(code = error.code(), %error, "the session could not be read before logout; it is deleted without an id_token_hint");
+                None
+            }
+        };
         self.inner
             .state_store
             .delete(&config.state_identifier, cx)
             .await?;
+        match self
+            .provider_logout_url(&options, id_token.as_deref())
+            .await
+        {
+            Ok(url) => Ok(LogoutRedirect::Provider(url)),
+            Err(reason) => {
+                tracing::warn!(
+                    code = reason.code(),
+                    error = %reason,
+                    "the session here ended, but the identity provider's logout URL cannot be \
+                     had: the browser goes back to the app, and the provider's session (if any) \
+                     stays"
+                );
+                Ok(LogoutRedirect::ProviderUnavailable { reason })
+            }
+        }
+    }
+
+    /// The provider's logout URL: its `end_session_endpoint`, else Auth0's `/v2/logout`.
+    async fn provider_logout_url(
+        &self,
+        options: &LogoutOptions,
+        id_token: Option<&str>,
+    ) -> Result<Url, Error> {
+        let config = &self.inner.config;
+        let metadata = self.inner.provider.metadata().await?;
         let mut url = match &metadata.end_session_endpoint {
             Some(endpoint) => {
                 let mut url = Url::parse(endpoint).map_err(|e| Error::Discovery {
@@ -45,7 +132,7 @@ impl ServerClient {
                 {
                     let mut q = url.query_pairs_mut();
                     q.append_pair("client_id", &config.client_id);
-                    if let Some(id_token) = state.as_ref().and_then(|s| s.id_token.as_deref()) {
+                    if let Some(id_token) = id_token {
                         q.append_pair("id_token_hint", id_token);
                     }
                     if let Some(return_to) = &options.return_to {

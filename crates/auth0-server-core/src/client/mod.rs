@@ -45,7 +45,7 @@ pub use error::Error;
 pub use http::{TELEMETRY_HEADER, TELEMETRY_NAME};
 pub use jwt::{BACKCHANNEL_LOGOUT_EVENT, SUPPORTED_ALGORITHMS};
 pub use login::{LoginResult, StartLoginOptions};
-pub use logout::LogoutOptions;
+pub use logout::{LogoutOptions, LogoutRedirect};
 pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
 pub use tokens::{AccessToken, AccessTokenOptions};
 

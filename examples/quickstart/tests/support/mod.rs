@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::Write as _;
 
+use auth0_server::client::ServerClientBuilder;
 use quickstart::{DEV_AUDIENCE, Settings, StoreChoice, TransactionChoice, app, dev_tenant_client};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
@@ -61,6 +62,22 @@ impl Browser {
             .http
             .get(url)
             .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.take(&response);
+        response
+    }
+
+    /// A link on the app's own page: what [`Browser::get`] sends, with the `Sec-Fetch-Site`
+    /// header a browser adds.
+    pub async fn get_from_app(&mut self, url: &str) -> reqwest::Response {
+        self.visited.push(url.to_owned());
+        let response = self
+            .http
+            .get(url)
+            .header(COOKIE, self.cookie_header())
+            .header("sec-fetch-site", "same-origin")
             .send()
             .await
             .unwrap();
@@ -141,6 +158,15 @@ pub async fn started_app(
     store: StoreChoice,
     transactions: TransactionChoice,
 ) -> (String, Settings) {
+    started_app_with(store, transactions, |builder| builder).await
+}
+
+/// [`started_app`] with the client's builder changed by `configure` first.
+pub async fn started_app_with(
+    store: StoreChoice,
+    transactions: TransactionChoice,
+    configure: impl FnOnce(ServerClientBuilder) -> ServerClientBuilder,
+) -> (String, Settings) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
@@ -148,7 +174,7 @@ pub async fn started_app(
     let (builder, tenant) = dev_tenant_client(port, &redirect_uri).await.unwrap();
     let secret = auth0_server::generate_secret();
     let settings = Settings {
-        builder: builder.secret(secret.clone()),
+        builder: configure(builder.secret(secret.clone())),
         redirect_uri,
         secrets: auth0_server::Secrets::parse(&secret).unwrap(),
         store,
