@@ -331,7 +331,7 @@ async fn logout_with_the_provider_down_still_ends_the_session() {
             ),
         ))
         .transaction_store(std::sync::Arc::new(
-            auth0_store_memory::MemoryTransactionStore::new(),
+            auth0_store_memory::MemoryTransactionBackend::new().transaction_store(),
         ))
         .build()
         .unwrap();
