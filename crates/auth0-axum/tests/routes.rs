@@ -168,7 +168,7 @@ async fn a_callback_for_no_login_shows_a_page_that_says_what_to_do() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let page = response.text().await.unwrap();
     assert!(
-        page.contains("This login has expired") && page.contains("Log in again"),
+        page.contains("started in another browser") && page.contains("Log in again"),
         "{page}"
     );
     assert!(page.contains("missing_transaction_error"));
