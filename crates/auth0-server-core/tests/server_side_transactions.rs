@@ -127,11 +127,14 @@ async fn backend_keys(backend: &MemoryTransactionBackend, browser: &StoreContext
     keys
 }
 
+/// A key taken and what it held.
+type Taken = (String, Vec<u8>);
+
 /// A backend that remembers the last key taken and what it held.
 #[derive(Clone)]
 struct Spy {
     inner: MemoryTransactionBackend,
-    last: Arc<std::sync::Mutex<Option<(String, Vec<u8>)>>>,
+    last: Arc<std::sync::Mutex<Option<Taken>>>,
 }
 
 impl Spy {
