@@ -9,7 +9,7 @@ mod support;
 use quickstart::{StoreChoice, TransactionChoice};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
-use support::{Browser, form_parts, started_app, stores};
+use support::{Browser, started_app, stores, submit_tenant_form};
 
 /// Logs in at the tenant as `email` from `/login`, and stops at the redirect back to the
 /// app: returns the callback URL, not yet opened.
@@ -17,23 +17,7 @@ async fn callback_url_of_a_login(browser: &mut Browser, base: &str, email: &str)
     let login = format!("{base}/login");
     let response = browser.get(&login).await;
     let (url, form) = browser.follow(login, response).await;
-    let (action, interaction) = form_parts(&form);
-    let action = reqwest::Url::parse(&url)
-        .unwrap()
-        .join(&action)
-        .unwrap()
-        .to_string();
-    let mut response = browser
-        .post_form(
-            &action,
-            &[
-                ("interaction", &interaction),
-                ("email", email),
-                ("name", email),
-                ("action", "login"),
-            ],
-        )
-        .await;
+    let (action, mut response) = submit_tenant_form(browser, &url, &form, email, email).await;
     let mut url = action;
     for _ in 0..10 {
         assert!(

@@ -6,7 +6,7 @@ mod support;
 
 use quickstart::{DEV_AUDIENCE, StoreChoice, TransactionChoice};
 use reqwest::header::LOCATION;
-use support::{Browser, finish_login, form_parts, skip, started_app, url_encode};
+use support::{Browser, finish_login, skip, started_app, submit_tenant_form, url_encode};
 
 async fn run_flow(store: StoreChoice) {
     let (base, _settings) = started_app(store.clone(), TransactionChoice::Cookie).await;
@@ -24,23 +24,8 @@ async fn run_flow(store: StoreChoice) {
         "at the tenant's login form: {url}"
     );
     assert!(form.contains("Local development tenant"), "{form}");
-    let (action, interaction) = form_parts(&form);
-    let action = reqwest::Url::parse(&url)
-        .unwrap()
-        .join(&action)
-        .unwrap()
-        .to_string();
-    let response = browser
-        .post_form(
-            &action,
-            &[
-                ("interaction", &interaction),
-                ("email", "ada@example.com"),
-                ("name", "Ada Lovelace"),
-                ("action", "login"),
-            ],
-        )
-        .await;
+    let (action, response) =
+        submit_tenant_form(&mut browser, &url, &form, "ada@example.com", "Ada Lovelace").await;
     let (url, profile) = browser.follow(action, response).await;
     assert!(
         url.ends_with("/profile"),

@@ -340,11 +340,29 @@ impl<B: TransactionBackend> ServerSideTransactionStore<B> {
             .ok()
     }
 
-    /// The backend key of `key` for this browser, if it holds the login's binding cookie.
-    fn bound_key(&self, key: &str, cx: &StoreContext) -> Option<String> {
-        let (identifier, state) = split_transaction_key(key)?;
-        let binding = cx.cookie(&self.cookie_name(identifier, state))?;
-        Some(Self::backend_key(identifier, state, &binding))
+    /// Reads this browser's login `key`; with `take`, removes it (record and cookie) too.
+    async fn read(
+        &self,
+        key: &str,
+        cx: &StoreContext,
+        take: bool,
+    ) -> Result<Option<TransactionData>, StoreError> {
+        let Some((identifier, state)) = split_transaction_key(key) else {
+            return Ok(None);
+        };
+        let cookie_name = self.cookie_name(identifier, state);
+        let Some(binding) = cx.cookie(&cookie_name) else {
+            return Ok(None);
+        };
+        let backend_key = Self::backend_key(identifier, state, &binding);
+        let sealed = if take {
+            let sealed = self.backend.take(&backend_key).await?;
+            cx.remove_cookie(&cookie_name, &self.cookie);
+            sealed
+        } else {
+            self.backend.get(&backend_key).await?
+        };
+        Ok(sealed.and_then(|s| self.open(&backend_key, &s)))
     }
 }
 
@@ -398,11 +416,7 @@ impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
         key: &str,
         cx: &StoreContext,
     ) -> Result<Option<TransactionData>, StoreError> {
-        let Some(backend_key) = self.bound_key(key, cx) else {
-            return Ok(None);
-        };
-        let sealed = self.backend.get(&backend_key).await?;
-        Ok(sealed.and_then(|s| self.open(&backend_key, &s)))
+        self.read(key, cx, false).await
     }
 
     #[tracing::instrument(name = "store.transaction.take", skip_all, fields(backend = self.backend.name()))]
@@ -411,14 +425,7 @@ impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
         key: &str,
         cx: &StoreContext,
     ) -> Result<Option<TransactionData>, StoreError> {
-        let Some(backend_key) = self.bound_key(key, cx) else {
-            return Ok(None);
-        };
-        let sealed = self.backend.take(&backend_key).await?;
-        if let Some((identifier, state)) = split_transaction_key(key) {
-            cx.remove_cookie(&self.cookie_name(identifier, state), &self.cookie);
-        }
-        Ok(sealed.and_then(|s| self.open(&backend_key, &s)))
+        self.read(key, cx, true).await
     }
 
     #[tracing::instrument(name = "store.transaction.delete", skip_all, fields(backend = self.backend.name()))]

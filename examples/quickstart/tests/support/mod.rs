@@ -203,16 +203,17 @@ pub fn stores() -> Vec<StoreChoice> {
     stores
 }
 
-/// Logs in through the tenant's form from a login already started (`response` is the
-/// app's redirect to the tenant); returns where the browser ends.
-pub async fn finish_login(
+/// Signs in as `email` on the tenant's login form `form` (a page at `url`); returns where
+/// the form posted and the tenant's answer (a redirect towards the app's callback).
+pub async fn submit_tenant_form(
     browser: &mut Browser,
-    start: String,
-    response: reqwest::Response,
-) -> (String, String) {
-    let (url, form) = browser.follow(start, response).await;
-    let (action, interaction) = form_parts(&form);
-    let action = reqwest::Url::parse(&url)
+    url: &str,
+    form: &str,
+    email: &str,
+    name: &str,
+) -> (String, reqwest::Response) {
+    let (action, interaction) = form_parts(form);
+    let action = reqwest::Url::parse(url)
         .unwrap()
         .join(&action)
         .unwrap()
@@ -222,12 +223,25 @@ pub async fn finish_login(
             &action,
             &[
                 ("interaction", &interaction),
-                ("email", "ada@example.com"),
-                ("name", "Ada Lovelace"),
+                ("email", email),
+                ("name", name),
                 ("action", "login"),
             ],
         )
         .await;
+    (action, response)
+}
+
+/// Logs in through the tenant's form from a login already started (`response` is the
+/// app's redirect to the tenant); returns where the browser ends.
+pub async fn finish_login(
+    browser: &mut Browser,
+    start: String,
+    response: reqwest::Response,
+) -> (String, String) {
+    let (url, form) = browser.follow(start, response).await;
+    let (action, response) =
+        submit_tenant_form(browser, &url, &form, "ada@example.com", "Ada Lovelace").await;
     browser.follow(action, response).await
 }
 
