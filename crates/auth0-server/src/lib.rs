@@ -11,7 +11,11 @@
 //!
 //! | `axum` | `auth0_server::axum`: routes, extractors, require-auth layer | axum apps |
 //!
-//! The login flow is [`ServerClient`].
+//! The login flow is [`ServerClient`]. Logins in progress (between `/login` and
+//! `/callback`) belong in `stores::CookieTransactionStore` whatever the session store, as in
+//! the Python SDK: an anonymous `/login` then writes nothing on the server. The memory, Redis
+//! and PostgreSQL stores also offer a transaction store, bound to the browser the same way
+//! (see `docs/stores.md`).
 //!
 //! ```
 //! # #[cfg(feature = "cookie")]
@@ -59,8 +63,11 @@ pub mod stores {
     pub use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend, MemoryTransactionStore};
     #[cfg(feature = "postgres")]
     pub use auth0_store_postgres::{
-        CleanupTask, PostgresBackend, PostgresTransactionStore, ReadConnections, sqlx,
+        CleanupTask, PostgresBackend, PostgresTransactionBackend, PostgresTransactionStore,
+        ReadConnections, sqlx,
     };
     #[cfg(feature = "redis")]
-    pub use auth0_store_redis::{RedisBackend, RedisTransactionStore, redis};
+    pub use auth0_store_redis::{
+        RedisBackend, RedisTransactionBackend, RedisTransactionStore, redis,
+    };
 }
