@@ -10,6 +10,8 @@
 //! The profile page's screenshot is written to `target/tmp/quickstart-profile.png`; with
 //! `UPDATE_SCREENSHOT=1`, also to `docs/quickstart-profile.png` (the one the docs show).
 
+mod support;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,8 +20,9 @@ use fantoccini::error::CmdError;
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use quickstart::{DEV_AUDIENCE, Settings, StoreChoice, app, dev_tenant_client};
+use quickstart::{DEV_AUDIENCE, StoreChoice, TransactionChoice};
 use serde_json::json;
+use support::started_app;
 
 /// Debian's Chromium (`apt-get install chromium`); when it is elsewhere, chromedriver looks.
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -285,23 +288,7 @@ async fn quickstart_journey_in_headless_chromium() {
     };
 
     // The app on 127.0.0.1, its callback on the same host (cookies are per host).
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let redirect_uri = format!("{base}/callback");
-    let (builder, tenant) = dev_tenant_client(port, &redirect_uri).await.unwrap();
-    let secret = auth0_server::generate_secret();
-    let settings = Settings {
-        builder: builder.secret(secret.clone()),
-        redirect_uri,
-        secrets: auth0_server::Secrets::parse(&secret).unwrap(),
-        store: StoreChoice::Cookie,
-        transactions: Default::default(),
-        audience: Some(DEV_AUDIENCE.to_owned()),
-        dev_tenant: Some(tenant),
-    };
-    let router = app(&settings).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (base, _settings) = started_app(StoreChoice::Cookie, TransactionChoice::Cookie).await;
 
     let profile = UserDataDir::new();
     let client = open_browser(&chromedriver, &profile).await;
@@ -391,23 +378,7 @@ async fn a_logout_link_on_another_site_asks_first_in_headless_chromium() {
     let Some(chromedriver) = chromedriver_url() else {
         return;
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let redirect_uri = format!("{base}/callback");
-    let (builder, tenant) = dev_tenant_client(port, &redirect_uri).await.unwrap();
-    let secret = auth0_server::generate_secret();
-    let settings = Settings {
-        builder: builder.secret(secret.clone()),
-        redirect_uri,
-        secrets: auth0_server::Secrets::parse(&secret).unwrap(),
-        store: StoreChoice::Cookie,
-        transactions: Default::default(),
-        audience: Some(DEV_AUDIENCE.to_owned()),
-        dev_tenant: Some(tenant),
-    };
-    let router = app(&settings).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (base, _settings) = started_app(StoreChoice::Cookie, TransactionChoice::Cookie).await;
 
     // Another site: `localhost` is not the same site as `127.0.0.1` for the browser.
     let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
