@@ -3,7 +3,6 @@
 //! (it gets a page that asks, whose own form does log out), a link on the app logs out in
 //! one step, and a provider that is down does not keep anyone logged in.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use auth0_server::client::RetryPolicy;
@@ -11,145 +10,32 @@ mod support;
 
 use quickstart::{Settings, StoreChoice, TransactionChoice};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use support::skip;
+use reqwest::header::LOCATION;
+use support::{Browser, CROSS_SITE, SAME_ORIGIN, skip, submit_tenant_form};
 
-/// What a link or form on another site sends (Fetch Metadata).
-const CROSS_SITE: &[(&str, &str)] = &[("sec-fetch-site", "cross-site")];
-/// What a link on the app's own pages sends.
-const SAME_ORIGIN: &[(&str, &str)] = &[("sec-fetch-site", "same-origin")];
-
-/// A browser: one cookie jar (the app and the dev tenant are both on 127.0.0.1), redirects
-/// followed by hand, Fetch Metadata and `Origin` sent as each test says.
-struct Browser {
-    http: reqwest::Client,
-    jar: BTreeMap<String, String>,
+/// Logs in through the dev tenant's form, and checks the profile shows the user.
+async fn log_in(browser: &mut Browser, base: &str) {
+    let start = format!("{base}/login");
+    let response = browser.get_with(&start, SAME_ORIGIN).await;
+    let (url, form) = browser.follow(start, response).await;
+    let (action, response) =
+        submit_tenant_form(browser, &url, &form, "ada@example.com", "Ada Lovelace").await;
+    let (url, _) = browser.follow(action, response).await;
+    assert_eq!(url, format!("{base}/"), "back home after the login");
+    assert!(sees_the_profile(browser, base).await, "logged in");
 }
 
-impl Browser {
-    fn new() -> Self {
-        // This client is built before the SDK's: install the same TLS provider first.
-        auth0_server::tls::ensure_crypto_provider();
-        Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            jar: BTreeMap::new(),
-        }
+/// Whether `/profile` shows the logged-in user (rather than sending to the login).
+async fn sees_the_profile(browser: &mut Browser, base: &str) -> bool {
+    let response = browser
+        .get_with(&format!("{base}/profile"), SAME_ORIGIN)
+        .await;
+    if response.status().is_redirection() {
+        return false;
     }
-
-    fn take(&mut self, response: &reqwest::Response) {
-        for value in response.headers().get_all(SET_COOKIE) {
-            let header = value.to_str().unwrap();
-            let (pair, attrs) = header.split_once(';').unwrap_or((header, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attrs.contains("Max-Age=0") {
-                self.jar.remove(name.trim());
-            } else {
-                self.jar
-                    .insert(name.trim().to_owned(), value.trim().to_owned());
-            }
-        }
-    }
-
-    async fn send(
-        &mut self,
-        request: reqwest::RequestBuilder,
-        headers: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let cookies = self
-            .jar
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut request = request.header(COOKIE, cookies);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.unwrap();
-        self.take(&response);
-        response
-    }
-
-    async fn get(&mut self, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-        let request = self.http.get(url);
-        self.send(request, headers).await
-    }
-
-    async fn post_form(
-        &mut self,
-        url: &str,
-        form: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let request = self.http.post(url).form(form);
-        self.send(request, headers).await
-    }
-
-    /// Follows redirects from `response` (a navigation to `url`) to a page: its URL and body.
-    async fn follow(
-        &mut self,
-        mut url: String,
-        mut response: reqwest::Response,
-    ) -> (String, String) {
-        for _ in 0..10 {
-            if !response.status().is_redirection() {
-                let status = response.status();
-                let body = response.text().await.unwrap();
-                assert!(status.is_success(), "{url} answered {status}: {body}");
-                return (url, body);
-            }
-            let next = response.headers()[LOCATION].to_str().unwrap().to_owned();
-            url = reqwest::Url::parse(&url)
-                .unwrap()
-                .join(&next)
-                .unwrap()
-                .to_string();
-            response = self.get(&url, &[]).await;
-        }
-        panic!("too many redirects");
-    }
-
-    /// Logs in through the dev tenant's form, and checks the profile shows the user.
-    async fn log_in(&mut self, base: &str) {
-        let start = format!("{base}/login");
-        let response = self.get(&start, SAME_ORIGIN).await;
-        let (url, form) = self.follow(start, response).await;
-        let action = reqwest::Url::parse(&url)
-            .unwrap()
-            .join(&attribute(&form, "action=\""))
-            .unwrap()
-            .to_string();
-        let interaction = attribute(&form, "name=\"interaction\" value=\"");
-        let response = self
-            .post_form(
-                &action,
-                &[
-                    ("interaction", &interaction),
-                    ("email", "ada@example.com"),
-                    ("name", "Ada Lovelace"),
-                    ("action", "login"),
-                ],
-                &[],
-            )
-            .await;
-        let (url, _) = self.follow(action, response).await;
-        assert_eq!(url, format!("{base}/"), "back home after the login");
-        assert!(self.sees_the_profile(base).await, "logged in");
-    }
-
-    /// Whether `/profile` shows the logged-in user (rather than sending to the login).
-    async fn sees_the_profile(&mut self, base: &str) -> bool {
-        let response = self.get(&format!("{base}/profile"), SAME_ORIGIN).await;
-        if response.status().is_redirection() {
-            return false;
-        }
-        let page = response.text().await.unwrap();
-        assert!(page.contains("Ada Lovelace"), "{page}");
-        true
-    }
+    let page = response.text().await.unwrap();
+    assert!(page.contains("Ada Lovelace"), "{page}");
+    true
 }
 
 /// The value after `marker` up to the next `"` in an HTML page, unescaped.
@@ -202,22 +88,22 @@ async fn cross_site_logout_logs_nobody_out(name: &str) {
     let Some(store) = store(name) else { return };
     let (base, _settings) = started_app(store).await;
     let mut browser = Browser::new();
-    browser.log_in(&base).await;
+    log_in(&mut browser, &base).await;
 
     let response = browser
-        .get(&format!("{base}/logout?returnTo=%2F"), CROSS_SITE)
+        .get_with(&format!("{base}/logout?returnTo=%2F"), CROSS_SITE)
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let page = response.text().await.unwrap();
     assert!(page.contains("<title>Log out?</title>"), "{page}");
     assert!(
-        browser.sees_the_profile(&base).await,
+        sees_the_profile(&mut browser, &base).await,
         "a cross-site logout link logged the user out"
     );
 
     // A form on another site posting to /logout: refused too.
     let refused = browser
-        .post_form(
+        .post_form_with(
             &format!("{base}/logout"),
             &[("returnTo", "/")],
             &[
@@ -228,7 +114,7 @@ async fn cross_site_logout_logs_nobody_out(name: &str) {
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(
-        browser.sees_the_profile(&base).await,
+        sees_the_profile(&mut browser, &base).await,
         "a cross-site logout form logged the user out"
     );
 
@@ -239,7 +125,7 @@ async fn cross_site_logout_logs_nobody_out(name: &str) {
     );
     let return_to = attribute(&page, "name=\"returnTo\" value=\"");
     let response = browser
-        .post_form(
+        .post_form_with(
             &action,
             &[("returnTo", &return_to)],
             &[("sec-fetch-site", "same-origin"), ("origin", &base)],
@@ -248,7 +134,7 @@ async fn cross_site_logout_logs_nobody_out(name: &str) {
     let (url, home) = browser.follow(action, response).await;
     assert_eq!(url, format!("{base}/"), "through the tenant and back home");
     assert!(home.contains("id=\"login-button\""), "logged out: {home}");
-    assert!(!browser.sees_the_profile(&base).await, "logged out");
+    assert!(!sees_the_profile(&mut browser, &base).await, "logged out");
 }
 
 /// The app's own logout link: one step, through the tenant and back home.
@@ -256,14 +142,14 @@ async fn same_origin_logout_logs_out_in_one_step(name: &str) {
     let Some(store) = store(name) else { return };
     let (base, _settings) = started_app(store).await;
     let mut browser = Browser::new();
-    browser.log_in(&base).await;
+    log_in(&mut browser, &base).await;
     let logout = format!("{base}/logout");
-    let response = browser.get(&logout, SAME_ORIGIN).await;
+    let response = browser.get_with(&logout, SAME_ORIGIN).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (url, home) = browser.follow(logout, response).await;
     assert_eq!(url, format!("{base}/"));
     assert!(home.contains("id=\"login-button\""), "logged out: {home}");
-    assert!(!browser.sees_the_profile(&base).await, "logged out");
+    assert!(!sees_the_profile(&mut browser, &base).await, "logged out");
 }
 
 /// The provider is stopped after the login: logout still ends the session here, and the
@@ -272,7 +158,7 @@ async fn logout_with_the_provider_stopped_ends_the_session(name: &str) {
     let Some(store) = store(name) else { return };
     let (base, mut settings) = started_app(store).await;
     let mut browser = Browser::new();
-    browser.log_in(&base).await;
+    log_in(&mut browser, &base).await;
     settings
         .dev_tenant
         .take()
@@ -280,7 +166,7 @@ async fn logout_with_the_provider_stopped_ends_the_session(name: &str) {
         .shutdown()
         .await;
     let response = browser
-        .get(&format!("{base}/logout?returnTo=%2F"), SAME_ORIGIN)
+        .get_with(&format!("{base}/logout?returnTo=%2F"), SAME_ORIGIN)
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
@@ -289,7 +175,7 @@ async fn logout_with_the_provider_stopped_ends_the_session(name: &str) {
         "back to the app's own page"
     );
     assert!(
-        !browser.sees_the_profile(&base).await,
+        !sees_the_profile(&mut browser, &base).await,
         "the session ended although the provider is down"
     );
 }

@@ -10,6 +10,11 @@ use auth0_server::client::ServerClientBuilder;
 use quickstart::{DEV_AUDIENCE, Settings, StoreChoice, TransactionChoice, app, dev_tenant_client};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
+/// What a link or form on another site sends (Fetch Metadata).
+pub const CROSS_SITE: &[(&str, &str)] = &[("sec-fetch-site", "cross-site")];
+/// What a link on the app's own pages sends.
+pub const SAME_ORIGIN: &[(&str, &str)] = &[("sec-fetch-site", "same-origin")];
+
 /// A browser: one cookie jar (everything runs on 127.0.0.1), redirects followed by hand.
 pub struct Browser {
     pub http: reqwest::Client,
@@ -56,44 +61,50 @@ impl Browser {
             .join("; ")
     }
 
+    /// A navigation to `url` (a typed URL or a redirect).
     pub async fn get(&mut self, url: &str) -> reqwest::Response {
-        self.visited.push(url.to_owned());
-        let response = self
-            .http
-            .get(url)
-            .header(COOKIE, self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.take(&response);
-        response
+        self.get_with(url, &[]).await
     }
 
     /// A link on the app's own page: what [`Browser::get`] sends, with the `Sec-Fetch-Site`
     /// header a browser adds.
     pub async fn get_from_app(&mut self, url: &str) -> reqwest::Response {
-        self.visited.push(url.to_owned());
-        let response = self
-            .http
-            .get(url)
-            .header(COOKIE, self.cookie_header())
-            .header("sec-fetch-site", "same-origin")
-            .send()
-            .await
-            .unwrap();
-        self.take(&response);
-        response
+        self.get_with(url, SAME_ORIGIN).await
     }
 
+    /// A navigation to `url` with these headers too (Fetch Metadata, `Origin`, …).
+    pub async fn get_with(&mut self, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        self.visited.push(url.to_owned());
+        let request = self.http.get(url);
+        self.send(request, headers).await
+    }
+
+    /// A form posted to `url`.
     pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let response = self
-            .http
-            .post(url)
-            .header(COOKIE, self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+        self.post_form_with(url, form, &[]).await
+    }
+
+    /// A form posted to `url` with these headers too.
+    pub async fn post_form_with(
+        &mut self,
+        url: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let request = self.http.post(url).form(form);
+        self.send(request, headers).await
+    }
+
+    async fn send(
+        &mut self,
+        request: reqwest::RequestBuilder,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut request = request.header(COOKIE, self.cookie_header());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
         self.take(&response);
         response
     }
