@@ -79,11 +79,33 @@ pub(crate) struct TokenResponse {
     pub(crate) id_token: Option<String>,
     #[serde(default)]
     pub(crate) refresh_token: Option<String>,
-    #[serde(default)]
+    /// Seconds the access token lives. Read leniently (see [`lenient_expires_in`]): a
+    /// provider's odd number never fails a login.
+    #[serde(default, deserialize_with = "lenient_expires_in")]
     pub(crate) expires_in: Option<u64>,
     #[serde(default)]
     pub(crate) scope: Option<String>,
 }
+
+/// `expires_in` as a provider may send it: a whole number (as large as it likes: sums with it
+/// saturate), a float, a negative number (already expired: 0), or digits in a string. Anything
+/// else reads as absent, so the default lifetime applies.
+fn lenient_expires_in<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::Number(n)) => n.as_u64().or_else(|| {
+            // `as` saturates: a float past u64::MAX is u64::MAX, a negative one 0.
+            n.as_f64().map(|f| f.max(0.0) as u64)
+        }),
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    })
+}
+
+/// The access token's lifetime assumed when the token endpoint gives no `expires_in`.
+pub(crate) const DEFAULT_EXPIRES_IN: u64 = 3600;
 
 #[derive(Deserialize)]
 struct ParResponse {
@@ -376,7 +398,7 @@ impl ServerClient {
                     .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
                 access_token: tokens.access_token,
                 scope: tokens.scope,
-                expires_at: now + tokens.expires_in.unwrap_or(3600),
+                expires_at: now.saturating_add(tokens.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
                 extra: Map::new(),
             }],
             id_token: Some(id_token),
@@ -447,7 +469,26 @@ pub(crate) fn user_claims(claims: &Map<String, Value>) -> Result<UserClaims, Err
 
 #[cfg(test)]
 mod tests {
-    use super::merge_scopes;
+    use super::{TokenResponse, merge_scopes};
+
+    #[test]
+    fn odd_expires_in_values_never_fail_the_token_response() {
+        let read = |v: serde_json::Value| {
+            serde_json::from_value::<TokenResponse>(
+                serde_json::json!({"access_token": "a", "expires_in": v}),
+            )
+            .map(|t| t.expires_in)
+            .unwrap()
+        };
+        assert_eq!(read(serde_json::json!(3600)), Some(3600));
+        assert_eq!(read(serde_json::json!(u64::MAX)), Some(u64::MAX));
+        assert_eq!(read(serde_json::json!(1.0e30)), Some(u64::MAX));
+        assert_eq!(read(serde_json::json!(-5)), Some(0));
+        assert_eq!(read(serde_json::json!("120")), Some(120));
+        assert_eq!(read(serde_json::json!("soon")), None);
+        assert_eq!(read(serde_json::json!(null)), None);
+        assert_eq!(read(serde_json::json!({})), None);
+    }
 
     #[test]
     fn openid_is_always_first_and_scopes_are_not_repeated() {

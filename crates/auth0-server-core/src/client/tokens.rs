@@ -9,7 +9,7 @@ use serde_json::Map;
 use sha2::{Digest, Sha256};
 
 use super::http::{Retry, TokenAnswer};
-use super::login::{TokenResponse, user_claims};
+use super::login::{DEFAULT_EXPIRES_IN, TokenResponse, user_claims};
 use super::{Error, ServerClient};
 use crate::model::{DEFAULT_AUDIENCE, StateData, TokenSet};
 use crate::store::{StoreContext, StoreError};
@@ -167,7 +167,7 @@ impl ServerClient {
         let margin = config.refresh_margin.as_secs();
         if !options.force_refresh
             && let Some(set) = find_token_set(&state, &audience, options.scope.as_deref())
-            && set.expires_at > now + margin
+            && set.expires_at > now.saturating_add(margin)
         {
             return Ok(AccessToken {
                 token: set.access_token.clone(),
@@ -209,7 +209,7 @@ impl ServerClient {
                         && (done.used == used
                             || done.at >= started
                             || (done.at.elapsed() < RECENT_REFRESH
-                                && done.expires_at > now + margin)) =>
+                                && done.expires_at > now.saturating_add(margin))) =>
                 {
                     done.clone()
                 }
@@ -218,7 +218,9 @@ impl ServerClient {
                         .refresh(&refresh_token, &audience, options.scope.as_deref())
                         .await?;
                     let done = Refreshed {
-                        expires_at: self.now() + response.expires_in.unwrap_or(3600),
+                        expires_at: self
+                            .now()
+                            .saturating_add(response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
                         response,
                         at: Instant::now(),
                         used,

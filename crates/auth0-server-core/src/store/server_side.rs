@@ -23,6 +23,9 @@ pub const DEFAULT_MAX_RECORD_SIZE: usize = 1024 * 1024;
 /// How many fresh ids are tried when a new id collides with an existing one (which, with 256
 /// random bits, only a broken random source makes happen).
 const CREATE_ATTEMPTS: usize = 3;
+/// The expiry given to a backend when the lifetime's end does not fit in a `SystemTime`:
+/// 9999-12-31T23:59:59Z (unix seconds), later than any backend tells apart.
+const FAR_FUTURE_SECONDS: u64 = 253_402_300_799;
 
 /// A [`StateStore`] keeping sessions in a [`SessionBackend`], with only a random session id
 /// in the browser's cookie.
@@ -206,7 +209,10 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
                 .map(|u| u.sub.clone())
                 .filter(|s| !s.is_empty()),
             domain: state.domain.as_deref().map(normalize_domain),
-            expires_at: UNIX_EPOCH + Duration::from_secs(expires_at),
+            // Saturating: a lifetime configured past what `SystemTime` holds is "never".
+            expires_at: UNIX_EPOCH
+                .checked_add(Duration::from_secs(expires_at))
+                .unwrap_or(UNIX_EPOCH + Duration::from_secs(FAR_FUTURE_SECONDS)),
         })
     }
 
