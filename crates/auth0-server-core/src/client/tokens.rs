@@ -142,8 +142,9 @@ impl ServerClient {
     /// # Errors
     ///
     /// [`Error::MissingSession`], [`Error::MissingRefreshToken`], [`Error::MfaRequired`],
-    /// [`Error::RefreshFailed`], network and store failures (a session ended meanwhile is
-    /// [`StoreError::SessionEnded`]).
+    /// [`Error::RefreshFailed`], [`Error::RefreshSubjectMismatch`] when the refresh brought
+    /// an ID token for another user (the session is left as it was), [`Error::InvalidIdToken`],
+    /// network and store failures (a session ended meanwhile is [`StoreError::SessionEnded`]).
     #[tracing::instrument(name = "oidc.get_access_token", skip_all, fields(force = options.force_refresh))]
     pub async fn get_access_token(
         &self,
@@ -244,7 +245,15 @@ impl ServerClient {
                 let claims = self
                     .validate_id_token(id_token, &metadata.issuer, None)
                     .await?;
-                Some(user_claims(&claims)?)
+                let user = user_claims(&claims)?;
+                // OIDC Core §12.2: a refreshed ID token is for the same user as the login's.
+                // Otherwise nothing of this refresh is kept: not its access token either.
+                let session_sub = state.user.as_ref().map(|u| u.sub.as_str());
+                if session_sub != Some(user.sub.as_str()) {
+                    tracing::warn!("refreshed ID token has another sub than the session; refused");
+                    return Err(Error::RefreshSubjectMismatch);
+                }
+                Some(user)
             }
             None => None,
         };
