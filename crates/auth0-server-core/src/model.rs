@@ -398,9 +398,19 @@ pub struct TransactionData {
     /// The Auth0 domain the login was started with.
     #[serde(default, deserialize_with = "null_as_default")]
     pub domain: Option<String>,
-    /// The organization requested at login.
+    /// The organization requested at login; the ID token must carry it.
     #[serde(default, deserialize_with = "null_as_default")]
     pub organization: Option<String>,
+    /// The `max_age` (seconds) sent in the authorization request; the ID token's `auth_time`
+    /// must then be present and recent enough. Not written when absent (the Python SDK has no
+    /// such field).
+    #[serde(
+        default,
+        alias = "maxAge",
+        deserialize_with = "lenient_optional_unix_time",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_age: Option<u64>,
     /// Fields this crate does not model, written back unchanged.
     #[serde(flatten)]
     pub extra: ExtraFields,
@@ -418,6 +428,7 @@ impl std::fmt::Debug for TransactionData {
             .field("redirect_uri", &self.redirect_uri)
             .field("domain", &self.domain)
             .field("organization", &self.organization)
+            .field("max_age", &self.max_age)
             .finish_non_exhaustive()
     }
 }

@@ -939,6 +939,7 @@ fn sample_transaction(state: &str) -> TransactionData {
         redirect_uri: Some("https://app.example.com/callback".to_owned()),
         domain: Some(DOMAIN.to_owned()),
         organization: None,
+        max_age: None,
         extra: Default::default(),
     }
 }

@@ -116,6 +116,13 @@ pub enum Error {
          was refused and the session keeps its previous tokens; log the user in again"
     )]
     RefreshSubjectMismatch,
+    /// The ID token does not carry the organization the login asked for (`org_id` for an
+    /// `org_…` id, else `org_name`).
+    #[error(
+        "the ID token does not carry the organization the login asked for: {0}; the login is \
+         refused (check the organization parameter and the user's membership)"
+    )]
+    OrganizationMismatch(String),
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -147,6 +154,7 @@ impl Error {
             Self::MfaRequired { .. } => "mfa_required",
             Self::RefreshFailed { .. } => "failed_to_refresh_token",
             Self::RefreshSubjectMismatch => "refresh_subject_mismatch",
+            Self::OrganizationMismatch(_) => "organization_token_validation_error",
             Self::Store(e) => e.code(),
         }
     }

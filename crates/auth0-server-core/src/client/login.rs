@@ -56,7 +56,12 @@ pub struct StartLoginOptions {
     pub audience: Option<String>,
     /// Scopes on top of the configured ones.
     pub scope: Option<String>,
-    /// Other authorization parameters (`prompt`, `login_hint`, `organization`, …).
+    /// Other authorization parameters (`prompt`, `login_hint`, `organization`, `max_age`, …).
+    ///
+    /// With `organization` (here or in the configuration), the ID token must carry it:
+    /// `org_id` equal to it for an `org_…` id, else `org_name` equal to it ignoring case.
+    /// With `max_age`, the ID token must carry an `auth_time` no older than that (plus the
+    /// leeway).
     pub authorization_params: BTreeMap<String, String>,
     /// Another callback URL than the configured one.
     pub redirect_uri: Option<String>,
@@ -101,6 +106,15 @@ where
         }),
         Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
         _ => None,
+    })
+}
+
+/// Reads a `max_age` authorization parameter: whole seconds.
+pub(crate) fn parse_max_age(value: &str) -> Result<u64, Error> {
+    value.trim().parse::<u64>().map_err(|_| {
+        Error::InvalidArgument(format!(
+            "max_age {value:?} is not a whole number of seconds: give e.g. \"300\""
+        ))
     })
 }
 
@@ -196,6 +210,14 @@ impl ServerClient {
                 params.insert(name.clone(), value.clone());
             }
         }
+        let max_age = params
+            .get("max_age")
+            .map(|v| parse_max_age(v))
+            .transpose()?;
+        let organization = params
+            .get("organization")
+            .filter(|o| !o.is_empty())
+            .cloned();
         let extra_scope = params.remove("scope");
         params.insert(
             "scope".to_owned(),
@@ -247,6 +269,8 @@ impl ServerClient {
             audience,
             redirect_uri: Some(redirect_uri.to_string()),
             domain: Some(config.domain.clone()),
+            organization,
+            max_age,
             ..TransactionData::default()
         };
         self.inner
@@ -289,7 +313,9 @@ impl ServerClient {
     ///
     /// [`Error::MissingTransaction`] for a callback no login here started,
     /// [`Error::Authorization`] when the provider sent an error, [`Error::IssuerMismatch`],
-    /// [`Error::TokenEndpoint`], [`Error::InvalidIdToken`], or store failures.
+    /// [`Error::TokenEndpoint`], [`Error::InvalidIdToken`] (also for an `auth_time` missing
+    /// or too old when `max_age` was sent), [`Error::OrganizationMismatch`], or store
+    /// failures.
     #[tracing::instrument(name = "oidc.complete_login", skip_all)]
     pub async fn complete_interactive_login(
         &self,
@@ -381,6 +407,11 @@ impl ServerClient {
         let claims = self
             .validate_id_token(&id_token, &metadata.issuer, transaction.nonce.as_deref())
             .await?;
+        jwt::check_auth_time(&claims, transaction.max_age, self.now(), config.leeway)
+            .map_err(Error::InvalidIdToken)?;
+        if let Some(organization) = &transaction.organization {
+            jwt::check_organization(&claims, organization).map_err(Error::OrganizationMismatch)?;
+        }
 
         let now = self.now();
         let user = user_claims(&claims)?;
