@@ -225,6 +225,30 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
         ));
     }
 
+    /// Whether `state` is past its lifetime's ceiling; if so its record is deleted (a
+    /// failure to delete is logged: the session reads as none either way) and the cookie
+    /// removed.
+    async fn past_ceiling(
+        &self,
+        state: &StateData,
+        id: &SessionId,
+        identifier: &str,
+        cx: &StoreContext,
+    ) -> bool {
+        if !self.lifetime.is_over(state, self.clock.unix_seconds()) {
+            return false;
+        }
+        tracing::debug!(
+            session = id.short(),
+            "session past its lifetime's ceiling; no session"
+        );
+        if let Err(e) = self.backend.delete(id).await {
+            tracing::warn!(session = id.short(), error = %e, "could not delete a session past its ceiling");
+        }
+        self.forget(cx, identifier);
+        true
+    }
+
     fn forget(&self, cx: &StoreContext, identifier: &str) {
         cx.remove_cookie(identifier, &self.cookie);
         cx.clear_read_version(identifier);
@@ -308,7 +332,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
                 self.backend.delete(&id).await?;
             }
             self.forget(cx, identifier);
-            return Ok(());
+            return Err(StoreError::SessionExpired);
         }
         let ttl = expires_at - now;
         let json = serde_json::to_vec(state)?;
@@ -379,14 +403,19 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
             self.forget(cx, identifier);
             return Ok(None);
         };
-        // No second expiry check here: `load` never returns an expired record, by the
-        // backend's own clock (PostgreSQL's now(), Redis' expiry), so there is one clock.
+        // `load` never returns an expired record, by the backend's own clock (PostgreSQL's
+        // now(), Redis' expiry). The session's ceiling is checked too, once opened: a record
+        // written under a longer lifetime, or by another SDK, ends at it all the same.
         let read_version = ReadVersion {
             session_id: id.as_str().to_owned(),
             version: loaded.version,
         };
         let key = Self::cache_key(identifier, &id, loaded.version);
         if let Some(cached) = self.read_cache.get(&key) {
+            if self.past_ceiling(&cached.state, &id, identifier, cx).await {
+                self.read_cache.remove(&key);
+                return Ok(None);
+            }
             cx.set_read_version(identifier, read_version);
             return Ok(Some(StateData::clone(&cached.state)));
         }
@@ -408,6 +437,9 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
                 return Ok(None);
             }
         };
+        if self.past_ceiling(&state, &id, identifier, cx).await {
+            return Ok(None);
+        }
         self.remember(key, &state);
         cx.set_read_version(identifier, read_version);
         Ok(Some(state))

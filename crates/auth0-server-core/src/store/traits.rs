@@ -29,7 +29,9 @@ pub trait StateStore: Send + Sync {
     /// [`StoreError::TooLarge`] over the store's size limit; [`StoreError::Conflict`] when
     /// another request wrote the session after this request read it;
     /// [`StoreError::SessionEnded`] when it was deleted or expired meanwhile (it is not
-    /// brought back); backend failures. On error nothing stored is changed.
+    /// brought back); [`StoreError::SessionExpired`] when the session is already past its
+    /// lifetime's ceiling (then it is not stored, and any session under `identifier` ends);
+    /// backend failures. On other errors nothing stored is changed.
     async fn set(
         &self,
         identifier: &str,
@@ -38,7 +40,8 @@ pub trait StateStore: Send + Sync {
         cx: &StoreContext,
     ) -> Result<(), StoreError>;
 
-    /// Reads the session under `identifier`, if there is a live one.
+    /// Reads the session under `identifier`, if there is a live one: never one past its
+    /// lifetime's ceiling ([`SessionLifetime::is_over`](super::SessionLifetime::is_over)).
     ///
     /// # Errors
     ///
