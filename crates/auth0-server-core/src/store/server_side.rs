@@ -10,7 +10,7 @@ use super::read_cache::DEFAULT_READ_CACHE_CAPACITY;
 use super::{
     CachedSession, CookieOptions, LogoutFilter, ReadCache, ReadCacheStats, ReadVersion,
     SessionBackend, SessionId, SessionLifetime, SessionRecord, SetCookie, StateStore, StoreContext,
-    StoreError, UpdateOutcome, validate_identifier,
+    StoreError, TokenUse, UpdateOutcome, validate_identifier,
 };
 use crate::clock::{self, Clock};
 use crate::model::{LogoutTokenClaims, StateData, normalize_domain};
@@ -479,5 +479,20 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         let ended = self.backend.delete_by_logout(&filter).await?;
         tracing::info!(ended, "back-channel logout");
         Ok(ended)
+    }
+
+    #[tracing::instrument(name = "store.record_logout_token", skip_all, fields(backend = self.backend.name()))]
+    async fn record_logout_token(
+        &self,
+        key: &str,
+        expires_at: std::time::SystemTime,
+        _cx: &StoreContext,
+    ) -> Result<TokenUse, StoreError> {
+        self.backend.record_logout_token(key, expires_at).await
+    }
+
+    #[tracing::instrument(name = "store.forget_logout_token", skip_all, fields(backend = self.backend.name()))]
+    async fn forget_logout_token(&self, key: &str, _cx: &StoreContext) -> Result<(), StoreError> {
+        self.backend.forget_logout_token(key).await
     }
 }

@@ -1,10 +1,11 @@
 //! The traits the SDK's client talks to.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{StoreContext, StoreError};
+use super::{StoreContext, StoreError, TokenUse};
 use crate::model::{LogoutTokenClaims, StateData, TransactionData};
 
 /// Where sessions live between requests.
@@ -70,6 +71,34 @@ pub trait StateStore: Send + Sync {
         claims: &LogoutTokenClaims,
         cx: &StoreContext,
     ) -> Result<u64, StoreError>;
+
+    /// Records a back-channel logout token's id until `expires_at` and says whether it was
+    /// new (see [`SessionBackend::record_logout_token`](super::SessionBackend::record_logout_token)).
+    /// The default keeps nothing ([`TokenUse::NotKept`]): the client then remembers ids in
+    /// its own process.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only.
+    async fn record_logout_token(
+        &self,
+        key: &str,
+        expires_at: SystemTime,
+        cx: &StoreContext,
+    ) -> Result<TokenUse, StoreError> {
+        let _ = (key, expires_at, cx);
+        Ok(TokenUse::NotKept)
+    }
+
+    /// Forgets a token id recorded by [`record_logout_token`](Self::record_logout_token).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only.
+    async fn forget_logout_token(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        let _ = (key, cx);
+        Ok(())
+    }
 }
 
 /// Where a login's [`TransactionData`] waits between the redirect to the provider and the
@@ -151,6 +180,17 @@ impl<T: StateStore + ?Sized> StateStore for Arc<T> {
         cx: &StoreContext,
     ) -> Result<u64, StoreError> {
         (**self).delete_by_logout_token(claims, cx).await
+    }
+    async fn record_logout_token(
+        &self,
+        key: &str,
+        expires_at: SystemTime,
+        cx: &StoreContext,
+    ) -> Result<TokenUse, StoreError> {
+        (**self).record_logout_token(key, expires_at, cx).await
+    }
+    async fn forget_logout_token(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        (**self).forget_logout_token(key, cx).await
     }
 }
 
