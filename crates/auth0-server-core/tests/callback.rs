@@ -462,6 +462,17 @@ async fn max_age_asked_for_one_login_is_checked_and_sent() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), "invalid_argument");
+    // In the configuration, the same mistake is found by build().
+    let err = auth0_server_core::client::ServerClient::builder()
+        .domain(h.provider.base.clone())
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .secret(SECRET)
+        .redirect_uri("http://localhost:5000/callback")
+        .authorization_param("max_age", "soon")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.code(), "configuration_error", "{err}");
 }
 
 #[tokio::test]

@@ -30,11 +30,13 @@ fn long_lifetime() -> SessionLifetime {
 }
 
 fn session(created_at: u64) -> StateData {
-    let mut state = StateData::default();
-    state.user = Some(UserClaims {
-        sub: "auth0|ceiling".into(),
-        ..UserClaims::default()
-    });
+    let mut state = StateData {
+        user: Some(UserClaims {
+            sub: "auth0|ceiling".into(),
+            ..UserClaims::default()
+        }),
+        ..StateData::default()
+    };
     state.internal.sid = "sid-ceiling".into();
     state.internal.created_at = created_at;
     state
