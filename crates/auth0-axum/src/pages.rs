@@ -99,6 +99,14 @@ pub(crate) fn error_page(error: &Error, login_path: &str, callback_path: &str) -
             "The identity provider cannot be reached",
             "Check AUTH0_DOMAIN and the network, then try again.".to_owned(),
         ),
+        Error::Store(auth0_server_core::store::StoreError::SessionExpired) => (
+            StatusCode::BAD_REQUEST,
+            "The session would already have ended",
+            "The identity provider limits this session to a time that has already passed \
+             (session_expiry), so you are not logged in. Check this server's clock, then log \
+             in again."
+                .to_owned(),
+        ),
         Error::Store(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Sessions cannot be read or saved right now",
@@ -177,4 +185,20 @@ pub(crate) fn logout_confirmation(
     );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth0_server_core::store::StoreError;
+
+    #[test]
+    fn a_login_past_its_session_expiry_is_a_400_that_says_why_not_a_store_outage() {
+        let response = error_page(
+            &Error::Store(StoreError::SessionExpired),
+            "/login",
+            "/callback",
+        );
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
 }

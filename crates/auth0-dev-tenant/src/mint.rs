@@ -62,7 +62,7 @@ pub(crate) fn id_token(tenant: &Tenant, facts: &IdTokenFacts<'_>) -> Result<Stri
     claims.insert("iat".into(), json!(now));
     claims.insert(
         "exp".into(),
-        json!(now + tenant.config.id_token_lifetime.as_secs()),
+        json!(now.saturating_add(tenant.config.id_token_lifetime.as_secs())),
     );
     claims.insert("auth_time".into(), json!(facts.auth_time));
     claims.insert("sid".into(), json!(facts.sid));
@@ -95,7 +95,7 @@ pub(crate) fn access_token(
         "sub": user.sub,
         "aud": aud,
         "iat": now,
-        "exp": now + tenant.config.access_token_lifetime.as_secs(),
+        "exp": now.saturating_add(tenant.config.access_token_lifetime.as_secs()),
         "scope": scope.join(" "),
         "azp": tenant.config.client_id,
         "client_id": tenant.config.client_id,
@@ -112,7 +112,7 @@ pub(crate) fn logout_token(tenant: &Tenant, sid: &str, sub: &str) -> Result<Stri
         "iss": tenant.issuer,
         "aud": tenant.config.client_id,
         "iat": now,
-        "exp": now + crate::config::LOGOUT_TOKEN_LIFETIME.as_secs(),
+        "exp": now.saturating_add(crate::config::LOGOUT_TOKEN_LIFETIME.as_secs()),
         "jti": random_token(),
         "sid": sid,
         "sub": sub,

@@ -161,12 +161,15 @@ impl DevTenant {
         let router = tenant.router();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    // A dropped sender stops the server too.
-                    let _ = stopped.await;
-                })
-                .await;
+            let served = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                // A dropped sender stops the server too.
+                let _ = stopped.await;
+            })
+            .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "the dev tenant stopped serving");
             }
@@ -185,6 +188,22 @@ impl DevTenant {
     }
 
     /// The tenant's endpoints, to serve at its issuer.
+    ///
+    /// They answer requests from this machine only (the peer address must be loopback), so
+    /// serve the app with `into_make_service_with_connect_info::<SocketAddr>()`: without the
+    /// peer address every request gets a 403 page saying so. Behind a reverse proxy on the
+    /// same machine every peer looks local: do not expose such a proxy.
+    ///
+    /// ```no_run
+    /// # use std::net::SocketAddr;
+    /// # use auth0_dev_tenant::{DevTenant, DevTenantConfig};
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+    /// let tenant = DevTenant::new(DevTenantConfig::default(), "http://127.0.0.1:5000/dev-tenant")?;
+    /// let app = axum::Router::new().nest("/dev-tenant", tenant.router());
+    /// axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn router(&self) -> Router {
         endpoints::router().with_state(self.inner.clone())
     }

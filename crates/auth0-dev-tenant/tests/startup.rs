@@ -105,7 +105,14 @@ async fn the_router_can_be_nested_in_an_app_under_its_issuer() {
     let issuer = format!("http://{}/dev-tenant", listener.local_addr().unwrap());
     let tenant = DevTenant::new(DevTenantConfig::default(), &issuer).unwrap();
     let app = axum::Router::new().nest("/dev-tenant", tenant.router());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
     let doc: serde_json::Value = http_client()
         .get(format!(
             "{}.well-known/openid-configuration",

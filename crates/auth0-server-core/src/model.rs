@@ -72,20 +72,6 @@ where
     })
 }
 
-/// The `session_expiry` claim as `auth0-server-python` sanitises it: an integer strictly
-/// between 0 and [`SESSION_EXPIRY_MAX_PLAUSIBLE`], else `None`.
-fn sanitized_session_expiry<'de, D>(deserializer: D) -> Result<Option<i64>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    Ok(match Option::<Value>::deserialize(deserializer)? {
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .filter(|v| *v > 0 && *v < SESSION_EXPIRY_MAX_PLAUSIBLE),
-        _ => None,
-    })
-}
-
 /// A logged-in user's session: what the state store keeps between requests.
 ///
 /// `internal` is bookkeeping for the SDK; everything else is what
@@ -243,44 +229,152 @@ impl std::fmt::Debug for ConnectionTokenSet {
 }
 
 /// The user's profile: standard OIDC claims plus every other claim the provider sent.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Reading never fails on a claim of an unexpected type: a standard claim that is not what
+/// OIDC says (`"email_verified": "true"`, `"name": 5`) reads as `None` here and is kept, as
+/// sent, in [`extra`](Self::extra), and written back unchanged. A login never fails because
+/// of a profile claim.
+///
+/// ```
+/// use auth0_server_core::model::UserClaims;
+/// let user: UserClaims =
+///     serde_json::from_str(r#"{"sub": "auth0|1", "email_verified": "true", "name": 5}"#).unwrap();
+/// assert_eq!(user.email_verified, None);
+/// assert_eq!(user.extra["email_verified"], "true");
+/// let back = serde_json::to_value(&user).unwrap();
+/// assert_eq!(back["name"], 5, "written back as it came");
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct UserClaims {
     /// The subject: the user's stable identifier.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub sub: String,
     /// Full name.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub name: Option<String>,
     /// Casual name.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub nickname: Option<String>,
     /// Given name.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub given_name: Option<String>,
     /// Family name.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub family_name: Option<String>,
     /// URL of the profile picture.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub picture: Option<String>,
     /// E-mail address.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub email: Option<String>,
     /// Whether the e-mail address was verified.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub email_verified: Option<bool>,
     /// Organization id, when the user logged in to an organization.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub org_id: Option<String>,
     /// Organization name.
-    #[serde(default, deserialize_with = "null_as_default")]
     pub org_name: Option<String>,
     /// The provider's ceiling on this session (unix seconds); implausible values read as `None`.
-    #[serde(default, deserialize_with = "sanitized_session_expiry")]
     pub session_expiry: Option<i64>,
-    /// Every other claim, kept as sent.
-    #[serde(flatten)]
+    /// Every other claim, kept as sent, and any standard claim above whose value had another
+    /// type than expected.
     pub extra: ExtraFields,
+}
+
+/// Takes `key` out of `claims` when `read` understands its value (or it is `null`); a value
+/// of another type stays in `claims`, to be kept as sent.
+fn take_claim<T>(
+    claims: &mut ExtraFields,
+    key: &str,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Option<T> {
+    let value = claims.get(key)?;
+    if value.is_null() {
+        claims.shift_remove(key);
+        return None;
+    }
+    let read = read(value);
+    if read.is_some() {
+        claims.shift_remove(key);
+    }
+    read
+}
+
+fn string_claim(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_owned)
+}
+
+/// The `session_expiry` claim as `auth0-server-python` sanitises it: an integer strictly
+/// between 0 and [`SESSION_EXPIRY_MAX_PLAUSIBLE`], else `None`.
+fn session_expiry_claim(value: &Value) -> Option<i64> {
+    value
+        .as_i64()
+        .filter(|v| *v > 0 && *v < SESSION_EXPIRY_MAX_PLAUSIBLE)
+}
+
+impl<'de> Deserialize<'de> for UserClaims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut extra = ExtraFields::deserialize(deserializer)?;
+        let mut string = |key: &str| take_claim(&mut extra, key, string_claim);
+        let sub = string("sub").unwrap_or_default();
+        let name = string("name");
+        let nickname = string("nickname");
+        let given_name = string("given_name");
+        let family_name = string("family_name");
+        let picture = string("picture");
+        let email = string("email");
+        let org_id = string("org_id");
+        let org_name = string("org_name");
+        let email_verified = take_claim(&mut extra, "email_verified", Value::as_bool);
+        let session_expiry = take_claim(&mut extra, "session_expiry", session_expiry_claim);
+        Ok(Self {
+            sub,
+            name,
+            nickname,
+            given_name,
+            family_name,
+            picture,
+            email,
+            email_verified,
+            org_id,
+            org_name,
+            session_expiry,
+            extra,
+        })
+    }
+}
+
+impl Serialize for UserClaims {
+    /// The standard claims first (`null` when absent, as `auth0-server-python` writes them),
+    /// then the others. A standard claim kept raw in `extra` is written from there, once.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let sub = (!self.sub.is_empty() || !self.extra.contains_key("sub"))
+            .then(|| Value::from(self.sub.as_str()));
+        let text = |v: &Option<String>| v.as_deref().map(Value::from);
+        let typed: [(&str, Option<Value>); 11] = [
+            ("sub", sub),
+            ("name", text(&self.name)),
+            ("nickname", text(&self.nickname)),
+            ("given_name", text(&self.given_name)),
+            ("family_name", text(&self.family_name)),
+            ("picture", text(&self.picture)),
+            ("email", text(&self.email)),
+            ("email_verified", self.email_verified.map(Value::from)),
+            ("org_id", text(&self.org_id)),
+            ("org_name", text(&self.org_name)),
+            ("session_expiry", self.session_expiry.map(Value::from)),
+        ];
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in &typed {
+            match value {
+                Some(value) => map.serialize_entry(key, value)?,
+                None if self.extra.contains_key(*key) => {}
+                None => map.serialize_entry(key, &Value::Null)?,
+            }
+        }
+        for (key, value) in &self.extra {
+            let written = typed
+                .iter()
+                .any(|(name, typed)| name == key && typed.is_some());
+            if !written {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
 }
 
 /// What is kept between the start of a login and its callback, under the login's `state`.
@@ -304,9 +398,19 @@ pub struct TransactionData {
     /// The Auth0 domain the login was started with.
     #[serde(default, deserialize_with = "null_as_default")]
     pub domain: Option<String>,
-    /// The organization requested at login.
+    /// The organization requested at login; the ID token must carry it.
     #[serde(default, deserialize_with = "null_as_default")]
     pub organization: Option<String>,
+    /// The `max_age` (seconds) sent in the authorization request; the ID token's `auth_time`
+    /// must then be present and recent enough. Not written when absent (the Python SDK has no
+    /// such field).
+    #[serde(
+        default,
+        alias = "maxAge",
+        deserialize_with = "lenient_optional_unix_time",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_age: Option<u64>,
     /// Fields this crate does not model, written back unchanged.
     #[serde(flatten)]
     pub extra: ExtraFields,
@@ -324,6 +428,7 @@ impl std::fmt::Debug for TransactionData {
             .field("redirect_uri", &self.redirect_uri)
             .field("domain", &self.domain)
             .field("organization", &self.organization)
+            .field("max_age", &self.max_age)
             .finish_non_exhaustive()
     }
 }
@@ -487,6 +592,41 @@ mod tests {
         assert_eq!(read(json!(SESSION_EXPIRY_MAX_PLAUSIBLE)), None);
         assert_eq!(read(json!("1800000000")), None);
         assert_eq!(read(json!(true)), None);
+    }
+
+    #[test]
+    fn profile_claims_of_another_type_are_kept_raw_and_written_once() {
+        let sent = json!({"sub": "auth0|1", "email_verified": "true", "name": 5,
+                          "updated_at": {}, "session_expiry": "soon", "given_name": null,
+                          "roles": ["a"]});
+        let user: UserClaims = serde_json::from_value(sent.clone()).unwrap();
+        assert_eq!(user.email_verified, None);
+        assert_eq!(user.name, None);
+        assert_eq!(user.session_expiry, None);
+        assert_eq!(user.extra["email_verified"], "true");
+        assert!(
+            !user.extra.contains_key("given_name"),
+            "null is read, not kept"
+        );
+        let back = serde_json::to_value(&user).unwrap();
+        for key in [
+            "email_verified",
+            "name",
+            "updated_at",
+            "session_expiry",
+            "roles",
+        ] {
+            assert_eq!(back[key], sent[key], "{key} written back as sent");
+        }
+        assert_eq!(back["given_name"], Value::Null);
+        let text = serde_json::to_string(&user).unwrap();
+        assert_eq!(
+            text.matches("\"name\"").count(),
+            1,
+            "no key written twice: {text}"
+        );
+        let again: UserClaims = serde_json::from_value(back).unwrap();
+        assert_eq!(again, user);
     }
 
     #[test]

@@ -336,3 +336,92 @@ async fn a_request_with_stale_cookies_never_sends_a_used_refresh_token_again() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_huge_expires_in_saturates_instead_of_overflowing() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    let query = h.start_login(&cx).await;
+    let id_token = h
+        .key
+        .sign(&h.claims(&query["nonce"], json!({})), &json!({}));
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at-1", "id_token": id_token, "refresh_token": "rt-1",
+               "expires_in": u64::MAX, "token_type": "Bearer"}),
+    );
+    let callback = format!(
+        "http://localhost:5000/callback?code=code-1&state={}",
+        query["state"]
+    );
+    h.complete(&callback, &cx).await.unwrap();
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let token = h
+        .client
+        .get_access_token(AccessTokenOptions::default(), &cx)
+        .await
+        .unwrap();
+    assert_eq!(token.expires_at, u64::MAX, "saturated, not wrapped");
+
+    // A refresh with an absurd lifetime (a float past u64) saturates too.
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at-2", "expires_in": 1.0e30}),
+    );
+    let token = h.client.get_access_token(forced(), &cx).await.unwrap();
+    assert_eq!((token.token.as_str(), token.expires_at), ("at-2", u64::MAX));
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_for_another_sub_is_refused_and_the_session_kept() {
+    let (h, cx) = logged_in().await;
+    let before = h.client.get_session(&cx).await.unwrap().unwrap();
+    let other = h.key.sign(
+        &h.claims(
+            "",
+            json!({"nonce": null, "sub": "auth0|mallory", "name": "Mallory"}),
+        ),
+        &json!({}),
+    );
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at-mallory", "refresh_token": "rt-mallory", "id_token": other,
+               "expires_in": 3600}),
+    );
+    let err = h.client.get_access_token(forced(), &cx).await.unwrap_err();
+    assert!(
+        matches!(err, Error::RefreshSubjectMismatch),
+        "expected a subject mismatch, got {err:?}"
+    );
+    assert_eq!(err.code(), "refresh_subject_mismatch");
+
+    let next = StoreContext::from_cookies(cx.cookies());
+    let after = h.client.get_session(&next).await.unwrap().unwrap();
+    assert_eq!(after, before, "the session keeps its old tokens and user");
+    let token = h
+        .client
+        .get_access_token(AccessTokenOptions::default(), &next)
+        .await
+        .unwrap();
+    assert_eq!(token.token, "at-1");
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_for_the_same_sub_updates_the_user() {
+    let (h, cx) = logged_in().await;
+    let same = h.key.sign(
+        &h.claims("", json!({"nonce": null, "name": "Ada L."})),
+        &json!({}),
+    );
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at-2", "id_token": same, "expires_in": 3600}),
+    );
+    h.client.get_access_token(forced(), &cx).await.unwrap();
+    let user = h.client.get_user(&cx).await.unwrap().unwrap();
+    assert_eq!(user.name.as_deref(), Some("Ada L."));
+}

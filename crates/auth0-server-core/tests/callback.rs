@@ -426,3 +426,172 @@ async fn the_id_tokens_session_expiry_caps_the_session() {
     let session = h.client.get_session(&cx).await.unwrap().unwrap();
     assert_eq!(session.user.unwrap().session_expiry, Some(ceiling as i64));
 }
+
+/// A login started with `options`, whose ID token has the login's nonce and `overrides`.
+async fn login_asking(
+    h: &Harness,
+    options: StartLoginOptions,
+    overrides: serde_json::Value,
+    cx: &StoreContext,
+) -> Result<auth0_server_core::client::LoginResult, Error> {
+    let url = h.client.start_interactive_login(options, cx).await.unwrap();
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    let id_token = h.key.sign(&h.claims(&q["nonce"], overrides), &json!({}));
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at-1", "id_token": id_token, "expires_in": 3600}),
+    );
+    let callback = format!(
+        "http://localhost:5000/callback?code=code-1&state={}",
+        q["state"]
+    );
+    h.complete(&callback, cx).await
+}
+
+fn asking(name: &str, value: &str) -> StartLoginOptions {
+    let mut options = StartLoginOptions::default();
+    options
+        .authorization_params
+        .insert(name.into(), value.into());
+    options
+}
+
+fn refused_as_id_token(
+    result: Result<auth0_server_core::client::LoginResult, Error>,
+    contains: &str,
+) {
+    match result {
+        Err(Error::InvalidIdToken(reason)) => {
+            assert!(reason.contains(contains), "refused for {reason:?}")
+        }
+        other => panic!("expected the ID token to be refused ({contains}), got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn with_max_age_a_missing_or_too_old_auth_time_is_refused() {
+    let h = Harness::start_with(|b| b.authorization_param("max_age", "300")).await;
+    let cx = StoreContext::new();
+    let result = login_asking(&h, StartLoginOptions::default(), json!({}), &cx).await;
+    refused_as_id_token(result, "no auth_time");
+    // 300 s of max_age and 60 s of leeway: 400 s ago is too old.
+    let result = login_asking(
+        &h,
+        StartLoginOptions::default(),
+        json!({"auth_time": now() - 400}),
+        &cx,
+    )
+    .await;
+    refused_as_id_token(result, "max_age");
+    assert!(
+        h.client.get_user(&cx).await.unwrap().is_none(),
+        "nobody logged in"
+    );
+
+    // Inside max_age plus the leeway: accepted.
+    let done = login_asking(
+        &h,
+        StartLoginOptions::default(),
+        json!({"auth_time": now() - 330}),
+        &cx,
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.user.sub, "auth0|user-1");
+}
+
+#[tokio::test]
+async fn max_age_asked_for_one_login_is_checked_and_sent() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    let url = h
+        .client
+        .start_interactive_login(asking("max_age", "0"), &cx)
+        .await
+        .unwrap();
+    assert!(url.query_pairs().any(|(k, v)| k == "max_age" && v == "0"));
+    let result = login_asking(&h, asking("max_age", "0"), json!({}), &cx).await;
+    refused_as_id_token(result, "no auth_time");
+    // Without max_age, auth_time is not required.
+    login_asking(&h, StartLoginOptions::default(), json!({}), &cx)
+        .await
+        .unwrap();
+    let err = h
+        .client
+        .start_interactive_login(asking("max_age", "soon"), &cx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_argument");
+    // In the configuration, the same mistake is found by build().
+    let err = auth0_server_core::client::ServerClient::builder()
+        .domain(h.provider.base.clone())
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .secret(SECRET)
+        .redirect_uri("http://localhost:5000/callback")
+        .authorization_param("max_age", "soon")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.code(), "configuration_error", "{err}");
+}
+
+#[tokio::test]
+async fn an_organization_mismatch_is_refused_for_ids_and_names() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    for (asked, claims) in [
+        ("org_abc", json!({"org_id": "org_other"})),
+        ("org_abc", json!({})),
+        ("org_abc", json!({"org_id": "ORG_ABC"})),
+        ("org_abc", json!({"org_name": "org_abc"})),
+        ("acme", json!({"org_name": "Umbrella"})),
+        ("acme", json!({})),
+        ("acme", json!({"org_id": "acme"})),
+        ("acme", json!({"org_name": 5})),
+    ] {
+        let err = login_asking(&h, asking("organization", asked), claims.clone(), &cx)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::OrganizationMismatch(_)),
+            "{asked} with {claims}: {err:?}"
+        );
+        assert_eq!(err.code(), "organization_token_validation_error");
+    }
+    assert!(
+        h.client.get_user(&cx).await.unwrap().is_none(),
+        "nobody logged in"
+    );
+}
+
+#[tokio::test]
+async fn a_matching_organization_logs_in() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    let done = login_asking(
+        &h,
+        asking("organization", "org_abc"),
+        json!({"org_id": "org_abc"}),
+        &cx,
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.user.org_id.as_deref(), Some("org_abc"));
+    // Names compare ignoring case, and the two Unicode spellings of "é" are one.
+    let done = login_asking(
+        &h,
+        asking("organization", "ACME Café"),
+        json!({"org_name": "acme cafe\u{301}"}),
+        &cx,
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.user.org_name.as_deref(), Some("acme cafe\u{301}"));
+    // Asked in the configuration, for every login.
+    let h = Harness::start_with(|b| b.authorization_param("organization", "org_abc")).await;
+    let err = login_asking(&h, StartLoginOptions::default(), json!({}), &cx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "organization_token_validation_error");
+}

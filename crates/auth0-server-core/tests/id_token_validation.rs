@@ -305,3 +305,26 @@ async fn keys_and_discovery_are_cached() {
     }
     assert_eq!(h.provider.jwks_fetches(), 1);
 }
+
+#[tokio::test]
+async fn a_string_email_verified_and_other_odd_profile_claims_still_log_in() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    let odd = json!({"email_verified": "true", "name": 5, "updated_at": {}, "picture": ["a"]});
+    let done = h.login_with_claims(odd, &cx).await.unwrap();
+    assert_eq!(done.user.sub, "auth0|user-1");
+    assert_eq!(done.user.email_verified, None);
+    assert_eq!(done.user.name, None);
+
+    let user = h
+        .client
+        .get_user(&StoreContext::from_cookies(cx.cookies()))
+        .await
+        .unwrap()
+        .expect("logged in");
+    assert_eq!(user.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(user.extra["email_verified"], "true", "kept as sent");
+    assert_eq!(user.extra["name"], 5);
+    assert_eq!(user.extra["updated_at"], json!({}));
+    assert_eq!(user.extra["picture"], json!(["a"]));
+}

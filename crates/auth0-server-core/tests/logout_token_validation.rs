@@ -172,3 +172,62 @@ async fn logout_token_without_jti_iat_or_exp_is_refused() {
         .sign(&logout_claims(&h, json!({"exp": null})), &json!({}));
     assert_refused(&h, &token, "exp").await;
 }
+
+#[tokio::test]
+async fn a_replayed_logout_token_is_refused_and_ends_nothing() {
+    let (h, _) = logged_in().await;
+    let token = h
+        .key
+        .sign(&logout_claims(&h, json!({})), &json!({"typ": "logout+jwt"}));
+    let ended = h
+        .client
+        .handle_backchannel_logout(&token, &StoreContext::new())
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    // The user logs in again (same provider session); the captured token is sent again.
+    h.login_with_claims(json!({}), &StoreContext::new())
+        .await
+        .unwrap();
+    assert_refused(&h, &token, "replay").await;
+    // Another token (another jti) for the same session still works.
+    let fresh = h.key.sign(
+        &logout_claims(&h, json!({"jti": "logout-2"})),
+        &json!({"typ": "logout+jwt"}),
+    );
+    let ended = h
+        .client
+        .handle_backchannel_logout(&fresh, &StoreContext::new())
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+}
+
+#[tokio::test]
+async fn a_logout_token_replayed_to_the_cookie_store_is_refused() {
+    let secrets = auth0_server_core::Secrets::parse(SECRET).unwrap();
+    let h = Harness::start_with(|b| {
+        b.state_store(std::sync::Arc::new(
+            auth0_store_cookie::CookieStateStore::new(secrets),
+        ))
+    })
+    .await;
+    let token = h
+        .key
+        .sign(&logout_claims(&h, json!({})), &json!({"typ": "logout+jwt"}));
+    let first = h
+        .client
+        .handle_backchannel_logout(&token, &StoreContext::new())
+        .await
+        .unwrap_err();
+    assert_eq!(first.code(), "store_unsupported", "{first}");
+    let again = h
+        .client
+        .handle_backchannel_logout(&token, &StoreContext::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&again, Error::InvalidLogoutToken(reason) if reason.contains("replay")),
+        "{again:?}"
+    );
+}

@@ -218,8 +218,9 @@ pub fn session_of_user(n: u32) -> StateData {
 ///
 /// # Errors
 ///
-/// The store's error when it cannot write the session; [`StoreError::SessionEnded`] when it
-/// set no session cookie (a state whose lifetime is already over is not stored).
+/// The store's error when it cannot write the session ([`StoreError::SessionExpired`] for a
+/// state whose lifetime is already over); [`StoreError::SessionEnded`] when it set no
+/// session cookie.
 pub async fn store_session<B: SessionBackend>(
     store: &ServerSideStateStore<B>,
     state: &StateData,

@@ -364,7 +364,8 @@ pub async fn login_never_keeps_a_planted_session(fixture: &dyn Fixture) -> RuleR
     Ok(())
 }
 
-/// A session ends at its lifetime ceiling; a write whose lifetime is already over ends it.
+/// A session ends at its lifetime ceiling; a write whose lifetime is already over ends it and
+/// fails with `session_expired`.
 pub async fn expiry_is_honoured(fixture: &dyn Fixture) -> RuleResult {
     let browser = Browser::new(fixture);
     let mut state = sample_state("auth0|exp", "sid-exp", now(fixture));
@@ -390,10 +391,11 @@ pub async fn expiry_is_honoured(fixture: &dyn Fixture) -> RuleResult {
     let other = Browser::new(fixture);
     let mut past = sample_state("auth0|past", "sid-past", now(fixture));
     past.internal.session_expires_at = Some(now(fixture).saturating_sub(10));
-    other
-        .set(&past, true)
-        .await
-        .doing("writing a session whose lifetime is over")?;
+    let written = other.set(&past, true).await;
+    ensure!(
+        matches!(written, Err(StoreError::SessionExpired)),
+        "writing a session whose lifetime is over gave {written:?}, not session_expired"
+    );
     ensure!(
         other.get().await.doing("reading it")?.is_none(),
         "a session written after its lifetime reads as live"
@@ -939,6 +941,7 @@ fn sample_transaction(state: &str) -> TransactionData {
         redirect_uri: Some("https://app.example.com/callback".to_owned()),
         domain: Some(DOMAIN.to_owned()),
         organization: None,
+        max_age: None,
         extra: Default::default(),
     }
 }

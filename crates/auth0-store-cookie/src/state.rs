@@ -31,7 +31,8 @@ const MIN_CHUNK_SIZE: usize = 256;
 /// A browser sends the same cookies with every request until the session changes, so the
 /// store keeps the sessions it opened (or sealed) in a bounded [`ReadCache`], keyed by the
 /// cookie name and the whole token: a request bringing a token seen before skips the HMAC,
-/// the decryption and the JSON parsing, while expiry is still checked on every read.
+/// the decryption and the JSON parsing, while expiry (the token's `exp` and the session's
+/// ceiling, [`SessionLifetime::is_over`]) is still checked on every read.
 /// [`with_read_cache`](Self::with_read_cache) sizes it or turns it off.
 #[derive(Clone, Debug)]
 pub struct CookieStateStore {
@@ -167,7 +168,7 @@ impl StateStore for CookieStateStore {
         let expires_at = self.lifetime.expires_at(state, now);
         if expires_at <= now {
             self.remove_chunks_from(identifier, 0, cx);
-            return Ok(());
+            return Err(StoreError::SessionExpired);
         }
         // Every write seals afresh (a new IV), so a login always changes the cookie value.
         let token = self.sealer.seal(identifier, state, expires_at)?;
@@ -232,7 +233,9 @@ impl StateStore for CookieStateStore {
         let key = (identifier.to_owned(), SealedToken::new(token));
         let now = self.clock.unix_seconds();
         if let Some(cached) = self.read_cache.get(&key) {
-            if cached.expires_at.is_some_and(|exp| exp <= now) {
+            if cached.expires_at.is_some_and(|exp| exp <= now)
+                || self.lifetime.is_over(&cached.state, now)
+            {
                 self.read_cache.remove(&key);
                 return Ok(None);
             }
@@ -243,7 +246,12 @@ impl StateStore for CookieStateStore {
             .open_detailed::<StateData>(identifier, key.1.as_str())
         {
             Ok(opened) => {
-                if opened.expires_at.is_some_and(|exp| exp <= now) {
+                // The rotating layout carries its own `exp`; the Python layout none, so the
+                // session's ceiling (absolute lifetime, provider's session_expiry) is what
+                // ends a copied cookie replayed after its Max-Age.
+                if opened.expires_at.is_some_and(|exp| exp <= now)
+                    || self.lifetime.is_over(&opened.value, now)
+                {
                     return Ok(None);
                 }
                 self.read_cache.insert(

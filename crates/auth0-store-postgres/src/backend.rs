@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use auth0_server_core::Secrets;
 use auth0_server_core::store::{
     LoadedRecord, LogoutFilter, ServerSideTransactionStore, SessionBackend, SessionId,
-    SessionRecord, StoreError, UpdateOutcome,
+    SessionRecord, StoreError, TokenUse, UpdateOutcome,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgPool, Row};
@@ -441,6 +441,7 @@ impl PostgresBackend {
         let sql = match table {
             Table::Sessions => &self.sql.delete_expired_sessions,
             Table::Transactions => &self.sql.delete_expired_transactions,
+            Table::LogoutTokens => &self.sql.delete_expired_logout_tokens,
         };
         self.db
             .run(async {
@@ -664,7 +665,51 @@ impl SessionBackend for PostgresBackend {
 
     #[tracing::instrument(name = "store.delete_expired", skip_all, fields(backend = BACKEND))]
     async fn delete_expired(&self) -> Result<u64, StoreError> {
-        self.delete_expired_in(Table::Sessions).await
+        let sessions = self.delete_expired_in(Table::Sessions).await?;
+        // Expired logout-token ids go too (they are not sessions, so not counted).
+        self.delete_expired_in(Table::LogoutTokens).await?;
+        Ok(sessions)
+    }
+
+    /// One insert on the primary key: of two instances given the same token at once, exactly
+    /// one gets the row back. An expired record of the same id is replaced.
+    #[tracing::instrument(name = "store.record_logout_token", skip_all, fields(backend = BACKEND))]
+    async fn record_logout_token(
+        &self,
+        key: &str,
+        expires_at: SystemTime,
+    ) -> Result<TokenUse, StoreError> {
+        let (secs, micros) = epoch_parts(expires_at);
+        self.db
+            .run(async {
+                let row = sqlx::query(AssertSqlSafe(self.sql.logout_token_record.clone()))
+                    .bind(key)
+                    .bind(secs)
+                    .bind(micros)
+                    .fetch_optional(&self.db.pool)
+                    .await
+                    .map_err(|e| self.db.error(e))?;
+                Ok(if row.is_some() {
+                    TokenUse::First
+                } else {
+                    TokenUse::Replayed
+                })
+            })
+            .await
+    }
+
+    #[tracing::instrument(name = "store.forget_logout_token", skip_all, fields(backend = BACKEND))]
+    async fn forget_logout_token(&self, key: &str) -> Result<(), StoreError> {
+        self.db
+            .run(async {
+                sqlx::query(AssertSqlSafe(self.sql.logout_token_forget.clone()))
+                    .bind(key)
+                    .execute(&self.db.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| self.db.error(e))
+            })
+            .await
     }
 }
 

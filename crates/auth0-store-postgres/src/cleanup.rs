@@ -18,6 +18,7 @@ use crate::error::BACKEND;
 pub(crate) enum Table {
     Sessions,
     Transactions,
+    LogoutTokens,
 }
 
 /// What a [`CleanupTask`] has done so far.
@@ -32,6 +33,8 @@ pub struct CleanupStats {
     pub sessions_deleted: u64,
     /// Expired transactions deleted.
     pub transactions_deleted: u64,
+    /// Expired back-channel logout token ids deleted.
+    pub logout_tokens_deleted: u64,
     /// Passes cut short by an error (logged as a warning; the next pass tries again).
     pub errors: u64,
 }
@@ -42,6 +45,7 @@ struct Counters {
     batches: AtomicU64,
     sessions_deleted: AtomicU64,
     transactions_deleted: AtomicU64,
+    logout_tokens_deleted: AtomicU64,
     errors: AtomicU64,
 }
 
@@ -52,6 +56,7 @@ impl Counters {
             batches: self.batches.load(Ordering::Relaxed),
             sessions_deleted: self.sessions_deleted.load(Ordering::Relaxed),
             transactions_deleted: self.transactions_deleted.load(Ordering::Relaxed),
+            logout_tokens_deleted: self.logout_tokens_deleted.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
         }
     }
@@ -171,9 +176,10 @@ async fn run(
     }
 }
 
-/// One pass: every expired session, then every expired transaction, batch by batch.
+/// One pass: every expired session, then every expired transaction, then every expired
+/// logout-token id, batch by batch.
 async fn pass(backend: &PostgresBackend, counters: &Counters) -> Result<(), StoreError> {
-    for table in [Table::Sessions, Table::Transactions] {
+    for table in [Table::Sessions, Table::Transactions, Table::LogoutTokens] {
         loop {
             let deleted = backend.delete_expired_batch(table).await?;
             if deleted == 0 {
@@ -183,6 +189,7 @@ async fn pass(backend: &PostgresBackend, counters: &Counters) -> Result<(), Stor
             let total = match table {
                 Table::Sessions => &counters.sessions_deleted,
                 Table::Transactions => &counters.transactions_deleted,
+                Table::LogoutTokens => &counters.logout_tokens_deleted,
             };
             total.fetch_add(deleted, Ordering::Relaxed);
             tracing::debug!(backend = BACKEND, ?table, deleted, "expired rows deleted");

@@ -155,6 +155,17 @@ impl Names {
         self.qualified(&self.transactions_table)
     }
 
+    /// The table of back-channel logout tokens already accepted (`{table}_logout_tokens`),
+    /// unqualified and unquoted.
+    pub(crate) fn logout_tokens_table(&self) -> String {
+        derived_name(&self.table, "logout_tokens")
+    }
+
+    /// The table of back-channel logout tokens already accepted, qualified and quoted.
+    pub(crate) fn logout_tokens(&self) -> String {
+        self.qualified(&self.logout_tokens_table())
+    }
+
     /// The table recording which migrations ran, qualified and quoted.
     pub(crate) fn migrations(&self) -> String {
         self.qualified(&derived_name(&self.table, "migrations"))
@@ -173,6 +184,9 @@ impl Names {
             Index::SessionsDomainSub => derived_name(&self.table, "domain_sub_idx"),
             Index::TransactionsExpiresAt => {
                 derived_name(&self.transactions_table, "expires_at_idx")
+            }
+            Index::LogoutTokensExpiresAt => {
+                derived_name(&self.table, "logout_tokens_expires_at_idx")
             }
         }
     }
@@ -197,6 +211,8 @@ pub enum Index {
     SessionsDomainSub,
     /// Transactions by `expires_at`: for the cleanup of abandoned logins.
     TransactionsExpiresAt,
+    /// Back-channel logout tokens by `expires_at`: for the cleanup of expired ones.
+    LogoutTokensExpiresAt,
 }
 
 #[cfg(test)]

@@ -48,6 +48,14 @@ pub enum Statement {
     TransactionTake,
     /// One batch of the cleanup of expired transactions. Parameter: batch size.
     DeleteExpiredTransactions,
+    /// Record a back-channel logout token's id unless a live record of it exists (an expired
+    /// one is replaced); returns a row only when recorded. Parameters: key, expiry seconds,
+    /// expiry microseconds.
+    LogoutTokenRecord,
+    /// Forget a back-channel logout token's id. Parameter: key.
+    LogoutTokenForget,
+    /// One batch of the cleanup of expired logout-token ids. Parameter: batch size.
+    DeleteExpiredLogoutTokens,
 }
 
 /// The columns `load` reads; `expires_at` as microseconds since the epoch. Exact: from
@@ -79,12 +87,16 @@ pub(crate) struct Statements {
     pub(crate) tx_get: Arc<str>,
     pub(crate) tx_take: Arc<str>,
     pub(crate) delete_expired_transactions: Arc<str>,
+    pub(crate) logout_token_record: Arc<str>,
+    pub(crate) logout_token_forget: Arc<str>,
+    pub(crate) delete_expired_logout_tokens: Arc<str>,
 }
 
 impl Statements {
     pub(crate) fn new(names: Names) -> Self {
         let t = names.sessions();
         let tx = names.transactions();
+        let lt = names.logout_tokens();
         let expires = timestamp(6);
         // How many of a deletion's rows were still live: those are the sessions that ended.
         let count_live = "SELECT count(*) FILTER (WHERE expires_at > now()) FROM ended";
@@ -142,6 +154,19 @@ impl Statements {
                  WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED))"
             )
             .into(),
+            logout_token_record: format!(
+                "INSERT INTO {lt} AS t (key, expires_at) VALUES ($1, {}) \
+                 ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at \
+                 WHERE t.expires_at <= now() RETURNING 1",
+                timestamp(2)
+            )
+            .into(),
+            logout_token_forget: format!("DELETE FROM {lt} WHERE key = $1").into(),
+            delete_expired_logout_tokens: format!(
+                "DELETE FROM {lt} WHERE key = ANY(ARRAY(SELECT key FROM {lt} \
+                 WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED))"
+            )
+            .into(),
             names,
         }
     }
@@ -160,6 +185,9 @@ impl Statements {
             Statement::TransactionGet => &self.tx_get,
             Statement::TransactionTake => &self.tx_take,
             Statement::DeleteExpiredTransactions => &self.delete_expired_transactions,
+            Statement::LogoutTokenRecord => &self.logout_token_record,
+            Statement::LogoutTokenForget => &self.logout_token_forget,
+            Statement::DeleteExpiredLogoutTokens => &self.delete_expired_logout_tokens,
         }
     }
 
@@ -169,12 +197,14 @@ impl Statements {
         let n = &self.names;
         let t = n.sessions();
         let tx = n.transactions();
+        let lt = n.logout_tokens();
         let q = |i: Index| crate::config::quote(&n.index(i));
-        vec![(
-            1,
-            "sessions and transactions tables with their indexes",
-            format!(
-                "CREATE TABLE {t} (\
+        vec![
+            (
+                1,
+                "sessions and transactions tables with their indexes",
+                format!(
+                    "CREATE TABLE {t} (\
                      id text PRIMARY KEY, \
                      data bytea NOT NULL, \
                      sid text, \
@@ -192,11 +222,23 @@ impl Statements {
                      data bytea NOT NULL, \
                      expires_at timestamptz NOT NULL); \
                  CREATE INDEX {} ON {tx} (expires_at);",
-                q(Index::SessionsExpiresAt),
-                q(Index::SessionsDomainSid),
-                q(Index::SessionsDomainSub),
-                q(Index::TransactionsExpiresAt),
+                    q(Index::SessionsExpiresAt),
+                    q(Index::SessionsDomainSid),
+                    q(Index::SessionsDomainSub),
+                    q(Index::TransactionsExpiresAt),
+                ),
             ),
-        )]
+            (
+                2,
+                "back-channel logout tokens already accepted",
+                format!(
+                    "CREATE TABLE {lt} (\
+                     key text PRIMARY KEY, \
+                     expires_at timestamptz NOT NULL); \
+                 CREATE INDEX {} ON {lt} (expires_at);",
+                    q(Index::LogoutTokensExpiresAt),
+                ),
+            ),
+        ]
     }
 }

@@ -3,9 +3,9 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use auth0_server_core::store::{LogoutFilter, SessionBackend, SessionId, SessionRecord};
+use auth0_server_core::store::{LogoutFilter, SessionBackend, SessionId, SessionRecord, TokenUse};
 use auth0_store_postgres::PostgresBackend;
 
 const DOMAIN: &str = "tenant.example";
@@ -159,4 +159,58 @@ async fn a_nul_character_in_a_logout_token_matches_nothing_and_is_no_error() {
         .await
         .unwrap();
     assert_eq!(ended, 0);
+}
+
+/// Two instances (two pools on one database and schema): a back-channel logout token's id is
+/// recorded by the first that sees it and refused by the other, until it expires or is
+/// forgotten; the cleanup deletes expired ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_token_id_is_recorded_once_across_two_instances() {
+    let Some(a) = support::backend().await else {
+        return;
+    };
+    let b = PostgresBackend::new(support::pool_on(a.server().url(), 2).await)
+        .with_schema(a.schema())
+        .unwrap();
+    let until = SystemTime::now() + Duration::from_secs(60);
+    assert_eq!(
+        a.record_logout_token("jti-1", until).await.unwrap(),
+        TokenUse::First
+    );
+    assert_eq!(
+        b.record_logout_token("jti-1", until).await.unwrap(),
+        TokenUse::Replayed
+    );
+    assert_eq!(
+        a.record_logout_token("jti-1", until).await.unwrap(),
+        TokenUse::Replayed
+    );
+
+    b.forget_logout_token("jti-1").await.unwrap();
+    assert_eq!(
+        a.record_logout_token("jti-1", until).await.unwrap(),
+        TokenUse::First
+    );
+
+    // Recorded as already expired (by the database's clock): no record, and the cleanup
+    // takes it away.
+    let past = SystemTime::now() - Duration::from_secs(5);
+    assert_eq!(
+        b.record_logout_token("jti-2", past).await.unwrap(),
+        TokenUse::First
+    );
+    assert_eq!(
+        a.record_logout_token("jti-2", until).await.unwrap(),
+        TokenUse::First
+    );
+    b.record_logout_token("jti-3", past).await.unwrap();
+    a.delete_expired().await.unwrap();
+    let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM \"{}\".auth0_sessions_logout_tokens",
+        a.schema()
+    )))
+    .fetch_one(a.pool())
+    .await
+    .unwrap();
+    assert_eq!(left, 2, "jti-1 and jti-2 are live; jti-3 was cleaned up");
 }

@@ -65,6 +65,7 @@ async fn eight_concurrent_migrations_on_an_empty_schema_all_succeed() {
         tables(pool, &schema).await,
         [
             "auth0_sessions",
+            "auth0_sessions_logout_tokens",
             "auth0_sessions_migrations",
             "auth0_transactions"
         ]
@@ -75,7 +76,7 @@ async fn eight_concurrent_migrations_on_an_empty_schema_all_succeed() {
     .fetch_all(pool)
     .await
     .unwrap();
-    assert_eq!(ledger, [1], "each migration is recorded exactly once");
+    assert_eq!(ledger, [1, 2], "each migration is recorded exactly once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,6 +89,8 @@ async fn migrations_create_the_indexes_the_queries_need() {
         backend.index_name(Index::SessionsDomainSid),
         backend.index_name(Index::SessionsDomainSub),
         backend.index_name(Index::TransactionsExpiresAt),
+        backend.index_name(Index::LogoutTokensExpiresAt),
+        "auth0_sessions_logout_tokens_pkey".to_owned(),
         "auth0_sessions_migrations_pkey".to_owned(),
         "auth0_sessions_pkey".to_owned(),
         "auth0_transactions_pkey".to_owned(),
@@ -166,8 +169,10 @@ async fn two_tables_in_one_new_schema_migrate_at_once() {
         tables(a.pool(), &schema).await,
         [
             "sessions_a",
+            "sessions_a_logout_tokens",
             "sessions_a_migrations",
             "sessions_b",
+            "sessions_b_logout_tokens",
             "sessions_b_migrations",
             "transactions_a",
             "transactions_b"

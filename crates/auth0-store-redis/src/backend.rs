@@ -4,7 +4,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use auth0_server_core::store::{
-    LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, StoreError, UpdateOutcome,
+    LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, StoreError, TokenUse,
+    UpdateOutcome,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -180,6 +181,12 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
     /// The session's key.
     pub fn session_key(&self, id: &SessionId) -> String {
         format!("{}s:{{{}}}", self.prefix, id.as_str())
+    }
+
+    /// The key that records a back-channel logout token's id (`key`: the digest the client
+    /// computes from its issuer and `jti`).
+    pub fn logout_token_key(&self, key: &str) -> String {
+        format!("{}logout:{{{key}}}", self.prefix)
     }
 
     /// The key of an index set (`kind` is `sid` or `sub`).
@@ -451,6 +458,43 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionBackend for Redis
         .await?;
         self.remove_from_indexes(id, Some(&sid), Some(&sub), &domain)
             .await;
+        Ok(())
+    }
+
+    /// `SET key 1 NX PXAT expiry`: atomic, so of two instances given the same token at once
+    /// exactly one records it first; Redis drops the key when the token expires.
+    async fn record_logout_token(
+        &self,
+        key: &str,
+        expires_at: SystemTime,
+    ) -> Result<TokenUse, StoreError> {
+        let mut conn = self.conn.clone();
+        let set: Option<String> = self
+            .run(
+                redis::cmd("SET")
+                    .arg(self.logout_token_key(key))
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PXAT")
+                    .arg(unix_ms(expires_at).max(1))
+                    .query_async(&mut conn),
+            )
+            .await?;
+        Ok(if set.is_some() {
+            TokenUse::First
+        } else {
+            TokenUse::Replayed
+        })
+    }
+
+    async fn forget_logout_token(&self, key: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        self.run(
+            redis::cmd("DEL")
+                .arg(self.logout_token_key(key))
+                .query_async::<i64>(&mut conn),
+        )
+        .await?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth0_server_core::store::{
-    LogoutFilter, SessionBackend, SessionId, SessionRecord, UpdateOutcome,
+    LogoutFilter, SessionBackend, SessionId, SessionRecord, TokenUse, UpdateOutcome,
 };
 use auth0_store_redis::RedisBackend;
 
@@ -406,4 +406,56 @@ async fn an_update_whose_index_write_is_refused_changes_nothing_and_a_delete_sti
         .query_async(&mut conn)
         .await
         .unwrap();
+}
+
+/// Two instances (two connections, one key prefix): a back-channel logout token's id is
+/// recorded by the first that sees it and refused by the other, until it expires or is
+/// forgotten.
+#[tokio::test]
+async fn a_logout_token_id_is_recorded_once_across_two_instances() {
+    let Some((a, mut conn)) = redis().await else {
+        return;
+    };
+    let b = RedisBackend::from_url(a.server().url())
+        .await
+        .unwrap()
+        .with_prefix(a.prefix());
+    let until = SystemTime::now() + Duration::from_secs(60);
+    assert_eq!(
+        a.record_logout_token("jti-1", until).await.unwrap(),
+        TokenUse::First
+    );
+    assert_eq!(
+        b.record_logout_token("jti-1", until).await.unwrap(),
+        TokenUse::Replayed
+    );
+    assert_eq!(
+        a.record_logout_token("jti-1", until).await.unwrap(),
+        TokenUse::Replayed
+    );
+    let ttl = pttl(&mut conn, &a.logout_token_key("jti-1")).await;
+    assert!(
+        (50_000..=60_000).contains(&ttl),
+        "kept until the token expires: {ttl} ms"
+    );
+
+    b.forget_logout_token("jti-1").await.unwrap();
+    assert_eq!(
+        a.record_logout_token("jti-1", until).await.unwrap(),
+        TokenUse::First
+    );
+
+    let soon = SystemTime::now() + Duration::from_millis(300);
+    assert_eq!(
+        b.record_logout_token("jti-2", soon).await.unwrap(),
+        TokenUse::First
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        a.record_logout_token("jti-2", soon + Duration::from_secs(60))
+            .await
+            .unwrap(),
+        TokenUse::First,
+        "an expired record is no record"
+    );
 }

@@ -357,7 +357,7 @@ fn issue_code(
             user,
             sid,
             auth_time,
-            expires_at: now + CODE_LIFETIME.as_secs(),
+            expires_at: now.saturating_add(CODE_LIFETIME.as_secs()),
         },
     );
     code
@@ -441,7 +441,7 @@ pub(super) async fn authorize(
         interaction.clone(),
         Interaction {
             request: request.clone(),
-            expires_at: now + LOGIN_FORM_LIFETIME.as_secs(),
+            expires_at: now.saturating_add(LOGIN_FORM_LIFETIME.as_secs()),
         },
     );
     drop(memory);
@@ -577,7 +577,7 @@ pub(super) async fn submit_login(
             sid: sid.clone(),
             user: user.clone(),
             auth_time: now,
-            expires_at: now + tenant.config.session_lifetime.as_secs(),
+            expires_at: now.saturating_add(tenant.config.session_lifetime.as_secs()),
         },
     );
     tracing::info!(sub = %user.sub, "login through the form");

@@ -7,10 +7,13 @@ mod logout;
 mod token;
 mod userinfo;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -44,6 +47,46 @@ pub(crate) fn router() -> Router<Shared> {
             get(logout::end_session).post(logout::end_session_form),
         )
         .fallback(not_found)
+        // Outermost, so it runs before any endpoint and covers the fallback too.
+        .layer(axum::middleware::from_fn(loopback_peers_only))
+}
+
+/// Answers requests from this machine only, whichever way the router is served: the peer
+/// address (axum's `ConnectInfo<SocketAddr>`) must be loopback. Without it (an app served
+/// without `into_make_service_with_connect_info`) nothing is answered: the tenant logs in
+/// anyone, so it never guesses.
+async fn loopback_peers_only(request: Request, next: Next) -> Response {
+    match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer)) if peer.ip().to_canonical().is_loopback() => {
+            next.run(request).await
+        }
+        Some(ConnectInfo(peer)) => {
+            tracing::warn!(%peer, "dev tenant: request from another machine refused");
+            pages::respond(
+                StatusCode::FORBIDDEN,
+                pages::error(
+                    "Not from this machine",
+                    "The dev tenant logs in anyone who types an e-mail address, so it answers \
+                     only requests from this machine.",
+                    "Open it on the machine it runs on (127.0.0.1 or localhost); for a real \
+                     tenant, use Auth0.",
+                ),
+            )
+        }
+        None => {
+            tracing::warn!("dev tenant: the peer address is unknown; request refused");
+            pages::respond(
+                StatusCode::FORBIDDEN,
+                pages::error(
+                    "Peer address unknown",
+                    "The dev tenant answers only requests from this machine, and this server \
+                     does not say where requests come from.",
+                    "Serve the app with \
+                     router.into_make_service_with_connect_info::<SocketAddr>().",
+                ),
+            )
+        }
+    }
 }
 
 /// Where the login form is posted.

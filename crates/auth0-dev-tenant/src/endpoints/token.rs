@@ -202,7 +202,7 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
         code_hash,
         UsedCode {
             grant: None,
-            forget_at: now + USED_CODE_MEMORY.as_secs(),
+            forget_at: now.saturating_add(USED_CODE_MEMORY.as_secs()),
         },
     );
     if pending.expires_at <= now {
@@ -225,7 +225,7 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
         auth_time: pending.auth_time,
         scope: request.scope.clone(),
         audience: request.audience.clone(),
-        expires_at: now + tenant.config.refresh_token_lifetime.as_secs(),
+        expires_at: now.saturating_add(tenant.config.refresh_token_lifetime.as_secs()),
     };
     let grant_id = memory.add_grant(grant.clone());
     if let Some(used) = memory.used_codes.get_mut(&code_hash) {
@@ -336,7 +336,7 @@ fn issue_tokens(
             grant: issue.grant_id,
             user: grant.user.clone(),
             scope: issue.scope.to_vec(),
-            expires_at: now + expires_in,
+            expires_at: now.saturating_add(expires_in),
         },
     );
     let mut answer = json!({

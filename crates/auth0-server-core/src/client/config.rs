@@ -417,6 +417,10 @@ impl ServerClientBuilder {
                 )));
             }
         }
+        if let Some(max_age) = self.authorization_params.get("max_age") {
+            super::login::parse_max_age(max_age)
+                .map_err(|e| Error::Configuration(e.to_string()))?;
+        }
         for (name, value) in [
             ("state identifier", &self.state_identifier),
             ("transaction identifier", &self.transaction_identifier),

@@ -108,6 +108,21 @@ pub enum Error {
         /// The provider's `error_description`.
         description: Option<String>,
     },
+    /// A refresh returned an ID token for another user than the session's (OIDC Core 1.0
+    /// §12.2: its `sub` must be the one of the login). The refresh result is refused and the
+    /// session keeps its previous tokens.
+    #[error(
+        "the refreshed ID token is for another user (sub) than this session: the refresh result \
+         was refused and the session keeps its previous tokens; log the user in again"
+    )]
+    RefreshSubjectMismatch,
+    /// The ID token does not carry the organization the login asked for (`org_id` for an
+    /// `org_…` id, else `org_name`).
+    #[error(
+        "the ID token does not carry the organization the login asked for: {0}; the login is \
+         refused (check the organization parameter and the user's membership)"
+    )]
+    OrganizationMismatch(String),
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -138,6 +153,8 @@ impl Error {
             Self::MissingRefreshToken => "missing_refresh_token",
             Self::MfaRequired { .. } => "mfa_required",
             Self::RefreshFailed { .. } => "failed_to_refresh_token",
+            Self::RefreshSubjectMismatch => "refresh_subject_mismatch",
+            Self::OrganizationMismatch(_) => "organization_token_validation_error",
             Self::Store(e) => e.code(),
         }
     }

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use josekit::jwk::Jwk;
 use josekit::jws::{self, JwsVerifier};
 use serde_json::{Map, Value};
+use unicode_normalization::UnicodeNormalization as _;
 
 use super::metadata::Provider;
 
@@ -199,6 +200,64 @@ pub(crate) fn check_id_token(
         }
     }
     Ok(())
+}
+
+/// With a `max_age` sent at login (OIDC Core §3.1.2.1), `auth_time` is required and the
+/// authentication must be recent enough: `auth_time + max_age + leeway >= now`.
+pub(crate) fn check_auth_time(
+    claims: &Map<String, Value>,
+    max_age: Option<u64>,
+    now: u64,
+    leeway: Duration,
+) -> Result<(), String> {
+    let Some(max_age) = max_age else {
+        return Ok(());
+    };
+    let auth_time = number(claims, "auth_time")?
+        .ok_or("it has no auth_time, which the max_age sent at login requires")?;
+    if auth_time
+        .saturating_add(max_age)
+        .saturating_add(leeway.as_secs())
+        < now
+    {
+        return Err(format!(
+            "the user authenticated at {auth_time}, longer ago than the max_age of {max_age} s \
+             sent at login allows (now {now})"
+        ));
+    }
+    Ok(())
+}
+
+/// The organization check of the Auth0 SDKs: an expected value starting with `org_` is an
+/// organization id and must equal `org_id` exactly; any other is a name and must equal
+/// `org_name` ignoring case (both sides NFC-normalised, so one letter written two ways in
+/// Unicode still matches).
+pub(crate) fn check_organization(
+    claims: &Map<String, Value>,
+    expected: &str,
+) -> Result<(), String> {
+    if expected.starts_with("org_") {
+        match claims.get("org_id").and_then(Value::as_str) {
+            None => Err(format!(
+                "it has no org_id (a string), and the login asked for the organization {expected:?}"
+            )),
+            Some(actual) if actual != expected => Err(format!(
+                "its org_id {actual:?} is not the organization {expected:?} the login asked for"
+            )),
+            Some(_) => Ok(()),
+        }
+    } else {
+        let fold = |s: &str| s.nfc().collect::<String>().to_lowercase();
+        match claims.get("org_name").and_then(Value::as_str) {
+            None => Err(format!(
+                "it has no org_name (a string), and the login asked for the organization {expected:?}"
+            )),
+            Some(actual) if fold(actual) != fold(expected) => Err(format!(
+                "its org_name {actual:?} is not the organization {expected:?} the login asked for"
+            )),
+            Some(_) => Ok(()),
+        }
+    }
 }
 
 /// The logout-token rules of OIDC Back-Channel Logout 1.0 §2.6 on top of the common ones.

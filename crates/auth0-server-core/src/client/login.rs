@@ -56,7 +56,12 @@ pub struct StartLoginOptions {
     pub audience: Option<String>,
     /// Scopes on top of the configured ones.
     pub scope: Option<String>,
-    /// Other authorization parameters (`prompt`, `login_hint`, `organization`, …).
+    /// Other authorization parameters (`prompt`, `login_hint`, `organization`, `max_age`, …).
+    ///
+    /// With `organization` (here or in the configuration), the ID token must carry it:
+    /// `org_id` equal to it for an `org_…` id, else `org_name` equal to it ignoring case.
+    /// With `max_age`, the ID token must carry an `auth_time` no older than that (plus the
+    /// leeway).
     pub authorization_params: BTreeMap<String, String>,
     /// Another callback URL than the configured one.
     pub redirect_uri: Option<String>,
@@ -79,11 +84,42 @@ pub(crate) struct TokenResponse {
     pub(crate) id_token: Option<String>,
     #[serde(default)]
     pub(crate) refresh_token: Option<String>,
-    #[serde(default)]
+    /// Seconds the access token lives. Read leniently (see [`lenient_expires_in`]): a
+    /// provider's odd number never fails a login.
+    #[serde(default, deserialize_with = "lenient_expires_in")]
     pub(crate) expires_in: Option<u64>,
     #[serde(default)]
     pub(crate) scope: Option<String>,
 }
+
+/// `expires_in` as a provider may send it: a whole number (as large as it likes: sums with it
+/// saturate), a float, a negative number (already expired: 0), or digits in a string. Anything
+/// else reads as absent, so the default lifetime applies.
+fn lenient_expires_in<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(match Option::<Value>::deserialize(deserializer)? {
+        Some(Value::Number(n)) => n.as_u64().or_else(|| {
+            // `as` saturates: a float past u64::MAX is u64::MAX, a negative one 0.
+            n.as_f64().map(|f| f.max(0.0) as u64)
+        }),
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    })
+}
+
+/// Reads a `max_age` authorization parameter: whole seconds.
+pub(crate) fn parse_max_age(value: &str) -> Result<u64, Error> {
+    value.trim().parse::<u64>().map_err(|_| {
+        Error::InvalidArgument(format!(
+            "max_age {value:?} is not a whole number of seconds: give e.g. \"300\""
+        ))
+    })
+}
+
+/// The access token's lifetime assumed when the token endpoint gives no `expires_in`.
+pub(crate) const DEFAULT_EXPIRES_IN: u64 = 3600;
 
 #[derive(Deserialize)]
 struct ParResponse {
@@ -174,6 +210,14 @@ impl ServerClient {
                 params.insert(name.clone(), value.clone());
             }
         }
+        let max_age = params
+            .get("max_age")
+            .map(|v| parse_max_age(v))
+            .transpose()?;
+        let organization = params
+            .get("organization")
+            .filter(|o| !o.is_empty())
+            .cloned();
         let extra_scope = params.remove("scope");
         params.insert(
             "scope".to_owned(),
@@ -225,6 +269,8 @@ impl ServerClient {
             audience,
             redirect_uri: Some(redirect_uri.to_string()),
             domain: Some(config.domain.clone()),
+            organization,
+            max_age,
             ..TransactionData::default()
         };
         self.inner
@@ -267,7 +313,9 @@ impl ServerClient {
     ///
     /// [`Error::MissingTransaction`] for a callback no login here started,
     /// [`Error::Authorization`] when the provider sent an error, [`Error::IssuerMismatch`],
-    /// [`Error::TokenEndpoint`], [`Error::InvalidIdToken`], or store failures.
+    /// [`Error::TokenEndpoint`], [`Error::InvalidIdToken`] (also for an `auth_time` missing
+    /// or too old when `max_age` was sent), [`Error::OrganizationMismatch`], or store
+    /// failures.
     #[tracing::instrument(name = "oidc.complete_login", skip_all)]
     pub async fn complete_interactive_login(
         &self,
@@ -359,6 +407,11 @@ impl ServerClient {
         let claims = self
             .validate_id_token(&id_token, &metadata.issuer, transaction.nonce.as_deref())
             .await?;
+        jwt::check_auth_time(&claims, transaction.max_age, self.now(), config.leeway)
+            .map_err(Error::InvalidIdToken)?;
+        if let Some(organization) = &transaction.organization {
+            jwt::check_organization(&claims, organization).map_err(Error::OrganizationMismatch)?;
+        }
 
         let now = self.now();
         let user = user_claims(&claims)?;
@@ -376,7 +429,7 @@ impl ServerClient {
                     .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
                 access_token: tokens.access_token,
                 scope: tokens.scope,
-                expires_at: now + tokens.expires_in.unwrap_or(3600),
+                expires_at: now.saturating_add(tokens.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
                 extra: Map::new(),
             }],
             id_token: Some(id_token),
@@ -447,7 +500,26 @@ pub(crate) fn user_claims(claims: &Map<String, Value>) -> Result<UserClaims, Err
 
 #[cfg(test)]
 mod tests {
-    use super::merge_scopes;
+    use super::{TokenResponse, merge_scopes};
+
+    #[test]
+    fn odd_expires_in_values_never_fail_the_token_response() {
+        let read = |v: serde_json::Value| {
+            serde_json::from_value::<TokenResponse>(
+                serde_json::json!({"access_token": "a", "expires_in": v}),
+            )
+            .map(|t| t.expires_in)
+            .unwrap()
+        };
+        assert_eq!(read(serde_json::json!(3600)), Some(3600));
+        assert_eq!(read(serde_json::json!(u64::MAX)), Some(u64::MAX));
+        assert_eq!(read(serde_json::json!(1.0e30)), Some(u64::MAX));
+        assert_eq!(read(serde_json::json!(-5)), Some(0));
+        assert_eq!(read(serde_json::json!("120")), Some(120));
+        assert_eq!(read(serde_json::json!("soon")), None);
+        assert_eq!(read(serde_json::json!(null)), None);
+        assert_eq!(read(serde_json::json!({})), None);
+    }
 
     #[test]
     fn openid_is_always_first_and_scopes_are_not_repeated() {

@@ -1,11 +1,37 @@
 //! Logout: RP-initiated (the browser) and back-channel (the provider).
 
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::jwt::{self, Expectations, VerifyError};
 use super::{Error, ServerClient};
 use crate::model::LogoutTokenClaims;
-use crate::store::StoreContext;
+use crate::store::{StoreContext, TokenUse};
+
+/// The latest expiry handed to a store for a logout token's id: 9999-12-31T23:59:59Z.
+const FAR_FUTURE_SECONDS: u64 = 253_402_300_799;
+
+/// The key a logout token is remembered under: a digest of its issuer and `jti` (so tokens of
+/// two issuers never collide, and no token text is stored), and when it may be forgotten:
+/// its `exp` plus the leeway, past which it is refused anyway.
+fn replay_key(claims: &Map<String, Value>, leeway: u64) -> (String, u64) {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default();
+    let digest = Sha256::new()
+        .chain_update(text("iss").as_bytes())
+        .chain_update([0])
+        .chain_update(text("jti").as_bytes())
+        .finalize();
+    let exp = claims
+        .get("exp")
+        .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)))
+        .unwrap_or_default();
+    (B64.encode(digest), exp.saturating_add(leeway))
+}
 
 /// What [`ServerClient::logout`] may be told.
 #[derive(Clone, Debug, Default)]
@@ -163,12 +189,19 @@ impl ServerClient {
 
     /// Handles a back-channel logout request's `logout_token`: validates it (OIDC Back-Channel
     /// Logout 1.0: signature, `iss`, `aud`, `iat`, `exp`, the event, `sid` or `sub`, no
-    /// `nonce`, `typ`) and ends the sessions it names. Returns how many ended.
+    /// `nonce`, `typ`), refuses it if it was received before (its `jti`, within its lifetime),
+    /// and ends the sessions it names. Returns how many ended.
+    ///
+    /// A token is accepted once: the Redis and PostgreSQL stores remember its `jti` in the
+    /// store, so a copy sent to another instance is refused too; other stores rely on this
+    /// process's memory ([`MAX_REMEMBERED_LOGOUT_TOKENS`](super::MAX_REMEMBERED_LOGOUT_TOKENS)).
+    /// When ending the sessions fails, the token is forgotten again so that the provider may
+    /// retry it.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidLogoutToken`] for a token that fails validation (answer 400),
-    /// store failures (a cookie store answers `Unsupported`).
+    /// [`Error::InvalidLogoutToken`] for a token that fails validation or is a replay (answer
+    /// 400), store failures (a cookie store answers `Unsupported`).
     #[tracing::instrument(name = "oidc.backchannel_logout", skip_all)]
     pub async fn handle_backchannel_logout(
         &self,
@@ -191,14 +224,50 @@ impl ServerClient {
                 VerifyError::Provider(e) => e,
             })?;
         jwt::check_logout_token(&header, &claims).map_err(Error::InvalidLogoutToken)?;
+        let (key, expires_at) = replay_key(&claims, config.leeway.as_secs());
         let claims: LogoutTokenClaims = serde_json::from_value(serde_json::Value::Object(claims))
             .map_err(|e| {
             Error::InvalidLogoutToken(format!("its claims are unreadable: {e}"))
         })?;
-        Ok(self
-            .inner
-            .state_store
-            .delete_by_logout_token(&claims, cx)
-            .await?)
+
+        // Once only, within its lifetime: in the store when it keeps token ids (so across
+        // instances), else in this process. Recorded before any session ends, so that two
+        // copies arriving together cannot both pass.
+        let store = &self.inner.state_store;
+        let until = UNIX_EPOCH
+            .checked_add(Duration::from_secs(expires_at))
+            .unwrap_or(UNIX_EPOCH + Duration::from_secs(FAR_FUTURE_SECONDS));
+        let (first, in_process) = match store.record_logout_token(&key, until, cx).await? {
+            TokenUse::First => (true, false),
+            TokenUse::Replayed => (false, false),
+            TokenUse::NotKept => (
+                self.inner
+                    .logout_tokens
+                    .record(&key, expires_at, self.now())
+                    == TokenUse::First,
+                true,
+            ),
+        };
+        if !first {
+            tracing::warn!("back-channel logout token received again; refused as a replay");
+            return Err(Error::InvalidLogoutToken(
+                "it was received before (same issuer and jti): a replay".to_owned(),
+            ));
+        }
+        match store.delete_by_logout_token(&claims, cx).await {
+            Ok(ended) => Ok(ended),
+            // A store without back-channel logout (cookies) never ends anything: the token
+            // stays used, so a copy is refused as a replay like everywhere else.
+            Err(e @ crate::store::StoreError::Unsupported { .. }) => Err(e.into()),
+            Err(e) => {
+                // Nothing ended: let the provider send the token again.
+                if in_process {
+                    self.inner.logout_tokens.forget(&key);
+                } else if let Err(forget) = store.forget_logout_token(&key, cx).await {
+                    tracing::warn!(error = %forget, "could not forget a logout token whose sessions were not ended");
+                }
+                Err(e.into())
+            }
+        }
     }
 }

@@ -31,6 +31,7 @@ mod jwt;
 mod login;
 mod logout;
 mod metadata;
+mod replay;
 mod tokens;
 
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub use jwt::{BACKCHANNEL_LOGOUT_EVENT, SUPPORTED_ALGORITHMS};
 pub use login::{LoginResult, StartLoginOptions};
 pub use logout::{LogoutOptions, LogoutRedirect};
 pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
+pub use replay::MAX_REMEMBERED_LOGOUT_TOKENS;
 pub use tokens::{AccessToken, AccessTokenOptions};
 
 use crate::model::{StateData, UserClaims};
@@ -65,6 +67,8 @@ struct Inner {
     state_store: Arc<dyn StateStore>,
     transaction_store: Arc<dyn TransactionStore>,
     refreshes: tokens::RefreshGate,
+    /// Logout tokens used, for stores that keep none.
+    logout_tokens: replay::SeenLogoutTokens,
 }
 
 impl std::fmt::Debug for ServerClient {
@@ -110,6 +114,7 @@ impl ServerClient {
                 state_store,
                 transaction_store,
                 refreshes: tokens::RefreshGate::default(),
+                logout_tokens: replay::SeenLogoutTokens::default(),
             }),
         })
     }

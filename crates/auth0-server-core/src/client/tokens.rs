@@ -9,7 +9,7 @@ use serde_json::Map;
 use sha2::{Digest, Sha256};
 
 use super::http::{Retry, TokenAnswer};
-use super::login::{TokenResponse, user_claims};
+use super::login::{DEFAULT_EXPIRES_IN, TokenResponse, user_claims};
 use super::{Error, ServerClient};
 use crate::model::{DEFAULT_AUDIENCE, StateData, TokenSet};
 use crate::store::{StoreContext, StoreError};
@@ -142,8 +142,9 @@ impl ServerClient {
     /// # Errors
     ///
     /// [`Error::MissingSession`], [`Error::MissingRefreshToken`], [`Error::MfaRequired`],
-    /// [`Error::RefreshFailed`], network and store failures (a session ended meanwhile is
-    /// [`StoreError::SessionEnded`]).
+    /// [`Error::RefreshFailed`], [`Error::RefreshSubjectMismatch`] when the refresh brought
+    /// an ID token for another user (the session is left as it was), [`Error::InvalidIdToken`],
+    /// network and store failures (a session ended meanwhile is [`StoreError::SessionEnded`]).
     #[tracing::instrument(name = "oidc.get_access_token", skip_all, fields(force = options.force_refresh))]
     pub async fn get_access_token(
         &self,
@@ -167,7 +168,7 @@ impl ServerClient {
         let margin = config.refresh_margin.as_secs();
         if !options.force_refresh
             && let Some(set) = find_token_set(&state, &audience, options.scope.as_deref())
-            && set.expires_at > now + margin
+            && set.expires_at > now.saturating_add(margin)
         {
             return Ok(AccessToken {
                 token: set.access_token.clone(),
@@ -209,7 +210,7 @@ impl ServerClient {
                         && (done.used == used
                             || done.at >= started
                             || (done.at.elapsed() < RECENT_REFRESH
-                                && done.expires_at > now + margin)) =>
+                                && done.expires_at > now.saturating_add(margin))) =>
                 {
                     done.clone()
                 }
@@ -218,7 +219,9 @@ impl ServerClient {
                         .refresh(&refresh_token, &audience, options.scope.as_deref())
                         .await?;
                     let done = Refreshed {
-                        expires_at: self.now() + response.expires_in.unwrap_or(3600),
+                        expires_at: self
+                            .now()
+                            .saturating_add(response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
                         response,
                         at: Instant::now(),
                         used,
@@ -242,7 +245,15 @@ impl ServerClient {
                 let claims = self
                     .validate_id_token(id_token, &metadata.issuer, None)
                     .await?;
-                Some(user_claims(&claims)?)
+                let user = user_claims(&claims)?;
+                // OIDC Core §12.2: a refreshed ID token is for the same user as the login's.
+                // Otherwise nothing of this refresh is kept: not its access token either.
+                let session_sub = state.user.as_ref().map(|u| u.sub.as_str());
+                if session_sub != Some(user.sub.as_str()) {
+                    tracing::warn!("refreshed ID token has another sub than the session; refused");
+                    return Err(Error::RefreshSubjectMismatch);
+                }
+                Some(user)
             }
             None => None,
         };

@@ -149,6 +149,21 @@ impl LogoutFilter {
     }
 }
 
+/// What [`SessionBackend::record_logout_token`] (or [`StateStore::record_logout_token`])
+/// found.
+///
+/// [`StateStore::record_logout_token`]: super::StateStore::record_logout_token
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenUse {
+    /// Not seen before: now recorded until the token expires.
+    First,
+    /// Recorded before, and that record has not expired: a replay.
+    Replayed,
+    /// This store keeps no token ids; the client remembers them in its own process.
+    NotKept,
+}
+
 /// Storage for server-side sessions: what Redis, PostgreSQL and the memory store implement.
 ///
 /// A backend stores opaque sealed records under session ids; [`ServerSideStateStore`]
@@ -205,6 +220,41 @@ pub trait SessionBackend: Send + Sync + 'static {
     ///
     /// Backend failures only.
     async fn delete_by_logout(&self, filter: &LogoutFilter) -> Result<u64, StoreError>;
+
+    /// Records a back-channel logout token's id until `expires_at`, and says whether it was
+    /// new: [`TokenUse::First`] the first time, [`TokenUse::Replayed`] while a record of it
+    /// lives. Must be atomic across every instance sharing the backend (Redis `SET NX`, a
+    /// PostgreSQL insert on a primary key), so that a token replayed to another instance is
+    /// refused too.
+    ///
+    /// `key` is a digest of the token's issuer and `jti` (43 base64url characters), never the
+    /// token. The default keeps nothing ([`TokenUse::NotKept`]): the
+    /// [`ServerClient`](crate::client::ServerClient) then remembers ids in its own process,
+    /// which refuses replays to that instance only.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only.
+    async fn record_logout_token(
+        &self,
+        key: &str,
+        expires_at: SystemTime,
+    ) -> Result<TokenUse, StoreError> {
+        let _ = (key, expires_at);
+        Ok(TokenUse::NotKept)
+    }
+
+    /// Forgets a token id recorded by [`record_logout_token`](Self::record_logout_token),
+    /// when ending the sessions it names failed, so that the provider may send it again.
+    /// Forgetting an absent id is not an error.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only.
+    async fn forget_logout_token(&self, key: &str) -> Result<(), StoreError> {
+        let _ = key;
+        Ok(())
+    }
 
     /// Deletes expired records, for backends without native expiry; returns how many.
     ///

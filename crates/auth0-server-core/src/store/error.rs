@@ -62,6 +62,16 @@ pub enum StoreError {
     /// back-channel logout) after it was read; it is not written again.
     #[error("the session has ended (it was logged out or expired); the user must log in again")]
     SessionEnded,
+    /// The session is past its absolute lifetime or the provider's `session_expiry`
+    /// ceiling (see [`SessionLifetime::ceiling`](super::SessionLifetime::ceiling)): it was
+    /// not stored (a login whose session would already be over fails with this), and the
+    /// user is not logged in.
+    #[error(
+        "the session is past its absolute lifetime or the identity provider's session_expiry, \
+         so it was not stored: the user must log in again (check the server's clock if this \
+         happens at login)"
+    )]
+    SessionExpired,
     /// The store cannot do this.
     #[error("the {store} store does not support {operation}: {hint}")]
     Unsupported {
@@ -96,6 +106,7 @@ impl StoreError {
             Self::TooLarge { .. } => "store_too_large",
             Self::Conflict => "store_conflict",
             Self::SessionEnded => "session_ended",
+            Self::SessionExpired => "session_expired",
             Self::Unsupported { .. } => "store_unsupported",
             Self::InvalidIdentifier { .. } => "store_invalid_identifier",
         }

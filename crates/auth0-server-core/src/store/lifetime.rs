@@ -66,17 +66,61 @@ impl SessionLifetime {
         } else {
             absolute
         };
-        let ceilings = [
-            state.internal.session_expires_at,
-            state
-                .user
-                .as_ref()
-                .and_then(|u| u.session_expiry)
-                .and_then(|v| u64::try_from(v).ok()),
-        ];
-        for ceiling in ceilings.into_iter().flatten() {
+        if let Some(ceiling) = provider_ceiling(state) {
             expires_at = expires_at.min(ceiling);
         }
         expires_at
+    }
+
+    /// The latest moment (unix seconds) the session may live, however active the user is:
+    /// [`absolute`](Self::absolute) after login, capped by the provider's ceiling
+    /// (`internal.session_expires_at`, the user's `session_expiry`). `None` when neither is
+    /// known (no `created_at` and no ceiling).
+    ///
+    /// ```
+    /// use auth0_server_core::{model::StateData, store::SessionLifetime};
+    ///
+    /// let mut state = StateData::default();
+    /// state.internal.created_at = 1_000_000;
+    /// let lifetime = SessionLifetime::default();
+    /// assert_eq!(lifetime.ceiling(&state), Some(1_000_000 + 259_200));
+    /// assert!(!lifetime.is_over(&state, 1_000_000 + 259_199));
+    /// assert!(lifetime.is_over(&state, 1_000_000 + 259_200));
+    /// state.internal.session_expires_at = Some(1_000_500);
+    /// assert!(lifetime.is_over(&state, 1_000_500));
+    /// ```
+    pub fn ceiling(&self, state: &StateData) -> Option<u64> {
+        let absolute = (state.internal.created_at != 0).then(|| {
+            state
+                .internal
+                .created_at
+                .saturating_add(self.absolute.as_secs())
+        });
+        match (absolute, provider_ceiling(state)) {
+            (Some(a), Some(p)) => Some(a.min(p)),
+            (a, p) => a.or(p),
+        }
+    }
+
+    /// Whether the session is past its [`ceiling`](Self::ceiling) at `now`: then it is no
+    /// session, whatever a cookie's `Max-Age` or a record's expiry says. Every store checks
+    /// this on every read, so a session written under a longer lifetime, by another SDK, or
+    /// in a layout without an expiry of its own (the Python cookie layout) still ends.
+    pub fn is_over(&self, state: &StateData, now: u64) -> bool {
+        self.ceiling(state).is_some_and(|ceiling| ceiling <= now)
+    }
+}
+
+/// The provider's ceiling on a session: the lower of `internal.session_expires_at` and the
+/// user's `session_expiry` claim.
+fn provider_ceiling(state: &StateData) -> Option<u64> {
+    let claim = state
+        .user
+        .as_ref()
+        .and_then(|u| u.session_expiry)
+        .and_then(|v| u64::try_from(v).ok());
+    match (state.internal.session_expires_at, claim) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }

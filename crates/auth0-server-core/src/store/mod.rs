@@ -21,7 +21,7 @@ mod server_side_transactions;
 mod traits;
 
 pub use backend::{
-    LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, UpdateOutcome,
+    LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, TokenUse, UpdateOutcome,
 };
 pub use context::{
     CookieOptions, HOST_PREFIX, ReadVersion, SameSite, SetCookie, StoreContext, validate_identifier,

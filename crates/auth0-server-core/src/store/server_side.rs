@@ -10,7 +10,7 @@ use super::read_cache::DEFAULT_READ_CACHE_CAPACITY;
 use super::{
     CachedSession, CookieOptions, LogoutFilter, ReadCache, ReadCacheStats, ReadVersion,
     SessionBackend, SessionId, SessionLifetime, SessionRecord, SetCookie, StateStore, StoreContext,
-    StoreError, UpdateOutcome, validate_identifier,
+    StoreError, TokenUse, UpdateOutcome, validate_identifier,
 };
 use crate::clock::{self, Clock};
 use crate::model::{LogoutTokenClaims, StateData, normalize_domain};
@@ -23,6 +23,9 @@ pub const DEFAULT_MAX_RECORD_SIZE: usize = 1024 * 1024;
 /// How many fresh ids are tried when a new id collides with an existing one (which, with 256
 /// random bits, only a broken random source makes happen).
 const CREATE_ATTEMPTS: usize = 3;
+/// The expiry given to a backend when the lifetime's end does not fit in a `SystemTime`:
+/// 9999-12-31T23:59:59Z (unix seconds), later than any backend tells apart.
+const FAR_FUTURE_SECONDS: u64 = 253_402_300_799;
 
 /// A [`StateStore`] keeping sessions in a [`SessionBackend`], with only a random session id
 /// in the browser's cookie.
@@ -206,7 +209,10 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
                 .map(|u| u.sub.clone())
                 .filter(|s| !s.is_empty()),
             domain: state.domain.as_deref().map(normalize_domain),
-            expires_at: UNIX_EPOCH + Duration::from_secs(expires_at),
+            // Saturating: a lifetime configured past what `SystemTime` holds is "never".
+            expires_at: UNIX_EPOCH
+                .checked_add(Duration::from_secs(expires_at))
+                .unwrap_or(UNIX_EPOCH + Duration::from_secs(FAR_FUTURE_SECONDS)),
         })
     }
 
@@ -217,6 +223,30 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
             Some(Duration::from_secs(ttl)),
             &self.cookie,
         ));
+    }
+
+    /// Whether `state` is past its lifetime's ceiling; if so its record is deleted (a
+    /// failure to delete is logged: the session reads as none either way) and the cookie
+    /// removed.
+    async fn past_ceiling(
+        &self,
+        state: &StateData,
+        id: &SessionId,
+        identifier: &str,
+        cx: &StoreContext,
+    ) -> bool {
+        if !self.lifetime.is_over(state, self.clock.unix_seconds()) {
+            return false;
+        }
+        tracing::debug!(
+            session = id.short(),
+            "session past its lifetime's ceiling; no session"
+        );
+        if let Err(e) = self.backend.delete(id).await {
+            tracing::warn!(session = id.short(), error = %e, "could not delete a session past its ceiling");
+        }
+        self.forget(cx, identifier);
+        true
     }
 
     fn forget(&self, cx: &StoreContext, identifier: &str) {
@@ -302,7 +332,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
                 self.backend.delete(&id).await?;
             }
             self.forget(cx, identifier);
-            return Ok(());
+            return Err(StoreError::SessionExpired);
         }
         let ttl = expires_at - now;
         let json = serde_json::to_vec(state)?;
@@ -373,14 +403,19 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
             self.forget(cx, identifier);
             return Ok(None);
         };
-        // No second expiry check here: `load` never returns an expired record, by the
-        // backend's own clock (PostgreSQL's now(), Redis' expiry), so there is one clock.
+        // `load` never returns an expired record, by the backend's own clock (PostgreSQL's
+        // now(), Redis' expiry). The session's ceiling is checked too, once opened: a record
+        // written under a longer lifetime, or by another SDK, ends at it all the same.
         let read_version = ReadVersion {
             session_id: id.as_str().to_owned(),
             version: loaded.version,
         };
         let key = Self::cache_key(identifier, &id, loaded.version);
         if let Some(cached) = self.read_cache.get(&key) {
+            if self.past_ceiling(&cached.state, &id, identifier, cx).await {
+                self.read_cache.remove(&key);
+                return Ok(None);
+            }
             cx.set_read_version(identifier, read_version);
             return Ok(Some(StateData::clone(&cached.state)));
         }
@@ -402,6 +437,9 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
                 return Ok(None);
             }
         };
+        if self.past_ceiling(&state, &id, identifier, cx).await {
+            return Ok(None);
+        }
         self.remember(key, &state);
         cx.set_read_version(identifier, read_version);
         Ok(Some(state))
@@ -441,5 +479,20 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         let ended = self.backend.delete_by_logout(&filter).await?;
         tracing::info!(ended, "back-channel logout");
         Ok(ended)
+    }
+
+    #[tracing::instrument(name = "store.record_logout_token", skip_all, fields(backend = self.backend.name()))]
+    async fn record_logout_token(
+        &self,
+        key: &str,
+        expires_at: std::time::SystemTime,
+        _cx: &StoreContext,
+    ) -> Result<TokenUse, StoreError> {
+        self.backend.record_logout_token(key, expires_at).await
+    }
+
+    #[tracing::instrument(name = "store.forget_logout_token", skip_all, fields(backend = self.backend.name()))]
+    async fn forget_logout_token(&self, key: &str, _cx: &StoreContext) -> Result<(), StoreError> {
+        self.backend.forget_logout_token(key).await
     }
 }

@@ -1,10 +1,11 @@
 //! The traits the SDK's client talks to.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{StoreContext, StoreError};
+use super::{StoreContext, StoreError, TokenUse};
 use crate::model::{LogoutTokenClaims, StateData, TransactionData};
 
 /// Where sessions live between requests.
@@ -29,7 +30,9 @@ pub trait StateStore: Send + Sync {
     /// [`StoreError::TooLarge`] over the store's size limit; [`StoreError::Conflict`] when
     /// another request wrote the session after this request read it;
     /// [`StoreError::SessionEnded`] when it was deleted or expired meanwhile (it is not
-    /// brought back); backend failures. On error nothing stored is changed.
+    /// brought back); [`StoreError::SessionExpired`] when the session is already past its
+    /// lifetime's ceiling (then it is not stored, and any session under `identifier` ends);
+    /// backend failures. On other errors nothing stored is changed.
     async fn set(
         &self,
         identifier: &str,
@@ -38,7 +41,8 @@ pub trait StateStore: Send + Sync {
         cx: &StoreContext,
     ) -> Result<(), StoreError>;
 
-    /// Reads the session under `identifier`, if there is a live one.
+    /// Reads the session under `identifier`, if there is a live one: never one past its
+    /// lifetime's ceiling ([`SessionLifetime::is_over`](super::SessionLifetime::is_over)).
     ///
     /// # Errors
     ///
@@ -67,6 +71,34 @@ pub trait StateStore: Send + Sync {
         claims: &LogoutTokenClaims,
         cx: &StoreContext,
     ) -> Result<u64, StoreError>;
+
+    /// Records a back-channel logout token's id until `expires_at` and says whether it was
+    /// new (see [`SessionBackend::record_logout_token`](super::SessionBackend::record_logout_token)).
+    /// The default keeps nothing ([`TokenUse::NotKept`]): the client then remembers ids in
+    /// its own process.
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only.
+    async fn record_logout_token(
+        &self,
+        key: &str,
+        expires_at: SystemTime,
+        cx: &StoreContext,
+    ) -> Result<TokenUse, StoreError> {
+        let _ = (key, expires_at, cx);
+        Ok(TokenUse::NotKept)
+    }
+
+    /// Forgets a token id recorded by [`record_logout_token`](Self::record_logout_token).
+    ///
+    /// # Errors
+    ///
+    /// Backend failures only.
+    async fn forget_logout_token(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        let _ = (key, cx);
+        Ok(())
+    }
 }
 
 /// Where a login's [`TransactionData`] waits between the redirect to the provider and the
@@ -172,6 +204,17 @@ impl<T: StateStore + ?Sized> StateStore for Arc<T> {
         cx: &StoreContext,
     ) -> Result<u64, StoreError> {
         (**self).delete_by_logout_token(claims, cx).await
+    }
+    async fn record_logout_token(
+        &self,
+        key: &str,
+        expires_at: SystemTime,
+        cx: &StoreContext,
+    ) -> Result<TokenUse, StoreError> {
+        (**self).record_logout_token(key, expires_at, cx).await
+    }
+    async fn forget_logout_token(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        (**self).forget_logout_token(key, cx).await
     }
 }
 
