@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use http::HeaderMap;
+use memchr::memmem;
 use url::Url;
 
 use super::StoreError;
@@ -226,9 +227,10 @@ pub const MAX_COOKIES_PER_PREFIX: usize = 32;
 
 /// The cookie names this SDK owns in a request: the names starting with one of its prefixes
 /// (a client's `state_identifier` and `transaction_identifier`, each with and without
-/// [`HOST_PREFIX`]). [`StoreContext::from_headers_owned`] materialises only those, so the
-/// rest of a Cookie header (the app's own cookies, analytics, an attacker's thousands) costs a
-/// prefix comparison and nothing more.
+/// [`HOST_PREFIX`]). [`StoreContext::from_headers_owned`] materialises only those: it looks
+/// for the prefixes in the header's bytes (a vectorised substring search) and reads only the
+/// pairs that start with one, so the rest of a Cookie header (the app's own cookies,
+/// analytics, an attacker's thousands) is scanned and nothing more.
 ///
 /// Build it once (an integration does so when it is created) and use it for every request.
 ///
@@ -239,11 +241,39 @@ pub const MAX_COOKIES_PER_PREFIX: usize = 32;
 /// assert!(owned.owns("_a0_tx_abc"));
 /// assert!(!owned.owns("pref"));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct OwnedCookies {
     /// Longest first, so a name counts against the most specific prefix it has.
     prefixes: Vec<String>,
+    /// What is searched for in a header: one searcher per prefix, except that `__Host-{p}`
+    /// is found by the searcher of `p` when `p` is owned too.
+    searches: Vec<Search>,
 }
+
+/// One substring search of [`OwnedCookies`] and the prefixes it finds.
+#[derive(Clone)]
+struct Search {
+    base: String,
+    finder: memmem::Finder<'static>,
+    /// Indexes into `prefixes`: `base` itself and/or `__Host-{base}`.
+    covers: Vec<usize>,
+}
+
+impl fmt::Debug for OwnedCookies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedCookies")
+            .field("prefixes", &self.prefixes)
+            .finish()
+    }
+}
+
+impl PartialEq for OwnedCookies {
+    fn eq(&self, other: &Self) -> bool {
+        self.prefixes == other.prefixes
+    }
+}
+
+impl Eq for OwnedCookies {}
 
 impl OwnedCookies {
     /// Owns no cookie yet.
@@ -258,13 +288,33 @@ impl OwnedCookies {
             .with_prefix(&format!("{HOST_PREFIX}{identifier}"))
     }
 
-    /// Also owns the cookies whose names start with `prefix` (exactly; an empty prefix is
-    /// ignored).
+    /// Also owns the cookies whose names start with `prefix` (exactly). A prefix that could
+    /// not begin a cookie name of this SDK (empty, or with characters other than letters,
+    /// digits, `_`, `-` and `.`) is ignored.
     pub fn with_prefix(mut self, prefix: &str) -> Self {
-        if !prefix.is_empty() && !self.prefixes.iter().any(|p| p == prefix) {
+        let usable = !prefix.is_empty()
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if usable && !self.prefixes.iter().any(|p| p == prefix) {
             self.prefixes.push(prefix.to_owned());
             self.prefixes
                 .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+            self.searches = Vec::new();
+            for (i, prefix) in self.prefixes.iter().enumerate() {
+                let base = prefix
+                    .strip_prefix(HOST_PREFIX)
+                    .filter(|plain| self.prefixes.iter().any(|p| p == plain))
+                    .unwrap_or(prefix);
+                match self.searches.iter_mut().find(|s| s.base == base) {
+                    Some(search) => search.covers.push(i),
+                    None => self.searches.push(Search {
+                        base: base.to_owned(),
+                        finder: memmem::Finder::new(base.as_bytes()).into_owned(),
+                        covers: vec![i],
+                    }),
+                }
+            }
         }
         self
     }
@@ -364,25 +414,76 @@ impl RequestCookies {
         self.index.contains_key(name)
     }
 
-    /// Reads one Cookie header's bytes. With `owned`, only the cookies it owns are kept, at
-    /// most [`MAX_COOKIES_PER_PREFIX`] per prefix (`counts` has one entry per prefix).
-    fn read_header(&mut self, header: &[u8], owned: Option<(&OwnedCookies, &mut [usize])>) {
-        let mut owned = owned;
+    /// Reads every cookie of one Cookie header's bytes: each `;`-separated pair on its own.
+    fn read_header(&mut self, header: &[u8]) {
         for piece in header.split(|b| *b == b';') {
-            let piece = piece.trim_ascii_start();
-            if let Some((owned, counts)) = owned.as_mut() {
-                // A cheap look at the name's bytes first: most pairs end here.
-                let Some(slot) = owned.prefix_of(piece).and_then(|i| counts.get_mut(i)) else {
-                    continue;
-                };
-                if *slot >= MAX_COOKIES_PER_PREFIX {
+            self.read_pair(piece.trim_ascii_start());
+        }
+    }
+
+    /// Reads the cookies `owned` names from one Cookie header's bytes, at most
+    /// [`MAX_COOKIES_PER_PREFIX`] per prefix (`counts`, one per prefix, carries over from
+    /// earlier headers of the request), the first ones in the header winning.
+    ///
+    /// Rather than splitting the whole header, it looks for the prefixes with a vectorised
+    /// substring search (`_a0_tx` finds `__Host-_a0_tx` too) and reads only the pairs that
+    /// start where one was found, in header order; the pairs are the same as
+    /// [`read_header`](Self::read_header)'s. Each search finds a position at most once and
+    /// each step does a bounded amount of work besides the pair it reads, so the time is
+    /// linear in the header's size. A search stops once every prefix it finds is full.
+    fn read_owned(&mut self, header: &[u8], owned: &OwnedCookies, counts: &mut [usize]) {
+        let full =
+            |counts: &[usize], i: usize| counts.get(i).is_none_or(|n| *n >= MAX_COOKIES_PER_PREFIX);
+        let mut hits: Vec<_> = owned
+            .searches
+            .iter()
+            .map(|search| search.finder.find_iter(header).peekable())
+            .collect();
+        loop {
+            // The earliest hit of a search that may still take cookies.
+            let mut next: Option<(usize, usize)> = None;
+            for (k, (search, found)) in owned.searches.iter().zip(hits.iter_mut()).enumerate() {
+                if search.covers.iter().all(|i| full(counts, *i)) {
                     continue;
                 }
-                if self.read_pair(piece) {
-                    *slot += 1;
+                if let Some(&at) = found.peek()
+                    && next.is_none_or(|(best, _)| at < best)
+                {
+                    next = Some((at, k));
                 }
-            } else {
-                self.read_pair(piece);
+            }
+            let Some((at, k)) = next else {
+                break;
+            };
+            let (Some(found), Some(search)) = (hits.get_mut(k), owned.searches.get(k)) else {
+                break;
+            };
+            found.next();
+            let host = at
+                .checked_sub(HOST_PREFIX.len())
+                .filter(|start| header.get(*start..at) == Some(HOST_PREFIX.as_bytes()));
+            let start = host.unwrap_or(at);
+            // A pair starts at the header's start or after `;` and blanks; elsewhere the
+            // prefix is inside another cookie's name or value.
+            let before = header.get(..start).unwrap_or_default().trim_ascii_end();
+            if !(before.is_empty() || before.ends_with(b";")) {
+                continue;
+            }
+            let rest = header.get(start..).unwrap_or_default();
+            // The name counts against its longest owned prefix, if this search finds it.
+            let Some(i) = owned
+                .prefix_of(rest)
+                .filter(|i| search.covers.contains(i) && !full(counts, *i))
+            else {
+                continue;
+            };
+            let piece = rest
+                .get(..memchr::memchr(b';', rest).unwrap_or(rest.len()))
+                .unwrap_or_default();
+            if self.read_pair(piece)
+                && let Some(n) = counts.get_mut(i)
+            {
+                *n += 1;
             }
         }
     }
@@ -450,7 +551,7 @@ impl StoreContext {
             for value in headers.get_all(http::header::COOKIE) {
                 inner
                     .request_cookies
-                    .read_header(value.as_bytes(), Some((owned, &mut counts)));
+                    .read_owned(value.as_bytes(), owned, &mut counts);
             }
             inner.headers = headers.clone();
         }
@@ -465,7 +566,7 @@ impl StoreContext {
         {
             let mut inner = cx.lock();
             for value in headers.get_all(http::header::COOKIE) {
-                inner.request_cookies.read_header(value.as_bytes(), None);
+                inner.request_cookies.read_header(value.as_bytes());
             }
             inner.headers = headers.clone();
         }
@@ -475,9 +576,7 @@ impl StoreContext {
     /// A context from one `Cookie` header value (every cookie in it; for tests and tools).
     pub fn from_cookie_header(header: &str) -> Self {
         let cx = Self::new();
-        cx.lock()
-            .request_cookies
-            .read_header(header.as_bytes(), None);
+        cx.lock().request_cookies.read_header(header.as_bytes());
         cx
     }
 
@@ -757,6 +856,60 @@ mod tests {
         assert_eq!(owned.prefixes(), ["_a0_tx", "_a0"]);
         assert!(owned.owns("_a0_tx_1") && owned.owns("_a0x") && !owned.owns("a0"));
         assert_eq!(OwnedCookies::new().with_prefix("").prefixes().len(), 0);
+        assert_eq!(OwnedCookies::new().with_prefix("a;b").prefixes().len(), 0);
+    }
+
+    #[test]
+    fn an_owned_prefix_counts_only_where_a_pair_starts() {
+        let header =
+            b"x=_a0_session=evil; my_a0_session=1;\t _a0_session.0 = v0 ;_a0_tx_s=\"t\";_a0_tx";
+        let cx = StoreContext::from_headers_owned(&cookie_headers(&[header]), &owned());
+        assert_eq!(
+            cx.cookies(),
+            vec![
+                ("_a0_session.0".to_owned(), "v0".to_owned()),
+                ("_a0_tx_s".to_owned(), "t".to_owned()),
+            ],
+            "not in a value, not inside another name; blanks and quotes as in every pair"
+        );
+        let first = StoreContext::from_headers_owned(
+            &cookie_headers(&[b"_a0_session=first;x=1", b"  _a0_session=second"]),
+            &owned(),
+        );
+        assert_eq!(first.cookie("_a0_session").as_deref(), Some("first"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the header holds, the owned reading keeps exactly the cookies the full
+        /// reading finds whose names are owned (below the caps).
+        #[test]
+        fn the_owned_reading_is_the_full_reading_filtered(
+            pieces in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(vec![
+                        &b"_a0_tx"[..], b"__Host-", b"_a0_session", b".0", b"=", b";", b" ",
+                        b"\t", b"\"", b"a", b"_", b"\xff", b"\xc3\xa9",
+                    ]),
+                    0..6,
+                ),
+                0..12,
+            )
+        ) {
+            let header: Vec<u8> = pieces.concat().concat();
+            let Ok(value) = http::HeaderValue::from_bytes(&header) else {
+                return Ok(());
+            };
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::COOKIE, value);
+            let owned = owned();
+            let all: Vec<(String, String)> = StoreContext::from_headers(&headers)
+                .cookies()
+                .into_iter()
+                .filter(|(name, _)| owned.owns(name))
+                .collect();
+            let ours = StoreContext::from_headers_owned(&headers, &owned).cookies();
+            proptest::prop_assert_eq!(ours, all);
+        }
     }
 
     #[test]
