@@ -356,7 +356,9 @@ impl OwnedCookies {
 ///   (`pref=José` sent raw) is skipped without dropping the others;
 /// - the work is linear in the header's size, whatever it holds;
 /// - [`from_headers_owned`](Self::from_headers_owned) keeps only the cookies of this SDK
-///   ([`OwnedCookies`]), at most [`MAX_COOKIES_PER_PREFIX`] per prefix (the first ones win);
+///   ([`OwnedCookies`]), at most [`MAX_COOKIES_PER_PREFIX`] per prefix (the first ones win),
+///   and looks only at the pairs that start with an owned prefix (found by a vectorised
+///   substring search), so the rest of the header is scanned, never split or parsed;
 /// - **duplicate names: the first one wins.** Browsers send the cookie with the most specific
 ///   path first, and a cookie set by a sibling subdomain for the parent domain cannot take
 ///   the place of the host's own (it is a different name when the host's cookies carry the
