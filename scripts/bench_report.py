@@ -33,6 +33,8 @@ COOKIE_VS_PYTHON = 15.0
 COOKIE_VS_FLOOR = 1.5
 LOAD_VS_RAW = 1.3
 LAYER_SHARE = 0.80
+# Issue 12: a 400 KB Cookie header of distinct names costs under this many normal requests.
+HOSTILE_RATIO = 10.0
 
 
 class Missing(Exception):
@@ -284,6 +286,47 @@ def logins(n):
     return table(["login", "in flight", "wall time per login", "logins/s"], rows)
 
 
+def hostile_cookie_header(n):
+    found = n.group("axum_cookie_header")
+    data = result("hostile_cookie_header")
+    ways = {
+        "in_process": "in process",
+        "loopback": "over loopback TCP",
+    }
+    rows = []
+    for row in data["rows"]:
+        way, store = row["way"], row["store"]
+        normal = found[f"{way}/{store}_normal"]
+        hostile = found[f"{way}/{store}_hostile_400kb"]
+        owned = found[f"{way}/{store}_hostile_owned_names_400kb"]
+        rows.append(
+            [
+                f"{store} store ({row['normal_header_bytes']:,}-byte header), {ways.get(way, way)}",
+                us(normal),
+                us(hostile),
+                ratio(hostile / normal),
+                verdict(hostile / normal < HOSTILE_RATIO),
+                f"{us(owned)} ({ratio(owned / normal)})",
+            ]
+        )
+    note = f"\n\nThe hostile headers are {data['rows'][0]['hostile_header_bytes']:,} bytes."
+    baseline = found.get("baseline/split_400kb")
+    if baseline is not None:
+        note += (
+            f" Only splitting the hostile header into its pairs (what a reader of every cookie"
+            f" does before parsing one) takes {us(baseline)}."
+        )
+    header = [
+        "protected page, normal Cookie header",
+        "normal",
+        "+ 400 KB of distinct names",
+        "hostile ÷ normal",
+        f"< {HOSTILE_RATIO:.0f}×",
+        "+ 400 KB of SDK-like names (`__Host-_a0_tx_x…`)",
+    ]
+    return table(header, rows) + note
+
+
 MEMORY_HOW = {
     "memory": "heap still in use after 10,000 sessions (stats_alloc), ÷ 10,000; read cache off",
     "redis": "`MEMORY USAGE` of the hash + its sid and sub index sets",
@@ -316,6 +359,7 @@ SECTIONS = {
     "backends": backends,
     "load-vs-raw": load_vs_raw,
     "axum-layer": axum_layer,
+    "hostile-cookie-header": hostile_cookie_header,
     "logins": logins,
     "memory": memory,
 }

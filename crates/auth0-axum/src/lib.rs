@@ -56,7 +56,7 @@ mod routes;
 use std::sync::Arc;
 
 use auth0_server_core::client::ServerClient;
-use auth0_server_core::store::StoreContext;
+use auth0_server_core::store::{OwnedCookies, StoreContext};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
@@ -115,6 +115,8 @@ pub struct Auth0 {
 pub(crate) struct Inner {
     pub(crate) client: ServerClient,
     pub(crate) config: Auth0Config,
+    /// The cookie names the client's stores use: all a request's context keeps.
+    pub(crate) owned_cookies: OwnedCookies,
 }
 
 /// What the bridge layer puts in each request's extensions.
@@ -132,8 +134,13 @@ impl Auth0 {
 
     /// The integration with other paths or redirect rules.
     pub fn with_config(client: ServerClient, config: Auth0Config) -> Self {
+        let owned_cookies = client.config().owned_cookies();
         Self {
-            inner: Arc::new(Inner { client, config }),
+            inner: Arc::new(Inner {
+                client,
+                config,
+                owned_cookies,
+            }),
         }
     }
 
@@ -177,7 +184,9 @@ pub type BridgeFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Respo
 
 fn bridge(State(auth0): State<Auth0>, mut request: Request, next: Next) -> BridgeFuture {
     Box::pin(async move {
-        let cx = StoreContext::from_headers(request.headers());
+        // Only this SDK's cookies are materialised, each pair read on its own: a header of
+        // foreign or malformed cookies costs one pass over its bytes.
+        let cx = StoreContext::from_headers_owned(request.headers(), &auth0.inner.owned_cookies);
         request.extensions_mut().insert(RequestAuth {
             auth0,
             cx: cx.clone(),

@@ -80,7 +80,8 @@ pub struct KeyArgs {
     /// decoding; the first is used when encoding) [default: $AUTH0_SECRET]
     #[arg(long, value_name = "SECRET")]
     pub secret: Option<SecretArg>,
-    /// The identifier the cookie is sealed for: its cookie name
+    /// The identifier the cookie is sealed for: its cookie name without the `__Host-` prefix
+    /// (and without a chunk's `.0`, `.1`)
     #[arg(long, value_name = "ID", default_value = DEFAULT_IDENTIFIER)]
     pub identifier: String,
 }

@@ -217,7 +217,8 @@ async fn login_gives_a_fresh_session_id_and_returns_the_app_state() {
     let h = Harness::start().await;
     let cx = StoreContext::new();
     h.login_with_claims(json!({}), &cx).await.unwrap();
-    let first_id = cx.cookie("_a0_session").unwrap();
+    // The default cookie options: the session-id cookie carries the `__Host-` prefix.
+    let first_id = cx.cookie("__Host-_a0_session").unwrap();
     let cx2 = StoreContext::from_cookies(cx.cookies());
     let options = StartLoginOptions {
         app_state: Some(json!({"returnTo": "/profile"})),
@@ -244,7 +245,7 @@ async fn login_gives_a_fresh_session_id_and_returns_the_app_state() {
         .unwrap();
     assert_eq!(done.app_state, Some(json!({"returnTo": "/profile"})));
     assert_ne!(
-        cx2.cookie("_a0_session").unwrap(),
+        cx2.cookie("__Host-_a0_session").unwrap(),
         first_id,
         "a login rotates the session id"
     );
@@ -416,7 +417,7 @@ async fn the_id_tokens_session_expiry_caps_the_session() {
     let cookie = cx
         .changes()
         .into_iter()
-        .find(|c| c.name == "_a0_session")
+        .find(|c| c.name == "__Host-_a0_session")
         .expect("a session cookie");
     let max_age = cookie.max_age.unwrap().as_secs();
     assert!(

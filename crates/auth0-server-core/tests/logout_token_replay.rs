@@ -95,7 +95,9 @@ fn instance(h: &Harness, backend: &KeepingBackend) -> ServerClient {
             backend.clone(),
             &secrets,
         )))
-        .transaction_store(Arc::new(MemoryTransactionBackend::new().transaction_store()))
+        .transaction_store(Arc::new(
+            MemoryTransactionBackend::new().transaction_store(),
+        ))
         .build()
         .unwrap()
 }

@@ -27,7 +27,9 @@ pub struct JarCookie {
 /// [`context`](Self::context) makes the [`StoreContext`] of a new request (with the live
 /// cookies), and [`apply`](Self::apply) takes the response's `Set-Cookie` headers in, parsed
 /// from their text as a browser would: expired cookies go, `Max-Age=0` removes, cookies over
-/// [`MAX_COOKIE_BYTES`] are dropped.
+/// [`MAX_COOKIE_BYTES`] are dropped, and a cookie named `__Host-…` is refused unless it is
+/// `Secure`, has `Path=/` and no `Domain` (so the jar cannot be given one a sibling subdomain
+/// could not set in a real browser).
 ///
 /// ```
 /// use auth0_server_core::clock::SystemClock;
@@ -97,7 +99,7 @@ impl BrowserJar {
             return;
         };
         let (name, value) = (name.trim().to_owned(), value.trim().to_owned());
-        if name.is_empty() {
+        if name.is_empty() || !host_prefix_rules_hold(&name, attributes) {
             return;
         }
         let max_age = attributes.split(';').find_map(|a| {
@@ -120,6 +122,27 @@ impl BrowserJar {
                 attributes: attributes.trim().to_owned(),
             },
         );
+    }
+
+    /// Takes in a `Set-Cookie` from a sibling subdomain (`evil.example.com` when the app is
+    /// `app.example.com`): it carries `Domain` for the parent domain, as it must to reach this
+    /// host, so a browser refuses it for a `__Host-` name. Returns whether the jar kept it.
+    ///
+    /// ```
+    /// use auth0_server_core::clock::SystemClock;
+    /// use auth0_store_conformance::BrowserJar;
+    /// use std::sync::Arc;
+    ///
+    /// let jar = BrowserJar::new(Arc::new(SystemClock));
+    /// assert!(jar.plant_from_sibling("_a0_session", "attacker"));
+    /// assert!(!jar.plant_from_sibling("__Host-_a0_session", "attacker"));
+    /// assert_eq!(jar.get("__Host-_a0_session"), None);
+    /// ```
+    pub fn plant_from_sibling(&self, name: &str, value: &str) -> bool {
+        self.apply_header(&format!(
+            "{name}={value}; Path=/; Domain=example.com; Secure; SameSite=Lax"
+        ));
+        self.get(name).as_deref() == Some(value)
     }
 
     /// The live value of a cookie.
@@ -166,5 +189,65 @@ impl BrowserJar {
     /// Replaces every cookie with a snapshot.
     pub fn restore(&self, snapshot: BTreeMap<String, JarCookie>) {
         *self.lock() = snapshot;
+    }
+}
+
+/// Whether a cookie of this name may be set with these attributes: a `__Host-` name
+/// (compared without case, as browsers do) needs `Secure`, `Path=/` and no `Domain`
+/// (RFC 6265bis §4.1.3.2); a `__Secure-` name needs `Secure`.
+fn host_prefix_rules_hold(name: &str, attributes: &str) -> bool {
+    let attrs: Vec<(String, String)> = attributes
+        .split(';')
+        .map(|a| {
+            let (k, v) = a.split_once('=').unwrap_or((a, ""));
+            (k.trim().to_ascii_lowercase(), v.trim().to_owned())
+        })
+        .collect();
+    let has = |key: &str| attrs.iter().any(|(k, _)| k == key);
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("__host-") {
+        has("secure") && !has("domain") && attrs.iter().any(|(k, v)| k == "path" && v == "/")
+    } else if lower.starts_with("__secure-") {
+        has("secure")
+    } else {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth0_server_core::clock::SystemClock;
+    use auth0_server_core::store::{CookieOptions, SetCookie};
+
+    #[test]
+    fn host_prefixed_cookies_need_secure_root_path_and_no_domain() {
+        let jar = BrowserJar::new(Arc::new(SystemClock));
+        for refused in [
+            "__Host-a=1; Path=/; HttpOnly; SameSite=Lax",
+            "__Host-a=1; Path=/app; Secure",
+            "__Host-a=1; Path=/; Domain=example.com; Secure",
+            "__host-a=1; Secure",
+            "__Secure-a=1; Path=/",
+        ] {
+            jar.apply_header(refused);
+            assert!(jar.names().is_empty(), "{refused} was kept");
+        }
+        jar.apply_header("__Host-a=1; Path=/; HttpOnly; Secure; SameSite=Lax");
+        assert_eq!(jar.get("__Host-a").as_deref(), Some("1"));
+        let cx = jar.context();
+        let options = CookieOptions::default();
+        cx.set_cookie(SetCookie::new(
+            options.cookie_name("b"),
+            "2",
+            None,
+            &options,
+        ));
+        jar.apply(&cx);
+        assert_eq!(
+            jar.get("__Host-b").as_deref(),
+            Some("2"),
+            "what the SDK writes is kept"
+        );
     }
 }

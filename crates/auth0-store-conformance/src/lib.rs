@@ -74,6 +74,7 @@ macro_rules! __for_each_rule {
             truncated_cookie_is_none,
             garbage_cookie_is_none,
             foreign_identifier_cookie_is_none,
+            session_planted_under_the_plain_name_is_ignored,
             writes_are_visible_within_the_request,
             update_after_delete_does_not_resurrect,
             concurrent_updates_are_never_lost_silently,

@@ -227,7 +227,7 @@ pub async fn store_session<B: SessionBackend>(
 ) -> Result<SessionId, StoreError> {
     let cx = StoreContext::new();
     store.set(SESSION_COOKIE, state, true, &cx).await?;
-    cx.cookie(SESSION_COOKIE)
+    cx.cookie(&store.id_cookie_name(SESSION_COOKIE))
         .and_then(|value| SessionId::parse(&value))
         .ok_or(StoreError::SessionEnded)
 }
@@ -411,7 +411,10 @@ impl<B: SessionBackend> Workload<B> {
                 }
             }
             Op::StoreGet => {
-                let cx = StoreContext::from_cookies([(SESSION_COOKIE, self.load_id.as_str())]);
+                let cx = StoreContext::from_cookies([(
+                    self.store.id_cookie_name(SESSION_COOKIE),
+                    self.load_id.as_str(),
+                )]);
                 match self.store.get(SESSION_COOKIE, &cx).await {
                     Ok(Some(state)) => {
                         std::hint::black_box(state);

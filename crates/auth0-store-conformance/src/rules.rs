@@ -8,7 +8,7 @@ use std::time::Duration;
 use auth0_server_core::model::{
     Internal, LogoutTokenClaims, StateData, TokenSet, TransactionData, UserClaims,
 };
-use auth0_server_core::store::{StoreContext, StoreError};
+use auth0_server_core::store::{HOST_PREFIX, StoreContext, StoreError};
 use serde_json::{Value, json};
 
 use crate::fixture::{Fixture, StoreKind};
@@ -135,12 +135,14 @@ impl<'a> Browser<'a> {
         result
     }
 
-    /// The cookies that carry the session under `identifier` (the cookie itself, or its chunks).
+    /// The cookies that carry the session under `identifier` (the cookie itself, or its
+    /// chunks), with or without the `__Host-` prefix.
     fn session_cookies(&self, identifier: &str) -> Vec<(String, String)> {
         self.jar
             .names()
             .into_iter()
             .filter(|n| {
+                let n = n.strip_prefix(HOST_PREFIX).unwrap_or(n);
                 n == identifier
                     || n.strip_prefix(identifier)
                         .and_then(|rest| rest.strip_prefix('.'))
@@ -529,6 +531,67 @@ pub async fn garbage_cookie_is_none(fixture: &dyn Fixture) -> RuleResult {
     .await
 }
 
+/// Cookie tossing: a sibling subdomain (`evil.example.com` beside `app.example.com`) can set
+/// cookies for the parent domain under plain names, never under `__Host-` ones. With the
+/// default cookie options the session's cookies carry `__Host-`; a valid session of the
+/// attacker's own planted under the plain names is no session, and never takes the place of
+/// the browser's own.
+pub async fn session_planted_under_the_plain_name_is_ignored(fixture: &dyn Fixture) -> RuleResult {
+    let attacker = Browser::new(fixture);
+    let attacker_state = sample_state("auth0|attacker", "sid-attacker", now(fixture));
+    attacker
+        .set(&attacker_state, true)
+        .await
+        .doing("attacker login")?;
+    let own = attacker.session_cookies(IDENTIFIER);
+    ensure!(!own.is_empty(), "no session cookie was set");
+    ensure!(
+        own.iter().all(|(name, _)| name.starts_with(HOST_PREFIX)),
+        "with the default cookie options the session cookies must carry {HOST_PREFIX}: {:?}",
+        own.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+    let plant = |victim: &Browser<'_>| -> RuleResult {
+        for (name, value) in &own {
+            let plain = name.strip_prefix(HOST_PREFIX).unwrap_or(name);
+            ensure!(
+                victim.jar.plant_from_sibling(plain, value),
+                "the jar refused a plain-named cookie from a sibling"
+            );
+            ensure!(
+                !victim.jar.plant_from_sibling(name, value),
+                "the jar took a {HOST_PREFIX} cookie from a sibling"
+            );
+        }
+        Ok(())
+    };
+    let victim = Browser::new(fixture);
+    plant(&victim)?;
+    ensure!(
+        victim
+            .get()
+            .await
+            .doing("reading the planted session")?
+            .is_none(),
+        "a session planted under the plain name logged the browser in"
+    );
+    let victim_state = sample_state("auth0|victim", "sid-victim", now(fixture));
+    victim
+        .set(&victim_state, true)
+        .await
+        .doing("victim login")?;
+    plant(&victim)?;
+    let seen = victim.get().await.doing("victim reading")?;
+    ensure!(
+        seen.as_ref()
+            .and_then(|s| s.user.as_ref())
+            .map(|u| u.sub.as_str())
+            == Some("auth0|victim"),
+        "a session planted under the plain name replaced the browser's own: {:?}",
+        seen.and_then(|s| s.user).map(|u| u.sub)
+    );
+    Ok(())
+}
+
 /// A session's cookies copied under another identifier do not open there.
 pub async fn foreign_identifier_cookie_is_none(fixture: &dyn Fixture) -> RuleResult {
     let browser = Browser::new(fixture);
@@ -540,7 +603,7 @@ pub async fn foreign_identifier_cookie_is_none(fixture: &dyn Fixture) -> RuleRes
         .await
         .doing("writing")?;
     for (name, value) in browser.session_cookies(IDENTIFIER) {
-        let renamed = format!("{OTHER_IDENTIFIER}{}", &name[IDENTIFIER.len()..]);
+        let renamed = name.replacen(IDENTIFIER, OTHER_IDENTIFIER, 1);
         browser.jar.set(&renamed, &value);
     }
     ensure!(

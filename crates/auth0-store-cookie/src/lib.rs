@@ -5,8 +5,10 @@
 //! The default store of the Auth0 server SDKs: nothing on the server, so any number of
 //! instances serve any request. The session is sealed as a JWE (see
 //! [`CookieSealer`](auth0_server_core::seal::CookieSealer)) and split into chunks named
-//! `{identifier}.0`, `{identifier}.1`, … so that every `Set-Cookie` stays under the 4 KB
-//! browsers accept.
+//! `__Host-{identifier}.0`, `__Host-{identifier}.1`, … so that every `Set-Cookie` stays under
+//! the 4 KB browsers accept. The `__Host-` prefix (on whenever the cookies are `Secure` with
+//! `Path=/` and no `Domain`) keeps a sibling subdomain from planting a session of its own;
+//! `CookieOptions { host_prefix: false, .. }` gives `auth0-server-python`'s plain names.
 //!
 //! ```
 //! use auth0_server_core::{Secrets, model::StateData, store::{StateStore, StoreContext}};
@@ -17,7 +19,7 @@
 //! let cx = StoreContext::new();
 //! store.set("_a0_session", &StateData::default(), true, &cx).await?;
 //! for cookie in cx.take_changes() {
-//!     assert!(cookie.name.starts_with("_a0_session."));
+//!     assert!(cookie.name.starts_with("__Host-_a0_session."));
 //!     println!("Set-Cookie: {}", cookie.to_header_value());
 //! }
 //! # Ok(()) }

@@ -22,8 +22,11 @@ const MIN_CHUNK_SIZE: usize = 256;
 
 /// A [`StateStore`] that keeps the whole session, sealed, in the browser's cookies.
 ///
-/// Chunks are named `{identifier}.{n}`; reading joins exactly the cookies matching
-/// `^{identifier}\.\d+$` in order and refuses a gap; every write removes chunks left over
+/// Chunks are named `__Host-{identifier}.{n}` (or `{identifier}.{n}` when the cookie options
+/// rule the prefix out, see [`CookieOptions::cookie_name`], or set `host_prefix: false` to
+/// share cookies with `auth0-server-python`); reading joins exactly the cookies matching
+/// `^(__Host-)?{identifier}\.\d+$` for the one name in use, in order, and refuses a gap; the
+/// token is sealed to the plain `{identifier}` either way; every write removes chunks left over
 /// from a larger session. Cookies are HttpOnly, Secure (unless configured off for
 /// `http://localhost` development), SameSite=Lax and Path=/ by default, and last as long as
 /// the session: [`SessionLifetime`] sets both their `Max-Age` and the token's `exp`.
@@ -126,13 +129,23 @@ impl CookieStateStore {
         self.max_size
     }
 
+    /// The name the chunks of `identifier` start with in the browser: `__Host-{identifier}`
+    /// unless the cookie options rule the prefix out ([`CookieOptions::cookie_name`]).
+    fn chunk_prefix(&self, identifier: &str) -> String {
+        self.cookie.cookie_name(identifier)
+    }
+
     /// The chunk cookies of `identifier` in this request, sorted by index: `(index, name, value)`.
-    fn chunks(identifier: &str, cx: &StoreContext) -> Vec<(usize, String, String)> {
+    /// Only the names of [`chunk_prefix`](Self::chunk_prefix) count: with the `__Host-`
+    /// prefix, plain `{identifier}.{n}` cookies (which a sibling subdomain can set) are not
+    /// read.
+    fn chunks(&self, identifier: &str, cx: &StoreContext) -> Vec<(usize, String, String)> {
+        let prefix = self.chunk_prefix(identifier);
         let mut chunks: Vec<(usize, String, String)> = cx
             .cookies()
             .into_iter()
             .filter_map(|(name, value)| {
-                let index = name.strip_prefix(identifier)?.strip_prefix('.')?;
+                let index = name.strip_prefix(prefix.as_str())?.strip_prefix('.')?;
                 if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) || index.len() > 4
                 {
                     return None;
@@ -145,7 +158,7 @@ impl CookieStateStore {
     }
 
     fn remove_chunks_from(&self, identifier: &str, first: usize, cx: &StoreContext) {
-        for (index, name, _) in Self::chunks(identifier, cx) {
+        for (index, name, _) in self.chunks(identifier, cx) {
             if index >= first {
                 cx.remove_cookie(&name, &self.cookie);
             }
@@ -195,9 +208,10 @@ impl StateStore for CookieStateStore {
             // The token is base64url and dots: ASCII, so byte chunks are char chunks.
             .map(|c| std::str::from_utf8(c).unwrap_or_default())
             .collect();
+        let prefix = self.chunk_prefix(identifier);
         for (index, piece) in pieces.iter().enumerate() {
             cx.set_cookie(SetCookie::new(
-                format!("{identifier}.{index}"),
+                format!("{prefix}.{index}"),
                 *piece,
                 max_age,
                 &self.cookie,
@@ -214,7 +228,7 @@ impl StateStore for CookieStateStore {
         cx: &StoreContext,
     ) -> Result<Option<StateData>, StoreError> {
         validate_identifier(identifier)?;
-        let chunks = Self::chunks(identifier, cx);
+        let chunks = self.chunks(identifier, cx);
         if chunks.is_empty() {
             return Ok(None);
         }

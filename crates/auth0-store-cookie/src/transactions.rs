@@ -7,7 +7,7 @@ use auth0_server_core::clock::{self, Clock};
 use auth0_server_core::model::TransactionData;
 use auth0_server_core::seal::{CookieSealer, Opened};
 use auth0_server_core::store::{
-    CookieOptions, SetCookie, StoreContext, StoreError, TransactionStore,
+    CookieOptions, SetCookie, StoreContext, StoreError, TransactionStore, split_transaction_key,
 };
 
 /// How long a login may take: one hour, as `Max-Age` and as the token's `exp`.
@@ -15,7 +15,8 @@ pub const DEFAULT_TRANSACTION_MAX_AGE: Duration = Duration::from_secs(60 * 60);
 /// How many logins in progress one browser keeps; past it the oldest cookie goes.
 pub const DEFAULT_MAX_TRANSACTIONS: usize = 5;
 
-/// A [`TransactionStore`] with one cookie per login attempt, `{tx_identifier}_{state}`,
+/// A [`TransactionStore`] with one cookie per login attempt, `__Host-{tx_identifier}_{state}`
+/// (without `__Host-` when the cookie options rule it out, see [`CookieOptions::cookie_name`]),
 /// sealed with the salt `{tx_identifier}:{state}`, so logins in several tabs complete
 /// independently and a transaction cookie never opens as a session (or another login).
 ///
@@ -29,17 +30,6 @@ pub struct CookieTransactionStore {
     clock: Arc<dyn Clock>,
     max_age: Duration,
     max_transactions: usize,
-}
-
-/// Splits `"{tx_identifier}:{state}"`; the state must be cookie-name safe.
-fn split_key(key: &str) -> Option<(&str, &str)> {
-    let (prefix, state) = key.split_once(':')?;
-    let safe = !state.is_empty()
-        && state.len() <= 128
-        && state
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    safe.then_some((prefix, state))
 }
 
 impl CookieTransactionStore {
@@ -73,14 +63,22 @@ impl CookieTransactionStore {
         self
     }
 
-    /// The transaction cookies of `prefix` in this request: `(cookie name, key)`.
-    fn cookies_of(prefix: &str, cx: &StoreContext) -> Vec<(String, String, String)> {
+    /// The browser's name of the cookie of login `state`: `__Host-{prefix}_{state}`, or
+    /// `{prefix}_{state}` when the cookie options rule the prefix out. Only that name is read,
+    /// never a plain one a sibling subdomain planted.
+    fn cookie_name(&self, prefix: &str, state: &str) -> String {
+        self.cookie.cookie_name(&format!("{prefix}_{state}"))
+    }
+
+    /// The transaction cookies of `prefix` in this request: `(cookie name, key, value)`.
+    fn cookies_of(&self, prefix: &str, cx: &StoreContext) -> Vec<(String, String, String)> {
+        let named = self.cookie.cookie_name(prefix);
         cx.cookies()
             .into_iter()
             .filter_map(|(name, value)| {
-                let state = name.strip_prefix(prefix)?.strip_prefix('_')?;
+                let state = name.strip_prefix(named.as_str())?.strip_prefix('_')?;
                 let key = format!("{prefix}:{state}");
-                split_key(&key)?;
+                split_transaction_key(&key)?;
                 Some((name, key, value))
             })
             .collect()
@@ -95,14 +93,16 @@ impl TransactionStore for CookieTransactionStore {
         transaction: &TransactionData,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
-        let (prefix, state) = split_key(key).ok_or_else(|| StoreError::InvalidIdentifier {
-            identifier: key.to_owned(),
-        })?;
-        let name = format!("{prefix}_{state}");
+        let (prefix, state) =
+            split_transaction_key(key).ok_or_else(|| StoreError::InvalidIdentifier {
+                identifier: key.to_owned(),
+            })?;
+        let name = self.cookie_name(prefix, state);
         auth0_server_core::store::validate_identifier(&name)?;
         // Keep at most max_transactions - 1 others, dropping the oldest (earliest exp;
         // unreadable ones first).
-        let mut others: Vec<(u64, String)> = Self::cookies_of(prefix, cx)
+        let mut others: Vec<(u64, String)> = self
+            .cookies_of(prefix, cx)
             .into_iter()
             .filter(|(n, _, _)| *n != name)
             .map(|(n, k, v)| {
@@ -136,18 +136,18 @@ impl TransactionStore for CookieTransactionStore {
         key: &str,
         cx: &StoreContext,
     ) -> Result<Option<TransactionData>, StoreError> {
-        let Some((prefix, state)) = split_key(key) else {
+        let Some((prefix, state)) = split_transaction_key(key) else {
             return Ok(None);
         };
-        let Some(token) = cx.cookie(&format!("{prefix}_{state}")) else {
+        let Some(token) = cx.cookie(&self.cookie_name(prefix, state)) else {
             return Ok(None);
         };
         Ok(self.sealer.open(key, &token).ok())
     }
 
     async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
-        if let Some((prefix, state)) = split_key(key) {
-            cx.remove_cookie(&format!("{prefix}_{state}"), &self.cookie);
+        if let Some((prefix, state)) = split_transaction_key(key) {
+            cx.remove_cookie(&self.cookie_name(prefix, state), &self.cookie);
         }
         Ok(())
     }
@@ -157,7 +157,7 @@ impl TransactionStore for CookieTransactionStore {
         transaction_identifier: &str,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
-        for (name, _, _) in Self::cookies_of(transaction_identifier, cx) {
+        for (name, _, _) in self.cookies_of(transaction_identifier, cx) {
             cx.remove_cookie(&name, &self.cookie);
         }
         Ok(())

@@ -16,6 +16,8 @@ use serde_json::json;
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes";
 const ID: &str = "_a0_session";
+/// The chunks' names with the default options: `__Host-` and the identifier.
+const CHUNK: &str = "__Host-_a0_session.";
 
 fn clock() -> ManualClock {
     ManualClock::at_unix(1_800_000_000)
@@ -57,7 +59,7 @@ async fn read(store: &CookieStateStore, jar: &BrowserJar) -> Option<StateData> {
 fn chunk_names(jar: &BrowserJar) -> Vec<String> {
     jar.names()
         .into_iter()
-        .filter(|n| n.starts_with("_a0_session."))
+        .filter(|n| n.starts_with(CHUNK))
         .collect()
 }
 
@@ -87,7 +89,7 @@ async fn shrinking_from_four_chunks_to_one_removes_the_stale_three() {
     assert_eq!(chunk_names(&jar).len(), 4);
     let small = session_of(100, c.unix_seconds());
     let headers = write(&store, &jar, &small).await;
-    assert_eq!(chunk_names(&jar), vec!["_a0_session.0"]);
+    assert_eq!(chunk_names(&jar), vec!["__Host-_a0_session.0"]);
     assert_eq!(
         headers.iter().filter(|h| h.contains("Max-Age=0")).count(),
         3
@@ -102,7 +104,7 @@ async fn a_missing_middle_chunk_is_no_session() {
     let jar = BrowserJar::new(Arc::new(c.clone()));
     write(&store, &jar, &session_of(8000, c.unix_seconds())).await;
     assert_eq!(chunk_names(&jar).len(), 3);
-    jar.remove("_a0_session.1");
+    jar.remove("__Host-_a0_session.1");
     assert_eq!(read(&store, &jar).await, None);
 }
 
@@ -114,10 +116,12 @@ async fn cookies_named_like_the_identifier_but_not_chunks_are_ignored() {
     let state = session_of(100, c.unix_seconds());
     write(&store, &jar, &state).await;
     for (name, value) in [
-        ("_a0_session_other", "x"),
-        ("_a0_session.x", "y"),
-        ("_a0_session", "z"),
-        ("_a0_session.", "w"),
+        ("__Host-_a0_session_other", "x"),
+        ("__Host-_a0_session.x", "y"),
+        ("__Host-_a0_session", "z"),
+        ("__Host-_a0_session.", "w"),
+        ("_a0_session.1", "v"),
+        ("_a0_session.0", "u"),
     ] {
         jar.set(name, value);
     }
@@ -125,8 +129,77 @@ async fn cookies_named_like_the_identifier_but_not_chunks_are_ignored() {
     // And a write leaves them alone.
     let headers = write(&store, &jar, &state).await;
     assert!(
-        headers.iter().all(|h| h.starts_with("_a0_session.0=")),
+        headers
+            .iter()
+            .all(|h| h.starts_with("__Host-_a0_session.0=")),
         "{headers:?}"
+    );
+}
+
+/// Cookie tossing: a sibling subdomain can set `_a0_session.0` for the parent domain, never
+/// `__Host-_a0_session.0`. The attacker's own valid session, planted under the plain names,
+/// must neither log a browser in nor replace its session.
+#[tokio::test]
+async fn a_session_planted_under_the_plain_names_is_not_read() {
+    let c = clock();
+    let store = store(&c);
+    let python_names = store.clone().with_cookie_options(CookieOptions {
+        host_prefix: false,
+        ..CookieOptions::default()
+    });
+    let attacker = BrowserJar::new(Arc::new(c.clone()));
+    let mut attacker_state = session_of(100, c.unix_seconds());
+    attacker_state.user.as_mut().unwrap().sub = "auth0|attacker".into();
+    write(&python_names, &attacker, &attacker_state).await;
+    let planted = attacker.snapshot();
+    assert!(planted.keys().all(|n| n.starts_with("_a0_session.")));
+
+    let victim = BrowserJar::new(Arc::new(c.clone()));
+    for (name, cookie) in &planted {
+        assert!(victim.plant_from_sibling(name, &cookie.value));
+    }
+    assert_eq!(
+        read(&store, &victim).await,
+        None,
+        "no session from a sibling"
+    );
+    assert_eq!(
+        read(&python_names, &victim).await.as_ref(),
+        Some(&attacker_state),
+        "the planted cookies are valid: only their names keep them out"
+    );
+    let own = session_of(100, c.unix_seconds());
+    write(&store, &victim, &own).await;
+    assert_eq!(read(&store, &victim).await, Some(own));
+}
+
+#[tokio::test]
+async fn the_python_names_are_one_option_away() {
+    let c = clock();
+    let store = store(&c).with_cookie_options(CookieOptions {
+        host_prefix: false,
+        ..CookieOptions::default()
+    });
+    let jar = BrowserJar::new(Arc::new(c.clone()));
+    let state = session_of(100, c.unix_seconds());
+    let headers = write(&store, &jar, &state).await;
+    assert!(headers[0].starts_with("_a0_session.0="), "{headers:?}");
+    assert_eq!(read(&store, &jar).await, Some(state));
+    let tx = tx_store(&c).with_cookie_options(CookieOptions {
+        host_prefix: false,
+        ..CookieOptions::default()
+    });
+    let cx = jar.context();
+    tx.set("_a0_tx:abc", &TransactionData::default(), &cx)
+        .await
+        .unwrap();
+    jar.apply(&cx);
+    assert!(jar.get("_a0_tx_abc").is_some());
+    assert!(
+        tx.get("_a0_tx:abc", &jar.context())
+            .await
+            .unwrap()
+            .is_some()
     );
 }
 
@@ -289,23 +362,23 @@ async fn a_transaction_cookie_is_no_session_and_a_session_cookie_is_no_transacti
         .await
         .unwrap();
     jar.apply(&cx);
-    let tx_value = jar.get("_a0_tx_abc").unwrap();
-    let header = jar.cookie("_a0_tx_abc").unwrap().attributes;
+    let tx_value = jar.get("__Host-_a0_tx_abc").unwrap();
+    let header = jar.cookie("__Host-_a0_tx_abc").unwrap().attributes;
     assert!(
         header.contains("Max-Age=3600")
             && header.contains("HttpOnly")
             && header.contains("SameSite=Lax")
     );
 
-    jar.set("_a0_session.0", &tx_value);
+    jar.set("__Host-_a0_session.0", &tx_value);
     assert_eq!(read(&store(&c), &jar).await, None);
 
     write(&store(&c), &jar, &session_of(100, c.unix_seconds())).await;
-    let session_value = jar.get("_a0_session.0").unwrap();
-    jar.set("_a0_tx_abc", &session_value);
+    let session_value = jar.get("__Host-_a0_session.0").unwrap();
+    jar.set("__Host-_a0_tx_abc", &session_value);
     assert_eq!(tx.get("_a0_tx:abc", &jar.context()).await.unwrap(), None);
     // Nor does one login's cookie open as another's.
-    jar.set("_a0_tx_other", &tx_value);
+    jar.set("__Host-_a0_tx_other", &tx_value);
     assert_eq!(tx.get("_a0_tx:other", &jar.context()).await.unwrap(), None);
 }
 
@@ -329,7 +402,7 @@ async fn twenty_parallel_logins_stay_under_the_bound_and_the_newest_survive() {
     let names: Vec<String> = jar
         .names()
         .into_iter()
-        .filter(|n| n.starts_with("_a0_tx_"))
+        .filter(|n| n.starts_with("__Host-_a0_tx_"))
         .collect();
     assert_eq!(names.len(), DEFAULT_MAX_TRANSACTIONS, "{names:?}");
     let cx = jar.context();
@@ -338,7 +411,7 @@ async fn twenty_parallel_logins_stay_under_the_bound_and_the_newest_survive() {
     tx.clear("_a0_tx", &cx).await.unwrap();
     jar.apply(&cx);
     assert!(
-        jar.names().iter().all(|n| !n.starts_with("_a0_tx_")),
+        jar.names().iter().all(|n| !n.contains("_a0_tx_")),
         "clear removes them all"
     );
 }
@@ -363,4 +436,40 @@ async fn an_expired_transaction_is_gone() {
             .unwrap()
             .is_none()
     );
+}
+
+/// Cookie tossing on a login: a sibling subdomain plants a valid login cookie of the
+/// attacker's under the plain name; the store reads only `__Host-_a0_tx_{state}`, and a clear
+/// after login does not count the planted ones as its own.
+#[tokio::test]
+async fn a_login_cookie_planted_under_the_plain_name_is_not_read() {
+    let c = clock();
+    let tx = tx_store(&c);
+    let python_names = tx_store(&c).with_cookie_options(CookieOptions {
+        host_prefix: false,
+        ..CookieOptions::default()
+    });
+    let attacker = BrowserJar::new(Arc::new(c.clone()));
+    let cx = attacker.context();
+    python_names
+        .set("_a0_tx:abc", &TransactionData::default(), &cx)
+        .await
+        .unwrap();
+    attacker.apply(&cx);
+    let planted = attacker.get("_a0_tx_abc").unwrap();
+
+    let victim = BrowserJar::new(Arc::new(c.clone()));
+    assert!(victim.plant_from_sibling("_a0_tx_abc", &planted));
+    assert_eq!(tx.get("_a0_tx:abc", &victim.context()).await.unwrap(), None);
+    assert!(
+        python_names
+            .get("_a0_tx:abc", &victim.context())
+            .await
+            .unwrap()
+            .is_some(),
+        "the planted cookie is valid: only its name keeps it out"
+    );
+    let cx = victim.context();
+    tx.clear("_a0_tx", &cx).await.unwrap();
+    assert!(cx.take_changes().is_empty(), "not ours to remove");
 }

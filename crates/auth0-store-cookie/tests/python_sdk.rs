@@ -11,7 +11,7 @@ use auth0_server_core::Secrets;
 use auth0_server_core::clock::{Clock, ManualClock};
 use auth0_server_core::model::{StateData, UserClaims};
 use auth0_server_core::seal::CookieFormat;
-use auth0_server_core::store::StateStore;
+use auth0_server_core::store::{CookieOptions, StateStore};
 use auth0_store_conformance::BrowserJar;
 use auth0_store_cookie::CookieStateStore;
 use serde_json::{Value, json};
@@ -82,8 +82,14 @@ fn joined(jar: &BrowserJar, prefix: &str) -> String {
 async fn a_chunked_python_layout_session_opens_in_python() {
     let Some(python) = python() else { return };
     let clock = ManualClock::starting_now();
+    // The Python SDK's plain cookie names (`_a0_session.0`, …), as an app sharing sessions
+    // with a Python service sets them.
     let store = CookieStateStore::new(Secrets::parse(SECRET).unwrap())
         .with_format(CookieFormat::Python)
+        .with_cookie_options(CookieOptions {
+            host_prefix: false,
+            ..CookieOptions::default()
+        })
         .with_clock(Arc::new(clock.clone()));
     let mut state = StateData {
         user: Some(UserClaims {

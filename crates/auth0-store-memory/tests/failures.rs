@@ -110,7 +110,7 @@ async fn login_fails_closed_when_the_old_session_cannot_be_deleted() {
         .set("_a0_session", &state("auth0|old"), true, &first)
         .await
         .unwrap();
-    let old_cookie = first.cookie("_a0_session").unwrap();
+    let old_cookie = first.cookie(&store.id_cookie_name("_a0_session")).unwrap();
 
     backend.deletes_fail.store(true, Ordering::SeqCst);
     let login = StoreContext::from_cookies(first.cookies());
@@ -120,7 +120,9 @@ async fn login_fails_closed_when_the_old_session_cannot_be_deleted() {
         .unwrap_err();
     assert_eq!(err.code(), "store_backend_error");
     assert_eq!(
-        login.cookie("_a0_session").as_deref(),
+        login
+            .cookie(&store.id_cookie_name("_a0_session"))
+            .as_deref(),
         Some(old_cookie.as_str()),
         "no new session cookie is handed out when rotation failed"
     );

@@ -284,7 +284,7 @@ async fn a_realistic_session_takes_a_few_kilobytes_of_redis_memory() {
     let cx = auth0_server_core::store::StoreContext::new();
     use auth0_server_core::store::StateStore as _;
     store.set("_a0_session", &state, true, &cx).await.unwrap();
-    let id = SessionId::parse(&cx.cookie("_a0_session").unwrap()).unwrap();
+    let id = SessionId::parse(&cx.cookie(&store.id_cookie_name("_a0_session")).unwrap()).unwrap();
     let bytes: i64 = redis::cmd("MEMORY")
         .arg("USAGE")
         .arg(backend.session_key(&id))

@@ -11,7 +11,7 @@ mod support;
 use quickstart::{Settings, StoreChoice, TransactionChoice};
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
-use support::{Browser, CROSS_SITE, SAME_ORIGIN, skip, submit_tenant_form};
+use support::{Browser, CROSS_SITE, SAME_ORIGIN, submit_tenant_form};
 
 /// Logs in through the dev tenant's form, and checks the profile shows the user.
 async fn log_in(browser: &mut Browser, base: &str) {
@@ -49,18 +49,11 @@ fn attribute(html: &str, marker: &str) -> String {
 
 /// The store named by `name`, or `None` (after a skip notice) when its URL is not set.
 fn store(name: &str) -> Option<StoreChoice> {
-    let from = |var: &str| match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            skip(var);
-            None
-        }
-    };
     match name {
         "cookie" => Some(StoreChoice::Cookie),
         "memory" => Some(StoreChoice::Memory),
-        "redis" => from("REDIS_URL").map(StoreChoice::Redis),
-        "postgres" => from("DATABASE_URL").map(StoreChoice::Postgres),
+        "redis" => support::redis(),
+        "postgres" => support::postgres(),
         other => panic!("no store {other}"),
     }
 }

@@ -13,7 +13,7 @@ use super::Error;
 use crate::clock::{self, Clock};
 use crate::model::normalize_domain;
 use crate::secret::{SecretError, Secrets};
-use crate::store::{StateStore, TransactionStore};
+use crate::store::{OwnedCookies, StateStore, TransactionStore};
 
 /// The scope asked for when none is configured. `openid` is always added.
 pub const DEFAULT_SCOPE: &str = "openid profile email";
@@ -135,6 +135,18 @@ impl Config {
     /// The session cookie's name.
     pub fn state_identifier(&self) -> &str {
         &self.state_identifier
+    }
+    /// The prefix of the login (transaction) cookies' names.
+    pub fn transaction_identifier(&self) -> &str {
+        &self.transaction_identifier
+    }
+    /// The cookies this client's stores may name, with and without the `__Host-` prefix:
+    /// what an integration keeps of a request's Cookie header
+    /// ([`StoreContext::from_headers_owned`](crate::store::StoreContext::from_headers_owned)).
+    pub fn owned_cookies(&self) -> OwnedCookies {
+        OwnedCookies::new()
+            .with_identifier(&self.state_identifier)
+            .with_identifier(&self.transaction_identifier)
     }
     /// The secrets sessions are sealed with.
     pub fn secrets(&self) -> &Secrets {

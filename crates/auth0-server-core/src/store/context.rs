@@ -1,11 +1,12 @@
 //! The per-request view a store has of the browser: cookies in, `Set-Cookie` out.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use http::HeaderMap;
+use memchr::memmem;
 use url::Url;
 
 use super::StoreError;
@@ -216,14 +217,154 @@ pub struct ReadVersion {
     pub version: u64,
 }
 
+/// How many cookies of one owned name prefix a request brings in at most
+/// ([`StoreContext::from_headers_owned`]): the first 32 in the header are kept, the rest are
+/// ignored. A session takes one cookie (server-side stores) or a few chunks (the cookie
+/// store, four by default), a browser keeps five logins in progress, so 32 leaves room
+/// while an attacker's header of 60,000 `__Host-_a0_tx_…` cookies costs at most 32 attempts
+/// to open one.
+pub const MAX_COOKIES_PER_PREFIX: usize = 32;
+
+/// The cookie names this SDK owns in a request: the names starting with one of its prefixes
+/// (a client's `state_identifier` and `transaction_identifier`, each with and without
+/// [`HOST_PREFIX`]). [`StoreContext::from_headers_owned`] materialises only those: it looks
+/// for the prefixes in the header's bytes (a vectorised substring search) and reads only the
+/// pairs that start with one, so the rest of a Cookie header (the app's own cookies,
+/// analytics, an attacker's thousands) is scanned and nothing more.
+///
+/// Build it once (an integration does so when it is created) and use it for every request.
+///
+/// ```
+/// use auth0_server_core::store::OwnedCookies;
+/// let owned = OwnedCookies::new().with_identifier("_a0_session").with_identifier("_a0_tx");
+/// assert!(owned.owns("__Host-_a0_session.0"));
+/// assert!(owned.owns("_a0_tx_abc"));
+/// assert!(!owned.owns("pref"));
+/// ```
+#[derive(Clone, Default)]
+pub struct OwnedCookies {
+    /// Longest first, so a name counts against the most specific prefix it has.
+    prefixes: Vec<String>,
+    /// What is searched for in a header: one searcher per prefix, except that `__Host-{p}`
+    /// is found by the searcher of `p` when `p` is owned too.
+    searches: Vec<Search>,
+}
+
+/// One substring search of [`OwnedCookies`] and the prefixes it finds.
+#[derive(Clone)]
+struct Search {
+    base: String,
+    finder: memmem::Finder<'static>,
+    /// Indexes into `prefixes`: `base` itself and/or `__Host-{base}`.
+    covers: Vec<usize>,
+}
+
+impl fmt::Debug for OwnedCookies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedCookies")
+            .field("prefixes", &self.prefixes)
+            .finish()
+    }
+}
+
+impl PartialEq for OwnedCookies {
+    fn eq(&self, other: &Self) -> bool {
+        self.prefixes == other.prefixes
+    }
+}
+
+impl Eq for OwnedCookies {}
+
+impl OwnedCookies {
+    /// Owns no cookie yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also owns the cookies a store names from `identifier`: `identifier…` and
+    /// `__Host-identifier…` (see [`CookieOptions::cookie_name`]).
+    pub fn with_identifier(self, identifier: &str) -> Self {
+        self.with_prefix(identifier)
+            .with_prefix(&format!("{HOST_PREFIX}{identifier}"))
+    }
+
+    /// Also owns the cookies whose names start with `prefix` (exactly). A prefix that could
+    /// not begin a cookie name of this SDK (empty, or with characters other than letters,
+    /// digits, `_`, `-` and `.`) is ignored.
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        let usable = !prefix.is_empty()
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if usable && !self.prefixes.iter().any(|p| p == prefix) {
+            self.prefixes.push(prefix.to_owned());
+            self.prefixes
+                .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+            self.searches = Vec::new();
+            for (i, prefix) in self.prefixes.iter().enumerate() {
+                let base = prefix
+                    .strip_prefix(HOST_PREFIX)
+                    .filter(|plain| self.prefixes.iter().any(|p| p == plain))
+                    .unwrap_or(prefix);
+                match self.searches.iter_mut().find(|s| s.base == base) {
+                    Some(search) => search.covers.push(i),
+                    None => self.searches.push(Search {
+                        base: base.to_owned(),
+                        finder: memmem::Finder::new(base.as_bytes()).into_owned(),
+                        covers: vec![i],
+                    }),
+                }
+            }
+        }
+        self
+    }
+
+    /// The owned prefixes, longest first.
+    pub fn prefixes(&self) -> &[String] {
+        &self.prefixes
+    }
+
+    /// Whether a cookie called `name` is owned.
+    pub fn owns(&self, name: &str) -> bool {
+        self.prefix_of(name.as_bytes()).is_some()
+    }
+
+    /// The index of the prefix `name` starts with, if any.
+    fn prefix_of(&self, name: &[u8]) -> Option<usize> {
+        self.prefixes
+            .iter()
+            .position(|p| name.starts_with(p.as_bytes()))
+    }
+}
+
 /// What a store sees of one request and may change in its response.
 ///
 /// It holds the cookies the browser sent and the `Set-Cookie` changes made so far, and
 /// [`cookie`](Self::cookie) answers from both, so a session written earlier in a request is
 /// what a later read in the same request sees. The web framework integration builds one per
-/// request and writes [`take_changes`](Self::take_changes) onto the response; tests use a
-/// simulated browser jar. Clones share the same state, so one can be kept by the framework
-/// and another handed to the application.
+/// request ([`from_headers_owned`](Self::from_headers_owned)) and writes
+/// [`take_changes`](Self::take_changes) onto the response; tests use a simulated browser jar.
+/// Clones share the same state, so one can be kept by the framework and another handed to the
+/// application.
+///
+/// # How the Cookie header is read
+///
+/// The request's Cookie headers are treated as hostile:
+///
+/// - they are read as bytes and split on `;`; each pair is decoded as UTF-8 and parsed by the
+///   [`cookie`] crate on its own, so a malformed pair or one with bytes that are not UTF-8
+///   (`pref=José` sent raw) is skipped without dropping the others;
+/// - the work is linear in the header's size, whatever it holds;
+/// - [`from_headers_owned`](Self::from_headers_owned) keeps only the cookies of this SDK
+///   ([`OwnedCookies`]), at most [`MAX_COOKIES_PER_PREFIX`] per prefix (the first ones win),
+///   and looks only at the pairs that start with an owned prefix (found by a vectorised
+///   substring search), so the rest of the header is scanned, never split or parsed;
+/// - **duplicate names: the first one wins.** Browsers send the cookie with the most specific
+///   path first, and a cookie set by a sibling subdomain for the parent domain cannot take
+///   the place of the host's own (it is a different name when the host's cookies carry the
+///   `__Host-` prefix, see [`CookieOptions::host_prefix`]);
+/// - values lose one pair of surrounding double quotes (`"abc"` reads `abc`); nothing is
+///   percent-decoded.
 ///
 /// ```
 /// use auth0_server_core::store::{CookieOptions, SetCookie, StoreContext};
@@ -241,11 +382,125 @@ pub struct StoreContext {
 
 #[derive(Default)]
 struct Inner {
-    request_cookies: Vec<(String, String)>,
+    request_cookies: RequestCookies,
     changes: Vec<SetCookie>,
     url: Option<Url>,
     headers: HeaderMap,
     versions: HashMap<String, ReadVersion>,
+}
+
+/// The cookies a request brought, each name once (the first one wins), in header order.
+#[derive(Default)]
+struct RequestCookies {
+    pairs: Vec<(String, String)>,
+    index: HashMap<String, usize>,
+}
+
+impl RequestCookies {
+    /// Adds a cookie unless one of that name came earlier; returns whether it was added.
+    fn insert(&mut self, name: String, value: String) -> bool {
+        if self.index.contains_key(&name) {
+            return false;
+        }
+        self.index.insert(name.clone(), self.pairs.len());
+        self.pairs.push((name, value));
+        true
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        let i = *self.index.get(name)?;
+        self.pairs.get(i).map(|(_, v)| v.as_str())
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
+    /// Reads every cookie of one Cookie header's bytes: each `;`-separated pair on its own.
+    fn read_header(&mut self, header: &[u8]) {
+        for piece in header.split(|b| *b == b';') {
+            self.read_pair(piece.trim_ascii_start());
+        }
+    }
+
+    /// Reads the cookies `owned` names from one Cookie header's bytes, at most
+    /// [`MAX_COOKIES_PER_PREFIX`] per prefix (`counts`, one per prefix, carries over from
+    /// earlier headers of the request), the first ones in the header winning.
+    ///
+    /// Rather than splitting the whole header, it looks for the prefixes with a vectorised
+    /// substring search (`_a0_tx` finds `__Host-_a0_tx` too) and reads only the pairs that
+    /// start where one was found, in header order; the pairs are the same as
+    /// [`read_header`](Self::read_header)'s. Each search finds a position at most once and
+    /// each step does a bounded amount of work besides the pair it reads, so the time is
+    /// linear in the header's size. A search stops once every prefix it finds is full.
+    fn read_owned(&mut self, header: &[u8], owned: &OwnedCookies, counts: &mut [usize]) {
+        let full =
+            |counts: &[usize], i: usize| counts.get(i).is_none_or(|n| *n >= MAX_COOKIES_PER_PREFIX);
+        let mut hits: Vec<_> = owned
+            .searches
+            .iter()
+            .map(|search| search.finder.find_iter(header).peekable())
+            .collect();
+        loop {
+            // The earliest hit of a search that may still take cookies.
+            let mut next: Option<(usize, usize)> = None;
+            for (k, (search, found)) in owned.searches.iter().zip(hits.iter_mut()).enumerate() {
+                if search.covers.iter().all(|i| full(counts, *i)) {
+                    continue;
+                }
+                if let Some(&at) = found.peek()
+                    && next.is_none_or(|(best, _)| at < best)
+                {
+                    next = Some((at, k));
+                }
+            }
+            let Some((at, k)) = next else {
+                break;
+            };
+            let (Some(found), Some(search)) = (hits.get_mut(k), owned.searches.get(k)) else {
+                break;
+            };
+            found.next();
+            let host = at
+                .checked_sub(HOST_PREFIX.len())
+                .filter(|start| header.get(*start..at) == Some(HOST_PREFIX.as_bytes()));
+            let start = host.unwrap_or(at);
+            // A pair starts at the header's start or after `;` and blanks; elsewhere the
+            // prefix is inside another cookie's name or value.
+            let before = header.get(..start).unwrap_or_default().trim_ascii_end();
+            if !(before.is_empty() || before.ends_with(b";")) {
+                continue;
+            }
+            let rest = header.get(start..).unwrap_or_default();
+            // The name counts against its longest owned prefix, if this search finds it.
+            let Some(i) = owned
+                .prefix_of(rest)
+                .filter(|i| search.covers.contains(i) && !full(counts, *i))
+            else {
+                continue;
+            };
+            let piece = rest
+                .get(..memchr::memchr(b';', rest).unwrap_or(rest.len()))
+                .unwrap_or_default();
+            if self.read_pair(piece)
+                && let Some(n) = counts.get_mut(i)
+            {
+                *n += 1;
+            }
+        }
+    }
+
+    /// Parses one `name=value` pair; returns whether a new cookie was kept.
+    fn read_pair(&mut self, piece: &[u8]) -> bool {
+        let Ok(piece) = std::str::from_utf8(piece) else {
+            return false;
+        };
+        // A pair of the Cookie header carries no attributes, so `;` never reaches here.
+        match cookie::Cookie::parse(piece) {
+            Ok(c) => self.insert(c.name().to_owned(), c.value_trimmed().to_owned()),
+            Err(_) => false,
+        }
+    }
 }
 
 impl fmt::Debug for StoreContext {
@@ -256,6 +511,7 @@ impl fmt::Debug for StoreContext {
                 "request_cookies",
                 &inner
                     .request_cookies
+                    .pairs
                     .iter()
                     .map(|(n, _)| n)
                     .collect::<Vec<_>>(),
@@ -272,29 +528,61 @@ impl StoreContext {
         Self::default()
     }
 
-    /// A context from the request's headers: the cookies come from its `Cookie` headers.
-    pub fn from_headers(headers: &HeaderMap) -> Self {
+    /// A context from the request's headers, keeping only the cookies `owned` names (at
+    /// most [`MAX_COOKIES_PER_PREFIX`] per prefix, the first ones in the header): what a
+    /// framework integration uses for every request. See [the type's docs](Self) for how the
+    /// header is read.
+    ///
+    /// ```
+    /// use auth0_server_core::store::{OwnedCookies, StoreContext};
+    /// use http::{HeaderMap, HeaderValue, header::COOKIE};
+    ///
+    /// let mut headers = HeaderMap::new();
+    /// let raw = b"pref=Jos\xc3\xa9; __Host-_a0_session=abc; theme=dark";
+    /// headers.insert(COOKIE, HeaderValue::from_bytes(raw).unwrap());
+    /// let owned = OwnedCookies::new().with_identifier("_a0_session");
+    /// let cx = StoreContext::from_headers_owned(&headers, &owned);
+    /// assert_eq!(cx.cookie("__Host-_a0_session").as_deref(), Some("abc"));
+    /// assert_eq!(cx.cookie("theme"), None, "not ours: not kept");
+    /// ```
+    pub fn from_headers_owned(headers: &HeaderMap, owned: &OwnedCookies) -> Self {
         let cx = Self::new();
         {
             let mut inner = cx.lock();
+            let mut counts = vec![0; owned.prefixes.len()];
             for value in headers.get_all(http::header::COOKIE) {
-                if let Ok(value) = value.to_str() {
-                    parse_cookie_header(value, &mut inner.request_cookies);
-                }
+                inner
+                    .request_cookies
+                    .read_owned(value.as_bytes(), owned, &mut counts);
             }
             inner.headers = headers.clone();
         }
         cx
     }
 
-    /// A context from one `Cookie` header value.
-    pub fn from_cookie_header(header: &str) -> Self {
+    /// A context from the request's headers with every cookie of its `Cookie` headers (read
+    /// as [described](Self), without an owner filter or a cap). Integrations use
+    /// [`from_headers_owned`](Self::from_headers_owned).
+    pub fn from_headers(headers: &HeaderMap) -> Self {
         let cx = Self::new();
-        parse_cookie_header(header, &mut cx.lock().request_cookies);
+        {
+            let mut inner = cx.lock();
+            for value in headers.get_all(http::header::COOKIE) {
+                inner.request_cookies.read_header(value.as_bytes());
+            }
+            inner.headers = headers.clone();
+        }
         cx
     }
 
-    /// A context from cookies given as name/value pairs.
+    /// A context from one `Cookie` header value (every cookie in it; for tests and tools).
+    pub fn from_cookie_header(header: &str) -> Self {
+        let cx = Self::new();
+        cx.lock().request_cookies.read_header(header.as_bytes());
+        cx
+    }
+
+    /// A context from cookies given as name/value pairs (the first of a name wins).
     pub fn from_cookies<I, N, V>(cookies: I) -> Self
     where
         I: IntoIterator<Item = (N, V)>,
@@ -302,10 +590,12 @@ impl StoreContext {
         V: Into<String>,
     {
         let cx = Self::new();
-        cx.lock().request_cookies = cookies
-            .into_iter()
-            .map(|(n, v)| (n.into(), v.into()))
-            .collect();
+        {
+            let mut inner = cx.lock();
+            for (name, value) in cookies {
+                inner.request_cookies.insert(name.into(), value.into());
+            }
+        }
         cx
     }
 
@@ -331,30 +621,29 @@ impl StoreContext {
         if let Some(change) = inner.changes.iter().rev().find(|c| c.name == name) {
             return (!change.is_removal()).then(|| change.value.clone());
         }
-        inner
-            .request_cookies
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+        inner.request_cookies.get(name).map(str::to_owned)
     }
 
     /// Every cookie as it currently stands (request cookies with this request's changes
     /// applied), in the order the browser sent them followed by new ones.
     pub fn cookies(&self) -> Vec<(String, String)> {
         let inner = self.lock();
-        let mut out: Vec<(String, String)> = Vec::new();
-        for (name, value) in &inner.request_cookies {
-            if !out.iter().any(|(n, _)| n == name) {
-                out.push((name.clone(), value.clone()));
-            }
-        }
-        for change in &inner.changes {
-            out.retain(|(n, _)| *n != change.name);
-            if !change.is_removal() {
-                out.push((change.name.clone(), change.value.clone()));
-            }
-        }
-        out
+        // `set_cookie` keeps one change per name.
+        let changed: HashSet<&str> = inner.changes.iter().map(|c| c.name.as_str()).collect();
+        inner
+            .request_cookies
+            .pairs
+            .iter()
+            .filter(|(name, _)| !changed.contains(name.as_str()))
+            .cloned()
+            .chain(
+                inner
+                    .changes
+                    .iter()
+                    .filter(|c| !c.is_removal())
+                    .map(|c| (c.name.clone(), c.value.clone())),
+            )
+            .collect()
     }
 
     /// Adds a `Set-Cookie` to the response, replacing an earlier change of the same cookie.
@@ -366,7 +655,7 @@ impl StoreContext {
 
     /// Removes the cookie from the browser, if it has it or this request set it.
     pub fn remove_cookie(&self, name: &str, options: &CookieOptions) {
-        let sent = self.lock().request_cookies.iter().any(|(n, _)| n == name);
+        let sent = self.lock().request_cookies.contains(name);
         if sent {
             self.set_cookie(SetCookie::removal(name, options));
         } else {
@@ -406,26 +695,6 @@ impl StoreContext {
     }
 }
 
-/// Parses `a=1; b=2` into pairs; the first of several cookies with one name wins, as
-/// browsers send the most specific first.
-fn parse_cookie_header(header: &str, out: &mut Vec<(String, String)>) {
-    for pair in header.split(';') {
-        let Some((name, value)) = pair.split_once('=') else {
-            continue;
-        };
-        let name = name.trim();
-        if name.is_empty() || out.iter().any(|(n, _)| n == name) {
-            continue;
-        }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        out.push((name.to_owned(), value.to_owned()));
-    }
-}
-
 /// Checks that `identifier` can be a cookie name (letters, digits, `_`, `-`, `.`).
 ///
 /// # Errors
@@ -452,11 +721,197 @@ mod tests {
 
     #[test]
     fn cookie_header_parsing_handles_quotes_blanks_and_duplicates() {
-        let cx = StoreContext::from_cookie_header(" a=1;b=\"two\" ; junk; a=3; c=");
-        assert_eq!(cx.cookie("a").as_deref(), Some("1"));
-        assert_eq!(cx.cookie("b").as_deref(), Some("two"));
+        let cx = StoreContext::from_cookie_header(" a=1;b=\"two\" ; junk; a=3; c=;;  ; =x; d = 4 ");
+        assert_eq!(
+            cx.cookie("a").as_deref(),
+            Some("1"),
+            "the first of a name wins"
+        );
+        assert_eq!(
+            cx.cookie("b").as_deref(),
+            Some("two"),
+            "one pair of quotes goes"
+        );
         assert_eq!(cx.cookie("c").as_deref(), Some(""));
+        assert_eq!(
+            cx.cookie("d").as_deref(),
+            Some("4"),
+            "blanks around name and value"
+        );
         assert_eq!(cx.cookie("junk"), None);
+        assert_eq!(cx.cookie(""), None, "a pair without a name is skipped");
+        assert_eq!(
+            cx.cookies()
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b", "c", "d"]
+        );
+    }
+
+    fn cookie_headers(values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(
+                http::header::COOKIE,
+                http::HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        headers
+    }
+
+    fn owned() -> OwnedCookies {
+        OwnedCookies::new()
+            .with_identifier("_a0_session")
+            .with_identifier("_a0_tx")
+    }
+
+    #[test]
+    fn a_cookie_with_utf8_or_invalid_bytes_never_drops_the_others() {
+        // `HeaderValue::to_str` refuses any byte >= 0x80: reading the header through it
+        // dropped every cookie of the request (a foreign `pref=José` logged users out).
+        let headers = cookie_headers(&[
+            b"pref=Jos\xc3\xa9; _a0_session=abc; bad=\xff\xfe; \xff\xff=1; b=2",
+            b"__Host-_a0_tx_s1=\xc3; __Host-_a0_tx_s2=t2",
+        ]);
+        let all = StoreContext::from_headers(&headers);
+        assert_eq!(all.cookie("_a0_session").as_deref(), Some("abc"));
+        assert_eq!(all.cookie("b").as_deref(), Some("2"));
+        assert_eq!(
+            all.cookie("pref").as_deref(),
+            Some("Jos\u{e9}"),
+            "UTF-8 is kept"
+        );
+        assert_eq!(all.cookie("bad"), None, "not UTF-8: skipped on its own");
+        assert_eq!(all.cookie("__Host-_a0_tx_s1"), None);
+        assert_eq!(all.cookie("__Host-_a0_tx_s2").as_deref(), Some("t2"));
+
+        let ours = StoreContext::from_headers_owned(&headers, &owned());
+        assert_eq!(ours.cookie("_a0_session").as_deref(), Some("abc"));
+        assert_eq!(ours.cookie("__Host-_a0_tx_s2").as_deref(), Some("t2"));
+        assert_eq!(ours.cookie("pref"), None, "not ours: not materialised");
+        assert_eq!(ours.cookie("b"), None);
+        assert_eq!(ours.cookies().len(), 2);
+        assert_eq!(ours.headers().len(), 2, "the headers stay for the app");
+    }
+
+    #[test]
+    fn owned_duplicates_keep_the_first_across_headers() {
+        let headers = cookie_headers(&[
+            b"_a0_session=first; _a0_session=second",
+            b"_a0_session=third; __Host-_a0_session=host",
+        ]);
+        let cx = StoreContext::from_headers_owned(&headers, &owned());
+        assert_eq!(cx.cookie("_a0_session").as_deref(), Some("first"));
+        assert_eq!(cx.cookie("__Host-_a0_session").as_deref(), Some("host"));
+    }
+
+    #[test]
+    fn owned_cookies_are_capped_per_prefix_and_the_first_win() {
+        let mut header = String::new();
+        // A sibling's plain-named cookies first: they fill their own prefix's quota only.
+        for i in 0..100 {
+            header.push_str(&format!("_a0_tx_p{i}=x; "));
+        }
+        for i in 0..100 {
+            header.push_str(&format!("__Host-_a0_tx_h{i}=y; "));
+        }
+        // Duplicates and pairs that do not parse do not use up the quota.
+        header.push_str("__Host-_a0_tx_h0=dup; __Host-_a0_session; ");
+        header.push_str("__Host-_a0_session.0=s0; __Host-_a0_session.1=s1");
+        let cx = StoreContext::from_headers_owned(&cookie_headers(&[header.as_bytes()]), &owned());
+        let names: Vec<String> = cx.cookies().into_iter().map(|(n, _)| n).collect();
+        let plain = names.iter().filter(|n| n.starts_with("_a0_tx_")).count();
+        let host = names
+            .iter()
+            .filter(|n| n.starts_with("__Host-_a0_tx_"))
+            .count();
+        assert_eq!(
+            (plain, host),
+            (MAX_COOKIES_PER_PREFIX, MAX_COOKIES_PER_PREFIX)
+        );
+        assert_eq!(cx.cookie("__Host-_a0_tx_h0").as_deref(), Some("y"));
+        assert!(
+            cx.cookie(&format!("__Host-_a0_tx_h{}", MAX_COOKIES_PER_PREFIX - 1))
+                .is_some()
+        );
+        assert!(
+            cx.cookie(&format!("__Host-_a0_tx_h{MAX_COOKIES_PER_PREFIX}"))
+                .is_none()
+        );
+        assert_eq!(cx.cookie("__Host-_a0_session.0").as_deref(), Some("s0"));
+        assert_eq!(cx.cookie("__Host-_a0_session.1").as_deref(), Some("s1"));
+    }
+
+    #[test]
+    fn a_huge_header_of_foreign_names_materialises_nothing() {
+        let header: String = (0..60_000).map(|i| format!("c{i}=v;")).collect();
+        let cx = StoreContext::from_headers_owned(&cookie_headers(&[header.as_bytes()]), &owned());
+        assert!(cx.cookies().is_empty());
+        let all = StoreContext::from_cookie_header(&header);
+        assert_eq!(all.cookies().len(), 60_000, "every distinct name, once");
+    }
+
+    #[test]
+    fn owned_names_count_against_the_longest_prefix() {
+        let owned = OwnedCookies::new().with_prefix("_a0").with_prefix("_a0_tx");
+        assert_eq!(owned.prefixes(), ["_a0_tx", "_a0"]);
+        assert!(owned.owns("_a0_tx_1") && owned.owns("_a0x") && !owned.owns("a0"));
+        assert_eq!(OwnedCookies::new().with_prefix("").prefixes().len(), 0);
+        assert_eq!(OwnedCookies::new().with_prefix("a;b").prefixes().len(), 0);
+    }
+
+    #[test]
+    fn an_owned_prefix_counts_only_where_a_pair_starts() {
+        let header =
+            b"x=_a0_session=evil; my_a0_session=1;\t _a0_session.0 = v0 ;_a0_tx_s=\"t\";_a0_tx";
+        let cx = StoreContext::from_headers_owned(&cookie_headers(&[header]), &owned());
+        assert_eq!(
+            cx.cookies(),
+            vec![
+                ("_a0_session.0".to_owned(), "v0".to_owned()),
+                ("_a0_tx_s".to_owned(), "t".to_owned()),
+            ],
+            "not in a value, not inside another name; blanks and quotes as in every pair"
+        );
+        let first = StoreContext::from_headers_owned(
+            &cookie_headers(&[b"_a0_session=first;x=1", b"  _a0_session=second"]),
+            &owned(),
+        );
+        assert_eq!(first.cookie("_a0_session").as_deref(), Some("first"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the header holds, the owned reading keeps exactly the cookies the full
+        /// reading finds whose names are owned (below the caps).
+        #[test]
+        fn the_owned_reading_is_the_full_reading_filtered(
+            pieces in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(vec![
+                        &b"_a0_tx"[..], b"__Host-", b"_a0_session", b".0", b"=", b";", b" ",
+                        b"\t", b"\"", b"a", b"_", b"\xff", b"\xc3\xa9",
+                    ]),
+                    0..6,
+                ),
+                0..12,
+            )
+        ) {
+            let header: Vec<u8> = pieces.concat().concat();
+            let Ok(value) = http::HeaderValue::from_bytes(&header) else {
+                return Ok(());
+            };
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::COOKIE, value);
+            let owned = owned();
+            let all: Vec<(String, String)> = StoreContext::from_headers(&headers)
+                .cookies()
+                .into_iter()
+                .filter(|(name, _)| owned.owns(name))
+                .collect();
+            let ours = StoreContext::from_headers_owned(&headers, &owned).cookies();
+            proptest::prop_assert_eq!(ours, all);
+        }
     }
 
     #[test]

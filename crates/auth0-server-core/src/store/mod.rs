@@ -24,7 +24,8 @@ pub use backend::{
     LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, TokenUse, UpdateOutcome,
 };
 pub use context::{
-    CookieOptions, HOST_PREFIX, ReadVersion, SameSite, SetCookie, StoreContext, validate_identifier,
+    CookieOptions, HOST_PREFIX, MAX_COOKIES_PER_PREFIX, OwnedCookies, ReadVersion, SameSite,
+    SetCookie, StoreContext, validate_identifier,
 };
 pub use error::{BoxError, StoreError};
 pub use lifetime::{DEFAULT_ABSOLUTE, DEFAULT_INACTIVITY, SessionLifetime};

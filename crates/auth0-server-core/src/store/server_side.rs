@@ -32,8 +32,10 @@ const FAR_FUTURE_SECONDS: u64 = 253_402_300_799;
 ///
 /// It owns everything backends share:
 ///
-/// - the session-id cookie (HttpOnly, Secure, SameSite=Lax by default);
-/// - sealing: records are XChaCha20-Poly1305 boxes bound to the cookie name and session id,
+/// - the session-id cookie (HttpOnly, Secure, SameSite=Lax by default), named
+///   `__Host-{identifier}` whenever its attributes allow ([`CookieOptions::cookie_name`]),
+///   so a sibling subdomain cannot plant one; a plain `{identifier}` cookie is then ignored;
+/// - sealing: records are XChaCha20-Poly1305 boxes bound to the identifier and session id,
 ///   so refresh tokens are never stored in clear; only sid, sub, domain and expiry are;
 /// - rotation at login: a new id, the new record created before the old one is deleted;
 /// - compare-and-set: a write uses the version read earlier in the same request, so two
@@ -216,9 +218,31 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
         })
     }
 
+    /// The session-id cookie's name in the browser: `__Host-{identifier}` unless the cookie
+    /// options rule the prefix out ([`CookieOptions::cookie_name`]). Only that name is read,
+    /// never the plain one a sibling subdomain could plant; the record stays sealed to the
+    /// plain `identifier`.
+    ///
+    /// ```
+    /// # use auth0_server_core::store::*;
+    /// # use auth0_server_core::Secrets;
+    /// # fn demo(backend: impl SessionBackend, secrets: &Secrets) {
+    /// let store = ServerSideStateStore::new(backend, secrets);
+    /// assert_eq!(store.id_cookie_name("_a0_session"), "__Host-_a0_session");
+    /// # }
+    /// ```
+    pub fn id_cookie_name(&self, identifier: &str) -> String {
+        self.cookie.cookie_name(identifier)
+    }
+
+    /// The session id the browser's cookie names, if it parses as one.
+    fn id_cookie(&self, cx: &StoreContext, identifier: &str) -> Option<String> {
+        cx.cookie(&self.id_cookie_name(identifier))
+    }
+
     fn set_id_cookie(&self, cx: &StoreContext, identifier: &str, id: &SessionId, ttl: u64) {
         cx.set_cookie(SetCookie::new(
-            identifier,
+            self.id_cookie_name(identifier),
             id.as_str(),
             Some(Duration::from_secs(ttl)),
             &self.cookie,
@@ -250,7 +274,7 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
     }
 
     fn forget(&self, cx: &StoreContext, identifier: &str) {
-        cx.remove_cookie(identifier, &self.cookie);
+        cx.remove_cookie(&self.id_cookie_name(identifier), &self.cookie);
         cx.clear_read_version(identifier);
     }
 
@@ -325,7 +349,9 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         validate_identifier(identifier)?;
         let now = self.clock.unix_seconds();
         let expires_at = self.lifetime.expires_at(state, now);
-        let current = cx.cookie(identifier).and_then(|v| SessionId::parse(&v));
+        let current = self
+            .id_cookie(cx, identifier)
+            .and_then(|v| SessionId::parse(&v));
         if expires_at <= now {
             // The session's lifetime is already over: end it rather than store it.
             if let Some(id) = current {
@@ -391,7 +417,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         cx: &StoreContext,
     ) -> Result<Option<StateData>, StoreError> {
         validate_identifier(identifier)?;
-        let Some(raw) = cx.cookie(identifier) else {
+        let Some(raw) = self.id_cookie(cx, identifier) else {
             return Ok(None);
         };
         let Some(id) = SessionId::parse(&raw) else {
@@ -448,7 +474,10 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
     #[tracing::instrument(name = "store.delete", skip_all, fields(backend = self.backend.name()))]
     async fn delete(&self, identifier: &str, cx: &StoreContext) -> Result<(), StoreError> {
         validate_identifier(identifier)?;
-        if let Some(id) = cx.cookie(identifier).and_then(|v| SessionId::parse(&v)) {
+        if let Some(id) = self
+            .id_cookie(cx, identifier)
+            .and_then(|v| SessionId::parse(&v))
+        {
             self.backend.delete(&id).await?;
             if let Some(read) = cx
                 .read_version(identifier)

@@ -178,10 +178,28 @@ pub async fn started_app_with(
     transactions: TransactionChoice,
     configure: impl FnOnce(ServerClientBuilder) -> ServerClientBuilder,
 ) -> (String, Settings) {
+    let (base, _, settings) = start(store, transactions, "http", configure).await;
+    (base, settings)
+}
+
+/// The app as in production behind a TLS-terminating proxy: configured for
+/// `https://127.0.0.1:{port}` (so its cookies are `Secure` with the `__Host-` prefix) while
+/// it listens on plain http. Returns the http origin, the https one, and the settings.
+pub async fn started_app_behind_tls(store: StoreChoice) -> (String, String, Settings) {
+    start(store, TransactionChoice::Cookie, "https", |builder| builder).await
+}
+
+async fn start(
+    store: StoreChoice,
+    transactions: TransactionChoice,
+    public_scheme: &str,
+    configure: impl FnOnce(ServerClientBuilder) -> ServerClientBuilder,
+) -> (String, String, Settings) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
-    let redirect_uri = format!("{base}/callback");
+    let public = format!("{public_scheme}://127.0.0.1:{port}");
+    let redirect_uri = format!("{public}/callback");
     let (builder, tenant) = dev_tenant_client(port, &redirect_uri).await.unwrap();
     let secret = auth0_server::generate_secret();
     let settings = Settings {
@@ -195,22 +213,33 @@ pub async fn started_app_with(
     };
     let router = app(&settings).await.unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (base, settings)
+    (base, public, settings)
+}
+
+/// The Redis store at `REDIS_URL`, or `None` after a loud skip (a failure under CI).
+pub fn redis() -> Option<StoreChoice> {
+    env_url("REDIS_URL").map(StoreChoice::Redis)
+}
+
+/// The PostgreSQL store at `DATABASE_URL`, or `None` after a loud skip (a failure under CI).
+pub fn postgres() -> Option<StoreChoice> {
+    env_url("DATABASE_URL").map(StoreChoice::Postgres)
+}
+
+fn env_url(var: &str) -> Option<String> {
+    let url = std::env::var(var).ok().filter(|url| !url.is_empty());
+    if url.is_none() {
+        skip(var);
+    }
+    url
 }
 
 /// Every store to test with: cookie and memory always, Redis and PostgreSQL when their URLs
 /// are set (skipped loudly otherwise, which fails under CI).
 pub fn stores() -> Vec<StoreChoice> {
     let mut stores = vec![StoreChoice::Cookie, StoreChoice::Memory];
-    let url = |var: &str| std::env::var(var).ok().filter(|url| !url.is_empty());
-    match url("REDIS_URL") {
-        Some(url) => stores.push(StoreChoice::Redis(url)),
-        None => skip("REDIS_URL"),
-    }
-    match url("DATABASE_URL") {
-        Some(url) => stores.push(StoreChoice::Postgres(url)),
-        None => skip("DATABASE_URL"),
-    }
+    stores.extend(redis());
+    stores.extend(postgres());
     stores
 }
 
