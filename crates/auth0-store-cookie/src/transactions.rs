@@ -7,7 +7,7 @@ use auth0_server_core::clock::{self, Clock};
 use auth0_server_core::model::TransactionData;
 use auth0_server_core::seal::{CookieSealer, Opened};
 use auth0_server_core::store::{
-    CookieOptions, SetCookie, StoreContext, StoreError, TransactionStore, split_transaction_key,
+    CookieOptions, LoginCookie, SetCookie, StoreContext, StoreError, TransactionStore,
 };
 
 /// How long a login may take: one hour, as `Max-Age` and as the token's `exp`.
@@ -62,27 +62,6 @@ impl CookieTransactionStore {
         self.max_transactions = max.max(1);
         self
     }
-
-    /// The browser's name of the cookie of login `state`: `__Host-{prefix}_{state}`, or
-    /// `{prefix}_{state}` when the cookie options rule the prefix out. Only that name is read,
-    /// never a plain one a sibling subdomain planted.
-    fn cookie_name(&self, prefix: &str, state: &str) -> String {
-        self.cookie.cookie_name(&format!("{prefix}_{state}"))
-    }
-
-    /// The transaction cookies of `prefix` in this request: `(cookie name, key, value)`.
-    fn cookies_of(&self, prefix: &str, cx: &StoreContext) -> Vec<(String, String, String)> {
-        let named = self.cookie.cookie_name(prefix);
-        cx.cookies()
-            .into_iter()
-            .filter_map(|(name, value)| {
-                let state = name.strip_prefix(named.as_str())?.strip_prefix('_')?;
-                let key = format!("{prefix}:{state}");
-                split_transaction_key(&key)?;
-                Some((name, key, value))
-            })
-            .collect()
-    }
 }
 
 #[async_trait]
@@ -93,26 +72,20 @@ impl TransactionStore for CookieTransactionStore {
         transaction: &TransactionData,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
-        let (prefix, state) =
-            split_transaction_key(key).ok_or_else(|| StoreError::InvalidIdentifier {
-                identifier: key.to_owned(),
-            })?;
-        let name = self.cookie_name(prefix, state);
-        auth0_server_core::store::validate_identifier(&name)?;
+        let (prefix, _, name) = LoginCookie::name_of(key, &self.cookie)?;
         // Keep at most max_transactions - 1 others, dropping the oldest (earliest exp;
         // unreadable ones first).
-        let mut others: Vec<(u64, String)> = self
-            .cookies_of(prefix, cx)
+        let mut others: Vec<(u64, String)> = LoginCookie::all_in(prefix, &self.cookie, cx)
             .into_iter()
-            .filter(|(n, _, _)| *n != name)
-            .map(|(n, k, v)| {
+            .filter(|login| login.name != name)
+            .map(|login| {
                 let exp = self
                     .sealer
-                    .open_detailed::<TransactionData>(&k, &v)
+                    .open_detailed::<TransactionData>(&login.key, &login.value)
                     .ok()
                     .and_then(|o: Opened<TransactionData>| o.expires_at)
                     .unwrap_or(0);
-                (exp, n)
+                (exp, login.name)
             })
             .collect();
         others.sort();
@@ -120,7 +93,10 @@ impl TransactionStore for CookieTransactionStore {
         for (_, old) in others.into_iter().take(excess) {
             cx.remove_cookie(&old, &self.cookie);
         }
-        let expires_at = self.clock.unix_seconds() + self.max_age.as_secs();
+        let expires_at = self
+            .clock
+            .unix_seconds()
+            .saturating_add(self.max_age.as_secs());
         let token = self.sealer.seal(key, transaction, expires_at)?;
         cx.set_cookie(SetCookie::new(
             name,
@@ -136,18 +112,18 @@ impl TransactionStore for CookieTransactionStore {
         key: &str,
         cx: &StoreContext,
     ) -> Result<Option<TransactionData>, StoreError> {
-        let Some((prefix, state)) = split_transaction_key(key) else {
+        let Ok((_, _, name)) = LoginCookie::name_of(key, &self.cookie) else {
             return Ok(None);
         };
-        let Some(token) = cx.cookie(&self.cookie_name(prefix, state)) else {
+        let Some(token) = cx.cookie(&name) else {
             return Ok(None);
         };
         Ok(self.sealer.open(key, &token).ok())
     }
 
     async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
-        if let Some((prefix, state)) = split_transaction_key(key) {
-            cx.remove_cookie(&self.cookie_name(prefix, state), &self.cookie);
+        if let Ok((_, _, name)) = LoginCookie::name_of(key, &self.cookie) {
+            cx.remove_cookie(&name, &self.cookie);
         }
         Ok(())
     }
@@ -157,8 +133,8 @@ impl TransactionStore for CookieTransactionStore {
         transaction_identifier: &str,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
-        for (name, _, _) in self.cookies_of(transaction_identifier, cx) {
-            cx.remove_cookie(&name, &self.cookie);
+        for login in LoginCookie::all_in(transaction_identifier, &self.cookie, cx) {
+            cx.remove_cookie(&login.name, &self.cookie);
         }
         Ok(())
     }

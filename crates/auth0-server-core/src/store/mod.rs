@@ -35,6 +35,6 @@ pub use read_cache::{
 pub use server_side::{DEFAULT_MAX_RECORD_SIZE, ServerSideStateStore};
 pub use server_side_transactions::{
     DEFAULT_MAX_TRANSACTION_SIZE, DEFAULT_MAX_TRANSACTIONS_PER_BROWSER, DEFAULT_TRANSACTION_TTL,
-    ServerSideTransactionStore, TransactionBackend, split_transaction_key,
+    LoginCookie, ServerSideTransactionStore, TransactionBackend, split_transaction_key,
 };
 pub use traits::{StateStore, TransactionStore};

@@ -120,6 +120,76 @@ pub fn split_transaction_key(key: &str) -> Option<(&str, &str)> {
     safe.then_some((prefix, state))
 }
 
+/// One login's cookie in this browser: `{transaction_identifier}_{state}` (with `__Host-`
+/// when the cookie options allow, see [`CookieOptions::cookie_name`]). The cookie
+/// transaction store keeps the sealed transaction in it; [`ServerSideTransactionStore`] the
+/// random value the record's key is derived from.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginCookie {
+    /// The cookie's name in the browser.
+    pub name: String,
+    /// The transaction key, `"{transaction_identifier}:{state}"`.
+    pub key: String,
+    /// The cookie's value.
+    pub value: String,
+}
+
+impl fmt::Debug for LoginCookie {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoginCookie")
+            .field("name", &self.name)
+            .field("value", &format_args!("[{} bytes]", self.value.len()))
+            .finish()
+    }
+}
+
+impl LoginCookie {
+    /// The browser's name of the cookie of the login `key`, with the key's parts.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidIdentifier`] when the key's state is not cookie-name safe (see
+    /// [`split_transaction_key`]) or the name is not a cookie name.
+    ///
+    /// ```
+    /// use auth0_server_core::store::{CookieOptions, LoginCookie};
+    /// let (identifier, state, name) = LoginCookie::name_of("_a0_tx:s1", &CookieOptions::default())?;
+    /// assert_eq!((identifier, state, name.as_str()), ("_a0_tx", "s1", "__Host-_a0_tx_s1"));
+    /// # Ok::<(), auth0_server_core::store::StoreError>(())
+    /// ```
+    pub fn name_of<'k>(
+        key: &'k str,
+        options: &CookieOptions,
+    ) -> Result<(&'k str, &'k str, String), StoreError> {
+        let (identifier, state) =
+            split_transaction_key(key).ok_or_else(|| StoreError::InvalidIdentifier {
+                identifier: key.to_owned(),
+            })?;
+        let name = options.cookie_name(&format!("{identifier}_{state}"));
+        super::validate_identifier(&name)?;
+        Ok((identifier, state, name))
+    }
+
+    /// This browser's login cookies under `identifier` (as changed in this request), in the
+    /// order the browser sent them. Only names with a cookie-name safe state count.
+    pub fn all_in(identifier: &str, options: &CookieOptions, cx: &StoreContext) -> Vec<Self> {
+        let prefix = options.cookie_name(&format!("{identifier}_"));
+        cx.cookies()
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let key = format!("{identifier}:{}", name.strip_prefix(&prefix)?);
+                split_transaction_key(&key)?;
+                Some(Self { name, key, value })
+            })
+            .collect()
+    }
+
+    /// The login's `state`.
+    pub fn state(&self) -> &str {
+        self.key.split_once(':').map_or("", |(_, state)| state)
+    }
+}
+
 /// A [`TransactionStore`] over any [`TransactionBackend`]: what the memory, Redis and
 /// PostgreSQL transaction stores are.
 ///
@@ -184,13 +254,13 @@ impl<B: TransactionBackend> fmt::Debug for ServerSideTransactionStore<B> {
     }
 }
 
-/// One login in progress as this browser holds it: its cookie's name and value.
-struct Binding {
-    cookie_name: String,
-    state: String,
-    value: String,
-    /// When it was issued (unix milliseconds), 0 when the value is not one of ours.
-    issued_at: u64,
+/// When a binding value was issued (unix milliseconds, its first part), 0 when it is not
+/// one of ours: such cookies are dropped first.
+fn issued_at(binding: &str) -> u128 {
+    binding
+        .split_once('.')
+        .and_then(|(millis, _)| millis.parse().ok())
+        .unwrap_or(0)
 }
 
 impl<B: TransactionBackend> ServerSideTransactionStore<B> {
@@ -266,42 +336,16 @@ impl<B: TransactionBackend> ServerSideTransactionStore<B> {
         format!("{AAD_PREFIX}{backend_key}").into_bytes()
     }
 
-    fn cookie_name(&self, identifier: &str, state: &str) -> String {
-        self.cookie.cookie_name(&format!("{identifier}_{state}"))
-    }
-
-    /// This browser's logins in progress under `identifier`.
-    fn bindings(&self, identifier: &str, cx: &StoreContext) -> Vec<Binding> {
-        let prefix = self.cookie.cookie_name(&format!("{identifier}_"));
-        cx.cookies()
-            .into_iter()
-            .filter_map(|(cookie_name, value)| {
-                let state = cookie_name.strip_prefix(&prefix)?.to_owned();
-                split_transaction_key(&format!("{identifier}:{state}"))?;
-                let issued_at = value
-                    .split_once('.')
-                    .and_then(|(secs, _)| secs.parse().ok())
-                    .unwrap_or(0);
-                Some(Binding {
-                    cookie_name,
-                    state,
-                    value,
-                    issued_at,
-                })
-            })
-            .collect()
-    }
-
     /// Removes a login of this browser: its record, then its cookie.
-    async fn drop_binding(
+    async fn drop_login(
         &self,
         identifier: &str,
-        binding: &Binding,
+        login: &LoginCookie,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
-        let key = Self::backend_key(identifier, &binding.state, &binding.value);
+        let key = Self::backend_key(identifier, login.state(), &login.value);
         self.backend.take(&key).await?;
-        cx.remove_cookie(&binding.cookie_name, &self.cookie);
+        cx.remove_cookie(&login.name, &self.cookie);
         Ok(())
     }
 
@@ -312,15 +356,14 @@ impl<B: TransactionBackend> ServerSideTransactionStore<B> {
         cookie_name: &str,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
-        let mut others: Vec<Binding> = self
-            .bindings(identifier, cx)
+        let mut others: Vec<LoginCookie> = LoginCookie::all_in(identifier, &self.cookie, cx)
             .into_iter()
-            .filter(|b| b.cookie_name != cookie_name)
+            .filter(|login| login.name != cookie_name)
             .collect();
-        others.sort_by_key(|b| b.issued_at);
+        others.sort_by_key(|login| issued_at(&login.value));
         let excess = (others.len() + 1).saturating_sub(self.max_per_browser);
         for old in others.iter().take(excess) {
-            self.drop_binding(identifier, old, cx).await?;
+            self.drop_login(identifier, old, cx).await?;
         }
         Ok(())
     }
@@ -347,10 +390,9 @@ impl<B: TransactionBackend> ServerSideTransactionStore<B> {
         cx: &StoreContext,
         take: bool,
     ) -> Result<Option<TransactionData>, StoreError> {
-        let Some((identifier, state)) = split_transaction_key(key) else {
+        let Ok((identifier, state, cookie_name)) = LoginCookie::name_of(key, &self.cookie) else {
             return Ok(None);
         };
-        let cookie_name = self.cookie_name(identifier, state);
         let Some(binding) = cx.cookie(&cookie_name) else {
             return Ok(None);
         };
@@ -375,12 +417,7 @@ impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
         transaction: &TransactionData,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
-        let (identifier, state) =
-            split_transaction_key(key).ok_or_else(|| StoreError::InvalidIdentifier {
-                identifier: key.to_owned(),
-            })?;
-        let cookie_name = self.cookie_name(identifier, state);
-        super::validate_identifier(&cookie_name)?;
+        let (identifier, state, cookie_name) = LoginCookie::name_of(key, &self.cookie)?;
         let issued_at = self
             .clock
             .now()
@@ -439,9 +476,8 @@ impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
         transaction_identifier: &str,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
-        for binding in self.bindings(transaction_identifier, cx) {
-            self.drop_binding(transaction_identifier, &binding, cx)
-                .await?;
+        for login in LoginCookie::all_in(transaction_identifier, &self.cookie, cx) {
+            self.drop_login(transaction_identifier, &login, cx).await?;
         }
         Ok(())
     }
