@@ -596,3 +596,35 @@ async fn a_matching_organization_logs_in() {
         .unwrap_err();
     assert_eq!(err.code(), "organization_token_validation_error");
 }
+
+#[tokio::test]
+async fn a_login_cannot_leave_the_configured_organization() {
+    let h = Harness::start_with(|b| b.authorization_param("organization", "org_abc")).await;
+    let cx = StoreContext::new();
+    // Another organization asked for by the browser (`/login?organization=org_other`).
+    let err = h
+        .client
+        .start_interactive_login(asking("organization", "org_other"), &cx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_argument", "{err}");
+    // An empty one does not drop the check: the login still needs org_abc.
+    let err = login_asking(
+        &h,
+        asking("organization", ""),
+        json!({"org_id": "org_other"}),
+        &cx,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), "organization_token_validation_error");
+    let done = login_asking(
+        &h,
+        asking("organization", ""),
+        json!({"org_id": "org_abc"}),
+        &cx,
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.user.sub, "auth0|user-1");
+}

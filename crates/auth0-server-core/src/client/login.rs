@@ -214,10 +214,14 @@ impl ServerClient {
             .get("max_age")
             .map(|v| parse_max_age(v))
             .transpose()?;
-        let organization = params
-            .get("organization")
-            .filter(|o| !o.is_empty())
-            .cloned();
+        let organization = login_organization(
+            config.authorization_params.get("organization"),
+            options.authorization_params.get("organization"),
+        )?;
+        match &organization {
+            Some(organization) => params.insert("organization".to_owned(), organization.clone()),
+            None => params.remove("organization"),
+        };
         let extra_scope = params.remove("scope");
         params.insert(
             "scope".to_owned(),
@@ -484,6 +488,26 @@ impl ServerClient {
             })?;
         jwt::check_id_token(&claims, nonce).map_err(Error::InvalidIdToken)?;
         Ok(claims)
+    }
+}
+
+/// The organization a login asks for. An organization in the configuration pins every login
+/// to it: a login may repeat it (or leave it empty) but not name another, so that a
+/// `?organization=` from the browser (the axum `/login` forwards it) cannot take a user of
+/// another organization in, nor drop the check.
+fn login_organization(
+    configured: Option<&String>,
+    asked: Option<&String>,
+) -> Result<Option<String>, Error> {
+    let configured = configured.filter(|o| !o.is_empty());
+    let asked = asked.filter(|o| !o.is_empty());
+    match (configured, asked) {
+        (Some(pinned), Some(other)) if other != pinned => Err(Error::InvalidArgument(format!(
+            "this app logs in to the organization {pinned:?} only, and a login asked for \
+             {other:?}: drop the per-login `organization`, or the one in the configuration"
+        ))),
+        (Some(pinned), _) => Ok(Some(pinned.clone())),
+        (None, asked) => Ok(asked.cloned()),
     }
 }
 
