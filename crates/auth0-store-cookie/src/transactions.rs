@@ -46,7 +46,7 @@ impl CookieTransactionStore {
 
     /// Sets the cookies' attributes (use the same `secure` as the session cookies).
     pub fn with_cookie_options(mut self, options: CookieOptions) -> Self {
-        self.cookie = options;
+        self.cookie = options.for_logins();
         self
     }
 
@@ -64,6 +64,30 @@ impl CookieTransactionStore {
     }
 }
 
+impl CookieTransactionStore {
+    /// Seals the transaction into its cookie `name`.
+    fn write(
+        &self,
+        key: &str,
+        transaction: &TransactionData,
+        name: String,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        let expires_at = self
+            .clock
+            .unix_seconds()
+            .saturating_add(self.max_age.as_secs());
+        let token = self.sealer.seal(key, transaction, expires_at)?;
+        cx.set_cookie(SetCookie::new(
+            name,
+            token,
+            Some(self.max_age),
+            &self.cookie,
+        ));
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl TransactionStore for CookieTransactionStore {
     async fn set(
@@ -74,10 +98,17 @@ impl TransactionStore for CookieTransactionStore {
     ) -> Result<(), StoreError> {
         let (prefix, _, name) = LoginCookie::name_of(key, &self.cookie)?;
         // Keep at most max_transactions - 1 others, dropping the oldest (earliest exp;
-        // unreadable ones first).
-        let mut others: Vec<(u64, String)> = LoginCookie::all_in(prefix, &self.cookie, cx)
+        // unreadable ones first). Only opened when some must go: a request's forged login
+        // cookies cost nothing on a login that fits.
+        let others: Vec<LoginCookie> = LoginCookie::all_in(prefix, &self.cookie, cx)
             .into_iter()
             .filter(|login| login.name != name)
+            .collect();
+        if others.len() < self.max_transactions {
+            return self.write(key, transaction, name, cx);
+        }
+        let mut others: Vec<(u64, String)> = others
+            .into_iter()
             .map(|login| {
                 let exp = self
                     .sealer
@@ -93,18 +124,7 @@ impl TransactionStore for CookieTransactionStore {
         for (_, old) in others.into_iter().take(excess) {
             cx.remove_cookie(&old, &self.cookie);
         }
-        let expires_at = self
-            .clock
-            .unix_seconds()
-            .saturating_add(self.max_age.as_secs());
-        let token = self.sealer.seal(key, transaction, expires_at)?;
-        cx.set_cookie(SetCookie::new(
-            name,
-            token,
-            Some(self.max_age),
-            &self.cookie,
-        ));
-        Ok(())
+        self.write(key, transaction, name, cx)
     }
 
     async fn get(

@@ -92,6 +92,22 @@ impl CookieOptions {
 pub const HOST_PREFIX: &str = "__Host-";
 
 impl CookieOptions {
+    /// These attributes for a login's cookies (the transaction stores'): the same, but
+    /// `SameSite=Lax` where the session cookies are `Strict`, because a login cookie must
+    /// come back with the provider's cross-site redirect to the callback.
+    ///
+    /// ```
+    /// use auth0_server_core::store::{CookieOptions, SameSite};
+    /// let strict = CookieOptions { same_site: SameSite::Strict, ..CookieOptions::default() };
+    /// assert_eq!(strict.for_logins().same_site, SameSite::Lax);
+    /// ```
+    pub fn for_logins(mut self) -> Self {
+        if self.same_site == SameSite::Strict {
+            self.same_site = SameSite::Lax;
+        }
+        self
+    }
+
     /// Whether these attributes allow the `__Host-` prefix and it is wanted.
     pub fn uses_host_prefix(&self) -> bool {
         self.host_prefix && self.secure && self.path == "/" && self.domain.is_none()

@@ -205,7 +205,8 @@ impl LoginCookie {
 /// - **bounds**: a size limit, a lifetime ([`DEFAULT_TRANSACTION_TTL`]), and at most
 ///   [`DEFAULT_MAX_TRANSACTIONS_PER_BROWSER`] logins in progress per browser;
 /// - **one use**: a transaction is taken atomically, and a successful login removes the
-///   browser's other logins in progress.
+///   cookies of the browser's other logins in progress (their records, unreachable without
+///   them, expire; the backend is never called once per cookie a request carries).
 ///
 /// ```
 /// # use std::time::Duration;
@@ -282,9 +283,10 @@ impl<B: TransactionBackend> ServerSideTransactionStore<B> {
         }
     }
 
-    /// Sets the binding cookies' attributes (use the session cookies' options).
+    /// Sets the binding cookies' attributes (use the session cookies' options; `Strict`
+    /// becomes `Lax`, see [`CookieOptions::for_logins`]).
     pub fn with_cookie_options(mut self, options: CookieOptions) -> Self {
-        self.cookie = options;
+        self.cookie = options.for_logins();
         self
     }
 
@@ -336,26 +338,11 @@ impl<B: TransactionBackend> ServerSideTransactionStore<B> {
         format!("{AAD_PREFIX}{backend_key}").into_bytes()
     }
 
-    /// Removes a login of this browser: its record, then its cookie.
-    async fn drop_login(
-        &self,
-        identifier: &str,
-        login: &LoginCookie,
-        cx: &StoreContext,
-    ) -> Result<(), StoreError> {
-        let key = Self::backend_key(identifier, login.state(), &login.value);
-        self.backend.take(&key).await?;
-        cx.remove_cookie(&login.name, &self.cookie);
-        Ok(())
-    }
-
-    /// Drops this browser's oldest logins so that one more fits under the bound.
-    async fn make_room(
-        &self,
-        identifier: &str,
-        cookie_name: &str,
-        cx: &StoreContext,
-    ) -> Result<(), StoreError> {
+    /// Drops this browser's oldest logins so that one more fits under the bound: their
+    /// cookies only. A record whose cookie is gone can never be reached again and expires
+    /// with its lifetime; removing it here would let one request with many forged login
+    /// cookies cost as many backend calls.
+    fn make_room(&self, identifier: &str, cookie_name: &str, cx: &StoreContext) {
         let mut others: Vec<LoginCookie> = LoginCookie::all_in(identifier, &self.cookie, cx)
             .into_iter()
             .filter(|login| login.name != cookie_name)
@@ -363,9 +350,8 @@ impl<B: TransactionBackend> ServerSideTransactionStore<B> {
         others.sort_by_key(|login| issued_at(&login.value));
         let excess = (others.len() + 1).saturating_sub(self.max_per_browser);
         for old in others.iter().take(excess) {
-            self.drop_login(identifier, old, cx).await?;
+            cx.remove_cookie(&old.name, &self.cookie);
         }
-        Ok(())
     }
 
     fn open(&self, key: &str, sealed: &[u8]) -> Option<TransactionData> {
@@ -436,8 +422,8 @@ impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
                 limit: self.max_size,
             });
         }
-        self.make_room(identifier, &cookie_name, cx).await?;
         self.backend.put(&backend_key, &sealed, self.ttl).await?;
+        self.make_room(identifier, &cookie_name, cx);
         cx.set_cookie(SetCookie::new(
             cookie_name,
             binding,
@@ -476,8 +462,9 @@ impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
         transaction_identifier: &str,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
+        // Cookies only (see make_room): the records cannot be reached without them.
         for login in LoginCookie::all_in(transaction_identifier, &self.cookie, cx) {
-            self.drop_login(transaction_identifier, &login, cx).await?;
+            cx.remove_cookie(&login.name, &self.cookie);
         }
         Ok(())
     }
