@@ -7,8 +7,8 @@ use auth0_server_core::clock::{self, Clock};
 use auth0_server_core::model::{LogoutTokenClaims, StateData};
 use auth0_server_core::seal::{CookieFormat, CookieSealer};
 use auth0_server_core::store::{
-    CachedSession, CookieOptions, DEFAULT_READ_CACHE_CAPACITY, ReadCache, ReadCacheStats,
-    SealedToken, SessionLifetime, SetCookie, StateStore, StoreContext, StoreError,
+    CachedSession, CookieOptions, DEFAULT_READ_CACHE_CAPACITY, MAX_COOKIES_PER_PREFIX, ReadCache,
+    ReadCacheStats, SealedToken, SessionLifetime, SetCookie, StateStore, StoreContext, StoreError,
     validate_identifier,
 };
 
@@ -185,10 +185,15 @@ impl StateStore for CookieStateStore {
         }
         // Every write seals afresh (a new IV), so a login always changes the cookie value.
         let token = self.sealer.seal(identifier, state, expires_at)?;
-        if token.len() > self.max_size {
+        // The web layer reads at most MAX_COOKIES_PER_PREFIX cookies of one name: a session
+        // in more chunks than that would read as none on the next request.
+        let limit = self
+            .max_size
+            .min(self.chunk_size.saturating_mul(MAX_COOKIES_PER_PREFIX));
+        if token.len() > limit {
             return Err(StoreError::TooLarge {
                 size: token.len(),
-                limit: self.max_size,
+                limit,
             });
         }
         let max_age = Some(Duration::from_secs(expires_at - now));

@@ -338,6 +338,25 @@ async fn a_session_over_the_limit_is_too_large_and_names_the_server_side_stores(
 }
 
 #[tokio::test]
+async fn a_session_in_more_chunks_than_a_request_brings_in_is_too_large() {
+    // 256-character chunks and the default size limit would allow 48 chunks, but the web
+    // layer reads at most 32 cookies of one name: such a session would read as none.
+    let c = clock();
+    let store = store(&c).with_chunk_size(256);
+    let limit = 256 * auth0_server_core::store::MAX_COOKIES_PER_PREFIX;
+    let cx = BrowserJar::new(Arc::new(c.clone())).context();
+    let err = store
+        .set(ID, &session_of(limit, c.unix_seconds()), false, &cx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::TooLarge { limit: l, .. } if l == limit),
+        "{err:?}"
+    );
+    assert!(cx.take_changes().is_empty(), "nothing was written");
+}
+
+#[tokio::test]
 async fn back_channel_logout_is_unsupported_and_says_why() {
     let c = clock();
     let err = store(&c)

@@ -234,8 +234,8 @@ pub struct ReadVersion {
 }
 
 /// How many cookies of one owned name prefix a request brings in at most
-/// ([`StoreContext::from_headers_owned`]): the first 32 in the header are kept, the rest are
-/// ignored. A session takes one cookie (server-side stores) or a few chunks (the cookie
+/// ([`StoreContext::from_headers_owned`]): the first 32 pairs in the header are read (a
+/// repeated or unparseable pair counts too), the rest are ignored. A session takes one cookie (server-side stores) or a few chunks (the cookie
 /// store, four by default), a browser keeps five logins in progress, so 32 leaves room
 /// while an attacker's header of 60,000 `__Host-_a0_tx_…` cookies costs at most 32 attempts
 /// to open one.
@@ -498,9 +498,10 @@ impl RequestCookies {
             let piece = rest
                 .get(..memchr::memchr(b';', rest).unwrap_or(rest.len()))
                 .unwrap_or_default();
-            if self.read_pair(piece)
-                && let Some(n) = counts.get_mut(i)
-            {
+            // Every candidate counts, kept or not: repeated or unparseable pairs of an owned
+            // name use up the prefix's allowance as new ones do.
+            self.read_pair(piece);
+            if let Some(n) = counts.get_mut(i) {
                 *n += 1;
             }
         }
@@ -823,6 +824,17 @@ mod tests {
     }
 
     #[test]
+    fn repeated_or_unparseable_owned_pairs_use_up_the_allowance() {
+        // 20,000 copies of one owned pair cost 32 reads, not 20,000: the pair after them is
+        // past the allowance.
+        let mut header = "__Host-_a0_tx_a=v; ".repeat(20_000);
+        header.push_str("__Host-_a0_tx_late=v");
+        let cx = StoreContext::from_headers_owned(&cookie_headers(&[header.as_bytes()]), &owned());
+        assert_eq!(cx.cookie("__Host-_a0_tx_a").as_deref(), Some("v"));
+        assert_eq!(cx.cookie("__Host-_a0_tx_late"), None);
+    }
+
+    #[test]
     fn owned_cookies_are_capped_per_prefix_and_the_first_win() {
         let mut header = String::new();
         // A sibling's plain-named cookies first: they fill their own prefix's quota only.
@@ -832,7 +844,8 @@ mod tests {
         for i in 0..100 {
             header.push_str(&format!("__Host-_a0_tx_h{i}=y; "));
         }
-        // Duplicates and pairs that do not parse do not use up the quota.
+        // A duplicate and a pair that does not parse count against their prefix, but a
+        // session's few cookies still fit.
         header.push_str("__Host-_a0_tx_h0=dup; __Host-_a0_session; ");
         header.push_str("__Host-_a0_session.0=s0; __Host-_a0_session.1=s1");
         let cx = StoreContext::from_headers_owned(&cookie_headers(&[header.as_bytes()]), &owned());
