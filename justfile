@@ -30,6 +30,10 @@ fmt:
 lint:
     cargo clippy --workspace --all-targets -- -D warnings
 
+# Fuzz every target (or those named) for a bounded time each, e.g. `just fuzz 300 id_token`.
+fuzz seconds="60" *targets="":
+    ./scripts/fuzz run {{seconds}} {{targets}}
+
 # Run the benchmarks and print the numbers docs/benchmarks.md reports.
 bench:
     ./scripts/bench

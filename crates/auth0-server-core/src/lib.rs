@@ -51,4 +51,9 @@ mod secret;
 pub mod store;
 pub mod tls;
 
+/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`): not public API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use client::fuzzing;
+
 pub use secret::{MIN_SECRET_LEN, Secret, SecretError, Secrets, generate_secret};
