@@ -70,8 +70,6 @@
 //! can allow a reuse interval).
 //!
 //! [auth0-server]: https://docs.rs/auth0-server
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 // Library code never unwraps; tests may (clippy.toml allows it there).
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
