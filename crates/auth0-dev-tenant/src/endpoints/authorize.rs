@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use url::Url;
 
-use super::{LOGIN_FORM_PATH, Params, Shared, cookie, redirect};
+use super::{LOGIN_FORM_PATH, Params, Shared, cookie, redirect, session_cookie};
 use crate::config::{AllowedUris, CODE_LIFETIME, LOGIN_FORM_LIFETIME};
 use crate::memory::{
     AuthRequest, Interaction, Memory, PendingCode, Session, User, has_scope, hash, parse_scope,
@@ -402,7 +402,7 @@ pub(super) async fn authorize(
     let now = tenant.now();
     let mut memory = tenant.memory();
     let session = cookie(&headers, &tenant.cookie_name)
-        .and_then(|c| memory.session(c, now))
+        .and_then(|c| memory.session(&c, now))
         .cloned();
     if let Some(session) = &session {
         let fresh_enough = prompt
@@ -480,13 +480,12 @@ fn check_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn session_cookie(tenant: &Tenant, value: &str) -> Option<HeaderValue> {
-    HeaderValue::try_from(format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        tenant.cookie_name,
-        tenant.config.session_lifetime.as_secs()
-    ))
-    .ok()
+fn tenant_session_cookie(tenant: &Tenant, value: &str) -> Option<HeaderValue> {
+    session_cookie(
+        &tenant.cookie_name,
+        value,
+        Some(tenant.config.session_lifetime),
+    )
 }
 
 /// `POST /u/login`: the login form's answer.
@@ -567,7 +566,7 @@ pub(super) async fn submit_login(
     let user = User::new(email, Some(name));
     // A new login is a new provider session; the browser's old one ends.
     if let Some(old) = cookie(&headers, &tenant.cookie_name) {
-        memory.sessions.remove(&hash(old));
+        memory.sessions.remove(&hash(&old));
     }
     let cookie_value = random_token();
     let sid = random_token();
@@ -587,7 +586,7 @@ pub(super) async fn submit_login(
         StatusCode::SEE_OTHER,
         &success_url(&tenant, &request, &code),
     );
-    if let Some(value) = session_cookie(&tenant, &cookie_value) {
+    if let Some(value) = tenant_session_cookie(&tenant, &cookie_value) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response

@@ -5,13 +5,13 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 use tracing::Instrument as _;
 use url::Url;
 
-use super::{Params, Shared, cookie, redirect};
+use super::{Params, Shared, cookie, redirect, session_cookie};
 use crate::memory::{Session, hash};
 use crate::mint;
 use crate::pages;
@@ -63,7 +63,7 @@ fn end_sessions(tenant: &Tenant, headers: &HeaderMap, sid: Option<&str>) -> Vec<
     let mut memory = tenant.memory();
     let mut ended: Vec<Ended> = Vec::new();
     if let Some(value) = cookie(headers, &tenant.cookie_name)
-        && let Some(session) = memory.sessions.remove(&hash(value))
+        && let Some(session) = memory.sessions.remove(&hash(&value))
     {
         ended.push(session.into());
     }
@@ -130,10 +130,7 @@ fn finish(tenant: &Tenant, return_to: Option<&str>, state: Option<&str>) -> Resp
         }
         None => pages::respond(StatusCode::OK, pages::logged_out(None)),
     };
-    if let Ok(clear) = HeaderValue::try_from(format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-        tenant.cookie_name
-    )) {
+    if let Some(clear) = session_cookie(&tenant.cookie_name, "", None) {
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     response

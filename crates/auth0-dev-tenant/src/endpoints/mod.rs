@@ -9,6 +9,7 @@ mod userinfo;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
@@ -17,6 +18,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
+
+use auth0_server_core::store::{CookieOptions, OwnedCookies, SetCookie, StoreContext};
 
 use crate::pages;
 use crate::server::Tenant;
@@ -217,17 +220,32 @@ pub(crate) fn no_store(headers: &mut HeaderMap) {
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
-/// A cookie's value from the request.
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+/// A cookie's value from the request, read as the SDK reads its own (the `cookie` crate,
+/// pair by pair: a foreign cookie with non-UTF-8 bytes on the same host does not hide it).
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    let owned = OwnedCookies::new().with_prefix(name);
+    StoreContext::from_headers_owned(headers, &owned)
+        .cookie(name)
         .filter(|v| !v.is_empty())
+}
+
+/// A `Set-Cookie` for the tenant's own session cookie (HttpOnly, SameSite=Lax, `Path=/`, not
+/// `Secure`: the tenant serves plain http on loopback); `None` as `max_age` removes it.
+pub(crate) fn session_cookie(
+    name: &str,
+    value: &str,
+    max_age: Option<Duration>,
+) -> Option<HeaderValue> {
+    let options = CookieOptions {
+        secure: false,
+        host_prefix: false,
+        ..CookieOptions::default()
+    };
+    let set = match max_age {
+        Some(max_age) => SetCookie::new(name, value, Some(max_age), &options),
+        None => SetCookie::removal(name, &options),
+    };
+    HeaderValue::try_from(set.to_header_value()).ok()
 }
 
 /// A redirect to `url` (`303 See Other` after a form, else `302 Found`).
@@ -269,8 +287,14 @@ mod tests {
         let mut h = HeaderMap::new();
         h.append(header::COOKIE, HeaderValue::from_static("a=1; dev=xyz"));
         h.append(header::COOKIE, HeaderValue::from_static("b=2"));
-        assert_eq!(cookie(&h, "dev"), Some("xyz"));
-        assert_eq!(cookie(&h, "b"), Some("2"));
+        assert_eq!(cookie(&h, "dev").as_deref(), Some("xyz"));
+        assert_eq!(cookie(&h, "b").as_deref(), Some("2"));
         assert_eq!(cookie(&h, "de"), None);
+        // A neighbour with bytes that are not ASCII does not hide the tenant's cookie.
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_bytes(b"pref=Jos\xc3\xa9; bad=\xff; dev2=abc").unwrap(),
+        );
+        assert_eq!(cookie(&h, "dev2").as_deref(), Some("abc"));
     }
 }

@@ -198,29 +198,33 @@ impl SetCookie {
         self.max_age == Some(Duration::ZERO)
     }
 
-    /// The `Set-Cookie` header value.
+    /// The `Set-Cookie` header value, written by the `cookie` crate.
     ///
     /// ```
     /// use auth0_server_core::store::{CookieOptions, SetCookie};
     /// use std::time::Duration;
     /// let c = SetCookie::new("_a0_session", "abc", Some(Duration::from_secs(60)), &CookieOptions::default());
-    /// assert_eq!(c.to_header_value(), "_a0_session=abc; Max-Age=60; Path=/; HttpOnly; Secure; SameSite=Lax");
+    /// assert_eq!(c.to_header_value(), "_a0_session=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=60");
     /// ```
     pub fn to_header_value(&self) -> String {
-        let mut out = format!("{}={}", self.name, self.value);
-        if let Some(max_age) = self.max_age {
-            out.push_str(&format!("; Max-Age={}", max_age.as_secs()));
-        }
-        out.push_str(&format!("; Path={}", self.options.path));
+        let same_site = match self.options.same_site {
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::None => cookie::SameSite::None,
+        };
+        let mut builder = cookie::Cookie::build((self.name.as_str(), self.value.as_str()))
+            .http_only(true)
+            .same_site(same_site)
+            .secure(self.options.secure)
+            .path(self.options.path.as_str());
         if let Some(domain) = &self.options.domain {
-            out.push_str(&format!("; Domain={domain}"));
+            builder = builder.domain(domain.as_str());
         }
-        out.push_str("; HttpOnly");
-        if self.options.secure {
-            out.push_str("; Secure");
+        if let Some(max_age) = self.max_age {
+            let seconds = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+            builder = builder.max_age(cookie::time::Duration::seconds(seconds));
         }
-        out.push_str(&format!("; SameSite={}", self.options.same_site.as_str()));
-        out
+        builder.build().to_string()
     }
 }
 
@@ -983,7 +987,7 @@ mod tests {
         let header = SetCookie::removal("a", &o).to_header_value();
         assert_eq!(
             header,
-            "a=; Max-Age=0; Path=/app; Domain=example.com; HttpOnly; Secure; SameSite=Lax"
+            "a=; HttpOnly; SameSite=Lax; Secure; Path=/app; Domain=example.com; Max-Age=0"
         );
     }
 
