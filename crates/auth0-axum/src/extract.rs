@@ -2,7 +2,7 @@
 
 use auth0_server_core::client::{AccessToken, AccessTokenOptions, Error, ServerClient};
 use auth0_server_core::model::{StateData, UserClaims};
-use auth0_server_core::store::StoreContext;
+use auth0_server_core::store::{StoreContext, StoreError};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -103,10 +103,10 @@ impl AuthError {
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
         let login = self.login_path.as_deref().unwrap_or("/login");
-        match self.error.code() {
-            "missing_session" | "missing_refresh_token" | "session_ended" => {
-                Redirect::to(login).into_response()
-            }
+        match &self.error {
+            Error::MissingSession
+            | Error::MissingRefreshToken
+            | Error::Store(StoreError::SessionEnded) => Redirect::to(login).into_response(),
             _ => pages::error_page(&self.error, login, "/callback"),
         }
     }
@@ -217,4 +217,29 @@ pub(crate) fn require_auth(
             Err(response) => response,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    fn respond(error: Error) -> Response {
+        AuthError::from(error).into_response()
+    }
+
+    #[test]
+    fn a_missing_or_ended_session_sends_to_the_login_and_other_errors_get_a_page() {
+        for error in [
+            Error::MissingSession,
+            Error::MissingRefreshToken,
+            Error::Store(StoreError::SessionEnded),
+        ] {
+            let response = respond(error);
+            assert!(response.status().is_redirection());
+            assert_eq!(response.headers()["location"], "/login");
+        }
+        let response = respond(Error::Store(StoreError::Conflict));
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
 }
