@@ -70,7 +70,8 @@ pub use return_to::safe_return_to;
 pub struct Auth0Config {
     /// The login route (`/login`).
     pub login_path: String,
-    /// The callback route (`/callback`); it must be the path of the client's redirect URI.
+    /// The callback route: always the path of the client's redirect URI
+    /// ([`Auth0::with_config`] sets it from there, whatever it was).
     pub callback_path: String,
     /// The logout route (`/logout`), for `GET` (a link) and `POST` (its confirmation page).
     pub logout_path: String,
@@ -130,8 +131,10 @@ impl Auth0 {
         Self::with_config(client, Auth0Config::default())
     }
 
-    /// The integration with other paths or redirect rules.
-    pub fn with_config(client: ServerClient, config: Auth0Config) -> Self {
+    /// The integration with other paths or redirect rules. The callback route is the path
+    /// of the client's redirect URI, so the two cannot disagree.
+    pub fn with_config(client: ServerClient, mut config: Auth0Config) -> Self {
+        config.callback_path = client.config().redirect_uri().path().to_owned();
         let owned_cookies = client.config().owned_cookies();
         Self {
             inner: Arc::new(Inner {

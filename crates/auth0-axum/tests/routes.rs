@@ -304,3 +304,39 @@ async fn a_provider_that_fails_at_the_token_endpoint_is_a_502_page_and_no_sessio
     );
     assert!(response.text().await.unwrap().contains("cannot be reached"));
 }
+
+#[tokio::test]
+async fn the_callback_route_is_the_redirect_uris_path() {
+    auth0_server_core::tls::ensure_crypto_provider();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let secrets = Secrets::parse(SECRET).unwrap();
+    let client = ServerClient::builder()
+        .domain("tenant.example.com")
+        .client_id("client")
+        .client_secret("secret")
+        .secret(SECRET)
+        .redirect_uri(format!("{base}/auth/cb"))
+        .state_store(Arc::new(CookieStateStore::new(secrets.clone())))
+        .transaction_store(Arc::new(CookieTransactionStore::new(secrets)))
+        .build()
+        .unwrap();
+    let auth0 = Auth0::new(client);
+    assert_eq!(auth0.config().callback_path, "/auth/cb");
+    let app = Router::new().merge(auth0.routes()).layer(auth0.layer());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::new();
+    let at = |path: &str| {
+        http.get(format!("{base}{path}?code=x&state=unknown"))
+            .send()
+    };
+    assert_eq!(
+        at("/auth/cb").await.unwrap().status(),
+        StatusCode::BAD_REQUEST,
+        "the callback answers at the redirect URI's path"
+    );
+    assert_eq!(
+        at("/callback").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}
