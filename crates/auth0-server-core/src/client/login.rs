@@ -12,7 +12,7 @@ use url::Url;
 use super::config::TokenEndpointAuth;
 use super::http::{Retry, TokenAnswer};
 use super::jwt::{self, Expectations, VerifyError};
-use super::{Error, ServerClient};
+use super::{Error, ProviderMetadata, ServerClient};
 use crate::model::{DEFAULT_AUDIENCE, Internal, StateData, TokenSet, TransactionData, UserClaims};
 use crate::seal::random_bytes;
 use crate::store::StoreContext;
@@ -327,127 +327,27 @@ impl ServerClient {
         cx: &StoreContext,
     ) -> Result<LoginResult, Error> {
         let config = &self.inner.config;
-        let url = Url::parse(callback_url)
-            .or_else(|_| config.redirect_uri.join(callback_url))
-            .map_err(|_| Error::InvalidCallback("it is not a URL".to_owned()))?;
-        let query: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+        let query = self.callback_query(callback_url)?;
         let state = query
             .get("state")
             .filter(|s| !s.is_empty())
             .ok_or(Error::MissingTransaction)?;
-        let key = self.transaction_key(state);
         // One use only, whatever happens next. Stores bind transactions to the browser that
         // started the login, so a callback URL opened in another browser finds none.
         let transaction = self
             .inner
             .transaction_store
-            .take(&key, cx)
+            .take(&self.transaction_key(state), cx)
             .await?
             .ok_or(Error::MissingTransaction)?;
-
         let metadata = self.inner.provider.metadata().await?;
-        match query.get("iss") {
-            Some(iss) if *iss != metadata.issuer => {
-                return Err(Error::IssuerMismatch {
-                    expected: metadata.issuer.clone(),
-                    actual: iss.clone(),
-                });
-            }
-            None if metadata.authorization_response_iss_parameter_supported => {
-                return Err(Error::InvalidCallback(
-                    "the provider sends `iss` with every callback, and this one has none"
-                        .to_owned(),
-                ));
-            }
-            _ => {}
-        }
-        if let Some(error) = query.get("error") {
-            return Err(Error::Authorization {
-                error: error.clone(),
-                description: query.get("error_description").cloned(),
-            });
-        }
-        let code = query
-            .get("code")
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| Error::InvalidCallback("it has no authorization code".to_owned()))?;
-        let redirect_uri = transaction
-            .redirect_uri
-            .clone()
-            .unwrap_or_else(|| config.redirect_uri.to_string());
-
-        let endpoint = metadata.token_endpoint.clone();
-        let response = self
-            .inner
-            .provider
-            .http()
-            .send(&endpoint, Retry::Unprocessed, |c| {
-                let mut form = vec![
-                    ("grant_type".to_owned(), "authorization_code".to_owned()),
-                    ("code".to_owned(), code.clone()),
-                    ("redirect_uri".to_owned(), redirect_uri.clone()),
-                ];
-                if let Some(verifier) = &transaction.code_verifier {
-                    form.push(("code_verifier".to_owned(), verifier.clone()));
-                }
-                let request = self.authenticate(c.post(&endpoint), &mut form);
-                request.form(&form)
-            })
+        let code = check_callback(&query, &metadata)?;
+        let tokens = self.exchange_code(code, &transaction, &metadata).await?;
+        let (id_token, claims) = self
+            .validate_login(&tokens, &transaction, &metadata)
             .await?;
-        let tokens =
-            match super::http::Http::token_answer::<TokenResponse>(response, &endpoint).await? {
-                TokenAnswer::Ok(tokens) => tokens,
-                TokenAnswer::Err { status, body } => {
-                    return Err(Error::TokenEndpoint {
-                        error: body.error,
-                        description: body.error_description,
-                        status,
-                    });
-                }
-            };
-        let id_token = tokens.id_token.clone().ok_or_else(|| {
-            Error::InvalidIdToken("the token response has no ID token".to_owned())
-        })?;
-        let claims = self
-            .validate_id_token(&id_token, &metadata.issuer, transaction.nonce.as_deref())
-            .await?;
-        jwt::check_auth_time(&claims, transaction.max_age, self.now(), config.leeway)
-            .map_err(Error::InvalidIdToken)?;
-        if let Some(organization) = &transaction.organization {
-            jwt::check_organization(&claims, organization).map_err(Error::OrganizationMismatch)?;
-        }
-
-        let now = self.now();
         let user = user_claims(&claims)?;
-        let sid = claims
-            .get("sid")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .unwrap_or_else(random_token);
-        let state_data = StateData {
-            token_sets: vec![TokenSet {
-                audience: transaction
-                    .audience
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
-                access_token: tokens.access_token,
-                scope: tokens.scope,
-                expires_at: now.saturating_add(tokens.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
-                extra: Map::new(),
-            }],
-            id_token: Some(id_token),
-            refresh_token: tokens.refresh_token,
-            domain: Some(config.domain.clone()),
-            internal: Internal {
-                sid,
-                created_at: now,
-                session_expires_at: user.session_expiry.and_then(|v| u64::try_from(v).ok()),
-                extra: Map::new(),
-            },
-            user: Some(user.clone()),
-            ..StateData::default()
-        };
+        let state_data = self.login_session(tokens, id_token, &claims, &user, &transaction);
         self.inner
             .state_store
             .set(&config.state_identifier, &state_data, true, cx)
@@ -462,6 +362,117 @@ impl ServerClient {
             app_state: transaction.app_state,
             user,
         })
+    }
+
+    /// The callback URL's query (the URL may be relative to the redirect URI).
+    fn callback_query(&self, callback_url: &str) -> Result<BTreeMap<String, String>, Error> {
+        let url = Url::parse(callback_url)
+            .or_else(|_| self.inner.config.redirect_uri.join(callback_url))
+            .map_err(|_| Error::InvalidCallback("it is not a URL".to_owned()))?;
+        Ok(url.query_pairs().into_owned().collect())
+    }
+
+    /// Exchanges the authorization code (with the PKCE verifier) at the token endpoint.
+    async fn exchange_code(
+        &self,
+        code: &str,
+        transaction: &TransactionData,
+        metadata: &ProviderMetadata,
+    ) -> Result<TokenResponse, Error> {
+        let redirect_uri = transaction
+            .redirect_uri
+            .clone()
+            .unwrap_or_else(|| self.inner.config.redirect_uri.to_string());
+        let endpoint = metadata.token_endpoint.clone();
+        let response = self
+            .inner
+            .provider
+            .http()
+            .send(&endpoint, Retry::Unprocessed, |c| {
+                let mut form = vec![
+                    ("grant_type".to_owned(), "authorization_code".to_owned()),
+                    ("code".to_owned(), code.to_owned()),
+                    ("redirect_uri".to_owned(), redirect_uri.clone()),
+                ];
+                if let Some(verifier) = &transaction.code_verifier {
+                    form.push(("code_verifier".to_owned(), verifier.clone()));
+                }
+                let request = self.authenticate(c.post(&endpoint), &mut form);
+                request.form(&form)
+            })
+            .await?;
+        match super::http::Http::token_answer::<TokenResponse>(response, &endpoint).await? {
+            TokenAnswer::Ok(tokens) => Ok(tokens),
+            TokenAnswer::Err { status, body } => Err(Error::TokenEndpoint {
+                error: body.error,
+                description: body.error_description,
+                status,
+            }),
+        }
+    }
+
+    /// The login's ID token, validated with what the login asked for (nonce, `max_age`,
+    /// organization), and its claims.
+    async fn validate_login(
+        &self,
+        tokens: &TokenResponse,
+        transaction: &TransactionData,
+        metadata: &ProviderMetadata,
+    ) -> Result<(String, Map<String, Value>), Error> {
+        let id_token = tokens.id_token.clone().ok_or_else(|| {
+            Error::InvalidIdToken("the token response has no ID token".to_owned())
+        })?;
+        let claims = self
+            .validate_id_token(&id_token, &metadata.issuer, transaction.nonce.as_deref())
+            .await?;
+        let leeway = self.inner.config.leeway;
+        jwt::check_auth_time(&claims, transaction.max_age, self.now(), leeway)
+            .map_err(Error::InvalidIdToken)?;
+        if let Some(organization) = &transaction.organization {
+            jwt::check_organization(&claims, organization).map_err(Error::OrganizationMismatch)?;
+        }
+        Ok((id_token, claims))
+    }
+
+    /// The session a completed login starts.
+    fn login_session(
+        &self,
+        tokens: TokenResponse,
+        id_token: String,
+        claims: &Map<String, Value>,
+        user: &UserClaims,
+        transaction: &TransactionData,
+    ) -> StateData {
+        let now = self.now();
+        let sid = claims
+            .get("sid")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .unwrap_or_else(random_token);
+        StateData {
+            token_sets: vec![TokenSet {
+                audience: transaction
+                    .audience
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+                access_token: tokens.access_token,
+                scope: tokens.scope,
+                expires_at: now.saturating_add(tokens.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
+                extra: Map::new(),
+            }],
+            id_token: Some(id_token),
+            refresh_token: tokens.refresh_token,
+            domain: Some(self.inner.config.domain.clone()),
+            internal: Internal {
+                sid,
+                created_at: now,
+                session_expires_at: user.session_expiry.and_then(|v| u64::try_from(v).ok()),
+                extra: Map::new(),
+            },
+            user: Some(user.clone()),
+            ..StateData::default()
+        }
     }
 
     /// Validates an ID token (signature, algorithm, `iss`, `aud`, `azp`, times, `sub`, and
@@ -489,6 +500,39 @@ impl ServerClient {
         jwt::check_id_token(&claims, nonce).map_err(Error::InvalidIdToken)?;
         Ok(claims)
     }
+}
+
+/// Checks the provider's answer in the callback (`iss` per RFC 9207, an `error`) and returns
+/// its authorization code.
+fn check_callback<'q>(
+    query: &'q BTreeMap<String, String>,
+    metadata: &ProviderMetadata,
+) -> Result<&'q str, Error> {
+    match query.get("iss") {
+        Some(iss) if *iss != metadata.issuer => {
+            return Err(Error::IssuerMismatch {
+                expected: metadata.issuer.clone(),
+                actual: iss.clone(),
+            });
+        }
+        None if metadata.authorization_response_iss_parameter_supported => {
+            return Err(Error::InvalidCallback(
+                "the provider sends `iss` with every callback, and this one has none".to_owned(),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(error) = query.get("error") {
+        return Err(Error::Authorization {
+            error: error.clone(),
+            description: query.get("error_description").cloned(),
+        });
+    }
+    query
+        .get("code")
+        .filter(|c| !c.is_empty())
+        .map(String::as_str)
+        .ok_or_else(|| Error::InvalidCallback("it has no authorization code".to_owned()))
 }
 
 /// The organization a login asks for. An organization in the configuration pins every login
