@@ -1,4 +1,4 @@
-//! What a hostile Cookie header costs (issue 12): a protected page requested by a logged-in
+//! What a hostile Cookie header costs: a protected page requested by a logged-in
 //! browser with a normal Cookie header (a few cookies of other pages and the session) beside
 //! the same request whose Cookie header also carries 400 KB of distinct short names
 //! (`c0=v; c1=v; …`, about 50,000 cookies). Target: the hostile request costs under 10× the

@@ -1,5 +1,5 @@
 //! A protected page through the integration vs the same page without it, in requests per
-//! second measured by `wrk` on loopback (issue 8, design.md §12: the layer keeps at least 80 %
+//! second measured by `wrk` on loopback (the target: the layer keeps at least 80 %
 //! of the bare requests per second).
 //!
 //! One process serves three apps on their own ports, all rendering the same profile page:

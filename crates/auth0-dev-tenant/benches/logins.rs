@@ -1,4 +1,4 @@
-//! Whole logins per second against the dev tenant (issue 8): the app's
+//! Whole logins per second against the dev tenant: the app's
 //! `start_interactive_login`, the browser at the tenant's `/authorize`, the callback's
 //! `complete_interactive_login` (code exchange, ID token signed by the tenant and verified by
 //! the SDK against the cached JWKS, the session saved in the memory store), all over loopback

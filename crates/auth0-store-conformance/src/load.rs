@@ -51,7 +51,7 @@ use serde_json::{Value, json};
 
 use crate::sample::realistic_session;
 
-/// The concurrency levels every backend bench runs at (issue 8): 1, 16 and 64 tasks.
+/// The concurrency levels every backend bench runs at: 1, 16 and 64 tasks.
 pub const CONCURRENCY: [usize; 3] = [1, 16, 64];
 /// The cookie name the benches store sessions under (the SDK's default).
 pub const SESSION_COOKIE: &str = "_a0_session";

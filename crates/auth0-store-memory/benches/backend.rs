@@ -1,5 +1,5 @@
 //! The memory backend's `load` and `update` at concurrency 1, 16 and 64, and
-//! `ServerSideStateStore::get` over it (issue 8), on the realistic 4,206-byte session sealed
+//! `ServerSideStateStore::get` over it on the realistic 4,206-byte session sealed
 //! as the store seals it.
 //!
 //! Why: it is the reference backend and the floor for the others: what a session read costs

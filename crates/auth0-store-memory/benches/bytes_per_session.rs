@@ -1,5 +1,5 @@
-//! Heap bytes per session in the memory backend (issue 8, design.md §12: "state the bytes
-//! per session in the memory backend"): 10,000 realistic sessions (4,206 bytes of JSON
+//! Heap bytes per session in the memory backend (docs/benchmarks.md reports them):
+//! 10,000 realistic sessions (4,206 bytes of JSON
 //! each, every one of another user, so the `sid` and `sub` indexes hold one entry per
 //! session as in real life) stored through `ServerSideStateStore`, the heap still in use
 //! afterwards counted by a counting global allocator (`stats_alloc`) and divided by 10,000.

@@ -1,9 +1,9 @@
 //! The PostgreSQL backend's `load` and `update` at concurrency 1, 16 and 64, and
-//! `ServerSideStateStore::get` over it (issue 8), on the realistic 4,206-byte session sealed
+//! `ServerSideStateStore::get` over it on the realistic 4,206-byte session sealed
 //! as the store seals it; then, in the same run, `load` against `pgbench` running the same
 //! prepared SELECT by primary key, and the table's bytes per session.
 //!
-//! Why: design.md §12 wants `load` at concurrency 1 and 64 within 1.3× of the raw round trip
+//! Why: the target is `load` at concurrency 1 and 64 within 1.3× of the raw round trip
 //! of the same payload. The raw reference is `pgbench -M prepared` with a script holding
 //! exactly the statement `load` runs (`PostgresBackend::sql(Statement::Load)`, `$1` as
 //! `:id`) for the same row of the same table: what PostgreSQL and the wire cost, minus what

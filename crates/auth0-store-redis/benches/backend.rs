@@ -1,9 +1,9 @@
 //! The Redis backend's `load` and `update` at concurrency 1, 16 and 64, and
-//! `ServerSideStateStore::get` over it (issue 8), on the realistic 4,206-byte session sealed
+//! `ServerSideStateStore::get` over it on the realistic 4,206-byte session sealed
 //! as the store seals it; then, in the same run, `load` against `redis-benchmark` fetching
 //! the same payload, and Redis' memory per session.
 //!
-//! Why: design.md §12 wants `load` at concurrency 1 and 64 within 1.3× of the raw round trip
+//! Why: the target is `load` at concurrency 1 and 64 within 1.3× of the raw round trip
 //! of the same payload. The raw reference is `redis-benchmark` sending `GET` for a string
 //! holding the sealed record's bytes (4,247 for the realistic session): the Redis-side work
 //! of our `load` minus what it adds. Our record is a hash (fields `data`, `version`, `sid`,

@@ -6,14 +6,14 @@ const SECRET: &str = "test-secret-that-is-at-least-32-chars-long";
 const OTHER_SECRET: &str = "another-secret-that-is-at-least-32-chars";
 const ZERO_IV: [u8; IV_LEN] = [0; IV_LEN];
 
-/// design.md §4: the Python-variant key for salt `_a0_session`.
+/// A known answer of the Python layout: the key for salt `_a0_session`.
 const PYTHON_KEY_HEX: &str = "9e7ed5537823a6d672136e8dc0a2f429810be9b41d7be2758c794f75e866e725e8f0cb8d073d434e9c5ac627a5f26f67dcfcddd0cbf9d85aeaff82b81d6cb4a3";
-/// design.md §4: the Python-variant token of `{"hello": "world"}` with a zero IV.
+/// A known answer of the Python layout: the token of `{"hello": "world"}` with a zero IV.
 const PYTHON_TOKEN: &str = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2Q0JDLUhTNTEyIn0..AAAAAAAAAAAAAAAAAAAAAA.yFx2-QeFViSDuEwBIcyNq9zfGC8RUwLNfdFMohKPYfc.CbIVdyRd8DDmlMqrpJ1_hMR-kWymvZykYGZ71vVdGB0";
-/// design.md §4: the rotating-variant key for salt `__a0_session` + the kid below.
+/// A known answer of the rotating layout: the key for salt `__a0_session` + the kid below.
 const ROTATING_KEY_HEX: &str = "bd33f23f5b79182d0ee53e2c88ee1fe910276624120cf6221817c68e5786081216d84824b130716f579449fc8ebbf0c92ac305149932d30cbd89e603705bc59b";
 const ROTATING_KID: &str = "00000000-0000-4000-8000-000000000000";
-/// design.md §4: its token of `{"hello":"world","exp":4102444800}` with a zero IV.
+/// A known answer of the rotating layout: its token of `{"hello":"world","exp":4102444800}` with a zero IV.
 const ROTATING_TOKEN: &str = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2Q0JDLUhTNTEyIiwia2lkIjoiMDAwMDAwMDAtMDAwMC00MDAwLTgwMDAtMDAwMDAwMDAwMDAwIn0..AAAAAAAAAAAAAAAAAAAAAA.r7ZIh8HJGMQcm6Y3_Qol7Fdey5GFBX63XieR-W6ZjGoaqhbONABJUbxz_FAgma8Q.EKkVtBuNfZs4OwJBtP5iihJpRnMzbAlY9zpHhrJ2jOE";
 
 fn sealer(format: CookieFormat) -> CookieSealer {
