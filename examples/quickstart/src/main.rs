@@ -1,5 +1,4 @@
 //! `cargo run -p quickstart`: the quickstart on http://localhost:5000.
-#![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 
