@@ -8,8 +8,6 @@
 //! same process, so it runs on a machine with no Auth0 account. `AUTH0_SESSION_STORE` picks
 //! where sessions live: `cookie` (default), `memory`, `redis` (with `REDIS_URL`) or
 //! `postgres` (with `DATABASE_URL`).
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 mod pages;
 mod stores;
