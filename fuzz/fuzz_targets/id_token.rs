@@ -9,44 +9,20 @@
 //! and the nonce.
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
-
-use auth0_server_core::client::ServerClient;
 use auth0_server_core::fuzzing;
 use auth0_server_fuzz::{
-    Alg, NONCE, assert_common_claims, cookie_state_store, cookie_transaction_store, offline_client,
-    runtime, sign, split_nul, unverified_claims, unverified_header,
+    NONCE, assert_common_claims, runtime, shared_client, token_from, unverified_claims,
+    unverified_header,
 };
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
-fn client() -> &'static ServerClient {
-    static CLIENT: OnceLock<ServerClient> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        runtime().block_on(offline_client(
-            Arc::new(cookie_state_store()),
-            Arc::new(cookie_transaction_store()),
-        ))
-    })
-}
-
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else {
+    let Some((mode, token)) = token_from(data) else {
         return;
     };
-    let token = match mode % 3 {
-        0 => match std::str::from_utf8(rest) {
-            Ok(token) => token.to_owned(),
-            Err(_) => return,
-        },
-        alg => {
-            let (header, payload) = split_nul(rest);
-            let alg = if alg == 1 { Alg::Rs256 } else { Alg::Es256 };
-            sign(alg, header, payload)
-        }
-    };
     let nonce = (mode & 0x04 == 0).then_some(NONCE);
-    let outcome = runtime().block_on(fuzzing::validate_id_token(client(), &token, nonce));
+    let outcome = runtime().block_on(fuzzing::validate_id_token(shared_client(), &token, nonce));
     if outcome.is_ok() {
         let header = unverified_header(&token).expect("accepted a token without a header");
         let alg = header.get("alg").and_then(Value::as_str);

@@ -8,44 +8,20 @@
 //! the back-channel logout event, `sid` or `sub`, a `jti`, an `exp` and no `nonce`.
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
-
-use auth0_server_core::client::{BACKCHANNEL_LOGOUT_EVENT, Error, ServerClient};
+use auth0_server_core::client::{BACKCHANNEL_LOGOUT_EVENT, Error};
 use auth0_server_core::store::{StoreContext, StoreError};
 use auth0_server_fuzz::{
-    Alg, assert_common_claims, cookie_state_store, cookie_transaction_store, offline_client,
-    runtime, sign, split_nul, unverified_claims, unverified_header,
+    assert_common_claims, runtime, shared_client, token_from, unverified_claims, unverified_header,
 };
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
-fn client() -> &'static ServerClient {
-    static CLIENT: OnceLock<ServerClient> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        runtime().block_on(offline_client(
-            Arc::new(cookie_state_store()),
-            Arc::new(cookie_transaction_store()),
-        ))
-    })
-}
-
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else {
+    let Some((_, token)) = token_from(data) else {
         return;
     };
-    let token = match mode % 3 {
-        0 => match std::str::from_utf8(rest) {
-            Ok(token) => token.to_owned(),
-            Err(_) => return,
-        },
-        alg => {
-            let (header, payload) = split_nul(rest);
-            let alg = if alg == 1 { Alg::Rs256 } else { Alg::Es256 };
-            sign(alg, header, payload)
-        }
-    };
     let cx = StoreContext::new();
-    let outcome = runtime().block_on(client().handle_backchannel_logout(&token, &cx));
+    let outcome = runtime().block_on(shared_client().handle_backchannel_logout(&token, &cx));
     // Past validation, the cookie store answers that it cannot end sessions by token; any
     // other error (an invalid token, an unknown `kid` that would need a key-set refetch) is
     // a refusal.

@@ -258,3 +258,30 @@ pub fn assert_common_claims(claims: &Map<String, Value>) {
         "accepted a token issued in the future ({iat})"
     );
 }
+
+/// One offline client over the cookie stores, made once and shared by every run of a target.
+pub fn shared_client() -> &'static ServerClient {
+    static CLIENT: OnceLock<ServerClient> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        runtime().block_on(offline_client(
+            Arc::new(cookie_state_store()),
+            Arc::new(cookie_transaction_store()),
+        ))
+    })
+}
+
+/// A token from a token target's input: the first byte picks the kind (`% 3`: 0 the rest as
+/// a raw token, 1 and 2 a JSON header and payload split at a NUL, signed RS256 or ES256);
+/// `None` for a raw token that is not UTF-8. The first byte comes back for other choices.
+pub fn token_from(data: &[u8]) -> Option<(u8, String)> {
+    let (&mode, rest) = data.split_first()?;
+    let token = match mode % 3 {
+        0 => std::str::from_utf8(rest).ok()?.to_owned(),
+        alg => {
+            let (header, payload) = split_nul(rest);
+            let alg = if alg == 1 { Alg::Rs256 } else { Alg::Es256 };
+            sign(alg, header, payload)
+        }
+    };
+    Some((mode, token))
+}
