@@ -2,11 +2,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::{self, Clock};
-use auth0_server_core::model::{LogoutTokenClaims, StateData};
-use auth0_server_core::seal::{CookieFormat, CookieSealer};
-use auth0_server_core::store::{
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::{self, Clock};
+use auth0_store_core::model::{LogoutTokenClaims, StateData};
+use auth0_store_core::seal::{CookieFormat, CookieSealer};
+use auth0_store_core::store::{
     CachedSession, CookieOptions, DEFAULT_READ_CACHE_CAPACITY, MAX_COOKIES_PER_PREFIX, ReadCache,
     ReadCacheStats, SealedToken, SessionLifetime, SetCookie, StateStore, StoreContext, StoreError,
     validate_identifier,
@@ -68,7 +68,7 @@ impl CookieStateStore {
     /// verifies, decrypts and parses its cookies.
     ///
     /// ```
-    /// use auth0_server_core::Secrets;
+    /// use auth0_store_core::Secrets;
     /// use auth0_store_cookie::CookieStateStore;
     ///
     /// let secrets = Secrets::parse("a-secret-of-at-least-thirty-two-bytes").unwrap();

@@ -2,11 +2,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::{self, Clock};
-use auth0_server_core::model::TransactionData;
-use auth0_server_core::seal::{CookieSealer, Opened};
-use auth0_server_core::store::{
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::{self, Clock};
+use auth0_store_core::model::TransactionData;
+use auth0_store_core::seal::{CookieSealer, Opened};
+use auth0_store_core::store::{
     CookieOptions, LoginCookie, SetCookie, StoreContext, StoreError, TransactionStore,
 };
 

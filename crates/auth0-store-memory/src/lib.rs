@@ -1,5 +1,5 @@
-//! In-memory storage for [auth0-server]: a [`SessionBackend`](auth0_server_core::store::SessionBackend)
-//! and a [`TransactionBackend`](auth0_server_core::store::TransactionBackend) that keep
+//! In-memory storage for [auth0-server]: a [`SessionBackend`](auth0_store_core::store::SessionBackend)
+//! and a [`TransactionBackend`](auth0_store_core::store::TransactionBackend) that keep
 //! everything in this process.
 //!
 //! For development, tests and apps that run as a single instance. Sessions are lost when the
@@ -8,8 +8,8 @@
 //! does not grow without bound.
 //!
 //! ```
-//! use auth0_server_core::{Secrets, store::{ServerSideStateStore, StateStore, StoreContext}};
-//! use auth0_server_core::model::StateData;
+//! use auth0_store_core::{Secrets, store::{ServerSideStateStore, StateStore, StoreContext}};
+//! use auth0_store_core::model::StateData;
 //! use auth0_store_memory::MemoryBackend;
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

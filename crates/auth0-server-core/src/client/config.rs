@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +11,9 @@ use url::Url;
 use super::Error;
 use crate::clock::{self, Clock};
 use crate::model::normalize_domain;
-use crate::secret::{SecretError, Secrets};
+use crate::store::is_loopback;
 use crate::store::{OwnedCookies, StateStore, TransactionStore};
+use crate::{SecretError, Secrets};
 
 /// The scope asked for when none is configured. `openid` is always added.
 pub const DEFAULT_SCOPE: &str = "openid profile email";
@@ -474,15 +474,6 @@ impl ServerClientBuilder {
             retry: self.retry.unwrap_or_default(),
             clock: self.clock.clone().unwrap_or_else(clock::system),
         })
-    }
-}
-
-/// Whether a host is this machine (`localhost`, `127.0.0.0/8`, `::1`).
-pub(crate) fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
-        url::Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
     }
 }
 

@@ -39,7 +39,6 @@ mod tokens;
 
 use std::sync::Arc;
 
-pub(crate) use config::is_loopback;
 pub use config::{
     ClientSecret, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_METADATA_TTL,
     DEFAULT_REFRESH_MARGIN, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SCOPE, DEFAULT_STATE_IDENTIFIER,

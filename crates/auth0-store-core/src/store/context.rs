@@ -39,7 +39,7 @@ impl SameSite {
 /// The attributes of the cookies a store writes. `HttpOnly` is always set.
 ///
 /// ```
-/// use auth0_server_core::store::CookieOptions;
+/// use auth0_store_core::store::CookieOptions;
 /// let options = CookieOptions::default();
 /// assert!(options.secure);
 /// assert_eq!(options.path, "/");
@@ -68,17 +68,15 @@ impl CookieOptions {
     /// where a browser would not send a `Secure` cookie back.
     ///
     /// ```
-    /// use auth0_server_core::store::CookieOptions;
+    /// use auth0_store_core::store::CookieOptions;
     /// let local = url::Url::parse("http://localhost:5000/callback").unwrap();
     /// assert!(!CookieOptions::for_redirect_uri(&local).secure);
     /// let public = url::Url::parse("http://app.example.com/callback").unwrap();
     /// assert!(CookieOptions::for_redirect_uri(&public).secure, "never off for a real host");
     /// ```
     pub fn for_redirect_uri(redirect_uri: &Url) -> Self {
-        let local_http = redirect_uri.scheme() == "http"
-            && redirect_uri
-                .host()
-                .is_some_and(|h| crate::client::is_loopback(&h));
+        let local_http =
+            redirect_uri.scheme() == "http" && redirect_uri.host().is_some_and(|h| is_loopback(&h));
         Self {
             secure: !local_http,
             ..Self::default()
@@ -97,7 +95,7 @@ impl CookieOptions {
     /// come back with the provider's cross-site redirect to the callback.
     ///
     /// ```
-    /// use auth0_server_core::store::{CookieOptions, SameSite};
+    /// use auth0_store_core::store::{CookieOptions, SameSite};
     /// let strict = CookieOptions { same_site: SameSite::Strict, ..CookieOptions::default() };
     /// assert_eq!(strict.for_logins().same_site, SameSite::Lax);
     /// ```
@@ -118,7 +116,7 @@ impl CookieOptions {
     /// [`uses_host_prefix`](Self::uses_host_prefix), else `name` itself.
     ///
     /// ```
-    /// use auth0_server_core::store::CookieOptions;
+    /// use auth0_store_core::store::CookieOptions;
     /// let secure = CookieOptions::default();
     /// assert_eq!(secure.cookie_name("_a0_session"), "__Host-_a0_session");
     /// let plain = CookieOptions { secure: false, ..CookieOptions::default() };
@@ -201,7 +199,7 @@ impl SetCookie {
     /// The `Set-Cookie` header value, written by the `cookie` crate.
     ///
     /// ```
-    /// use auth0_server_core::store::{CookieOptions, SetCookie};
+    /// use auth0_store_core::store::{CookieOptions, SetCookie};
     /// use std::time::Duration;
     /// let c = SetCookie::new("_a0_session", "abc", Some(Duration::from_secs(60)), &CookieOptions::default());
     /// assert_eq!(c.to_header_value(), "_a0_session=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=60");
@@ -255,7 +253,7 @@ pub const MAX_COOKIES_PER_PREFIX: usize = 32;
 /// Build it once (an integration does so when it is created) and use it for every request.
 ///
 /// ```
-/// use auth0_server_core::store::OwnedCookies;
+/// use auth0_store_core::store::OwnedCookies;
 /// let owned = OwnedCookies::new().with_identifier("_a0_session").with_identifier("_a0_tx");
 /// assert!(owned.owns("__Host-_a0_session.0"));
 /// assert!(owned.owns("_a0_tx_abc"));
@@ -387,7 +385,7 @@ impl OwnedCookies {
 ///   percent-decoded.
 ///
 /// ```
-/// use auth0_server_core::store::{CookieOptions, SetCookie, StoreContext};
+/// use auth0_store_core::store::{CookieOptions, SetCookie, StoreContext};
 ///
 /// let cx = StoreContext::from_cookie_header("a=1; _a0_session=abc");
 /// assert_eq!(cx.cookie("_a0_session").as_deref(), Some("abc"));
@@ -555,7 +553,7 @@ impl StoreContext {
     /// header is read.
     ///
     /// ```
-    /// use auth0_server_core::store::{OwnedCookies, StoreContext};
+    /// use auth0_store_core::store::{OwnedCookies, StoreContext};
     /// use http::{HeaderMap, HeaderValue, header::COOKIE};
     ///
     /// let mut headers = HeaderMap::new();
@@ -997,5 +995,24 @@ mod tests {
         for bad in ["", "a b", "a;b", "a=b", "é", "a:b"] {
             assert!(validate_identifier(bad).is_err(), "{bad:?}");
         }
+    }
+}
+
+/// Whether a URL's host is this machine (`localhost`, `127.0.0.0/8`, `::1`): the only hosts
+/// where a provider may use `http://` and cookies may go without `Secure`.
+///
+/// ```
+/// use auth0_store_core::store::is_loopback;
+///
+/// let host = |u: &str| url::Url::parse(u).unwrap().host().unwrap().to_owned();
+/// assert!(is_loopback(&host("http://localhost:5000/").borrow()));
+/// assert!(is_loopback(&host("http://127.0.0.1/").borrow()));
+/// assert!(!is_loopback(&host("https://app.example.com/").borrow()));
+/// ```
+pub fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => std::net::IpAddr::V4(*ip).is_loopback(),
+        url::Host::Ipv6(ip) => std::net::IpAddr::V6(*ip).is_loopback(),
     }
 }

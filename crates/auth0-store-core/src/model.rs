@@ -11,7 +11,7 @@
 //!   are accepted when reading; writing always uses snake_case.
 //!
 //! ```
-//! use auth0_server_core::model::StateData;
+//! use auth0_store_core::model::StateData;
 //!
 //! let json = r#"{"user":{"sub":"auth0|1","name":"Ada","favourite_colour":"green"},
 //!               "id_token":null,"token_sets":[],"internal":{"sid":"s1","created_at":1700000000}}"#;
@@ -236,7 +236,7 @@ impl std::fmt::Debug for ConnectionTokenSet {
 /// of a profile claim.
 ///
 /// ```
-/// use auth0_server_core::model::UserClaims;
+/// use auth0_store_core::model::UserClaims;
 /// let user: UserClaims =
 ///     serde_json::from_str(r#"{"sub": "auth0|1", "email_verified": "true", "name": 5}"#).unwrap();
 /// assert_eq!(user.email_verified, None);
@@ -458,7 +458,7 @@ impl LogoutTokenClaims {
     /// The issuer in the form sessions record it in [`StateData::domain`].
     ///
     /// ```
-    /// use auth0_server_core::model::LogoutTokenClaims;
+    /// use auth0_store_core::model::LogoutTokenClaims;
     /// let claims = LogoutTokenClaims { iss: "https://tenant.auth0.com/".into(), ..Default::default() };
     /// assert_eq!(claims.domain(), "tenant.auth0.com");
     /// ```
@@ -473,7 +473,7 @@ impl LogoutTokenClaims {
 /// `tenant.auth0.com`.
 ///
 /// ```
-/// use auth0_server_core::model::normalize_domain;
+/// use auth0_store_core::model::normalize_domain;
 /// assert_eq!(normalize_domain("https://Tenant.auth0.com/"), "tenant.auth0.com");
 /// assert_eq!(normalize_domain("http://127.0.0.1:3000/oidc/"), "127.0.0.1:3000/oidc");
 /// ```

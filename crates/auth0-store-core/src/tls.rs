@@ -11,7 +11,7 @@ use std::sync::Once;
 /// may open a TLS connection calls it; calling it again does nothing.
 ///
 /// ```
-/// auth0_server_core::tls::ensure_crypto_provider();
+/// auth0_store_core::tls::ensure_crypto_provider();
 /// assert!(rustls::crypto::CryptoProvider::get_default().is_some());
 /// ```
 pub fn ensure_crypto_provider() {

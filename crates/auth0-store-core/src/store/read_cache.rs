@@ -55,8 +55,8 @@ pub struct ReadCacheStats {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use auth0_server_core::model::StateData;
-/// use auth0_server_core::store::{CachedSession, ReadCache};
+/// use auth0_store_core::model::StateData;
+/// use auth0_store_core::store::{CachedSession, ReadCache};
 ///
 /// let cache = ReadCache::new(2);
 /// let session = CachedSession { state: Arc::new(StateData::default()), expires_at: None };
@@ -177,7 +177,7 @@ const SEALED_TOKEN_HASHED_TAIL: usize = 64;
 /// takes says nothing about how much of a forged token matches a real one.
 ///
 /// ```
-/// use auth0_server_core::store::SealedToken;
+/// use auth0_store_core::store::SealedToken;
 ///
 /// assert_eq!(SealedToken::new("a.b.c".to_owned()), SealedToken::new("a.b.c".to_owned()));
 /// assert_ne!(SealedToken::new("a.b.c".to_owned()), SealedToken::new("a.b.d".to_owned()));

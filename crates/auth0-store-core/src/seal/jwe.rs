@@ -71,7 +71,7 @@ pub struct Opened<T> {
 /// a session. Keys are derived once per (secret, identifier) and kept. Clones share the cache.
 ///
 /// ```
-/// use auth0_server_core::{Secrets, seal::{CookieSealer, CookieFormat}};
+/// use auth0_store_core::{Secrets, seal::{CookieSealer, CookieFormat}};
 /// use serde_json::{json, Value};
 ///
 /// let sealer = CookieSealer::new(Secrets::parse("a-secret-of-at-least-thirty-two-bytes")?);

@@ -23,7 +23,7 @@ const TAG_LEN: usize = 16;
 /// construction, one per secret; sealing uses the newest, opening tries each.
 ///
 /// ```
-/// use auth0_server_core::{Secrets, seal::RecordSealer};
+/// use auth0_store_core::{Secrets, seal::RecordSealer};
 ///
 /// let sealer = RecordSealer::new(&Secrets::parse("a-secret-of-at-least-thirty-two-bytes")?);
 /// let sealed = sealer.seal(b"session-id-1", b"{\"refresh_token\":\"v1.x\"}")?;

@@ -50,8 +50,8 @@ const FAR_FUTURE_SECONDS: u64 = 253_402_300_799;
 ///   skipped ([`with_read_cache`](Self::with_read_cache) sizes or disables it).
 ///
 /// ```
-/// # use auth0_server_core::store::*;
-/// # use auth0_server_core::Secrets;
+/// # use auth0_store_core::store::*;
+/// # use auth0_store_core::Secrets;
 /// # async fn demo(backend: impl SessionBackend) -> Result<(), Box<dyn std::error::Error>> {
 /// let store = ServerSideStateStore::new(backend, &Secrets::parse("a-secret-of-at-least-thirty-two-bytes")?)
 ///     .with_cookie_options(CookieOptions { secure: false, ..CookieOptions::default() });
@@ -142,8 +142,8 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
     /// cache off, so that every read decrypts and parses its record.
     ///
     /// ```
-    /// # use auth0_server_core::store::*;
-    /// # use auth0_server_core::Secrets;
+    /// # use auth0_store_core::store::*;
+    /// # use auth0_store_core::Secrets;
     /// # fn demo(backend: impl SessionBackend, secrets: &Secrets) {
     /// let store = ServerSideStateStore::new(backend, secrets).with_read_cache(0);
     /// assert_eq!(store.read_cache_stats().entries, 0);
@@ -224,8 +224,8 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
     /// plain `identifier`.
     ///
     /// ```
-    /// # use auth0_server_core::store::*;
-    /// # use auth0_server_core::Secrets;
+    /// # use auth0_store_core::store::*;
+    /// # use auth0_store_core::Secrets;
     /// # fn demo(backend: impl SessionBackend, secrets: &Secrets) {
     /// let store = ServerSideStateStore::new(backend, secrets);
     /// assert_eq!(store.id_cookie_name("_a0_session"), "__Host-_a0_session");

@@ -43,7 +43,7 @@ const AAD_PREFIX: &str = "auth0-server transaction:";
 ///
 /// ```
 /// use std::time::Duration;
-/// use auth0_server_core::store::{StoreError, TransactionBackend};
+/// use auth0_store_core::store::{StoreError, TransactionBackend};
 ///
 /// struct Nowhere;
 ///
@@ -106,7 +106,7 @@ impl<T: TransactionBackend + ?Sized> TransactionBackend for Arc<T> {
 /// makes is. A forged `state` in a callback URL fails here without touching a store.
 ///
 /// ```
-/// use auth0_server_core::store::split_transaction_key;
+/// use auth0_store_core::store::split_transaction_key;
 /// assert_eq!(split_transaction_key("_a0_tx:abc-1"), Some(("_a0_tx", "abc-1")));
 /// assert_eq!(split_transaction_key("_a0_tx:a;b"), None);
 /// ```
@@ -152,10 +152,10 @@ impl LoginCookie {
     /// [`split_transaction_key`]) or the name is not a cookie name.
     ///
     /// ```
-    /// use auth0_server_core::store::{CookieOptions, LoginCookie};
+    /// use auth0_store_core::store::{CookieOptions, LoginCookie};
     /// let (identifier, state, name) = LoginCookie::name_of("_a0_tx:s1", &CookieOptions::default())?;
     /// assert_eq!((identifier, state, name.as_str()), ("_a0_tx", "s1", "__Host-_a0_tx_s1"));
-    /// # Ok::<(), auth0_server_core::store::StoreError>(())
+    /// # Ok::<(), auth0_store_core::store::StoreError>(())
     /// ```
     pub fn name_of<'k>(
         key: &'k str,
@@ -210,8 +210,8 @@ impl LoginCookie {
 ///
 /// ```
 /// # use std::time::Duration;
-/// # use auth0_server_core::store::*;
-/// # use auth0_server_core::Secrets;
+/// # use auth0_store_core::store::*;
+/// # use auth0_store_core::Secrets;
 /// # fn demo(backend: impl TransactionBackend) -> Result<(), Box<dyn std::error::Error>> {
 /// let secrets = Secrets::parse("a-secret-of-at-least-thirty-two-bytes")?;
 /// let transactions = ServerSideTransactionStore::new(backend, &secrets)

@@ -10,9 +10,9 @@ pub const MIN_SECRET_LEN: usize = 32;
 /// 64 hex characters.
 ///
 /// ```
-/// let secret = auth0_server_core::generate_secret();
+/// let secret = auth0_store_core::generate_secret();
 /// assert_eq!(secret.len(), 64);
-/// assert!(auth0_server_core::Secrets::parse(&secret).is_ok());
+/// assert!(auth0_store_core::Secrets::parse(&secret).is_ok());
 /// ```
 pub fn generate_secret() -> String {
     crate::seal::random_bytes::<32>()
@@ -68,12 +68,12 @@ impl fmt::Debug for Secret {
 /// one once every session sealed with it has expired.
 ///
 /// ```
-/// use auth0_server_core::Secrets;
+/// use auth0_store_core::Secrets;
 ///
 /// let secrets = Secrets::parse("a-new-secret-that-is-32-bytes-long!!, an-old-secret-that-is-32-bytes-long!!")?;
 /// assert_eq!(secrets.len(), 2);
 /// assert!(!format!("{secrets:?}").contains("new-secret"));
-/// # Ok::<(), auth0_server_core::SecretError>(())
+/// # Ok::<(), auth0_store_core::SecretError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secrets(Vec<Secret>);
@@ -109,7 +109,7 @@ impl Secrets {
     /// this process (the memory transaction store seals with one).
     ///
     /// ```
-    /// assert_eq!(auth0_server_core::Secrets::generate().len(), 1);
+    /// assert_eq!(auth0_store_core::Secrets::generate().len(), 1);
     /// ```
     pub fn generate() -> Self {
         Self(vec![Secret(generate_secret())])

@@ -37,7 +37,7 @@ impl Clock for SystemClock {
 /// A clock that moves only when told to; clones share the same time.
 ///
 /// ```
-/// use auth0_server_core::clock::{Clock, ManualClock};
+/// use auth0_store_core::clock::{Clock, ManualClock};
 /// use std::time::Duration;
 ///
 /// let clock = ManualClock::at_unix(1_700_000_000);

@@ -21,7 +21,7 @@ const SESSION_ID_LEN: usize = 43;
 /// Its `Debug` and [`SessionId::short`] show only a prefix, for logs.
 ///
 /// ```
-/// use auth0_server_core::store::SessionId;
+/// use auth0_store_core::store::SessionId;
 /// let id = SessionId::generate();
 /// assert_eq!(SessionId::parse(id.as_str()), Some(id.clone()));
 /// assert_eq!(SessionId::parse("not-an-id"), None);
@@ -115,7 +115,7 @@ pub enum UpdateOutcome {
 /// Which sessions a back-channel logout ends (OIDC Back-Channel Logout 1.0).
 ///
 /// ```
-/// use auth0_server_core::store::LogoutFilter;
+/// use auth0_store_core::store::LogoutFilter;
 /// let f = LogoutFilter { sid: Some("s1".into()), sub: None, domain: "tenant.auth0.com".into() };
 /// assert!(f.matches(Some("s1"), Some("anyone"), Some("tenant.auth0.com")));
 /// assert!(!f.matches(Some("s2"), Some("anyone"), Some("tenant.auth0.com")));
@@ -229,7 +229,7 @@ pub trait SessionBackend: Send + Sync + 'static {
     ///
     /// `key` is a digest of the token's issuer and `jti` (43 base64url characters), never the
     /// token. The default keeps nothing ([`TokenUse::NotKept`]): the
-    /// [`ServerClient`](crate::client::ServerClient) then remembers ids in its own process,
+    /// `ServerClient` (auth0-server-core) then remembers ids in its own process,
     /// which refuses replays to that instance only.
     ///
     /// # Errors

@@ -80,8 +80,15 @@ fn derive_key<const N: usize>(secret: &[u8], salt: Option<&[u8]>, info: &[u8]) -
     okm
 }
 
-/// `N` bytes from the operating system's random number generator.
-pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+/// `N` bytes from the operating system's random number generator (PKCE verifiers, `state`,
+/// `nonce`, session ids and login bindings all come from here).
+///
+/// ```
+/// let a: [u8; 32] = auth0_store_core::seal::random_bytes();
+/// let b: [u8; 32] = auth0_store_core::seal::random_bytes();
+/// assert_ne!(a, b);
+/// ```
+pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     if let Err(e) = getrandom::fill(&mut bytes) {
         // Without an OS random source nothing secure can be done; this never happens on the

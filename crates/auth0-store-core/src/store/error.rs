@@ -94,7 +94,7 @@ impl StoreError {
     /// A stable, machine-readable code for this error.
     ///
     /// ```
-    /// use auth0_server_core::store::StoreError;
+    /// use auth0_store_core::store::StoreError;
     /// assert_eq!(StoreError::Conflict.code(), "store_conflict");
     /// ```
     pub fn code(&self) -> &'static str {
@@ -115,7 +115,7 @@ impl StoreError {
     /// Wraps a backend client's error.
     ///
     /// ```
-    /// use auth0_server_core::store::StoreError;
+    /// use auth0_store_core::store::StoreError;
     /// let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
     /// let err = StoreError::backend("redis", io);
     /// assert!(std::error::Error::source(&err).is_some());

@@ -25,7 +25,7 @@ pub use backend::{
 };
 pub use context::{
     CookieOptions, HOST_PREFIX, MAX_COOKIES_PER_PREFIX, OwnedCookies, ReadVersion, SameSite,
-    SetCookie, StoreContext, validate_identifier,
+    SetCookie, StoreContext, is_loopback, validate_identifier,
 };
 pub use error::{BoxError, StoreError};
 pub use lifetime::{DEFAULT_ABSOLUTE, DEFAULT_INACTIVITY, SessionLifetime};

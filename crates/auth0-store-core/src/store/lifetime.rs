@@ -17,7 +17,7 @@ pub const DEFAULT_ABSOLUTE: Duration = Duration::from_secs(3 * 24 * 60 * 60);
 /// `session_expiry` ceiling, when it sent one.
 ///
 /// ```
-/// use auth0_server_core::{model::StateData, store::SessionLifetime};
+/// use auth0_store_core::{model::StateData, store::SessionLifetime};
 ///
 /// let mut state = StateData::default();
 /// state.internal.created_at = 1_000_000;
@@ -78,7 +78,7 @@ impl SessionLifetime {
     /// known (no `created_at` and no ceiling).
     ///
     /// ```
-    /// use auth0_server_core::{model::StateData, store::SessionLifetime};
+    /// use auth0_store_core::{model::StateData, store::SessionLifetime};
     ///
     /// let mut state = StateData::default();
     /// state.internal.created_at = 1_000_000;
