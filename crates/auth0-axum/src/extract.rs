@@ -3,12 +3,15 @@
 use auth0_server_core::client::{AccessToken, AccessTokenOptions, Error, ServerClient};
 use auth0_server_core::model::{StateData, UserClaims};
 use auth0_server_core::store::{StoreContext, StoreError};
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use std::convert::Infallible;
+use std::sync::Arc;
 
-use crate::{Auth0, BridgeFuture, RequestAuth, pages};
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_service::Service;
+
+use crate::{Auth0, Auth0Config, RequestAuth, pages};
 
 /// The logged-in user, found by [`Auth0::require_auth`] for this request.
 #[derive(Clone, Debug)]
@@ -77,19 +80,34 @@ impl Auth {
 }
 
 /// An SDK error as a response: a page that says what happened and what to do, with the right
-/// status (login again for a missing session).
+/// status (login again for a missing session). The page and the redirect use the paths of the
+/// integration whose [`Auth0::layer`] the request went through (the defaults without it).
 #[derive(Debug)]
 pub struct AuthError {
     error: Error,
-    login_path: Option<String>,
 }
 
 impl From<Error> for AuthError {
     fn from(error: Error) -> Self {
-        Self {
-            error,
-            login_path: None,
+        Self { error }
+    }
+}
+
+/// An [`AuthError`] response waiting for the bridge layer, which knows the configured paths,
+/// to render it again.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingAuthError(pub(crate) Arc<Error>);
+
+/// The response for `error` with `config`'s login and callback paths: back to the login for
+/// a missing or ended session, else a page that says what to do.
+pub(crate) fn render_auth_error(error: &Error, config: &Auth0Config) -> Response {
+    match error {
+        Error::MissingSession
+        | Error::MissingRefreshToken
+        | Error::Store(StoreError::SessionEnded) => {
+            Redirect::to(&config.login_path).into_response()
         }
+        _ => pages::error_page(error, &config.login_path, &config.callback_path),
     }
 }
 
@@ -102,13 +120,12 @@ impl AuthError {
 
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        let login = self.login_path.as_deref().unwrap_or("/login");
-        match &self.error {
-            Error::MissingSession
-            | Error::MissingRefreshToken
-            | Error::Store(StoreError::SessionEnded) => Redirect::to(login).into_response(),
-            _ => pages::error_page(&self.error, login, "/callback"),
-        }
+        // With the default paths here; the bridge layer renders it again with the app's.
+        let mut response = render_auth_error(&self.error, &Auth0Config::default());
+        response
+            .extensions_mut()
+            .insert(PendingAuthError(Arc::new(self.error)));
+        response
     }
 }
 
@@ -201,22 +218,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     }
 }
 
-pub(crate) fn require_auth(
-    State(auth0): State<Auth0>,
-    request: Request,
-    next: Next,
-) -> BridgeFuture {
-    Box::pin(async move {
-        let (mut parts, body) = request.into_parts();
-        match find_user(&parts).await {
-            Ok((_, Some(user))) => {
-                parts.extensions.insert(AuthenticatedUser(user));
-                next.run(Request::from_parts(parts, body)).await
-            }
-            Ok((_, None)) => login_redirect(&auth0, &parts.uri),
-            Err(response) => response,
+/// Runs `inner` for a logged-in user (remembered for the extractors); anonymous visitors
+/// go to the login route and come back here.
+pub(crate) async fn require_auth<S>(auth0: Auth0, request: Request, mut inner: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    let (mut parts, body) = request.into_parts();
+    match find_user(&parts).await {
+        Ok((_, Some(user))) => {
+            parts.extensions.insert(AuthenticatedUser(user));
+            let Ok(response) = inner.call(Request::from_parts(parts, body)).await;
+            response
         }
-    })
+        Ok((_, None)) => login_redirect(&auth0, &parts.uri),
+        Err(response) => response,
+    }
 }
 
 #[cfg(test)]

@@ -9,10 +9,13 @@ use std::time::Duration;
 use url::Url;
 
 use super::Error;
+use super::stores::StoreChoice;
 use crate::clock::{self, Clock};
 use crate::model::normalize_domain;
-use crate::store::is_loopback;
-use crate::store::{OwnedCookies, StateStore, TransactionStore};
+use crate::store::{
+    CookieOptions, OwnedCookies, SessionLifetime, StateStore, StoreSettings, TransactionStore,
+    is_loopback,
+};
 use crate::{SecretError, Secrets};
 
 /// The scope asked for when none is configured. `openid` is always added.
@@ -99,6 +102,8 @@ pub struct Config {
     pub(crate) metadata_ttl: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) cookie_options: CookieOptions,
+    pub(crate) session_lifetime: SessionLifetime,
 }
 
 impl fmt::Debug for Config {
@@ -152,6 +157,23 @@ impl Config {
     pub fn secrets(&self) -> &Secrets {
         &self.secrets
     }
+    /// The session cookies' attributes (login cookies use their
+    /// [`for_logins`](CookieOptions::for_logins) form).
+    pub fn cookie_options(&self) -> &CookieOptions {
+        &self.cookie_options
+    }
+    /// When sessions end.
+    pub fn session_lifetime(&self) -> SessionLifetime {
+        self.session_lifetime
+    }
+    /// What this client hands every store it sets up: its secrets, cookie attributes,
+    /// session lifetime and clock.
+    pub fn store_settings(&self) -> StoreSettings {
+        StoreSettings::for_redirect_uri(self.secrets.clone(), &self.redirect_uri)
+            .with_cookie_options(self.cookie_options.clone())
+            .with_lifetime(self.session_lifetime)
+            .with_clock(self.clock.clone())
+    }
 }
 
 /// Builds a [`ServerClient`](super::ServerClient). Every problem is found by
@@ -193,8 +215,10 @@ pub struct ServerClientBuilder {
     metadata_ttl: Option<Duration>,
     retry: Option<RetryPolicy>,
     clock: Option<Arc<dyn Clock>>,
-    pub(crate) state_store: Option<Arc<dyn StateStore>>,
-    pub(crate) transaction_store: Option<Arc<dyn TransactionStore>>,
+    cookie_options: Option<CookieOptions>,
+    session_lifetime: Option<SessionLifetime>,
+    pub(crate) state_store: Option<StoreChoice<dyn StateStore>>,
+    pub(crate) transaction_store: Option<StoreChoice<dyn TransactionStore>>,
 }
 
 impl fmt::Debug for ServerClientBuilder {
@@ -359,15 +383,20 @@ impl ServerClientBuilder {
         self
     }
 
-    /// Where sessions are kept.
-    pub fn state_store(mut self, store: Arc<dyn StateStore>) -> Self {
-        self.state_store = Some(store);
+    /// The session cookies' attributes. Unset, they follow the redirect URI
+    /// ([`CookieOptions::for_redirect_uri`]: `Secure` unless the app is plain `http` on this
+    /// machine, `SameSite=Lax`, `Path=/`, `__Host-` names), which is right for nearly every
+    /// app; set them to share cookies with `auth0-server-python` (`host_prefix: false`) or
+    /// across subdomains (`domain`). Every store the client sets up gets them.
+    pub fn cookie_options(mut self, options: CookieOptions) -> Self {
+        self.cookie_options = Some(options);
         self
     }
 
-    /// Where logins in progress are kept.
-    pub fn transaction_store(mut self, store: Arc<dyn TransactionStore>) -> Self {
-        self.transaction_store = Some(store);
+    /// When sessions end ([`SessionLifetime::default`]: a day without use, three days at
+    /// most). Every store the client sets up gets it.
+    pub fn session_lifetime(mut self, lifetime: SessionLifetime) -> Self {
+        self.session_lifetime = Some(lifetime);
         self
     }
 
@@ -448,7 +477,6 @@ impl ServerClientBuilder {
             client_id,
             client_secret: ClientSecret(client_secret),
             secrets,
-            redirect_uri,
             audience: self.audience.clone(),
             scope: self
                 .scope
@@ -473,6 +501,12 @@ impl ServerClientBuilder {
             metadata_ttl: self.metadata_ttl.unwrap_or(DEFAULT_METADATA_TTL),
             retry: self.retry.unwrap_or_default(),
             clock: self.clock.clone().unwrap_or_else(clock::system),
+            cookie_options: self
+                .cookie_options
+                .clone()
+                .unwrap_or_else(|| CookieOptions::for_redirect_uri(&redirect_uri)),
+            session_lifetime: self.session_lifetime.unwrap_or_default(),
+            redirect_uri,
         })
     }
 }

@@ -35,6 +35,7 @@ mod login;
 mod logout;
 mod metadata;
 mod replay;
+mod stores;
 mod tokens;
 
 use std::sync::Arc;
@@ -94,19 +95,7 @@ impl ServerClient {
 
     pub(crate) fn build(builder: &ServerClientBuilder) -> Result<Self, Error> {
         let config = builder.config()?;
-        let state_store = builder.state_store.clone().ok_or(Error::MissingRequiredArgument {
-            argument: "state_store",
-            hint: "give the builder a state store (the cookie, memory, Redis or PostgreSQL store)",
-        })?;
-        let transaction_store =
-            builder
-                .transaction_store
-                .clone()
-                .ok_or(Error::MissingRequiredArgument {
-                    argument: "transaction_store",
-                    hint: "give the builder a transaction store (the cookie or memory \
-                           transaction store)",
-                })?;
+        let (state_store, transaction_store) = stores::resolve(builder, &config)?;
         let http = http::Http::new(&config)?;
         let provider = metadata::Provider::new(http, &config.issuer, config.metadata_ttl);
         Ok(Self {

@@ -8,6 +8,8 @@
 //! - [`TransactionBackend`] is what a server-side store implements for logins in progress;
 //!   [`ServerSideTransactionStore`] turns it into a [`TransactionStore`], owning sealing,
 //!   the binding of each login to its browser, size, lifetime and per-browser bounds.
+//! - [`StoreSettings`] is what a client hands every store it sets up (secrets, cookie
+//!   attributes, lifetime, clock), so that its stores cannot disagree.
 //! - [`SessionLifetime`] decides when a session ends, once for every store.
 //! - [`ReadCache`] keeps opened sessions, so a store need not open the same bytes twice.
 
@@ -18,6 +20,7 @@ mod lifetime;
 mod read_cache;
 mod server_side;
 mod server_side_transactions;
+mod settings;
 mod traits;
 
 pub use backend::{
@@ -37,4 +40,5 @@ pub use server_side_transactions::{
     DEFAULT_MAX_TRANSACTION_SIZE, DEFAULT_MAX_TRANSACTIONS_PER_BROWSER, DEFAULT_TRANSACTION_TTL,
     LoginCookie, ServerSideTransactionStore, TransactionBackend, split_transaction_key,
 };
+pub use settings::StoreSettings;
 pub use traits::{StateStore, TransactionStore};

@@ -7,6 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use super::read_cache::DEFAULT_READ_CACHE_CAPACITY;
+use super::settings::StoreSettings;
 use super::{
     CachedSession, CookieOptions, LogoutFilter, ReadCache, ReadCacheStats, ReadVersion,
     SessionBackend, SessionId, SessionLifetime, SessionRecord, SetCookie, StateStore, StoreContext,
@@ -98,6 +99,28 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
     /// A store over `backend`, sealing records with `secrets` (newest first).
     pub fn new(backend: B, secrets: &Secrets) -> Self {
         Self::from_shared(Arc::new(backend), secrets)
+    }
+
+    /// A store over `backend` with a client's settings: its secrets, cookie attributes,
+    /// session lifetime and clock. This is how a client sets up the backend an app gives it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use auth0_store_core::Secrets;
+    /// use auth0_store_core::store::{ServerSideStateStore, SessionBackend, StoreSettings};
+    ///
+    /// fn session_store<B: SessionBackend>(backend: B) -> ServerSideStateStore<B> {
+    ///     let secrets = Secrets::parse("a-secret-of-at-least-thirty-two-bytes").unwrap();
+    ///     let redirect = url::Url::parse("https://app.example.com/callback").unwrap();
+    ///     let settings = StoreSettings::for_redirect_uri(secrets, &redirect);
+    ///     ServerSideStateStore::from_settings(Arc::new(backend), &settings)
+    /// }
+    /// ```
+    pub fn from_settings(backend: Arc<B>, settings: &StoreSettings) -> Self {
+        Self::from_shared(backend, &settings.secrets)
+            .with_cookie_options(settings.cookie_options.clone())
+            .with_lifetime(settings.lifetime)
+            .with_clock(settings.clock.clone())
     }
 
     /// Like [`new`](Self::new), for a backend that is shared with other code.

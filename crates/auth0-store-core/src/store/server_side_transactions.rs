@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use sha2::{Digest, Sha256};
 
-use super::{CookieOptions, SetCookie, StoreContext, StoreError, TransactionStore};
+use super::{CookieOptions, SetCookie, StoreContext, StoreError, StoreSettings, TransactionStore};
 use crate::Secrets;
 use crate::clock::{self, Clock};
 use crate::model::TransactionData;
@@ -268,6 +268,15 @@ impl<B: TransactionBackend> ServerSideTransactionStore<B> {
     /// A store over `backend`, sealing with `secrets` (newest first).
     pub fn new(backend: B, secrets: &Secrets) -> Self {
         Self::from_shared(Arc::new(backend), secrets)
+    }
+
+    /// A store over `backend` with a client's settings: its secrets, the login-cookie form
+    /// of its cookie attributes ([`CookieOptions::for_logins`]) and its clock. This is how a
+    /// client sets up the transaction backend an app gives it.
+    pub fn from_settings(backend: Arc<B>, settings: &StoreSettings) -> Self {
+        Self::from_shared(backend, &settings.secrets)
+            .with_cookie_options(settings.cookie_options.clone())
+            .with_clock(settings.clock.clone())
     }
 
     /// Like [`new`](Self::new), for a backend that is shared with other code.
