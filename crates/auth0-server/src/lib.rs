@@ -53,8 +53,12 @@ pub use auth0_server_core::{
 #[cfg(feature = "axum")]
 pub use auth0_axum as axum;
 
-/// The session stores enabled by this build's features.
+mod choice;
+
+/// The session stores enabled by this build's features, and [`StoreChoice`](stores::StoreChoice):
+/// the one the configuration names.
 pub mod stores {
+    pub use crate::choice::{StoreChoice, StoreChoiceError, TransactionChoice};
     #[cfg(feature = "cookie")]
     pub use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
     #[cfg(feature = "memory")]

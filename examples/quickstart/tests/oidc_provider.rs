@@ -73,8 +73,6 @@ async fn run_flow(store: StoreChoice) {
         .secret(secret.clone());
     let settings = Settings {
         builder,
-        redirect_uri,
-        secrets: auth0_server::Secrets::parse(&secret).unwrap(),
         store: store.clone(),
         transactions: Default::default(),
         audience: Some(AUDIENCE.to_owned()),

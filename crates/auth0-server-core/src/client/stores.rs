@@ -96,11 +96,11 @@ impl ServerClientBuilder {
     }
 }
 
+/// A client's session store and transaction store.
+pub(crate) type Stores = (Arc<dyn StateStore>, Arc<dyn TransactionStore>);
+
 /// The session and transaction stores for a client with `config`.
-pub(crate) fn resolve(
-    builder: &ServerClientBuilder,
-    config: &Config,
-) -> Result<(Arc<dyn StateStore>, Arc<dyn TransactionStore>), Error> {
+pub(crate) fn resolve(builder: &ServerClientBuilder, config: &Config) -> Result<Stores, Error> {
     let settings = config.store_settings();
     let state = match &builder.state_store {
         Some(choice) => choice.resolve(&settings),

@@ -734,6 +734,25 @@ pub fn validate_identifier(identifier: &str) -> Result<(), StoreError> {
     }
 }
 
+/// Whether a URL's host is this machine (`localhost`, `127.0.0.0/8`, `::1`): the only hosts
+/// where a provider may use `http://` and cookies may go without `Secure`.
+///
+/// ```
+/// use auth0_store_core::store::is_loopback;
+///
+/// let host = |u: &str| url::Url::parse(u).unwrap().host().unwrap().to_owned();
+/// assert!(is_loopback(&host("http://localhost:5000/").borrow()));
+/// assert!(is_loopback(&host("http://127.0.0.1/").borrow()));
+/// assert!(!is_loopback(&host("https://app.example.com/").borrow()));
+/// ```
+pub fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => std::net::IpAddr::V4(*ip).is_loopback(),
+        url::Host::Ipv6(ip) => std::net::IpAddr::V6(*ip).is_loopback(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -995,24 +1014,5 @@ mod tests {
         for bad in ["", "a b", "a;b", "a=b", "é", "a:b"] {
             assert!(validate_identifier(bad).is_err(), "{bad:?}");
         }
-    }
-}
-
-/// Whether a URL's host is this machine (`localhost`, `127.0.0.0/8`, `::1`): the only hosts
-/// where a provider may use `http://` and cookies may go without `Secure`.
-///
-/// ```
-/// use auth0_store_core::store::is_loopback;
-///
-/// let host = |u: &str| url::Url::parse(u).unwrap().host().unwrap().to_owned();
-/// assert!(is_loopback(&host("http://localhost:5000/").borrow()));
-/// assert!(is_loopback(&host("http://127.0.0.1/").borrow()));
-/// assert!(!is_loopback(&host("https://app.example.com/").borrow()));
-/// ```
-pub fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => std::net::IpAddr::V4(*ip).is_loopback(),
-        url::Host::Ipv6(ip) => std::net::IpAddr::V6(*ip).is_loopback(),
     }
 }

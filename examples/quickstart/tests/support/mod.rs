@@ -204,8 +204,6 @@ async fn start(
     let secret = auth0_server::generate_secret();
     let settings = Settings {
         builder: configure(builder.secret(secret.clone())),
-        redirect_uri,
-        secrets: auth0_server::Secrets::parse(&secret).unwrap(),
         store,
         transactions,
         audience: Some(DEV_AUDIENCE.to_owned()),
