@@ -740,10 +740,10 @@ pub fn validate_identifier(identifier: &str) -> Result<(), StoreError> {
 /// ```
 /// use auth0_store_core::store::is_loopback;
 ///
-/// let host = |u: &str| url::Url::parse(u).unwrap().host().unwrap().to_owned();
-/// assert!(is_loopback(&host("http://localhost:5000/").borrow()));
-/// assert!(is_loopback(&host("http://127.0.0.1/").borrow()));
-/// assert!(!is_loopback(&host("https://app.example.com/").borrow()));
+/// let loopback = |u: &str| is_loopback(&url::Url::parse(u).unwrap().host().unwrap());
+/// assert!(loopback("http://localhost:5000/"));
+/// assert!(loopback("http://127.0.0.1/"));
+/// assert!(!loopback("https://app.example.com/"));
 /// ```
 pub fn is_loopback(host: &url::Host<&str>) -> bool {
     match host {
