@@ -120,25 +120,24 @@ pub struct App {
 ///
 /// The client's configuration is refused, or the store cannot be reached.
 pub async fn app(settings: &Settings) -> Result<Router, BoxError> {
-    let builder = settings.builder.clone();
-    let client = settings
-        .store
-        .configure(builder, settings.transactions)
-        .await?
-        .build()?;
-    let auth0 = Auth0::new(client);
-    let state = App {
+    let pages = Arc::new(App {
         store_name: settings.store.name(),
         audience: settings.audience.clone(),
         dev_tenant: settings.dev_tenant.as_ref().map(|t| t.issuer().to_string()),
-    };
+    });
+    // The auth wiring: the client (with the chosen store), the integration, the router.
+    let client = (settings.store)
+        .configure(settings.builder.clone(), settings.transactions)
+        .await?
+        .build()?;
+    let auth0 = Auth0::new(client);
     Ok(Router::new()
         .route("/profile", get(pages::profile))
         .route("/api-call", get(pages::api_call))
         .route_layer(auth0.require_auth())
         .route("/", get(pages::home))
         .route("/static/style.css", get(pages::stylesheet))
-        .with_state(Arc::new(state))
+        .with_state(pages)
         .merge(auth0.routes())
         .layer(auth0.layer()))
 }
