@@ -11,7 +11,6 @@
 
 mod pages;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use auth0_axum::Auth0;
@@ -22,8 +21,6 @@ use axum::routing::get;
 
 pub use auth0_server::stores::{StoreChoice, TransactionChoice};
 
-/// Where the app listens unless `PORT` says otherwise: the Flask quickstart's port.
-pub const DEFAULT_PORT: u16 = 5000;
 /// The API the dev tenant issues access tokens for.
 pub const DEV_AUDIENCE: &str = "https://quickstart.local/api";
 
@@ -96,14 +93,7 @@ pub async fn dev_tenant_client(
         .backchannel_logout_uri(format!("http://127.0.0.1:{port}/backchannel-logout"))
         .start()
         .await?;
-    let builder = ServerClient::builder()
-        .domain(tenant.issuer().to_string())
-        .client_id(tenant.client_id())
-        .client_secret(tenant.client_secret())
-        .redirect_uri(redirect_uri)
-        .scope("openid profile email offline_access")
-        .audience(DEV_AUDIENCE);
-    Ok((builder, tenant))
+    Ok((tenant.client_builder(), tenant))
 }
 
 /// What the pages show beside the user.
@@ -140,19 +130,4 @@ pub async fn app(settings: &Settings) -> Result<Router, BoxError> {
         .with_state(pages)
         .merge(auth0.routes())
         .layer(auth0.layer()))
-}
-
-/// Serves the app on `addr` until Ctrl-C.
-///
-/// # Errors
-///
-/// The address cannot be bound.
-pub async fn serve(router: Router, addr: SocketAddr) -> Result<(), BoxError> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
 }

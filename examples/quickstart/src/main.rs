@@ -1,22 +1,20 @@
-//! `cargo run -p quickstart`: the quickstart on http://localhost:5000.
+//! `cargo run -p quickstart`: the quickstart on http://localhost:5000 (or `PORT`).
 
 use std::net::SocketAddr;
 
-use quickstart::{DEFAULT_PORT, Settings, app, serve};
+use quickstart::{Settings, app};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), quickstart::BoxError> {
     let _ = dotenvy::dotenv();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // The Flask quickstart's port.
     let port = std::env::var("PORT")
         .ok()
         .and_then(|p| p.parse().ok())
-        .unwrap_or(DEFAULT_PORT);
+        .unwrap_or(5000);
     let settings = Settings::from_env(port).await?;
     let router = app(&settings).await?;
     match &settings.dev_tenant {
@@ -28,5 +26,12 @@ async fn main() -> Result<(), quickstart::BoxError> {
         ),
         None => println!("\n  Open http://localhost:{port}\n"),
     }
-    serve(router, SocketAddr::from(([127, 0, 0, 1], port))).await
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
 }
