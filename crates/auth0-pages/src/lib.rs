@@ -66,7 +66,16 @@ const SDK_TEMPLATES: &[(&str, &str)] = &[(BASE_LAYOUT, include_str!("../template
 /// The SDK's stylesheet, inlined by the base layout's `stylesheet` block as `sdk_stylesheet`.
 pub const STYLESHEET: &str = include_str!("../templates/style.css");
 
-/// A page could not be rendered.
+/// A page could not be rendered: a bug in a template or in the values given to it, never
+/// something a visitor sent. Log it and answer with a plain 500.
+///
+/// ```
+/// use auth0_pages::{PageError, Pages};
+///
+/// let pages = Pages::new(&[]);
+/// let error = pages.render("nowhere.html", &()).unwrap_err();
+/// assert!(matches!(error, PageError::NotFound { name } if name == "nowhere.html"));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PageError {
