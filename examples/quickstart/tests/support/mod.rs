@@ -140,15 +140,20 @@ pub fn form_parts(html: &str) -> (String, String) {
         .split("action=\"")
         .nth(1)
         .and_then(|r| r.split('"').next())
-        .expect("a form action")
-        .replace("&amp;", "&");
+        .map(text)
+        .expect("a form action");
     let interaction = html
         .split("name=\"interaction\" value=\"")
         .nth(1)
         .and_then(|r| r.split('"').next())
-        .expect("an interaction field")
-        .to_owned();
+        .map(text)
+        .expect("an interaction field");
     (action, interaction)
+}
+
+/// HTML as a browser reads it: entities decoded.
+pub fn text(html: &str) -> String {
+    html_escape::decode_html_entities(html).into_owned()
 }
 
 pub fn skip(what: &str) {
