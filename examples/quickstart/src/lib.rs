@@ -1,13 +1,7 @@
-//! Auth0's Flask quickstart, in Rust with axum: `/` (a login button, or the user),
-//! `/profile` (protected), `/api-call` (an access token for `AUTH0_AUDIENCE`), and the login,
-//! callback and logout routes of `auth0-axum`.
-//!
-//! Configuration comes from the environment (and a `.env` file): `AUTH0_DOMAIN`,
-//! `AUTH0_CLIENT_ID`, `AUTH0_CLIENT_SECRET`, `AUTH0_SECRET`, `AUTH0_REDIRECT_URI`,
-//! `AUTH0_AUDIENCE`. Without `AUTH0_DOMAIN` the app starts a local development tenant in the
-//! same process, so it runs on a machine with no Auth0 account. `AUTH0_SESSION_STORE` picks
-//! where sessions live: `cookie` (default), `memory`, `redis` (with `REDIS_URL`) or
-//! `postgres` (with `DATABASE_URL`).
+//! Auth0's Flask quickstart in axum: `/`, `/profile` (protected), `/api-call` (an access
+//! token for `AUTH0_AUDIENCE`), and `auth0-axum`'s login, callback and logout routes. It reads
+//! the `AUTH0_*` variables (and `.env`); without `AUTH0_DOMAIN` it starts a local dev tenant.
+//! `AUTH0_SESSION_STORE` picks the store: `cookie` (default), `memory`, `redis` or `postgres`.
 
 mod pages;
 
@@ -57,11 +51,8 @@ impl Settings {
         } else {
             let (builder, tenant) = dev_tenant_client(port, &redirect_uri).await?;
             let secret = var("AUTH0_SECRET").unwrap_or_else(auth0_server::generate_secret);
-            (
-                builder.secret(secret),
-                Some(DEV_AUDIENCE.to_owned()),
-                Some(tenant),
-            )
+            let audience = Some(DEV_AUDIENCE.to_owned());
+            (builder.secret(secret), audience, Some(tenant))
         };
         Ok(Self {
             builder,
