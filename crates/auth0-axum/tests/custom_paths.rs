@@ -23,6 +23,11 @@ async fn session_gone() -> Result<String, AuthError> {
     Err(Error::MissingSession.into())
 }
 
+async fn session_gone_with_headers() -> impl axum::response::IntoResponse {
+    let error: AuthError = Error::MissingSession.into();
+    ([("x-request-id", "req-42")], error)
+}
+
 async fn callback_refused() -> Result<String, AuthError> {
     Err(Error::Authorization {
         error: "invalid_request".to_owned(),
@@ -65,6 +70,7 @@ async fn start() -> App {
         .route("/profile", get(profile).route_layer(auth0.require_auth()))
         .route("/open-profile", get(profile))
         .route("/session-gone", get(session_gone))
+        .route("/session-gone-with-headers", get(session_gone_with_headers))
         .route("/callback-refused", get(callback_refused))
         .merge(auth0.routes())
         .layer(auth0.layer());
@@ -110,6 +116,15 @@ async fn an_auth_error_from_a_handler_redirects_to_the_configured_login() {
     let response = app.get("/session-gone").await;
     assert!(response.status().is_redirection());
     assert_eq!(location(&response), LOGIN);
+}
+
+#[tokio::test]
+async fn headers_the_handler_put_around_an_auth_error_are_kept() {
+    let app = start().await;
+    let response = app.get("/session-gone-with-headers").await;
+    assert!(response.status().is_redirection());
+    assert_eq!(location(&response), LOGIN);
+    assert_eq!(response.headers()["x-request-id"], "req-42");
 }
 
 #[tokio::test]
