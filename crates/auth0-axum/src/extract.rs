@@ -4,9 +4,8 @@ use auth0_server_core::client::{AccessToken, AccessTokenOptions, Error, ServerCl
 use auth0_server_core::model::{StateData, UserClaims};
 use auth0_server_core::store::{StoreContext, StoreError};
 use std::convert::Infallible;
-use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, OriginalUri, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_service::Service;
@@ -81,7 +80,8 @@ impl Auth {
 
 /// An SDK error as a response: a page that says what happened and what to do, with the right
 /// status (login again for a missing session). The page and the redirect use the paths of the
-/// integration whose [`Auth0::layer`] the request went through (the defaults without it).
+/// integration whose [`Auth0::layer`] the request went through; outside it (without the
+/// layer, or in a task the handler spawned) the default `/login` and `/callback`.
 #[derive(Debug)]
 pub struct AuthError {
     error: Error,
@@ -93,10 +93,11 @@ impl From<Error> for AuthError {
     }
 }
 
-/// An [`AuthError`] response waiting for the bridge layer, which knows the configured paths,
-/// to render it again.
-#[derive(Clone, Debug)]
-pub(crate) struct PendingAuthError(pub(crate) Arc<Error>);
+tokio::task_local! {
+    /// The integration the request being handled went through: set by the bridge layer for
+    /// the inner service's future, so an [`AuthError`] renders with its paths.
+    pub(crate) static CURRENT: Auth0;
+}
 
 /// The response for `error` with `config`'s login and callback paths: back to the login for
 /// a missing or ended session, else a page that says what to do.
@@ -120,12 +121,9 @@ impl AuthError {
 
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        // With the default paths here; the bridge layer renders it again with the app's.
-        let mut response = render_auth_error(&self.error, &Auth0Config::default());
-        response
-            .extensions_mut()
-            .insert(PendingAuthError(Arc::new(self.error)));
-        response
+        CURRENT
+            .try_with(|auth0| render_auth_error(&self.error, auth0.config()))
+            .unwrap_or_else(|_| render_auth_error(&self.error, &Auth0Config::default()))
     }
 }
 
@@ -159,9 +157,14 @@ pub struct MaybeUser(pub Option<UserClaims>);
 #[derive(Clone, Debug)]
 pub struct Session(pub Option<StateData>);
 
-/// The login URL that brings the visitor back to this request's page.
-fn login_redirect(auth0: &Auth0, parts_uri: &axum::http::Uri) -> Response {
-    let back = parts_uri
+/// The login URL that brings the visitor back to this request's page (its whole path, also
+/// inside a nested router, which sees its path without the prefix).
+fn login_redirect(auth0: &Auth0, parts: &Parts) -> Response {
+    let uri = match parts.extensions.get::<OriginalUri>() {
+        Some(OriginalUri(original)) => original,
+        None => &parts.uri,
+    };
+    let back = uri
         .path_and_query()
         .map_or("/", axum::http::uri::PathAndQuery::as_str);
     let query: String = url::form_urlencoded::Serializer::new(String::new())
@@ -190,7 +193,7 @@ impl<S: Send + Sync> FromRequestParts<S> for User {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match find_user(parts).await? {
             (_, Some(user)) => Ok(Self(user)),
-            (auth, None) => Err(login_redirect(&auth.auth0, &parts.uri)),
+            (auth, None) => Err(login_redirect(&auth.auth0, parts)),
         }
     }
 }
@@ -219,11 +222,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
 }
 
 /// Runs `inner` for a logged-in user (remembered for the extractors); anonymous visitors
-/// go to the login route and come back here.
+/// go to the login route and come back here. The integration's own routes (login, callback,
+/// logout, back-channel logout) pass through, so the layer may also wrap them.
 pub(crate) async fn require_auth<S>(auth0: Auth0, request: Request, mut inner: S) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
+    if auth0.is_own_route(request.uri().path()) {
+        let Ok(response) = inner.call(request).await;
+        return response;
+    }
     let (mut parts, body) = request.into_parts();
     match find_user(&parts).await {
         Ok((_, Some(user))) => {
@@ -231,7 +239,7 @@ where
             let Ok(response) = inner.call(Request::from_parts(parts, body)).await;
             response
         }
-        Ok((_, None)) => login_redirect(&auth0, &parts.uri),
+        Ok((_, None)) => login_redirect(&auth0, &parts),
         Err(response) => response,
     }
 }

@@ -5,16 +5,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use auth0_server_core::client::Error;
 use auth0_server_core::store::StoreContext;
 use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::http::header::{CONTENT_LENGTH, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::response::Response;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::extract::{self, PendingAuthError};
+use crate::extract;
 use crate::{Auth0, RequestAuth};
 
 /// What an [`Auth0Layer`] does to the requests it wraps.
@@ -109,22 +108,9 @@ where
     }
 }
 
-/// `error`'s response again with the configured paths, keeping the headers the handler added
-/// around it (a `(headers, AuthError)` tuple) where the page does not set its own.
-fn rerender(old: Response, error: &Error, auth0: &Auth0) -> Response {
-    let mut fresh = extract::render_auth_error(error, auth0.config());
-    let (old, _) = old.into_parts();
-    for (name, value) in &old.headers {
-        if !fresh.headers().contains_key(name) && name != CONTENT_LENGTH {
-            fresh.headers_mut().append(name.clone(), value.clone());
-        }
-    }
-    fresh
-}
-
-/// Runs `inner` with this request's cookies in its extensions, then writes the stores'
-/// cookie changes onto the response and renders a pending [`AuthError`](crate::AuthError)
-/// with the configured paths.
+/// Runs `inner` with this request's cookies in its extensions (and this integration as the
+/// one an [`AuthError`](crate::AuthError) renders with), then writes the stores' cookie
+/// changes onto the response.
 async fn bridge<S>(auth0: Auth0, mut request: Request, mut inner: S) -> Response
 where
     S: Service<Request, Response = Response, Error = Infallible>,
@@ -136,10 +122,7 @@ where
         auth0: auth0.clone(),
         cx: cx.clone(),
     });
-    let Ok(mut response) = inner.call(request).await;
-    if let Some(PendingAuthError(error)) = response.extensions_mut().remove::<PendingAuthError>() {
-        response = rerender(response, &error, &auth0);
-    }
+    let Ok(mut response) = extract::CURRENT.scope(auth0, inner.call(request)).await;
     for cookie in cx.take_changes() {
         match HeaderValue::from_str(&cookie.to_header_value()) {
             Ok(value) => {

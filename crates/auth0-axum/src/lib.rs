@@ -152,6 +152,19 @@ impl Auth0 {
         &self.inner.config
     }
 
+    /// Whether `path` is one of the integration's own routes.
+    pub(crate) fn is_own_route(&self, path: &str) -> bool {
+        let config = self.config();
+        [
+            &config.login_path,
+            &config.callback_path,
+            &config.logout_path,
+            &config.backchannel_logout_path,
+        ]
+        .iter()
+        .any(|own| own.as_str() == path)
+    }
+
     /// The login, callback, logout and back-channel logout routes.
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         routes::routes(self)

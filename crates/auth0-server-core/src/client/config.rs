@@ -13,8 +13,8 @@ use super::stores::StoreChoice;
 use crate::clock::{self, Clock};
 use crate::model::normalize_domain;
 use crate::store::{
-    CookieOptions, OwnedCookies, SessionLifetime, StateStore, StoreSettings, TransactionStore,
-    is_loopback,
+    CookieOptions, OwnedCookies, SameSite, SessionLifetime, StateStore, StoreSettings,
+    TransactionStore, is_loopback,
 };
 use crate::{SecretError, Secrets};
 
@@ -501,14 +501,46 @@ impl ServerClientBuilder {
             metadata_ttl: self.metadata_ttl.unwrap_or(DEFAULT_METADATA_TTL),
             retry: self.retry.unwrap_or_default(),
             clock: self.clock.clone().unwrap_or_else(clock::system),
-            cookie_options: self
-                .cookie_options
-                .clone()
-                .unwrap_or_else(|| CookieOptions::for_redirect_uri(&redirect_uri)),
+            cookie_options: cookie_options(self.cookie_options.clone(), &redirect_uri)?,
             session_lifetime: self.session_lifetime.unwrap_or_default(),
             redirect_uri,
         })
     }
+}
+
+/// The cookie attributes for an app whose callback is `redirect_uri`: those derived from it,
+/// or `given` when they can work there. Refused: `Secure` cookies for an app on plain `http`
+/// on this machine (the browser would never send them back: login would fail silently),
+/// `SameSite=None` without `Secure` (browsers drop such cookies), and a `Path` the callback is
+/// not under (the login cookie would never reach it).
+fn cookie_options(
+    given: Option<CookieOptions>,
+    redirect_uri: &Url,
+) -> Result<CookieOptions, Error> {
+    let derived = CookieOptions::for_redirect_uri(redirect_uri);
+    let Some(options) = given else {
+        return Ok(derived);
+    };
+    let refuse = |why: &str| Err(Error::Configuration(format!("cookie options: {why}")));
+    if options.secure && !derived.secure {
+        return refuse(&format!(
+            "Secure cookies are not sent back over plain http, and the redirect URI \
+             {redirect_uri} is http: start from CookieOptions::for_redirect_uri (Secure off on \
+             http://localhost) or serve the app over https"
+        ));
+    }
+    if options.same_site == SameSite::None && !options.secure {
+        return refuse("SameSite=None needs Secure (browsers drop such cookies): use Lax");
+    }
+    if !redirect_uri.path().starts_with(&options.path) {
+        return refuse(&format!(
+            "the cookie path {:?} does not cover the callback {:?}, so the login cookie \
+             would never reach it: use \"/\"",
+            options.path,
+            redirect_uri.path()
+        ));
+    }
+    Ok(options)
 }
 
 /// The issuer URL for a domain: `https://{domain}/`, or `http://` for a loopback provider.
@@ -575,6 +607,54 @@ mod tests {
 
     fn err(builder: ServerClientBuilder) -> Error {
         builder.config().unwrap_err()
+    }
+
+    #[test]
+    fn cookie_options_follow_the_redirect_uri_unless_given() {
+        let local = full().config().unwrap();
+        assert!(!local.cookie_options().secure, "plain http on this machine");
+        let public = full().redirect_uri("https://app.example.com/callback");
+        let public = public.config().unwrap();
+        assert!(public.cookie_options().secure && public.cookie_options().host_prefix);
+        let python = CookieOptions {
+            host_prefix: false,
+            ..CookieOptions::for_redirect_uri(public.redirect_uri())
+        };
+        let given = full().redirect_uri("https://app.example.com/callback");
+        let given = given.cookie_options(python.clone()).config().unwrap();
+        assert_eq!(given.cookie_options(), &python);
+        assert_eq!(
+            given.store_settings().cookie_options,
+            python,
+            "stores get them too"
+        );
+    }
+
+    #[test]
+    fn cookie_options_that_would_break_login_are_refused() {
+        let secure_on_http = CookieOptions {
+            host_prefix: false,
+            ..CookieOptions::default()
+        };
+        let none_without_secure = CookieOptions {
+            secure: false,
+            same_site: SameSite::None,
+            ..CookieOptions::default()
+        };
+        let elsewhere = CookieOptions {
+            secure: false,
+            path: "/admin".to_owned(),
+            ..CookieOptions::default()
+        };
+        for (options, says) in [
+            (secure_on_http, "plain http"),
+            (none_without_secure, "SameSite=None needs Secure"),
+            (elsewhere, "does not cover the callback"),
+        ] {
+            let error = err(full().cookie_options(options));
+            assert_eq!(error.code(), "configuration_error");
+            assert!(error.to_string().contains(says), "{error}");
+        }
     }
 
     #[test]
