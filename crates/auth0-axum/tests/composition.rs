@@ -7,13 +7,12 @@
 use auth0_axum::{Auth0, AuthError, User};
 use auth0_dev_tenant::{DevTenant, RunningDevTenant};
 use auth0_server_core::client::{Error, ServerClient, ServerClientBuilder};
-use auth0_server_core::store::CookieOptions;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use reqwest::header::{LOCATION, SET_COOKIE};
+use reqwest::header::LOCATION;
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes";
 
