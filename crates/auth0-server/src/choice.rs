@@ -33,7 +33,10 @@ pub enum StoreChoiceError {
     )]
     NoServer(&'static str),
     /// The store's cargo feature is not enabled in this build.
-    #[error("this build has no {0} store: enable the `{0}` feature of auth0-server")]
+    #[error(
+        "this build has no {0} store: set AUTH0_SESSION_STORE to a store it has, or enable the \
+         `{0}` feature of auth0-server"
+    )]
     NotBuilt(&'static str),
     /// The store's server cannot be reached (or migrated).
     #[error("the {store} store cannot be used: {source}")]
@@ -54,7 +57,7 @@ pub enum StoreChoiceError {
 /// // AUTH0_SESSION_STORE=redis with REDIS_URL=redis://127.0.0.1 gives:
 /// assert_eq!(StoreChoice::Redis("redis://127.0.0.1".into()).name(), "redis");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum StoreChoice {
     /// Encrypted cookies (the default).
     Cookie,
@@ -64,6 +67,13 @@ pub enum StoreChoice {
     Redis(String),
     /// PostgreSQL at this URL.
     Postgres(String),
+}
+
+impl std::fmt::Debug for StoreChoice {
+    /// The store's name only: a URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreChoice({})", self.name())
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -100,8 +110,9 @@ impl StoreChoice {
 
     /// `builder` with this store, connected: the cookie stores are the client's default; a
     /// server-side store is its backend, given its URL (and, with
-    /// [`TransactionChoice::Server`], its transaction backend). The client hands it the
-    /// secrets, cookie attributes and lifetime at `build()`.
+    /// [`TransactionChoice::Server`] or in a build without the `cookie` feature, its
+    /// transaction backend). The client hands it the secrets, cookie attributes and lifetime
+    /// at `build()`.
     ///
     /// # Errors
     ///
@@ -119,6 +130,7 @@ impl StoreChoice {
         };
         match self {
             Self::Cookie if server => Err(StoreChoiceError::NoServer(self.name())),
+            #[cfg(feature = "cookie")]
             Self::Cookie => Ok(builder),
             #[cfg(feature = "memory")]
             Self::Memory => {
@@ -150,20 +162,22 @@ impl StoreChoice {
             }
             #[allow(unreachable_patterns)]
             other => {
-                let _ = unavailable;
+                let _ = (unavailable, builder);
                 Err(StoreChoiceError::NotBuilt(other.name()))
             }
         }
     }
 }
 
+/// `builder` with `backend` for logins in progress when they are asked to be on the server,
+/// or when this build has no cookie store to keep them in.
 #[allow(dead_code)] // with no server-side store built in
 fn on_server(
     builder: ServerClientBuilder,
     server: bool,
     backend: impl auth0_server_core::store::TransactionBackend,
 ) -> ServerClientBuilder {
-    if server {
+    if server || cfg!(not(feature = "cookie")) {
         builder.transaction_backend(backend)
     } else {
         builder

@@ -124,9 +124,9 @@ fn default_state_store(settings: &StoreSettings) -> Result<Arc<dyn StateStore>, 
 fn default_state_store(_: &StoreSettings) -> Result<Arc<dyn StateStore>, Error> {
     Err(Error::MissingRequiredArgument {
         argument: "session store",
-        hint: "this build has no cookie store (the `cookie` feature): give the builder a \
-               session backend with `.session_backend(...)` (memory, Redis or PostgreSQL), or \
-               enable the `cookie` feature",
+        hint: "this build has no cookie store (the `cookie` feature of auth0-server, or of \
+               auth0-server-core): give the builder a session backend with \
+               `.session_backend(...)` (memory, Redis or PostgreSQL), or enable that feature",
     })
 }
 
@@ -141,8 +141,9 @@ fn default_transaction_store(settings: &StoreSettings) -> Result<Arc<dyn Transac
 fn default_transaction_store(_: &StoreSettings) -> Result<Arc<dyn TransactionStore>, Error> {
     Err(Error::MissingRequiredArgument {
         argument: "transaction store",
-        hint: "this build has no cookie store (the `cookie` feature) for logins in progress: \
-               give the builder `.transaction_backend(...)` (e.g. the Redis or PostgreSQL \
-               backend's `transaction_backend()`), or enable the `cookie` feature",
+        hint: "this build has no cookie store (the `cookie` feature of auth0-server, or of \
+               auth0-server-core) for logins in progress: give the builder \
+               `.transaction_backend(...)` (e.g. the Redis or PostgreSQL backend's \
+               `transaction_backend()`), or enable that feature",
     })
 }
