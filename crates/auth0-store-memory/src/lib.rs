@@ -7,6 +7,11 @@
 //! Redis or PostgreSQL store. Expired entries are dropped as the store is used, so memory
 //! does not grow without bound.
 //!
+//! An app gives the backend to its client, which wraps it in a `ServerSideStateStore` with
+//! the client's secrets, cookie attributes and session lifetime:
+//! `ServerClient::from_env().session_backend(MemoryBackend::new()).build()?`. By hand, for tests or
+//! tools:
+//!
 //! ```
 //! use auth0_store_core::{Secrets, store::{ServerSideStateStore, StateStore, StoreContext}};
 //! use auth0_store_core::model::StateData;

@@ -5,6 +5,11 @@
 //! cookies allow, and already have PostgreSQL as their system of record. The browser holds
 //! only a random session id; the session, sealed, is a row.
 //!
+//! An app gives the backend to its client, which wraps it in a `ServerSideStateStore` with
+//! the client's secrets, cookie attributes and session lifetime:
+//! `ServerClient::from_env().session_backend(PostgresBackend::connect(url).await?).build()?`. By hand, for tests or
+//! tools:
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use auth0_store_core::{Secrets, model::StateData};

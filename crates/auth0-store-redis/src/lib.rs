@@ -5,6 +5,11 @@
 //! Sessions are shared by every instance of the app, survive restarts (with Redis
 //! persistence), can be ended by back-channel logout, and may be large.
 //!
+//! An app gives the backend to its client, which wraps it in a `ServerSideStateStore` with
+//! the client's secrets, cookie attributes and session lifetime:
+//! `ServerClient::from_env().session_backend(RedisBackend::from_url(url).await?).build()?`. By hand, for tests or
+//! tools:
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use auth0_store_core::{Secrets, store::ServerSideStateStore};

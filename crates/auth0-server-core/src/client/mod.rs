@@ -2,16 +2,13 @@
 //! OpenID Connect provider.
 //!
 //! ```no_run
-//! use std::sync::Arc;
 //! use auth0_server_core::client::{ServerClient, StartLoginOptions};
-//! use auth0_server_core::store::{StateStore, StoreContext, TransactionStore};
+//! use auth0_server_core::store::StoreContext;
 //!
-//! # async fn demo(state: Arc<dyn StateStore>, transactions: Arc<dyn TransactionStore>) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! // AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET, AUTH0_SECRET, AUTH0_REDIRECT_URI…
-//! let client = ServerClient::from_env()
-//!     .state_store(state)
-//!     .transaction_store(transactions)
-//!     .build()?;
+//! // Sessions in cookies (the `cookie` feature), or `.session_backend(…)` for a server.
+//! let client = ServerClient::from_env().build()?;
 //!
 //! // GET /login
 //! let cx = StoreContext::new();

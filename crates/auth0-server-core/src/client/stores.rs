@@ -46,13 +46,10 @@ impl ServerClientBuilder {
     /// clock ([`Config::store_settings`]).
     ///
     /// ```no_run
-    /// # #[cfg(any())] // the memory store is another crate
-    /// # {
     /// use auth0_server_core::client::ServerClient;
     /// use auth0_store_memory::MemoryBackend;
     ///
     /// let client = ServerClient::from_env().session_backend(MemoryBackend::new()).build()?;
-    /// # }
     /// # Ok::<(), auth0_server_core::client::Error>(())
     /// ```
     pub fn session_backend<B: SessionBackend>(mut self, backend: B) -> Self {
