@@ -77,9 +77,45 @@ impl ServerClientBuilder {
         self
     }
 
+    /// Keeps sessions in the store `make` returns from the client's settings, at
+    /// [`build`](Self::build): for a store with options of its own on top of them (the
+    /// Python SDK's cookie layout, another read-cache size).
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use auth0_server_core::client::ServerClient;
+    /// use auth0_server_core::seal::CookieFormat;
+    /// use auth0_store_cookie::CookieStateStore;
+    ///
+    /// let client = ServerClient::from_env()
+    ///     .state_store_with(|settings| {
+    ///         Arc::new(CookieStateStore::from_settings(settings).with_format(CookieFormat::Python))
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), auth0_server_core::client::Error>(())
+    /// ```
+    pub fn state_store_with<F>(mut self, make: F) -> Self
+    where
+        F: Fn(&StoreSettings) -> Arc<dyn StateStore> + Send + Sync + 'static,
+    {
+        self.state_store = Some(StoreChoice::Setup(Arc::new(make)));
+        self
+    }
+
+    /// Keeps logins in progress in the store `make` returns from the client's settings (see
+    /// [`state_store_with`](Self::state_store_with)).
+    pub fn transaction_store_with<F>(mut self, make: F) -> Self
+    where
+        F: Fn(&StoreSettings) -> Arc<dyn TransactionStore> + Send + Sync + 'static,
+    {
+        self.transaction_store = Some(StoreChoice::Setup(Arc::new(make)));
+        self
+    }
+
     /// Keeps sessions in `store`, configured by the app itself: it gets none of the client's
     /// settings, so its secrets and cookie attributes must agree with the client's. Prefer
-    /// [`session_backend`](Self::session_backend), or the default cookie store.
+    /// [`session_backend`](Self::session_backend), [`state_store_with`](Self::state_store_with)
+    /// or the default cookie store.
     pub fn state_store(mut self, store: Arc<dyn StateStore>) -> Self {
         self.state_store = Some(StoreChoice::Ready(store));
         self
@@ -143,4 +179,47 @@ fn default_transaction_store(_: &StoreSettings) -> Result<Arc<dyn TransactionSto
                `.transaction_backend(...)` (e.g. the Redis or PostgreSQL backend's \
                `transaction_backend()`), or enable that feature",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::client::ServerClient;
+    use crate::store::CookieOptions;
+
+    #[test]
+    fn a_store_made_from_the_settings_gets_the_clients_secret_and_cookie_policy() {
+        let seen: Arc<Mutex<Option<StoreSettings>>> = Arc::default();
+        let record = seen.clone();
+        let fallback: Arc<dyn TransactionStore> =
+            Arc::new(auth0_store_memory::MemoryTransactionBackend::new().transaction_store());
+        let client = ServerClient::builder()
+            .domain("tenant.example.com")
+            .client_id("id")
+            .client_secret("secret")
+            .secret("a-secret-of-at-least-thirty-two-bytes")
+            .redirect_uri("http://localhost:5000/callback")
+            .state_store_with(move |settings| {
+                *record.lock().unwrap() = Some(settings.clone());
+                Arc::new(auth0_store_cookie::CookieStateStore::from_settings(
+                    settings,
+                ))
+            })
+            .transaction_store(fallback)
+            .build()
+            .unwrap();
+        let settings = seen.lock().unwrap().take().expect("made at build()");
+        let expected = CookieOptions::for_redirect_uri(client.config().redirect_uri());
+        assert_eq!(settings.cookie_options, expected);
+        assert!(
+            !settings.cookie_options.secure,
+            "plain http on this machine"
+        );
+        let probe = crate::seal::RecordSealer::new(client.config().secrets());
+        let sealed = probe.seal(b"id", b"payload").unwrap();
+        let opened = crate::seal::RecordSealer::new(&settings.secrets).open(b"id", &sealed);
+        assert_eq!(opened.unwrap(), b"payload", "the same secrets");
+    }
 }
