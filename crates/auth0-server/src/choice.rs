@@ -152,7 +152,9 @@ impl StoreChoice {
             }
             #[cfg(feature = "postgres")]
             Self::Postgres(url) => {
-                let backend = postgres(url).await.map_err(unavailable)?;
+                let backend = auth0_store_postgres::PostgresBackend::connect(url)
+                    .await
+                    .map_err(unavailable)?;
                 let transactions = backend.transaction_backend();
                 Ok(on_server(
                     builder.session_backend(backend),
@@ -209,18 +211,4 @@ impl TransactionChoice {
             Some(other) => Err(StoreChoiceError::UnknownTransactionStore(other.to_owned())),
         }
     }
-}
-
-#[cfg(feature = "postgres")]
-async fn postgres(url: &str) -> Result<auth0_store_postgres::PostgresBackend, StoreError> {
-    use auth0_store_postgres::{PostgresBackend, sqlx};
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .acquire_timeout(std::time::Duration::from_secs(3))
-        .connect(url)
-        .await
-        .map_err(|e| StoreError::backend("postgres", e))?;
-    let backend = PostgresBackend::new(pool);
-    backend.migrate().await?;
-    std::mem::forget(backend.spawn_cleanup(std::time::Duration::from_secs(600)));
-    Ok(backend)
 }

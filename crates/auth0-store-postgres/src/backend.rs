@@ -10,10 +10,10 @@ use auth0_store_core::store::{
     LoadedRecord, LogoutFilter, ServerSideTransactionStore, SessionBackend, SessionId,
     SessionRecord, StoreError, TokenUse, UpdateOutcome,
 };
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, PgPool, Row};
 
-use crate::cleanup::{CleanupTask, Table};
+use crate::cleanup::{CleanupStats, CleanupTask, Table};
 use crate::config::{ConfigError, Index, Names, validate_identifier};
 use crate::error::{BACKEND, DataError, Db, data_error, text_field};
 use crate::lane::{ReadConnections, ReadLane};
@@ -26,6 +26,16 @@ pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many expired rows one cleanup statement deletes: 1000. Small batches keep each
 /// statement's locks and WAL short while requests go on.
 pub const DEFAULT_CLEANUP_BATCH: u32 = 1000;
+/// How long an operation of a backend made by [`PostgresBackend::connect`] waits for a pool
+/// connection while PostgreSQL is unreachable or every connection is busy: 3 seconds (sqlx's
+/// default, 30 s, is longer than a web request should hang).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// The most connections a backend made by [`PostgresBackend::connect`] opens: 10 (sqlx's
+/// default pool size).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+/// How often the cleanup task of a backend made by [`PostgresBackend::connect`] deletes
+/// expired rows: every 5 minutes.
+pub const DEFAULT_CLEANUP_INTERVAL: Duration = Duration::from_secs(5 * 60);
 /// The latest expiry stored: 9999-12-31T23:59:59Z, in seconds since the Unix epoch. A later
 /// `expires_at` is stored as this.
 pub const MAX_EXPIRES_AT_SECONDS: i64 = 253_402_300_799;
@@ -55,6 +65,8 @@ pub const MAX_EXPIRES_AT_SECONDS: i64 = 253_402_300_799;
 ///
 /// Clones share the pool.
 ///
+/// [`connect`](Self::connect) makes a ready one from a URL alone; with a pool of your own:
+///
 /// ```no_run
 /// use std::time::Duration;
 /// use auth0_store_core::{Secrets, store::ServerSideStateStore};
@@ -83,8 +95,32 @@ pub struct PostgresBackend {
     pub(crate) db: Db,
     pub(crate) sql: Arc<Statements>,
     pub(crate) cleanup_batch: u32,
-    /// Connections for `load`; `None`: `load` goes through the pool.
-    lane: Option<Arc<ReadLane>>,
+    /// The cleanup task [`connect`](Self::connect) started, stopped when the last clone goes.
+    cleanup: Option<Arc<KeptCleanup>>,
+}
+
+/// A cleanup task that lives as long as the backends holding it: dropping the last one
+/// drops the task's handle, which stops it.
+#[derive(Debug)]
+struct KeptCleanup(std::sync::Mutex<Option<CleanupTask>>);
+
+impl KeptCleanup {
+    /// The task, taken out (for a shutdown that waits for it).
+    fn take(&self) -> Option<CleanupTask> {
+        // Only ever a whole take or read: a poisoned lock is usable.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    }
+
+    fn stats(&self) -> Option<CleanupStats> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+            .map(CleanupTask::stats)
+    }
 }
 
 impl fmt::Debug for PostgresBackend {
@@ -98,7 +134,7 @@ impl fmt::Debug for PostgresBackend {
             .field("cleanup_batch", &self.cleanup_batch)
             .field(
                 "read_connections",
-                &self.lane.as_ref().map_or(0, |l| l.max()),
+                &self.db.lane.as_ref().map_or(0, |l| l.max()),
             )
             .finish_non_exhaustive()
     }
@@ -127,12 +163,84 @@ impl PostgresBackend {
             db: Db {
                 pool,
                 timeout: DEFAULT_OPERATION_TIMEOUT,
+                lane: None,
             },
             sql: Arc::new(Statements::new(Names::default())),
             cleanup_batch: DEFAULT_CLEANUP_BATCH,
-            lane: None,
+            cleanup: None,
         }
         .with_read_connections(read_connections)
+    }
+
+    /// A ready backend on the PostgreSQL at `url`, for an app that gives only a URL: a pool
+    /// of at most [`DEFAULT_MAX_CONNECTIONS`] (reads included, see
+    /// [`with_read_connections`](Self::with_read_connections)) that waits at most
+    /// [`DEFAULT_ACQUIRE_TIMEOUT`] for a connection, the default schema and tables
+    /// [`migrate`](Self::migrate)d, and a cleanup task deleting expired rows every
+    /// [`DEFAULT_CLEANUP_INTERVAL`] for as long as the backend (or a clone of it) lives:
+    /// dropping the last clone stops it, and so does [`close`](Self::close).
+    ///
+    /// For another pool size, schema or cleanup interval, build the pool yourself and use
+    /// [`new`](Self::new), [`migrate`](Self::migrate) and [`spawn_cleanup`](Self::spawn_cleanup).
+    ///
+    /// ```no_run
+    /// use auth0_store_core::{Secrets, store::ServerSideStateStore};
+    /// use auth0_store_postgres::PostgresBackend;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let backend = PostgresBackend::connect(&std::env::var("DATABASE_URL")?).await?;
+    /// let secrets = Secrets::parse(&std::env::var("AUTH0_SECRET")?)?;
+    /// let transactions = backend.transaction_store(&secrets);
+    /// let sessions = ServerSideStateStore::new(backend, &secrets);
+    /// # let _ = (transactions, sessions);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime (the cleanup task is spawned on it).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] with the sqlx error as its source when `url` is not a
+    /// PostgreSQL URL, PostgreSQL refuses the connection or its credentials, or a migration
+    /// fails (see [`migrate`](Self::migrate)); [`StoreError::Timeout`] when PostgreSQL did
+    /// not answer within [`DEFAULT_ACQUIRE_TIMEOUT`].
+    #[tracing::instrument(name = "store.connect", skip_all, fields(backend = BACKEND))]
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(DEFAULT_MAX_CONNECTIONS)
+            .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::PoolTimedOut => StoreError::Timeout {
+                    backend: BACKEND,
+                    after: DEFAULT_ACQUIRE_TIMEOUT,
+                },
+                other => StoreError::backend(BACKEND, other),
+            })?;
+        let mut backend = Self::new(pool);
+        backend.migrate().await?;
+        // The task's own clone does not hold the handle, or it would never be dropped.
+        let task = backend.spawn_cleanup(DEFAULT_CLEANUP_INTERVAL);
+        backend.cleanup = Some(Arc::new(KeptCleanup(std::sync::Mutex::new(Some(task)))));
+        Ok(backend)
+    }
+
+    /// What the cleanup task [`connect`](Self::connect) started has done so far; `None` for
+    /// a backend made by [`new`](Self::new) (whose tasks [`spawn_cleanup`](Self::spawn_cleanup)
+    /// returns) or after [`close`](Self::close).
+    ///
+    /// ```no_run
+    /// # async fn demo(backend: auth0_store_postgres::PostgresBackend) {
+    /// if let Some(stats) = backend.cleanup_stats() {
+    ///     tracing::info!(deleted = stats.sessions_deleted, "expired sessions");
+    /// }
+    /// # }
+    /// ```
+    pub fn cleanup_stats(&self) -> Option<CleanupStats> {
+        self.cleanup.as_ref().and_then(|kept| kept.stats())
     }
 
     fn with_names(mut self, names: Names) -> Result<Self, ConfigError> {
@@ -234,25 +342,30 @@ impl PostgresBackend {
         self
     }
 
-    /// Sets how many connections of its own the backend may open for `load` (default: the
-    /// pool's `max_connections`); `0` sends `load` through the pool like everything else.
+    /// Sets how many of the pool's connections the backend may keep aside for `load`
+    /// (default, and at most: the pool's `max_connections`); `0` sends `load` through the
+    /// pool like everything else.
     ///
     /// `load` runs on every request that has a session. Through sqlx's pool it would cost a
     /// ping when the connection goes back to the pool and, unless the pool was built with
     /// `test_before_acquire(false)`, another before it is handed out: more server work than
-    /// the `SELECT` itself. These connections skip both and stay safe without them: one whose
-    /// query was cancelled half-way is closed rather than reused (and has the operation
-    /// timeout plus a second as its `statement_timeout`, so the server ends what the client
-    /// gave up on),
-    /// and a query that fails with a connection error on a reused connection (a server
-    /// restart) runs once more on a new one. They are opened on demand with the pool's
-    /// connect options, bounded by its `acquire_timeout`; one past the pool's `max_lifetime`
-    /// or `idle_timeout` is closed, by a background task as the pool's own are (started at
-    /// the first `load`), or when it would next be taken or put back. The pool's
-    /// `after_connect` hook does not run for them.
+    /// the `SELECT` itself. Connections kept aside skip both and stay safe without them: one
+    /// whose query was cancelled half-way is closed rather than reused (and has the
+    /// operation timeout plus a second as its `statement_timeout` while kept aside, so the
+    /// server ends what the client gave up on), and a query that fails with a connection
+    /// error on a reused connection (a server restart) runs once more on a fresh one. They
+    /// are taken from the pool on demand, within its `acquire_timeout`; one held past the
+    /// pool's `max_lifetime` or idle past its `idle_timeout` is closed, by a background task
+    /// as the pool's own are (started at the first `load`), or when it would next be taken
+    /// or put back.
     ///
-    /// Count them in the database's connection budget: an instance holds up to the pool's
-    /// size plus this many.
+    /// They stay the pool's connections and count in its `max_connections`: the backend
+    /// never has more open than the pool allows. When another operation of the backend's
+    /// (a write, the transaction store, cleanup) finds the pool full, they go back to the
+    /// pool until it has its connection. Queries the app runs on the same pool cannot ask
+    /// for that: they get idle read connections back after the pool's `idle_timeout`, so
+    /// such an app should size this below the pool's maximum, or give the backend a pool of
+    /// its own ([`connect`](Self::connect) makes one).
     ///
     /// ```
     /// # use auth0_store_postgres::{PostgresBackend, sqlx::postgres::PgPoolOptions};
@@ -263,13 +376,15 @@ impl PostgresBackend {
     ///     .unwrap();
     /// let backend = PostgresBackend::new(pool.clone());
     /// assert_eq!(backend.read_connections().max, 10);
-    /// let backend = PostgresBackend::new(pool).with_read_connections(4);
+    /// let backend = PostgresBackend::new(pool.clone()).with_read_connections(4);
     /// assert_eq!(backend.read_connections().max, 4);
-    /// assert_eq!(backend.read_connections().open, 0, "opened on demand");
+    /// assert_eq!(backend.read_connections().open, 0, "taken on demand");
+    /// let backend = PostgresBackend::new(pool).with_read_connections(50);
+    /// assert_eq!(backend.read_connections().max, 10, "never more than the pool's maximum");
     /// # }
     /// ```
     pub fn with_read_connections(mut self, max: usize) -> Self {
-        self.lane = (max > 0).then(|| Arc::new(ReadLane::new(self.db.pool.clone(), max)));
+        self.db.lane = (max > 0).then(|| Arc::new(ReadLane::new(self.db.pool.clone(), max)));
         self
     }
 
@@ -286,15 +401,18 @@ impl PostgresBackend {
     /// # }
     /// ```
     pub async fn close(&self) {
+        if let Some(task) = self.cleanup.as_ref().and_then(|kept| kept.take()) {
+            task.shutdown().await;
+        }
         // The read connections first: closing the pool waits for its connections to come
         // back, and a `load` meanwhile would find the pool closed and cut them off.
-        if let Some(lane) = &self.lane {
+        if let Some(lane) = &self.db.lane {
             lane.close_idle().await;
         }
         self.db.pool.close().await;
     }
 
-    /// How many connections of its own the backend holds for `load` now, and its limit
+    /// How many of the pool's connections the backend keeps aside for `load` now, and its limit
     /// (see [`with_read_connections`](Self::with_read_connections)).
     ///
     /// ```no_run
@@ -304,7 +422,8 @@ impl PostgresBackend {
     /// # }
     /// ```
     pub fn read_connections(&self) -> ReadConnections {
-        self.lane
+        self.db
+            .lane
             .as_ref()
             .map_or_else(ReadConnections::default, |lane| lane.stats())
     }
@@ -560,8 +679,8 @@ impl SessionBackend for PostgresBackend {
     #[tracing::instrument(name = "store.load", skip_all, fields(backend = BACKEND, session = id.short()))]
     async fn load(&self, id: &SessionId) -> Result<Option<LoadedRecord>, StoreError> {
         self.db
-            .run(async {
-                let row = match &self.lane {
+            .with_deadline(async {
+                let row = match &self.db.lane {
                     Some(lane) => {
                         lane.fetch_optional(&self.sql.load, id.as_str(), self.db.timeout)
                             .await

@@ -1,10 +1,13 @@
 //! Turning sqlx's errors into [`StoreError`]s, and the data errors kept as their source.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use auth0_store_core::store::StoreError;
 use sqlx::PgPool;
+
+use crate::lane::ReadLane;
 
 /// The backend's name in errors and logs.
 pub(crate) const BACKEND: &str = "postgres";
@@ -44,13 +47,32 @@ pub enum DataError {
 pub(crate) struct Db {
     pub(crate) pool: PgPool,
     pub(crate) timeout: Duration,
+    /// The connections `load` keeps aside; `None`: `load` goes through the pool.
+    pub(crate) lane: Option<Arc<ReadLane>>,
 }
 
 impl Db {
-    /// `work` with [`Self::timeout`] as its deadline: a pool that cannot hand out a connection
-    /// in time, or a query that takes too long, is [`StoreError::Timeout`]; any other sqlx
-    /// error is [`StoreError::Backend`] with the sqlx error as its source.
+    /// `work`, which takes its connection from the pool, with [`Self::timeout`] as its
+    /// deadline: a pool that cannot hand out a connection in time, or a query that takes too
+    /// long, is [`StoreError::Timeout`]; any other sqlx error is [`StoreError::Backend`] with
+    /// the sqlx error as its source. When the pool is full, the read lane hands connections
+    /// back to it while `work` waits ([`ReadLane::make_room`]).
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: Future<Output = Result<T, StoreError>>,
+    {
+        self.with_deadline(async {
+            let _waiting = match &self.lane {
+                Some(lane) => lane.make_room().await,
+                None => None,
+            };
+            work.await
+        })
+        .await
+    }
+
+    /// `work` with [`Self::timeout`] as its deadline, errors as for [`Self::run`].
+    pub(crate) async fn with_deadline<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         F: Future<Output = Result<T, StoreError>>,
     {

@@ -1,46 +1,64 @@
-//! The read lane: connections of the backend's own for `load`, the query every request
-//! with a session runs.
+//! The read lane: connections set aside for `load`, the query every request with a session
+//! runs.
 //!
-//! Why not the pool: sqlx's pool pings a connection when it goes back (always) and, by
-//! default, again before handing it out, so one `SELECT` through the pool costs two or three
-//! round trips of server and client work (docs/benchmarks.md measured 2.65× a prepared
-//! `SELECT`). The lane keeps idle connections in a stack and checks nothing on the way in or
-//! out; what the pings guard against it handles itself:
+//! Why: sqlx's pool pings a connection when it goes back (always) and, by default, again
+//! before handing it out, so one `SELECT` through the pool costs two or three round trips of
+//! server and client work (docs/benchmarks.md measured 2.65× a prepared `SELECT`). The lane
+//! checks connections out of the pool once and keeps them in a stack of its own, checking
+//! nothing on the way in or out.
 //!
-//! - **Cancellation.** A connection goes back only after its query has run to the end. A
-//!   `load` whose future is dropped half-way (its timeout fired, the request was cancelled)
-//!   drops the connection with it, closing it, so no half-read reply is ever seen by the next
-//!   query. PostgreSQL does not notice a closed client while the query waits (on a lock, say),
-//!   so each connection is opened with `statement_timeout` set to the operation's timeout
-//!   plus a second: the server ends such a query itself, finds the client gone and ends the session, so
-//!   connections cut off this way do not pile up on the server.
+//! **They stay the pool's connections.** Each one the lane holds is checked out of the pool
+//! and counts in its `max_connections`, so the backend never has more connections open than
+//! the app gave its pool (the lane holds at most that many itself). What the pings guard
+//! against, and the pool's other users, the lane looks after itself:
+//!
+//! - **Others waiting.** When an operation of the backend's that goes through the pool
+//!   (writes, the transaction store, cleanup) finds the pool full (no idle connection, no
+//!   room to open one), it asks the lane for room ([`ReadLane::make_room`]): the lane hands
+//!   one idle connection back to the pool, and until that operation has its connection every
+//!   connection a `load` finishes with goes back to the pool too. So a lane that grew while
+//!   reads were busy never starves the backend's writes. (Queries an app runs on the same
+//!   pool cannot ask: the lane gives its idle connections back after the pool's
+//!   `idle_timeout`.)
+//! - **Cancellation.** A connection goes back on the stack only after its query has run to
+//!   the end. A `load` whose future is dropped half-way (its timeout fired, the request was
+//!   cancelled) closes its connection, so no half-read reply is ever seen by the next query.
+//!   PostgreSQL does not notice a closed client while the query waits (on a lock, say), so
+//!   the lane sets each connection's `statement_timeout` to the operation's timeout plus a
+//!   second when it takes it from the pool (and resets it before handing it back): the
+//!   server ends such a query itself and, finding the client gone, the session.
 //! - **Dead connections.** After a server restart the idle connections are closed at the
 //!   other end. A query that fails on a reused connection with a connection error (I/O, TLS,
 //!   protocol, SQLSTATE class 08, or the server shutting the session down: 57P01–57P03)
-//!   closes every idle connection and runs once more on a new one (`load` only reads, so
-//!   running it twice is harmless). Any other error (a statement timeout, a missing table)
-//!   is returned as it is, and only that connection is closed.
-//! - **Limits.** At most `max` connections are open (opened on demand); waiting for one and
-//!   opening it are bounded by the pool's `acquire_timeout`, and, as the pool does, opening
-//!   is retried while the server refuses connections or is starting up; connections older
-//!   than the pool's `max_lifetime` or idle longer than its `idle_timeout` are closed
-//!   instead of reused, and a reaper task closes them when nothing else comes along.
-//!
-//! Connections are opened with the pool's connect options (so URL, TLS and credentials are
-//! the pool's), but the pool's `after_connect` and `before_acquire` hooks do not run for
-//! them: the backend's statements name their schema and need no session setup.
+//!   closes every idle connection and runs once more on one fresh from the pool (which tests
+//!   it first; `load` only reads, so running it twice is harmless). Any other error (a
+//!   statement timeout, a missing table) is returned as it is, and only that connection is
+//!   closed.
+//! - **Limits.** At most `max` connections are held (taken from the pool on demand); waiting
+//!   for one is bounded by the pool's `acquire_timeout`; connections held longer than the
+//!   pool's `max_lifetime` or idle longer than its `idle_timeout` are closed instead of
+//!   reused, and a reaper task closes them when nothing else comes along.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::{PgConnectOptions, PgRow};
-use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{AssertSqlSafe, PgPool, Postgres};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// How much longer than the operation's timeout the server lets a read connection's
 /// statement run before ending it.
 const STATEMENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(1);
+
+/// Sets the `statement_timeout` of a connection the lane takes from the pool (`$1`: e.g.
+/// `11000ms`), for the rest of its session.
+const SET_STATEMENT_TIMEOUT: &str = "SELECT set_config('statement_timeout', $1, false)";
+
+/// Gives a connection the lane hands back to the pool the server's `statement_timeout` again.
+const RESET_STATEMENT_TIMEOUT: &str = "RESET statement_timeout";
 
 /// What the read lane holds, as [`PostgresBackend::read_connections`](crate::PostgresBackend::read_connections) reports it.
 ///
@@ -52,22 +70,24 @@ const STATEMENT_TIMEOUT_MARGIN: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReadConnections {
-    /// Connections open now: idle ones and ones running a query.
+    /// Connections the lane holds now (checked out of the pool): idle ones and ones running
+    /// a query.
     pub open: usize,
     /// Idle connections, waiting for the next `load`.
     pub idle: usize,
-    /// The most that may be open at once (0: `load` goes through the pool).
+    /// The most it may hold at once, at most the pool's `max_connections` (0: `load` goes
+    /// through the pool).
     pub max: usize,
 }
 
 /// An idle connection and its ages.
 struct Idle {
-    conn: PgConnection,
+    conn: PoolConnection<Postgres>,
     opened: Instant,
     since: Instant,
 }
 
-/// The idle stack and the count of open connections, changed together under one lock.
+/// The idle stack and the count of connections held, changed together under one lock.
 #[derive(Default)]
 struct Held {
     idle: Vec<Idle>,
@@ -80,6 +100,9 @@ pub(crate) struct ReadLane {
     held: Mutex<Held>,
     permits: Semaphore,
     max: usize,
+    /// Operations of the backend's waiting for a connection from a full pool (see
+    /// [`Self::make_room`]); while any are, connections go back to the pool after a `load`.
+    waiting: AtomicUsize,
     /// Starts the reaper once, at the first `load` (inside the runtime).
     reaper: Once,
 }
@@ -93,20 +116,30 @@ impl fmt::Debug for ReadLane {
     }
 }
 
+/// Marks an operation as waiting for a connection from a full pool, until dropped.
+pub(crate) struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// A connection taken from the lane. Dropped without [`Self::release`], it is closed.
 struct Taken<'a> {
     lane: &'a ReadLane,
-    conn: Option<PgConnection>,
+    conn: Option<PoolConnection<Postgres>>,
     opened: Instant,
     reused: bool,
     _permit: SemaphorePermit<'a>,
 }
 
 impl Taken<'_> {
-    /// Puts the connection back on the stack, or closes it when it is past the pool's
-    /// `max_lifetime`, the pool is closed, or more are open than the lane allows (a retry
-    /// may open one while another task puts one back).
-    fn release(mut self) {
+    /// Puts the connection back on the stack; or hands it back to the pool when an
+    /// operation is waiting for one; or closes it when it is past the pool's `max_lifetime`,
+    /// the pool is closed, or more are held than the lane allows (a retry may take one while
+    /// another task puts one back).
+    async fn release(mut self) {
         let Some(conn) = self.conn.take() else { return };
         let lane = self.lane;
         let too_old = lane
@@ -114,18 +147,26 @@ impl Taken<'_> {
             .options()
             .get_max_lifetime()
             .is_some_and(|max| self.opened.elapsed() >= max);
-        let mut held = lane.lock();
-        let closed = lane.pool.is_closed() || lane.permits.is_closed();
-        if too_old || closed || held.open > lane.max {
-            held.open -= 1;
-            drop(held);
-            drop(conn);
-        } else {
-            held.idle.push(Idle {
-                conn,
-                opened: self.opened,
-                since: Instant::now(),
-            });
+        let wanted = lane.waiting.load(Ordering::Acquire) > 0;
+        let leaving = {
+            let mut held = lane.lock();
+            let closed = lane.pool.is_closed() || lane.permits.is_closed();
+            if too_old || closed || wanted || held.open > lane.max {
+                held.open -= 1;
+                Some((conn, wanted && !too_old && !closed))
+            } else {
+                held.idle.push(Idle {
+                    conn,
+                    opened: self.opened,
+                    since: Instant::now(),
+                });
+                None
+            }
+        };
+        match leaving {
+            Some((conn, true)) => hand_back(conn).await,
+            Some((conn, false)) => close(conn),
+            None => {}
         }
     }
 }
@@ -136,26 +177,53 @@ impl Drop for Taken<'_> {
             // Not released: the query was cancelled or failed. Closing it is the only way to
             // be sure the next query does not read the rest of this one's reply.
             self.lane.lock().open -= 1;
-            drop(conn);
+            close(conn);
         }
     }
 }
 
+/// Closes `conn`, keeping its place in the pool's count until it is closed; outside a
+/// runtime (nothing to close it on) it is dropped, its socket closed at once.
+fn close(mut conn: PoolConnection<Postgres>) {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        conn.close_on_drop();
+        drop(conn);
+    } else {
+        drop(conn.detach());
+    }
+}
+
+/// Gives `conn` back to the pool with the server's `statement_timeout`, or closes it if that
+/// fails.
+async fn hand_back(mut conn: PoolConnection<Postgres>) {
+    match sqlx::query(RESET_STATEMENT_TIMEOUT)
+        .execute(&mut *conn)
+        .await
+    {
+        // Dropped, a pool connection goes back to the pool.
+        Ok(_) => drop(conn),
+        Err(_) => close(conn),
+    }
+}
+
 impl ReadLane {
-    /// A lane of at most `max` connections opened like `pool`'s (`max` is capped at what a
-    /// semaphore can count, far beyond any server's connection limit).
+    /// A lane of at most `max` connections of `pool`'s (capped at the pool's
+    /// `max_connections`).
     pub(crate) fn new(pool: PgPool, max: usize) -> Self {
-        let max = max.min(Semaphore::MAX_PERMITS);
+        let max = max
+            .min(pool.options().get_max_connections() as usize)
+            .min(Semaphore::MAX_PERMITS);
         Self {
             pool,
             held: Mutex::new(Held::default()),
             permits: Semaphore::new(max),
             max,
+            waiting: AtomicUsize::new(0),
             reaper: Once::new(),
         }
     }
 
-    /// The most connections that may be open at once.
+    /// The most connections that may be held at once.
     pub(crate) fn max(&self) -> usize {
         self.max
     }
@@ -178,10 +246,33 @@ impl ReadLane {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Called by an operation about to take a connection from the pool. When the pool is
+    /// full (no idle connection, no room to open one), hands one idle connection of the
+    /// lane's back to it, and returns a mark that makes every connection a `load` finishes
+    /// with go back to the pool too, until the operation drops it (when it has run).
+    pub(crate) async fn make_room(&self) -> Option<Waiting<'_>> {
+        let pool_max = self.pool.options().get_max_connections();
+        if self.pool.num_idle() > 0 || self.pool.size() < pool_max {
+            return None;
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        let waiting = Waiting(&self.waiting);
+        let one = {
+            let mut held = self.lock();
+            let one = held.idle.pop();
+            held.open -= usize::from(one.is_some());
+            one
+        };
+        if let Some(idle) = one {
+            hand_back(idle.conn).await;
+        }
+        Some(waiting)
+    }
+
     /// Closes every idle connection politely (a `Terminate` message, then the socket), for
     /// a shutdown; connections running a query close when their query ends.
     pub(crate) async fn close_idle(&self) {
-        // Nobody gets a permit any more: a `load` waiting for one fails, none opens anything.
+        // Nobody gets a permit any more: a `load` waiting for one fails, none takes anything.
         self.permits.close();
         for idle in self.take_idle(|_| true) {
             // A connection that cannot say goodbye is closed all the same.
@@ -191,11 +282,12 @@ impl ReadLane {
 
     /// Closes every idle connection.
     fn forget_idle(&self) {
-        // Dropped here, after the lock is let go.
-        drop(self.take_idle(|_| true));
+        self.take_idle(|_| true)
+            .into_iter()
+            .for_each(|idle| close(idle.conn));
     }
 
-    /// Takes the idle connections `which` picks off the stack (no longer counted as open);
+    /// Takes the idle connections `which` picks off the stack (no longer counted as held);
     /// the caller closes them, outside the lock.
     fn take_idle(&self, which: impl Fn(&Idle) -> bool) -> Vec<Idle> {
         let mut held = self.lock();
@@ -208,8 +300,8 @@ impl ReadLane {
     }
 
     /// Runs `sql` with `id` as its one parameter and returns the row, if any. `limit` is the
-    /// caller's timeout for the whole operation: new connections get it as their
-    /// `statement_timeout`.
+    /// caller's timeout for the whole operation: connections taken from the pool get it as
+    /// their `statement_timeout`.
     pub(crate) async fn fetch_optional(
         self: &Arc<Self>,
         sql: &Arc<str>,
@@ -220,17 +312,17 @@ impl ReadLane {
         let mut taken = self.take(true, limit).await?;
         match Self::query(&mut taken, sql, id).await {
             Ok(row) => {
-                taken.release();
+                taken.release().await;
                 Ok(row)
             }
             Err(e) if taken.reused && is_connection_error(&e) => {
                 // Most likely the server restarted, and then every idle connection is dead
-                // too: close them all and run the query once more on a new connection.
+                // too: close them all and run the query once more on a fresh connection.
                 drop(taken);
                 self.forget_idle();
                 let mut fresh = self.take(false, limit).await?;
                 let row = Self::query(&mut fresh, sql, id).await?;
-                fresh.release();
+                fresh.release().await;
                 Ok(row)
             }
             Err(e) => Err(e),
@@ -248,12 +340,13 @@ impl ReadLane {
             .ok_or_else(|| sqlx::Error::Protocol("read lane connection already released".into()))?;
         sqlx::query(AssertSqlSafe(Arc::clone(sql)))
             .bind(id)
-            .fetch_optional(conn)
+            .fetch_optional(&mut **conn)
             .await
     }
 
-    /// A connection: an idle one if `reuse` and there is one young enough, else a new one.
-    /// Waiting for a permit and connecting share the pool's `acquire_timeout`.
+    /// A connection: an idle one if `reuse` and there is one young enough, else one taken
+    /// from the pool. Waiting for a permit and for the pool share the pool's
+    /// `acquire_timeout`.
     async fn take(&self, reuse: bool, limit: Duration) -> Result<Taken<'_>, sqlx::Error> {
         let options = self.pool.options();
         let deadline = tokio::time::Instant::now() + options.get_acquire_timeout();
@@ -275,18 +368,10 @@ impl ReadLane {
                 _permit: permit,
             });
         }
-        let conn = self.connect(deadline, limit).await?;
-        let surplus = {
-            let mut held = self.lock();
-            held.open += 1;
-            // A retry opens a connection even if others were put back meanwhile: keep to
-            // `max` by closing the oldest idle one.
-            (held.open > self.max && !held.idle.is_empty()).then(|| {
-                held.open -= 1;
-                held.idle.remove(0)
-            })
-        };
-        drop(surplus);
+        let conn = tokio::time::timeout_at(deadline, self.adopt(limit))
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        self.lock().open += 1;
         let taken = Taken {
             lane: self,
             conn: Some(conn),
@@ -294,9 +379,28 @@ impl ReadLane {
             reused: false,
             _permit: permit,
         };
-        // Closed while connecting: the new connection goes (dropping `taken` closes it).
+        // Closed meanwhile: the connection goes (dropping `taken` closes it).
         self.check_open()?;
         Ok(taken)
+    }
+
+    /// A connection from the pool with a `statement_timeout` of `limit` plus
+    /// [`STATEMENT_TIMEOUT_MARGIN`] (so that the caller's own timeout fires first and
+    /// reports what happened as a timeout).
+    async fn adopt(&self, limit: Duration) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        let statement_timeout = format!("{}ms", (limit + STATEMENT_TIMEOUT_MARGIN).as_millis());
+        match sqlx::query(SET_STATEMENT_TIMEOUT)
+            .bind(statement_timeout)
+            .execute(&mut *conn)
+            .await
+        {
+            Ok(_) => Ok(conn),
+            Err(e) => {
+                close(conn);
+                Err(e)
+            }
+        }
     }
 
     /// `PoolClosed` once the pool is closed, after closing the idle connections (for a pool
@@ -308,63 +412,47 @@ impl ReadLane {
         }
         Ok(())
     }
-
-    /// A new connection with the pool's connect options and a `statement_timeout` of `limit`
-    /// plus [`STATEMENT_TIMEOUT_MARGIN`] (so that the caller's own timeout fires first and
-    /// reports what happened as a timeout).
-    /// While the server refuses connections or is starting up, tries again with a growing
-    /// pause until `deadline`, and then returns the last error.
-    async fn connect(
-        &self,
-        deadline: tokio::time::Instant,
-        limit: Duration,
-    ) -> Result<PgConnection, sqlx::Error> {
-        let statement_timeout = format!("{}ms", (limit + STATEMENT_TIMEOUT_MARGIN).as_millis());
-        let mut pause = Duration::from_millis(10);
-        loop {
-            let options = PgConnectOptions::clone(&self.pool.connect_options())
-                .options([("statement_timeout", statement_timeout.as_str())]);
-            let error =
-                match tokio::time::timeout_at(deadline, PgConnection::connect_with(&options)).await
-                {
-                    Err(_) => return Err(sqlx::Error::PoolTimedOut),
-                    Ok(Ok(conn)) => return Ok(conn),
-                    Ok(Err(e)) => e,
-                };
-            if !is_transient_connect_error(&error)
-                || tokio::time::Instant::now() + pause >= deadline
-            {
-                return Err(error);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(500));
-        }
-    }
-
     /// Starts, once, a task that closes idle connections past the pool's `idle_timeout` or
     /// `max_lifetime` every so often (the shorter of the two, as sqlx's pool reaps its own),
-    /// so that a quiet instance lets them go. It ends when the lane is dropped or closed.
+    /// so that a quiet instance lets them go, and every idle connection as soon as the pool
+    /// is closed (a pool's `close` waits for its connections: it must not wait for these).
+    /// It ends when the lane is dropped or closed.
     fn start_reaper(self: &Arc<Self>) {
         self.reaper.call_once(|| {
+            let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                return;
+            };
             let options = self.pool.options();
             let period = [options.get_idle_timeout(), options.get_max_lifetime()]
                 .into_iter()
                 .flatten()
-                .min();
-            let (Some(period), Ok(runtime)) = (period, tokio::runtime::Handle::try_current())
-            else {
-                return;
-            };
-            let period = period.max(Duration::from_millis(100));
+                .min()
+                .map(|period| period.max(Duration::from_millis(100)));
+            let closed = self.pool.close_event();
             let lane = Arc::downgrade(self);
             runtime.spawn(async move {
-                let mut tick = tokio::time::interval(period);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                tick.tick().await;
+                let mut closed = std::pin::pin!(closed);
+                let mut tick = period.map(|period| {
+                    let mut tick =
+                        tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    tick
+                });
                 loop {
-                    tick.tick().await;
+                    let next_tick = async {
+                        match tick.as_mut() {
+                            Some(tick) => {
+                                tick.tick().await;
+                            }
+                            None => std::future::pending().await,
+                        }
+                    };
+                    let pool_closed = tokio::select! {
+                        _ = &mut closed => true,
+                        () = next_tick => false,
+                    };
                     let Some(lane) = lane.upgrade() else { return };
-                    if lane.permits.is_closed() || lane.pool.is_closed() {
+                    if pool_closed || lane.permits.is_closed() || lane.pool.is_closed() {
                         lane.forget_idle();
                         return;
                     }
@@ -378,10 +466,12 @@ impl ReadLane {
     fn reap(&self) {
         let options = self.pool.options();
         let (idle_timeout, max_lifetime) = (options.get_idle_timeout(), options.get_max_lifetime());
-        drop(self.take_idle(|c| {
+        self.take_idle(|c| {
             idle_timeout.is_some_and(|limit| c.since.elapsed() >= limit)
                 || max_lifetime.is_some_and(|max| c.opened.elapsed() >= max)
-        }));
+        })
+        .into_iter()
+        .for_each(|idle| close(idle.conn));
     }
 
     /// The most recently used idle connection younger than `max_lifetime`, after closing
@@ -414,7 +504,7 @@ impl ReadLane {
         held.open -= stale.len();
         drop(held);
         // Closed after the lock is let go.
-        drop(stale);
+        stale.into_iter().for_each(|idle| close(idle.conn));
         next
     }
 }
@@ -432,22 +522,6 @@ fn is_connection_error(error: &sqlx::Error) -> bool {
     }
 }
 
-/// Whether opening a connection failed in a way that may pass soon: the server refuses
-/// connections (it is restarting) or says it is starting up (57P03).
-fn is_transient_connect_error(error: &sqlx::Error) -> bool {
-    use std::io::ErrorKind;
-    match error {
-        sqlx::Error::Io(e) => matches!(
-            e.kind(),
-            ErrorKind::ConnectionRefused
-                | ErrorKind::ConnectionReset
-                | ErrorKind::ConnectionAborted
-        ),
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| code == "57P03"),
-        _ => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -459,11 +533,5 @@ mod tests {
         assert!(is_connection_error(&sqlx::Error::Protocol("eof".into())));
         assert!(!is_connection_error(&sqlx::Error::RowNotFound));
         assert!(!is_connection_error(&sqlx::Error::PoolTimedOut));
-        assert!(is_transient_connect_error(&io(
-            std::io::ErrorKind::ConnectionRefused
-        )));
-        assert!(!is_transient_connect_error(&io(
-            std::io::ErrorKind::PermissionDenied
-        )));
     }
 }

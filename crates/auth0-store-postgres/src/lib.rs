@@ -11,19 +11,14 @@
 //! tools:
 //!
 //! ```no_run
-//! use std::time::Duration;
 //! use auth0_store_core::{Secrets, model::StateData};
 //! use auth0_store_core::store::{ServerSideStateStore, StateStore, StoreContext};
-//! use auth0_store_postgres::{PostgresBackend, sqlx::postgres::PgPoolOptions};
+//! use auth0_store_postgres::PostgresBackend;
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let pool = PgPoolOptions::new()
-//!     .acquire_timeout(Duration::from_secs(3))
-//!     .connect(&std::env::var("DATABASE_URL")?)
-//!     .await?;
-//! let backend = PostgresBackend::new(pool);
-//! backend.migrate().await?; // every instance may: they take turns under an advisory lock
-//! let cleanup = backend.spawn_cleanup(Duration::from_secs(300));
+//! // A pool, the migrations (every instance may run them: they take turns under an advisory
+//! // lock) and a cleanup task that lives as long as the backend.
+//! let backend = PostgresBackend::connect(&std::env::var("DATABASE_URL")?).await?;
 //!
 //! let secrets = Secrets::parse(&std::env::var("AUTH0_SECRET")?)?;
 //! let transactions = backend.transaction_store(&secrets);
@@ -33,7 +28,6 @@
 //! sessions.set("_a0_session", &StateData::default(), true, &cx).await?;
 //! assert!(sessions.get("_a0_session", &cx).await?.is_some());
 //! # let _ = transactions;
-//! cleanup.shutdown().await;
 //! # Ok(()) }
 //! ```
 //!
@@ -52,8 +46,9 @@
 //!   expires_at > now()`; a deleted or expired session is never written again.
 //! - **Back-channel logout** is one `DELETE` through the `(domain, sid)` or `(domain, sub)`
 //!   index.
-//! - **Reads** run on connections of the backend's own, without the round trips sqlx's pool
-//!   adds to every query ([`PostgresBackend::with_read_connections`]).
+//! - **Reads** run on connections the backend takes from the pool and keeps aside, without
+//!   the round trips sqlx's pool adds to every checkout; they count in the pool's
+//!   `max_connections` ([`PostgresBackend::with_read_connections`]).
 //! - **Cleanup.** Expired rows are invisible at once; [`PostgresBackend::spawn_cleanup`]
 //!   deletes them in batches in the background.
 //!
@@ -85,7 +80,8 @@ mod sql;
 mod transactions;
 
 pub use backend::{
-    DEFAULT_CLEANUP_BATCH, DEFAULT_OPERATION_TIMEOUT, MAX_EXPIRES_AT_SECONDS, PostgresBackend,
+    DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_CLEANUP_BATCH, DEFAULT_CLEANUP_INTERVAL,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_OPERATION_TIMEOUT, MAX_EXPIRES_AT_SECONDS, PostgresBackend,
 };
 pub use cleanup::{CleanupStats, CleanupTask};
 pub use config::{

@@ -337,3 +337,102 @@ async fn without_a_lane_load_goes_through_the_pool() {
     assert_eq!(backend.read_connections().max, 0);
     assert_eq!(backend.read_connections().open, 0);
 }
+
+/// The most connections named `name` the server had at once, sampled until `stop` is set.
+async fn most_sessions_named(
+    admin: &mut PgConnection,
+    name: &str,
+    stop: &std::sync::atomic::AtomicBool,
+) -> i64 {
+    let mut most = 0;
+    while !stop.load(std::sync::atomic::Ordering::Acquire) {
+        let count: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(name)
+                .fetch_one(&mut *admin)
+                .await
+                .unwrap();
+        most = most.max(count);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    most
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_and_writes_at_once_never_open_more_connections_than_the_pools_maximum() {
+    let Some(server) = support::database().await else {
+        return;
+    };
+    const POOL_MAX: u32 = 3;
+    let name = format!("read-lane-budget-{}", std::process::id());
+    let options: PgConnectOptions = server.url().parse().unwrap();
+    let pool = PgPoolOptions::new()
+        .max_connections(POOL_MAX)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options.application_name(&name))
+        .await
+        .unwrap();
+    // The default: a read lane as large as the pool.
+    let backend = PostgresBackend::new(pool)
+        .with_schema(&support::fresh_schema())
+        .unwrap();
+    backend.migrate().await.unwrap();
+    assert_eq!(backend.read_connections().max, POOL_MAX as usize);
+    let id = store_session(&backend).await;
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = tokio::spawn({
+        let (stop, name, url) = (stop.clone(), name.clone(), server.url().to_owned());
+        async move {
+            let mut admin = PgConnection::connect(&url).await.unwrap();
+            let most = most_sessions_named(&mut admin, &name, &stop).await;
+            admin.close().await.unwrap();
+            most
+        }
+    });
+    // Many more reads than connections, and writes beside them, all at once.
+    let readers = (0..12).map(|_| {
+        let (backend, id) = (backend.clone(), id.clone());
+        tokio::spawn(async move {
+            for _ in 0..100 {
+                let loaded = backend.load(&id).await.expect("a load within the budget");
+                assert!(loaded.is_some());
+            }
+        })
+    });
+    let writers = (0..4).map(|_| {
+        let backend = backend.clone();
+        tokio::spawn(async move {
+            for _ in 0..25 {
+                store_session(&backend).await;
+            }
+        })
+    });
+    let tasks: Vec<_> = readers.chain(writers).collect();
+    for task in tasks {
+        task.await.expect("every read and write succeeds");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let most = sampler.await.unwrap();
+    assert!(most >= 1, "the sampler saw the backend's connections");
+    assert!(
+        most <= i64::from(POOL_MAX),
+        "{most} connections open at once, the pool's maximum is {POOL_MAX}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_pool_itself_does_not_wait_for_idle_read_connections() {
+    let Some(server) = support::database().await else {
+        return;
+    };
+    let (backend, id) = backend_with_session(&server, 2).await;
+    backend.load(&id).await.unwrap().unwrap();
+    assert_eq!(backend.read_connections().idle, 1);
+    // The pool waits for every connection checked out of it, the idle read one included:
+    // the lane gives it back when the pool closes, not at the pool's idle timeout (10 min).
+    tokio::time::timeout(Duration::from_secs(5), backend.pool().close())
+        .await
+        .expect("the pool closed without waiting for the read connections");
+    assert_eq!(backend.read_connections().open, 0);
+}

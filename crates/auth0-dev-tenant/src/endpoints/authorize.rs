@@ -125,210 +125,41 @@ fn success_url(tenant: &Tenant, request: &AuthRequest, code: &str) -> String {
     )
 }
 
-/// Checks the authorization request.
+/// Checks the authorization request: the client and the redirect URI first (a refusal is a
+/// page: nothing can be sent to a redirect URI not yet checked), then the rest (a refusal
+/// goes to the redirect URI), in the order the tests expect.
 fn check_request(tenant: &Tenant, params: &Params) -> Result<(AuthRequest, Prompt), Refusal> {
-    let config = &tenant.config;
-    let client_id = params
-        .get("client_id")
-        .map_err(|_| {
-            Refusal::page(
-                "Invalid request",
-                "client_id was sent more than once.",
-                "Start the login again from the application.",
-            )
-        })?
-        .ok_or_else(|| {
-            Refusal::page(
-                "Missing client_id",
-                "The authorization request has no client_id.",
-                format!("Send the application's client id, {:?}.", config.client_id),
-            )
-        })?;
-    if client_id != config.client_id {
-        return Err(Refusal::page(
-            "Unknown application",
-            format!(
-                "No application with the client id {client_id:?} is registered at this dev tenant."
-            ),
-            format!(
-                "Its one application has the client id {:?}: set AUTH0_CLIENT_ID to it.",
-                config.client_id
-            ),
-        ));
-    }
-    let redirect_uri = params
-        .get("redirect_uri")
-        .map_err(|_| {
-            Refusal::page(
-                "Invalid request",
-                "redirect_uri was sent more than once.",
-                "Start the login again from the application.",
-            )
-        })?
-        .ok_or_else(|| {
-            Refusal::page(
-                "Missing redirect_uri",
-                "The authorization request has no redirect_uri.",
-                "Send the application's callback URL as redirect_uri.",
-            )
-        })?;
-    if !config.redirect_uris.allows(redirect_uri) {
-        let fix = match &config.redirect_uris {
-            AllowedUris::AnyLoopback => {
-                "This dev tenant allows callback URLs on this machine only \
-                (http://localhost…, http://127.0.0.1…, http://[::1]…), without a #fragment."
-                    .to_owned()
-            }
-            AllowedUris::Only(list) => format!(
-                "The allowed callback URLs are: {}. Add this one with \
-                 DevTenant::builder().redirect_uri(…), or set AUTH0_REDIRECT_URI to an allowed one.",
-                list.iter().map(Url::as_str).collect::<Vec<_>>().join(", ")
-            ),
-        };
-        return Err(Refusal::page(
-            "Callback URL mismatch",
-            format!("{redirect_uri} is not an allowed callback URL of this dev tenant."),
-            fix,
-        ));
-    }
-    let redirect_uri = redirect_uri.to_owned();
-
-    // From here on, errors go to the redirect URI.
-    let state = params.get("state").ok().flatten().map(str::to_owned);
-    let fail = |error: &'static str, description: String| Refusal::Redirect {
-        redirect_uri: redirect_uri.clone(),
-        state: state.clone(),
-        error,
-        description,
+    check_client_id(tenant, params)?;
+    let redirect_uri = check_redirect_uri(tenant, params)?;
+    let request = Checked {
+        params,
+        state: params.get("state").ok().flatten().map(str::to_owned),
+        redirect_uri,
     };
-    let get = |name: &'static str| {
-        params.get(name).map_err(|_| {
-            fail(
-                "invalid_request",
-                format!("the parameter {name} was sent more than once"),
-            )
-        })
-    };
-    get("state")?;
-    if get("response_mode")?.is_some_and(|mode| mode != "query") {
-        return Err(fail(
-            "invalid_request",
-            "this dev tenant only answers with response_mode=query".to_owned(),
-        ));
-    }
-    if get("request")?.is_some() {
-        return Err(fail(
-            "request_not_supported",
-            "request objects are not supported by this dev tenant".to_owned(),
-        ));
-    }
-    if get("request_uri")?.is_some() {
-        return Err(fail(
-            "request_uri_not_supported",
-            "request_uri is not supported by this dev tenant (no pushed authorization requests)"
-                .to_owned(),
-        ));
-    }
-    match get("response_type")? {
-        Some("code") => {}
-        Some(other) => {
-            return Err(fail(
-                "unsupported_response_type",
-                format!("response_type {other:?} is not supported: use code"),
-            ));
-        }
-        None => {
-            return Err(fail(
-                "invalid_request",
-                "response_type is required (code)".to_owned(),
-            ));
-        }
-    }
-    let scope = parse_scope(get("scope")?.unwrap_or_default());
-    if !has_scope(&scope, "openid") {
-        return Err(fail(
-            "invalid_scope",
-            "the scope must include openid".to_owned(),
-        ));
-    }
-    let Some(state) = state.clone() else {
-        return Err(fail(
+    request.check_protocol()?;
+    let scope = request.check_scope()?;
+    let state = request.state.clone().ok_or_else(|| {
+        request.fail(
             "invalid_request",
             "state is required by this dev tenant".to_owned(),
-        ));
-    };
-    let nonce = get("nonce")?
+        )
+    })?;
+    let nonce = request
+        .get("nonce")?
         .ok_or_else(|| {
-            fail(
+            request.fail(
                 "invalid_request",
                 "nonce is required by this dev tenant".to_owned(),
             )
         })?
         .to_owned();
-    let code_challenge = get("code_challenge")?
-        .ok_or_else(|| {
-            fail(
-                "invalid_request",
-                "PKCE is required: send code_challenge with code_challenge_method=S256".to_owned(),
-            )
-        })?
-        .to_owned();
-    if get("code_challenge_method")? != Some("S256") {
-        return Err(fail(
-            "invalid_request",
-            "code_challenge_method must be S256 (plain is not accepted)".to_owned(),
-        ));
-    }
-    let base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    if code_challenge.len() != 43 || !code_challenge.chars().all(base64url) {
-        return Err(fail(
-            "invalid_request",
-            "code_challenge must be the base64url SHA-256 of the verifier (43 characters)"
-                .to_owned(),
-        ));
-    }
-    let audience = get("audience")?.map(str::to_owned);
-    if let Some(audience) = &audience
-        && !config.audiences.iter().any(|a| a == audience)
-    {
-        return Err(fail(
-            "access_denied",
-            format!(
-                "Service not found: {audience} (register the API with \
-                 DevTenant::builder().audience(…))"
-            ),
-        ));
-    }
-    let mut prompt = Prompt::default();
-    if let Some(values) = get("prompt")? {
-        let values = parse_scope(values);
-        if let Some(unknown) = values.iter().find(|v| !PROMPTS.contains(&v.as_str())) {
-            return Err(fail(
-                "invalid_request",
-                format!("prompt {unknown:?} is not supported"),
-            ));
-        }
-        prompt.none = has_scope(&values, "none");
-        prompt.login = has_scope(&values, "login");
-        if prompt.none && values.len() > 1 {
-            return Err(fail(
-                "invalid_request",
-                "prompt=none cannot be combined with other values".to_owned(),
-            ));
-        }
-    }
-    if let Some(max_age) = get("max_age")? {
-        prompt.max_age = Some(max_age.parse().map_err(|_| {
-            fail(
-                "invalid_request",
-                "max_age must be a number of seconds".to_owned(),
-            )
-        })?);
-    }
-    let login_hint = get("login_hint")?.map(str::to_owned);
+    let code_challenge = request.check_pkce()?;
+    let audience = request.check_audience(tenant)?;
+    let prompt = request.check_prompt()?;
+    let login_hint = request.get("login_hint")?.map(str::to_owned);
     Ok((
         AuthRequest {
-            redirect_uri,
+            redirect_uri: request.redirect_uri,
             state,
             nonce,
             code_challenge,
@@ -338,6 +169,225 @@ fn check_request(tenant: &Tenant, params: &Params) -> Result<(AuthRequest, Promp
         },
         prompt,
     ))
+}
+
+/// A page refusing a parameter sent more than once, before the redirect URI is checked.
+fn repeated_page(name: &str) -> Refusal {
+    Refusal::page(
+        "Invalid request",
+        format!("{name} was sent more than once."),
+        "Start the login again from the application.",
+    )
+}
+
+/// The request's `client_id` is the tenant's application's.
+fn check_client_id(tenant: &Tenant, params: &Params) -> Result<(), Refusal> {
+    let expected = &tenant.config.client_id;
+    let client_id = params
+        .get("client_id")
+        .map_err(|_| repeated_page("client_id"))?
+        .ok_or_else(|| {
+            Refusal::page(
+                "Missing client_id",
+                "The authorization request has no client_id.",
+                format!("Send the application's client id, {expected:?}."),
+            )
+        })?;
+    if client_id != expected {
+        return Err(Refusal::page(
+            "Unknown application",
+            format!(
+                "No application with the client id {client_id:?} is registered at this dev tenant."
+            ),
+            format!(
+                "Its one application has the client id {expected:?}: set AUTH0_CLIENT_ID to it."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The request's `redirect_uri`, if the tenant allows it.
+fn check_redirect_uri(tenant: &Tenant, params: &Params) -> Result<String, Refusal> {
+    let allowed = &tenant.config.redirect_uris;
+    let redirect_uri = params
+        .get("redirect_uri")
+        .map_err(|_| repeated_page("redirect_uri"))?
+        .ok_or_else(|| {
+            Refusal::page(
+                "Missing redirect_uri",
+                "The authorization request has no redirect_uri.",
+                "Send the application's callback URL as redirect_uri.",
+            )
+        })?;
+    if allowed.allows(redirect_uri) {
+        return Ok(redirect_uri.to_owned());
+    }
+    let fix = match allowed {
+        AllowedUris::AnyLoopback => "This dev tenant allows callback URLs on this machine only \
+            (http://localhost…, http://127.0.0.1…, http://[::1]…), without a #fragment."
+            .to_owned(),
+        AllowedUris::Only(list) => format!(
+            "The allowed callback URLs are: {}. Add this one with \
+             DevTenant::builder().redirect_uri(…), or set AUTH0_REDIRECT_URI to an allowed one.",
+            list.iter().map(Url::as_str).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    Err(Refusal::page(
+        "Callback URL mismatch",
+        format!("{redirect_uri} is not an allowed callback URL of this dev tenant."),
+        fix,
+    ))
+}
+
+/// A request whose client and redirect URI are checked: from here on, refusals go to the
+/// redirect URI.
+struct Checked<'a> {
+    params: &'a Params,
+    redirect_uri: String,
+    state: Option<String>,
+}
+
+impl<'a> Checked<'a> {
+    /// A refusal sent to the redirect URI.
+    fn fail(&self, error: &'static str, description: String) -> Refusal {
+        Refusal::Redirect {
+            redirect_uri: self.redirect_uri.clone(),
+            state: self.state.clone(),
+            error,
+            description,
+        }
+    }
+
+    /// The parameter `name`, refused when sent more than once.
+    fn get(&self, name: &'static str) -> Result<Option<&'a str>, Refusal> {
+        self.params.get(name).map_err(|_| {
+            self.fail(
+                "invalid_request",
+                format!("the parameter {name} was sent more than once"),
+            )
+        })
+    }
+
+    /// What this tenant speaks: the code flow answered in the query, no request objects.
+    fn check_protocol(&self) -> Result<(), Refusal> {
+        self.get("state")?;
+        if self
+            .get("response_mode")?
+            .is_some_and(|mode| mode != "query")
+        {
+            return Err(self.fail(
+                "invalid_request",
+                "this dev tenant only answers with response_mode=query".to_owned(),
+            ));
+        }
+        if self.get("request")?.is_some() {
+            return Err(self.fail(
+                "request_not_supported",
+                "request objects are not supported by this dev tenant".to_owned(),
+            ));
+        }
+        if self.get("request_uri")?.is_some() {
+            return Err(self.fail(
+                "request_uri_not_supported",
+                "request_uri is not supported by this dev tenant (no pushed authorization requests)"
+                    .to_owned(),
+            ));
+        }
+        match self.get("response_type")? {
+            Some("code") => Ok(()),
+            Some(other) => Err(self.fail(
+                "unsupported_response_type",
+                format!("response_type {other:?} is not supported: use code"),
+            )),
+            None => Err(self.fail(
+                "invalid_request",
+                "response_type is required (code)".to_owned(),
+            )),
+        }
+    }
+
+    /// The scopes asked for, which must include `openid`.
+    fn check_scope(&self) -> Result<Vec<String>, Refusal> {
+        let scope = parse_scope(self.get("scope")?.unwrap_or_default());
+        if !has_scope(&scope, "openid") {
+            return Err(self.fail("invalid_scope", "the scope must include openid".to_owned()));
+        }
+        Ok(scope)
+    }
+
+    /// The PKCE code challenge: required, S256, the shape of a base64url SHA-256.
+    fn check_pkce(&self) -> Result<String, Refusal> {
+        let code_challenge = self.get("code_challenge")?.ok_or_else(|| {
+            self.fail(
+                "invalid_request",
+                "PKCE is required: send code_challenge with code_challenge_method=S256".to_owned(),
+            )
+        })?;
+        if self.get("code_challenge_method")? != Some("S256") {
+            return Err(self.fail(
+                "invalid_request",
+                "code_challenge_method must be S256 (plain is not accepted)".to_owned(),
+            ));
+        }
+        let base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if code_challenge.len() != 43 || !code_challenge.chars().all(base64url) {
+            return Err(self.fail(
+                "invalid_request",
+                "code_challenge must be the base64url SHA-256 of the verifier (43 characters)"
+                    .to_owned(),
+            ));
+        }
+        Ok(code_challenge.to_owned())
+    }
+
+    /// The API asked for, if any, which must be one the tenant knows.
+    fn check_audience(&self, tenant: &Tenant) -> Result<Option<String>, Refusal> {
+        let audience = self.get("audience")?;
+        if let Some(audience) = audience
+            && !tenant.config.audiences.iter().any(|a| a == audience)
+        {
+            return Err(self.fail(
+                "access_denied",
+                format!(
+                    "Service not found: {audience} (register the API with \
+                     DevTenant::builder().audience(…))"
+                ),
+            ));
+        }
+        Ok(audience.map(str::to_owned))
+    }
+
+    /// `prompt` (none, login; none alone) and `max_age`.
+    fn check_prompt(&self) -> Result<Prompt, Refusal> {
+        let mut prompt = Prompt::default();
+        if let Some(values) = self.get("prompt")? {
+            let values = parse_scope(values);
+            if let Some(unknown) = values.iter().find(|v| !PROMPTS.contains(&v.as_str())) {
+                return Err(self.fail(
+                    "invalid_request",
+                    format!("prompt {unknown:?} is not supported"),
+                ));
+            }
+            prompt.none = has_scope(&values, "none");
+            prompt.login = has_scope(&values, "login");
+            if prompt.none && values.len() > 1 {
+                return Err(self.fail(
+                    "invalid_request",
+                    "prompt=none cannot be combined with other values".to_owned(),
+                ));
+            }
+        }
+        if let Some(max_age) = self.get("max_age")? {
+            prompt.max_age = Some(max_age.parse().map_err(|_| {
+                self.fail(
+                    "invalid_request",
+                    "max_age must be a number of seconds".to_owned(),
+                )
+            })?);
+        }
+        Ok(prompt)
+    }
 }
 
 /// Issues a code for a login (one use, [`CODE_LIFETIME`]).

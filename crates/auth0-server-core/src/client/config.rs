@@ -52,9 +52,12 @@ pub enum TokenEndpointAuth {
 pub struct RetryPolicy {
     /// Retries after the first attempt.
     pub max_retries: u32,
-    /// The first backoff; it doubles each time.
+    /// The longest first backoff; the ceiling doubles with each retry, and each wait is a
+    /// random time below it ("full jitter", so that instances that failed together do not
+    /// retry in step).
     pub base_delay: Duration,
-    /// The longest single wait, also the cap on `Retry-After`.
+    /// The longest single wait, also the cap on `Retry-After` (which, when the provider sends
+    /// it, is waited instead of the backoff).
     pub max_delay: Duration,
 }
 

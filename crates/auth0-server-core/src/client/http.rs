@@ -1,5 +1,5 @@
 //! HTTP to the provider: reqwest with rustls (ring), no redirects, timeouts, telemetry, and
-//! bounded retries on 429 and 5xx.
+//! bounded retries on 429 and 5xx, with exponential backoff and full jitter.
 
 use std::time::Duration;
 
@@ -78,13 +78,24 @@ impl Http {
         })
     }
 
-    /// Sends the request made by `build`, retrying as `retry` allows, with exponential
-    /// backoff honouring `Retry-After` (capped).
+    /// Sends the request made by `build`, retrying as `retry` allows, after the waits
+    /// [`Backoff`] chooses.
     pub(crate) async fn send(
         &self,
         url: &str,
         retry: Retry,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Response, Error> {
+        self.send_with(url, retry, build, &mut Backoff::new(self.retry))
+            .await
+    }
+
+    async fn send_with(
+        &self,
+        url: &str,
+        retry: Retry,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        backoff: &mut Backoff,
     ) -> Result<Response, Error> {
         let mut attempt = 0u32;
         loop {
@@ -101,12 +112,8 @@ impl Http {
             if !retryable || attempt >= self.retry.max_retries {
                 return outcome.map_err(|e| Error::network(url, e));
             }
-            let wait = outcome
-                .as_ref()
-                .ok()
-                .and_then(|r| retry_after(r.headers()))
-                .unwrap_or_else(|| self.retry.base_delay.saturating_mul(1 << attempt.min(16)))
-                .min(self.retry.max_delay);
+            let retry_after = outcome.as_ref().ok().and_then(|r| retry_after(r.headers()));
+            let wait = backoff.wait(attempt, retry_after);
             tracing::debug!(url, attempt, ?wait, "retrying");
             attempt += 1;
             tokio::time::sleep(wait).await;
@@ -159,6 +166,57 @@ impl Http {
     }
 }
 
+/// The waits between attempts: the provider's `Retry-After` when it sent one, else "full
+/// jitter" — a random wait between zero and `base_delay × 2^attempt` — each at most
+/// `max_delay`.
+///
+/// Jitter spreads out the retries of many instances that failed at the same moment (a
+/// provider outage), which would otherwise come back in step and fail again together.
+/// (backon's jitter adds a random part on top of the exponential wait, so its waits never
+/// fall below it and pass the cap by up to twice; full jitter is one line on fastrand.)
+pub(crate) struct Backoff {
+    policy: RetryPolicy,
+    rng: fastrand::Rng,
+    /// Every wait chosen, for the tests.
+    #[cfg(test)]
+    chosen: Vec<Duration>,
+}
+
+impl Backoff {
+    pub(crate) fn new(policy: RetryPolicy) -> Self {
+        Self::with_rng(policy, fastrand::Rng::new())
+    }
+
+    fn with_rng(policy: RetryPolicy, rng: fastrand::Rng) -> Self {
+        Self {
+            policy,
+            rng,
+            #[cfg(test)]
+            chosen: Vec::new(),
+        }
+    }
+
+    /// The wait before retry number `attempt` (0 for the first), given the provider's
+    /// `Retry-After`, if any.
+    fn wait(&mut self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let max = self.policy.max_delay;
+        let wait = match retry_after {
+            Some(asked) => asked.min(max),
+            None => {
+                let ceiling = self
+                    .policy
+                    .base_delay
+                    .saturating_mul(1 << attempt.min(16))
+                    .min(max);
+                ceiling.mul_f64(self.rng.f64())
+            }
+        };
+        #[cfg(test)]
+        self.chosen.push(wait);
+        wait
+    }
+}
+
 /// `Retry-After` in seconds (the HTTP-date form is not honoured; the backoff applies).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers
@@ -169,4 +227,143 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .parse::<u64>()
         .ok()
         .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::http::header::RETRY_AFTER;
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    const BASE: Duration = Duration::from_millis(1);
+    const MAX: Duration = Duration::from_millis(6);
+
+    fn policy(max_retries: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_retries,
+            base_delay: BASE,
+            max_delay: MAX,
+        }
+    }
+
+    /// A provider on loopback answering every request with `status` (and `Retry-After:
+    /// retry_after` when given); returns its URL and how many requests it had.
+    async fn provider(
+        status: u16,
+        retry_after: Option<&'static str>,
+    ) -> (String, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            let counted = counted.clone();
+            async move {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let status = axum::http::StatusCode::from_u16(status).unwrap_or_default();
+                match retry_after {
+                    Some(value) => (status, [(RETRY_AFTER, value)]).into_response(),
+                    None => status.into_response(),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, hits)
+    }
+
+    /// Sends to `url` as `retry` allows under `policy`, with a seeded backoff; returns the
+    /// final status and the waits chosen.
+    async fn send(url: &str, retry: Retry, policy: RetryPolicy, seed: u64) -> (u16, Vec<Duration>) {
+        crate::tls::ensure_crypto_provider();
+        let http = Http {
+            client: reqwest::Client::new(),
+            retry: policy,
+        };
+        let mut backoff = Backoff::with_rng(policy, fastrand::Rng::with_seed(seed));
+        let response = http
+            .send_with(url, retry, |c| c.get(url), &mut backoff)
+            .await
+            .unwrap();
+        (response.status().as_u16(), backoff.chosen)
+    }
+
+    /// The most retry `n` (from 0) may wait without `Retry-After`.
+    fn ceiling(n: usize) -> Duration {
+        BASE.saturating_mul(1 << n).min(MAX)
+    }
+
+    #[tokio::test]
+    async fn retries_wait_random_times_under_a_ceiling_that_doubles_up_to_the_cap() {
+        let (url, hits) = provider(503, None).await;
+        let (status, waits) = send(&url, Retry::Idempotent, policy(6), 7).await;
+        assert_eq!(status, 503, "the last answer once the retries are spent");
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            7,
+            "the first attempt and six retries"
+        );
+        assert_eq!(waits.len(), 6);
+        for (n, wait) in waits.iter().enumerate() {
+            assert!(
+                *wait <= ceiling(n),
+                "retry {n} waited {wait:?}, over {:?}",
+                ceiling(n)
+            );
+        }
+        // Another client failing at the same moment waits other times: not in step.
+        let (_, other) = send(&url, Retry::Idempotent, policy(6), 8).await;
+        assert_ne!(waits, other, "two clients' waits are the same: no jitter");
+    }
+
+    #[test]
+    fn full_jitter_spreads_waits_over_the_whole_range() {
+        let policy = RetryPolicy {
+            max_retries: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+        };
+        let mut backoff = Backoff::with_rng(policy, fastrand::Rng::with_seed(42));
+        for (attempt, ceiling) in [(0, 100), (3, 800), (9, 5_000)] {
+            let waits: Vec<Duration> = (0..1_000).map(|_| backoff.wait(attempt, None)).collect();
+            let ceiling = Duration::from_millis(ceiling);
+            assert!(
+                waits.iter().all(|w| *w <= ceiling),
+                "attempt {attempt}: over {ceiling:?}"
+            );
+            let (low, high) = (ceiling / 10, ceiling * 9 / 10);
+            assert!(
+                waits.iter().any(|w| *w < low),
+                "attempt {attempt}: none under {low:?}"
+            );
+            assert!(
+                waits.iter().any(|w| *w > high),
+                "attempt {attempt}: none over {high:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_honoured_and_capped() {
+        // Asked to come back at once: no wait at all, whatever the backoff would say.
+        let (url, hits) = provider(429, Some("0")).await;
+        let (status, waits) = send(&url, Retry::Unprocessed, policy(3), 1).await;
+        assert_eq!((status, hits.load(Ordering::SeqCst)), (429, 4));
+        assert_eq!(waits, vec![Duration::ZERO; 3]);
+        // Asked for two minutes: the cap.
+        let (url, _) = provider(503, Some("120")).await;
+        let (_, waits) = send(&url, Retry::Unprocessed, policy(2), 1).await;
+        assert_eq!(waits, vec![MAX; 2]);
+    }
+
+    #[tokio::test]
+    async fn a_token_request_answered_500_is_not_retried() {
+        let (url, hits) = provider(500, None).await;
+        let (status, waits) = send(&url, Retry::Unprocessed, policy(3), 1).await;
+        assert_eq!((status, hits.load(Ordering::SeqCst)), (500, 1));
+        assert!(waits.is_empty());
+    }
 }

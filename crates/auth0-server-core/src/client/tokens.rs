@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::http::{Retry, TokenAnswer};
 use super::login::{DEFAULT_EXPIRES_IN, TokenResponse, user_claims};
 use super::{Error, ServerClient};
-use crate::model::{DEFAULT_AUDIENCE, StateData, TokenSet};
+use crate::model::{DEFAULT_AUDIENCE, StateData, TokenSet, UserClaims};
 use crate::store::{StoreContext, StoreError};
 
 /// How many times a refreshed session is re-read and re-merged when another request wrote
@@ -131,6 +131,21 @@ fn find_token_set<'a>(
         .copied()
 }
 
+/// The refresh gate's key for a session's (audience, scope). The session's identity
+/// survives refresh-token rotation: the provider session and the login time.
+fn refresh_key(state: &StateData, audience: &str, scope: Option<&str>) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(state.internal.sid.as_bytes())
+        .chain_update([0])
+        .chain_update(state.internal.created_at.to_be_bytes())
+        .chain_update([0])
+        .chain_update(audience.as_bytes())
+        .chain_update([0])
+        .chain_update(scope.unwrap_or_default().as_bytes())
+        .finalize()
+        .into()
+}
+
 impl ServerClient {
     /// An access token for the audience: the stored one while it is valid, else a refreshed
     /// one (saved in the session).
@@ -152,11 +167,10 @@ impl ServerClient {
         cx: &StoreContext,
     ) -> Result<AccessToken, Error> {
         let config = &self.inner.config;
-        let identifier = config.state_identifier.as_str();
         let state = self
             .inner
             .state_store
-            .get(identifier, cx)
+            .get(&config.state_identifier, cx)
             .await?
             .ok_or(Error::MissingSession)?;
         let audience = options
@@ -164,117 +178,155 @@ impl ServerClient {
             .clone()
             .or_else(|| config.audience.clone())
             .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
-        let now = self.now();
-        let margin = config.refresh_margin.as_secs();
         if !options.force_refresh
-            && let Some(set) = find_token_set(&state, &audience, options.scope.as_deref())
-            && set.expires_at > now.saturating_add(margin)
+            && let Some(stored) = self.stored_token(&state, &audience, options.scope.as_deref())
         {
-            return Ok(AccessToken {
+            return Ok(stored);
+        }
+        let refreshed = self
+            .refresh_once(&state, &audience, options.scope.as_deref())
+            .await?;
+        let new_set = TokenSet {
+            audience,
+            access_token: refreshed.response.access_token.clone(),
+            scope: refreshed.response.scope.clone().or(options.scope),
+            expires_at: refreshed.expires_at,
+            extra: Map::new(),
+        };
+        let user = self.refreshed_user(&state, &refreshed.response).await?;
+        self.save_refreshed(state, &new_set, &refreshed.response, user.as_ref(), cx)
+            .await?;
+        Ok(AccessToken {
+            token: new_set.access_token,
+            audience: new_set.audience,
+            scope: new_set.scope,
+            expires_at: new_set.expires_at,
+        })
+    }
+
+    /// The stored token for `audience` and `scope`, if it is valid for longer than the
+    /// refresh margin.
+    fn stored_token(
+        &self,
+        state: &StateData,
+        audience: &str,
+        scope: Option<&str>,
+    ) -> Option<AccessToken> {
+        let fresh_until = self
+            .now()
+            .saturating_add(self.inner.config.refresh_margin.as_secs());
+        find_token_set(state, audience, scope)
+            .filter(|set| set.expires_at > fresh_until)
+            .map(|set| AccessToken {
                 token: set.access_token.clone(),
                 audience: set.audience.clone(),
                 scope: set.scope.clone(),
                 expires_at: set.expires_at,
-            });
-        }
+            })
+    }
+
+    /// A refresh for the session's (audience, scope): this call's own, or the one another
+    /// call made meanwhile or with the very refresh token this one holds (see
+    /// [`RefreshGate`]).
+    async fn refresh_once(
+        &self,
+        state: &StateData,
+        audience: &str,
+        scope: Option<&str>,
+    ) -> Result<Refreshed, Error> {
         let refresh_token = state
             .refresh_token
-            .clone()
+            .as_deref()
             .ok_or(Error::MissingRefreshToken)?;
-
+        let now = self.now();
         let started = Instant::now();
-        // The session's identity survives refresh-token rotation: the provider session and
-        // the login time.
-        let key: [u8; 32] = Sha256::new()
-            .chain_update(state.internal.sid.as_bytes())
-            .chain_update([0])
-            .chain_update(state.internal.created_at.to_be_bytes())
-            .chain_update([0])
-            .chain_update(audience.as_bytes())
-            .chain_update([0])
-            .chain_update(options.scope.as_deref().unwrap_or_default().as_bytes())
-            .finalize()
-            .into();
         let used: [u8; 32] = Sha256::digest(refresh_token.as_bytes()).into();
-        let slot = self.inner.refreshes.slot(key);
-        let refreshed = {
-            let mut guard = slot.lock().await;
-            match guard.as_ref() {
-                // Another request refreshed while this one waited, or with the very refresh
-                // token this one holds: use its tokens. They are as fresh as a refresh of this
-                // call's own would give, even when the provider's tokens live no longer than
-                // the refresh margin (else every waiter would refresh again, one after the
-                // other), and the used-up refresh token is never sent twice.
-                Some(done)
-                    if done.expires_at > now
-                        && (done.used == used
-                            || done.at >= started
-                            || (done.at.elapsed() < RECENT_REFRESH
-                                && done.expires_at > now.saturating_add(margin))) =>
-                {
-                    done.clone()
-                }
-                _ => {
-                    let response = self
-                        .refresh(&refresh_token, &audience, options.scope.as_deref())
-                        .await?;
-                    let done = Refreshed {
-                        expires_at: self
-                            .now()
-                            .saturating_add(response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
-                        response,
-                        at: Instant::now(),
-                        used,
-                    };
-                    *guard = Some(done.clone());
-                    done
-                }
-            }
+        let slot = self
+            .inner
+            .refreshes
+            .slot(refresh_key(state, audience, scope));
+        let mut guard = slot.lock().await;
+        if let Some(done) = guard.as_ref()
+            && self.reusable(done, now, started, used)
+        {
+            return Ok(done.clone());
+        }
+        let response = self.refresh(refresh_token, audience, scope).await?;
+        let done = Refreshed {
+            expires_at: self
+                .now()
+                .saturating_add(response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
+            response,
+            at: Instant::now(),
+            used,
         };
+        *guard = Some(done.clone());
+        Ok(done)
+    }
 
-        let new_set = TokenSet {
-            audience: audience.clone(),
-            access_token: refreshed.response.access_token.clone(),
-            scope: refreshed.response.scope.clone().or(options.scope.clone()),
-            expires_at: refreshed.expires_at,
-            extra: Map::new(),
+    /// Whether a call that started at `started` (`now` in unix seconds) holding the refresh
+    /// token hashed to `used` takes `done`'s tokens rather than refreshing: another request
+    /// refreshed while this one waited, or with the very refresh token this one holds. They
+    /// are as fresh as a refresh of this call's own would give, even when the provider's
+    /// tokens live no longer than the refresh margin (else every waiter would refresh again,
+    /// one after the other), and the used-up refresh token is never sent twice.
+    fn reusable(&self, done: &Refreshed, now: u64, started: Instant, used: [u8; 32]) -> bool {
+        let margin = self.inner.config.refresh_margin.as_secs();
+        done.expires_at > now
+            && (done.used == used
+                || done.at >= started
+                || (done.at.elapsed() < RECENT_REFRESH
+                    && done.expires_at > now.saturating_add(margin)))
+    }
+
+    /// The user of the ID token a refresh brought, if any, once validated and checked to be
+    /// the session's user.
+    async fn refreshed_user(
+        &self,
+        state: &StateData,
+        response: &TokenResponse,
+    ) -> Result<Option<UserClaims>, Error> {
+        let Some(id_token) = &response.id_token else {
+            return Ok(None);
         };
-        let user = match &refreshed.response.id_token {
-            Some(id_token) => {
-                let metadata = self.inner.provider.metadata().await?;
-                let claims = self
-                    .validate_id_token(id_token, &metadata.issuer, None)
-                    .await?;
-                let user = user_claims(&claims)?;
-                // OIDC Core §12.2: a refreshed ID token is for the same user as the login's.
-                // Otherwise nothing of this refresh is kept: not its access token either.
-                let session_sub = state.user.as_ref().map(|u| u.sub.as_str());
-                if session_sub != Some(user.sub.as_str()) {
-                    tracing::warn!("refreshed ID token has another sub than the session; refused");
-                    return Err(Error::RefreshSubjectMismatch);
-                }
-                Some(user)
-            }
-            None => None,
-        };
-        let mut current = state;
+        let metadata = self.inner.provider.metadata().await?;
+        let claims = self
+            .validate_id_token(id_token, &metadata.issuer, None)
+            .await?;
+        let user = user_claims(&claims)?;
+        // OIDC Core §12.2: a refreshed ID token is for the same user as the login's.
+        // Otherwise nothing of this refresh is kept: not its access token either.
+        let session_sub = state.user.as_ref().map(|u| u.sub.as_str());
+        if session_sub != Some(user.sub.as_str()) {
+            tracing::warn!("refreshed ID token has another sub than the session; refused");
+            return Err(Error::RefreshSubjectMismatch);
+        }
+        Ok(Some(user))
+    }
+
+    /// Merges the refreshed tokens into the session and saves it, compare-and-set: when
+    /// another request wrote it meanwhile, re-reads it and merges again (unless that request
+    /// saved these very tokens), up to [`SAVE_ATTEMPTS`] times.
+    async fn save_refreshed(
+        &self,
+        mut current: StateData,
+        new_set: &TokenSet,
+        response: &TokenResponse,
+        user: Option<&UserClaims>,
+        cx: &StoreContext,
+    ) -> Result<(), Error> {
+        let identifier = self.inner.config.state_identifier.as_str();
+        let store = &self.inner.state_store;
         for attempt in 1..=SAVE_ATTEMPTS {
-            if attempt > 1 && already_merged(&current, &new_set, &refreshed.response) {
+            if attempt > 1 && already_merged(&current, new_set, response) {
                 // The request that won the race saved these very tokens.
                 break;
             }
-            merge(&mut current, &new_set, &refreshed.response, user.as_ref());
-            match self
-                .inner
-                .state_store
-                .set(identifier, &current, false, cx)
-                .await
-            {
+            merge(&mut current, new_set, response, user);
+            match store.set(identifier, &current, false, cx).await {
                 Ok(()) => break,
                 Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => {
-                    current = self
-                        .inner
-                        .state_store
+                    current = store
                         .get(identifier, cx)
                         .await?
                         .ok_or(Error::MissingSession)?;
@@ -282,12 +334,7 @@ impl ServerClient {
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(AccessToken {
-            token: new_set.access_token,
-            audience: new_set.audience,
-            scope: new_set.scope,
-            expires_at: new_set.expires_at,
-        })
+        Ok(())
     }
 
     async fn refresh(
@@ -354,7 +401,7 @@ fn merge(
     state: &mut StateData,
     set: &TokenSet,
     response: &TokenResponse,
-    user: Option<&crate::model::UserClaims>,
+    user: Option<&UserClaims>,
 ) {
     match state.token_sets.iter_mut().find(|t| {
         t.audience == set.audience && scopes(t.scope.as_deref()) == scopes(set.scope.as_deref())

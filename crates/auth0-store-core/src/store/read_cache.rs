@@ -1,11 +1,13 @@
 //! [`ReadCache`]: opened sessions kept in memory, so a request that brings the same sealed
 //! bytes as an earlier one skips decrypting and parsing them again.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::Hash;
+use std::hash::{Hash, RandomState};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+
+use quick_cache::UnitWeighter;
+use quick_cache::sync::{Cache, DefaultLifecycle};
 
 use crate::model::StateData;
 
@@ -49,7 +51,11 @@ pub struct ReadCacheStats {
 /// server-side store the cookie name, session id and record version, which the backends
 /// never reuse for other contents), so a hit returns what opening would have returned. What
 /// opening cannot know — is the record still there, has it expired — the store still checks
-/// on every read. When full, an arbitrary entry makes room. Clones share the same entries.
+/// on every read. When full, the session least likely to be read again makes room (the
+/// entries live in a [`quick_cache`] cache: sharded, so reads on many threads do not wait
+/// for each other, and bounded, each shard to its part of the capacity; keys are hashed with
+/// the standard library's randomly keyed hasher, as a `HashMap`'s are). Clones share the same
+/// entries.
 ///
 /// A capacity of 0 turns caching off.
 ///
@@ -67,10 +73,15 @@ pub struct ReadCacheStats {
 /// ```
 pub struct ReadCache<K> {
     capacity: usize,
-    entries: Arc<Mutex<HashMap<K, CachedSession>>>,
+    /// `None` when the capacity is 0.
+    entries: Option<Arc<Entries<K>>>,
     hits: Arc<AtomicU64>,
     misses: Arc<AtomicU64>,
 }
+
+/// The entries: one unit of weight per session, keys hashed with the standard library's
+/// randomly keyed hasher.
+type Entries<K> = Cache<K, CachedSession, UnitWeighter, RandomState>;
 
 impl<K> Clone for ReadCache<K> {
     fn clone(&self) -> Self {
@@ -94,9 +105,18 @@ impl<K> fmt::Debug for ReadCache<K> {
 impl<K: Hash + Eq + Clone> ReadCache<K> {
     /// A cache holding up to `capacity` sessions (0: none).
     pub fn new(capacity: usize) -> Self {
+        let entries = (capacity > 0).then(|| {
+            Arc::new(Cache::with(
+                capacity,
+                capacity as u64,
+                UnitWeighter,
+                RandomState::new(),
+                DefaultLifecycle::default(),
+            ))
+        });
         Self {
             capacity,
-            entries: Arc::new(Mutex::new(HashMap::new())),
+            entries,
             hits: Arc::new(AtomicU64::new(0)),
             misses: Arc::new(AtomicU64::new(0)),
         }
@@ -107,20 +127,10 @@ impl<K: Hash + Eq + Clone> ReadCache<K> {
         self.capacity
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, CachedSession>> {
-        // A panic while the lock was held cannot leave the map half-written (every change
-        // is one insert or remove), so a poisoned lock is still good to use.
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// The session `key` opened to before, if it is still held.
     pub fn get(&self, key: &K) -> Option<CachedSession> {
-        if self.capacity == 0 {
-            return None;
-        }
-        let found = self.lock().get(key).cloned();
+        let entries = self.entries.as_ref()?;
+        let found = entries.get(key);
         let counter = if found.is_some() {
             &self.hits
         } else {
@@ -132,23 +142,15 @@ impl<K: Hash + Eq + Clone> ReadCache<K> {
 
     /// Remembers what `key` opens to, making room first when full.
     pub fn insert(&self, key: K, session: CachedSession) {
-        if self.capacity == 0 {
-            return;
+        if let Some(entries) = &self.entries {
+            entries.insert(key, session);
         }
-        let mut entries = self.lock();
-        if entries.len() >= self.capacity
-            && !entries.contains_key(&key)
-            && let Some(evicted) = entries.keys().next().cloned()
-        {
-            entries.remove(&evicted);
-        }
-        entries.insert(key, session);
     }
 
     /// Forgets `key` (the session it opened to has ended).
     pub fn remove(&self, key: &K) {
-        if self.capacity > 0 {
-            self.lock().remove(key);
+        if let Some(entries) = &self.entries {
+            entries.remove(key);
         }
     }
 
@@ -157,11 +159,7 @@ impl<K: Hash + Eq + Clone> ReadCache<K> {
         ReadCacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-            entries: if self.capacity == 0 {
-                0
-            } else {
-                self.lock().len()
-            },
+            entries: self.entries.as_ref().map_or(0, |entries| entries.len()),
         }
     }
 }
@@ -285,6 +283,21 @@ mod tests {
         }
         assert_eq!(cache.stats().entries, 3);
         assert!(cache.get(&9).is_some(), "the newest entry is kept");
+    }
+
+    #[test]
+    fn a_session_read_again_outlives_sessions_read_once() {
+        let cache = ReadCache::new(16);
+        cache.insert(0, session("hot"));
+        for i in 1..200 {
+            // The hot session is read between the one-off ones, as a user's requests are.
+            assert!(
+                cache.get(&0).is_some(),
+                "the hot session was evicted at {i}"
+            );
+            cache.insert(i, session(&i.to_string()));
+        }
+        assert!(cache.stats().entries <= 16);
     }
 
     #[test]
