@@ -47,7 +47,7 @@
 
 mod extract;
 mod initiator;
-mod layer;
+pub mod layer;
 mod pages;
 mod return_to;
 mod routes;
@@ -59,7 +59,7 @@ use auth0_server_core::store::{OwnedCookies, StoreContext};
 use axum::Router;
 
 pub use extract::{Auth, AuthError, MaybeUser, Session, User};
-pub use layer::{Auth0Layer, Auth0Service, ResponseFuture};
+pub use layer::{Auth0Layer, Auth0Service};
 pub use return_to::safe_return_to;
 
 /// Paths and redirect rules of the integration.
