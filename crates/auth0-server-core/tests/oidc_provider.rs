@@ -8,14 +8,13 @@
 //! against one provider. A small HTTP client with a cookie jar plays the browser: it follows
 //! redirects by hand, fills the provider's login and consent forms, and stops at the
 //! callback URL, which it hands to the SDK instead of fetching. The browser and the client
-//! registration are shared with the quickstart's tests: `tests/e2e/support/oidc.rs`.
+//! registration are shared with the quickstart's tests: `auth0_test_support::oidc`.
 //!
 //! The provider's test hooks (see `provider.mjs`) count the token requests each client
 //! makes and answer some of them with injected errors: the SDK reaches the token endpoint
 //! only through its issuer's discovery document, so that is where a fault can sit.
 
-#[path = "../../../tests/e2e/support/oidc.rs"]
-mod oidc;
+use auth0_test_support::oidc;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

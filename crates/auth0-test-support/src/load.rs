@@ -17,7 +17,8 @@
 //! ```
 //! use auth0_server_core::Secrets;
 //! use auth0_server_core::store::ServerSideStateStore;
-//! use auth0_store_conformance::{TEST_SECRET, load::{self, CONCURRENCY, Op, Workload}};
+//! use auth0_store_conformance::TEST_SECRET;
+//! use auth0_test_support::load::{self, CONCURRENCY, Op, Workload};
 //! use auth0_store_memory::MemoryBackend;
 //!
 //! let rt = load::runtime();
@@ -49,7 +50,7 @@ use auth0_server_core::store::{
 };
 use serde_json::{Value, json};
 
-use crate::sample::realistic_session;
+use auth0_store_conformance::sample::realistic_session;
 
 /// The concurrency levels every backend bench runs at: 1, 16 and 64 tasks.
 pub const CONCURRENCY: [usize; 3] = [1, 16, 64];

@@ -3,12 +3,8 @@
 //! discovery and dynamic client registration, and a browser (a cookie jar, redirects
 //! followed by hand, the provider's login, consent and logout forms filled like a user).
 //!
-//! Included by each test crate that needs it with `#[path = "…/tests/e2e/support/oidc.rs"]
-//! mod oidc;`. The including crate's root must have an `ensure_crypto_provider` function in
-//! scope (core's or `auth0_server`'s `tls::ensure_crypto_provider`): reqwest is built
-//! without a TLS crypto provider of its own. It needs reqwest, serde_json and url.
-// Each including crate uses a part of this.
-#![allow(dead_code)]
+//! Used by core's `tests/oidc_provider.rs` and the quickstart's. reqwest is built without a
+//! TLS crypto provider of its own: [`http_client`] installs the SDK's first.
 
 use std::io::Write as _;
 use std::sync::{Mutex, Once};
@@ -61,7 +57,7 @@ pub fn issuer() -> Option<String> {
 /// An HTTP client that does not follow redirects.
 pub fn http_client() -> reqwest::Client {
     // These clients may be built before the SDK's: install its TLS crypto provider first.
-    super::ensure_crypto_provider();
+    auth0_server_core::tls::ensure_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(HTTP_TIMEOUT)
@@ -71,11 +67,14 @@ pub fn http_client() -> reqwest::Client {
 
 /// The provider, and the parts of it that are not the SDK's business.
 pub struct Provider {
+    /// Its issuer URL, without a trailing `/`.
     pub issuer: String,
+    /// The test's HTTP client for it (no redirects followed).
     pub http: reqwest::Client,
 }
 
 impl Provider {
+    /// The provider `OIDC_PROVIDER_ISSUER` names; `None` as [`issuer`] says.
     pub fn from_env() -> Option<Self> {
         Some(Self {
             issuer: issuer()?,
@@ -138,7 +137,9 @@ struct Cookie {
 /// What a navigation showed the user on the way (the provider's forms filled, every URL
 /// requested), and where it ended.
 pub struct Navigation {
+    /// The provider's forms filled, in order.
     pub forms: Vec<&'static str>,
+    /// Every URL requested.
     pub visited: Vec<Url>,
     /// [`Browser::navigate`]: the first redirect off the provider, not followed.
     /// [`Browser::browse`]: the page shown at the end.
@@ -150,6 +151,7 @@ pub struct Navigation {
 /// The user's browser: one cookie jar (by host, whatever the port, as browsers do),
 /// redirects followed by hand, the provider's forms filled like a user would.
 pub struct Browser {
+    /// Its HTTP client (no redirects followed, no cookies kept by itself).
     pub http: reqwest::Client,
     provider: url::Origin,
     jar: Mutex<Vec<Cookie>>,
@@ -207,6 +209,7 @@ fn form(page: &str, html: &str) -> (Url, Vec<(String, String)>) {
 }
 
 impl Browser {
+    /// A browser with an empty cookie jar, for `provider`.
     pub fn new(provider: &Provider) -> Self {
         Self {
             http: http_client(),
