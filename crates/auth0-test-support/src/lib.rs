@@ -5,6 +5,8 @@
 //!   variable, else `docker-compose.yml`'s services through testcontainers.
 //! - [`oidc`] (`oidc`): the real OpenID provider of the end-to-end tests (client
 //!   registration) and a browser for its forms.
+//! - [`browser`] (`browser`): a browser for an app on loopback: a cookie jar, redirects
+//!   followed by hand.
 //! - [`dev_tenant`] (`dev-tenant`): an app with memory stores in front of a dev tenant, and a
 //!   browser that fills the tenant's login form.
 //! - [`load`] (`load`): the session-backend benches' load driver and result files.
@@ -16,6 +18,8 @@
 //!
 //! Test code: it panics where a test should fail, and skips (loudly) only outside CI.
 
+#[cfg(feature = "browser")]
+pub mod browser;
 #[cfg(feature = "dev-tenant")]
 pub mod dev_tenant;
 #[cfg(feature = "load")]

@@ -10,7 +10,10 @@ use std::io::Write as _;
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use josekit::jwk::JwkSet;
+use serde_json::{Map, Value, json};
 use url::Url;
 
 /// What the browser types into the provider's login form (any login works there). The
@@ -51,6 +54,72 @@ pub fn issuer() -> Option<String> {
             });
             None
         }
+    }
+}
+
+/// The provider's test hooks (tests/e2e/oidc-provider/provider.mjs) and keys.
+impl Provider {
+    /// How many token requests of `grant_type` the provider received from the client.
+    pub async fn token_requests(&self, client_id: &str, grant_type: &str) -> u64 {
+        let mut url = Url::parse(&format!("{}/_test/token-requests", self.issuer)).unwrap();
+        url.query_pairs_mut().append_pair("client_id", client_id);
+        let counts: Value = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .expect("the provider's test hooks answer")
+            .json()
+            .await
+            .expect("JSON counts");
+        counts[grant_type].as_u64().unwrap_or(0)
+    }
+
+    /// The next `count` token requests of the client and grant type get `status` (with
+    /// `Retry-After: retry_after`) instead of reaching the provider.
+    pub async fn inject_token_fault(
+        &self,
+        client_id: &str,
+        grant_type: &str,
+        status: u16,
+        retry_after: u64,
+        count: u32,
+    ) {
+        let response = self
+            .http
+            .post(format!("{}/_test/token-faults", self.issuer))
+            .json(
+                &json!({"client_id": client_id, "grant_type": grant_type, "status": status,
+                          "retry_after": retry_after, "count": count}),
+            )
+            .send()
+            .await
+            .expect("the provider's test hooks answer");
+        assert_eq!(response.status(), 201, "fault not accepted");
+    }
+
+    /// The claims of a JWT the provider signed, after checking the signature with its keys.
+    pub async fn verified_claims(&self, jwt: &str) -> (Map<String, Value>, Map<String, Value>) {
+        let jwks: Map<String, Value> = self
+            .http
+            .get(format!("{}/jwks", self.issuer))
+            .send()
+            .await
+            .expect("the provider's key set")
+            .json()
+            .await
+            .expect("a JSON key set");
+        let jwks = JwkSet::from_map(jwks).expect("a key set");
+        let header: Map<String, Value> =
+            serde_json::from_slice(&B64.decode(jwt.split('.').next().unwrap()).unwrap())
+                .expect("a JWT header");
+        let kid = header["kid"].as_str().expect("a kid");
+        let key = jwks.get(kid).into_iter().next().expect("the signing key");
+        assert_eq!(header["alg"], "RS256");
+        let verifier = josekit::jws::RS256.verifier_from_jwk(key).unwrap();
+        let (payload, _) = josekit::jwt::decode_with_verifier(jwt, &verifier)
+            .expect("a JWT signed by the provider");
+        (header, payload.into())
     }
 }
 

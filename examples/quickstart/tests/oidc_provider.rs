@@ -14,7 +14,6 @@ use auth0_test_support::oidc;
 use std::io::Write as _;
 
 use auth0_server::client::ServerClient;
-use auth0_server::tls::ensure_crypto_provider;
 use quickstart::{Settings, StoreChoice, app};
 use reqwest::header::LOCATION;
 use url::Url;
