@@ -3,12 +3,14 @@
 use auth0_server_core::client::{AccessToken, AccessTokenOptions, Error, ServerClient};
 use auth0_server_core::model::{StateData, UserClaims};
 use auth0_server_core::store::{StoreContext, StoreError};
-use axum::extract::{FromRequestParts, Request, State};
-use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use std::convert::Infallible;
 
-use crate::{Auth0, BridgeFuture, RequestAuth, pages};
+use axum::extract::{FromRequestParts, OriginalUri, Request};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_service::Service;
+
+use crate::{Auth0, Auth0Config, RequestAuth, pages};
 
 /// The logged-in user, found by [`Auth0::require_auth`] for this request.
 #[derive(Clone, Debug)]
@@ -77,19 +79,36 @@ impl Auth {
 }
 
 /// An SDK error as a response: a page that says what happened and what to do, with the right
-/// status (login again for a missing session).
+/// status (login again for a missing session). The page and the redirect use the paths of the
+/// integration whose [`Auth0::layer`] the request went through; outside it (without the
+/// layer, or in a task the handler spawned) the default `/login` and `/callback`.
 #[derive(Debug)]
 pub struct AuthError {
     error: Error,
-    login_path: Option<String>,
 }
 
 impl From<Error> for AuthError {
     fn from(error: Error) -> Self {
-        Self {
-            error,
-            login_path: None,
+        Self { error }
+    }
+}
+
+tokio::task_local! {
+    /// The integration the request being handled went through: set by the bridge layer for
+    /// the inner service's future, so an [`AuthError`] renders with its paths.
+    pub(crate) static CURRENT: Auth0;
+}
+
+/// The response for `error` with `config`'s login and callback paths: back to the login for
+/// a missing or ended session, else a page that says what to do.
+pub(crate) fn render_auth_error(error: &Error, config: &Auth0Config) -> Response {
+    match error {
+        Error::MissingSession
+        | Error::MissingRefreshToken
+        | Error::Store(StoreError::SessionEnded) => {
+            Redirect::to(&config.login_path).into_response()
         }
+        _ => pages::error_page(error, &config.login_path, &config.callback_path),
     }
 }
 
@@ -102,13 +121,9 @@ impl AuthError {
 
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        let login = self.login_path.as_deref().unwrap_or("/login");
-        match &self.error {
-            Error::MissingSession
-            | Error::MissingRefreshToken
-            | Error::Store(StoreError::SessionEnded) => Redirect::to(login).into_response(),
-            _ => pages::error_page(&self.error, login, "/callback"),
-        }
+        CURRENT
+            .try_with(|auth0| render_auth_error(&self.error, auth0.config()))
+            .unwrap_or_else(|_| render_auth_error(&self.error, &Auth0Config::default()))
     }
 }
 
@@ -142,9 +157,14 @@ pub struct MaybeUser(pub Option<UserClaims>);
 #[derive(Clone, Debug)]
 pub struct Session(pub Option<StateData>);
 
-/// The login URL that brings the visitor back to this request's page.
-fn login_redirect(auth0: &Auth0, parts_uri: &axum::http::Uri) -> Response {
-    let back = parts_uri
+/// The login URL that brings the visitor back to this request's page (its whole path, also
+/// inside a nested router, which sees its path without the prefix).
+fn login_redirect(auth0: &Auth0, parts: &Parts) -> Response {
+    let uri = match parts.extensions.get::<OriginalUri>() {
+        Some(OriginalUri(original)) => original,
+        None => &parts.uri,
+    };
+    let back = uri
         .path_and_query()
         .map_or("/", axum::http::uri::PathAndQuery::as_str);
     let query: String = url::form_urlencoded::Serializer::new(String::new())
@@ -173,7 +193,7 @@ impl<S: Send + Sync> FromRequestParts<S> for User {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         match find_user(parts).await? {
             (_, Some(user)) => Ok(Self(user)),
-            (auth, None) => Err(login_redirect(&auth.auth0, &parts.uri)),
+            (auth, None) => Err(login_redirect(&auth.auth0, parts)),
         }
     }
 }
@@ -201,22 +221,27 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
     }
 }
 
-pub(crate) fn require_auth(
-    State(auth0): State<Auth0>,
-    request: Request,
-    next: Next,
-) -> BridgeFuture {
-    Box::pin(async move {
-        let (mut parts, body) = request.into_parts();
-        match find_user(&parts).await {
-            Ok((_, Some(user))) => {
-                parts.extensions.insert(AuthenticatedUser(user));
-                next.run(Request::from_parts(parts, body)).await
-            }
-            Ok((_, None)) => login_redirect(&auth0, &parts.uri),
-            Err(response) => response,
+/// Runs `inner` for a logged-in user (remembered for the extractors); anonymous visitors
+/// go to the login route and come back here. The integration's own routes (login, callback,
+/// logout, back-channel logout) pass through, so the layer may also wrap them.
+pub(crate) async fn require_auth<S>(auth0: Auth0, request: Request, mut inner: S) -> Response
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    if auth0.is_own_route(request.uri().path()) {
+        let Ok(response) = inner.call(request).await;
+        return response;
+    }
+    let (mut parts, body) = request.into_parts();
+    match find_user(&parts).await {
+        Ok((_, Some(user))) => {
+            parts.extensions.insert(AuthenticatedUser(user));
+            let Ok(response) = inner.call(Request::from_parts(parts, body)).await;
+            response
         }
-    })
+        Ok((_, None)) => login_redirect(&auth0, &parts),
+        Err(response) => response,
+    }
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@
 
 mod extract;
 mod initiator;
+mod layer;
 mod pages;
 mod return_to;
 mod routes;
@@ -56,13 +57,9 @@ use std::sync::Arc;
 use auth0_server_core::client::ServerClient;
 use auth0_server_core::store::{OwnedCookies, StoreContext};
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::HeaderValue;
-use axum::http::header::SET_COOKIE;
-use axum::middleware::{self, Next};
-use axum::response::Response;
 
 pub use extract::{Auth, AuthError, MaybeUser, Session, User};
+pub use layer::{Auth0Layer, Auth0Service, ResponseFuture};
 pub use return_to::safe_return_to;
 
 /// Paths and redirect rules of the integration.
@@ -155,54 +152,34 @@ impl Auth0 {
         &self.inner.config
     }
 
+    /// Whether `path` is one of the integration's own routes.
+    pub(crate) fn is_own_route(&self, path: &str) -> bool {
+        let config = self.config();
+        [
+            &config.login_path,
+            &config.callback_path,
+            &config.logout_path,
+            &config.backchannel_logout_path,
+        ]
+        .iter()
+        .any(|own| own.as_str() == path)
+    }
+
     /// The login, callback, logout and back-channel logout routes.
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         routes::routes(self)
     }
 
-    /// The layer that gives handlers the request's cookies and writes the stores' cookie
-    /// changes onto the response. Apply it to the whole app, outermost.
+    /// The layer that gives handlers the request's cookies, writes the stores' cookie
+    /// changes onto the response, and renders [`AuthError`]s with this integration's paths.
+    /// Apply it to the whole app, outermost.
     pub fn layer(&self) -> Auth0Layer {
-        middleware::from_fn_with_state(self.clone(), bridge as fn(_, _, _) -> _)
+        Auth0Layer::bridge(self.clone())
     }
 
     /// The layer for protected routes (use it with `route_layer`): anonymous visitors are
     /// redirected to the login route with `returnTo` set to the page they asked for.
     pub fn require_auth(&self) -> Auth0Layer {
-        middleware::from_fn_with_state(self.clone(), extract::require_auth as fn(_, _, _) -> _)
+        Auth0Layer::require_auth(self.clone())
     }
-}
-
-/// The layers [`Auth0::layer`] and [`Auth0::require_auth`] return.
-pub type Auth0Layer = axum::middleware::FromFnLayer<
-    fn(State<Auth0>, Request, Next) -> BridgeFuture,
-    Auth0,
-    (State<Auth0>, Request),
->;
-
-/// The future of the integration's middleware.
-pub type BridgeFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>;
-
-fn bridge(State(auth0): State<Auth0>, mut request: Request, next: Next) -> BridgeFuture {
-    Box::pin(async move {
-        // Only this SDK's cookies are materialised, each pair read on its own: a header of
-        // foreign or malformed cookies costs one pass over its bytes.
-        let cx = StoreContext::from_headers_owned(request.headers(), &auth0.inner.owned_cookies);
-        request.extensions_mut().insert(RequestAuth {
-            auth0,
-            cx: cx.clone(),
-        });
-        let mut response = next.run(request).await;
-        for cookie in cx.take_changes() {
-            match HeaderValue::from_str(&cookie.to_header_value()) {
-                Ok(value) => {
-                    response.headers_mut().append(SET_COOKIE, value);
-                }
-                Err(e) => {
-                    tracing::error!(cookie = %cookie.name, error = %e, "a cookie could not be written")
-                }
-            }
-        }
-        response
-    })
 }

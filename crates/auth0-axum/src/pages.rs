@@ -1,148 +1,182 @@
 //! The pages the integration answers with when something goes wrong: what happened, and
 //! what to do about it.
 
+use std::sync::LazyLock;
+
+use auth0_pages::Pages;
 use auth0_server_core::client::Error;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
 
-/// Escapes text for HTML.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// The integration's pages, around the SDK's base layout.
+static PAGES: LazyLock<Pages> = LazyLock::new(|| {
+    Pages::new(&[
+        ("error.html", include_str!("../templates/error.html")),
+        ("message.html", include_str!("../templates/message.html")),
+        (
+            "missing_layer.html",
+            include_str!("../templates/missing_layer.html"),
+        ),
+        ("logout.html", include_str!("../templates/logout.html")),
+    ])
+});
+
+/// The page `name` with `context`, as a response with `status`; a page that cannot be
+/// rendered (a bug of ours) is a plain-text 500 that says so, and the reason is logged.
+fn page(status: StatusCode, name: &str, context: &impl Serialize) -> Response {
+    match PAGES.render(name, context) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "an auth0-axum page could not be rendered");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "auth0-axum could not render its page; the server log says why.",
+            )
+                .into_response()
         }
     }
-    out
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}\
-         code{{background:#f3f3f3;padding:0 .2rem}}</style></head>\
-         <body><h1>{title}</h1>{body}</body></html>",
-        title = escape(title)
-    );
-    (status, Html(html)).into_response()
+/// What the error page says.
+#[derive(Serialize)]
+struct ErrorPage<'a> {
+    title: &'static str,
+    /// What to do, as text.
+    advice: String,
+    /// The provider refused the callback URL: the advice names `callback_path`.
+    callback_refused: bool,
+    callback_path: &'a str,
+    /// The provider's own words, when it gave a reason.
+    provider_said: Option<&'a str>,
+    login_path: &'a str,
+    code: &'static str,
 }
 
-/// The page for an SDK error, naming the cause and the fix.
-pub(crate) fn error_page(error: &Error, login_path: &str, callback_path: &str) -> Response {
-    let again = format!("<p><a href=\"{}\">Log in again</a></p>", escape(login_path));
+/// The status, title and advice for an SDK error.
+fn describe(error: &Error) -> (StatusCode, &'static str, String) {
     let (status, title, advice) = match error {
         Error::MissingTransaction => (
             StatusCode::BAD_REQUEST,
             "This login cannot be completed in this browser",
             "It was started in another browser (a login link works only in the browser that \
              asked for it), or it expired or was already used. For your safety nobody was \
-             logged in. Start the login again."
-                .to_owned(),
+             logged in. Start the login again.",
         ),
-        Error::Authorization { error, description } => {
-            let detail = description.as_deref().unwrap_or(error);
-            let hint = if error == "access_denied" {
-                "The login was cancelled or refused. Try again, or ask the app's administrator \
-                 for access."
-                    .to_owned()
-            } else if detail.contains("redirect_uri") || detail.contains("callback") {
-                format!(
-                    "The callback URL is not allowed: add this app's <code>{}</code> URL to \
-                     Allowed Callback URLs in the Auth0 Dashboard (Applications → your \
-                     application → Settings), and check AUTH0_REDIRECT_URI.",
-                    escape(callback_path)
-                )
-            } else {
-                "The identity provider refused the login.".to_owned()
-            };
-            (
-                StatusCode::BAD_REQUEST,
-                "The login did not succeed",
-                format!("{hint}</p><p>It said: <code>{}</code>", escape(detail)),
-            )
-        }
+        Error::Authorization { error, .. } if error == "access_denied" => (
+            StatusCode::BAD_REQUEST,
+            "The login did not succeed",
+            "The login was cancelled or refused. Try again, or ask the app's administrator \
+             for access.",
+        ),
+        Error::Authorization { .. } => (
+            StatusCode::BAD_REQUEST,
+            "The login did not succeed",
+            "The identity provider refused the login.",
+        ),
         Error::IssuerMismatch { .. } => (
             StatusCode::BAD_REQUEST,
             "The login came from an unexpected provider",
             "The callback names another issuer than AUTH0_DOMAIN. Check AUTH0_DOMAIN, and \
-             start the login again."
-                .to_owned(),
+             start the login again.",
         ),
-        Error::InvalidCallback(reason) => (
-            StatusCode::BAD_REQUEST,
-            "This is not a usable login callback",
-            format!("{}. Start the login again.", escape(reason)),
-        ),
+        Error::InvalidCallback(reason) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "This is not a usable login callback",
+                format!("{reason}. Start the login again."),
+            );
+        }
         Error::TokenEndpoint { error, .. } if error == "invalid_client" => (
             StatusCode::BAD_GATEWAY,
             "The app could not authenticate to Auth0",
             "Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET against the application's settings \
-             in the Auth0 Dashboard."
-                .to_owned(),
+             in the Auth0 Dashboard.",
         ),
         Error::TokenEndpoint { status, .. } if *status >= 500 => (
             StatusCode::BAD_GATEWAY,
             "The identity provider failed",
-            "Its token endpoint answered with a server error. Try again in a moment.".to_owned(),
+            "Its token endpoint answered with a server error. Try again in a moment.",
         ),
         Error::Network { .. } | Error::Discovery { .. } => (
             StatusCode::BAD_GATEWAY,
             "The identity provider cannot be reached",
-            "Check AUTH0_DOMAIN and the network, then try again.".to_owned(),
+            "Check AUTH0_DOMAIN and the network, then try again.",
         ),
         Error::Store(auth0_server_core::store::StoreError::SessionExpired) => (
             StatusCode::BAD_REQUEST,
             "The session would already have ended",
             "The identity provider limits this session to a time that has already passed \
              (session_expiry), so you are not logged in. Check this server's clock, then log \
-             in again."
-                .to_owned(),
+             in again.",
         ),
         Error::Store(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Sessions cannot be read or saved right now",
-            "The session store is not answering. Try again in a moment.".to_owned(),
+            "The session store is not answering. Try again in a moment.",
         ),
-        other => (
-            StatusCode::BAD_REQUEST,
-            "The login did not succeed",
-            escape(&other.to_string()),
-        ),
+        other => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "The login did not succeed",
+                other.to_string(),
+            );
+        }
+    };
+    (status, title, advice.to_owned())
+}
+
+/// The page for an SDK error, naming the cause and the fix.
+pub(crate) fn error_page(error: &Error, login_path: &str, callback_path: &str) -> Response {
+    let (status, title, advice) = describe(error);
+    // The provider's own words, and whether they say it refused the callback URL.
+    let (provider_said, callback_refused) = match error {
+        Error::Authorization { error, description } => {
+            let said = description.as_deref().unwrap_or(error);
+            let about_callback = said.contains("redirect_uri") || said.contains("callback");
+            (Some(said), error != "access_denied" && about_callback)
+        }
+        _ => (None, false),
     };
     tracing::warn!(code = error.code(), "{error}");
     page(
         status,
-        title,
-        &format!(
-            "<p>{advice}</p>{again}<p><small>code: <code>{}</code></small></p>",
-            error.code()
-        ),
+        "error.html",
+        &ErrorPage {
+            title,
+            advice,
+            callback_refused,
+            callback_path,
+            provider_said,
+            login_path,
+            code: error.code(),
+        },
     )
+}
+
+/// A page's title and one paragraph of text.
+#[derive(Serialize)]
+struct Message<'a> {
+    title: &'a str,
+    text: &'a str,
 }
 
 /// The page when the bridge layer is missing: a programming error, said plainly.
 pub(crate) fn missing_layer() -> Response {
+    let title = "auth0-axum is not set up";
     page(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "auth0-axum is not set up",
-        "<p>A handler asked for the session, but the request did not pass through \
-         <code>auth0.layer()</code>. Add <code>.layer(auth0.layer())</code> to the router, \
-         outermost.</p>",
+        "missing_layer.html",
+        &Message { title, text: "" },
     )
 }
 
 /// A plain page (for the routes' own messages).
 pub(crate) fn message(status: StatusCode, title: &str, text: &str) -> Response {
-    page(status, title, &format!("<p>{}</p>", escape(text)))
+    page(status, "message.html", &Message { title, text })
 }
 
 /// The page that asks before logging out, for a logout request that may come from another
@@ -158,24 +192,20 @@ pub(crate) fn logout_confirmation(
     return_to: Option<&str>,
     stay: &str,
 ) -> Response {
-    let hidden = return_to
-        .map(|to| {
-            format!(
-                "<input type=\"hidden\" name=\"returnTo\" value=\"{}\">",
-                escape(to)
-            )
-        })
-        .unwrap_or_default();
-    let body = format!(
-        "<p>A link or form asked to log you out of this app, but the browser says it came from \
-         another site, or does not say where it came from. Log out only if you meant to.</p>\
-         <form method=\"post\" action=\"{action}\">{hidden}\
-         <button type=\"submit\" id=\"logout-confirm\">Log out</button></form>\
-         <p><a id=\"logout-cancel\" href=\"{stay}\">Stay logged in</a></p>",
-        action = escape(logout_path),
-        stay = escape(stay),
-    );
-    let mut response = page(status, "Log out?", &body);
+    #[derive(Serialize)]
+    struct Confirmation<'a> {
+        title: &'static str,
+        logout_path: &'a str,
+        return_to: Option<&'a str>,
+        stay: &'a str,
+    }
+    let confirmation = Confirmation {
+        title: "Log out?",
+        logout_path,
+        return_to,
+        stay,
+    };
+    let mut response = page(status, "logout.html", &confirmation);
     let headers = response.headers_mut();
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -200,5 +230,29 @@ mod tests {
             "/callback",
         );
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn every_page_renders_as_html() {
+        let refused = Error::Authorization {
+            error: "invalid_request".into(),
+            description: Some("redirect_uri mismatch".into()),
+        };
+        let pages = [
+            error_page(&refused, "/login", "/callback"),
+            error_page(&Error::MissingTransaction, "/login", "/callback"),
+            error_page(&Error::InvalidCallback("no code".into()), "/login", "/cb"),
+            missing_layer(),
+            message(StatusCode::BAD_REQUEST, "Invalid logout token", "expired"),
+            logout_confirmation(StatusCode::OK, "/logout", Some("/"), "/"),
+            logout_confirmation(StatusCode::OK, "/logout", None, "/"),
+        ];
+        for response in pages {
+            assert_eq!(
+                response.headers()[axum::http::header::CONTENT_TYPE],
+                "text/html; charset=utf-8",
+                "a page that could not be rendered is plain text"
+            );
+        }
     }
 }

@@ -174,9 +174,9 @@ async fn a_callback_for_no_login_shows_a_page_that_says_what_to_do() {
     assert!(page.contains("missing_transaction_error"));
 }
 
-#[tokio::test]
-async fn a_cancelled_login_shows_the_providers_reason() {
-    let app = start().await;
+/// A login started in this browser, whose callback comes back with the provider's `error`
+/// and `description`: the error page's status and HTML.
+async fn refused_login(app: &App, error: &str, description: &str) -> (StatusCode, String) {
     let login = app
         .http
         .get(format!("{}/login", app.base))
@@ -191,21 +191,65 @@ async fn a_cancelled_login_shows_the_providers_reason() {
         .unwrap()
         .1
         .into_owned();
+    let issuer = app.tenant.issuer().to_string();
+    let callback = reqwest::Url::parse_with_params(
+        &format!("{}/callback", app.base),
+        [
+            ("error", error),
+            ("error_description", description),
+            ("state", &state),
+            ("iss", &issuer),
+        ],
+    )
+    .unwrap();
     let response = app
         .http
-        .get(format!(
-            "{}/callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state={state}&iss={}",
-            app.base,
-            url::form_urlencoded::byte_serialize(app.tenant.issuer().to_string().as_bytes()).collect::<String>()
-        ))
+        .get(callback)
         .header("cookie", cookies)
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let page = response.text().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_cancelled_login_shows_the_providers_reason() {
+    let app = start().await;
+    let (status, page) = refused_login(&app, "access_denied", "<script>alert(1)</script>").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(page.contains("cancelled"), "{page}");
     assert!(!page.contains("<script>"), "the description is escaped");
+}
+
+/// The provider's words are shown as text: markup and template syntax in an error
+/// description are escaped, never read as HTML, never filled in.
+#[tokio::test]
+async fn an_error_description_with_markup_is_shown_as_text() {
+    let app = start().await;
+    for hostile in [
+        "{{ login_path }}{{code}}",
+        "{% raw %}",
+        "<script>alert(1)</script>",
+        "\"><img src=x onerror=1>",
+    ] {
+        let description = format!("redirect_uri is not allowed: {hostile}");
+        let (status, page) = refused_login(&app, "invalid_request", &description).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(
+            !page.contains("<script>") && !page.contains("<img"),
+            "{page}"
+        );
+        let text = html_escape::decode_html_entities(&page).into_owned();
+        assert!(
+            text.contains(&format!("It said: <code>{description}</code>")),
+            "{page}"
+        );
+        assert!(text.contains("Allowed Callback URLs"), "the fix: {page}");
+        assert!(
+            text.contains("<a href=\"/login\">Log in again</a>"),
+            "{page}"
+        );
+    }
 }
 
 #[tokio::test]

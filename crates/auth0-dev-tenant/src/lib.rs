@@ -3,11 +3,9 @@
 //! loopback only, keeps everything in memory, and logs in anyone who types an e-mail address.
 //!
 //! ```
-//! use std::sync::Arc;
 //! use auth0_dev_tenant::DevTenant;
-//! use auth0_server_core::client::{ServerClient, StartLoginOptions};
-//! use auth0_server_core::store::{ServerSideStateStore, StoreContext};
-//! use auth0_server_core::Secrets;
+//! use auth0_server_core::client::StartLoginOptions;
+//! use auth0_server_core::store::StoreContext;
 //! use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,16 +15,13 @@
 //!     .start()
 //!     .await?;
 //!
-//! // The app is configured with the tenant's domain, client id and secret, as with Auth0.
-//! let secret = "a-secret-of-at-least-thirty-two-bytes";
-//! let client = ServerClient::builder()
-//!     .domain(tenant.domain())
-//!     .client_id(tenant.client_id())
-//!     .client_secret(tenant.client_secret())
-//!     .secret(secret)
-//!     .redirect_uri("http://localhost:5000/callback")
-//!     .state_store(Arc::new(ServerSideStateStore::new(MemoryBackend::new(), &Secrets::parse(secret)?)))
-//!     .transaction_store(Arc::new(MemoryTransactionBackend::new().transaction_store()))
+//! // The app is configured with the tenant's domain, client id and secret, as with Auth0
+//! // (`client_builder` fills them in), and keeps its sessions where it likes.
+//! let client = tenant
+//!     .client_builder()
+//!     .secret("a-secret-of-at-least-thirty-two-bytes")
+//!     .session_backend(MemoryBackend::new())
+//!     .transaction_backend(MemoryTransactionBackend::new())
 //!     .build()?;
 //!
 //! // The browser goes to the tenant's login form, and comes back to the callback.

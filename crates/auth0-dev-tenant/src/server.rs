@@ -4,12 +4,15 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use auth0_server_core::client::{ServerClient, ServerClientBuilder};
 use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::config::{BACKCHANNEL_LOGOUT_TIMEOUT, DevTenantBuilder, DevTenantConfig, is_loopback};
+use crate::config::{
+    AllowedUris, BACKCHANNEL_LOGOUT_TIMEOUT, DevTenantBuilder, DevTenantConfig, is_loopback,
+};
 use crate::endpoints;
 use crate::error::Error;
 use crate::keys::SigningKey;
@@ -296,6 +299,41 @@ impl RunningDevTenant {
     /// The address the tenant listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// A client builder for an app of this tenant: its domain, client id and secret, the
+    /// first redirect URI and audience it was configured with, and the scope
+    /// `openid profile email offline_access` (so `get_access_token` can refresh). The app adds
+    /// its secret (`.secret(…)`) and, if it likes, a store.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use auth0_dev_tenant::DevTenant;
+    ///
+    /// let tenant = DevTenant::builder()
+    ///     .redirect_uri("http://localhost:5000/callback")
+    ///     .start()
+    ///     .await?;
+    /// let builder = tenant.client_builder().secret(auth0_server_core::generate_secret());
+    /// # let _ = builder;
+    /// # Ok(()) }
+    /// ```
+    pub fn client_builder(&self) -> ServerClientBuilder {
+        let config = self.tenant.config();
+        let mut builder = ServerClient::builder()
+            .domain(self.issuer())
+            .client_id(self.client_id())
+            .client_secret(self.client_secret())
+            .scope("openid profile email offline_access");
+        if let AllowedUris::Only(uris) = config.redirect_uris()
+            && let Some(uri) = uris.first()
+        {
+            builder = builder.redirect_uri(uri.as_str());
+        }
+        if let Some(audience) = config.audiences().first() {
+            builder = builder.audience(audience.clone());
+        }
+        builder
     }
 
     /// The tenant (its configuration, and its router).

@@ -1,8 +1,11 @@
-//! The core of auth0-server for Rust: the session data model, sealing (encryption at rest),
-//! secrets, and the store traits every session store implements.
+//! The login flow of auth0-server for Rust: [`ServerClient`](client::ServerClient) — login
+//! with PKCE, the callback, sessions, access tokens with single-flight refresh, logout and
+//! back-channel logout — with Auth0 or any OpenID Connect provider.
 //!
-//! Applications normally depend on the `auth0-server` facade, which re-exports this crate;
-//! store authors depend on this crate alone.
+//! It re-exports, at the same paths, what every store builds on (`auth0-store-core`): the
+//! session data model, sealing, secrets and the store traits. Applications normally depend on
+//! the `auth0-server` facade, which re-exports this crate; store authors depend on
+//! `auth0-store-core` alone.
 //!
 //! ```
 //! use auth0_server_core::{Secrets, seal::CookieSealer, model::StateData};
@@ -13,9 +16,6 @@
 //! let mut state = StateData::default();
 //! state.domain = Some("tenant.auth0.com".into());
 //! let cookie = sealer.seal("_a0_session", &state, 4_102_444_800)?;
-//!
-//! // ...and open it again: any failure (tampered, wrong secret, other cookie name) is an
-//! // error that means "no session", never a panic.
 //! let back: StateData = sealer.open("_a0_session", &cookie)?;
 //! assert_eq!(back, state);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -44,16 +44,12 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod client;
-pub mod clock;
-pub mod model;
-pub mod seal;
-mod secret;
-pub mod store;
-pub mod tls;
+
+pub use auth0_store_core::{
+    MIN_SECRET_LEN, Secret, SecretError, Secrets, clock, generate_secret, model, seal, store, tls,
+};
 
 /// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`): not public API.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub use client::fuzzing;
-
-pub use secret::{MIN_SECRET_LEN, Secret, SecretError, Secrets, generate_secret};

@@ -11,32 +11,27 @@
 //!
 //! | `axum` | `auth0_server::axum`: routes, extractors, require-auth layer | axum apps |
 //!
-//! The login flow is [`ServerClient`]. Logins in progress (between `/login` and
-//! `/callback`) belong in `stores::CookieTransactionStore` whatever the session store, as in
-//! the Python SDK: an anonymous `/login` then writes nothing on the server. The memory, Redis
-//! and PostgreSQL stores also offer a transaction store, bound to the browser the same way
-//! (see `docs/stores.md`).
+//! The login flow is [`ServerClient`]. Built with no store, it keeps sessions and logins in
+//! progress in encrypted cookies (the `cookie` feature). A server-side store is given only its
+//! connection — `.session_backend(RedisBackend::from_url(url).await?)` — and the client
+//! hands it its secrets, cookie policy (derived from the redirect URI) and session lifetime
+//! at `build()`. [`stores::StoreChoice`] picks a store from the environment.
 //!
 //! ```
 //! # #[cfg(feature = "cookie")]
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::sync::Arc;
-//! use auth0_server::{Secrets, ServerClient};
-//! use auth0_server::stores::{CookieStateStore, CookieTransactionStore};
+//! use auth0_server::ServerClient;
 //!
 //! // In an app: ServerClient::from_env() reads AUTH0_DOMAIN, AUTH0_CLIENT_ID, ...
-//! let secret = "a-secret-of-at-least-thirty-two-bytes";
-//! let secrets = Secrets::parse(secret)?;
 //! let client = ServerClient::builder()
 //!     .domain("my-tenant.eu.auth0.com")
 //!     .client_id("my-client-id")
 //!     .client_secret("my-client-secret")
-//!     .secret(secret)
+//!     .secret("a-secret-of-at-least-thirty-two-bytes")
 //!     .redirect_uri("http://localhost:5000/callback")
-//!     .state_store(Arc::new(CookieStateStore::new(secrets.clone())))
-//!     .transaction_store(Arc::new(CookieTransactionStore::new(secrets)))
 //!     .build()?;
-//! assert_eq!(client.config().issuer().as_str(), "https://my-tenant.eu.auth0.com/");
+//! // Plain http on this machine: the cookies cannot be Secure, and are not.
+//! assert!(!client.config().cookie_options().secure);
 //! # Ok(()) }
 //! # #[cfg(not(feature = "cookie"))] fn main() {}
 //! ```
@@ -51,20 +46,34 @@ pub use auth0_server_core::{
 
 /// The axum integration (feature `axum`): routes, extractors and the require-auth layer.
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use auth0_axum as axum;
 
-/// The session stores enabled by this build's features.
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
+mod choice;
+
+/// The session stores enabled by this build's features, and [`StoreChoice`](stores::StoreChoice):
+/// the one the configuration names.
 pub mod stores {
+    pub use crate::choice::{StoreChoice, StoreChoiceError, TransactionChoice};
     #[cfg(feature = "cookie")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cookie")))]
     pub use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
     #[cfg(feature = "memory")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
     pub use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend, MemoryTransactionStore};
     #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub use auth0_store_postgres::{
         CleanupTask, PostgresBackend, PostgresTransactionBackend, PostgresTransactionStore,
         ReadConnections, sqlx,
     };
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub use auth0_store_redis::{
         RedisBackend, RedisTransactionBackend, RedisTransactionStore, redis,
     };

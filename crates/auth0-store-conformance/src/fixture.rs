@@ -5,11 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::{Clock, ManualClock, SystemClock};
-use auth0_server_core::store::{
-    ServerSideStateStore, SessionBackend, StateStore, TransactionStore,
-};
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::{Clock, ManualClock, SystemClock};
+use auth0_store_core::store::{ServerSideStateStore, SessionBackend, StateStore, TransactionStore};
 
 /// The secret the suite's fixtures seal with.
 pub const TEST_SECRET: &str = "conformance-secret-that-is-long-enough-0123456789";
@@ -23,7 +21,7 @@ pub enum StoreKind {
     /// written with compare-and-set, and ended by back-channel logout.
     ServerSide,
     /// The session lives in the browser's cookies: nothing to revoke server-side, so
-    /// back-channel logout is [`Unsupported`](auth0_server_core::store::StoreError::Unsupported)
+    /// back-channel logout is [`Unsupported`](auth0_store_core::store::StoreError::Unsupported)
     /// and each request's write stands on its own.
     Cookie,
 }
@@ -54,7 +52,7 @@ pub trait Fixture: Send + Sync + 'static {
 ///
 /// ```
 /// # use auth0_store_conformance::ServerSideFixture;
-/// # fn f<B: auth0_server_core::store::SessionBackend, T: auth0_server_core::store::TransactionStore + 'static>(backend: B, transactions: T) {
+/// # fn f<B: auth0_store_core::store::SessionBackend, T: auth0_store_core::store::TransactionStore + 'static>(backend: B, transactions: T) {
 /// // A backend on real time (Redis, PostgreSQL): `advance` sleeps.
 /// let fixture = ServerSideFixture::real_time(backend, transactions);
 /// # }
@@ -111,7 +109,7 @@ impl ServerSideFixture {
     ///
     /// ```
     /// # use auth0_store_conformance::ServerSideFixture;
-    /// # fn f<B: auth0_server_core::store::SessionBackend, T: auth0_server_core::store::TransactionStore + 'static>(backend: B, transactions: T) {
+    /// # fn f<B: auth0_store_core::store::SessionBackend, T: auth0_store_core::store::TransactionStore + 'static>(backend: B, transactions: T) {
     /// /// Stops this test's server when dropped (say, testcontainers' `ContainerAsync`).
     /// struct Container;
     ///

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use auth0_server_core::clock::Clock;
-use auth0_server_core::store::StoreContext;
+use auth0_store_core::clock::Clock;
+use auth0_store_core::store::StoreContext;
 
 /// The largest cookie (name and value) a browser keeps; larger ones are dropped, as
 /// browsers do (RFC 6265 §6.1 asks for at least 4096 bytes, and browsers stop there).
@@ -32,8 +32,8 @@ pub struct JarCookie {
 /// could not set in a real browser).
 ///
 /// ```
-/// use auth0_server_core::clock::SystemClock;
-/// use auth0_server_core::store::{CookieOptions, SetCookie};
+/// use auth0_store_core::clock::SystemClock;
+/// use auth0_store_core::store::{CookieOptions, SetCookie};
 /// use auth0_store_conformance::BrowserJar;
 /// use std::sync::Arc;
 ///
@@ -129,7 +129,7 @@ impl BrowserJar {
     /// host, so a browser refuses it for a `__Host-` name. Returns whether the jar kept it.
     ///
     /// ```
-    /// use auth0_server_core::clock::SystemClock;
+    /// use auth0_store_core::clock::SystemClock;
     /// use auth0_store_conformance::BrowserJar;
     /// use std::sync::Arc;
     ///
@@ -217,8 +217,8 @@ fn host_prefix_rules_hold(name: &str, attributes: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth0_server_core::clock::SystemClock;
-    use auth0_server_core::store::{CookieOptions, SetCookie};
+    use auth0_store_core::clock::SystemClock;
+    use auth0_store_core::store::{CookieOptions, SetCookie};
 
     #[test]
     fn host_prefixed_cookies_need_secure_root_path_and_no_domain() {

@@ -5,10 +5,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth0_server_core::model::{
+use auth0_store_core::model::{
     Internal, LogoutTokenClaims, StateData, TokenSet, TransactionData, UserClaims,
 };
-use auth0_server_core::store::{HOST_PREFIX, StoreContext, StoreError};
+use auth0_store_core::store::{HOST_PREFIX, StoreContext, StoreError};
 use serde_json::{Value, json};
 
 use crate::fixture::{Fixture, StoreKind};

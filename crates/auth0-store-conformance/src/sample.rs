@@ -1,6 +1,6 @@
 //! Sample data shared by the conformance suite's users and the workspace benches.
 
-use auth0_server_core::model::{Internal, StateData, TokenSet, UserClaims};
+use auth0_store_core::model::{Internal, StateData, TokenSet, UserClaims};
 
 /// A JWT-shaped string (`header.body.signature`) whose body is `body_len` base64url
 /// characters starting with `seed`, so its size is that of a real RS256 token.

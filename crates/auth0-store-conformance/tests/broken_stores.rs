@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use auth0_server_core::clock::ManualClock;
-use auth0_server_core::model::TransactionData;
-use auth0_server_core::store::{
+use auth0_store_conformance::{Report, ServerSideFixture, run_all};
+use auth0_store_core::clock::ManualClock;
+use auth0_store_core::model::TransactionData;
+use auth0_store_core::store::{
     LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, StoreContext, StoreError,
     TransactionStore, UpdateOutcome,
 };
-use auth0_store_conformance::{Report, ServerSideFixture, run_all};
 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
 
 /// How a backend is broken.

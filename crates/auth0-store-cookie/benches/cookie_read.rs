@@ -7,13 +7,13 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::SystemClock;
-use auth0_server_core::model::StateData;
-use auth0_server_core::seal::CookieFormat;
-use auth0_server_core::store::{StateStore, StoreContext};
 use auth0_store_conformance::sample::realistic_session;
 use auth0_store_cookie::CookieStateStore;
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::SystemClock;
+use auth0_store_core::model::StateData;
+use auth0_store_core::seal::CookieFormat;
+use auth0_store_core::store::{StateStore, StoreContext};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use criterion::{Criterion, criterion_group, criterion_main};

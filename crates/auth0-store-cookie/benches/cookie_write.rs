@@ -22,12 +22,12 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::SystemClock;
-use auth0_server_core::seal::CookieFormat;
-use auth0_server_core::store::{StateStore, StoreContext};
 use auth0_store_conformance::sample::realistic_session;
 use auth0_store_cookie::CookieStateStore;
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::SystemClock;
+use auth0_store_core::seal::CookieFormat;
+use auth0_store_core::store::{StateStore, StoreContext};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const SECRET: &str = "bench-secret-that-is-at-least-32-chars-long";

@@ -4,14 +4,14 @@
 //!
 //! The default store of the Auth0 server SDKs: nothing on the server, so any number of
 //! instances serve any request. The session is sealed as a JWE (see
-//! [`CookieSealer`](auth0_server_core::seal::CookieSealer)) and split into chunks named
+//! [`CookieSealer`](auth0_store_core::seal::CookieSealer)) and split into chunks named
 //! `__Host-{identifier}.0`, `__Host-{identifier}.1`, … so that every `Set-Cookie` stays under
 //! the 4 KB browsers accept. The `__Host-` prefix (on whenever the cookies are `Secure` with
 //! `Path=/` and no `Domain`) keeps a sibling subdomain from planting a session of its own;
 //! `CookieOptions { host_prefix: false, .. }` gives `auth0-server-python`'s plain names.
 //!
 //! ```
-//! use auth0_server_core::{Secrets, model::StateData, store::{StateStore, StoreContext}};
+//! use auth0_store_core::{Secrets, model::StateData, store::{StateStore, StoreContext}};
 //! use auth0_store_cookie::CookieStateStore;
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,7 +33,7 @@
 //! - **No revocation.** A copied cookie works until it expires (the rotating layout carries
 //!   `exp`, so at most until the session's end). Logging out clears this browser only.
 //! - **No back-channel logout.** The provider's logout token cannot reach a browser's
-//!   cookies: [`delete_by_logout_token`](auth0_server_core::store::StateStore::delete_by_logout_token)
+//!   cookies: [`delete_by_logout_token`](auth0_store_core::store::StateStore::delete_by_logout_token)
 //!   answers `Unsupported`. Use a server-side store for that.
 //!
 //! [auth0-server]: https://docs.rs/auth0-server

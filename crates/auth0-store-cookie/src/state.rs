@@ -2,14 +2,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::{self, Clock};
-use auth0_server_core::model::{LogoutTokenClaims, StateData};
-use auth0_server_core::seal::{CookieFormat, CookieSealer};
-use auth0_server_core::store::{
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::{self, Clock};
+use auth0_store_core::model::{LogoutTokenClaims, StateData};
+use auth0_store_core::seal::{CookieFormat, CookieSealer};
+use auth0_store_core::store::{
     CachedSession, CookieOptions, DEFAULT_READ_CACHE_CAPACITY, MAX_COOKIES_PER_PREFIX, ReadCache,
     ReadCacheStats, SealedToken, SessionLifetime, SetCookie, StateStore, StoreContext, StoreError,
-    validate_identifier,
+    StoreSettings, validate_identifier,
 };
 
 /// Characters per chunk: with its name and attributes a `Set-Cookie` stays under 4096 bytes.
@@ -63,12 +63,32 @@ impl CookieStateStore {
         }
     }
 
+    /// A store with a client's settings: its secrets, cookie attributes, session lifetime
+    /// and clock. This is the store a client sets up when it is given none.
+    ///
+    /// ```
+    /// use auth0_store_core::Secrets;
+    /// use auth0_store_core::store::StoreSettings;
+    /// use auth0_store_cookie::CookieStateStore;
+    ///
+    /// let secrets = Secrets::parse("a-secret-of-at-least-thirty-two-bytes").unwrap();
+    /// let redirect = url::Url::parse("https://app.example.com/callback").unwrap();
+    /// let store = CookieStateStore::from_settings(&StoreSettings::for_redirect_uri(secrets, &redirect));
+    /// # let _ = store;
+    /// ```
+    pub fn from_settings(settings: &StoreSettings) -> Self {
+        Self::new(settings.secrets.clone())
+            .with_cookie_options(settings.cookie_options.clone())
+            .with_lifetime(settings.lifetime)
+            .with_clock(settings.clock.clone())
+    }
+
     /// Sets how many opened sessions are kept in memory
     /// ([`DEFAULT_READ_CACHE_CAPACITY`]); 0 turns the cache off, so that every read
     /// verifies, decrypts and parses its cookies.
     ///
     /// ```
-    /// use auth0_server_core::Secrets;
+    /// use auth0_store_core::Secrets;
     /// use auth0_store_cookie::CookieStateStore;
     ///
     /// let secrets = Secrets::parse("a-secret-of-at-least-thirty-two-bytes").unwrap();

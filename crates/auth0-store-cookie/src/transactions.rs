@@ -2,12 +2,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::{self, Clock};
-use auth0_server_core::model::TransactionData;
-use auth0_server_core::seal::{CookieSealer, Opened};
-use auth0_server_core::store::{
-    CookieOptions, LoginCookie, SetCookie, StoreContext, StoreError, TransactionStore,
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::{self, Clock};
+use auth0_store_core::model::TransactionData;
+use auth0_store_core::seal::{CookieSealer, Opened};
+use auth0_store_core::store::{
+    CookieOptions, LoginCookie, SetCookie, StoreContext, StoreError, StoreSettings,
+    TransactionStore,
 };
 
 /// How long a login may take: one hour, as `Max-Age` and as the token's `exp`.
@@ -42,6 +43,15 @@ impl CookieTransactionStore {
             max_age: DEFAULT_TRANSACTION_MAX_AGE,
             max_transactions: DEFAULT_MAX_TRANSACTIONS,
         }
+    }
+
+    /// A store with a client's settings: its secrets, the login-cookie form of its cookie
+    /// attributes ([`CookieOptions::for_logins`]) and its clock. This is the transaction
+    /// store a client sets up when it is given none.
+    pub fn from_settings(settings: &StoreSettings) -> Self {
+        Self::new(settings.secrets.clone())
+            .with_cookie_options(settings.cookie_options.clone())
+            .with_clock(settings.clock.clone())
     }
 
     /// Sets the cookies' attributes (use the same `secure` as the session cookies).

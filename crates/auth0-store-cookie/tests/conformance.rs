@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::{Clock, ManualClock};
-use auth0_server_core::store::{StateStore, TransactionStore};
 use auth0_store_conformance::{Fixture, StoreKind, TEST_SECRET, conformance_tests};
 use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::{Clock, ManualClock};
+use auth0_store_core::store::{StateStore, TransactionStore};
 
 struct CookieFixture {
     state: Arc<CookieStateStore>,

@@ -3,15 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::{Clock, ManualClock};
-use auth0_server_core::model::{LogoutTokenClaims, StateData, TransactionData, UserClaims};
-use auth0_server_core::store::{
+use auth0_store_conformance::BrowserJar;
+use auth0_store_cookie::{CookieStateStore, CookieTransactionStore, DEFAULT_MAX_TRANSACTIONS};
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::{Clock, ManualClock};
+use auth0_store_core::model::{LogoutTokenClaims, StateData, TransactionData, UserClaims};
+use auth0_store_core::store::{
     CookieOptions, SameSite, SessionLifetime, StateStore, StoreContext, StoreError,
     TransactionStore,
 };
-use auth0_store_conformance::BrowserJar;
-use auth0_store_cookie::{CookieStateStore, CookieTransactionStore, DEFAULT_MAX_TRANSACTIONS};
 use serde_json::json;
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes";
@@ -353,7 +353,7 @@ async fn a_session_in_more_chunks_than_a_request_brings_in_is_too_large() {
     // layer reads at most 32 cookies of one name: such a session would read as none.
     let c = clock();
     let store = store(&c).with_chunk_size(256);
-    let limit = 256 * auth0_server_core::store::MAX_COOKIES_PER_PREFIX;
+    let limit = 256 * auth0_store_core::store::MAX_COOKIES_PER_PREFIX;
     let cx = BrowserJar::new(Arc::new(c.clone())).context();
     let err = store
         .set(ID, &session_of(limit, c.unix_seconds()), false, &cx)

@@ -7,13 +7,13 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::{Clock, ManualClock};
-use auth0_server_core::model::{StateData, UserClaims};
-use auth0_server_core::seal::CookieFormat;
-use auth0_server_core::store::{CookieOptions, StateStore};
 use auth0_store_conformance::BrowserJar;
 use auth0_store_cookie::CookieStateStore;
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::{Clock, ManualClock};
+use auth0_store_core::model::{StateData, UserClaims};
+use auth0_store_core::seal::CookieFormat;
+use auth0_store_core::store::{CookieOptions, StateStore};
 use serde_json::{Value, json};
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes";

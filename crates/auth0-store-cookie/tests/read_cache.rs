@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::{Clock, ManualClock};
-use auth0_server_core::model::{StateData, UserClaims};
-use auth0_server_core::seal::CookieFormat;
-use auth0_server_core::store::{SessionLifetime, StateStore, StoreContext};
 use auth0_store_cookie::CookieStateStore;
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::{Clock, ManualClock};
+use auth0_store_core::model::{StateData, UserClaims};
+use auth0_store_core::seal::CookieFormat;
+use auth0_store_core::store::{SessionLifetime, StateStore, StoreContext};
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes";
 const ID: &str = "_a0_session";

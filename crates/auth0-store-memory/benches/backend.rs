@@ -15,9 +15,9 @@
 //!
 //! `cargo bench -p auth0-store-memory --bench backend`
 
-use auth0_server_core::Secrets;
-use auth0_server_core::store::ServerSideStateStore;
 use auth0_store_conformance::TEST_SECRET;
+use auth0_store_core::Secrets;
+use auth0_store_core::store::ServerSideStateStore;
 use auth0_store_memory::MemoryBackend;
 use auth0_test_support::load::{self, CONCURRENCY, Op, Workload};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};

@@ -3,8 +3,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use auth0_server_core::clock::{self, Clock};
-use auth0_server_core::store::{
+use auth0_store_core::clock::{self, Clock};
+use auth0_store_core::store::{
     LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, StoreError, UpdateOutcome,
 };
 
@@ -16,7 +16,7 @@ use crate::SWEEP_INTERVAL;
 /// Clones share the same sessions.
 ///
 /// ```
-/// use auth0_server_core::clock::ManualClock;
+/// use auth0_store_core::clock::ManualClock;
 /// use auth0_store_memory::MemoryBackend;
 /// use std::sync::Arc;
 ///

@@ -1,5 +1,5 @@
-//! In-memory storage for [auth0-server]: a [`SessionBackend`](auth0_server_core::store::SessionBackend)
-//! and a [`TransactionBackend`](auth0_server_core::store::TransactionBackend) that keep
+//! In-memory storage for [auth0-server]: a [`SessionBackend`](auth0_store_core::store::SessionBackend)
+//! and a [`TransactionBackend`](auth0_store_core::store::TransactionBackend) that keep
 //! everything in this process.
 //!
 //! For development, tests and apps that run as a single instance. Sessions are lost when the
@@ -7,9 +7,14 @@
 //! Redis or PostgreSQL store. Expired entries are dropped as the store is used, so memory
 //! does not grow without bound.
 //!
+//! An app gives the backend to its client, which wraps it in a `ServerSideStateStore` with
+//! the client's secrets, cookie attributes and session lifetime:
+//! `ServerClient::from_env().session_backend(MemoryBackend::new()).build()?`. By hand, for tests or
+//! tools:
+//!
 //! ```
-//! use auth0_server_core::{Secrets, store::{ServerSideStateStore, StateStore, StoreContext}};
-//! use auth0_server_core::model::StateData;
+//! use auth0_store_core::{Secrets, store::{ServerSideStateStore, StateStore, StoreContext}};
+//! use auth0_store_core::model::StateData;
 //! use auth0_store_memory::MemoryBackend;
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

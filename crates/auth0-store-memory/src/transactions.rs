@@ -3,9 +3,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use auth0_server_core::Secrets;
-use auth0_server_core::clock::{self, Clock};
-use auth0_server_core::store::{ServerSideTransactionStore, StoreError, TransactionBackend};
+use auth0_store_core::Secrets;
+use auth0_store_core::clock::{self, Clock};
+use auth0_store_core::store::{ServerSideTransactionStore, StoreError, TransactionBackend};
 
 use crate::SWEEP_INTERVAL;
 
@@ -22,7 +22,7 @@ pub type MemoryTransactionStore = ServerSideTransactionStore<MemoryTransactionBa
 /// entries.
 ///
 /// ```
-/// use auth0_server_core::{model::TransactionData, store::{StoreContext, TransactionStore}};
+/// use auth0_store_core::{model::TransactionData, store::{StoreContext, TransactionStore}};
 /// use auth0_store_memory::MemoryTransactionBackend;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,7 +1,7 @@
 //! The memory store against the whole conformance suite, on a manual clock.
 
-use auth0_server_core::clock::ManualClock;
 use auth0_store_conformance::{ServerSideFixture, conformance_tests};
+use auth0_store_core::clock::ManualClock;
 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
 use std::sync::Arc;
 

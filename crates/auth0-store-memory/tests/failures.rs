@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use auth0_server_core::Secrets;
-use auth0_server_core::model::{StateData, UserClaims};
-use auth0_server_core::store::{
+use auth0_store_core::Secrets;
+use auth0_store_core::model::{StateData, UserClaims};
+use auth0_store_core::store::{
     LoadedRecord, LogoutFilter, ServerSideStateStore, SessionBackend, SessionId, SessionRecord,
     StateStore, StoreContext, StoreError, UpdateOutcome,
 };

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use auth0_server_core::clock::{Clock, ManualClock};
-use auth0_server_core::model::TransactionData;
-use auth0_server_core::store::{
+use auth0_store_core::clock::{Clock, ManualClock};
+use auth0_store_core::model::TransactionData;
+use auth0_store_core::store::{
     SessionBackend, SessionId, SessionRecord, StoreContext, TransactionStore,
 };
 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend, SWEEP_INTERVAL};
@@ -146,7 +146,7 @@ async fn logout_deletes_expired_matches_but_counts_only_live_sessions() {
         .await
         .unwrap();
     clock.advance(Duration::from_secs(10));
-    let filter = auth0_server_core::store::LogoutFilter {
+    let filter = auth0_store_core::store::LogoutFilter {
         sid: None,
         sub: Some("user-x".into()),
         domain: "tenant.example".into(),

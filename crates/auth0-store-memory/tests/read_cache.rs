@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use auth0_server_core::Secrets;
-use auth0_server_core::model::{StateData, UserClaims};
-use auth0_server_core::store::{ServerSideStateStore, StateStore, StoreContext};
+use auth0_store_core::Secrets;
+use auth0_store_core::model::{StateData, UserClaims};
+use auth0_store_core::store::{ServerSideStateStore, StateStore, StoreContext};
 use auth0_store_memory::MemoryBackend;
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes";

@@ -46,10 +46,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth0_server_core::Secrets;
-use auth0_server_core::store::{ServerSideStateStore, SessionBackend};
 use auth0_store_conformance::TEST_SECRET;
 use auth0_store_conformance::sample::realistic_session;
+use auth0_store_core::Secrets;
+use auth0_store_core::store::{ServerSideStateStore, SessionBackend};
 use auth0_store_postgres::sqlx::postgres::{PgPool, PgPoolOptions};
 use auth0_store_postgres::sqlx::{self, AssertSqlSafe, Connection, PgConnection};
 use auth0_store_postgres::{PostgresBackend, Statement};

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use auth0_server_core::Secrets;
-use auth0_server_core::store::{
+use auth0_store_core::Secrets;
+use auth0_store_core::store::{
     LoadedRecord, LogoutFilter, ServerSideTransactionStore, SessionBackend, SessionId,
     SessionRecord, StoreError, TokenUse, UpdateOutcome,
 };
@@ -32,7 +32,7 @@ pub const MAX_EXPIRES_AT_SECONDS: i64 = 253_402_300_799;
 
 /// A [`SessionBackend`] keeping sessions in a PostgreSQL table through a [`sqlx::PgPool`].
 ///
-/// Put it inside core's [`ServerSideStateStore`](auth0_server_core::store::ServerSideStateStore),
+/// Put it inside core's [`ServerSideStateStore`](auth0_store_core::store::ServerSideStateStore),
 /// which owns the session-id cookie, sealing, rotation and compare-and-set; this type stores
 /// the sealed record (`bytea`) with its lookup fields (`sid`, `sub`, `domain`), a `version`
 /// and `expires_at`, in one table with indexes on `expires_at`, `(domain, sid)` and
@@ -57,7 +57,7 @@ pub const MAX_EXPIRES_AT_SECONDS: i64 = 253_402_300_799;
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use auth0_server_core::{Secrets, store::ServerSideStateStore};
+/// use auth0_store_core::{Secrets, store::ServerSideStateStore};
 /// use auth0_store_postgres::{PostgresBackend, sqlx::postgres::PgPoolOptions};
 ///
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -370,7 +370,7 @@ impl PostgresBackend {
     ///
     /// ```
     /// # use std::time::Duration;
-    /// # use auth0_server_core::Secrets;
+    /// # use auth0_store_core::Secrets;
     /// # use auth0_store_postgres::{PostgresBackend, sqlx::PgPool};
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let pool = PgPool::connect_lazy("postgres://app@127.0.0.1/app")?;

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use auth0_server_core::store::StoreError;
+use auth0_store_core::store::StoreError;
 use sqlx::PgPool;
 
 /// The backend's name in errors and logs.

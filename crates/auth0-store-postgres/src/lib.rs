@@ -5,10 +5,15 @@
 //! cookies allow, and already have PostgreSQL as their system of record. The browser holds
 //! only a random session id; the session, sealed, is a row.
 //!
+//! An app gives the backend to its client, which wraps it in a `ServerSideStateStore` with
+//! the client's secrets, cookie attributes and session lifetime:
+//! `ServerClient::from_env().session_backend(PostgresBackend::connect(url).await?).build()?`. By hand, for tests or
+//! tools:
+//!
 //! ```no_run
 //! use std::time::Duration;
-//! use auth0_server_core::{Secrets, model::StateData};
-//! use auth0_server_core::store::{ServerSideStateStore, StateStore, StoreContext};
+//! use auth0_store_core::{Secrets, model::StateData};
+//! use auth0_store_core::store::{ServerSideStateStore, StateStore, StoreContext};
 //! use auth0_store_postgres::{PostgresBackend, sqlx::postgres::PgPoolOptions};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -63,10 +68,10 @@
 //!   reconnects by itself when it is back.
 //!
 //! [auth0-server]: https://docs.rs/auth0-server
-//! [`SessionBackend`]: auth0_server_core::store::SessionBackend
-//! [`TransactionStore`]: auth0_server_core::store::TransactionStore
-//! [`StoreError::Timeout`]: auth0_server_core::store::StoreError::Timeout
-//! [`StoreError::Backend`]: auth0_server_core::store::StoreError::Backend
+//! [`SessionBackend`]: auth0_store_core::store::SessionBackend
+//! [`TransactionStore`]: auth0_store_core::store::TransactionStore
+//! [`StoreError::Timeout`]: auth0_store_core::store::StoreError::Timeout
+//! [`StoreError::Backend`]: auth0_store_core::store::StoreError::Backend
 // Library code never unwraps; tests may (clippy.toml allows it in unit tests).
 #![warn(clippy::unwrap_used)]
 

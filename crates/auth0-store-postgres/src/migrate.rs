@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use auth0_server_core::store::StoreError;
+use auth0_store_core::store::StoreError;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::PostgresBackend;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth0_server_core::store::{ServerSideTransactionStore, StoreError, TransactionBackend};
+use auth0_store_core::store::{ServerSideTransactionStore, StoreError, TransactionBackend};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::error::{BACKEND, DataError, Db, data_error};
@@ -21,7 +21,7 @@ pub const MAX_TRANSACTION_KEY_LEN: usize = 512;
 /// [`PostgresBackend::transaction_store`](crate::PostgresBackend::transaction_store).
 ///
 /// ```no_run
-/// use auth0_server_core::{Secrets, model::TransactionData, store::{StoreContext, TransactionStore}};
+/// use auth0_store_core::{Secrets, model::TransactionData, store::{StoreContext, TransactionStore}};
 /// # async fn demo(backend: auth0_store_postgres::PostgresBackend) -> Result<(), Box<dyn std::error::Error>> {
 /// let secrets = Secrets::parse("a-secret-of-at-least-thirty-two-bytes")?;
 /// let transactions = backend.transaction_store(&secrets);

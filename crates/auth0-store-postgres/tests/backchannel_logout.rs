@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, SystemTime};
 
-use auth0_server_core::store::{LogoutFilter, SessionBackend, SessionId, SessionRecord, TokenUse};
+use auth0_store_core::store::{LogoutFilter, SessionBackend, SessionId, SessionRecord, TokenUse};
 use auth0_store_postgres::PostgresBackend;
 
 const DOMAIN: &str = "tenant.example";

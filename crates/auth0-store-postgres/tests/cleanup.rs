@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use auth0_server_core::store::{SessionBackend, SessionId, StoreContext, TransactionStore};
+use auth0_store_core::store::{SessionBackend, SessionId, StoreContext, TransactionStore};
 use auth0_store_postgres::PostgresBackend;
 use auth0_store_postgres::sqlx::{self, AssertSqlSafe};
 
@@ -193,7 +193,7 @@ async fn an_expired_row_is_invisible_before_any_cleanup_and_does_not_block_its_i
     );
     assert_eq!(
         backend.update(&id, &short, 1).await.unwrap(),
-        auth0_server_core::store::UpdateOutcome::Missing,
+        auth0_store_core::store::UpdateOutcome::Missing,
         "an expired row was updated"
     );
     // The expired row is still there (nothing cleaned up), yet the id can be used again.
@@ -205,6 +205,6 @@ async fn an_expired_row_is_invisible_before_any_cleanup_and_does_not_block_its_i
     assert_eq!(loaded.record.sub.as_deref(), Some("bob"));
     assert!(matches!(
         backend.create(&id, &fresh).await,
-        Err(auth0_server_core::store::StoreError::Conflict)
+        Err(auth0_store_core::store::StoreError::Conflict)
     ));
 }

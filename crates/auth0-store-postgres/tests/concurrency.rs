@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth0_server_core::store::{SessionBackend, SessionId, SessionRecord, UpdateOutcome};
+use auth0_store_core::store::{SessionBackend, SessionId, SessionRecord, UpdateOutcome};
 use tokio::sync::Barrier;
 
 /// Concurrent writers.

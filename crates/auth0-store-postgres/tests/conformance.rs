@@ -10,7 +10,7 @@ use auth0_store_conformance::{ServerSideFixture, TEST_SECRET, conformance_tests}
 async fn fixture() -> Option<ServerSideFixture> {
     let database = support::database().await?;
     let backend = support::backend_on(&database, 5).await;
-    let secrets = auth0_server_core::Secrets::parse(TEST_SECRET).expect("the test secret is valid");
+    let secrets = auth0_store_core::Secrets::parse(TEST_SECRET).expect("the test secret is valid");
     let transactions = backend.transaction_store(&secrets);
     Some(ServerSideFixture::real_time(backend, transactions).keep_alive(database))
 }

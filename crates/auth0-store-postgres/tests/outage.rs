@@ -16,7 +16,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth0_server_core::store::{LogoutFilter, SessionBackend, SessionId, StoreError};
+use auth0_store_core::store::{LogoutFilter, SessionBackend, SessionId, StoreError};
 use auth0_store_postgres::PostgresBackend;
 use auth0_store_postgres::sqlx::postgres::PgPoolOptions;
 
@@ -226,7 +226,7 @@ async fn a_restart_gives_typed_errors_while_down_then_the_same_pool_recovers() {
     assert_eq!(loaded.record, record);
     assert_eq!(
         backend.update(&id, &record, loaded.version).await.unwrap(),
-        auth0_server_core::store::UpdateOutcome::Updated
+        auth0_store_core::store::UpdateOutcome::Updated
     );
 
     // The cleanup task lived through it: it counted failed passes and runs again.

@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth0_server_core::store::{SessionBackend, SessionId, StoreError};
+use auth0_store_core::store::{SessionBackend, SessionId, StoreError};
 use auth0_store_postgres::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use auth0_store_postgres::sqlx::{self, Connection as _, PgConnection};
 use auth0_store_postgres::{DEFAULT_OPERATION_TIMEOUT, PostgresBackend};

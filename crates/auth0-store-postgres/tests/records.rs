@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use auth0_server_core::store::{SessionBackend, SessionId, SessionRecord, UpdateOutcome};
+use auth0_store_core::store::{SessionBackend, SessionId, SessionRecord, UpdateOutcome};
 use auth0_store_postgres::{ConfigError, PostgresBackend, sqlx};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

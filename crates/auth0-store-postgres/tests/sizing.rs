@@ -5,8 +5,8 @@ mod support;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use auth0_server_core::store::{ServerSideStateStore, StateStore, StoreContext};
 use auth0_store_conformance::rules::sample_state;
+use auth0_store_core::store::{ServerSideStateStore, StateStore, StoreContext};
 use auth0_store_postgres::sqlx::{self, AssertSqlSafe};
 
 /// Sessions written.

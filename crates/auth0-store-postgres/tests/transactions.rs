@@ -7,8 +7,8 @@ mod support;
 
 use std::time::Duration;
 
-use auth0_server_core::model::TransactionData;
-use auth0_server_core::store::{StoreContext, TransactionBackend, TransactionStore};
+use auth0_store_core::model::TransactionData;
+use auth0_store_core::store::{StoreContext, TransactionBackend, TransactionStore};
 use auth0_store_postgres::sqlx::{self, AssertSqlSafe};
 use auth0_store_postgres::{MAX_TRANSACTION_KEY_LEN, PostgresBackend};
 
@@ -55,7 +55,7 @@ async fn a_transaction_is_sealed_at_rest_under_a_key_that_names_neither_state_no
         !text.contains("nonce-in-the-clear"),
         "the nonce is stored in clear"
     );
-    assert_eq!(stored[0], auth0_server_core::seal::RECORD_VERSION);
+    assert_eq!(stored[0], auth0_store_core::seal::RECORD_VERSION);
     assert_eq!(
         store.get("_a0_tx:s1", &cx).await.unwrap(),
         Some(transaction())

@@ -35,10 +35,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use auth0_server_core::Secrets;
-use auth0_server_core::store::{ServerSideStateStore, SessionBackend};
 use auth0_store_conformance::TEST_SECRET;
 use auth0_store_conformance::sample::realistic_session;
+use auth0_store_core::Secrets;
+use auth0_store_core::store::{ServerSideStateStore, SessionBackend};
 use auth0_store_redis::RedisBackend;
 use auth0_store_redis::redis::{self, aio::MultiplexedConnection};
 use auth0_test_support::load::{

@@ -3,7 +3,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use auth0_server_core::store::{
+use auth0_store_core::store::{
     LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, StoreError, TokenUse,
     UpdateOutcome,
 };
@@ -110,7 +110,7 @@ impl RedisBackend<ConnectionManager> {
         url: &str,
         root_pem: &[u8],
     ) -> Result<Self, StoreError> {
-        auth0_server_core::tls::ensure_crypto_provider();
+        auth0_store_core::tls::ensure_crypto_provider();
         let client = redis::Client::build_with_tls(
             url,
             redis::TlsCertificates {
@@ -129,7 +129,7 @@ impl RedisBackend<ConnectionManager> {
     ///
     /// [`StoreError::Backend`] when Redis cannot be reached now.
     pub async fn new(client: redis::Client) -> Result<Self, StoreError> {
-        auth0_server_core::tls::ensure_crypto_provider();
+        auth0_store_core::tls::ensure_crypto_provider();
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(DEFAULT_OPERATION_TIMEOUT))
             .set_response_timeout(Some(DEFAULT_OPERATION_TIMEOUT))

@@ -1,13 +1,18 @@
-//! Redis storage for [auth0-server]: a [`SessionBackend`](auth0_server_core::store::SessionBackend)
-//! for core's [`ServerSideStateStore`](auth0_server_core::store::ServerSideStateStore), and a
-//! [`TransactionBackend`](auth0_server_core::store::TransactionBackend) on the same connection.
+//! Redis storage for [auth0-server]: a [`SessionBackend`](auth0_store_core::store::SessionBackend)
+//! for core's [`ServerSideStateStore`](auth0_store_core::store::ServerSideStateStore), and a
+//! [`TransactionBackend`](auth0_store_core::store::TransactionBackend) on the same connection.
 //!
 //! Sessions are shared by every instance of the app, survive restarts (with Redis
 //! persistence), can be ended by back-channel logout, and may be large.
 //!
+//! An app gives the backend to its client, which wraps it in a `ServerSideStateStore` with
+//! the client's secrets, cookie attributes and session lifetime:
+//! `ServerClient::from_env().session_backend(RedisBackend::from_url(url).await?).build()?`. By hand, for tests or
+//! tools:
+//!
 //! ```no_run
 //! use std::sync::Arc;
-//! use auth0_server_core::{Secrets, store::ServerSideStateStore};
+//! use auth0_store_core::{Secrets, store::ServerSideStateStore};
 //! use auth0_store_redis::RedisBackend;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

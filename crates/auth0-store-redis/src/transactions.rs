@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use auth0_server_core::Secrets;
-use auth0_server_core::store::{ServerSideTransactionStore, StoreError, TransactionBackend};
+use auth0_store_core::Secrets;
+use auth0_store_core::store::{ServerSideTransactionStore, StoreError, TransactionBackend};
 use redis::aio::{ConnectionLike, ConnectionManager};
 
 use crate::RedisBackend;

@@ -126,7 +126,7 @@ async fn the_whole_suite_passes_on_a_redis_cluster() {
         let conn = conn.clone();
         async move {
             let backend = RedisBackend::with_connection(conn).with_prefix(support::unique_prefix());
-            let secrets = auth0_server_core::Secrets::parse(TEST_SECRET).unwrap();
+            let secrets = auth0_store_core::Secrets::parse(TEST_SECRET).unwrap();
             let transactions = backend.transaction_store(&secrets);
             ServerSideFixture::real_time(backend, transactions)
         }

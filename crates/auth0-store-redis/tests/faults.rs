@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use auth0_server_core::Secrets;
-use auth0_server_core::model::{StateData, UserClaims};
-use auth0_server_core::store::{ServerSideStateStore, StateStore, StoreContext};
+use auth0_store_core::Secrets;
+use auth0_store_core::model::{StateData, UserClaims};
+use auth0_store_core::store::{ServerSideStateStore, StateStore, StoreContext};
 use auth0_store_redis::RedisBackend;
 
 struct Server {

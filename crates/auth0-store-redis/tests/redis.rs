@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use auth0_server_core::store::{
+use auth0_store_core::store::{
     LogoutFilter, SessionBackend, SessionId, SessionRecord, TokenUse, UpdateOutcome,
 };
 use auth0_store_redis::RedisBackend;
@@ -235,17 +235,17 @@ async fn transactions_expire_in_an_hour_and_are_sealed() {
         return;
     };
     let secrets =
-        auth0_server_core::Secrets::parse("a-secret-of-at-least-thirty-two-bytes").unwrap();
+        auth0_store_core::Secrets::parse("a-secret-of-at-least-thirty-two-bytes").unwrap();
     let store = backend.transaction_store(&secrets);
-    let cx = auth0_server_core::store::StoreContext::new();
-    let tx = auth0_server_core::model::TransactionData {
+    let cx = auth0_store_core::store::StoreContext::new();
+    let tx = auth0_store_core::model::TransactionData {
         code_verifier: Some("the-verifier".into()),
         ..Default::default()
     };
-    use auth0_server_core::store::TransactionStore as _;
+    use auth0_store_core::store::TransactionStore as _;
     store.set("_a0_tx:abc", &tx, &cx).await.unwrap();
     assert_eq!(store.get("_a0_tx:abc", &cx).await.unwrap(), Some(tx));
-    let other_browser = auth0_server_core::store::StoreContext::new();
+    let other_browser = auth0_store_core::store::StoreContext::new();
     assert_eq!(store.get("_a0_tx:abc", &other_browser).await.unwrap(), None);
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{}tx:*", backend.prefix()))
@@ -274,15 +274,15 @@ async fn a_realistic_session_takes_a_few_kilobytes_of_redis_memory() {
         return;
     };
     let secrets =
-        auth0_server_core::Secrets::parse("a-secret-of-at-least-thirty-two-bytes").unwrap();
-    let store = auth0_server_core::store::ServerSideStateStore::new(backend.clone(), &secrets);
+        auth0_store_core::Secrets::parse("a-secret-of-at-least-thirty-two-bytes").unwrap();
+    let store = auth0_store_core::store::ServerSideStateStore::new(backend.clone(), &secrets);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
     let state = auth0_store_conformance::rules::sample_state("auth0|mem", "sid-mem", now);
-    let cx = auth0_server_core::store::StoreContext::new();
-    use auth0_server_core::store::StateStore as _;
+    let cx = auth0_store_core::store::StoreContext::new();
+    use auth0_store_core::store::StateStore as _;
     store.set("_a0_session", &state, true, &cx).await.unwrap();
     let id = SessionId::parse(&cx.cookie(&store.id_cookie_name("_a0_session")).unwrap()).unwrap();
     let bytes: i64 = redis::cmd("MEMORY")

@@ -7,9 +7,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use auth0_server_core::Secrets;
-use auth0_server_core::model::{StateData, UserClaims};
-use auth0_server_core::store::{ServerSideStateStore, StateStore, StoreContext};
+use auth0_store_core::Secrets;
+use auth0_store_core::model::{StateData, UserClaims};
+use auth0_store_core::store::{ServerSideStateStore, StateStore, StoreContext};
 use auth0_store_redis::RedisBackend;
 
 fn openssl(dir: &Path, args: &[&str]) {

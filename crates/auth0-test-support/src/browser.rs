@@ -44,7 +44,7 @@ impl Browser {
     /// A browser with an empty cookie jar.
     pub fn new() -> Self {
         // This client is built before the SDK's: install the same TLS provider first.
-        auth0_server_core::tls::ensure_crypto_provider();
+        auth0_store_core::tls::ensure_crypto_provider();
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())

@@ -51,14 +51,12 @@ pub fn http_client() -> reqwest::Client {
 pub fn attribute(tag: &str, name: &str) -> Option<String> {
     let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
     let end = start + tag[start..].find('"')?;
-    Some(
-        tag[start..end]
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
+    Some(text(&tag[start..end]))
+}
+
+/// HTML as a browser reads it: entities decoded.
+pub fn text(html: &str) -> String {
+    html_escape::decode_html_entities(html).into_owned()
 }
 
 /// The login form's action and its interaction id.

@@ -15,8 +15,8 @@
 //! `iter_custom`, one id per operation and concurrency level:
 //!
 //! ```
-//! use auth0_server_core::Secrets;
-//! use auth0_server_core::store::ServerSideStateStore;
+//! use auth0_store_core::Secrets;
+//! use auth0_store_core::store::ServerSideStateStore;
 //! use auth0_store_conformance::TEST_SECRET;
 //! use auth0_test_support::load::{self, CONCURRENCY, Op, Workload};
 //! use auth0_store_memory::MemoryBackend;
@@ -43,8 +43,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use auth0_server_core::model::StateData;
-use auth0_server_core::store::{
+use auth0_store_core::model::StateData;
+use auth0_store_core::store::{
     ServerSideStateStore, SessionBackend, SessionId, SessionRecord, StateStore, StoreContext,
     StoreError, UpdateOutcome,
 };

@@ -126,7 +126,7 @@ impl Provider {
 /// An HTTP client that does not follow redirects.
 pub fn http_client() -> reqwest::Client {
     // These clients may be built before the SDK's: install its TLS crypto provider first.
-    auth0_server_core::tls::ensure_crypto_provider();
+    auth0_store_core::tls::ensure_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(HTTP_TIMEOUT)

@@ -1,124 +1,98 @@
-//! The pages: templates filled by hand (every value escaped), and the stylesheet.
+//! The pages: templates in `templates/` around the SDK's base layout (every value escaped),
+//! and the stylesheet.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use auth0_axum::{Auth, MaybeUser, User};
+use auth0_pages::Pages;
 use auth0_server::client::AccessTokenOptions;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::App;
 
-const BASE: &str = include_str!("../templates/base.html");
-const HOME: &str = include_str!("../templates/home.html");
-const PROFILE: &str = include_str!("../templates/profile.html");
-const API: &str = include_str!("../templates/api.html");
+static PAGES: LazyLock<Pages> = LazyLock::new(|| {
+    Pages::new(&[
+        ("layout.html", include_str!("../templates/layout.html")),
+        ("home.html", include_str!("../templates/home.html")),
+        ("profile.html", include_str!("../templates/profile.html")),
+        ("api.html", include_str!("../templates/api.html")),
+    ])
+});
 const STYLE: &str = include_str!("../static/style.css");
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+/// What `layout.html` shows around a page's own values.
+#[derive(Serialize)]
+struct Layout<'a, T> {
+    title: &'static str,
+    logged_in: bool,
+    store: &'static str,
+    dev_tenant: Option<&'a str>,
+    #[serde(flatten)]
+    page: T,
 }
 
-/// Fills `{{name}}` placeholders; values are HTML already (escape text before).
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = template.to_owned();
-    for (name, value) in values {
-        out = out.replace(&format!("{{{{{name}}}}}"), value);
+/// The page `name` (titled `title`) with its own values `page`, or a 500 that says why not.
+fn render<T: Serialize>(
+    app: &App,
+    name: &str,
+    title: &'static str,
+    logged_in: bool,
+    page: T,
+) -> Response {
+    let layout = Layout {
+        title,
+        logged_in,
+        store: app.store_name,
+        dev_tenant: app.dev_tenant.as_deref(),
+        page,
+    };
+    match PAGES.render(name, &layout) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a page could not be rendered");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "This page could not be rendered.",
+            )
+                .into_response()
+        }
     }
-    out
 }
 
-fn layout(app: &App, title: &str, logged_in: bool, content: &str) -> Html<String> {
-    let nav = if logged_in {
-        r#"<a href="/">Home</a><a href="/profile">Profile</a><a href="/api-call">API call</a><a id="logout" href="/logout">Log out</a>"#
-    } else {
-        r#"<a href="/">Home</a><a id="login" href="/login">Log in</a>"#
-    };
-    let tenant = app
-        .dev_tenant
-        .as_deref()
-        .map(|t| format!(" · local dev tenant at <code>{}</code>", escape(t)))
-        .unwrap_or_default();
-    Html(fill(
-        BASE,
-        &[
-            ("title", &escape(title)),
-            ("nav", nav),
-            ("content", content),
-            ("store", app.store_name),
-            ("tenant", &tenant),
-        ],
-    ))
+#[derive(Serialize)]
+struct Person<'a> {
+    name: &'a str,
+    email: &'a str,
+    picture: Option<&'a str>,
+    claims: String,
 }
 
-pub(crate) async fn home(State(app): State<Arc<App>>, MaybeUser(user): MaybeUser) -> Html<String> {
-    let content = match &user {
-        Some(user) => fill(
-            HOME,
-            &[
-                (
-                    "greeting",
-                    &format!(
-                        "Welcome, {}!",
-                        escape(user.name.as_deref().unwrap_or(&user.sub))
-                    ),
-                ),
-                (
-                    "lead",
-                    "You are logged in. See your profile, or call the API with an access token.",
-                ),
-                (
-                    "action",
-                    r#"<a class="button" href="/profile">See profile</a>"#,
-                ),
-            ],
-        ),
-        None => fill(
-            HOME,
-            &[
-                ("greeting", "Auth0 Rust quickstart"),
-                (
-                    "lead",
-                    "Log in to see your profile and call a protected API.",
-                ),
-                (
-                    "action",
-                    r#"<a class="button" id="login-button" href="/login">Log in</a>"#,
-                ),
-            ],
-        ),
-    };
-    layout(&app, "Home", user.is_some(), &content)
+pub(crate) async fn home(State(app): State<Arc<App>>, MaybeUser(user): MaybeUser) -> Response {
+    #[derive(Serialize)]
+    struct Home<'a> {
+        name: Option<&'a str>,
+    }
+    let name = user.as_ref().map(|u| u.name.as_deref().unwrap_or(&u.sub));
+    render(&app, "home.html", "Home", user.is_some(), Home { name })
 }
 
-pub(crate) async fn profile(State(app): State<Arc<App>>, User(user): User) -> Html<String> {
+pub(crate) async fn profile(State(app): State<Arc<App>>, User(user): User) -> Response {
     // The claims the provider gave: the model's absent ones (null) are left out.
     let mut claims = serde_json::to_value(&user).unwrap_or_default();
     if let Value::Object(map) = &mut claims {
         map.retain(|_, v| !v.is_null());
     }
-    let claims = serde_json::to_string_pretty(&claims).unwrap_or_default();
-    let picture = user
-        .picture
-        .as_deref()
-        .map(|p| format!(r#"<img src="{}" alt="">"#, escape(p)))
-        .unwrap_or_default();
-    let content = fill(
-        PROFILE,
-        &[
-            ("picture", &picture),
-            ("name", &escape(user.name.as_deref().unwrap_or(&user.sub))),
-            ("email", &escape(user.email.as_deref().unwrap_or(""))),
-            ("claims", &escape(&claims)),
-        ],
-    );
-    layout(&app, "Profile", true, &content)
+    let person = Person {
+        name: user.name.as_deref().unwrap_or(&user.sub),
+        email: user.email.as_deref().unwrap_or(""),
+        picture: user.picture.as_deref(),
+        claims: serde_json::to_string_pretty(&claims).unwrap_or_default(),
+    };
+    render(&app, "profile.html", "Profile", true, person)
 }
 
 /// The claims of a JWT, read without verifying (the API it is for verifies it).
@@ -134,7 +108,15 @@ fn jwt_claims(token: &str) -> Option<Value> {
 pub(crate) async fn api_call(
     State(app): State<Arc<App>>,
     auth: Auth,
-) -> Result<Html<String>, auth0_axum::AuthError> {
+) -> Result<Response, auth0_axum::AuthError> {
+    #[derive(Serialize)]
+    struct Call<'a> {
+        prefix: String,
+        audience: &'a str,
+        expires: u64,
+        scope: &'a str,
+        claims: String,
+    }
     let token = auth
         .access_token(AccessTokenOptions {
             audience: app.audience.clone(),
@@ -144,20 +126,14 @@ pub(crate) async fn api_call(
     let claims = jwt_claims(&token.token)
         .map(|c| serde_json::to_string_pretty(&c).unwrap_or_default())
         .unwrap_or_else(|| "(an opaque token: only the API can read it)".to_owned());
-    let content = fill(
-        API,
-        &[
-            (
-                "prefix",
-                &escape(&token.token.chars().take(20).collect::<String>()),
-            ),
-            ("audience", &escape(&token.audience)),
-            ("expires", &token.expires_at.to_string()),
-            ("scope", &escape(token.scope.as_deref().unwrap_or(""))),
-            ("claims", &escape(&claims)),
-        ],
-    );
-    Ok(layout(&app, "API call", true, &content))
+    let call = Call {
+        prefix: token.token.chars().take(20).collect(),
+        audience: &token.audience,
+        expires: token.expires_at,
+        scope: token.scope.as_deref().unwrap_or(""),
+        claims,
+    };
+    Ok(render(&app, "api.html", "API call", true, call))
 }
 
 pub(crate) async fn stylesheet() -> Response {

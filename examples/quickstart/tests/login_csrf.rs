@@ -54,7 +54,7 @@ async fn assert_refused_without_login(victim: &mut Browser, base: &str, callback
     let page = response.text().await.unwrap();
     assert!(page.contains("another browser"), "{page}");
     assert!(
-        page.contains("href=\"/login\""),
+        support::text(&page).contains("href=\"/login\""),
         "a link to log in again: {page}"
     );
     assert!(

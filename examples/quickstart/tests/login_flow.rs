@@ -109,7 +109,7 @@ async fn run_flow(store: StoreChoice) {
         let r = browser.get(&format!("{base}/api-call")).await;
         browser.follow(format!("{base}/api-call"), r).await
     };
-    assert!(api.contains(DEV_AUDIENCE), "{api}");
+    assert!(support::text(&api).contains(DEV_AUDIENCE), "{api}");
     assert!(
         api.contains("Access token retrieved: <code>ey"),
         "a JWT's first characters: {api}"

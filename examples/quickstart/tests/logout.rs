@@ -43,8 +43,8 @@ fn attribute(html: &str, marker: &str) -> String {
     html.split(marker)
         .nth(1)
         .and_then(|r| r.split('"').next())
+        .map(support::text)
         .unwrap_or_else(|| panic!("no {marker} in {html}"))
-        .replace("&amp;", "&")
 }
 
 /// The store named by `name`, or `None` (after a skip notice) when its URL is not set.

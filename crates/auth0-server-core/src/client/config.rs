@@ -3,17 +3,20 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
 use super::Error;
+use super::stores::StoreChoice;
 use crate::clock::{self, Clock};
 use crate::model::normalize_domain;
-use crate::secret::{SecretError, Secrets};
-use crate::store::{OwnedCookies, StateStore, TransactionStore};
+use crate::store::{
+    CookieOptions, OwnedCookies, SameSite, SessionLifetime, StateStore, StoreSettings,
+    TransactionStore, is_loopback,
+};
+use crate::{SecretError, Secrets};
 
 /// The scope asked for when none is configured. `openid` is always added.
 pub const DEFAULT_SCOPE: &str = "openid profile email";
@@ -99,6 +102,8 @@ pub struct Config {
     pub(crate) metadata_ttl: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) cookie_options: CookieOptions,
+    pub(crate) session_lifetime: SessionLifetime,
 }
 
 impl fmt::Debug for Config {
@@ -152,6 +157,23 @@ impl Config {
     pub fn secrets(&self) -> &Secrets {
         &self.secrets
     }
+    /// The session cookies' attributes (login cookies use their
+    /// [`for_logins`](CookieOptions::for_logins) form).
+    pub fn cookie_options(&self) -> &CookieOptions {
+        &self.cookie_options
+    }
+    /// When sessions end.
+    pub fn session_lifetime(&self) -> SessionLifetime {
+        self.session_lifetime
+    }
+    /// What this client hands every store it sets up: its secrets, cookie attributes,
+    /// session lifetime and clock.
+    pub fn store_settings(&self) -> StoreSettings {
+        StoreSettings::for_redirect_uri(self.secrets.clone(), &self.redirect_uri)
+            .with_cookie_options(self.cookie_options.clone())
+            .with_lifetime(self.session_lifetime)
+            .with_clock(self.clock.clone())
+    }
 }
 
 /// Builds a [`ServerClient`](super::ServerClient). Every problem is found by
@@ -193,8 +215,10 @@ pub struct ServerClientBuilder {
     metadata_ttl: Option<Duration>,
     retry: Option<RetryPolicy>,
     clock: Option<Arc<dyn Clock>>,
-    pub(crate) state_store: Option<Arc<dyn StateStore>>,
-    pub(crate) transaction_store: Option<Arc<dyn TransactionStore>>,
+    cookie_options: Option<CookieOptions>,
+    session_lifetime: Option<SessionLifetime>,
+    pub(crate) state_store: Option<StoreChoice<dyn StateStore>>,
+    pub(crate) transaction_store: Option<StoreChoice<dyn TransactionStore>>,
 }
 
 impl fmt::Debug for ServerClientBuilder {
@@ -359,15 +383,20 @@ impl ServerClientBuilder {
         self
     }
 
-    /// Where sessions are kept.
-    pub fn state_store(mut self, store: Arc<dyn StateStore>) -> Self {
-        self.state_store = Some(store);
+    /// The session cookies' attributes. Unset, they follow the redirect URI
+    /// ([`CookieOptions::for_redirect_uri`]: `Secure` unless the app is plain `http` on this
+    /// machine, `SameSite=Lax`, `Path=/`, `__Host-` names), which is right for nearly every
+    /// app; set them to share cookies with `auth0-server-python` (`host_prefix: false`) or
+    /// across subdomains (`domain`). Every store the client sets up gets them.
+    pub fn cookie_options(mut self, options: CookieOptions) -> Self {
+        self.cookie_options = Some(options);
         self
     }
 
-    /// Where logins in progress are kept.
-    pub fn transaction_store(mut self, store: Arc<dyn TransactionStore>) -> Self {
-        self.transaction_store = Some(store);
+    /// When sessions end ([`SessionLifetime::default`]: a day without use, three days at
+    /// most). Every store the client sets up gets it.
+    pub fn session_lifetime(mut self, lifetime: SessionLifetime) -> Self {
+        self.session_lifetime = Some(lifetime);
         self
     }
 
@@ -448,7 +477,6 @@ impl ServerClientBuilder {
             client_id,
             client_secret: ClientSecret(client_secret),
             secrets,
-            redirect_uri,
             audience: self.audience.clone(),
             scope: self
                 .scope
@@ -473,17 +501,46 @@ impl ServerClientBuilder {
             metadata_ttl: self.metadata_ttl.unwrap_or(DEFAULT_METADATA_TTL),
             retry: self.retry.unwrap_or_default(),
             clock: self.clock.clone().unwrap_or_else(clock::system),
+            cookie_options: cookie_options(self.cookie_options.clone(), &redirect_uri)?,
+            session_lifetime: self.session_lifetime.unwrap_or_default(),
+            redirect_uri,
         })
     }
 }
 
-/// Whether a host is this machine (`localhost`, `127.0.0.0/8`, `::1`).
-pub(crate) fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
-        url::Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+/// The cookie attributes for an app whose callback is `redirect_uri`: those derived from it,
+/// or `given` when they can work there. Refused: `Secure` cookies for an app on plain `http`
+/// on this machine (the browser would never send them back: login would fail silently),
+/// `SameSite=None` without `Secure` (browsers drop such cookies), and a `Path` the callback is
+/// not under (the login cookie would never reach it).
+fn cookie_options(
+    given: Option<CookieOptions>,
+    redirect_uri: &Url,
+) -> Result<CookieOptions, Error> {
+    let derived = CookieOptions::for_redirect_uri(redirect_uri);
+    let Some(options) = given else {
+        return Ok(derived);
+    };
+    let refuse = |why: &str| Err(Error::Configuration(format!("cookie options: {why}")));
+    if options.secure && !derived.secure {
+        return refuse(&format!(
+            "Secure cookies are not sent back over plain http, and the redirect URI \
+             {redirect_uri} is http: start from CookieOptions::for_redirect_uri (Secure off on \
+             http://localhost) or serve the app over https"
+        ));
     }
+    if options.same_site == SameSite::None && !options.secure {
+        return refuse("SameSite=None needs Secure (browsers drop such cookies): use Lax");
+    }
+    if !redirect_uri.path().starts_with(&options.path) {
+        return refuse(&format!(
+            "the cookie path {:?} does not cover the callback {:?}, so the login cookie \
+             would never reach it: use \"/\"",
+            options.path,
+            redirect_uri.path()
+        ));
+    }
+    Ok(options)
 }
 
 /// The issuer URL for a domain: `https://{domain}/`, or `http://` for a loopback provider.
@@ -550,6 +607,54 @@ mod tests {
 
     fn err(builder: ServerClientBuilder) -> Error {
         builder.config().unwrap_err()
+    }
+
+    #[test]
+    fn cookie_options_follow_the_redirect_uri_unless_given() {
+        let local = full().config().unwrap();
+        assert!(!local.cookie_options().secure, "plain http on this machine");
+        let public = full().redirect_uri("https://app.example.com/callback");
+        let public = public.config().unwrap();
+        assert!(public.cookie_options().secure && public.cookie_options().host_prefix);
+        let python = CookieOptions {
+            host_prefix: false,
+            ..CookieOptions::for_redirect_uri(public.redirect_uri())
+        };
+        let given = full().redirect_uri("https://app.example.com/callback");
+        let given = given.cookie_options(python.clone()).config().unwrap();
+        assert_eq!(given.cookie_options(), &python);
+        assert_eq!(
+            given.store_settings().cookie_options,
+            python,
+            "stores get them too"
+        );
+    }
+
+    #[test]
+    fn cookie_options_that_would_break_login_are_refused() {
+        let secure_on_http = CookieOptions {
+            host_prefix: false,
+            ..CookieOptions::default()
+        };
+        let none_without_secure = CookieOptions {
+            secure: false,
+            same_site: SameSite::None,
+            ..CookieOptions::default()
+        };
+        let elsewhere = CookieOptions {
+            secure: false,
+            path: "/admin".to_owned(),
+            ..CookieOptions::default()
+        };
+        for (options, says) in [
+            (secure_on_http, "plain http"),
+            (none_without_secure, "SameSite=None needs Secure"),
+            (elsewhere, "does not cover the callback"),
+        ] {
+            let error = err(full().cookie_options(options));
+            assert_eq!(error.code(), "configuration_error");
+            assert!(error.to_string().contains(says), "{error}");
+        }
     }
 
     #[test]

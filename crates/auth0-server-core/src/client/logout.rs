@@ -240,7 +240,8 @@ impl ServerClient {
         let (first, in_process) = match store.record_logout_token(&key, until, cx).await? {
             TokenUse::First => (true, false),
             TokenUse::Replayed => (false, false),
-            TokenUse::NotKept => (
+            // NotKept, or a kind a newer store crate adds: this process remembers the id.
+            _ => (
                 self.inner
                     .logout_tokens
                     .record(&key, expires_at, self.now())

@@ -2,16 +2,13 @@
 //! OpenID Connect provider.
 //!
 //! ```no_run
-//! use std::sync::Arc;
 //! use auth0_server_core::client::{ServerClient, StartLoginOptions};
-//! use auth0_server_core::store::{StateStore, StoreContext, TransactionStore};
+//! use auth0_server_core::store::StoreContext;
 //!
-//! # async fn demo(state: Arc<dyn StateStore>, transactions: Arc<dyn TransactionStore>) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! // AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET, AUTH0_SECRET, AUTH0_REDIRECT_URI…
-//! let client = ServerClient::from_env()
-//!     .state_store(state)
-//!     .transaction_store(transactions)
-//!     .build()?;
+//! // Sessions in cookies (the `cookie` feature), or `.session_backend(…)` for a server.
+//! let client = ServerClient::from_env().build()?;
 //!
 //! // GET /login
 //! let cx = StoreContext::new();
@@ -35,11 +32,11 @@ mod login;
 mod logout;
 mod metadata;
 mod replay;
+mod stores;
 mod tokens;
 
 use std::sync::Arc;
 
-pub(crate) use config::is_loopback;
 pub use config::{
     ClientSecret, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_METADATA_TTL,
     DEFAULT_REFRESH_MARGIN, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SCOPE, DEFAULT_STATE_IDENTIFIER,
@@ -95,19 +92,7 @@ impl ServerClient {
 
     pub(crate) fn build(builder: &ServerClientBuilder) -> Result<Self, Error> {
         let config = builder.config()?;
-        let state_store = builder.state_store.clone().ok_or(Error::MissingRequiredArgument {
-            argument: "state_store",
-            hint: "give the builder a state store (the cookie, memory, Redis or PostgreSQL store)",
-        })?;
-        let transaction_store =
-            builder
-                .transaction_store
-                .clone()
-                .ok_or(Error::MissingRequiredArgument {
-                    argument: "transaction_store",
-                    hint: "give the builder a transaction store (the cookie or memory \
-                           transaction store)",
-                })?;
+        let (state_store, transaction_store) = stores::resolve(builder, &config)?;
         let http = http::Http::new(&config)?;
         let provider = metadata::Provider::new(http, &config.issuer, config.metadata_ttl);
         Ok(Self {

@@ -10,8 +10,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use auth0_server_core::Secrets;
-use auth0_server_core::store::SessionRecord;
+use auth0_store_core::Secrets;
+use auth0_store_core::store::SessionRecord;
 use auth0_store_postgres::PostgresBackend;
 use auth0_store_postgres::sqlx::Connection as _;
 use auth0_store_postgres::sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};

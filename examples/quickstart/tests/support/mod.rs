@@ -17,15 +17,20 @@ pub fn form_parts(html: &str) -> (String, String) {
         .split("action=\"")
         .nth(1)
         .and_then(|r| r.split('"').next())
-        .expect("a form action")
-        .replace("&amp;", "&");
+        .map(text)
+        .expect("a form action");
     let interaction = html
         .split("name=\"interaction\" value=\"")
         .nth(1)
         .and_then(|r| r.split('"').next())
-        .expect("an interaction field")
-        .to_owned();
+        .map(text)
+        .expect("an interaction field");
     (action, interaction)
+}
+
+/// HTML as a browser reads it: entities decoded.
+pub fn text(html: &str) -> String {
+    html_escape::decode_html_entities(html).into_owned()
 }
 
 pub fn skip(what: &str) {
@@ -81,8 +86,6 @@ async fn start(
     let secret = auth0_server::generate_secret();
     let settings = Settings {
         builder: configure(builder.secret(secret.clone())),
-        redirect_uri,
-        secrets: auth0_server::Secrets::parse(&secret).unwrap(),
         store,
         transactions,
         audience: Some(DEV_AUDIENCE.to_owned()),
