@@ -10,7 +10,7 @@ default:
 run:
     cargo run -p quickstart
 
-# Run the tests (with Docker, the Redis and PostgreSQL tests start containers of their own).
+# Run the tests (with Docker, the Redis and PostgreSQL tests use docker-compose.yml's services).
 test:
     cargo test --workspace
 
@@ -18,7 +18,7 @@ test:
 ci:
     ./scripts/test
 
-# Run the Redis and PostgreSQL conformance suites on containers, as CI's last stage does.
+# Run the Redis and PostgreSQL conformance suites on docker-compose.yml's services, as CI's last stage does.
 test-containers:
     ./scripts/test containers
 
@@ -38,7 +38,7 @@ fuzz seconds="60" *targets="":
 bench:
     ./scripts/bench
 
-# Start Redis and PostgreSQL in Docker (for contributors who have a Docker engine).
+# Start Redis and PostgreSQL in Docker (docker-compose.yml); the store tests then use them.
 services-up:
     docker compose up -d --wait
 

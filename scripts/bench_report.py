@@ -2,16 +2,10 @@
 
 Usage: python3 scripts/bench_report.py [--partial]
 
-Reads what `./scripts/bench` leaves behind:
-
-- criterion's medians: target/criterion/<group>/<id>/new/{benchmark,estimates}.json;
-- the comparisons made with other programs (wrk, redis-benchmark, pgbench, the Python SDK)
-  and the byte counts: target/bench/results/*.json.
-
-Each table replaces the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` in
-docs/benchmarks.md; everything else in that file is prose written by hand. Without
-`--partial`, a table whose numbers are missing is an error (a bench did not run); with it,
-the table says "not measured in this run".
+Reads what `./scripts/bench` leaves: criterion's medians (target/criterion/) and the
+comparisons and byte counts (target/bench/results/*.json). Each table replaces the text
+between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` in docs/benchmarks.md. A table
+whose numbers are missing is an error, or with `--partial` says "not measured in this run".
 """
 
 import json

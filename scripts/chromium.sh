@@ -1,22 +1,14 @@
 #!/usr/bin/env bash
-# Headless Chromium for the quickstart's browser test (examples/quickstart/tests/browser.rs):
-# installs Debian's chromium and chromium-driver when missing, and starts or stops a
-# throwaway chromedriver on loopback. The test starts Chromium itself, through chromedriver.
+# Headless Chromium and a throwaway chromedriver on loopback, for the quickstart's browser test.
 #
-#   scripts/chromium.sh install                      # installs them if missing, nothing else
-#   scripts/chromium.sh start [--watch-pid PID]      # prints `export CHROMEDRIVER_URL=...` and
-#                                                    # `export AUTH0_TEST_CHROMEDRIVER_DIR=...`
+#   scripts/chromium.sh install                      # installs Debian's packages if missing
+#   eval "$(scripts/chromium.sh start [--watch-pid PID])"  # exports CHROMEDRIVER_URL and
+#                                                    # AUTH0_TEST_CHROMEDRIVER_DIR
 #   scripts/chromium.sh stop DIR                     # stops that chromedriver and its browsers
 #
-#   eval "$(scripts/chromium.sh start)"
-#   cargo test -p quickstart --test browser
-#   scripts/chromium.sh stop "$AUTH0_TEST_CHROMEDRIVER_DIR"
-#
-# chromedriver runs in its own process group (setsid), so `stop` ends it together with any
-# Chromium it started and did not close (a test that panicked half-way). With --watch-pid it
-# also stops by itself when that process ends. Its pid and log are in DIR. Installing needs
-# root (CI runs as root) and Debian's package lists (`apt-get update` is run when an install
-# fails). Everything but the export lines goes to stderr, so `eval "$(...)"` sees only them.
+# chromedriver runs in its own process group, so `stop` also ends any Chromium a test left
+# open. With --watch-pid it stops by itself when that process ends. Pid and log: DIR.
+# Installing needs root. Everything but the export lines goes to stderr.
 set -euo pipefail
 
 # Debian's packages: the browser, its WebDriver server, and the fonts the pages are drawn with.

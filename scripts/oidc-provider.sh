@@ -1,21 +1,13 @@
 #!/usr/bin/env bash
-# A real OpenID provider (panva/oidc-provider, pinned in tests/e2e/oidc-provider) on
-# loopback, for the end-to-end tests (crates/auth0-server-core/tests/oidc_provider.rs read
-# its issuer from OIDC_PROVIDER_ISSUER).
+# A real OpenID provider (panva/oidc-provider, pinned in tests/e2e/oidc-provider) on loopback, for the end-to-end tests.
 #
-#   scripts/oidc-provider.sh start [--watch-pid PID]   # prints the issuer URL on its last line
+#   export OIDC_PROVIDER_ISSUER="$(scripts/oidc-provider.sh start [--watch-pid PID] | tail -n 1)"
 #   scripts/oidc-provider.sh stop [ISSUER]              # stops that one, or every one started here
 #
-#   export OIDC_PROVIDER_ISSUER="$(scripts/oidc-provider.sh start | tail -n 1)"
-#   cargo test -p auth0-server-core --test oidc_provider
-#   scripts/oidc-provider.sh stop "$OIDC_PROVIDER_ISSUER"
-#
-# `start` installs the provider with `npm ci` when node_modules is missing or older than
-# package-lock.json, starts it on 127.0.0.1 on a free port in the background, waits until
-# its discovery document answers, and prints the issuer. With --watch-pid, the provider
-# also stops by itself when that process ends. Its pid and log are in target/oidc-provider/
-# (PORT.pid, PORT.log). Needs Node.js (20 works; oidc-provider prefers 22) and npm, and the
-# npm registry (or npm's cache) the first time.
+# `start` runs `npm ci` when node_modules is older than package-lock.json, starts the provider
+# on a free port of 127.0.0.1, waits for its discovery document and prints the issuer. With
+# --watch-pid it stops by itself when that process ends. Pid and log: target/oidc-provider/.
+# Needs Node.js 20 or later and npm, and the npm registry (or npm's cache) the first time.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

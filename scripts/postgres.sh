@@ -1,22 +1,15 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL on 127.0.0.1 for the tests of auth0-store-postgres: a fresh data
-# directory in a temp dir, a free port, fsync off, trust authentication (loopback only).
+# A throwaway PostgreSQL on 127.0.0.1 for the tests: a temp data dir, a free port, fsync off, trust.
 #
-#   scripts/postgres.sh install           # installs PostgreSQL if missing; prints the dir of
-#                                         # its programs (initdb, postgres, ...)
+#   scripts/postgres.sh install           # installs PostgreSQL (apt-get) if missing; prints
+#                                         # the dir of its programs (initdb, postgres, ...)
 #   eval "$(scripts/postgres.sh start)"   # prints `export DATABASE_URL=...` and
 #                                         # `export AUTH0_TEST_PG_DIR=...` once it accepts connections
 #   scripts/postgres.sh stop  [DIR]       # stops it and removes DIR (default: $AUTH0_TEST_PG_DIR)
-#   scripts/postgres.sh down  [DIR]       # stops the server but keeps DIR (a test simulating an outage)
-#   scripts/postgres.sh up    [DIR]       # starts it again, same port and data
+#   scripts/postgres.sh down|up [DIR]     # stops / starts it again, same port and data (outages)
 #
-# PostgreSQL refuses to run as root: as root the server runs as the `postgres` user (through
-# runuser); run by another user, as that user. A start takes about 2 s. When `initdb` is found
-# neither on PATH nor in /usr/lib/postgresql/*/bin, it is installed with apt-get (as root; on a
-# fresh machine the package lists may be missing, so `apt-get update` is run when the first
-# install attempt fails).
-#
-# Everything but the export lines goes to stderr, so `eval "$(...)"` sees only them.
+# As root the server runs as the `postgres` user (PostgreSQL refuses root). A start takes
+# about 2 s. Everything but the export lines goes to stderr, for `eval "$(...)"`.
 set -Eeuo pipefail
 
 # Name prefix of the temp dirs this script makes; `stop` removes only such a dir.
@@ -24,24 +17,14 @@ readonly DIR_PREFIX="auth0-pg."
 # The superuser and database the tests connect as / to.
 readonly PG_USER="auth0"
 readonly PG_DB="auth0_test"
-# How many free ports are tried when the one picked is taken meanwhile.
-readonly PORT_ATTEMPTS=10
 # Seconds pg_ctl waits for the server to start or stop.
 readonly PG_CTL_WAIT=60
 
 say() { echo "postgres.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
-
 is_root() { [[ "$(id -u)" == 0 ]]; }
-
 # Runs a PostgreSQL program as the user the server runs as.
-as_pg() {
-    if is_root; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
+as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 # Sets BIN to the directory holding initdb/pg_ctl/createdb, installing PostgreSQL if needed.
 find_bin() {
@@ -53,7 +36,6 @@ find_bin() {
     fi
     if [[ -z "$initdb" ]]; then
         is_root || die "initdb not found; install PostgreSQL (Debian: apt-get install postgresql)"
-        command -v apt-get >/dev/null || die "initdb not found and there is no apt-get to install PostgreSQL"
         say "initdb not found: installing PostgreSQL with apt-get"
         export DEBIAN_FRONTEND=noninteractive
         # Only the programs are wanted: no system cluster started on port 5432.
@@ -72,15 +54,7 @@ find_bin() {
 
 # A port on 127.0.0.1 that nothing listens on right now.
 free_port() {
-    local port i
-    for i in $(seq 1 100); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "no free port found on 127.0.0.1"
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # The data dir to act on: the argument, else $AUTH0_TEST_PG_DIR; refuses anything this script
@@ -117,10 +91,8 @@ cmd_start() {
         >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; false; }
     echo "include 'auth0-test.conf'" | as_pg tee -a "$dir/data/postgresql.conf" >/dev/null
 
-    local attempt
-    for attempt in $(seq 1 "$PORT_ATTEMPTS"); do
-        port="$(free_port)"
-        as_pg tee "$dir/data/auth0-test.conf" >/dev/null <<EOF
+    port="$(free_port)"
+    as_pg tee "$dir/data/auth0-test.conf" >/dev/null <<EOF
 # Written by scripts/postgres.sh: a test server, loopback only, durability off for speed.
 listen_addresses = '127.0.0.1'
 port = $port
@@ -130,16 +102,8 @@ synchronous_commit = off
 full_page_writes = off
 max_connections = 300
 EOF
-        if pg_start "$dir"; then
-            started=1
-            break
-        fi
-        say "start on port $port failed (attempt $attempt); the log says:"
-        tail -n 5 "$dir/postgres.log" >&2 || true
-        if [[ "$attempt" == "$PORT_ATTEMPTS" ]]; then
-            false
-        fi
-    done
+    pg_start "$dir" || { tail -n 5 "$dir/postgres.log" >&2; false; }
+    started=1
     as_pg "$BIN/createdb" -h 127.0.0.1 -p "$port" -U "$PG_USER" "$PG_DB"
     trap - ERR
     say "PostgreSQL accepts connections on 127.0.0.1:$port (data in $dir)"
@@ -158,18 +122,11 @@ cmd_stop() {
     say "stopped and removed $dir"
 }
 
-cmd_down() {
+cmd_down_up() { # <pg_stop|pg_start> [DIR]
     local dir
-    dir="$(target_dir "${1:-}")"
+    dir="$(target_dir "${2:-}")"
     find_bin
-    pg_stop "$dir"
-}
-
-cmd_up() {
-    local dir
-    dir="$(target_dir "${1:-}")"
-    find_bin
-    pg_start "$dir"
+    "$1" "$dir"
 }
 
 case "${1:-}" in
@@ -179,8 +136,8 @@ install)
     ;;
 start) cmd_start ;;
 stop) cmd_stop "${2:-}" ;;
-down) cmd_down "${2:-}" ;;
-up) cmd_up "${2:-}" ;;
+down) cmd_down_up pg_stop "${2:-}" ;;
+up) cmd_down_up pg_start "${2:-}" ;;
 *)
     echo "usage: $0 install | start | stop [DIR] | down [DIR] | up [DIR]" >&2
     exit 2

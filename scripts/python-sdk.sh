@@ -1,13 +1,9 @@
 #!/usr/bin/env bash
-# Makes a Python venv with the real auth0-server-python SDK, for the interoperability tests
-# (crates/auth0-server-core/tests/python_sdk.rs read its path from AUTH0_PYTHON_SDK).
+# Makes a Python venv with the real auth0-server-python SDK, for the interoperability tests.
 #
-# Idempotent: a venv that already imports auth0_server_python is left as it is.
-# The venv's python path is printed on the last line of stdout:
+#   export AUTH0_PYTHON_SDK="$(scripts/python-sdk.sh | tail -n 1)"   # the venv's python
 #
-#   export AUTH0_PYTHON_SDK="$(scripts/python-sdk.sh | tail -n 1)"
-#
-# Environment: PYTHON (default: python3.11, else python3) makes the venv.
+# Idempotent. PYTHON (default: python3.11, else python3) makes the venv.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# Starts or stops a throwaway redis-server on loopback for the tests.
+# A throwaway redis-server on loopback for the tests (installed from Debian's packages if missing).
 #
-#   scripts/redis.sh install # installs redis-server if missing, nothing else
-#   scripts/redis.sh start   # prints `export REDIS_URL=...; export AUTH0_TEST_REDIS_DIR=...`
+#   scripts/redis.sh install               # installs redis-server if missing, nothing else
+#   eval "$(scripts/redis.sh start)"       # exports REDIS_URL and AUTH0_TEST_REDIS_DIR
 #   scripts/redis.sh stop DIR
-#
-# Installs redis-server from Debian's packages when it is missing (CI runs as root).
 set -euo pipefail
 
 ensure_installed() {

@@ -19,8 +19,7 @@
 //! cargo bench -p auth0-dev-tenant --bench logins
 //! ```
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use auth0_test_support::dev_tenant as support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! Access tokens, refresh-token rotation with reuse detection, and `/userinfo`.
 
-mod support;
+use auth0_test_support::dev_tenant as support;
 
 use auth0_server_core::client::{AccessTokenOptions, Error};
 use auth0_server_core::store::StoreContext;

@@ -1,7 +1,7 @@
 //! The authorization endpoint's refusals: an untrusted client or redirect URI gets a page
 //! and no redirect; every other error goes back to the callback.
 
-mod support;
+use auth0_test_support::dev_tenant as support;
 
 use support::*;
 

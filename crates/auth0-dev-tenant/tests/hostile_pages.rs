@@ -2,7 +2,7 @@
 //! in a query parameter or in what was typed into the login form are escaped, never read as
 //! HTML, never filled in.
 
-mod support;
+use auth0_test_support::dev_tenant as support;
 
 use support::*;
 

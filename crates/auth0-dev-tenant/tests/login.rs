@@ -1,7 +1,7 @@
 //! The login flow of a real `ServerClient` against the dev tenant: discovery, the form, the
 //! callback, the ID token, single sign-on, cancel.
 
-mod support;
+use auth0_test_support::dev_tenant as support;
 
 use auth0_server_core::client::{Error, StartLoginOptions};
 use serde_json::Value;

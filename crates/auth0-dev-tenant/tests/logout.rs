@@ -1,7 +1,7 @@
 //! Logout: RP-initiated through the `end_session_endpoint` with back-channel logout to the
 //! app, Auth0's `/v2/logout`, and return URLs that are not allowed.
 
-mod support;
+use auth0_test_support::dev_tenant as support;
 
 use auth0_server_core::client::{BACKCHANNEL_LOGOUT_EVENT, LogoutOptions};
 use auth0_server_core::store::StoreContext;

@@ -1,6 +1,6 @@
 //! Starting and stopping: loopback only, taken ports, shutdown, drop, embedding.
 
-mod support;
+use auth0_test_support::dev_tenant as support;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The token endpoint's refusals: client authentication, PKCE, code reuse and expiry,
 //! redirect URI mismatch, unknown grant types.
 
-mod support;
+use auth0_test_support::dev_tenant as support;
 
 use std::sync::Arc;
 use std::time::Duration;

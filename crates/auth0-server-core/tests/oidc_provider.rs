@@ -8,14 +8,13 @@
 //! against one provider. A small HTTP client with a cookie jar plays the browser: it follows
 //! redirects by hand, fills the provider's login and consent forms, and stops at the
 //! callback URL, which it hands to the SDK instead of fetching. The browser and the client
-//! registration are shared with the quickstart's tests: `tests/e2e/support/oidc.rs`.
+//! registration are shared with the quickstart's tests: `auth0_test_support::oidc`.
 //!
 //! The provider's test hooks (see `provider.mjs`) count the token requests each client
 //! makes and answer some of them with injected errors: the SDK reaches the token endpoint
 //! only through its issuer's discovery document, so that is where a fault can sit.
 
-#[path = "../../../tests/e2e/support/oidc.rs"]
-mod oidc;
+use auth0_test_support::oidc;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -28,15 +27,11 @@ use auth0_server_core::client::{
 };
 use auth0_server_core::clock::{Clock as _, ManualClock};
 use auth0_server_core::store::{ServerSideStateStore, StoreContext};
-use auth0_server_core::tls::ensure_crypto_provider;
 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use josekit::jwk::JwkSet;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use url::Url;
 
 use oidc::{Browser, LOGIN, LOGIN_NAME, Provider};
@@ -50,72 +45,6 @@ const LOGIN_SCOPE: &str = "offline_access read:messages";
 /// The API a test asks tokens for: its own audience (a resource indicator at the provider).
 fn api(test: &str) -> String {
     format!("https://api.example.com/{test}")
-}
-
-/// The provider's test hooks and keys (the rest of `Provider` is shared: `oidc`).
-impl Provider {
-    /// How many token requests of `grant_type` the provider received from the client.
-    async fn token_requests(&self, client_id: &str, grant_type: &str) -> u64 {
-        let mut url = Url::parse(&format!("{}/_test/token-requests", self.issuer)).unwrap();
-        url.query_pairs_mut().append_pair("client_id", client_id);
-        let counts: Value = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .expect("the provider's test hooks answer")
-            .json()
-            .await
-            .expect("JSON counts");
-        counts[grant_type].as_u64().unwrap_or(0)
-    }
-
-    /// The next `count` token requests of the client and grant type get `status` (with
-    /// `Retry-After: retry_after`) instead of reaching the provider.
-    async fn inject_token_fault(
-        &self,
-        client_id: &str,
-        grant_type: &str,
-        status: u16,
-        retry_after: u64,
-        count: u32,
-    ) {
-        let response = self
-            .http
-            .post(format!("{}/_test/token-faults", self.issuer))
-            .json(
-                &json!({"client_id": client_id, "grant_type": grant_type, "status": status,
-                          "retry_after": retry_after, "count": count}),
-            )
-            .send()
-            .await
-            .expect("the provider's test hooks answer");
-        assert_eq!(response.status(), 201, "fault not accepted");
-    }
-
-    /// The claims of a JWT the provider signed, after checking the signature with its keys.
-    async fn verified_claims(&self, jwt: &str) -> (Map<String, Value>, Map<String, Value>) {
-        let jwks: Map<String, Value> = self
-            .http
-            .get(format!("{}/jwks", self.issuer))
-            .send()
-            .await
-            .expect("the provider's key set")
-            .json()
-            .await
-            .expect("a JSON key set");
-        let jwks = JwkSet::from_map(jwks).expect("a key set");
-        let header: Map<String, Value> =
-            serde_json::from_slice(&B64.decode(jwt.split('.').next().unwrap()).unwrap())
-                .expect("a JWT header");
-        let kid = header["kid"].as_str().expect("a kid");
-        let key = jwks.get(kid).into_iter().next().expect("the signing key");
-        assert_eq!(header["alg"], "RS256");
-        let verifier = josekit::jws::RS256.verifier_from_jwk(key).unwrap();
-        let (payload, _) = josekit::jwt::decode_with_verifier(jwt, &verifier)
-            .expect("a JWT signed by the provider");
-        (header, payload.into())
-    }
 }
 
 /// What the application's back-channel logout endpoint did with each request.

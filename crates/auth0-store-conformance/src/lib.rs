@@ -30,8 +30,8 @@
 //!
 //! Other harnesses call [`run_all`] and read the [`Report`].
 //!
-//! The store crates' benches share their load driver and result files through [`load`], and
-//! their sample session through [`sample`].
+//! The store crates' benches share their sample session through [`sample`] (their load
+//! driver is the workspace's unpublished `auth0-test-support`).
 //!
 //! [auth0-server]: https://docs.rs/auth0-server
 // Library code never unwraps; tests may (clippy.toml allows it in unit tests).
@@ -39,7 +39,6 @@
 
 mod fixture;
 mod jar;
-pub mod load;
 pub mod rules;
 pub mod sample;
 

@@ -9,17 +9,17 @@
 //! slow these down).
 //!
 //! Each sample spreads criterion's `iters` operations over `c` Tokio tasks on a multi-thread
-//! runtime (`auth0_store_conformance::load`), so the time criterion reports is wall time ÷
+//! runtime (`auth0_test_support::load`), so the time criterion reports is wall time ÷
 //! operations: the inverse of throughput at that concurrency, not one operation's latency.
 //! Group `memory_backend`, ids `load/c1` … `update/c64`, `store_get/c1` … `store_get/c64`.
 //!
 //! `cargo bench -p auth0-store-memory --bench backend`
 
 use auth0_store_conformance::TEST_SECRET;
-use auth0_store_conformance::load::{self, CONCURRENCY, Op, Workload};
 use auth0_store_core::Secrets;
 use auth0_store_core::store::ServerSideStateStore;
 use auth0_store_memory::MemoryBackend;
+use auth0_test_support::load::{self, CONCURRENCY, Op, Workload};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {

@@ -18,11 +18,11 @@
 use std::alloc::System;
 
 use auth0_store_conformance::TEST_SECRET;
-use auth0_store_conformance::load::{self, BytesPerSession};
 use auth0_store_conformance::sample::realistic_session;
 use auth0_store_core::Secrets;
 use auth0_store_core::store::{ServerSideStateStore, SessionBackend};
 use auth0_store_memory::MemoryBackend;
+use auth0_test_support::load::{self, BytesPerSession};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 
 #[global_allocator]

@@ -47,16 +47,16 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use auth0_store_conformance::TEST_SECRET;
-use auth0_store_conformance::load::{
-    self, BytesPerSession, CONCURRENCY, Comparison, ComparisonRow, Op, PAIRED_ROUND, PAIRED_ROUNDS,
-    Workload,
-};
 use auth0_store_conformance::sample::realistic_session;
 use auth0_store_core::Secrets;
 use auth0_store_core::store::{ServerSideStateStore, SessionBackend};
 use auth0_store_postgres::sqlx::postgres::{PgPool, PgPoolOptions};
 use auth0_store_postgres::sqlx::{self, AssertSqlSafe, Connection, PgConnection};
 use auth0_store_postgres::{PostgresBackend, Statement};
+use auth0_test_support::load::{
+    self, BytesPerSession, CONCURRENCY, Comparison, ComparisonRow, Op, PAIRED_ROUND, PAIRED_ROUNDS,
+    Workload,
+};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 /// The bench's schemas are named `{SCHEMA_PREFIX}{unix seconds}_{pid}` (and `…_size`).

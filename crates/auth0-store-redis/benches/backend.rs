@@ -36,15 +36,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use auth0_store_conformance::TEST_SECRET;
-use auth0_store_conformance::load::{
-    self, BytesPerSession, CONCURRENCY, Comparison, ComparisonRow, Op, PAIRED_ROUND, PAIRED_ROUNDS,
-    Workload,
-};
 use auth0_store_conformance::sample::realistic_session;
 use auth0_store_core::Secrets;
 use auth0_store_core::store::{ServerSideStateStore, SessionBackend};
 use auth0_store_redis::RedisBackend;
 use auth0_store_redis::redis::{self, aio::MultiplexedConnection};
+use auth0_test_support::load::{
+    self, BytesPerSession, CONCURRENCY, Comparison, ComparisonRow, Op, PAIRED_ROUND, PAIRED_ROUNDS,
+    Workload,
+};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
 /// How long the raw key lives if the bench dies before deleting it: a day, as the sessions.

@@ -7,15 +7,13 @@
 //! Without `OIDC_PROVIDER_ISSUER` these tests skip with a loud message, or fail when `CI` is
 //! set; so do the Redis and PostgreSQL ones without `REDIS_URL` or `DATABASE_URL`. Each test
 //! registers its own client (dynamic client registration) for its app's loopback port. The
-//! provider and the browser are shared with core's tests: `tests/e2e/support/oidc.rs`.
+//! provider and the browser are shared with core's tests: `auth0_test_support::oidc`.
 
-#[path = "../../../tests/e2e/support/oidc.rs"]
-mod oidc;
+use auth0_test_support::oidc;
 
 use std::io::Write as _;
 
 use auth0_server::client::ServerClient;
-use auth0_server::tls::ensure_crypto_provider;
 use quickstart::{Settings, StoreChoice, app};
 use reqwest::header::LOCATION;
 use url::Url;

@@ -1,29 +1,11 @@
 //! What the PostgreSQL tests share: the database, a fresh schema per test, and sample
 //! records.
 //!
-//! The database a test runs against, in this order:
-//!
-//! 1. `DATABASE_URL`, read at run time (`./scripts/test` sets it, as does
-//!    `eval "$(scripts/postgres.sh start)"`);
-//! 2. else, when a Docker engine answers (`DOCKER_HOST`, else the default socket: the engine
-//!    testcontainers would use), a container of `AUTH0_TEST_POSTGRES_IMAGE` (default
-//!    [`DEFAULT_IMAGE`]) started through testcontainers for this one test, and removed when
-//!    the test's [`TestDatabase`] (or the [`WithServer`] holding it) is dropped;
-//! 3. else the test skips with a loud message straight to stderr, or fails when `CI` is set.
-//!
-//! `AUTH0_TEST_REQUIRE_CONTAINERS=1` allows only 2: a set `DATABASE_URL`, or no engine, fails
-//! the test. CI sets it in its container stage (`./scripts/test containers`), so the
-//! container path cannot silently not run.
+//! The database a test runs against: `DATABASE_URL`, else docker-compose.yml's `postgres`
+//! service, else a loud skip (a failure under `CI`); see `auth0_test_support::services`.
 //!
 //! The outage test runs a server of its own and only asks [`database_url`] whether to run.
-//!
-//! The order itself is the workspace's `tests/e2e/support/containers.rs`, shared with the
-//! Redis tests; here is what it needs to know about PostgreSQL ([`POSTGRES`]), and the wait
-//! until a container's server accepts connections.
 #![allow(dead_code)]
-
-#[path = "../../../../tests/e2e/support/containers.rs"]
-mod containers;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -33,9 +15,9 @@ use auth0_store_core::store::SessionRecord;
 use auth0_store_postgres::PostgresBackend;
 use auth0_store_postgres::sqlx::Connection as _;
 use auth0_store_postgres::sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
+use auth0_test_support::services::{self, POSTGRES};
 
-use containers::{Ready, Service};
-pub use containers::{TestServer as TestDatabase, WithServer};
+pub use auth0_test_support::services::{TestServer as TestDatabase, WithServer};
 
 /// The secret the tests seal with.
 pub const SECRET: &str = "postgres-test-secret-that-is-long-enough-0123456789";
@@ -45,62 +27,21 @@ const SCHEMA_PREFIX: &str = "auth0t_";
 /// such as the docker-compose one, does not fill up with them).
 const STALE_SCHEMA_AGE: Duration = Duration::from_secs(60 * 60);
 
-/// The image started when `AUTH0_TEST_POSTGRES_IMAGE` is not set.
-pub const DEFAULT_IMAGE: &str = "postgres:16-alpine";
-/// The user, password and database a container gets (the official image's `POSTGRES_*`
-/// variables; scripts/docker.sh's image has them built in, with trust authentication).
-const CONTAINER_USER: &str = "auth0";
-const CONTAINER_PASSWORD: &str = "auth0";
-const CONTAINER_DB: &str = "auth0";
-/// The port PostgreSQL listens on inside the container.
-const POSTGRES_PORT: u16 = 5432;
-/// What PostgreSQL prints on stderr once it accepts connections. The official image prints
-/// it twice: first for the server its entrypoint runs to initialise the database (on a Unix
-/// socket only), then for the real one; so the wait for this line is followed by connection
-/// attempts until one succeeds.
-const READY_LINE: &str = "database system is ready to accept connections";
-/// How long the server may take to accept a connection after [`READY_LINE`].
+/// How long the compose service's server may take to accept a TCP connection once healthy:
+/// the official image's entrypoint first runs a server on a Unix socket only (for its init
+/// scripts), which its `pg_isready` healthcheck may already call ready.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The pause between two connection attempts.
 const CONNECT_RETRY: Duration = Duration::from_millis(100);
-
-/// PostgreSQL, as [`containers::find`] looks for it.
-const POSTGRES: Service = Service {
-    name: "PostgreSQL",
-    url_var: "DATABASE_URL",
-    image_var: "AUTH0_TEST_POSTGRES_IMAGE",
-    default_image: DEFAULT_IMAGE,
-    port: POSTGRES_PORT,
-    ready: Ready::Stderr(READY_LINE),
-    env: &[
-        ("POSTGRES_USER", CONTAINER_USER),
-        ("POSTGRES_PASSWORD", CONTAINER_PASSWORD),
-        ("POSTGRES_DB", CONTAINER_DB),
-    ],
-    url: container_url,
-    ci_advice: "run ./scripts/test, or eval \"$(scripts/postgres.sh start)\" first",
-    skip_notice: "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
-                  !! SKIPPED: the PostgreSQL store is NOT tested.\n\
-                  !! DATABASE_URL is not set and no Docker engine answers. Run\n\
-                  !! ./scripts/test, or\n\
-                  !!   eval \"$(scripts/postgres.sh start)\"\n\
-                  !! (and scripts/postgres.sh stop when done), or start Docker.\n\
-                  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\n",
-};
-
-/// The URL of a container's database, published on `host:port`.
-fn container_url(host: &str, port: u16) -> String {
-    format!("postgres://{CONTAINER_USER}:{CONTAINER_PASSWORD}@{host}:{port}/{CONTAINER_DB}")
-}
 
 /// This test's database (see the module docs), or `None` after a loud message.
 ///
 /// # Panics
 ///
 /// When the test cannot run and must not skip (`CI`, `AUTH0_TEST_REQUIRE_CONTAINERS`), or
-/// when a Docker engine answers but the container does not start.
+/// when a Docker engine answers but the compose services do not start.
 pub async fn database() -> Option<TestDatabase> {
-    let database = containers::find(&POSTGRES).await?;
+    let database = services::find(&POSTGRES).await?;
     if database.is_container() {
         wait_until_accepting(database.url()).await;
     }
@@ -110,10 +51,10 @@ pub async fn database() -> Option<TestDatabase> {
 /// `DATABASE_URL`, or `None` after a loud message (a panic when `CI` is set). Only for the
 /// outage test, which runs its own server; others use [`database`].
 pub fn database_url() -> Option<String> {
-    containers::env_url_or_skip(&POSTGRES)
+    services::env_url_or_skip(&POSTGRES)
 }
 
-/// Connects until a connection succeeds (see [`READY_LINE`]), for at most [`CONNECT_TIMEOUT`].
+/// Connects until a connection succeeds, for at most [`CONNECT_TIMEOUT`].
 async fn wait_until_accepting(url: &str) {
     let deadline = Instant::now() + CONNECT_TIMEOUT;
     loop {
@@ -123,8 +64,8 @@ async fn wait_until_accepting(url: &str) {
                 return;
             }
             Err(e) if Instant::now() >= deadline => panic!(
-                "the PostgreSQL container logged \"{READY_LINE}\" but {url} still refuses \
-                 connections after {CONNECT_TIMEOUT:?}: {e}"
+                "the compose file's PostgreSQL is up but {url} still refuses connections \
+                 after {CONNECT_TIMEOUT:?}: {e}"
             ),
             Err(_) => tokio::time::sleep(CONNECT_RETRY).await,
         }

@@ -1,138 +1,15 @@
 //! What the quickstart's end-to-end tests share: a browser that keeps cookies and follows
-//! redirects by hand, the app started on a free port against an in-process dev tenant, and a
-//! login through the tenant's form.
+//! redirects by hand (`auth0_test_support::browser`), the app started on a free port against
+//! an in-process dev tenant, and a login through the tenant's form.
 #![allow(dead_code)] // each test file uses its own part
 
-use std::collections::BTreeMap;
 use std::io::Write as _;
 
 use auth0_server::client::ServerClientBuilder;
 use quickstart::{DEV_AUDIENCE, Settings, StoreChoice, TransactionChoice, app, dev_tenant_client};
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
-/// What a link or form on another site sends (Fetch Metadata).
-pub const CROSS_SITE: &[(&str, &str)] = &[("sec-fetch-site", "cross-site")];
-/// What a link on the app's own pages sends.
-pub const SAME_ORIGIN: &[(&str, &str)] = &[("sec-fetch-site", "same-origin")];
-
-/// A browser: one cookie jar (everything runs on 127.0.0.1), redirects followed by hand.
-pub struct Browser {
-    pub http: reqwest::Client,
-    pub jar: BTreeMap<String, String>,
-    pub set_cookies: Vec<String>,
-    pub visited: Vec<String>,
-}
-
-impl Browser {
-    pub fn new() -> Self {
-        // This client is built before the SDK's: install the same TLS provider first.
-        auth0_server::tls::ensure_crypto_provider();
-        Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            jar: BTreeMap::new(),
-            set_cookies: Vec::new(),
-            visited: Vec::new(),
-        }
-    }
-
-    fn take(&mut self, response: &reqwest::Response) {
-        for value in response.headers().get_all(SET_COOKIE) {
-            let header = value.to_str().unwrap().to_owned();
-            let (pair, attrs) = header.split_once(';').unwrap_or((&header, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attrs.contains("Max-Age=0") {
-                self.jar.remove(name.trim());
-            } else {
-                self.jar
-                    .insert(name.trim().to_owned(), value.trim().to_owned());
-            }
-            self.set_cookies.push(header.clone());
-        }
-    }
-
-    pub fn cookie_header(&self) -> String {
-        self.jar
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    /// A navigation to `url` (a typed URL or a redirect).
-    pub async fn get(&mut self, url: &str) -> reqwest::Response {
-        self.get_with(url, &[]).await
-    }
-
-    /// A link on the app's own page: what [`Browser::get`] sends, with the `Sec-Fetch-Site`
-    /// header a browser adds.
-    pub async fn get_from_app(&mut self, url: &str) -> reqwest::Response {
-        self.get_with(url, SAME_ORIGIN).await
-    }
-
-    /// A navigation to `url` with these headers too (Fetch Metadata, `Origin`, …).
-    pub async fn get_with(&mut self, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
-        self.visited.push(url.to_owned());
-        let request = self.http.get(url);
-        self.send(request, headers).await
-    }
-
-    /// A form posted to `url`.
-    pub async fn post_form(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.post_form_with(url, form, &[]).await
-    }
-
-    /// A form posted to `url` with these headers too.
-    pub async fn post_form_with(
-        &mut self,
-        url: &str,
-        form: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let request = self.http.post(url).form(form);
-        self.send(request, headers).await
-    }
-
-    async fn send(
-        &mut self,
-        request: reqwest::RequestBuilder,
-        headers: &[(&str, &str)],
-    ) -> reqwest::Response {
-        let mut request = request.header(COOKIE, self.cookie_header());
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.unwrap();
-        self.take(&response);
-        response
-    }
-
-    /// Follows redirects from `response` until a page; returns its final URL and body.
-    pub async fn follow(
-        &mut self,
-        mut url: String,
-        mut response: reqwest::Response,
-    ) -> (String, String) {
-        for _ in 0..10 {
-            if !response.status().is_redirection() {
-                let status = response.status();
-                let body = response.text().await.unwrap();
-                assert!(status.is_success(), "{url} answered {status}: {body}");
-                return (url, body);
-            }
-            let next = response.headers()[LOCATION].to_str().unwrap().to_owned();
-            url = reqwest::Url::parse(&url)
-                .unwrap()
-                .join(&next)
-                .unwrap()
-                .to_string();
-            response = self.get(&url).await;
-        }
-        panic!("too many redirects");
-    }
-}
+#[allow(unused_imports)] // each test file uses its own part
+pub use auth0_test_support::browser::{Browser, CROSS_SITE, SAME_ORIGIN};
 
 /// The value of `name="…" value="…"` and the form's action in an HTML page.
 pub fn form_parts(html: &str) -> (String, String) {

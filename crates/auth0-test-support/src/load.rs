@@ -17,7 +17,8 @@
 //! ```
 //! use auth0_store_core::Secrets;
 //! use auth0_store_core::store::ServerSideStateStore;
-//! use auth0_store_conformance::{TEST_SECRET, load::{self, CONCURRENCY, Op, Workload}};
+//! use auth0_store_conformance::TEST_SECRET;
+//! use auth0_test_support::load::{self, CONCURRENCY, Op, Workload};
 //! use auth0_store_memory::MemoryBackend;
 //!
 //! let rt = load::runtime();
@@ -49,7 +50,7 @@ use auth0_store_core::store::{
 };
 use serde_json::{Value, json};
 
-use crate::sample::realistic_session;
+use auth0_store_conformance::sample::realistic_session;
 
 /// The concurrency levels every backend bench runs at: 1, 16 and 64 tasks.
 pub const CONCURRENCY: [usize; 3] = [1, 16, 64];
@@ -86,7 +87,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 /// first tasks taking one more when it does not divide.
 ///
 /// ```
-/// let shares: Vec<u64> = auth0_store_conformance::load::shares(10, 4).collect();
+/// let shares: Vec<u64> = auth0_test_support::load::shares(10, 4).collect();
 /// assert_eq!(shares, [3, 3, 2, 2]);
 /// ```
 pub fn shares(ops: u64, concurrency: usize) -> impl Iterator<Item = u64> {
@@ -153,7 +154,7 @@ where
 /// The median of `values` (the mean of the middle two for an even count; NaN for none).
 ///
 /// ```
-/// use auth0_store_conformance::load::median;
+/// use auth0_test_support::load::median;
 /// assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
 /// assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
 /// ```

@@ -3,18 +3,17 @@
 //! discovery and dynamic client registration, and a browser (a cookie jar, redirects
 //! followed by hand, the provider's login, consent and logout forms filled like a user).
 //!
-//! Included by each test crate that needs it with `#[path = "…/tests/e2e/support/oidc.rs"]
-//! mod oidc;`. The including crate's root must have an `ensure_crypto_provider` function in
-//! scope (core's or `auth0_server`'s `tls::ensure_crypto_provider`): reqwest is built
-//! without a TLS crypto provider of its own. It needs reqwest, serde_json and url.
-// Each including crate uses a part of this.
-#![allow(dead_code)]
+//! Used by core's `tests/oidc_provider.rs` and the quickstart's. reqwest is built without a
+//! TLS crypto provider of its own: [`http_client`] installs the SDK's first.
 
 use std::io::Write as _;
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use josekit::jwk::JwkSet;
+use serde_json::{Map, Value, json};
 use url::Url;
 
 /// What the browser types into the provider's login form (any login works there). The
@@ -58,10 +57,76 @@ pub fn issuer() -> Option<String> {
     }
 }
 
+/// The provider's test hooks (tests/e2e/oidc-provider/provider.mjs) and keys.
+impl Provider {
+    /// How many token requests of `grant_type` the provider received from the client.
+    pub async fn token_requests(&self, client_id: &str, grant_type: &str) -> u64 {
+        let mut url = Url::parse(&format!("{}/_test/token-requests", self.issuer)).unwrap();
+        url.query_pairs_mut().append_pair("client_id", client_id);
+        let counts: Value = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .expect("the provider's test hooks answer")
+            .json()
+            .await
+            .expect("JSON counts");
+        counts[grant_type].as_u64().unwrap_or(0)
+    }
+
+    /// The next `count` token requests of the client and grant type get `status` (with
+    /// `Retry-After: retry_after`) instead of reaching the provider.
+    pub async fn inject_token_fault(
+        &self,
+        client_id: &str,
+        grant_type: &str,
+        status: u16,
+        retry_after: u64,
+        count: u32,
+    ) {
+        let response = self
+            .http
+            .post(format!("{}/_test/token-faults", self.issuer))
+            .json(
+                &json!({"client_id": client_id, "grant_type": grant_type, "status": status,
+                          "retry_after": retry_after, "count": count}),
+            )
+            .send()
+            .await
+            .expect("the provider's test hooks answer");
+        assert_eq!(response.status(), 201, "fault not accepted");
+    }
+
+    /// The claims of a JWT the provider signed, after checking the signature with its keys.
+    pub async fn verified_claims(&self, jwt: &str) -> (Map<String, Value>, Map<String, Value>) {
+        let jwks: Map<String, Value> = self
+            .http
+            .get(format!("{}/jwks", self.issuer))
+            .send()
+            .await
+            .expect("the provider's key set")
+            .json()
+            .await
+            .expect("a JSON key set");
+        let jwks = JwkSet::from_map(jwks).expect("a key set");
+        let header: Map<String, Value> =
+            serde_json::from_slice(&B64.decode(jwt.split('.').next().unwrap()).unwrap())
+                .expect("a JWT header");
+        let kid = header["kid"].as_str().expect("a kid");
+        let key = jwks.get(kid).into_iter().next().expect("the signing key");
+        assert_eq!(header["alg"], "RS256");
+        let verifier = josekit::jws::RS256.verifier_from_jwk(key).unwrap();
+        let (payload, _) = josekit::jwt::decode_with_verifier(jwt, &verifier)
+            .expect("a JWT signed by the provider");
+        (header, payload.into())
+    }
+}
+
 /// An HTTP client that does not follow redirects.
 pub fn http_client() -> reqwest::Client {
     // These clients may be built before the SDK's: install its TLS crypto provider first.
-    super::ensure_crypto_provider();
+    auth0_store_core::tls::ensure_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(HTTP_TIMEOUT)
@@ -71,11 +136,14 @@ pub fn http_client() -> reqwest::Client {
 
 /// The provider, and the parts of it that are not the SDK's business.
 pub struct Provider {
+    /// Its issuer URL, without a trailing `/`.
     pub issuer: String,
+    /// The test's HTTP client for it (no redirects followed).
     pub http: reqwest::Client,
 }
 
 impl Provider {
+    /// The provider `OIDC_PROVIDER_ISSUER` names; `None` as [`issuer`] says.
     pub fn from_env() -> Option<Self> {
         Some(Self {
             issuer: issuer()?,
@@ -138,7 +206,9 @@ struct Cookie {
 /// What a navigation showed the user on the way (the provider's forms filled, every URL
 /// requested), and where it ended.
 pub struct Navigation {
+    /// The provider's forms filled, in order.
     pub forms: Vec<&'static str>,
+    /// Every URL requested.
     pub visited: Vec<Url>,
     /// [`Browser::navigate`]: the first redirect off the provider, not followed.
     /// [`Browser::browse`]: the page shown at the end.
@@ -150,6 +220,7 @@ pub struct Navigation {
 /// The user's browser: one cookie jar (by host, whatever the port, as browsers do),
 /// redirects followed by hand, the provider's forms filled like a user would.
 pub struct Browser {
+    /// Its HTTP client (no redirects followed, no cookies kept by itself).
     pub http: reqwest::Client,
     provider: url::Origin,
     jar: Mutex<Vec<Cookie>>,
@@ -207,6 +278,7 @@ fn form(page: &str, html: &str) -> (Url, Vec<(String, String)>) {
 }
 
 impl Browser {
+    /// A browser with an empty cookie jar, for `provider`.
     pub fn new(provider: &Provider) -> Self {
         Self {
             http: http_client(),

@@ -1,7 +1,7 @@
-//! What the tests share: an app (a real `ServerClient` with memory stores and a back-channel
-//! logout endpoint on loopback) in front of a dev tenant, and a browser that follows
-//! redirects by hand, keeps the tenant's cookies and fills its login form.
-#![allow(dead_code)]
+//! What the dev tenant's tests and its logins bench share: an app (a real `ServerClient`
+//! with memory stores and a back-channel logout endpoint on loopback) in front of a dev
+//! tenant, and a browser that follows redirects by hand, keeps the tenant's cookies and
+//! fills its login form.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -37,6 +37,7 @@ pub const SCOPE: &str = "openid profile email offline_access read:messages";
 /// How many redirects the browser follows for one navigation.
 const MAX_HOPS: usize = 10;
 
+/// An HTTP client that does not follow redirects, with the SDK's TLS crypto provider.
 pub fn http_client() -> reqwest::Client {
     auth0_server_core::tls::ensure_crypto_provider();
     reqwest::Client::builder()
@@ -83,6 +84,7 @@ pub enum Landing {
 }
 
 impl Landing {
+    /// Where the tenant redirected; panics when it showed a page.
     pub fn left(self) -> Url {
         match self {
             Self::Left(url) => url,
@@ -90,6 +92,7 @@ impl Landing {
         }
     }
 
+    /// The page the tenant showed; panics when it redirected.
     pub fn page(self) -> (StatusCode, String) {
         match self {
             Self::Page(status, html) => (status, html),
@@ -100,12 +103,14 @@ impl Landing {
 
 /// A browser for the tenant's origin: its cookies, redirects followed by hand.
 pub struct Browser {
+    /// Its HTTP client (no redirects followed, no cookies kept by itself).
     pub http: reqwest::Client,
     origin: url::Origin,
     jar: Mutex<HashMap<String, String>>,
 }
 
 impl Browser {
+    /// A browser with no cookies yet, for `tenant`.
     pub fn new(tenant: &RunningDevTenant) -> Self {
         Self {
             http: http_client(),
@@ -114,6 +119,7 @@ impl Browser {
         }
     }
 
+    /// How many of the tenant's cookies it holds.
     pub fn cookie_count(&self) -> usize {
         self.jar.lock().unwrap().len()
     }
@@ -234,10 +240,13 @@ async fn backchannel_logout(
 
 /// A dev tenant and an app that logs in against it.
 pub struct Setup {
+    /// The tenant.
     pub tenant: RunningDevTenant,
+    /// The app's client of the tenant.
     pub client: ServerClient,
     /// The app's base URL, `http://127.0.0.1:PORT/`.
     pub app: Url,
+    /// What the app's back-channel logout endpoint received.
     pub backchannel: BackchannelLog,
 }
 
@@ -297,6 +306,7 @@ impl Setup {
         }
     }
 
+    /// The app's callback URL.
     pub fn callback(&self) -> String {
         self.app.join("callback").unwrap().to_string()
     }
@@ -330,6 +340,7 @@ impl Setup {
         (done, StoreContext::from_cookies(cx.cookies()), form_shown)
     }
 
+    /// A copy of the back-channel log so far.
     pub fn backchannel_log(&self) -> Vec<(String, Result<u64, &'static str>)> {
         self.backchannel.lock().unwrap().clone()
     }
