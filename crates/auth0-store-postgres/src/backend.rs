@@ -208,6 +208,14 @@ impl PostgresBackend {
     /// not answer within [`DEFAULT_ACQUIRE_TIMEOUT`].
     #[tracing::instrument(name = "store.connect", skip_all, fields(backend = BACKEND))]
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        // sqlx reads any scheme as PostgreSQL's: say so at once rather than time out dialling.
+        let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+        if !matches!(scheme, Some("postgres" | "postgresql")) {
+            return Err(StoreError::backend(
+                BACKEND,
+                "the URL is not a PostgreSQL URL: use postgres://user:password@host:5432/database",
+            ));
+        }
         let pool = PgPoolOptions::new()
             .max_connections(DEFAULT_MAX_CONNECTIONS)
             .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
