@@ -135,32 +135,24 @@ impl StoreChoice {
             #[cfg(feature = "memory")]
             Self::Memory => {
                 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
-                let builder = builder.session_backend(MemoryBackend::new());
-                Ok(on_server(builder, server, MemoryTransactionBackend::new()))
+                let (sessions, logins) = (MemoryBackend::new(), MemoryTransactionBackend::new());
+                Ok(with_backends(builder, server, sessions, logins))
             }
             #[cfg(feature = "redis")]
             Self::Redis(url) => {
                 let backend = auth0_store_redis::RedisBackend::from_url(url)
                     .await
                     .map_err(unavailable)?;
-                let transactions = backend.transaction_backend();
-                Ok(on_server(
-                    builder.session_backend(backend),
-                    server,
-                    transactions,
-                ))
+                let logins = backend.transaction_backend();
+                Ok(with_backends(builder, server, backend, logins))
             }
             #[cfg(feature = "postgres")]
             Self::Postgres(url) => {
                 let backend = auth0_store_postgres::PostgresBackend::connect(url)
                     .await
                     .map_err(unavailable)?;
-                let transactions = backend.transaction_backend();
-                Ok(on_server(
-                    builder.session_backend(backend),
-                    server,
-                    transactions,
-                ))
+                let logins = backend.transaction_backend();
+                Ok(with_backends(builder, server, backend, logins))
             }
             #[allow(unreachable_patterns)]
             other => {
@@ -171,16 +163,19 @@ impl StoreChoice {
     }
 }
 
-/// `builder` with `backend` for logins in progress when they are asked to be on the server,
-/// or when this build has no cookie store to keep them in.
+/// `builder` with `sessions` as its session backend, and `logins` for logins in progress
+/// when they are asked to be on the server, or when this build has no cookie store to keep
+/// them in.
 #[allow(dead_code)] // with no server-side store built in
-fn on_server(
+fn with_backends(
     builder: ServerClientBuilder,
     server: bool,
-    backend: impl auth0_server_core::store::TransactionBackend,
+    sessions: impl auth0_server_core::store::SessionBackend,
+    logins: impl auth0_server_core::store::TransactionBackend,
 ) -> ServerClientBuilder {
+    let builder = builder.session_backend(sessions);
     if server || cfg!(not(feature = "cookie")) {
-        builder.transaction_backend(backend)
+        builder.transaction_backend(logins)
     } else {
         builder
     }
