@@ -57,7 +57,7 @@ async fn login(auth: Auth, Query(query): Query<BTreeMap<String, String>>) -> Res
         authorization_params: query
             .iter()
             .filter(|(k, _)| PASSED_PARAMS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v.as_str().into()))
             .collect(),
         ..StartLoginOptions::default()
     };

@@ -123,7 +123,7 @@ impl App {
             app_state: Some(json!({"returnTo": "/profile"})),
             audience: Some(audience.to_owned()),
             scope: Some(LOGIN_SCOPE.to_owned()),
-            authorization_params: [("prompt".to_owned(), "consent".to_owned())].into(),
+            authorization_params: [("prompt".to_owned(), "consent".into())].into(),
             ..StartLoginOptions::default()
         }
     }

@@ -273,6 +273,44 @@ pub struct UserClaims {
     pub extra: ExtraFields,
 }
 
+/// The organization a user logged in to: the `org_id` and `org_name` claims of the ID
+/// token (Auth0 Organizations). Read from [`UserClaims`], which keeps both as the Python SDK
+/// does, so sessions written before read the same.
+///
+/// ```
+/// use auth0_store_core::model::UserClaims;
+/// let user: UserClaims =
+///     serde_json::from_str(r#"{"sub": "auth0|1", "org_id": "org_1", "org_name": "acme"}"#).unwrap();
+/// let org = user.organization().unwrap();
+/// assert_eq!((org.id.as_str(), org.name.as_deref()), ("org_1", Some("acme")));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organization {
+    /// Its id, `org_…`.
+    pub id: String,
+    /// Its name, when the tenant puts it in tokens.
+    pub name: Option<String>,
+}
+
+impl UserClaims {
+    /// The organization the user logged in to, when the ID token named one (`org_id`).
+    pub fn organization(&self) -> Option<Organization> {
+        let id = self.org_id.clone().filter(|id| !id.is_empty())?;
+        Some(Organization {
+            id,
+            name: self.org_name.clone(),
+        })
+    }
+}
+
+impl StateData {
+    /// The organization of the session's user, when there is one
+    /// ([`UserClaims::organization`]).
+    pub fn organization(&self) -> Option<Organization> {
+        self.user.as_ref().and_then(UserClaims::organization)
+    }
+}
+
 /// Takes `key` out of `claims` when `read` understands its value (or it is `null`); a value
 /// of another type stays in `claims`, to be kept as sent.
 fn take_claim<T>(

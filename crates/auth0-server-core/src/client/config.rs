@@ -1,7 +1,6 @@
 //! Configuration of [`ServerClient`](super::ServerClient): from code with the builder, or from
 //! the environment.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use super::Error;
+use super::params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue};
 use super::stores::StoreChoice;
 use crate::clock::{self, Clock};
 use crate::model::normalize_domain;
@@ -92,7 +92,7 @@ pub struct Config {
     pub(crate) redirect_uri: Url,
     pub(crate) audience: Option<String>,
     pub(crate) scope: String,
-    pub(crate) authorization_params: BTreeMap<String, String>,
+    pub(crate) authorization_params: AuthorizationParams,
     pub(crate) state_identifier: String,
     pub(crate) transaction_identifier: String,
     pub(crate) token_endpoint_auth: TokenEndpointAuth,
@@ -107,6 +107,8 @@ pub struct Config {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cookie_options: CookieOptions,
     pub(crate) session_lifetime: SessionLifetime,
+    /// The organization every login is pinned to (see [`ServerClientBuilder::organization`]).
+    pub(crate) organization: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -205,7 +207,7 @@ pub struct ServerClientBuilder {
     redirect_uri: Option<String>,
     audience: Option<String>,
     scope: Option<String>,
-    authorization_params: BTreeMap<String, String>,
+    authorization_params: AuthorizationParams,
     state_identifier: Option<String>,
     transaction_identifier: Option<String>,
     token_endpoint_auth: TokenEndpointAuth,
@@ -222,6 +224,7 @@ pub struct ServerClientBuilder {
     session_lifetime: Option<SessionLifetime>,
     pub(crate) state_store: Option<StoreChoice<dyn StateStore>>,
     pub(crate) transaction_store: Option<StoreChoice<dyn TransactionStore>>,
+    organization: Option<String>,
 }
 
 impl fmt::Debug for ServerClientBuilder {
@@ -347,11 +350,26 @@ impl ServerClientBuilder {
         retry: RetryPolicy => retry
     );
 
-    /// An extra parameter for every authorization request (reserved ones are ignored).
+    /// An extra parameter for every authorization request (reserved ones are ignored). The
+    /// value is a string, or any JSON value ([`ParamValue`]: sent as its JSON text), such as
+    /// `authorization_details` (Rich Authorization Requests) or, for `scope`, a map from
+    /// audience to scope (as the Python SDK's; see [`scope_for_audience`](super::scope_for_audience)).
+    ///
+    /// ```
+    /// use auth0_server_core::client::ServerClient;
+    /// use serde_json::json;
+    ///
+    /// let builder = ServerClient::builder()
+    ///     .authorization_param("prompt", "login")
+    ///     .authorization_param(
+    ///         "authorization_details",
+    ///         json!([{"type": "payment_initiation", "amount": "10.00"}]),
+    ///     );
+    /// ```
     pub fn authorization_param(
         mut self,
         name: impl Into<String>,
-        value: impl Into<String>,
+        value: impl Into<ParamValue>,
     ) -> Self {
         self.authorization_params.insert(name.into(), value.into());
         self
@@ -465,6 +483,15 @@ impl ServerClientBuilder {
             super::login::parse_max_age(max_age)
                 .map_err(|e| Error::Configuration(e.to_string()))?;
         }
+        let organization = self.configured_organization()?;
+        if let Some(details) = self.authorization_params.get(AUTHORIZATION_DETAILS) {
+            super::params::check_authorization_details(details).map_err(|e| {
+                Error::Configuration(format!(
+                    "authorization_details: {e}; give a JSON array of objects with a \"type\", \
+                     e.g. [{{\"type\": \"payment_initiation\"}}] (RFC 9396)"
+                ))
+            })?;
+        }
         for (name, value) in [
             ("state identifier", &self.state_identifier),
             ("transaction identifier", &self.transaction_identifier),
@@ -507,7 +534,49 @@ impl ServerClientBuilder {
             cookie_options: cookie_options(self.cookie_options.clone(), &redirect_uri)?,
             session_lifetime: self.session_lifetime.unwrap_or_default(),
             redirect_uri,
+            organization,
         })
+    }
+}
+
+/// Organizations (Auth0 Organizations): the client-wide one.
+impl ServerClientBuilder {
+    /// Pins every login to an organization: its id (`org_…`) or its name. It is sent as
+    /// `organization` with each login, and the ID token must carry it (`org_id` equal to an
+    /// id, else `org_name` equal to the name ignoring case). A login may repeat it but not
+    /// ask for another (see [`StartLoginOptions::organization`](super::StartLoginOptions::organization)).
+    ///
+    /// ```
+    /// use auth0_server_core::client::ServerClient;
+    /// let builder = ServerClient::builder().organization("org_W1Xf0cm2eDEqXoLy");
+    /// ```
+    pub fn organization(mut self, organization: impl Into<String>) -> Self {
+        self.organization = Some(organization.into());
+        self
+    }
+
+    /// The organization of [`organization`](Self::organization), else of the
+    /// `organization` authorization parameter; a blank one is refused.
+    fn configured_organization(&self) -> Result<Option<String>, Error> {
+        let param = self.authorization_params.get("organization");
+        if param.is_some_and(|p| p.as_str().is_none()) {
+            return Err(Error::Configuration(
+                "the organization authorization parameter must be a string: give its id \
+                 (org_…) or its name"
+                    .to_owned(),
+            ));
+        }
+        let given = self
+            .organization
+            .clone()
+            .or_else(|| param.and_then(ParamValue::as_str).map(str::to_owned));
+        match given {
+            Some(o) if o.trim().is_empty() => Err(Error::Configuration(
+                "the organization must not be blank: give its id (org_…) or its name, or none"
+                    .to_owned(),
+            )),
+            other => Ok(other),
+        }
     }
 }
 

@@ -94,11 +94,19 @@ pub enum Error {
          `offline_access` scope at login, or log the user in again"
     )]
     MissingRefreshToken,
-    /// The provider requires multi-factor authentication for this token.
-    #[error("multi-factor authentication is required for this token{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    /// The provider requires multi-factor authentication for this token (a token endpoint
+    /// answered `mfa_required`, to a refresh or a code exchange). Continue with the MFA API
+    /// using [`mfa_token`](Self::MfaRequired::mfa_token); neither it nor the raw token is
+    /// ever in `Debug`, `Display` or the logs.
+    #[error("multi-factor authentication is required for this token{}: continue with the MFA API using the error's mfa_token, or log the user in again", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     MfaRequired {
         /// The provider's `error_description`.
         description: Option<String>,
+        /// The provider's `mfa_token`, sealed as the Python SDK seals it (`None` when the
+        /// provider sent none).
+        mfa_token: Option<super::MfaToken>,
+        /// The factors the provider requires (`mfa_requirements`), when it said.
+        mfa_requirements: Option<super::MfaRequirements>,
     },
     /// The refresh failed.
     #[error("the access token could not be refreshed: {error}{}; the user may need to log in again", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]

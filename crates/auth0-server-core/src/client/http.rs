@@ -41,6 +41,12 @@ pub(crate) struct OAuthErrorBody {
     pub(crate) error: String,
     #[serde(default)]
     pub(crate) error_description: Option<String>,
+    /// Auth0's `mfa_required` answer: the token to continue with the MFA API.
+    #[serde(default)]
+    pub(crate) mfa_token: Option<super::mfa::RawMfaToken>,
+    /// Auth0's `mfa_required` answer: what the user must enroll or be challenged with.
+    #[serde(default)]
+    pub(crate) mfa_requirements: Option<serde_json::Value>,
 }
 
 /// What a token endpoint answered: the body on success, or the OAuth error.
@@ -158,6 +164,8 @@ impl Http {
         let body = serde_json::from_slice::<OAuthErrorBody>(&bytes).unwrap_or(OAuthErrorBody {
             error: format!("http_{}", status.as_u16()),
             error_description: None,
+            mfa_token: None,
+            mfa_requirements: None,
         });
         Ok(TokenAnswer::Err {
             status: status.as_u16(),

@@ -12,8 +12,14 @@ use url::Url;
 use super::config::TokenEndpointAuth;
 use super::http::{Retry, TokenAnswer};
 use super::jwt::{self, Expectations, VerifyError};
+use super::params::{
+    AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, audience_param,
+    check_authorization_details, scope_for_audience, token_set_extra,
+};
 use super::{Error, ProviderMetadata, ServerClient};
-use crate::model::{DEFAULT_AUDIENCE, Internal, StateData, TokenSet, TransactionData, UserClaims};
+use crate::model::{
+    DEFAULT_AUDIENCE, Internal, Organization, StateData, TokenSet, TransactionData, UserClaims,
+};
 use crate::seal::random_bytes;
 use crate::store::StoreContext;
 
@@ -48,23 +54,60 @@ const PROTOCOL_CLAIMS: &[&str] = &[
 ];
 
 /// What [`ServerClient::start_interactive_login`] may be told.
+///
+/// ```
+/// use auth0_server_core::client::StartLoginOptions;
+/// use serde_json::json;
+///
+/// let mut options = StartLoginOptions {
+///     organization: Some("org_W1Xf0cm2eDEqXoLy".to_owned()),
+///     ..StartLoginOptions::default()
+/// };
+/// options.authorization_params.insert("prompt".into(), "login".into());
+/// options.authorization_params.insert(
+///     "authorization_details".into(),
+///     json!([{"type": "payment_initiation", "amount": "10.00"}]).into(),
+/// );
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct StartLoginOptions {
     /// Anything to get back after the login (for example where to return to).
     pub app_state: Option<Value>,
-    /// The API the access token is for (else the configured audience).
+    /// The API the access token is for (else an `audience` in
+    /// [`authorization_params`](Self::authorization_params), else the configured audience).
+    /// The login's token set is filed under it, so [`ServerClient::get_access_token`] for
+    /// that audience finds it.
     pub audience: Option<String>,
     /// Scopes on top of the configured ones.
     pub scope: Option<String>,
-    /// Other authorization parameters (`prompt`, `login_hint`, `organization`, `max_age`, …).
+    /// Other authorization parameters (`prompt`, `login_hint`, `organization`, `max_age`,
+    /// `audience`, `authorization_details`, …). Values are strings or any JSON value
+    /// ([`ParamValue`]), sent as their JSON text; a `scope` may be a map from audience to
+    /// scope (see [`scope_for_audience`](super::scope_for_audience)).
     ///
-    /// With `organization` (here or in the configuration), the ID token must carry it:
-    /// `org_id` equal to it for an `org_…` id, else `org_name` equal to it ignoring case.
-    /// With `max_age`, the ID token must carry an `auth_time` no older than that (plus the
-    /// leeway).
-    pub authorization_params: BTreeMap<String, String>,
+    /// With `organization` (here, in [`organization`](Self::organization) or in the
+    /// configuration), the ID token must carry it: `org_id` equal to it for an `org_…` id,
+    /// else `org_name` equal to it ignoring case. With `max_age`, the ID token must carry an
+    /// `auth_time` no older than that (plus the leeway). `authorization_details` (Rich
+    /// Authorization Requests) must be a JSON array of objects with a `type`.
+    pub authorization_params: AuthorizationParams,
     /// Another callback URL than the configured one.
     pub redirect_uri: Option<String>,
+    /// The organization to log in to (its `org_…` id or its name); wins over an
+    /// `organization` in [`authorization_params`](Self::authorization_params). Must not be
+    /// blank, and must be the configured one when the client has one.
+    pub organization: Option<String>,
+    /// An organization invitation's id (from the invitation link's `invitation`), sent as
+    /// `invitation`.
+    pub invitation: Option<String>,
+}
+
+/// What a login asks for besides the protocol's own parameters.
+struct LoginPlan {
+    params: BTreeMap<String, String>,
+    audience: Option<String>,
+    organization: Option<String>,
+    max_age: Option<u64>,
 }
 
 /// The outcome of a completed login.
@@ -74,6 +117,12 @@ pub struct LoginResult {
     pub app_state: Option<Value>,
     /// The logged-in user.
     pub user: UserClaims,
+    /// The organization the user logged in to (the ID token's `org_id` and `org_name`),
+    /// when there is one.
+    pub organization: Option<Organization>,
+    /// The `authorization_details` the token endpoint answered (Rich Authorization
+    /// Requests), when it sent any.
+    pub authorization_details: Option<Value>,
 }
 
 /// A token endpoint's successful answer (code exchange or refresh).
@@ -90,6 +139,9 @@ pub(crate) struct TokenResponse {
     pub(crate) expires_in: Option<u64>,
     #[serde(default)]
     pub(crate) scope: Option<String>,
+    /// What a Rich Authorization Request was granted (RFC 9396 §7).
+    #[serde(default)]
+    pub(crate) authorization_details: Option<Value>,
 }
 
 /// `expires_in` as a provider may send it: a whole number (as large as it likes: sums with it
@@ -109,8 +161,12 @@ where
     })
 }
 
-/// Reads a `max_age` authorization parameter: whole seconds.
-pub(crate) fn parse_max_age(value: &str) -> Result<u64, Error> {
+/// Reads a `max_age` authorization parameter: whole seconds (digits, or a JSON number).
+pub(crate) fn parse_max_age(value: &ParamValue) -> Result<u64, Error> {
+    if let Some(seconds) = value.as_json().as_u64() {
+        return Ok(seconds);
+    }
+    let value = value.to_wire();
     value.trim().parse::<u64>().map_err(|_| {
         Error::InvalidArgument(format!(
             "max_age {value:?} is not a whole number of seconds: give e.g. \"300\""
@@ -179,7 +235,9 @@ impl ServerClient {
     ///
     /// # Errors
     ///
-    /// The provider's metadata cannot be had, PAR fails, or the store fails.
+    /// The provider's metadata cannot be had, PAR fails, or the store fails;
+    /// [`Error::InvalidArgument`] for a blank or conflicting organization, a `max_age` that
+    /// is not whole seconds, or `authorization_details` that is not an array of typed objects.
     #[tracing::instrument(name = "oidc.start_login", skip_all)]
     pub async fn start_interactive_login(
         &self,
@@ -198,42 +256,12 @@ impl ServerClient {
             })?,
             None => config.redirect_uri.clone(),
         };
-        let audience = options.audience.clone().or_else(|| config.audience.clone());
-
-        let mut params: BTreeMap<String, String> = BTreeMap::new();
-        for (name, value) in config
-            .authorization_params
-            .iter()
-            .chain(&options.authorization_params)
-        {
-            if !RESERVED_PARAMS.contains(&name.as_str()) {
-                params.insert(name.clone(), value.clone());
-            }
-        }
-        let max_age = params
-            .get("max_age")
-            .map(|v| parse_max_age(v))
-            .transpose()?;
-        let organization = login_organization(
-            config.authorization_params.get("organization"),
-            options.authorization_params.get("organization"),
-        )?;
-        match &organization {
-            Some(organization) => params.insert("organization".to_owned(), organization.clone()),
-            None => params.remove("organization"),
-        };
-        let extra_scope = params.remove("scope");
-        params.insert(
-            "scope".to_owned(),
-            merge_scopes(&[
-                Some(config.scope.as_str()),
-                extra_scope.as_deref(),
-                options.scope.as_deref(),
-            ]),
-        );
-        if let Some(audience) = &audience {
-            params.insert("audience".to_owned(), audience.clone());
-        }
+        let LoginPlan {
+            mut params,
+            audience,
+            organization,
+            max_age,
+        } = self.login_plan(&options)?;
         params.insert("client_id".to_owned(), config.client_id.clone());
         params.insert("redirect_uri".to_owned(), redirect_uri.to_string());
         params.insert("response_type".to_owned(), "code".to_owned());
@@ -241,7 +269,100 @@ impl ServerClient {
         params.insert("nonce".to_owned(), nonce.clone());
         params.insert("code_challenge".to_owned(), challenge);
         params.insert("code_challenge_method".to_owned(), "S256".to_owned());
+        let url = self.authorization_url(&metadata, &params).await?;
+        let transaction = TransactionData {
+            code_verifier: Some(verifier),
+            nonce: Some(nonce),
+            app_state: options.app_state,
+            audience,
+            redirect_uri: Some(redirect_uri.to_string()),
+            domain: Some(config.domain.clone()),
+            organization,
+            max_age,
+            ..TransactionData::default()
+        };
+        self.inner
+            .transaction_store
+            .set(&self.transaction_key(&state), &transaction, cx)
+            .await?;
+        Ok(url)
+    }
 
+    /// What a login asks for besides the protocol's own parameters: the configured and the
+    /// per-login authorization parameters (reserved ones dropped, JSON values as JSON text),
+    /// the merged scope, the audience (typed, else an `audience` parameter, per login first)
+    /// and the organization.
+    fn login_plan(&self, options: &StartLoginOptions) -> Result<LoginPlan, Error> {
+        let config = &self.inner.config;
+        let mut merged = AuthorizationParams::new();
+        for (name, value) in config
+            .authorization_params
+            .iter()
+            .chain(&options.authorization_params)
+        {
+            if !RESERVED_PARAMS.contains(&name.as_str()) {
+                merged.insert(name.clone(), value.clone());
+            }
+        }
+        let max_age = merged.get("max_age").map(parse_max_age).transpose()?;
+        if let Some(details) = merged.get(AUTHORIZATION_DETAILS) {
+            check_authorization_details(details).map_err(|e| {
+                Error::InvalidArgument(format!(
+                    "authorization_details: {e}; give a JSON array of objects with a \"type\" \
+                     (RFC 9396)"
+                ))
+            })?;
+        }
+        let audience = options
+            .audience
+            .clone()
+            .or_else(|| audience_param(&options.authorization_params))
+            .or_else(|| config.audience.clone())
+            .or_else(|| audience_param(&config.authorization_params));
+        let organization =
+            login_organization(config.organization.as_deref(), asked_organization(options)?)?;
+        if let Some(invitation) = options.invitation.as_deref().filter(|i| !i.is_empty()) {
+            merged.insert("invitation".to_owned(), invitation.into());
+        }
+        let scope_of = |params: &AuthorizationParams| {
+            params
+                .get("scope")
+                .and_then(|s| scope_for_audience(s, audience.as_deref()).map(str::to_owned))
+        };
+        let scope = merge_scopes(&[
+            Some(config.scope.as_str()),
+            scope_of(&config.authorization_params).as_deref(),
+            scope_of(&options.authorization_params).as_deref(),
+            options.scope.as_deref(),
+        ]);
+        let mut params: BTreeMap<String, String> = merged
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "scope" | "organization" | "audience"))
+            .map(|(name, value)| (name.clone(), value.to_wire()))
+            .collect();
+        params.insert("scope".to_owned(), scope);
+        if let Some(organization) = &organization {
+            params.insert("organization".to_owned(), organization.clone());
+        }
+        if let Some(audience) = &audience {
+            params.insert("audience".to_owned(), audience.clone());
+        }
+        Ok(LoginPlan {
+            params,
+            audience,
+            organization,
+            max_age,
+        })
+    }
+
+    /// The URL to send the browser to: the authorization endpoint with the parameters, or
+    /// with a `request_uri` for them when pushed authorization requests are on.
+    async fn authorization_url(
+        &self,
+        metadata: &ProviderMetadata,
+        params: &BTreeMap<String, String>,
+    ) -> Result<Url, Error> {
+        let config = &self.inner.config;
         let mut url =
             Url::parse(&metadata.authorization_endpoint).map_err(|e| Error::Discovery {
                 document: "openid-configuration",
@@ -258,29 +379,13 @@ impl ServerClient {
                             .to_owned(),
                     )
                 })?;
-            let request_uri = self.push_authorization_request(&endpoint, &params).await?;
+            let request_uri = self.push_authorization_request(&endpoint, params).await?;
             url.query_pairs_mut()
                 .append_pair("client_id", &config.client_id)
                 .append_pair("request_uri", &request_uri);
         } else {
             url.query_pairs_mut().extend_pairs(params.iter());
         }
-
-        let transaction = TransactionData {
-            code_verifier: Some(verifier),
-            nonce: Some(nonce),
-            app_state: options.app_state,
-            audience,
-            redirect_uri: Some(redirect_uri.to_string()),
-            domain: Some(config.domain.clone()),
-            organization,
-            max_age,
-            ..TransactionData::default()
-        };
-        self.inner
-            .transaction_store
-            .set(&self.transaction_key(&state), &transaction, cx)
-            .await?;
         Ok(url)
     }
 
@@ -347,6 +452,7 @@ impl ServerClient {
             .validate_login(&tokens, &transaction, &metadata)
             .await?;
         let user = user_claims(&claims)?;
+        let authorization_details = tokens.authorization_details.clone();
         let state_data = self.login_session(tokens, id_token, &claims, &user, &transaction);
         self.inner
             .state_store
@@ -360,7 +466,9 @@ impl ServerClient {
         tracing::info!("login completed");
         Ok(LoginResult {
             app_state: transaction.app_state,
+            organization: user.organization(),
             user,
+            authorization_details,
         })
     }
 
@@ -403,6 +511,15 @@ impl ServerClient {
             .await?;
         match super::http::Http::token_answer::<TokenResponse>(response, &endpoint).await? {
             TokenAnswer::Ok(tokens) => Ok(tokens),
+            TokenAnswer::Err { body, .. } if body.error == "mfa_required" => {
+                Err(self.mfa_required(
+                    body.error_description,
+                    body.mfa_token.as_ref(),
+                    body.mfa_requirements.as_ref(),
+                    transaction.audience.as_deref().unwrap_or(DEFAULT_AUDIENCE),
+                    "",
+                ))
+            }
             TokenAnswer::Err { status, body } => Err(Error::TokenEndpoint {
                 error: body.error,
                 description: body.error_description,
@@ -459,7 +576,7 @@ impl ServerClient {
                 access_token: tokens.access_token,
                 scope: tokens.scope,
                 expires_at: now.saturating_add(tokens.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
-                extra: Map::new(),
+                extra: token_set_extra(tokens.authorization_details.as_ref()),
             }],
             id_token: Some(id_token),
             refresh_token: tokens.refresh_token,
@@ -540,8 +657,8 @@ fn check_callback<'q>(
 /// `?organization=` from the browser (the axum `/login` forwards it) cannot take a user of
 /// another organization in, nor drop the check.
 fn login_organization(
-    configured: Option<&String>,
-    asked: Option<&String>,
+    configured: Option<&str>,
+    asked: Option<&str>,
 ) -> Result<Option<String>, Error> {
     let configured = configured.filter(|o| !o.is_empty());
     let asked = asked.filter(|o| !o.is_empty());
@@ -550,8 +667,34 @@ fn login_organization(
             "this app logs in to the organization {pinned:?} only, and a login asked for \
              {other:?}: drop the per-login `organization`, or the one in the configuration"
         ))),
-        (Some(pinned), _) => Ok(Some(pinned.clone())),
-        (None, asked) => Ok(asked.cloned()),
+        (Some(pinned), _) => Ok(Some(pinned.to_owned())),
+        (None, asked) => Ok(asked.map(str::to_owned)),
+    }
+}
+
+/// The organization one login asks for: [`StartLoginOptions::organization`] (which must not
+/// be blank), else its `organization` authorization parameter (a string; empty is none, as
+/// a browser's `?organization=` may be).
+fn asked_organization(options: &StartLoginOptions) -> Result<Option<&str>, Error> {
+    if let Some(organization) = &options.organization {
+        if organization.trim().is_empty() {
+            return Err(Error::InvalidArgument(
+                "organization must not be blank: give its id (org_…) or its name, or none"
+                    .to_owned(),
+            ));
+        }
+        return Ok(Some(organization));
+    }
+    match options.authorization_params.get("organization") {
+        None => Ok(None),
+        Some(value) if value.is_blank() => Ok(None),
+        Some(value) => value.as_str().map(Some).ok_or_else(|| {
+            Error::InvalidArgument(
+                "the organization authorization parameter must be a string: its id (org_…) \
+                 or its name"
+                    .to_owned(),
+            )
+        }),
     }
 }
 

@@ -31,6 +31,8 @@ mod jwt;
 mod login;
 mod logout;
 mod metadata;
+mod mfa;
+mod params;
 mod replay;
 mod stores;
 mod tokens;
@@ -48,6 +50,8 @@ pub use jwt::{BACKCHANNEL_LOGOUT_EVENT, SUPPORTED_ALGORITHMS};
 pub use login::{LoginResult, StartLoginOptions};
 pub use logout::{LogoutOptions, LogoutRedirect};
 pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
+pub use mfa::{MFA_TOKEN_IDENTIFIER, MfaRequirement, MfaRequirements, MfaToken};
+pub use params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, scope_for_audience};
 pub use replay::MAX_REMEMBERED_LOGOUT_TOKENS;
 pub use tokens::{AccessToken, AccessTokenOptions};
 

@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Instant;
 
-use serde_json::Map;
 use sha2::{Digest, Sha256};
 
 use super::http::{Retry, TokenAnswer};
 use super::login::{DEFAULT_EXPIRES_IN, TokenResponse, user_claims};
+use super::params::{AUTHORIZATION_DETAILS, audience_param, scope_for_audience, token_set_extra};
 use super::{Error, ServerClient};
 use crate::model::{DEFAULT_AUDIENCE, StateData, TokenSet, UserClaims};
 use crate::store::{StoreContext, StoreError};
@@ -44,6 +44,9 @@ pub struct AccessToken {
     pub scope: Option<String>,
     /// When it expires (unix seconds).
     pub expires_at: u64,
+    /// The `authorization_details` it was granted (Rich Authorization Requests), when the
+    /// token endpoint sent any.
+    pub authorization_details: Option<serde_json::Value>,
 }
 
 impl std::fmt::Debug for AccessToken {
@@ -53,6 +56,7 @@ impl std::fmt::Debug for AccessToken {
             .field("audience", &self.audience)
             .field("scope", &self.scope)
             .field("expires_at", &self.expires_at)
+            .field("authorization_details", &self.authorization_details)
             .finish()
     }
 }
@@ -177,31 +181,54 @@ impl ServerClient {
             .audience
             .clone()
             .or_else(|| config.audience.clone())
+            .or_else(|| audience_param(&config.authorization_params))
             .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned());
+        let scope = self.wanted_scope(&audience, options.scope.as_deref());
         if !options.force_refresh
-            && let Some(stored) = self.stored_token(&state, &audience, options.scope.as_deref())
+            && let Some(stored) = self.stored_token(&state, &audience, scope.as_deref())
         {
             return Ok(stored);
         }
         let refreshed = self
-            .refresh_once(&state, &audience, options.scope.as_deref())
+            .refresh_once(&state, &audience, scope.as_deref())
             .await?;
         let new_set = TokenSet {
             audience,
             access_token: refreshed.response.access_token.clone(),
-            scope: refreshed.response.scope.clone().or(options.scope),
+            scope: refreshed.response.scope.clone().or(scope),
             expires_at: refreshed.expires_at,
-            extra: Map::new(),
+            extra: token_set_extra(refreshed.response.authorization_details.as_ref()),
         };
         let user = self.refreshed_user(&state, &refreshed.response).await?;
         self.save_refreshed(state, &new_set, &refreshed.response, user.as_ref(), cx)
             .await?;
-        Ok(AccessToken {
-            token: new_set.access_token,
-            audience: new_set.audience,
-            scope: new_set.scope,
-            expires_at: new_set.expires_at,
-        })
+        Ok(access_token(&new_set))
+    }
+
+    /// The scope asked of a token for `audience`: the one asked for, plus, when the
+    /// configured `scope` authorization parameter is a map from audience to scope (the
+    /// Python SDK's, for multi-resource refresh tokens), that audience's entry.
+    fn wanted_scope(&self, audience: &str, asked: Option<&str>) -> Option<String> {
+        let configured = self
+            .inner
+            .config
+            .authorization_params
+            .get("scope")
+            .filter(|s| s.as_json().is_object())
+            .and_then(|s| scope_for_audience(s, Some(audience)));
+        let Some(configured) = configured else {
+            return asked.map(str::to_owned);
+        };
+        let mut scopes: Vec<&str> = Vec::new();
+        for scope in configured
+            .split_whitespace()
+            .chain(asked.unwrap_or_default().split_whitespace())
+        {
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
+        }
+        (!scopes.is_empty()).then(|| scopes.join(" "))
     }
 
     /// The stored token for `audience` and `scope`, if it is valid for longer than the
@@ -217,12 +244,7 @@ impl ServerClient {
             .saturating_add(self.inner.config.refresh_margin.as_secs());
         find_token_set(state, audience, scope)
             .filter(|set| set.expires_at > fresh_until)
-            .map(|set| AccessToken {
-                token: set.access_token.clone(),
-                audience: set.audience.clone(),
-                scope: set.scope.clone(),
-                expires_at: set.expires_at,
-            })
+            .map(access_token)
     }
 
     /// A refresh for the session's (audience, scope): this call's own, or the one another
@@ -370,15 +392,30 @@ impl ServerClient {
         match super::http::Http::token_answer::<TokenResponse>(response, &endpoint).await? {
             TokenAnswer::Ok(response) => Ok(response),
             TokenAnswer::Err { body, .. } if body.error == "mfa_required" => {
-                Err(Error::MfaRequired {
-                    description: body.error_description,
-                })
+                Err(self.mfa_required(
+                    body.error_description,
+                    body.mfa_token.as_ref(),
+                    body.mfa_requirements.as_ref(),
+                    audience,
+                    scope.unwrap_or_default(),
+                ))
             }
             TokenAnswer::Err { body, .. } => Err(Error::RefreshFailed {
                 error: body.error,
                 description: body.error_description,
             }),
         }
+    }
+}
+
+/// The access token of a token set, with the `authorization_details` it was granted.
+fn access_token(set: &TokenSet) -> AccessToken {
+    AccessToken {
+        token: set.access_token.clone(),
+        audience: set.audience.clone(),
+        scope: set.scope.clone(),
+        expires_at: set.expires_at,
+        authorization_details: set.extra.get(AUTHORIZATION_DETAILS).cloned(),
     }
 }
 
@@ -409,6 +446,8 @@ fn merge(
         Some(existing) => {
             existing.access_token = set.access_token.clone();
             existing.expires_at = set.expires_at;
+            existing.extra.shift_remove(AUTHORIZATION_DETAILS);
+            existing.extra.extend(set.extra.clone());
         }
         None => state.token_sets.push(set.clone()),
     }
@@ -426,6 +465,7 @@ fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
 
     fn set(audience: &str, scope: &str, expires_at: u64) -> TokenSet {
         TokenSet {
@@ -471,6 +511,7 @@ mod tests {
             refresh_token: Some("new-rt".into()),
             expires_in: Some(60),
             scope: Some("read".into()),
+            authorization_details: None,
         };
         merge(&mut state, &set("api", "read", 99), &response, None);
         assert_eq!(state.id_token.as_deref(), Some("old-id"));
