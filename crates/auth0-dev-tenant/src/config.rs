@@ -104,6 +104,8 @@ pub struct DevTenantConfig {
     pub(crate) session_lifetime: Duration,
     pub(crate) bind_address: SocketAddr,
     pub(crate) clock: Arc<dyn Clock>,
+    /// Organizations, Rich Authorization Requests and MFA step-up (`crate::extras`).
+    pub(crate) extras: crate::extras::Extras,
 }
 
 impl fmt::Debug for DevTenantConfig {
@@ -135,6 +137,7 @@ impl Default for DevTenantConfig {
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             bind_address: DEFAULT_BIND_ADDRESS,
             clock: clock::system(),
+            extras: crate::extras::Extras::default(),
         }
     }
 }
@@ -217,6 +220,7 @@ pub struct DevTenantBuilder {
     session_lifetime: Option<Duration>,
     bind_address: Option<SocketAddr>,
     clock: Option<Arc<dyn Clock>>,
+    pub(crate) extras: crate::extras::Extras,
 }
 
 impl fmt::Debug for DevTenantBuilder {
@@ -443,6 +447,7 @@ impl DevTenantBuilder {
             )?,
             bind_address,
             clock: self.clock.unwrap_or(defaults.clock),
+            extras: self.extras.checked()?,
         })
     }
 

@@ -56,10 +56,18 @@
 //!   `state`). Both end the provider session, POST a logout token to each back-channel logout
 //!   URI (and wait for the answer), then send the browser back only to an allowed URL.
 //!
+//! - **Organizations, Rich Authorization Requests, MFA step-up**, each off until configured:
+//!   [`DevTenantBuilder::organization`] ([`DevOrganization`]: `org_id` and `org_name` in the
+//!   tokens of a member's login, `access_denied` for anyone else, as Auth0 answers),
+//!   [`DevTenantBuilder::authorization_details_type`] (`authorization_details` of that type
+//!   granted as asked and answered by the token endpoint), and
+//!   [`DevTenantBuilder::require_mfa_for_audience`] (refreshes for that API answered
+//!   `mfa_required` with an `mfa_token` and `mfa_requirements`).
+//!
 //! # Limits
 //!
-//! One application (client); no passwords, consent screens, organizations, MFA or pushed
-//! authorization requests; state is lost when the process stops, and a new signing key is
+//! One application (client); no passwords, consent screens, MFA API (it can only say MFA is
+//! required), organization invitations or pushed authorization requests; state is lost when the process stops, and a new signing key is
 //! made at each start (sessions of the app survive, but their ID tokens no longer verify as
 //! `id_token_hint`). A used refresh token is never accepted again, even a second later (Auth0
 //! can allow a reuse interval).
@@ -71,6 +79,7 @@
 mod config;
 mod endpoints;
 mod error;
+mod extras;
 mod keys;
 mod memory;
 mod mint;
@@ -85,6 +94,7 @@ pub use config::{
 };
 pub use endpoints::LOGIN_FORM_PATH;
 pub use error::Error;
+pub use extras::{DevOrganization, MFA_CHALLENGE_TYPE};
 pub use keys::{KEY_BITS, SIGNING_ALGORITHM};
 pub use memory::USED_CODE_MEMORY;
 pub use pages::BANNER;

@@ -9,6 +9,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use sha2::{Digest, Sha256};
 
+use crate::extras::DevOrganization;
+
 /// How long a used authorization code is remembered, so that a second use of it revokes the
 /// tokens the first use gave (RFC 6749 §4.1.2).
 pub const USED_CODE_MEMORY: std::time::Duration = std::time::Duration::from_secs(600);
@@ -93,6 +95,10 @@ pub(crate) struct AuthRequest {
     pub(crate) scope: Vec<String>,
     pub(crate) audience: Option<String>,
     pub(crate) login_hint: Option<String>,
+    /// The organization asked for (`crate::extras`).
+    pub(crate) organization: Option<DevOrganization>,
+    /// The Rich Authorization Request's details, checked (`crate::extras`).
+    pub(crate) authorization_details: Option<serde_json::Value>,
 }
 
 /// A login form shown and not yet submitted.
@@ -131,6 +137,10 @@ pub(crate) struct Grant {
     pub(crate) scope: Vec<String>,
     pub(crate) audience: Option<String>,
     pub(crate) expires_at: u64,
+    /// The organization logged in to (`crate::extras`).
+    pub(crate) organization: Option<DevOrganization>,
+    /// The authorization details granted (`crate::extras`).
+    pub(crate) authorization_details: Option<serde_json::Value>,
 }
 
 /// A refresh token: usable once, then remembered as used until its grant expires, so that a
@@ -257,6 +267,8 @@ mod tests {
             scope: vec![],
             audience: None,
             expires_at: 100,
+            organization: None,
+            authorization_details: None,
         };
         let g1 = m.add_grant(grant.clone());
         let g2 = m.add_grant(grant.clone());
@@ -290,6 +302,8 @@ mod tests {
                     scope: vec![],
                     audience: None,
                     login_hint: None,
+                    organization: None,
+                    authorization_details: None,
                 },
                 expires_at: 10,
             },

@@ -5,6 +5,7 @@ use auth0_server_core::client::BACKCHANNEL_LOGOUT_EVENT;
 use josekit::JoseError;
 use serde_json::{Map, Value, json};
 
+use crate::extras::DevOrganization;
 use crate::memory::{User, has_scope, random_token};
 use crate::server::Tenant;
 
@@ -51,6 +52,16 @@ pub(crate) struct IdTokenFacts<'a> {
     pub(crate) auth_time: u64,
     /// Only on the code exchange.
     pub(crate) nonce: Option<&'a str>,
+    /// The organization logged in to, if any.
+    pub(crate) organization: Option<&'a DevOrganization>,
+}
+
+/// `org_id` and `org_name`, as Auth0 puts them in both tokens of an organization login.
+fn add_organization(claims: &mut Map<String, Value>, organization: Option<&DevOrganization>) {
+    if let Some(organization) = organization {
+        claims.insert("org_id".into(), json!(organization.id));
+        claims.insert("org_name".into(), json!(organization.name));
+    }
 }
 
 /// An ID token for the client.
@@ -69,6 +80,7 @@ pub(crate) fn id_token(tenant: &Tenant, facts: &IdTokenFacts<'_>) -> Result<Stri
     if let Some(nonce) = facts.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }
+    add_organization(&mut claims, facts.organization);
     tenant.key.sign(ID_TOKEN_TYPE, claims)
 }
 
@@ -80,6 +92,7 @@ pub(crate) fn access_token(
     audience: Option<&str>,
     user: &User,
     scope: &[String],
+    organization: Option<&DevOrganization>,
 ) -> Result<String, JoseError> {
     let Some(audience) = audience else {
         return Ok(random_token());
@@ -101,7 +114,9 @@ pub(crate) fn access_token(
         "client_id": tenant.config.client_id,
         "jti": random_token(),
     });
-    tenant.key.sign(ACCESS_TOKEN_TYPE, as_map(claims))
+    let mut claims = as_map(claims);
+    add_organization(&mut claims, organization);
+    tenant.key.sign(ACCESS_TOKEN_TYPE, claims)
 }
 
 /// A logout token for the client about a provider session (OIDC Back-Channel Logout 1.0

@@ -9,10 +9,12 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
+use serde_json::Value;
 use url::Url;
 
 use super::{LOGIN_FORM_PATH, Params, Shared, cookie, redirect, session_cookie};
 use crate::config::{AllowedUris, CODE_LIFETIME, LOGIN_FORM_LIFETIME};
+use crate::extras::DevOrganization;
 use crate::memory::{
     AuthRequest, Interaction, Memory, PendingCode, Session, User, has_scope, hash, parse_scope,
     random_token,
@@ -157,6 +159,8 @@ fn check_request(tenant: &Tenant, params: &Params) -> Result<(AuthRequest, Promp
     let audience = request.check_audience(tenant)?;
     let prompt = request.check_prompt()?;
     let login_hint = request.get("login_hint")?.map(str::to_owned);
+    let organization = request.check_organization(tenant)?;
+    let authorization_details = request.check_authorization_details(tenant)?;
     Ok((
         AuthRequest {
             redirect_uri: request.redirect_uri,
@@ -166,6 +170,8 @@ fn check_request(tenant: &Tenant, params: &Params) -> Result<(AuthRequest, Promp
             scope,
             audience,
             login_hint,
+            organization,
+            authorization_details,
         },
         prompt,
     ))
@@ -390,6 +396,58 @@ impl<'a> Checked<'a> {
     }
 }
 
+/// Organizations and Rich Authorization Requests (`crate::extras`).
+impl Checked<'_> {
+    /// The organization asked for (its id or its name), which must be one the tenant has.
+    fn check_organization(&self, tenant: &Tenant) -> Result<Option<DevOrganization>, Refusal> {
+        let Some(asked) = self.get("organization")? else {
+            return Ok(None);
+        };
+        match tenant.config.extras.organization(asked) {
+            Some(organization) => Ok(Some(organization.clone())),
+            None => Err(self.fail(
+                "invalid_request",
+                format!(
+                    "parameter organization is invalid: no organization {asked:?} (add it with \
+                     DevTenant::builder().organization(…))"
+                ),
+            )),
+        }
+    }
+
+    /// The Rich Authorization Request's `authorization_details`, of registered types.
+    fn check_authorization_details(&self, tenant: &Tenant) -> Result<Option<Value>, Refusal> {
+        let Some(text) = self.get("authorization_details")? else {
+            return Ok(None);
+        };
+        tenant
+            .config
+            .extras
+            .authorization_details(text)
+            .map(Some)
+            .map_err(|description| self.fail("invalid_authorization_details", description))
+    }
+}
+
+/// The refusal of a login to an organization the user is not a member of: `access_denied`,
+/// with the description Auth0 sends.
+fn not_a_member(request: &AuthRequest, user: &User) -> Option<Refusal> {
+    let organization = request.organization.as_ref()?;
+    if organization.admits(user) {
+        return None;
+    }
+    tracing::info!(sub = %user.sub, org = %organization.id, "not a member of the organization");
+    Some(Refusal::Redirect {
+        redirect_uri: request.redirect_uri.clone(),
+        state: Some(request.state.clone()),
+        error: "access_denied",
+        description: format!(
+            "user {} is not part of the {} organization",
+            user.sub, organization.id
+        ),
+    })
+}
+
 /// Issues a code for a login (one use, [`CODE_LIFETIME`]).
 fn issue_code(
     memory: &mut Memory,
@@ -459,6 +517,10 @@ pub(super) async fn authorize(
             .max_age
             .is_none_or(|max_age| session.auth_time.saturating_add(max_age) >= now);
         if !prompt.login && fresh_enough {
+            if let Some(refusal) = not_a_member(&request, &session.user) {
+                drop(memory);
+                return refusal.respond(&tenant, StatusCode::FOUND);
+            }
             tracing::info!(sub = %session.user.sub, "single sign-on: the provider session is reused");
             let code = issue_code(
                 &mut memory,
@@ -614,6 +676,10 @@ pub(super) async fn submit_login(
     }
     memory.interactions.remove(interaction_id);
     let user = User::new(email, Some(name));
+    if let Some(refusal) = not_a_member(&request, &user) {
+        drop(memory);
+        return refusal.respond(&tenant, StatusCode::SEE_OTHER);
+    }
     // A new login is a new provider session; the browser's old one ends.
     if let Some(old) = cookie(&headers, &tenant.cookie_name) {
         memory.sessions.remove(&hash(&old));

@@ -28,6 +28,8 @@ const CLAIMS_SUPPORTED: &[&str] = &[
     "picture",
     "email",
     "email_verified",
+    "org_id",
+    "org_name",
 ];
 
 /// The OpenID Provider metadata.
@@ -54,6 +56,7 @@ pub(super) async fn openid_configuration(State(tenant): State<Shared>) -> Json<V
         "backchannel_logout_session_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
+        "authorization_details_types_supported": tenant.config.extras.authorization_details_types,
     }))
 }
 

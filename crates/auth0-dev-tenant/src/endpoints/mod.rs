@@ -150,6 +150,9 @@ pub(crate) struct OAuthError {
     description: String,
     /// The `WWW-Authenticate` challenge, for 401s.
     challenge: Option<String>,
+    /// A whole JSON body to answer instead of `error` and `error_description` alone
+    /// (Auth0's `mfa_required` carries more).
+    body: Option<serde_json::Value>,
 }
 
 impl OAuthError {
@@ -163,7 +166,14 @@ impl OAuthError {
             error,
             description: description.into(),
             challenge: None,
+            body: None,
         }
+    }
+
+    /// This error answered with `body` (which carries `error` itself).
+    pub(crate) fn with_body(mut self, body: serde_json::Value) -> Self {
+        self.body = Some(body);
+        self
     }
 
     pub(crate) fn invalid_request(description: impl Into<String>) -> Self {
@@ -200,7 +210,9 @@ impl From<Repeated> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = json!({"error": self.error, "error_description": self.description});
+        let body = self
+            .body
+            .unwrap_or_else(|| json!({"error": self.error, "error_description": self.description}));
         let mut response = (self.status, axum::Json(body)).into_response();
         no_store(response.headers_mut());
         if let Some(challenge) = self.challenge

@@ -18,6 +18,7 @@ use crate::memory::{
     AccessRecord, Grant, Memory, RefreshRecord, USED_CODE_MEMORY, UsedCode, has_scope, hash,
     parse_scope, random_token,
 };
+use crate::extras::mfa_required_body;
 use crate::mint::{self, IdTokenFacts};
 use crate::server::Tenant;
 
@@ -226,6 +227,8 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
         scope: request.scope.clone(),
         audience: request.audience.clone(),
         expires_at: now.saturating_add(tenant.config.refresh_token_lifetime.as_secs()),
+        organization: request.organization.clone(),
+        authorization_details: request.authorization_details.clone(),
     };
     let grant_id = memory.add_grant(grant.clone());
     if let Some(used) = memory.used_codes.get_mut(&code_hash) {
@@ -292,6 +295,15 @@ fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
         Some(audience) => Some(audience.to_owned()),
         None => grant.audience.clone(),
     };
+    if tenant.config.extras.requires_mfa(audience.as_deref()) {
+        tracing::info!("a refresh for an API that requires MFA: mfa_required");
+        return Err(OAuthError::new(
+            StatusCode::FORBIDDEN,
+            "mfa_required",
+            "Multifactor authentication required",
+        )
+        .with_body(mfa_required_body()));
+    }
     if let Some(record) = memory.refresh_tokens.get_mut(&token_hash) {
         record.used = true;
     }
@@ -327,8 +339,14 @@ fn issue_tokens(
         tracing::error!(error = %e, "a token could not be signed");
         OAuthError::server_error("a token could not be signed")
     };
-    let access_token = mint::access_token(tenant, issue.audience, &grant.user, issue.scope)
-        .map_err(signing_failed)?;
+    let access_token = mint::access_token(
+        tenant,
+        issue.audience,
+        &grant.user,
+        issue.scope,
+        grant.organization.as_ref(),
+    )
+    .map_err(signing_failed)?;
     let expires_in = tenant.config.access_token_lifetime.as_secs();
     memory.access_tokens.insert(
         hash(&access_token),
@@ -345,6 +363,9 @@ fn issue_tokens(
         "expires_in": expires_in,
         "scope": issue.scope.join(" "),
     });
+    if let Some(details) = &grant.authorization_details {
+        answer["authorization_details"] = details.clone();
+    }
     if has_scope(issue.scope, "openid") {
         let id_token = mint::id_token(
             tenant,
@@ -354,6 +375,7 @@ fn issue_tokens(
                 sid: &grant.sid,
                 auth_time: grant.auth_time,
                 nonce: issue.nonce,
+                organization: grant.organization.as_ref(),
             },
         )
         .map_err(signing_failed)?;

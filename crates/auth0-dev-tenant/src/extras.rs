@@ -1,0 +1,219 @@
+//! What the tenant does beyond the plain login, each off until configured: organizations
+//! (Auth0 Organizations: `organization` at `/authorize`, membership, `org_id`/`org_name` in
+//! the tokens), Rich Authorization Requests (RFC 9396 `authorization_details`, of the types
+//! registered, granted as asked and answered by the token endpoint), and MFA step-up (a
+//! refresh for a registered API answered `mfa_required`, as Auth0 answers when its MFA policy
+//! applies).
+
+use serde_json::{Value, json};
+
+use crate::error::Error;
+use crate::memory::{User, random_token};
+use crate::DevTenantBuilder;
+
+/// The factor the tenant's `mfa_required` answers ask to be challenged with.
+pub const MFA_CHALLENGE_TYPE: &str = "otp";
+
+/// An organization of the dev tenant: its id (`org_…`), its name, and who may log in to it.
+///
+/// ```
+/// use auth0_dev_tenant::{DevOrganization, DevTenant};
+///
+/// let config = DevTenant::builder()
+///     .organization(DevOrganization::new("org_acme123", "acme").member("ada@example.com"))
+///     .organization(DevOrganization::new("org_open456", "open").anyone())
+///     .build()?;
+/// # Ok::<(), auth0_dev_tenant::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevOrganization {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    /// Members' e-mail addresses, lower case.
+    members: Vec<String>,
+    anyone: bool,
+}
+
+impl DevOrganization {
+    /// An organization with no members yet. The id must start with `org_`, as Auth0's do.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            members: Vec::new(),
+            anyone: false,
+        }
+    }
+
+    /// Makes the user with this e-mail address a member.
+    pub fn member(mut self, email: impl Into<String>) -> Self {
+        self.members.push(email.into().trim().to_ascii_lowercase());
+        self
+    }
+
+    /// Lets anyone who logs in be a member (as Auth0's auto-membership).
+    pub fn anyone(mut self) -> Self {
+        self.anyone = true;
+        self
+    }
+
+    /// Whether the user may log in to it.
+    pub(crate) fn admits(&self, user: &User) -> bool {
+        self.anyone || self.members.iter().any(|m| *m == user.email)
+    }
+
+    /// Whether `asked` (an id, or a name ignoring case) names it.
+    fn is(&self, asked: &str) -> bool {
+        if asked.starts_with("org_") {
+            self.id == asked
+        } else {
+            self.name.eq_ignore_ascii_case(asked)
+        }
+    }
+}
+
+/// The settings of this module.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Extras {
+    pub(crate) organizations: Vec<DevOrganization>,
+    pub(crate) authorization_details_types: Vec<String>,
+    pub(crate) mfa_audiences: Vec<String>,
+}
+
+impl Extras {
+    /// Validates what the builder was given.
+    pub(crate) fn checked(self) -> Result<Self, Error> {
+        for org in &self.organizations {
+            let bad_id = !org.id.starts_with("org_")
+                || org.id.len() <= 4
+                || !org.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if bad_id {
+                return Err(Error::setting(
+                    "organization id",
+                    &org.id,
+                    "give org_ and letters or digits, e.g. org_acme123",
+                ));
+            }
+            if org.name.trim().is_empty() || org.name.starts_with("org_") {
+                return Err(Error::setting(
+                    "organization name",
+                    &org.name,
+                    "give a name that does not start with org_, e.g. acme",
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    /// The organization `asked` names.
+    pub(crate) fn organization(&self, asked: &str) -> Option<&DevOrganization> {
+        self.organizations.iter().find(|o| o.is(asked))
+    }
+
+    /// Checks `authorization_details` (JSON text): an array of objects whose `type` is
+    /// registered. The error is the description of an `invalid_authorization_details`.
+    pub(crate) fn authorization_details(&self, text: &str) -> Result<Value, String> {
+        let details: Value = serde_json::from_str(text)
+            .map_err(|_| "authorization_details is not JSON".to_owned())?;
+        let Value::Array(items) = &details else {
+            return Err("authorization_details must be a JSON array".to_owned());
+        };
+        for item in items {
+            let Some(kind) = item.get("type").and_then(Value::as_str) else {
+                return Err("each authorization_details entry needs a string type".to_owned());
+            };
+            if !self.authorization_details_types.iter().any(|t| t == kind) {
+                return Err(format!(
+                    "the authorization_details type {kind:?} is not registered (register it with \
+                     DevTenant::builder().authorization_details_type(…))"
+                ));
+            }
+        }
+        Ok(details)
+    }
+
+    /// Whether a token for `audience` needs MFA the session has not done.
+    pub(crate) fn requires_mfa(&self, audience: Option<&str>) -> bool {
+        audience.is_some_and(|a| self.mfa_audiences.iter().any(|m| m == a))
+    }
+}
+
+/// The body of an `mfa_required` answer, as Auth0's: a fresh `mfa_token` (the tenant has no
+/// MFA API: it only says MFA is needed) and what to be challenged with.
+pub(crate) fn mfa_required_body() -> Value {
+    json!({
+        "error": "mfa_required",
+        "error_description": "Multifactor authentication required",
+        "mfa_token": random_token(),
+        "mfa_requirements": {"challenge": [{"type": MFA_CHALLENGE_TYPE}]},
+    })
+}
+
+/// Organizations, RAR types and MFA step-up on the builder.
+impl DevTenantBuilder {
+    /// Adds an organization: logins may ask for it (`organization`, its id or its name);
+    /// a user who is not a member is sent back with `access_denied`, as Auth0 does, and a
+    /// member's ID and access tokens carry `org_id` and `org_name`.
+    pub fn organization(mut self, organization: DevOrganization) -> Self {
+        self.extras.organizations.push(organization);
+        self
+    }
+
+    /// Registers a Rich Authorization Requests type: logins may send `authorization_details`
+    /// entries of it, which are granted as asked and answered by the token endpoint (code
+    /// exchange and refresh). Other types are refused (`invalid_authorization_details`).
+    pub fn authorization_details_type(mut self, kind: impl Into<String>) -> Self {
+        self.extras.authorization_details_types.push(kind.into());
+        self
+    }
+
+    /// Makes refreshes for this API answer `mfa_required` (403, with an `mfa_token` and
+    /// `mfa_requirements` asking for an [`MFA_CHALLENGE_TYPE`] challenge), as Auth0 does
+    /// when its MFA policy applies to a token the session has not done MFA for.
+    pub fn require_mfa_for_audience(mut self, audience: impl Into<String>) -> Self {
+        self.extras.mfa_audiences.push(audience.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn organizations_are_named_by_id_or_by_name_ignoring_case() {
+        let extras = Extras {
+            organizations: vec![DevOrganization::new("org_a1", "Acme").member("Ada@Example.com")],
+            ..Extras::default()
+        };
+        assert!(extras.organization("org_a1").is_some());
+        assert!(extras.organization("acme").is_some());
+        assert!(extras.organization("org_b2").is_none());
+        let org = extras.organization("ACME").unwrap();
+        assert!(org.admits(&User::new("ada@example.com", None)));
+        assert!(!org.admits(&User::new("bob@example.com", None)));
+    }
+
+    #[test]
+    fn authorization_details_need_registered_types() {
+        let extras = Extras {
+            authorization_details_types: vec!["payment_initiation".into()],
+            ..Extras::default()
+        };
+        assert!(extras.authorization_details(r#"[{"type":"payment_initiation"}]"#).is_ok());
+        for bad in [r#"[{"type":"other"}]"#, r#"{"type":"payment_initiation"}"#, "[{}]", "x"] {
+            assert!(extras.authorization_details(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bad_organization_ids_are_refused() {
+        for (id, name) in [("acme", "acme"), ("org_", "acme"), ("org_a b", "acme"), ("org_a", "")] {
+            let extras = Extras {
+                organizations: vec![DevOrganization::new(id, name)],
+                ..Extras::default()
+            };
+            assert!(extras.checked().is_err(), "{id} {name}");
+        }
+    }
+}
