@@ -26,6 +26,11 @@
 //   `offline_access` scope, which oidc-provider only honours with `prompt=consent`.
 // - devInteractions: the built-in login form (any login and password) and consent form.
 // - PKCE is required of every client, so the tests prove the SDK sends it.
+// - Organizations (Auth0's, not OpenID): an `organization` authorization parameter naming
+//   one of ORGANIZATIONS (by id or by name) puts its `org_id` and `org_name` into the ID
+//   token and the access tokens of that login and its refreshes. See "Organizations" below.
+// - Rich Authorization Requests (RFC 9396): the made-up type RAR_TYPE is accepted, consented
+//   to with the rest, and granted as asked (code, access tokens, refreshes).
 //
 // Test hooks (not OpenID; under /_test/, loopback only, for counting and fault injection
 // at the token endpoint, the one place the SDK talks to that the tests cannot sit in front
@@ -43,7 +48,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import * as querystring from 'node:querystring';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 /** The only address the provider listens on, and the only one its back-channel may reach. */
 const HOST = '127.0.0.1';
@@ -84,13 +89,15 @@ function signingKey() {
 // Accounts: any login works (devInteractions); the profile is derived from it, so the tests
 // know what to expect: login `ada@example.com` gives sub `ada@example.com`, nickname `ada`,
 // name `ada (test user)`, email `ada@example.com`, email_verified true.
-async function findAccount(_ctx, id) {
+async function findAccount(_ctx, id, token) {
   const nickname = id.split('@')[0];
   const email = id.includes('@') ? id : `${id}@example.com`;
+  const organization = organizationClaims(token);
   return {
     accountId: id,
     async claims() {
       return {
+        ...organization,
         sub: id,
         name: `${nickname} (test user)`,
         nickname,
@@ -104,6 +111,45 @@ async function findAccount(_ctx, id) {
     },
   };
 }
+
+// Organizations: Auth0 adds `org_id` and `org_name` to the tokens of a login that asked for
+// an `organization`. oidc-provider has no such thing; the parameter is an extra one, noted by
+// the authorization request's nonce, carried over to the grant when the code is exchanged
+// (findAccount sees the code), and read for every token of that grant.
+/** The organizations: id -> name. */
+const ORGANIZATIONS = new Map([
+  ['org_acme123', 'acme'],
+  ['org_other456', 'other'],
+]);
+const organizationByNonce = new Map(); // authorization request's nonce -> org id
+const organizationByGrant = new Map(); // grant id -> org id
+
+function organizationNamed(asked) {
+  if (typeof asked !== 'string') return undefined;
+  if (ORGANIZATIONS.has(asked)) return asked;
+  for (const [id, name] of ORGANIZATIONS) if (name === asked.toLowerCase()) return id;
+  return undefined;
+}
+
+async function noteOrganization(ctx, next) {
+  if (ctx.path === '/auth' && ctx.method === 'GET' && ctx.query.organization && ctx.query.nonce) {
+    const id = organizationNamed(ctx.query.organization);
+    if (id) organizationByNonce.set(String(ctx.query.nonce), id);
+  }
+  return next();
+}
+
+/** The org claims for the grant a token (code, refresh token, access token) belongs to. */
+function organizationClaims(token) {
+  if (token?.nonce && organizationByNonce.has(token.nonce) && token.grantId) {
+    organizationByGrant.set(token.grantId, organizationByNonce.get(token.nonce));
+  }
+  const id = token?.grantId && organizationByGrant.get(token.grantId);
+  return id ? { org_id: id, org_name: ORGANIZATIONS.get(id) } : {};
+}
+
+// Rich Authorization Requests: one made-up type, whose entries need a string `amount`.
+const RAR_TYPE = 'payment_initiation';
 
 // Counting and fault injection at the token endpoint (see the header).
 const tokenRequests = new Map(); // client_id -> { grant_type: count }
@@ -186,7 +232,8 @@ const provider = new Provider(issuer, {
     auth_time: null,
     iss: null,
     sid: null,
-    openid: ['sub'],
+    // org_id and org_name: Organizations (see above), in the ID token when the login asked.
+    openid: ['sub', 'org_id', 'org_name'],
     profile: ['name', 'nickname', 'given_name', 'family_name', 'picture', 'updated_at'],
     email: ['email', 'email_verified'],
   },
@@ -204,7 +251,22 @@ const provider = new Provider(issuer, {
     RefreshToken: 14 * 24 * 3600,
     Session: 14 * 24 * 3600,
   },
-  extraParams: ['audience'],
+  // Rich Authorization Requests (see the header): every client may ask for RAR_TYPE.
+  clientDefaults: {
+    grant_types: ['authorization_code'],
+    id_token_signed_response_alg: 'RS256',
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    authorization_details_types: [RAR_TYPE],
+  },
+  extraParams: ['audience', 'organization'],
+  // Organizations (see above): the access tokens of an organization's grant carry it too.
+  extraTokenClaims: async (ctx, token) => {
+    // At the code exchange the access token may be minted before the account is loaded.
+    const code = ctx.oidc.entities?.AuthorizationCode;
+    if (code) organizationClaims(code);
+    return organizationClaims(token);
+  },
   pkce: { required: () => true },
   features: {
     devInteractions: { enabled: true },
@@ -212,6 +274,22 @@ const provider = new Provider(issuer, {
     rpInitiatedLogout: { enabled: true },
     backchannelLogout: { enabled: true },
     revocation: { enabled: true },
+    // Rich Authorization Requests (see the header): granted as asked and consented to.
+    richAuthorizationRequests: {
+      enabled: true,
+      types: {
+        [RAR_TYPE]: {
+          validate: async (_ctx, detail) => {
+            if (typeof detail.amount !== 'string') {
+              throw new errors.InvalidAuthorizationDetails(`a ${RAR_TYPE} needs a string amount`);
+            }
+          },
+        },
+      },
+      authorizationDetailsForGrantSource: async (ctx) => ctx.oidc.grant.rar,
+      authorizationDetailsForAccessToken: async (_ctx, _token, source) => source?.rar,
+      authorizationDetailsForIntrospection: async (_ctx, token) => token.rar,
+    },
     resourceIndicators: {
       enabled: true,
       // The authorization request's `audience` is its resource (explicit `resource` wins).
@@ -239,6 +317,7 @@ const provider = new Provider(issuer, {
 });
 
 provider.use(testHooks);
+provider.use(noteOrganization);
 provider.use(async (ctx, next) => {
   const started = Date.now();
   await next();
