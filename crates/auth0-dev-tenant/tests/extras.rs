@@ -273,3 +273,40 @@ async fn an_audience_in_the_authorization_params_files_the_login_token_under_it(
     let (_, claims) = verified(&setup.tenant, &token.token).await;
     assert_eq!(claims["aud"][0], API);
 }
+
+#[tokio::test]
+async fn a_scope_map_by_audience_is_asked_at_login_and_at_refresh_for_that_audience() {
+    // The Python SDK's `scope` authorization parameter as a dict keyed by audience.
+    let setup = Setup::start_with(
+        |t| t,
+        |c| {
+            c.audience(API)
+                .scope("openid profile email offline_access")
+                .authorization_param("scope", json!({ API: "read:messages" }))
+        },
+    )
+    .await;
+    let (url, _) = setup.start_login(StartLoginOptions::default()).await;
+    assert_eq!(
+        query(&url)["scope"],
+        "openid profile email offline_access read:messages"
+    );
+    let (done, cx) = login_with(&setup, StartLoginOptions::default()).await;
+    done.unwrap();
+    let refreshed = setup
+        .client
+        .get_access_token(
+            AccessTokenOptions {
+                force_refresh: true,
+                ..AccessTokenOptions::default()
+            },
+            &cx,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        refreshed.scope.as_deref(),
+        Some("read:messages"),
+        "the refresh asked for the audience's scope of the map"
+    );
+}
