@@ -8,7 +8,7 @@ mod pages;
 use std::sync::Arc;
 
 use auth0_axum::Auth0;
-use auth0_dev_tenant::{DevTenant, RunningDevTenant};
+use auth0_dev_tenant::{DevOrganization, DevTenant, RunningDevTenant};
 use auth0_server::client::{ServerClient, ServerClientBuilder};
 use axum::Router;
 use axum::routing::get;
@@ -17,6 +17,9 @@ pub use auth0_server::stores::{StoreChoice, TransactionChoice};
 
 /// The API the dev tenant issues access tokens for.
 pub const DEV_AUDIENCE: &str = "https://quickstart.local/api";
+/// The dev tenant's organization (anyone may log in to it): `/login?organization=quickstart`
+/// (or its id) logs in to it, and the profile shows it.
+pub const DEV_ORGANIZATION: (&str, &str) = ("org_quickstart", "quickstart");
 
 /// A boxed error for `main`.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -81,6 +84,7 @@ pub async fn dev_tenant_client(
         .redirect_uri(redirect_uri)
         .logout_uri(format!("{origin}/"))
         .audience(DEV_AUDIENCE)
+        .organization(DevOrganization::new(DEV_ORGANIZATION.0, DEV_ORGANIZATION.1).anyone())
         .backchannel_logout_uri(format!("http://127.0.0.1:{port}/backchannel-logout"))
         .start()
         .await?;
