@@ -7,9 +7,9 @@
 
 use serde_json::{Value, json};
 
+use crate::DevTenantBuilder;
 use crate::error::Error;
 use crate::memory::{User, random_token};
-use crate::DevTenantBuilder;
 
 /// The factor the tenant's `mfa_required` answers ask to be challenged with.
 pub const MFA_CHALLENGE_TYPE: &str = "otp";
@@ -59,7 +59,7 @@ impl DevOrganization {
 
     /// Whether the user may log in to it.
     pub(crate) fn admits(&self, user: &User) -> bool {
-        self.anyone || self.members.iter().any(|m| *m == user.email)
+        self.anyone || self.members.contains(&user.email)
     }
 
     /// Whether `asked` (an id, or a name ignoring case) names it.
@@ -86,7 +86,10 @@ impl Extras {
         for org in &self.organizations {
             let bad_id = !org.id.starts_with("org_")
                 || org.id.len() <= 4
-                || !org.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                || !org
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
             if bad_id {
                 return Err(Error::setting(
                     "organization id",
@@ -200,15 +203,29 @@ mod tests {
             authorization_details_types: vec!["payment_initiation".into()],
             ..Extras::default()
         };
-        assert!(extras.authorization_details(r#"[{"type":"payment_initiation"}]"#).is_ok());
-        for bad in [r#"[{"type":"other"}]"#, r#"{"type":"payment_initiation"}"#, "[{}]", "x"] {
+        assert!(
+            extras
+                .authorization_details(r#"[{"type":"payment_initiation"}]"#)
+                .is_ok()
+        );
+        for bad in [
+            r#"[{"type":"other"}]"#,
+            r#"{"type":"payment_initiation"}"#,
+            "[{}]",
+            "x",
+        ] {
             assert!(extras.authorization_details(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn bad_organization_ids_are_refused() {
-        for (id, name) in [("acme", "acme"), ("org_", "acme"), ("org_a b", "acme"), ("org_a", "")] {
+        for (id, name) in [
+            ("acme", "acme"),
+            ("org_", "acme"),
+            ("org_a b", "acme"),
+            ("org_a", ""),
+        ] {
             let extras = Extras {
                 organizations: vec![DevOrganization::new(id, name)],
                 ..Extras::default()

@@ -35,7 +35,10 @@ async fn authorize_as(
     let (url, cx) = setup.start_login(options).await;
     let (_, html) = browser.go(url, None).await.page();
     let callback = browser
-        .submit(&html, &[("email", email), ("name", ""), ("action", "login")])
+        .submit(
+            &html,
+            &[("email", email), ("name", ""), ("action", "login")],
+        )
         .await
         .left();
     (callback, cx)
@@ -64,7 +67,10 @@ async fn an_organization_login_puts_the_organization_in_the_result_session_and_t
     let (done, cx) = login_with(&setup, options).await;
     let done = done.unwrap();
     let org = done.organization.expect("the login's organization");
-    assert_eq!((org.id.as_str(), org.name.as_deref()), (ACME.0, Some(ACME.1)));
+    assert_eq!(
+        (org.id.as_str(), org.name.as_deref()),
+        (ACME.0, Some(ACME.1))
+    );
     let session = setup.client.get_session(&cx).await.unwrap().unwrap();
     assert_eq!(session.organization(), Some(org));
     let token = setup
@@ -110,9 +116,8 @@ async fn a_user_who_is_not_a_member_is_refused_as_auth0_refuses() {
 async fn a_token_for_another_organization_than_the_login_asked_is_refused() {
     // Ada is a member of both; the browser (or an attacker) changes the organization in the
     // authorization URL: the tenant logs her in to the other one, and the SDK refuses it.
-    let tenant = |t| {
-        organizations(t).organization(DevOrganization::new("org_third789", "third").anyone())
-    };
+    let tenant =
+        |t| organizations(t).organization(DevOrganization::new("org_third789", "third").anyone());
     let setup = Setup::start_with(tenant, |c| c).await;
     let options = StartLoginOptions {
         organization: Some(ACME.0.to_owned()),
@@ -133,10 +138,14 @@ async fn a_token_for_another_organization_than_the_login_asked_is_refused() {
 
 #[tokio::test]
 async fn authorization_details_are_sent_granted_and_returned_with_every_token() {
-    let details = json!([{"type": "payment_initiation", "amount": {"currency": "EUR", "value": "10.00"}}]);
+    let details =
+        json!([{"type": "payment_initiation", "amount": {"currency": "EUR", "value": "10.00"}}]);
     let setup = Setup::start_with(
         |t| t.authorization_details_type("payment_initiation"),
-        |c| c.audience(API).authorization_param("authorization_details", details.clone()),
+        |c| {
+            c.audience(API)
+                .authorization_param("authorization_details", details.clone())
+        },
     )
     .await;
     let (url, _) = setup.start_login(StartLoginOptions::default()).await;
@@ -150,7 +159,11 @@ async fn authorization_details_are_sent_granted_and_returned_with_every_token() 
         .get_access_token(AccessTokenOptions::default(), &cx)
         .await
         .unwrap();
-    assert_eq!(stored.authorization_details, Some(details.clone()), "kept in the session");
+    assert_eq!(
+        stored.authorization_details,
+        Some(details.clone()),
+        "kept in the session"
+    );
     let refreshed = setup
         .client
         .get_access_token(
@@ -168,8 +181,11 @@ async fn authorization_details_are_sent_granted_and_returned_with_every_token() 
 
 #[tokio::test]
 async fn authorization_details_per_login_of_an_unregistered_type_are_refused() {
-    let setup =
-        Setup::start_with(|t| t.authorization_details_type("payment_initiation"), |c| c).await;
+    let setup = Setup::start_with(
+        |t| t.authorization_details_type("payment_initiation"),
+        |c| c,
+    )
+    .await;
     let mut options = StartLoginOptions::default();
     options.authorization_params.insert(
         "authorization_details".into(),
@@ -269,7 +285,10 @@ async fn an_audience_in_the_authorization_params_files_the_login_token_under_it(
         )
         .await
         .unwrap();
-    assert_eq!(token.token, session.token_sets[0].access_token, "no refresh");
+    assert_eq!(
+        token.token, session.token_sets[0].access_token,
+        "no refresh"
+    );
     let (_, claims) = verified(&setup.tenant, &token.token).await;
     assert_eq!(claims["aud"][0], API);
 }

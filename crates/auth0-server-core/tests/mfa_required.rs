@@ -94,7 +94,10 @@ async fn a_refresh_answered_mfa_required_gives_the_sealed_token_and_never_logs_i
     assert!(context["created_at"].as_u64().unwrap() > 0);
 
     let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(logged.contains("what an app logs"), "the logs were captured");
+    assert!(
+        logged.contains("what an app logs"),
+        "the logs were captured"
+    );
     for (seen, what) in [
         (format!("{err:?}"), "Debug"),
         (err.to_string(), "Display"),

@@ -102,11 +102,17 @@ async fn an_organization_login_with_a_real_provider_exposes_its_organization() {
     let done = done.unwrap();
     assert_eq!(done.user.sub, LOGIN);
     let org = done.organization.expect("the organization of the login");
-    assert_eq!((org.id.as_str(), org.name.as_deref()), (ACME.0, Some(ACME.1)));
+    assert_eq!(
+        (org.id.as_str(), org.name.as_deref()),
+        (ACME.0, Some(ACME.1))
+    );
     let session = client.get_session(&cx).await.unwrap().unwrap();
     assert_eq!(session.organization(), Some(org));
     // The access tokens of the grant carry it, the refreshed ones too.
-    let token = client.get_access_token(refresh(&audience), &cx).await.unwrap();
+    let token = client
+        .get_access_token(refresh(&audience), &cx)
+        .await
+        .unwrap();
     let (_, claims) = provider.verified_claims(&token.token).await;
     assert_eq!(claims["org_id"], ACME.0);
 }
@@ -116,7 +122,10 @@ async fn an_organization_by_name_pinned_on_the_client_is_checked_with_a_real_pro
     let Some(provider) = Provider::from_env() else {
         return;
     };
-    let client = client(&provider, "organization by name", |b| b.organization("Acme")).await;
+    let client = client(&provider, "organization by name", |b| {
+        b.organization("Acme")
+    })
+    .await;
     let (done, _) = login(&provider, &client, options(&api("org-name")), |u| u).await;
     assert_eq!(done.unwrap().organization.unwrap().id, ACME.0);
 }
@@ -126,7 +135,10 @@ async fn a_token_of_another_organization_from_a_real_provider_is_refused() {
     let Some(provider) = Provider::from_env() else {
         return;
     };
-    let client = client(&provider, "organization mismatch", |b| b.organization(ACME.0)).await;
+    let client = client(&provider, "organization mismatch", |b| {
+        b.organization(ACME.0)
+    })
+    .await;
     // The organization changed in the authorization URL: the provider logs the user in to
     // the other one, and the SDK refuses its ID token.
     let tamper = |url: Url| Url::parse(&url.as_str().replace(ACME.0, OTHER)).unwrap();
@@ -148,7 +160,11 @@ async fn authorization_details_round_trip(provider: &Provider, par: bool) {
         .insert("authorization_details".into(), details.clone().into());
     let (done, cx) = login(provider, &client, options, |u| u).await;
     let done = done.unwrap();
-    assert_eq!(done.authorization_details, Some(details.clone()), "PAR: {par}");
+    assert_eq!(
+        done.authorization_details,
+        Some(details.clone()),
+        "PAR: {par}"
+    );
     let stored = client
         .get_access_token(
             AccessTokenOptions {
@@ -160,7 +176,10 @@ async fn authorization_details_round_trip(provider: &Provider, par: bool) {
         .await
         .unwrap();
     assert_eq!(stored.authorization_details, Some(details.clone()));
-    let refreshed = client.get_access_token(refresh(&audience), &cx).await.unwrap();
+    let refreshed = client
+        .get_access_token(refresh(&audience), &cx)
+        .await
+        .unwrap();
     assert_ne!(refreshed.token, stored.token);
     assert_eq!(refreshed.authorization_details, Some(details.clone()));
     let (_, claims) = provider.verified_claims(&refreshed.token).await;

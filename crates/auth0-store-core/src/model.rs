@@ -565,6 +565,21 @@ mod tests {
     }
 
     #[test]
+    fn a_session_written_before_reads_its_organization_from_the_user_claims() {
+        let state: StateData = serde_json::from_str(PYTHON_STATE).unwrap();
+        assert_eq!(state.organization(), None, "org_id null: none");
+        let with_org = PYTHON_STATE
+            .replace(r#""org_id": null"#, r#""org_id": "org_1""#)
+            .replace(r#""org_name": null"#, r#""org_name": "acme""#);
+        let state: StateData = serde_json::from_str(&with_org).unwrap();
+        let org = state.organization().unwrap();
+        assert_eq!((org.id.as_str(), org.name.as_deref()), ("org_1", Some("acme")));
+        let again: Value = serde_json::to_value(&state).unwrap();
+        let before: Value = serde_json::from_str(&with_org).unwrap();
+        assert_eq!(again, before, "written back as it was");
+    }
+
+    #[test]
     fn null_and_missing_keys_read_alike() {
         let with_nulls: StateData = serde_json::from_value(json!({
             "user": null, "id_token": null, "refresh_token": null, "token_sets": null,

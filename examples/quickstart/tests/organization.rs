@@ -21,8 +21,11 @@ async fn the_profile_shows_the_organization_the_user_logged_in_to() {
     let (base, _settings) = started_app(StoreChoice::Cookie, TransactionChoice::Cookie).await;
     let (id, name) = DEV_ORGANIZATION;
     for asked in [name, id] {
-        let profile =
-            profile_after(&base, &format!("/login?organization={asked}&returnTo=/profile")).await;
+        let profile = profile_after(
+            &base,
+            &format!("/login?organization={asked}&returnTo=/profile"),
+        )
+        .await;
         let shown = format!("Organization: <strong>{name}</strong> <code>{id}</code>");
         assert!(
             profile.contains("id=\"organization\"") && profile.contains(&shown),

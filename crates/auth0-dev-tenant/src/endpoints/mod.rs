@@ -152,7 +152,7 @@ pub(crate) struct OAuthError {
     challenge: Option<String>,
     /// A whole JSON body to answer instead of `error` and `error_description` alone
     /// (Auth0's `mfa_required` carries more).
-    body: Option<serde_json::Value>,
+    body: Option<Box<serde_json::Value>>,
 }
 
 impl OAuthError {
@@ -172,7 +172,7 @@ impl OAuthError {
 
     /// This error answered with `body` (which carries `error` itself).
     pub(crate) fn with_body(mut self, body: serde_json::Value) -> Self {
-        self.body = Some(body);
+        self.body = Some(Box::new(body));
         self
     }
 
@@ -212,6 +212,7 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let body = self
             .body
+            .map(|b| *b)
             .unwrap_or_else(|| json!({"error": self.error, "error_description": self.description}));
         let mut response = (self.status, axum::Json(body)).into_response();
         no_store(response.headers_mut());

@@ -14,11 +14,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{OAuthError, Params, Shared, no_store};
+use crate::extras::mfa_required_body;
 use crate::memory::{
     AccessRecord, Grant, Memory, RefreshRecord, USED_CODE_MEMORY, UsedCode, has_scope, hash,
     parse_scope, random_token,
 };
-use crate::extras::mfa_required_body;
 use crate::mint::{self, IdTokenFacts};
 use crate::server::Tenant;
 

@@ -511,15 +511,14 @@ impl ServerClient {
             .await?;
         match super::http::Http::token_answer::<TokenResponse>(response, &endpoint).await? {
             TokenAnswer::Ok(tokens) => Ok(tokens),
-            TokenAnswer::Err { body, .. } if body.error == "mfa_required" => {
-                Err(self.mfa_required(
+            TokenAnswer::Err { body, .. } if body.error == "mfa_required" => Err(self
+                .mfa_required(
                     body.error_description,
                     body.mfa_token.as_ref(),
                     body.mfa_requirements.as_ref(),
                     transaction.audience.as_deref().unwrap_or(DEFAULT_AUDIENCE),
                     "",
-                ))
-            }
+                )),
             TokenAnswer::Err { status, body } => Err(Error::TokenEndpoint {
                 error: body.error,
                 description: body.error_description,

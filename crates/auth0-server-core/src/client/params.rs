@@ -33,7 +33,7 @@ pub type AuthorizationParams = BTreeMap<String, ParamValue>;
 /// assert_eq!(options.authorization_params["prompt"].to_wire(), "login");
 /// assert_eq!(
 ///     options.authorization_params["authorization_details"].to_wire(),
-///     r#"[{"amount":"10.00","type":"payment_initiation"}]"#
+///     r#"[{"type":"payment_initiation","amount":"10.00"}]"#
 /// );
 /// assert_eq!(ParamValue::from("x").as_str(), Some("x"));
 /// ```
@@ -163,10 +163,7 @@ mod tests {
     #[test]
     fn authorization_details_must_be_an_array_of_typed_objects() {
         let ok = json!([{"type": "payment_initiation", "amount": 1}]);
-        assert_eq!(
-            check_authorization_details(&ok.clone().into()).unwrap(),
-            ok
-        );
+        assert_eq!(check_authorization_details(&ok.clone().into()).unwrap(), ok);
         assert_eq!(
             check_authorization_details(&ok.to_string().into()).unwrap(),
             ok,

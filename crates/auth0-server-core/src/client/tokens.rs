@@ -391,15 +391,14 @@ impl ServerClient {
             .await?;
         match super::http::Http::token_answer::<TokenResponse>(response, &endpoint).await? {
             TokenAnswer::Ok(response) => Ok(response),
-            TokenAnswer::Err { body, .. } if body.error == "mfa_required" => {
-                Err(self.mfa_required(
+            TokenAnswer::Err { body, .. } if body.error == "mfa_required" => Err(self
+                .mfa_required(
                     body.error_description,
                     body.mfa_token.as_ref(),
                     body.mfa_requirements.as_ref(),
                     audience,
                     scope.unwrap_or_default(),
-                ))
-            }
+                )),
             TokenAnswer::Err { body, .. } => Err(Error::RefreshFailed {
                 error: body.error,
                 description: body.error_description,
