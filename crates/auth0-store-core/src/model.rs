@@ -573,7 +573,10 @@ mod tests {
             .replace(r#""org_name": null"#, r#""org_name": "acme""#);
         let state: StateData = serde_json::from_str(&with_org).unwrap();
         let org = state.organization().unwrap();
-        assert_eq!((org.id.as_str(), org.name.as_deref()), ("org_1", Some("acme")));
+        assert_eq!(
+            (org.id.as_str(), org.name.as_deref()),
+            ("org_1", Some("acme"))
+        );
         let again: Value = serde_json::to_value(&state).unwrap();
         let before: Value = serde_json::from_str(&with_org).unwrap();
         assert_eq!(again, before, "written back as it was");

@@ -324,17 +324,7 @@ impl ServerClient {
         if let Some(invitation) = options.invitation.as_deref().filter(|i| !i.is_empty()) {
             merged.insert("invitation".to_owned(), invitation.into());
         }
-        let scope_of = |params: &AuthorizationParams| {
-            params
-                .get("scope")
-                .and_then(|s| scope_for_audience(s, audience.as_deref()).map(str::to_owned))
-        };
-        let scope = merge_scopes(&[
-            Some(config.scope.as_str()),
-            scope_of(&config.authorization_params).as_deref(),
-            scope_of(&options.authorization_params).as_deref(),
-            options.scope.as_deref(),
-        ]);
+        let scope = self.login_scope(options, audience.as_deref());
         let mut params: BTreeMap<String, String> = merged
             .iter()
             .filter(|(name, _)| !matches!(name.as_str(), "scope" | "organization" | "audience"))
@@ -353,6 +343,23 @@ impl ServerClient {
             organization,
             max_age,
         })
+    }
+
+    /// The login's scope: `openid`, the configured scope, the `scope` authorization parameter
+    /// of the configuration and of the login (for `audience`, when a map), and the login's
+    /// own scope.
+    fn login_scope(&self, options: &StartLoginOptions, audience: Option<&str>) -> String {
+        let scope_of = |params: &AuthorizationParams| {
+            params
+                .get("scope")
+                .and_then(|s| scope_for_audience(s, audience).map(str::to_owned))
+        };
+        merge_scopes(&[
+            Some(self.inner.config.scope.as_str()),
+            scope_of(&self.inner.config.authorization_params).as_deref(),
+            scope_of(&options.authorization_params).as_deref(),
+            options.scope.as_deref(),
+        ])
     }
 
     /// The URL to send the browser to: the authorization endpoint with the parameters, or
