@@ -26,6 +26,9 @@
 //   `offline_access` scope, which oidc-provider only honours with `prompt=consent`.
 // - devInteractions: the built-in login form (any login and password) and consent form.
 // - PKCE is required of every client, so the tests prove the SDK sends it.
+// - Client authentication: the client secret (HTTP Basic or in the form) or private_key_jwt,
+//   with client assertions signed RS256, PS256 or ES256 (what Auth0 and the SDK support). A
+//   private_key_jwt client registers its public key as `jwks` (the tests make the keys).
 //
 // Test hooks (not OpenID; under /_test/, loopback only, for counting and fault injection
 // at the token endpoint, the one place the SDK talks to that the tests cannot sit in front
@@ -206,6 +209,10 @@ const provider = new Provider(issuer, {
   },
   extraParams: ['audience'],
   pkce: { required: () => true },
+  clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+  enabledJWA: {
+    clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256'],
+  },
   features: {
     devInteractions: { enabled: true },
     registration: { enabled: true },
@@ -249,6 +256,7 @@ for (const event of [
   'server_error',
   'authorization.error',
   'grant.error',
+  'pushed_authorization_request.error',
   'registration_create.error',
   'end_session.error',
   'backchannel.error',
