@@ -90,7 +90,13 @@ fn describe(error: &Error) -> (StatusCode, &'static str, String) {
                 format!("{reason}. Start the login again."),
             );
         }
-        Error::TokenEndpoint { error, .. } if error == "invalid_client" => (
+        Error::ClientAuthentication { method, .. } if *method == "private_key_jwt" => (
+            StatusCode::BAD_GATEWAY,
+            "The app could not authenticate to Auth0",
+            "Check AUTH0_CLIENT_ID, and that the public key registered for the application in \
+             the Auth0 Dashboard (Credentials) is the one of AUTH0_CLIENT_ASSERTION_SIGNING_KEY.",
+        ),
+        Error::ClientAuthentication { .. } => (
             StatusCode::BAD_GATEWAY,
             "The app could not authenticate to Auth0",
             "Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET against the application's settings \

@@ -10,6 +10,7 @@ use std::time::Duration;
 use auth0_server_core::clock::{self, Clock};
 use url::Url;
 
+use crate::client_key::ClientKey;
 use crate::error::Error;
 use crate::{DevTenant, RunningDevTenant};
 
@@ -94,6 +95,8 @@ impl fmt::Debug for ClientSecret {
 pub struct DevTenantConfig {
     pub(crate) client_id: String,
     pub(crate) client_secret: ClientSecret,
+    /// The application's public key: set, it authenticates with `private_key_jwt` only.
+    pub(crate) client_key: Option<Arc<ClientKey>>,
     pub(crate) redirect_uris: AllowedUris,
     pub(crate) logout_uris: AllowedUris,
     pub(crate) audiences: Vec<String>,
@@ -113,6 +116,7 @@ impl fmt::Debug for DevTenantConfig {
         f.debug_struct("DevTenantConfig")
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret)
+            .field("client_key", &self.client_key)
             .field("redirect_uris", &self.redirect_uris)
             .field("logout_uris", &self.logout_uris)
             .field("audiences", &self.audiences)
@@ -127,6 +131,7 @@ impl Default for DevTenantConfig {
         Self {
             client_id: DEFAULT_CLIENT_ID.to_owned(),
             client_secret: ClientSecret(crate::memory::random_token_of::<GENERATED_SECRET_BYTES>()),
+            client_key: None,
             redirect_uris: AllowedUris::AnyLoopback,
             logout_uris: AllowedUris::AnyLoopback,
             audiences: Vec::new(),
@@ -150,6 +155,20 @@ impl DevTenantConfig {
     /// The application's client secret (given, or generated at random).
     pub fn client_secret(&self) -> &str {
         &self.client_secret.0
+    }
+    /// How the application authenticates at the token endpoint: `private_key_jwt` when a
+    /// [public key](DevTenantBuilder::client_public_key) is registered, else
+    /// `client_secret_basic` or `client_secret_post`.
+    ///
+    /// ```
+    /// use auth0_dev_tenant::DevTenantConfig;
+    /// assert_eq!(DevTenantConfig::default().client_authentication_method(), "client_secret_basic");
+    /// ```
+    pub fn client_authentication_method(&self) -> &'static str {
+        match self.client_key {
+            Some(_) => "private_key_jwt",
+            None => "client_secret_basic",
+        }
     }
     /// Where the browser may be sent after a login.
     pub fn redirect_uris(&self) -> &AllowedUris {
@@ -210,6 +229,7 @@ impl DevTenantConfig {
 pub struct DevTenantBuilder {
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_public_key: Option<String>,
     redirect_uris: Option<Vec<String>>,
     logout_uris: Option<Vec<String>>,
     audiences: Vec<String>,
@@ -251,6 +271,23 @@ impl DevTenantBuilder {
     /// [`RunningDevTenant::client_secret`]).
     pub fn client_secret(mut self, client_secret: impl Into<String>) -> Self {
         self.client_secret = Some(client_secret.into());
+        self
+    }
+
+    /// Registers the application's public key (a PEM public key or certificate, or a public
+    /// JWK; RSA of 2048 bits or more, or EC P-256): the application then authenticates at
+    /// the token endpoint with `private_key_jwt`, a client assertion signed with the private
+    /// key (RS256 or PS256 for RSA, ES256 for EC), as an Auth0 application set to Private
+    /// Key JWT; its client secret is refused.
+    ///
+    /// ```
+    /// use auth0_dev_tenant::DevTenant;
+    ///
+    /// let err = DevTenant::builder().client_public_key("not a key").build().unwrap_err();
+    /// assert!(err.to_string().contains("client public key"));
+    /// ```
+    pub fn client_public_key(mut self, pem_or_jwk: impl Into<String>) -> Self {
+        self.client_public_key = Some(pem_or_jwk.into());
         self
     }
 
@@ -377,6 +414,16 @@ impl DevTenantBuilder {
             }
             None => defaults.client_secret,
         };
+        let client_key = match &self.client_public_key {
+            Some(text) => Some(Arc::new(ClientKey::parse(text).map_err(|reason| {
+                Error::InvalidSetting {
+                    setting: "client public key",
+                    value: "(the key given)".to_owned(),
+                    reason,
+                }
+            })?)),
+            None => None,
+        };
         let redirect_uris = allowed("redirect URI", self.redirect_uris)?;
         let logout_uris = allowed("logout URI", self.logout_uris)?;
         for audience in &self.audiences {
@@ -421,6 +468,7 @@ impl DevTenantBuilder {
         Ok(DevTenantConfig {
             client_id,
             client_secret,
+            client_key,
             redirect_uris,
             logout_uris,
             audiences: self.audiences,

@@ -76,6 +76,7 @@
 // Library code never unwraps; tests may (clippy.toml allows it there).
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+mod client_key;
 mod config;
 mod endpoints;
 mod error;
@@ -86,13 +87,14 @@ mod mint;
 mod pages;
 mod server;
 
+pub use client_key::CLIENT_ASSERTION_ALGORITHMS;
 pub use config::{
     AllowedUris, BACKCHANNEL_LOGOUT_TIMEOUT, CODE_LIFETIME, DEFAULT_ACCESS_TOKEN_LIFETIME,
     DEFAULT_BIND_ADDRESS, DEFAULT_CLIENT_ID, DEFAULT_ID_TOKEN_LIFETIME,
     DEFAULT_REFRESH_TOKEN_LIFETIME, DEFAULT_SESSION_LIFETIME, DevTenantBuilder, DevTenantConfig,
     LOGIN_FORM_LIFETIME, LOGOUT_TOKEN_LIFETIME, MAX_LIFETIME,
 };
-pub use endpoints::LOGIN_FORM_PATH;
+pub use endpoints::{LOGIN_FORM_PATH, MAX_CLIENT_ASSERTION_LIFETIME};
 pub use error::Error;
 pub use extras::{DevOrganization, MFA_CHALLENGE_TYPE};
 pub use keys::{KEY_BITS, SIGNING_ALGORITHM};

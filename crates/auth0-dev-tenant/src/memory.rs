@@ -179,6 +179,8 @@ pub(crate) struct Memory {
     next_grant: u64,
     pub(crate) refresh_tokens: HashMap<TokenHash, RefreshRecord>,
     pub(crate) access_tokens: HashMap<TokenHash, AccessRecord>,
+    /// The `jti` of client assertions used, until they expire (replays are refused).
+    pub(crate) used_assertions: HashMap<TokenHash, u64>,
 }
 
 impl Memory {
@@ -191,6 +193,8 @@ impl Memory {
         self.grants.retain(|_, g| g.expires_at > now);
         self.refresh_tokens.retain(|_, r| r.expires_at > now);
         self.access_tokens.retain(|_, a| a.expires_at > now);
+        self.used_assertions
+            .retain(|_, expires_at| *expires_at > now);
     }
 
     /// Remembers a grant and returns its id.

@@ -304,7 +304,10 @@ impl RunningDevTenant {
     /// A client builder for an app of this tenant: its domain, client id and secret, the
     /// first redirect URI and audience it was configured with, and the scope
     /// `openid profile email offline_access` (so `get_access_token` can refresh). The app adds
-    /// its secret (`.secret(…)`) and, if it likes, a store.
+    /// its secret (`.secret(…)`) and, if it likes, a store; with a
+    /// [client public key](crate::DevTenantBuilder::client_public_key) registered, also the
+    /// private key (`.client_assertion_signing_key(…)`), which is used instead of the client
+    /// secret.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

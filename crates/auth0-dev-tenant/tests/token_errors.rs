@@ -26,11 +26,13 @@ async fn a_wrong_client_secret_is_401_invalid_client() {
         .await
         .unwrap_err();
     match &err {
-        Error::TokenEndpoint { error, status, .. } => {
-            assert_eq!((error.as_str(), *status), ("invalid_client", 401));
+        Error::ClientAuthentication { method, status, .. } => {
+            assert_eq!((*method, *status), ("client_secret_basic", 401));
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(err.code(), "invalid_client");
+    assert!(err.to_string().contains("AUTH0_CLIENT_SECRET"), "{err}");
 
     let (status, body, headers) = token_request(
         &setup.tenant,

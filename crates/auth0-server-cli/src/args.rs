@@ -62,6 +62,10 @@ pub struct DevTenantArgs {
     /// The client secret apps use [default: a random one, printed at start]
     #[arg(long)]
     pub client_secret: Option<String>,
+    /// A file with the app's public key (PEM or JWK): the app then authenticates with
+    /// private_key_jwt, signing with its private key, and the client secret is refused
+    #[arg(long, value_name = "FILE")]
+    pub client_public_key: Option<std::path::PathBuf>,
 }
 
 /// The `session` commands.

@@ -20,6 +20,16 @@ pub(crate) fn run(args: DevTenantArgs) -> Result<Output, CliError> {
         if let Some(secret) = args.client_secret {
             builder = builder.client_secret(secret);
         }
+        if let Some(path) = &args.client_public_key {
+            let key = std::fs::read_to_string(path).map_err(|e| {
+                CliError::DevTenant(format!(
+                    "the client public key {} cannot be read ({e}): give the path of the app's \
+                     public key (PEM or JWK)",
+                    path.display()
+                ))
+            })?;
+            builder = builder.client_public_key(key);
+        }
         for uri in args.redirect_uris {
             builder = builder.redirect_uri(uri);
         }
@@ -31,15 +41,21 @@ pub(crate) fn run(args: DevTenantArgs) -> Result<Output, CliError> {
             .await
             .map_err(|e| CliError::DevTenant(e.to_string()))?;
         let mut out = std::io::stdout();
+        let credential = match &args.client_public_key {
+            Some(public) => format!(
+                "AUTH0_CLIENT_ASSERTION_SIGNING_KEY=<the private key of {}>",
+                public.display()
+            ),
+            None => format!("AUTH0_CLIENT_SECRET={}", tenant.client_secret()),
+        };
         let _ = writeln!(
             out,
             "Local development tenant (not Auth0) at {issuer}\n\n\
-             AUTH0_DOMAIN={domain}\nAUTH0_CLIENT_ID={id}\nAUTH0_CLIENT_SECRET={secret}\n\n\
+             AUTH0_DOMAIN={domain}\nAUTH0_CLIENT_ID={id}\n{credential}\n\n\
              Log in with any e-mail address. Ctrl-C stops it.",
             issuer = tenant.issuer(),
             domain = tenant.domain(),
             id = tenant.client_id(),
-            secret = tenant.client_secret(),
         );
         let _ = out.flush();
         let _ = tokio::signal::ctrl_c().await;

@@ -484,3 +484,57 @@ fn dev_tenant_serves_discovery_and_prints_the_settings_to_use() {
         "{response}"
     );
 }
+
+/// A test-only EC P-256 public key (its private key was thrown away).
+const TEST_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEC5nazTbh4izt5yOnotBJrtbNqeRH
+jcP7MigWbO4FLInpc/ig9+DvsXBorC9uFSBvFspnblsJzJ+QY1iiRz1wng==
+-----END PUBLIC KEY-----
+";
+
+#[test]
+fn dev_tenant_with_a_client_public_key_prints_the_signing_key_variable_not_a_secret() {
+    use std::io::{BufRead as _, BufReader};
+    let path = std::env::temp_dir().join(format!("cli-pkjwt-{}.pem", std::process::id()));
+    std::fs::write(&path, TEST_PUBLIC_KEY).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_auth0-server"))
+        .args(["dev-tenant", "--port", "0", "--client-public-key"])
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let printed: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .take(5)
+        .map(|l| l.unwrap())
+        .collect();
+    child.kill().unwrap();
+    let _ = child.wait();
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.starts_with("AUTH0_CLIENT_ASSERTION_SIGNING_KEY=")),
+        "{printed:?}"
+    );
+    assert!(
+        !printed
+            .iter()
+            .any(|l| l.starts_with("AUTH0_CLIENT_SECRET=")),
+        "{printed:?}"
+    );
+
+    let run = auth0_server(
+        &[
+            "dev-tenant",
+            "--port",
+            "0",
+            "--client-public-key",
+            "/nonexistent/key.pem",
+        ],
+        None,
+        None,
+    );
+    failure(run, "client public key");
+}

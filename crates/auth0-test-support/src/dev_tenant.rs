@@ -257,8 +257,9 @@ impl Setup {
     }
 
     /// The tenant allows the app's callback and logout URLs, knows [`API`], and POSTs
-    /// back-channel logouts to the app; the app asks for [`SCOPE`] (and no audience);
-    /// `tenant` and `client` change that.
+    /// back-channel logouts to the app; the app asks for [`SCOPE`] (and no audience) and
+    /// authenticates with the tenant's client secret (unless the tenant has the client's
+    /// public key: then `client` gives the private key); `tenant` and `client` change that.
     pub async fn start_with(
         tenant: impl FnOnce(DevTenantBuilder) -> DevTenantBuilder,
         client: impl FnOnce(ServerClientBuilder) -> ServerClientBuilder,
@@ -276,10 +277,15 @@ impl Setup {
         .await
         .unwrap();
         let secrets = Secrets::parse(SECRET).unwrap();
-        let builder = ServerClient::builder()
+        let mut builder = ServerClient::builder()
             .domain(running.domain())
-            .client_id(running.client_id())
-            .client_secret(running.client_secret())
+            .client_id(running.client_id());
+        // A client with a public key at the tenant signs client assertions instead (`client`
+        // gives it its private key), and needs no secret.
+        if running.tenant().config().client_authentication_method() != "private_key_jwt" {
+            builder = builder.client_secret(running.client_secret());
+        }
+        let builder = builder
             .secret(SECRET)
             .redirect_uri(app.join("callback").unwrap().as_str())
             .scope(SCOPE)

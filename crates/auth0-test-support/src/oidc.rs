@@ -182,6 +182,43 @@ impl Provider {
         )
     }
 
+    /// Registers a client like [`Provider::register`] that authenticates with
+    /// `private_key_jwt`: client assertions signed with `alg` by the private key of
+    /// `public_jwk`; returns its id (it has no secret).
+    pub async fn register_private_key_jwt(
+        &self,
+        app: &Url,
+        name: &str,
+        public_jwk: &Value,
+        alg: &str,
+    ) -> String {
+        let metadata = json!({
+            "client_name": name,
+            "redirect_uris": [app.join("callback").unwrap().as_str()],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "token_endpoint_auth_signing_alg": alg,
+            "jwks": {"keys": [public_jwk]},
+            "id_token_signed_response_alg": "RS256",
+        });
+        let response = self
+            .http
+            .post(format!("{}/reg", self.issuer))
+            .json(&metadata)
+            .send()
+            .await
+            .expect("the provider's registration endpoint answers");
+        let status = response.status();
+        let body: Value = response.json().await.expect("a JSON registration response");
+        assert_eq!(status, 201, "client registration failed: {body}");
+        assert!(
+            body.get("client_secret").is_none(),
+            "a secret was issued: {body}"
+        );
+        body["client_id"].as_str().unwrap().to_owned()
+    }
+
     /// The provider's discovery document.
     pub async fn discovery(&self) -> Value {
         self.http

@@ -31,6 +31,9 @@
 //   token and the access tokens of that login and its refreshes. See "Organizations" below.
 // - Rich Authorization Requests (RFC 9396): the made-up type RAR_TYPE is accepted, consented
 //   to with the rest, and granted as asked (code, access tokens, refreshes).
+// - Client authentication: the client secret (HTTP Basic or in the form) or private_key_jwt,
+//   with client assertions signed RS256, PS256 or ES256 (what Auth0 and the SDK support). A
+//   private_key_jwt client registers its public key as `jwks` (the tests make the keys).
 //
 // Test hooks (not OpenID; under /_test/, loopback only, for counting and fault injection
 // at the token endpoint, the one place the SDK talks to that the tests cannot sit in front
@@ -268,6 +271,10 @@ const provider = new Provider(issuer, {
     return organizationClaims(token);
   },
   pkce: { required: () => true },
+  clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+  enabledJWA: {
+    clientAuthSigningAlgValues: ['RS256', 'PS256', 'ES256'],
+  },
   features: {
     devInteractions: { enabled: true },
     registration: { enabled: true },
@@ -328,6 +335,7 @@ for (const event of [
   'server_error',
   'authorization.error',
   'grant.error',
+  'pushed_authorization_request.error',
   'registration_create.error',
   'end_session.error',
   'backchannel.error',

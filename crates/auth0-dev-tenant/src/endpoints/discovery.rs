@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::Shared;
+use crate::client_key::CLIENT_ASSERTION_ALGORITHMS;
 use crate::keys::SIGNING_ALGORITHM;
 
 /// The scopes the tenant knows (any other scope is granted as asked, for APIs).
@@ -47,7 +48,9 @@ pub(super) async fn openid_configuration(State(tenant): State<Shared>) -> Json<V
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [SIGNING_ALGORITHM],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGORITHMS,
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": SCOPES_SUPPORTED,
         "claims_supported": CLAIMS_SUPPORTED,

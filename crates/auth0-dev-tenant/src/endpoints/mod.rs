@@ -2,6 +2,7 @@
 //! redirects.
 
 mod authorize;
+mod client_assertion;
 mod discovery;
 mod logout;
 mod token;
@@ -23,6 +24,8 @@ use auth0_server_core::store::{CookieOptions, OwnedCookies, SetCookie, StoreCont
 
 use crate::pages;
 use crate::server::Tenant;
+
+pub use client_assertion::MAX_CLIENT_ASSERTION_LIFETIME;
 
 /// The state handlers receive.
 pub(crate) type Shared = Arc<Tenant>;

@@ -1,4 +1,5 @@
-//! `POST /oauth/token`: client authentication (`client_secret_basic`, `client_secret_post`),
+//! `POST /oauth/token`: client authentication (`client_secret_basic`, `client_secret_post`,
+//! or `private_key_jwt` when the application has a public key, in `client_assertion`),
 //! the authorization-code grant with PKCE, and the refresh-token grant with rotation and
 //! reuse detection.
 
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{OAuthError, Params, Shared, no_store};
+use super::{OAuthError, Params, Shared, client_assertion, no_store};
 use crate::extras::mfa_required_body;
 use crate::memory::{
     AccessRecord, Grant, Memory, RefreshRecord, USED_CODE_MEMORY, UsedCode, has_scope, hash,
@@ -95,8 +96,28 @@ fn basic_credentials(value: &str) -> Option<(String, String)> {
     Some((form_decode(id)?, form_decode(secret)?))
 }
 
-/// Client authentication: exactly one method, the right id, the right secret.
+/// Client authentication: a client assertion for a client with a public key, else its secret.
 fn authenticate(tenant: &Tenant, headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
+    if client_assertion::is_used(params)? {
+        return client_assertion::authenticate(tenant, headers, params);
+    }
+    if tenant.config.client_key.is_some() {
+        return Err(OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "this client authenticates with private_key_jwt (a public key is registered for \
+             it): send a client_assertion signed with its private key, not a client secret",
+        ));
+    }
+    authenticate_with_secret(tenant, headers, params)
+}
+
+/// Secret authentication: exactly one method, the right id, the right secret.
+fn authenticate_with_secret(
+    tenant: &Tenant,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(), OAuthError> {
     let invalid_client = |basic: bool, description: &str| {
         let error = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
         if basic {

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::Error;
 use super::params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue};
+use super::client_auth::{ClientAuth, Credentials, KeySource};
 use super::stores::StoreChoice;
 use crate::clock::{self, Clock};
 use crate::model::normalize_domain;
@@ -35,7 +36,9 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long discovery documents and key sets are cached.
 pub const DEFAULT_METADATA_TTL: Duration = Duration::from_secs(600);
 
-/// How the client authenticates to the token endpoint.
+/// How the client authenticates to the token endpoint with its client secret. A client
+/// assertion signing key, when given, takes the place of the secret
+/// ([`ServerClientBuilder::client_assertion_signing_key`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TokenEndpointAuth {
     /// HTTP Basic with the client id and secret (the default).
@@ -87,7 +90,8 @@ pub struct Config {
     pub(crate) issuer: Url,
     pub(crate) domain: String,
     pub(crate) client_id: String,
-    pub(crate) client_secret: ClientSecret,
+    /// The client secret or signing key, and how it is sent.
+    pub(crate) client_auth: ClientAuth,
     pub(crate) secrets: Secrets,
     pub(crate) redirect_uri: Url,
     pub(crate) audience: Option<String>,
@@ -95,7 +99,6 @@ pub struct Config {
     pub(crate) authorization_params: AuthorizationParams,
     pub(crate) state_identifier: String,
     pub(crate) transaction_identifier: String,
-    pub(crate) token_endpoint_auth: TokenEndpointAuth,
     pub(crate) id_token_algorithms: Vec<String>,
     pub(crate) leeway: Duration,
     pub(crate) refresh_margin: Duration,
@@ -116,7 +119,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("issuer", &self.issuer.as_str())
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
+            .field("client_auth", &self.client_auth)
             .field("secrets", &self.secrets)
             .field("redirect_uri", &self.redirect_uri.as_str())
             .field("audience", &self.audience)
@@ -137,6 +140,20 @@ impl Config {
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.client_id
+    }
+    /// How the client authenticates to the provider: `client_secret_basic`,
+    /// `client_secret_post` or `private_key_jwt` (when a client assertion signing key is
+    /// given).
+    ///
+    /// ```no_run
+    /// use auth0_server_core::client::ServerClient;
+    ///
+    /// let client = ServerClient::from_env().build()?;
+    /// tracing::info!(method = client.config().client_authentication_method(), "client ready");
+    /// # Ok::<(), auth0_server_core::client::Error>(())
+    /// ```
+    pub fn client_authentication_method(&self) -> &'static str {
+        self.client_auth.method()
     }
     /// The default redirect URI.
     pub fn redirect_uri(&self) -> &Url {
@@ -203,6 +220,8 @@ pub struct ServerClientBuilder {
     domain: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_assertion_signing_key: Option<KeySource>,
+    client_assertion_signing_alg: Option<String>,
     secret: Option<String>,
     redirect_uri: Option<String>,
     audience: Option<String>,
@@ -244,6 +263,12 @@ pub mod env {
     pub const CLIENT_ID: &str = "AUTH0_CLIENT_ID";
     /// The application's client secret.
     pub const CLIENT_SECRET: &str = "AUTH0_CLIENT_SECRET";
+    /// The private key client assertions are signed with (`private_key_jwt`): the path of a
+    /// PEM or JWK file, or the PEM (or JWK) itself. Used instead of the client secret.
+    pub const CLIENT_ASSERTION_SIGNING_KEY: &str = "AUTH0_CLIENT_ASSERTION_SIGNING_KEY";
+    /// The client assertions' algorithm: `RS256` (the default for an RSA key), `PS256`, or
+    /// `ES256` (the default for an EC P-256 key).
+    pub const CLIENT_ASSERTION_SIGNING_ALG: &str = "AUTH0_CLIENT_ASSERTION_SIGNING_ALG";
     /// The secret(s) sessions are sealed with, comma-separated, newest first.
     pub const SECRET: &str = "AUTH0_SECRET";
     /// The callback URL.
@@ -271,14 +296,24 @@ impl ServerClientBuilder {
     }
 
     /// A builder with what the environment has: `AUTH0_DOMAIN`, `AUTH0_CLIENT_ID`,
-    /// `AUTH0_CLIENT_SECRET`, `AUTH0_SECRET`, `AUTH0_REDIRECT_URI`, `AUTH0_AUDIENCE`,
-    /// `AUTH0_SCOPE`. Empty variables count as unset. Setters called after override them.
+    /// `AUTH0_CLIENT_SECRET`, `AUTH0_CLIENT_ASSERTION_SIGNING_KEY` (a path, or the PEM or JWK
+    /// itself), `AUTH0_CLIENT_ASSERTION_SIGNING_ALG`, `AUTH0_SECRET`, `AUTH0_REDIRECT_URI`,
+    /// `AUTH0_AUDIENCE`, `AUTH0_SCOPE`. Empty variables count as unset. Setters called after
+    /// override them. A key file is read by [`build`](Self::build).
     pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with the variables `lookup` gives.
+    fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         Self {
             domain: var(env::DOMAIN),
             client_id: var(env::CLIENT_ID),
             client_secret: var(env::CLIENT_SECRET),
+            client_assertion_signing_key: var(env::CLIENT_ASSERTION_SIGNING_KEY)
+                .map(KeySource::from_env_value),
+            client_assertion_signing_alg: var(env::CLIENT_ASSERTION_SIGNING_ALG),
             secret: var(env::SECRET),
             redirect_uri: var(env::REDIRECT_URI),
             audience: var(env::AUDIENCE),
@@ -297,9 +332,49 @@ impl ServerClientBuilder {
         client_id: String => client_id
     );
     setter!(
-        /// The application's client secret.
+        /// The application's client secret. Not needed when a
+        /// [client assertion signing key](Self::client_assertion_signing_key) is given (which
+        /// is then used instead).
         client_secret: String => client_secret
     );
+    setter!(
+        /// The client assertions' algorithm (`private_key_jwt`): `RS256`, `PS256` or `ES256`.
+        /// Unset: the JWK's `alg`, else RS256 for an RSA key and ES256 for an EC P-256 key.
+        client_assertion_signing_alg: String => client_assertion_signing_alg
+    );
+
+    /// The private key the client signs its client assertions with (`private_key_jwt`,
+    /// instead of a client secret): a PEM (PKCS#8 `BEGIN PRIVATE KEY`, PKCS#1 `BEGIN RSA
+    /// PRIVATE KEY`, SEC1 `BEGIN EC PRIVATE KEY`) or a private JWK. Its public key must be
+    /// registered for the application (Auth0 Dashboard → Applications → Credentials →
+    /// Private Key JWT). It is read and checked by [`build`](Self::build), and never shown by
+    /// `Debug`. With a client secret given too, the key is used (as in the JS SDK).
+    ///
+    /// ```
+    /// use auth0_server_core::client::ServerClient;
+    ///
+    /// # let pem = "-----BEGIN PRIVATE KEY-----\n…\n-----END PRIVATE KEY-----\n";
+    /// let builder = ServerClient::builder()
+    ///     .domain("tenant.eu.auth0.com")
+    ///     .client_id("my-client-id")
+    ///     .client_assertion_signing_key(pem)
+    ///     .client_assertion_signing_alg("RS256");
+    /// // .secret(…).redirect_uri(…).build()?
+    /// ```
+    pub fn client_assertion_signing_key(mut self, pem_or_jwk: impl Into<String>) -> Self {
+        self.client_assertion_signing_key = Some(KeySource::Text(pem_or_jwk.into()));
+        self
+    }
+
+    /// [`client_assertion_signing_key`](Self::client_assertion_signing_key) from a file (a
+    /// PEM or a private JWK), read by [`build`](Self::build).
+    pub fn client_assertion_signing_key_file(
+        mut self,
+        path: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.client_assertion_signing_key = Some(KeySource::File(path.into()));
+        self
+    }
     setter!(
         /// The secret(s) sessions and transactions are sealed with: at least 32 bytes each,
         /// comma-separated, newest first.
@@ -442,10 +517,11 @@ impl ServerClientBuilder {
                 hint: "set AUTH0_CLIENT_ID to your application's Client ID (Auth0 Dashboard → \
                    Applications → your application → Settings)",
             })?;
-        let client_secret = self.client_secret.clone().ok_or(Error::MissingRequiredArgument {
-            argument: "client_secret",
-            hint: "set AUTH0_CLIENT_SECRET to your application's Client Secret (Auth0 Dashboard \
-                   → Applications → your application → Settings)",
+        let client_auth = ClientAuth::from_credentials(&Credentials {
+            secret: self.client_secret.as_deref(),
+            method: self.token_endpoint_auth,
+            key: self.client_assertion_signing_key.as_ref(),
+            alg: self.client_assertion_signing_alg.as_deref(),
         })?;
         let secrets = match Secrets::parse(self.secret.as_deref().unwrap_or("")) {
             Ok(secrets) => secrets,
@@ -505,7 +581,7 @@ impl ServerClientBuilder {
             domain: normalize_domain(issuer.as_str()),
             issuer,
             client_id,
-            client_secret: ClientSecret(client_secret),
+            client_auth,
             secrets,
             audience: self.audience.clone(),
             scope: self
@@ -521,7 +597,6 @@ impl ServerClientBuilder {
                 .transaction_identifier
                 .clone()
                 .unwrap_or_else(|| DEFAULT_TRANSACTION_IDENTIFIER.to_owned()),
-            token_endpoint_auth: self.token_endpoint_auth,
             id_token_algorithms: algorithms,
             leeway: self.leeway.unwrap_or(DEFAULT_LEEWAY),
             refresh_margin: self.refresh_margin.unwrap_or(DEFAULT_REFRESH_MARGIN),
@@ -780,6 +855,118 @@ mod tests {
             let e = err(b);
             assert!(e.to_string().contains(var), "{field}: {e}");
         }
+    }
+
+    /// A builder from these variables, as `from_env` reads them.
+    fn from_vars(vars: &[(&str, &str)]) -> ServerClientBuilder {
+        let vars: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ServerClientBuilder::from_vars(|name| vars.get(name).cloned())
+    }
+
+    const BASE_VARS: [(&str, &str); 4] = [
+        (env::DOMAIN, "tenant.eu.auth0.com"),
+        (env::CLIENT_ID, "cid"),
+        (env::SECRET, "a-secret-of-at-least-thirty-two-bytes"),
+        (env::REDIRECT_URI, "http://localhost:5000/callback"),
+    ];
+
+    fn with_base(extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+        BASE_VARS
+            .iter()
+            .map(|(k, v)| (*k, (*v).to_owned()))
+            .chain(extra.iter().map(|(k, v)| (*k, (*v).to_owned())))
+            .collect()
+    }
+
+    fn config_from(vars: &[(&'static str, String)]) -> Result<Config, Error> {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        from_vars(&vars).config()
+    }
+
+    fn ec_pem() -> String {
+        use josekit::jwk::KeyPair as _;
+        let pair = josekit::jws::ES256.generate_key_pair().unwrap();
+        String::from_utf8(pair.to_pem_private_key()).unwrap()
+    }
+
+    #[test]
+    fn the_environment_gives_a_signing_key_inline_or_by_path_instead_of_a_secret() {
+        let pem = ec_pem();
+        let inline = config_from(&with_base(&[(env::CLIENT_ASSERTION_SIGNING_KEY, &pem)])).unwrap();
+        assert_eq!(inline.client_authentication_method(), "private_key_jwt");
+
+        let path = std::env::temp_dir().join(format!("pkjwt-{}.pem", std::process::id()));
+        std::fs::write(&path, &pem).unwrap();
+        let by_path = with_base(&[(env::CLIENT_ASSERTION_SIGNING_KEY, path.to_str().unwrap())]);
+        let by_path = config_from(&by_path);
+        std::fs::remove_file(&path).unwrap();
+        let by_path = by_path.unwrap();
+        assert_eq!(by_path.client_authentication_method(), "private_key_jwt");
+        let shown = format!("{by_path:?}");
+        assert!(
+            !shown.contains(pem.lines().nth(1).unwrap()),
+            "key in Debug: {shown}"
+        );
+
+        let es = with_base(&[
+            (env::CLIENT_ASSERTION_SIGNING_KEY, &pem),
+            (env::CLIENT_ASSERTION_SIGNING_ALG, "ES256"),
+        ]);
+        assert!(config_from(&es).is_ok());
+    }
+
+    #[test]
+    fn a_signing_alg_that_does_not_fit_the_key_is_a_typed_error() {
+        let pem = ec_pem();
+        let vars = with_base(&[
+            (env::CLIENT_ASSERTION_SIGNING_KEY, &pem),
+            (env::CLIENT_ASSERTION_SIGNING_ALG, "RS256"),
+        ]);
+        let e = config_from(&vars).unwrap_err();
+        assert!(matches!(e, Error::InvalidClientAssertionKey(_)), "{e:?}");
+        assert!(
+            e.to_string()
+                .contains("AUTH0_CLIENT_ASSERTION_SIGNING_ALG is RS256"),
+            "{e}"
+        );
+        assert!(
+            !e.to_string().contains(pem.lines().nth(1).unwrap()),
+            "key in message"
+        );
+        let vars = with_base(&[
+            (env::CLIENT_ASSERTION_SIGNING_KEY, &pem),
+            (env::CLIENT_ASSERTION_SIGNING_ALG, "HS256"),
+        ]);
+        let e = config_from(&vars).unwrap_err();
+        assert!(e.to_string().contains("RS256, PS256, ES256"), "{e}");
+        let missing = with_base(&[(env::CLIENT_ASSERTION_SIGNING_KEY, "/nonexistent/key.pem")]);
+        let e = config_from(&missing).unwrap_err();
+        assert_eq!(e.code(), "invalid_client_assertion_key");
+        assert!(e.to_string().contains("/nonexistent/key.pem"), "{e}");
+    }
+
+    #[test]
+    fn neither_secret_nor_key_names_both_variables() {
+        let e = config_from(&with_base(&[])).unwrap_err();
+        assert_eq!(e.code(), "missing_required_argument_error");
+        let text = e.to_string();
+        assert!(
+            text.contains("AUTH0_CLIENT_SECRET")
+                && text.contains("AUTH0_CLIENT_ASSERTION_SIGNING_KEY"),
+            "{text}"
+        );
+        let alg_only = with_base(&[
+            (env::CLIENT_SECRET, "csecret"),
+            (env::CLIENT_ASSERTION_SIGNING_ALG, "RS256"),
+        ]);
+        let e = config_from(&alg_only).unwrap_err();
+        assert_eq!(e.code(), "configuration_error");
+        assert!(e.to_string().contains("no key is given"), "{e}");
+        let secret = config_from(&with_base(&[(env::CLIENT_SECRET, "csecret")])).unwrap();
+        assert_eq!(secret.client_authentication_method(), "client_secret_basic");
     }
 
     #[test]

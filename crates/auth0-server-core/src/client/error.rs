@@ -131,9 +131,42 @@ pub enum Error {
          refused (check the organization parameter and the user's membership)"
     )]
     OrganizationMismatch(String),
+    /// The client assertion signing key (`private_key_jwt`) cannot be used: unreadable, not a
+    /// private key, or an algorithm that does not fit it. Found by `build()`.
+    #[error(
+        "the client assertion signing key (AUTH0_CLIENT_ASSERTION_SIGNING_KEY) cannot be used: {0}"
+    )]
+    InvalidClientAssertionKey(String),
+    /// The provider did not accept the client's credentials (`invalid_client`) at the token,
+    /// PAR or backchannel authentication endpoint: a wrong client id, secret or signing key,
+    /// or an authentication method the application is not set up for.
+    #[error("the identity provider did not accept this application's credentials ({method}){}: {}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default(), client_authentication_hint(method))]
+    ClientAuthentication {
+        /// How the client authenticated: `client_secret_basic`, `client_secret_post` or
+        /// `private_key_jwt`.
+        method: &'static str,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The HTTP status.
+        status: u16,
+    },
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What to check when the provider refused the client's credentials made with `method`.
+fn client_authentication_hint(method: &str) -> &'static str {
+    if method == "private_key_jwt" {
+        "check that AUTH0_CLIENT_ID is the application's and that the public key registered for \
+         it (Auth0 Dashboard → Applications → your application → Credentials) is the one of \
+         AUTH0_CLIENT_ASSERTION_SIGNING_KEY, with AUTH0_CLIENT_ASSERTION_SIGNING_ALG among its \
+         allowed algorithms"
+    } else {
+        "check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (Auth0 Dashboard → Applications → your \
+         application → Settings), and that the application's authentication method is the \
+         one configured (token_endpoint_auth)"
+    }
 }
 
 impl Error {
@@ -163,6 +196,8 @@ impl Error {
             Self::RefreshFailed { .. } => "failed_to_refresh_token",
             Self::RefreshSubjectMismatch => "refresh_subject_mismatch",
             Self::OrganizationMismatch(_) => "organization_token_validation_error",
+            Self::InvalidClientAssertionKey(_) => "invalid_client_assertion_key",
+            Self::ClientAuthentication { .. } => "invalid_client",
             Self::Store(e) => e.code(),
         }
     }

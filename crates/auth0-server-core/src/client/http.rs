@@ -92,6 +92,17 @@ impl Http {
         retry: Retry,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> Result<Response, Error> {
+        self.try_send(url, retry, |c| Ok(build(c))).await
+    }
+
+    /// [`Http::send`] with a `build` that may fail (making a client assertion for the
+    /// attempt); its error ends the sending.
+    pub(crate) async fn try_send(
+        &self,
+        url: &str,
+        retry: Retry,
+        build: impl Fn(&reqwest::Client) -> Result<RequestBuilder, Error>,
+    ) -> Result<Response, Error> {
         self.send_with(url, retry, build, &mut Backoff::new(self.retry))
             .await
     }
@@ -100,12 +111,12 @@ impl Http {
         &self,
         url: &str,
         retry: Retry,
-        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        build: impl Fn(&reqwest::Client) -> Result<RequestBuilder, Error>,
         backoff: &mut Backoff,
     ) -> Result<Response, Error> {
         let mut attempt = 0u32;
         loop {
-            let outcome = build(&self.client).send().await;
+            let outcome = build(&self.client)?.send().await;
             let retryable = match &outcome {
                 Ok(response) => {
                     let status = response.status();
@@ -293,7 +304,7 @@ mod tests {
         };
         let mut backoff = Backoff::with_rng(policy, fastrand::Rng::with_seed(seed));
         let response = http
-            .send_with(url, retry, |c| c.get(url), &mut backoff)
+            .send_with(url, retry, |c| Ok(c.get(url)), &mut backoff)
             .await
             .unwrap();
         (response.status().as_u16(), backoff.chosen)

@@ -9,7 +9,6 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::config::TokenEndpointAuth;
 use super::http::{Retry, TokenAnswer};
 use super::jwt::{self, Expectations, VerifyError};
 use super::params::{
@@ -204,31 +203,6 @@ impl ServerClient {
         format!("{}:{state}", self.inner.config.transaction_identifier)
     }
 
-    /// Adds the client's credentials to a token-endpoint request.
-    pub(crate) fn authenticate(
-        &self,
-        request: reqwest::RequestBuilder,
-        form: &mut Vec<(String, String)>,
-    ) -> reqwest::RequestBuilder {
-        let config = &self.inner.config;
-        match config.token_endpoint_auth {
-            TokenEndpointAuth::ClientSecretBasic => {
-                let encode = |s: &str| {
-                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
-                };
-                request.basic_auth(
-                    encode(&config.client_id),
-                    Some(encode(&config.client_secret.0)),
-                )
-            }
-            TokenEndpointAuth::ClientSecretPost => {
-                form.push(("client_id".to_owned(), config.client_id.clone()));
-                form.push(("client_secret".to_owned(), config.client_secret.0.clone()));
-                request
-            }
-        }
-    }
-
     /// Starts a login: stores the transaction and returns the URL to send the browser to.
     ///
     /// PKCE (S256), `state` and `nonce` are always used; `openid` is always in the scope.
@@ -401,18 +375,12 @@ impl ServerClient {
         endpoint: &str,
         params: &BTreeMap<String, String>,
     ) -> Result<String, Error> {
-        let response = self
-            .inner
-            .provider
-            .http()
-            .send(endpoint, Retry::Unprocessed, |c| {
-                let mut form: Vec<(String, String)> =
-                    params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                let request = self.authenticate(c.post(endpoint), &mut form);
-                request.form(&form)
-            })
-            .await?;
-        match super::http::Http::token_answer::<ParResponse>(response, endpoint).await? {
+        let form: Vec<(String, String)> =
+            params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        match self
+            .request_as_client::<ParResponse>(endpoint, &form, Retry::Unprocessed)
+            .await?
+        {
             TokenAnswer::Ok(par) => Ok(par.request_uri),
             TokenAnswer::Err { status, body } => Err(Error::TokenEndpoint {
                 error: body.error,
@@ -498,25 +466,19 @@ impl ServerClient {
             .redirect_uri
             .clone()
             .unwrap_or_else(|| self.inner.config.redirect_uri.to_string());
-        let endpoint = metadata.token_endpoint.clone();
-        let response = self
-            .inner
-            .provider
-            .http()
-            .send(&endpoint, Retry::Unprocessed, |c| {
-                let mut form = vec![
-                    ("grant_type".to_owned(), "authorization_code".to_owned()),
-                    ("code".to_owned(), code.to_owned()),
-                    ("redirect_uri".to_owned(), redirect_uri.clone()),
-                ];
-                if let Some(verifier) = &transaction.code_verifier {
-                    form.push(("code_verifier".to_owned(), verifier.clone()));
-                }
-                let request = self.authenticate(c.post(&endpoint), &mut form);
-                request.form(&form)
-            })
-            .await?;
-        match super::http::Http::token_answer::<TokenResponse>(response, &endpoint).await? {
+        let mut form = vec![
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code.to_owned()),
+            ("redirect_uri".to_owned(), redirect_uri),
+        ];
+        if let Some(verifier) = &transaction.code_verifier {
+            form.push(("code_verifier".to_owned(), verifier.clone()));
+        }
+        let endpoint = &metadata.token_endpoint;
+        match self
+            .request_as_client::<TokenResponse>(endpoint, &form, Retry::Unprocessed)
+            .await?
+        {
             TokenAnswer::Ok(tokens) => Ok(tokens),
             TokenAnswer::Err { body, .. } if body.error == "mfa_required" => Err(self
                 .mfa_required(

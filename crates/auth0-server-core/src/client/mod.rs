@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod client_auth;
 mod config;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -39,6 +40,9 @@ mod tokens;
 
 use std::sync::Arc;
 
+pub use client_auth::{
+    CLIENT_ASSERTION_ALGORITHMS, CLIENT_ASSERTION_LIFETIME, CLIENT_ASSERTION_TYPE,
+};
 pub use config::{
     ClientSecret, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_METADATA_TTL,
     DEFAULT_REFRESH_MARGIN, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SCOPE, DEFAULT_STATE_IDENTIFIER,

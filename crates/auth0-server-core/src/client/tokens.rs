@@ -366,30 +366,23 @@ impl ServerClient {
         scope: Option<&str>,
     ) -> Result<TokenResponse, Error> {
         let metadata = self.inner.provider.metadata().await?;
-        let endpoint = metadata.token_endpoint.clone();
-        let response = self
-            .inner
-            .provider
-            .http()
-            // Not after any 5xx: with refresh-token rotation, a refresh the provider carried
-            // out before failing has already spent this token, and sending it again would
-            // look like reuse (Auth0 then revokes the whole family: the user is logged out).
-            .send(&endpoint, Retry::Unprocessed, |c| {
-                let mut form = vec![
-                    ("grant_type".to_owned(), "refresh_token".to_owned()),
-                    ("refresh_token".to_owned(), refresh_token.to_owned()),
-                ];
-                if audience != DEFAULT_AUDIENCE {
-                    form.push(("audience".to_owned(), audience.to_owned()));
-                }
-                if let Some(scope) = scope {
-                    form.push(("scope".to_owned(), scope.to_owned()));
-                }
-                let request = self.authenticate(c.post(&endpoint), &mut form);
-                request.form(&form)
-            })
+        let mut form = vec![
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("refresh_token".to_owned(), refresh_token.to_owned()),
+        ];
+        if audience != DEFAULT_AUDIENCE {
+            form.push(("audience".to_owned(), audience.to_owned()));
+        }
+        if let Some(scope) = scope {
+            form.push(("scope".to_owned(), scope.to_owned()));
+        }
+        // Not retried after any 5xx: with refresh-token rotation, a refresh the provider
+        // carried out before failing has already spent this token, and sending it again would
+        // look like reuse (Auth0 then revokes the whole family: the user is logged out).
+        let answer = self
+            .request_as_client::<TokenResponse>(&metadata.token_endpoint, &form, Retry::Unprocessed)
             .await?;
-        match super::http::Http::token_answer::<TokenResponse>(response, &endpoint).await? {
+        match answer {
             TokenAnswer::Ok(response) => Ok(response),
             TokenAnswer::Err { body, .. } if body.error == "mfa_required" => Err(self
                 .mfa_required(
