@@ -18,7 +18,7 @@ use crate::seal::random_bytes;
 use crate::store::StoreContext;
 
 /// Authorization parameters the SDK sets itself; callers' values for them are ignored.
-const RESERVED_PARAMS: &[&str] = &[
+pub(crate) const RESERVED_PARAMS: &[&str] = &[
     "client_id",
     "redirect_uri",
     "response_type",
@@ -95,7 +95,7 @@ pub(crate) struct TokenResponse {
 /// `expires_in` as a provider may send it: a whole number (as large as it likes: sums with it
 /// saturate), a float, a negative number (already expired: 0), or digits in a string. Anything
 /// else reads as absent, so the default lifetime applies.
-fn lenient_expires_in<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+pub(crate) fn lenient_expires_in<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
@@ -435,7 +435,7 @@ impl ServerClient {
     }
 
     /// The session a completed login starts.
-    fn login_session(
+    pub(super) fn login_session(
         &self,
         tokens: TokenResponse,
         id_token: String,

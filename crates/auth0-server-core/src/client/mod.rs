@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod backchannel;
 mod config;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -31,12 +32,17 @@ mod jwt;
 mod login;
 mod logout;
 mod metadata;
+mod refresh;
 mod replay;
 mod stores;
 mod tokens;
 
 use std::sync::Arc;
 
+pub use backchannel::{
+    BackchannelOptions, BackchannelResult, CIBA_GRANT_TYPE, DEFAULT_BACKCHANNEL_EXPIRES_IN,
+    DEFAULT_POLL_INTERVAL, LoginHint, MIN_POLL_INTERVAL, SLOW_DOWN_STEP,
+};
 pub use config::{
     ClientSecret, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_METADATA_TTL,
     DEFAULT_REFRESH_MARGIN, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SCOPE, DEFAULT_STATE_IDENTIFIER,
@@ -48,6 +54,7 @@ pub use jwt::{BACKCHANNEL_LOGOUT_EVENT, SUPPORTED_ALGORITHMS};
 pub use login::{LoginResult, StartLoginOptions};
 pub use logout::{LogoutOptions, LogoutRedirect};
 pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
+pub use refresh::{RefreshTokenOptions, TokenEndpointResponse};
 pub use replay::MAX_REMEMBERED_LOGOUT_TOKENS;
 pub use tokens::{AccessToken, AccessTokenOptions};
 

@@ -251,7 +251,7 @@ impl ServerClient {
         {
             return Ok(done.clone());
         }
-        let response = self.refresh(refresh_token, audience, scope).await?;
+        let response: TokenResponse = self.refresh(refresh_token, audience, scope).await?;
         let done = Refreshed {
             expires_at: self
                 .now()
@@ -337,12 +337,13 @@ impl ServerClient {
         Ok(())
     }
 
-    async fn refresh(
+    /// A refresh-token grant at the token endpoint; its answer read as `T`.
+    pub(super) async fn refresh<T: serde::de::DeserializeOwned>(
         &self,
         refresh_token: &str,
         audience: &str,
         scope: Option<&str>,
-    ) -> Result<TokenResponse, Error> {
+    ) -> Result<T, Error> {
         let metadata = self.inner.provider.metadata().await?;
         let endpoint = metadata.token_endpoint.clone();
         let response = self
@@ -367,7 +368,7 @@ impl ServerClient {
                 request.form(&form)
             })
             .await?;
-        match super::http::Http::token_answer::<TokenResponse>(response, &endpoint).await? {
+        match super::http::Http::token_answer::<T>(response, &endpoint).await? {
             TokenAnswer::Ok(response) => Ok(response),
             TokenAnswer::Err { body, .. } if body.error == "mfa_required" => {
                 Err(Error::MfaRequired {
