@@ -65,6 +65,22 @@ pub struct StartLoginOptions {
     pub authorization_params: BTreeMap<String, String>,
     /// Another callback URL than the configured one.
     pub redirect_uri: Option<String>,
+    /// Whether this login's authorization request is pushed (PAR, RFC 9126): `Some(true)`
+    /// or `Some(false)` overrides the client-wide
+    /// [`pushed_authorization_requests`](super::ServerClientBuilder::pushed_authorization_requests)
+    /// for this call; `None` follows it. With PAR, only `client_id` and the `request_uri`
+    /// the provider returned travel through the browser.
+    ///
+    /// ```
+    /// use auth0_server_core::client::StartLoginOptions;
+    ///
+    /// let pushed = StartLoginOptions {
+    ///     pushed_authorization_requests: Some(true),
+    ///     ..StartLoginOptions::default()
+    /// };
+    /// # let _ = pushed;
+    /// ```
+    pub pushed_authorization_requests: Option<bool>,
 }
 
 /// The outcome of a completed login.
@@ -247,7 +263,10 @@ impl ServerClient {
                 document: "openid-configuration",
                 reason: format!("authorization_endpoint is not a URL: {e}"),
             })?;
-        if config.pushed_authorization_requests {
+        let pushed = options
+            .pushed_authorization_requests
+            .unwrap_or(config.pushed_authorization_requests);
+        if pushed {
             let endpoint = metadata
                 .pushed_authorization_request_endpoint
                 .clone()
