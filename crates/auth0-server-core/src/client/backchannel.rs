@@ -147,6 +147,10 @@ pub(crate) enum Poll {
     /// `slow_down`: ask again after a longer interval (at least the provider's
     /// `Retry-After`, when it sent one).
     SlowDown(Option<Duration>),
+    /// The poll did not reach the provider (e.g. a pooled connection the server had just
+    /// closed, which a wait of a few seconds between polls meets often): ask again after the
+    /// interval; this error is the outcome if it is still so at the deadline.
+    Unreachable(Error),
 }
 
 /// The provider's seconds as a wait: absent, negative or not a number gives `default`.
@@ -173,6 +177,7 @@ where
     let mut interval = interval.max(MIN_POLL_INTERVAL);
     loop {
         tokio::time::sleep(interval).await;
+        let mut unreachable = None;
         match poll().await? {
             Poll::Done(tokens) => return Ok(tokens),
             Poll::Pending => {}
@@ -180,9 +185,13 @@ where
                 interval = (interval + SLOW_DOWN_STEP).max(retry_after.unwrap_or_default());
                 tracing::debug!(?interval, "slow_down: polling less often");
             }
+            Poll::Unreachable(error) => {
+                tracing::warn!(%error, "a backchannel poll did not reach the provider");
+                unreachable = Some(error);
+            }
         }
         if Instant::now() >= deadline {
-            return Err(Error::BackchannelExpired { description: None });
+            return Err(unreachable.unwrap_or(Error::BackchannelExpired { description: None }));
         }
     }
 }
@@ -395,7 +404,7 @@ impl ServerClient {
 
     /// One poll of the token endpoint with the CIBA grant.
     async fn poll_backchannel(&self, endpoint: &str, auth_req_id: &str) -> Result<Poll, Error> {
-        let response = self
+        let sent = self
             .inner
             .provider
             .http()
@@ -407,7 +416,12 @@ impl ServerClient {
                 let request = self.authenticate(c.post(endpoint), &mut form);
                 request.form(&form)
             })
-            .await?;
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(error @ Error::Network { .. }) => return Ok(Poll::Unreachable(error)),
+            Err(error) => return Err(error),
+        };
         let retry_after = retry_after_seconds(response.headers());
         match Http::token_answer::<Value>(response, endpoint).await? {
             TokenAnswer::Ok(body) => Ok(Poll::Done(body)),
@@ -543,6 +557,19 @@ mod tests {
         .await;
         assert_eq!(result.unwrap_err().code(), "access_denied");
         assert_eq!(times.len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_that_did_not_reach_the_provider_is_tried_again() {
+        let unreachable = || Poll::Unreachable(Error::network("http://p/token", "closed"));
+        let script = vec![Ok(unreachable()), Ok(Poll::Done(json!({})))];
+        let (result, times) = run(Duration::from_secs(5), Duration::from_secs(60), script).await;
+        assert!(result.is_ok());
+        assert_eq!(times, secs(&[5, 10]));
+        // Still unreachable at the deadline: that is the outcome, not an expiry.
+        let script = vec![Ok(unreachable()), Ok(unreachable())];
+        let (result, _) = run(Duration::from_secs(5), Duration::from_secs(10), script).await;
+        assert_eq!(result.unwrap_err().code(), "network_error");
     }
 
     #[tokio::test(start_paused = true)]
