@@ -37,6 +37,12 @@ pub const BACKCHANNEL_LOGOUT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const LOGOUT_TOKEN_LIFETIME: Duration = Duration::from_secs(120);
 /// The longest lifetime any setting accepts (so that times never overflow).
 pub const MAX_LIFETIME: Duration = Duration::from_secs(366 * 86_400);
+/// The CIBA poll `interval` the backchannel authentication endpoint names by default
+/// (Auth0's: 5 seconds).
+pub const DEFAULT_BACKCHANNEL_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// How long a CIBA request waits for the user when it names no `requested_expiry`, and the
+/// longest it may ask for (Auth0's: 300 seconds).
+pub const BACKCHANNEL_REQUEST_LIFETIME: Duration = Duration::from_secs(300);
 /// Bytes of randomness in a generated client secret.
 const GENERATED_SECRET_BYTES: usize = 32;
 
@@ -104,6 +110,7 @@ pub struct DevTenantConfig {
     pub(crate) session_lifetime: Duration,
     pub(crate) bind_address: SocketAddr,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) backchannel_poll_interval: Duration,
 }
 
 impl fmt::Debug for DevTenantConfig {
@@ -135,6 +142,7 @@ impl Default for DevTenantConfig {
             session_lifetime: DEFAULT_SESSION_LIFETIME,
             bind_address: DEFAULT_BIND_ADDRESS,
             clock: clock::system(),
+            backchannel_poll_interval: DEFAULT_BACKCHANNEL_POLL_INTERVAL,
         }
     }
 }
@@ -217,6 +225,7 @@ pub struct DevTenantBuilder {
     session_lifetime: Option<Duration>,
     bind_address: Option<SocketAddr>,
     clock: Option<Arc<dyn Clock>>,
+    backchannel_poll_interval: Option<Duration>,
 }
 
 impl fmt::Debug for DevTenantBuilder {
@@ -310,6 +319,13 @@ impl DevTenantBuilder {
     /// How long refresh tokens work after the login ([`DEFAULT_REFRESH_TOKEN_LIFETIME`]).
     pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
         self.refresh_token_lifetime = Some(lifetime);
+        self
+    }
+
+    /// The CIBA poll `interval` the backchannel authentication endpoint names
+    /// ([`DEFAULT_BACKCHANNEL_POLL_INTERVAL`]); a client polling sooner gets `slow_down`.
+    pub fn backchannel_poll_interval(mut self, interval: Duration) -> Self {
+        self.backchannel_poll_interval = Some(interval);
         self
     }
 
@@ -443,6 +459,11 @@ impl DevTenantBuilder {
             )?,
             bind_address,
             clock: self.clock.unwrap_or(defaults.clock),
+            backchannel_poll_interval: lifetime(
+                "backchannel poll interval",
+                self.backchannel_poll_interval,
+                DEFAULT_BACKCHANNEL_POLL_INTERVAL,
+            )?,
         })
     }
 

@@ -2,6 +2,7 @@
 //! redirects.
 
 mod authorize;
+pub(crate) mod ciba;
 mod discovery;
 mod logout;
 mod token;
@@ -40,6 +41,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/authorize", get(authorize::authorize))
         .route(LOGIN_FORM_PATH, post(authorize::submit_login))
         .route("/oauth/token", post(token::token))
+        .route("/bc-authorize", post(ciba::bc_authorize))
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

@@ -52,6 +52,7 @@ fn handle(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Value, OA
     match grant_type {
         Some("authorization_code") => exchange_code(tenant, &params),
         Some("refresh_token") => refresh(tenant, &params),
+        Some(super::ciba::CIBA_GRANT_TYPE) => super::ciba::grant(tenant, &params),
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -95,7 +96,11 @@ fn basic_credentials(value: &str) -> Option<(String, String)> {
 }
 
 /// Client authentication: exactly one method, the right id, the right secret.
-fn authenticate(tenant: &Tenant, headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
+pub(super) fn authenticate(
+    tenant: &Tenant,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(), OAuthError> {
     let invalid_client = |basic: bool, description: &str| {
         let error = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
         if basic {
@@ -307,16 +312,16 @@ fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
 }
 
 /// What a successful token request gives.
-struct Issue<'a> {
-    grant_id: u64,
-    grant: &'a Grant,
-    scope: &'a [String],
-    audience: Option<&'a str>,
-    nonce: Option<&'a str>,
-    refresh_token: bool,
+pub(super) struct Issue<'a> {
+    pub(super) grant_id: u64,
+    pub(super) grant: &'a Grant,
+    pub(super) scope: &'a [String],
+    pub(super) audience: Option<&'a str>,
+    pub(super) nonce: Option<&'a str>,
+    pub(super) refresh_token: bool,
 }
 
-fn issue_tokens(
+pub(super) fn issue_tokens(
     tenant: &Tenant,
     memory: &mut Memory,
     issue: &Issue<'_>,
