@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use auth0_server_core::Secrets;
 use auth0_server_core::client::{
-    AccessTokenOptions, BackchannelOptions, CIBA_GRANT_TYPE, Error, LoginHint,
-    RefreshTokenOptions, SLOW_DOWN_STEP, ServerClient,
+    AccessTokenOptions, BackchannelOptions, CIBA_GRANT_TYPE, Error, LoginHint, RefreshTokenOptions,
+    SLOW_DOWN_STEP, ServerClient,
 };
 use auth0_server_core::store::{ServerSideStateStore, StoreContext};
 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
@@ -83,7 +83,9 @@ async fn pending(provider: &Provider, app: &App, message: &str) -> String {
 
 #[tokio::test]
 async fn ciba_approved_on_the_device_logs_the_user_in_with_a_validated_id_token() {
-    let Some(provider) = Provider::from_env() else { return };
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
     let app = app(&provider, "CIBA approved").await;
     let audience = api("approved");
     let cx = StoreContext::new();
@@ -122,12 +124,17 @@ async fn ciba_approved_on_the_device_logs_the_user_in_with_a_validated_id_token(
         )
         .await
         .unwrap();
-    assert_eq!(stored.token, result.tokens.access_token, "filed under the audience");
+    assert_eq!(
+        stored.token, result.tokens.access_token,
+        "filed under the audience"
+    );
 }
 
 #[tokio::test]
 async fn ciba_denied_on_the_device_is_access_denied() {
-    let Some(provider) = Provider::from_env() else { return };
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
     let app = app(&provider, "CIBA denied").await;
     let login = app
         .client
@@ -138,13 +145,18 @@ async fn ciba_denied_on_the_device_is_access_denied() {
     };
     let (result, ()) = tokio::join!(login, device);
     let error = result.unwrap_err();
-    assert!(matches!(error, Error::BackchannelDenied { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::BackchannelDenied { .. }),
+        "{error:?}"
+    );
     assert_eq!(error.code(), "access_denied");
 }
 
 #[tokio::test]
 async fn ciba_unanswered_until_requested_expiry_is_expired_token() {
-    let Some(provider) = Provider::from_env() else { return };
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
     let app = app(&provider, "CIBA expired").await;
     let started = Instant::now();
     let error = app
@@ -155,13 +167,21 @@ async fn ciba_unanswered_until_requested_expiry_is_expired_token() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(error, Error::BackchannelExpired { .. }), "{error:?}");
-    assert!(started.elapsed() < Duration::from_secs(10), "it gave up in time");
+    assert!(
+        matches!(error, Error::BackchannelExpired { .. }),
+        "{error:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "it gave up in time"
+    );
 }
 
 #[tokio::test]
 async fn ciba_slow_down_makes_the_client_poll_less_often() {
-    let Some(provider) = Provider::from_env() else { return };
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
     let app = app(&provider, "CIBA slow_down").await;
     provider
         .inject_token_error(&app.client_id, CIBA_GRANT_TYPE, 400, "slow_down", 1)
@@ -191,7 +211,9 @@ async fn ciba_slow_down_makes_the_client_poll_less_often() {
 
 #[tokio::test]
 async fn a_dropped_ciba_login_stops_polling() {
-    let Some(provider) = Provider::from_env() else { return };
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
     let app = app(&provider, "CIBA cancelled").await;
     let login = app
         .client
@@ -211,7 +233,9 @@ async fn a_dropped_ciba_login_stops_polling() {
 
 #[tokio::test]
 async fn refresh_token_grant_gives_typed_tokens_and_invalid_grant_is_refresh_failed() {
-    let Some(provider) = Provider::from_env() else { return };
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
     let app = app(&provider, "refresh grant").await;
     let audience = api("refresh");
     let login = app

@@ -622,8 +622,20 @@ async fn pushed_authorization_requests_per_call_override_the_client_setting() {
     })
     .await;
     let sent = login_with_par_per_call(&provider, &with, false).await;
-    for name in ["response_type", "redirect_uri", "code_challenge", "state", "scope"] {
-        assert!(sent.iter().any(|n| n == name), "{name} in the URL: {sent:?}");
+    for name in [
+        "response_type",
+        "redirect_uri",
+        "code_challenge",
+        "state",
+        "scope",
+    ] {
+        assert!(
+            sent.iter().any(|n| n == name),
+            "{name} in the URL: {sent:?}"
+        );
     }
-    assert!(!sent.iter().any(|n| n == "request_uri"), "not pushed: {sent:?}");
+    assert!(
+        !sent.iter().any(|n| n == "request_uri"),
+        "not pushed: {sent:?}"
+    );
 }

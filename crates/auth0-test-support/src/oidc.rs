@@ -111,8 +111,10 @@ impl Provider {
         let response = self
             .http
             .post(format!("{}/_test/token-faults", self.issuer))
-            .json(&json!({"client_id": client_id, "grant_type": grant_type, "status": status,
-                          "error": error, "count": count}))
+            .json(
+                &json!({"client_id": client_id, "grant_type": grant_type, "status": status,
+                          "error": error, "count": count}),
+            )
             .send()
             .await
             .expect("the provider's test hooks answer");

@@ -550,10 +550,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_denial_or_expiry_from_the_provider_ends_polling_at_once() {
         let denied = Err(Error::BackchannelDenied { description: None });
-        let (result, times) = run(Duration::from_secs(5), Duration::from_secs(60), vec![
-            Ok(Poll::Pending),
-            denied,
-        ])
+        let (result, times) = run(
+            Duration::from_secs(5),
+            Duration::from_secs(60),
+            vec![Ok(Poll::Pending), denied],
+        )
         .await;
         assert_eq!(result.unwrap_err().code(), "access_denied");
         assert_eq!(times.len(), 2);
