@@ -159,3 +159,32 @@ async fn the_dev_tenant_answers_slow_down_to_a_client_polling_too_fast() {
     let (_, body, _) = token_request(&setup.tenant, &poll, credentials).await;
     assert_eq!(body["error"], "slow_down", "the interval grew");
 }
+
+#[tokio::test]
+async fn a_ciba_only_client_needs_no_redirect_uri() {
+    let setup = setup().await;
+    let tenant = &setup.tenant;
+    let client = auth0_server_core::client::ServerClient::builder()
+        .domain(tenant.domain())
+        .client_id(tenant.client_id())
+        .client_secret(tenant.client_secret())
+        .secret(SECRET)
+        .session_backend(auth0_store_memory::MemoryBackend::new())
+        .transaction_backend(auth0_store_memory::MemoryTransactionBackend::new())
+        .build()
+        .expect("no redirect URI is needed to build");
+    let sub = tenant.tenant().user_id(EMAIL);
+    let login = client.backchannel_authentication(BackchannelOptions {
+        audience: Some(API.to_owned()),
+        ..options(&sub, "No callback")
+    });
+    let (result, ()) = tokio::join!(login, device(&setup, &sub, "No callback", true));
+    assert_eq!(result.unwrap().user.sub, sub);
+
+    let interactive = client
+        .start_interactive_login(Default::default(), &StoreContext::new())
+        .await
+        .unwrap_err();
+    assert_eq!(interactive.code(), "missing_required_argument_error");
+    assert!(interactive.to_string().contains("AUTH0_REDIRECT_URI"), "{interactive}");
+}

@@ -212,7 +212,10 @@ impl ServerClient {
             Some(uri) => Url::parse(uri).map_err(|_| {
                 Error::InvalidArgument(format!("redirect_uri {uri:?} is not an absolute URL"))
             })?,
-            None => config.redirect_uri.clone(),
+            None => config
+                .redirect_uri
+                .clone()
+                .ok_or(super::config::MISSING_REDIRECT_URI)?,
         };
         let audience = options.audience.clone().or_else(|| config.audience.clone());
 
@@ -385,9 +388,11 @@ impl ServerClient {
 
     /// The callback URL's query (the URL may be relative to the redirect URI).
     fn callback_query(&self, callback_url: &str) -> Result<BTreeMap<String, String>, Error> {
+        let base = self.inner.config.redirect_uri.as_ref();
         let url = Url::parse(callback_url)
-            .or_else(|_| self.inner.config.redirect_uri.join(callback_url))
-            .map_err(|_| Error::InvalidCallback("it is not a URL".to_owned()))?;
+            .ok()
+            .or_else(|| base.and_then(|base| base.join(callback_url).ok()))
+            .ok_or_else(|| Error::InvalidCallback("it is not a URL".to_owned()))?;
         Ok(url.query_pairs().into_owned().collect())
     }
 
@@ -401,7 +406,8 @@ impl ServerClient {
         let redirect_uri = transaction
             .redirect_uri
             .clone()
-            .unwrap_or_else(|| self.inner.config.redirect_uri.to_string());
+            .or_else(|| self.inner.config.redirect_uri.as_ref().map(Url::to_string))
+            .ok_or(super::config::MISSING_REDIRECT_URI)?;
         let endpoint = metadata.token_endpoint.clone();
         let response = self
             .inner
