@@ -186,5 +186,8 @@ async fn a_ciba_only_client_needs_no_redirect_uri() {
         .await
         .unwrap_err();
     assert_eq!(interactive.code(), "missing_required_argument_error");
-    assert!(interactive.to_string().contains("AUTH0_REDIRECT_URI"), "{interactive}");
+    assert!(
+        interactive.to_string().contains("AUTH0_REDIRECT_URI"),
+        "{interactive}"
+    );
 }

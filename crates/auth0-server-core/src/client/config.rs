@@ -729,7 +729,11 @@ mod tests {
         assert!(c.redirect_uri().is_none());
         assert_eq!(c.cookie_options(), &CookieOptions::default());
         assert!(c.cookie_options().secure && c.cookie_options().host_prefix);
-        assert!(MISSING_REDIRECT_URI.to_string().contains("AUTH0_REDIRECT_URI"));
+        assert!(
+            MISSING_REDIRECT_URI
+                .to_string()
+                .contains("AUTH0_REDIRECT_URI")
+        );
     }
 
     #[test]
