@@ -131,7 +131,13 @@ impl Auth0 {
     /// The integration with other paths or redirect rules. The callback route is the path
     /// of the client's redirect URI, so the two cannot disagree.
     pub fn with_config(client: ServerClient, mut config: Auth0Config) -> Self {
-        config.callback_path = client.config().redirect_uri().path().to_owned();
+        match client.config().redirect_uri() {
+            Some(uri) => config.callback_path = uri.path().to_owned(),
+            None => tracing::warn!(
+                "the client has no redirect URI: /login will answer an error until \
+                 AUTH0_REDIRECT_URI is set"
+            ),
+        }
         let owned_cookies = client.config().owned_cookies();
         Self {
             inner: Arc::new(Inner {

@@ -36,11 +36,13 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(auth0: &Auth0) -> Router<
 }
 
 fn app_origin(auth: &Auth) -> String {
+    // A client without a redirect URI (CIBA only) has no origin: no absolute returnTo is
+    // accepted then.
     auth.client()
         .config()
         .redirect_uri()
-        .origin()
-        .ascii_serialization()
+        .map(|uri| uri.origin().ascii_serialization())
+        .unwrap_or_default()
 }
 
 fn checked_return_to(auth: &Auth, target: Option<&str>) -> Option<String> {

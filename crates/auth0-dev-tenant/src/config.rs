@@ -38,6 +38,12 @@ pub const BACKCHANNEL_LOGOUT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const LOGOUT_TOKEN_LIFETIME: Duration = Duration::from_secs(120);
 /// The longest lifetime any setting accepts (so that times never overflow).
 pub const MAX_LIFETIME: Duration = Duration::from_secs(366 * 86_400);
+/// The CIBA poll `interval` the backchannel authentication endpoint names by default
+/// (Auth0's: 5 seconds).
+pub const DEFAULT_BACKCHANNEL_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// How long a CIBA request waits for the user when it names no `requested_expiry`, and the
+/// longest it may ask for (Auth0's: 300 seconds).
+pub const BACKCHANNEL_REQUEST_LIFETIME: Duration = Duration::from_secs(300);
 /// Bytes of randomness in a generated client secret.
 const GENERATED_SECRET_BYTES: usize = 32;
 
@@ -109,6 +115,7 @@ pub struct DevTenantConfig {
     pub(crate) clock: Arc<dyn Clock>,
     /// Organizations, Rich Authorization Requests and MFA step-up (`crate::extras`).
     pub(crate) extras: crate::extras::Extras,
+    pub(crate) backchannel_poll_interval: Duration,
 }
 
 impl fmt::Debug for DevTenantConfig {
@@ -143,6 +150,7 @@ impl Default for DevTenantConfig {
             bind_address: DEFAULT_BIND_ADDRESS,
             clock: clock::system(),
             extras: crate::extras::Extras::default(),
+            backchannel_poll_interval: DEFAULT_BACKCHANNEL_POLL_INTERVAL,
         }
     }
 }
@@ -241,6 +249,7 @@ pub struct DevTenantBuilder {
     bind_address: Option<SocketAddr>,
     clock: Option<Arc<dyn Clock>>,
     pub(crate) extras: crate::extras::Extras,
+    backchannel_poll_interval: Option<Duration>,
 }
 
 impl fmt::Debug for DevTenantBuilder {
@@ -351,6 +360,13 @@ impl DevTenantBuilder {
     /// How long refresh tokens work after the login ([`DEFAULT_REFRESH_TOKEN_LIFETIME`]).
     pub fn refresh_token_lifetime(mut self, lifetime: Duration) -> Self {
         self.refresh_token_lifetime = Some(lifetime);
+        self
+    }
+
+    /// The CIBA poll `interval` the backchannel authentication endpoint names
+    /// ([`DEFAULT_BACKCHANNEL_POLL_INTERVAL`]); a client polling sooner gets `slow_down`.
+    pub fn backchannel_poll_interval(mut self, interval: Duration) -> Self {
+        self.backchannel_poll_interval = Some(interval);
         self
     }
 
@@ -496,6 +512,11 @@ impl DevTenantBuilder {
             bind_address,
             clock: self.clock.unwrap_or(defaults.clock),
             extras: self.extras.checked()?,
+            backchannel_poll_interval: lifetime(
+                "backchannel poll interval",
+                self.backchannel_poll_interval,
+                DEFAULT_BACKCHANNEL_POLL_INTERVAL,
+            )?,
         })
     }
 

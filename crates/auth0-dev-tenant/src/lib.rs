@@ -50,6 +50,13 @@
 //!   claims of the scope. The access token is a JWT for the requested API (`audience`), else an
 //!   opaque string. A refresh token comes with `offline_access`; it rotates at each use, and a
 //!   used one sent again revokes the whole grant (reuse detection, as Auth0's rotation does).
+//! - **CIBA** (poll mode, as Auth0's): `POST /bc-authorize` with Auth0's `login_hint`
+//!   (`{"format":"iss_sub","iss":…,"sub":…}`; the user must be known here: logged in once,
+//!   or named by [`DevTenant::user_id`]), then the `urn:openid:params:grant-type:ciba` grant,
+//!   honouring the interval ([`DEFAULT_BACKCHANNEL_POLL_INTERVAL`]; `slow_down` adds 5 s) and
+//!   `requested_expiry` (at most [`BACKCHANNEL_REQUEST_LIFETIME`]). The user's device is the
+//!   app's code: [`DevTenant::backchannel_requests`] and
+//!   [`DevTenant::answer_backchannel_request`].
 //! - **`/userinfo`** for a Bearer access token.
 //! - **Logout**: Auth0's `/v2/logout?client_id&returnTo` and `/oidc/logout` (the
 //!   `end_session_endpoint`, with `id_token_hint`, `post_logout_redirect_uri`, `client_id`,
@@ -89,11 +96,13 @@ mod server;
 
 pub use client_key::CLIENT_ASSERTION_ALGORITHMS;
 pub use config::{
-    AllowedUris, BACKCHANNEL_LOGOUT_TIMEOUT, CODE_LIFETIME, DEFAULT_ACCESS_TOKEN_LIFETIME,
-    DEFAULT_BIND_ADDRESS, DEFAULT_CLIENT_ID, DEFAULT_ID_TOKEN_LIFETIME,
-    DEFAULT_REFRESH_TOKEN_LIFETIME, DEFAULT_SESSION_LIFETIME, DevTenantBuilder, DevTenantConfig,
-    LOGIN_FORM_LIFETIME, LOGOUT_TOKEN_LIFETIME, MAX_LIFETIME,
+    AllowedUris, BACKCHANNEL_LOGOUT_TIMEOUT, BACKCHANNEL_REQUEST_LIFETIME, CODE_LIFETIME,
+    DEFAULT_ACCESS_TOKEN_LIFETIME, DEFAULT_BACKCHANNEL_POLL_INTERVAL, DEFAULT_BIND_ADDRESS,
+    DEFAULT_CLIENT_ID, DEFAULT_ID_TOKEN_LIFETIME, DEFAULT_REFRESH_TOKEN_LIFETIME,
+    DEFAULT_SESSION_LIFETIME, DevTenantBuilder, DevTenantConfig, LOGIN_FORM_LIFETIME,
+    LOGOUT_TOKEN_LIFETIME, MAX_LIFETIME,
 };
+pub use endpoints::ciba::PendingBackchannelRequest;
 pub use endpoints::{LOGIN_FORM_PATH, MAX_CLIENT_ASSERTION_LIFETIME};
 pub use error::Error;
 pub use extras::{DevOrganization, MFA_CHALLENGE_TYPE};

@@ -168,6 +168,31 @@ pub(crate) struct UsedCode {
     pub(crate) forget_at: u64,
 }
 
+/// What became of a CIBA request on the user's "device".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BackchannelAnswer {
+    Pending,
+    Approved,
+    Denied,
+}
+
+/// A CIBA request (keyed by its `auth_req_id`'s hash): who, what for, and how it is polled.
+#[derive(Clone, Debug)]
+pub(crate) struct BackchannelRequest {
+    /// What the approving API names it by (not the `auth_req_id`, which only the client has).
+    pub(crate) id: String,
+    pub(crate) user: User,
+    pub(crate) scope: Vec<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) binding_message: Option<String>,
+    pub(crate) answer: BackchannelAnswer,
+    pub(crate) interval: u64,
+    pub(crate) last_poll: Option<u64>,
+    pub(crate) expires_at: u64,
+    /// Kept past `expires_at` for this long, to answer `expired_token` rather than unknown.
+    pub(crate) forget_at: u64,
+}
+
 /// Everything the tenant remembers.
 #[derive(Debug, Default)]
 pub(crate) struct Memory {
@@ -181,6 +206,11 @@ pub(crate) struct Memory {
     pub(crate) access_tokens: HashMap<TokenHash, AccessRecord>,
     /// The `jti` of client assertions used, until they expire (replays are refused).
     pub(crate) used_assertions: HashMap<TokenHash, u64>,
+    /// CIBA requests, by their `auth_req_id`'s hash.
+    pub(crate) backchannel: HashMap<TokenHash, BackchannelRequest>,
+    /// Users the tenant was told of by e-mail ([`DevTenant::user_id`](crate::DevTenant::user_id)),
+    /// by `sub`, so that a CIBA `login_hint` can name them.
+    pub(crate) users: HashMap<String, User>,
 }
 
 impl Memory {
@@ -195,6 +225,21 @@ impl Memory {
         self.access_tokens.retain(|_, a| a.expires_at > now);
         self.used_assertions
             .retain(|_, expires_at| *expires_at > now);
+        self.backchannel.retain(|_, r| r.forget_at > now);
+    }
+
+    /// The user a `sub` names: one told of by e-mail, or one with a session or grant here.
+    pub(crate) fn user_by_sub(&self, sub: &str) -> Option<User> {
+        self.users
+            .get(sub)
+            .or_else(|| {
+                self.sessions
+                    .values()
+                    .map(|s| &s.user)
+                    .find(|u| u.sub == sub)
+            })
+            .or_else(|| self.grants.values().map(|g| &g.user).find(|u| u.sub == sub))
+            .cloned()
     }
 
     /// Remembers a grant and returns its id.

@@ -190,6 +190,34 @@ impl DevTenant {
         })
     }
 
+    /// The `sub` this tenant gives the user with this e-mail address (`auth0|…`), who from
+    /// now on may be named in a CIBA `login_hint` without having logged in here first.
+    ///
+    /// ```
+    /// # use auth0_dev_tenant::{DevTenant, DevTenantConfig};
+    /// let tenant = DevTenant::new(DevTenantConfig::default(), "http://127.0.0.1:5000/")?;
+    /// assert!(tenant.user_id("ada@example.com").starts_with("auth0|"));
+    /// # Ok::<(), auth0_dev_tenant::Error>(())
+    /// ```
+    pub fn user_id(&self, email: &str) -> String {
+        let user = crate::memory::User::new(email, None);
+        let sub = user.sub.clone();
+        self.inner.memory().users.insert(sub.clone(), user);
+        sub
+    }
+
+    /// The CIBA requests waiting for the user's answer (oldest first is not promised).
+    pub fn backchannel_requests(&self) -> Vec<crate::PendingBackchannelRequest> {
+        crate::endpoints::ciba::pending(&self.inner)
+    }
+
+    /// The user approves (`true`) or denies the pending CIBA request `id` (from
+    /// [`backchannel_requests`](Self::backchannel_requests)); `false` when there is no such
+    /// pending request.
+    pub fn answer_backchannel_request(&self, id: &str, approve: bool) -> bool {
+        crate::endpoints::ciba::answer(&self.inner, id, approve)
+    }
+
     /// The tenant's endpoints, to serve at its issuer.
     ///
     /// They answer requests from this machine only (the peer address must be loopback), so

@@ -28,6 +28,7 @@ async fn discovery_names_every_endpoint_under_the_issuer() {
         ("jwks_uri", ".well-known/jwks.json"),
         ("userinfo_endpoint", "userinfo"),
         ("end_session_endpoint", "oidc/logout"),
+        ("backchannel_authentication_endpoint", "bc-authorize"),
     ] {
         assert_eq!(doc[field], format!("{issuer}{path}"), "{field}");
     }
@@ -43,7 +44,11 @@ async fn discovery_names_every_endpoint_under_the_issuer() {
     );
     assert_eq!(
         doc["grant_types_supported"],
-        serde_json::json!(["authorization_code", "refresh_token"])
+        serde_json::json!([
+            "authorization_code",
+            "refresh_token",
+            "urn:openid:params:grant-type:ciba"
+        ])
     );
     let metadata = setup.client.provider_metadata().await.unwrap();
     assert_eq!(metadata.issuer, issuer);

@@ -582,3 +582,60 @@ async fn login_by_pushed_authorization_request() {
     let token = app.access_token(&audience, false, &cx).await;
     assert_api_token(&provider, &app, &token, &audience).await;
 }
+
+/// A login through `app` with PAR as `per_call` says; returns the authorization URL's
+/// parameter names once the login completed.
+async fn login_with_par_per_call(provider: &Provider, app: &App, per_call: bool) -> Vec<String> {
+    let audience = api("par-per-call");
+    let cx = StoreContext::new();
+    let options = StartLoginOptions {
+        pushed_authorization_requests: Some(per_call),
+        ..app.login_options(&audience)
+    };
+    let url = app
+        .client
+        .start_interactive_login(options, &cx)
+        .await
+        .unwrap();
+    let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    let navigation = Browser::new(provider).navigate(url).await;
+    app.client
+        .complete_interactive_login(navigation.left_at.as_str(), &cx)
+        .await
+        .unwrap();
+    let cx = StoreContext::from_cookies(cx.cookies());
+    assert_eq!(app.client.get_user(&cx).await.unwrap().unwrap().sub, LOGIN);
+    names
+}
+
+#[tokio::test]
+async fn pushed_authorization_requests_per_call_override_the_client_setting() {
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
+    let without = App::start(&provider, "PAR off, on per call", |b| b).await;
+    let pushed = login_with_par_per_call(&provider, &without, true).await;
+    assert_eq!(pushed, ["client_id", "request_uri"], "pushed for this call");
+
+    let with = App::start(&provider, "PAR on, off per call", |b| {
+        b.pushed_authorization_requests(true)
+    })
+    .await;
+    let sent = login_with_par_per_call(&provider, &with, false).await;
+    for name in [
+        "response_type",
+        "redirect_uri",
+        "code_challenge",
+        "state",
+        "scope",
+    ] {
+        assert!(
+            sent.iter().any(|n| n == name),
+            "{name} in the URL: {sent:?}"
+        );
+    }
+    assert!(
+        !sent.iter().any(|n| n == "request_uri"),
+        "not pushed: {sent:?}"
+    );
+}

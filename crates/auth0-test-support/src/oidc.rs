@@ -98,6 +98,73 @@ impl Provider {
         assert_eq!(response.status(), 201, "fault not accepted");
     }
 
+    /// The next `count` token requests of the client and grant type get the OAuth `error`
+    /// with `status` instead of reaching the provider (e.g. CIBA's `slow_down`).
+    pub async fn inject_token_error(
+        &self,
+        client_id: &str,
+        grant_type: &str,
+        status: u16,
+        error: &str,
+        count: u32,
+    ) {
+        let response = self
+            .http
+            .post(format!("{}/_test/token-faults", self.issuer))
+            .json(
+                &json!({"client_id": client_id, "grant_type": grant_type, "status": status,
+                          "error": error, "count": count}),
+            )
+            .send()
+            .await
+            .expect("the provider's test hooks answer");
+        assert_eq!(response.status(), 201, "fault not accepted");
+    }
+
+    /// The client's CIBA requests no one answered yet, as `(auth_req_id, sub,
+    /// binding_message)`; waits up to `HTTP_TIMEOUT` for at least one.
+    pub async fn ciba_pending(&self, client_id: &str) -> Vec<(String, String, Option<String>)> {
+        let mut url = Url::parse(&format!("{}/_test/ciba/pending", self.issuer)).unwrap();
+        url.query_pairs_mut().append_pair("client_id", client_id);
+        let started = std::time::Instant::now();
+        loop {
+            let pending: Vec<Value> = self
+                .http
+                .get(url.clone())
+                .send()
+                .await
+                .expect("the provider's test hooks answer")
+                .json()
+                .await
+                .expect("JSON pending requests");
+            if !pending.is_empty() || started.elapsed() > HTTP_TIMEOUT {
+                return pending
+                    .iter()
+                    .map(|p| {
+                        (
+                            p["auth_req_id"].as_str().unwrap_or_default().to_owned(),
+                            p["sub"].as_str().unwrap_or_default().to_owned(),
+                            p["binding_message"].as_str().map(str::to_owned),
+                        )
+                    })
+                    .collect();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The user approves (`true`) or denies the CIBA request on their device.
+    pub async fn ciba_answer(&self, auth_req_id: &str, approve: bool) {
+        let response = self
+            .http
+            .post(format!("{}/_test/ciba/answer", self.issuer))
+            .json(&json!({"auth_req_id": auth_req_id, "approve": approve}))
+            .send()
+            .await
+            .expect("the provider's test hooks answer");
+        assert_eq!(response.status(), 204, "CIBA answer not accepted");
+    }
+
     /// The claims of a JWT the provider signed, after checking the signature with its keys.
     pub async fn verified_claims(&self, jwt: &str) -> (Map<String, Value>, Map<String, Value>) {
         let jwks: Map<String, Value> = self
@@ -155,7 +222,20 @@ impl Provider {
     /// `callback`, its post-logout redirect `app`'s `post_logout` and its back-channel
     /// logout URI `app`'s `backchannel-logout`; returns its id and secret.
     pub async fn register(&self, app: &Url, name: &str, post_logout: &str) -> (String, String) {
-        let metadata = json!({
+        self.register_with(app, name, post_logout, json!({})).await
+    }
+
+    /// [`Provider::register`] with more (or other) client metadata: `extra`'s fields
+    /// replace the defaults (e.g. `grant_types` with CIBA's,
+    /// `backchannel_token_delivery_mode`).
+    pub async fn register_with(
+        &self,
+        app: &Url,
+        name: &str,
+        post_logout: &str,
+        extra: Value,
+    ) -> (String, String) {
+        let mut metadata = json!({
             "client_name": name,
             "redirect_uris": [app.join("callback").unwrap().as_str()],
             "post_logout_redirect_uris": [app.join(post_logout).unwrap().as_str()],
@@ -166,6 +246,9 @@ impl Provider {
             "token_endpoint_auth_method": "client_secret_basic",
             "id_token_signed_response_alg": "RS256",
         });
+        if let (Some(metadata), Value::Object(extra)) = (metadata.as_object_mut(), extra) {
+            metadata.extend(extra);
+        }
         let response = self
             .http
             .post(format!("{}/reg", self.issuer))

@@ -44,6 +44,19 @@
 //   the next `count` token requests of that client and grant type are answered with
 //   `status` (and `Retry-After: retry_after` seconds when given) instead of reaching the
 //   provider.
+//
+// CIBA (Client-Initiated Backchannel Authentication, poll mode), in its own block below: a
+// client registered with the `urn:openid:params:grant-type:ciba` grant and
+// `backchannel_token_delivery_mode: "poll"` may POST to /backchannel with Auth0's
+// `login_hint` JSON ({"format":"iss_sub","iss":ISSUER,"sub":SUB}); the answer carries
+// `interval: CIBA_INTERVAL` (oidc-provider names none, and clients would wait 5 s). The
+// "authentication device" is the test:
+// - GET  /_test/ciba/pending?client_id=ID -> [{"auth_req_id", "sub", "binding_message"}]:
+//   the requests of that client no one has answered yet.
+// - POST /_test/ciba/answer {"auth_req_id", "approve": bool} -> 204: the user approves
+//   (a grant of the requested scopes and API) or denies (access_denied), through the
+//   provider's own backchannelResult.
+// A `slow_down` is a token fault with `"error": "slow_down"` (status 400).
 
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -213,13 +226,101 @@ async function testHooks(ctx, next) {
       if (fault.retry_after !== undefined) ctx.set('Retry-After', String(fault.retry_after));
       log(`test hook: token request ${grantType} of ${clientId} answered ${fault.status}`);
       return json(ctx, fault.status, {
-        error: fault.status === 429 ? 'too_many_requests' : 'temporarily_unavailable',
+        error: fault.error ?? (fault.status === 429 ? 'too_many_requests' : 'temporarily_unavailable'),
         error_description: 'injected by the test hooks of provider.mjs',
       });
     }
   }
   return next();
 }
+
+// --- CIBA (see the header) -------------------------------------------------------------
+
+/** The `interval` (seconds) the backchannel authentication endpoint tells clients. */
+const CIBA_INTERVAL = 1;
+/** Requests no one has answered yet: auth_req_id -> { clientId, sub, binding_message }. */
+const cibaPending = new Map();
+
+/** Auth0's `login_hint`: {"format":"iss_sub","iss":ISSUER,"sub":SUB}; returns SUB. */
+function cibaLoginHintSub(ctx, loginHint) {
+  let hint;
+  try {
+    hint = JSON.parse(loginHint);
+  } catch {
+    throw new errors.InvalidRequest('login_hint must be JSON (format iss_sub)');
+  }
+  if (hint?.format !== 'iss_sub' || hint.iss !== ctx.oidc.issuer || typeof hint.sub !== 'string') {
+    throw new errors.InvalidRequest('login_hint must be {"format":"iss_sub","iss":ISSUER,"sub":SUB}');
+  }
+  return hint.sub;
+}
+
+const cibaFeature = {
+  enabled: true,
+  deliveryModes: ['poll'],
+  processLoginHint: async (ctx, loginHint) => cibaLoginHintSub(ctx, loginHint),
+  processLoginHintToken: async () => {
+    throw new errors.InvalidRequest('login_hint_token is not supported here: use login_hint');
+  },
+  validateBindingMessage: async (_ctx, message) => {
+    // Auth0's rule: up to 64 characters of letters, digits, spaces and +-_.,:#
+    if (message !== undefined && !/^[A-Za-z0-9 +\-_.,:#]{1,64}$/.test(message)) {
+      throw new errors.InvalidBindingMessage('binding_message: 1-64 of A-Z a-z 0-9 space +-_.,:#');
+    }
+  },
+  validateRequestContext: async () => {},
+  verifyUserCode: async () => {},
+  triggerAuthenticationDevice: async (_ctx, request, account, client) => {
+    cibaPending.set(request.jti, {
+      clientId: client.clientId,
+      sub: account.accountId,
+      binding_message: request.params.binding_message,
+    });
+  },
+};
+
+/** The user's answer on their device, through the provider's backchannelResult. */
+async function cibaAnswer(authReqId, approve) {
+  const request = await provider.BackchannelAuthenticationRequest.find(authReqId, {
+    ignoreExpiration: true,
+  });
+  if (!request) throw new Error('no such backchannel authentication request');
+  cibaPending.delete(authReqId);
+  if (!approve) {
+    return provider.backchannelResult(request, new errors.AccessDenied('the user denied'));
+  }
+  const grant = new provider.Grant({ accountId: request.accountId, clientId: request.clientId });
+  grant.addOIDCScope(request.scope);
+  if (request.resource) grant.addResourceScope(request.resource, RESOURCE_SCOPES);
+  await grant.save();
+  return provider.backchannelResult(request, grant, { authTime: Math.floor(Date.now() / 1000) });
+}
+
+async function cibaHooks(ctx, next) {
+  if (ctx.path === '/_test/ciba/pending' && ctx.method === 'GET') {
+    const pending = [...cibaPending]
+      .filter(([, r]) => r.clientId === ctx.query.client_id)
+      .map(([id, r]) => ({ auth_req_id: id, sub: r.sub, binding_message: r.binding_message }));
+    return json(ctx, 200, pending);
+  }
+  if (ctx.path === '/_test/ciba/answer' && ctx.method === 'POST') {
+    const { auth_req_id: id, approve } = JSON.parse(await readBody(ctx.req));
+    try {
+      await cibaAnswer(String(id), approve === true);
+    } catch (err) {
+      return json(ctx, 404, { error: err.message });
+    }
+    ctx.status = 204;
+    return undefined;
+  }
+  await next();
+  if (ctx.path === '/backchannel' && ctx.status === 200 && ctx.body?.auth_req_id) {
+    ctx.body.interval = CIBA_INTERVAL;
+  }
+  return undefined;
+}
+
+// --- end of CIBA -------------------------------------------------------------------------
 
 const server = createServer();
 server.listen(Number(args.port), HOST);
@@ -297,6 +398,7 @@ const provider = new Provider(issuer, {
       authorizationDetailsForAccessToken: async (_ctx, _token, source) => source?.rar,
       authorizationDetailsForIntrospection: async (_ctx, token) => token.rar,
     },
+    ciba: cibaFeature,
     resourceIndicators: {
       enabled: true,
       // The authorization request's `audience` is its resource (explicit `resource` wins).
@@ -325,6 +427,7 @@ const provider = new Provider(issuer, {
 
 provider.use(testHooks);
 provider.use(noteOrganization);
+provider.use(cibaHooks);
 provider.use(async (ctx, next) => {
   const started = Date.now();
   await next();

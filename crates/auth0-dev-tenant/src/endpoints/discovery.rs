@@ -45,7 +45,10 @@ pub(super) async fn openid_configuration(State(tenant): State<Shared>) -> Json<V
         "end_session_endpoint": tenant.url("oidc/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", super::ciba::CIBA_GRANT_TYPE],
+        "backchannel_authentication_endpoint": tenant.url("bc-authorize"),
+        "backchannel_token_delivery_modes_supported": ["poll"],
+        "backchannel_user_code_parameter_supported": false,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [SIGNING_ALGORITHM],
         "token_endpoint_auth_methods_supported":

@@ -3,6 +3,7 @@
 
 mod authorize;
 mod client_assertion;
+pub(crate) mod ciba;
 mod discovery;
 mod logout;
 mod token;
@@ -43,6 +44,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/authorize", get(authorize::authorize))
         .route(LOGIN_FORM_PATH, post(authorize::submit_login))
         .route("/oauth/token", post(token::token))
+        .route("/bc-authorize", post(ciba::bc_authorize))
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

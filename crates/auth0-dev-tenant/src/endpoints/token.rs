@@ -54,6 +54,7 @@ fn handle(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Value, OA
     match grant_type {
         Some("authorization_code") => exchange_code(tenant, &params),
         Some("refresh_token") => refresh(tenant, &params),
+        Some(super::ciba::CIBA_GRANT_TYPE) => super::ciba::grant(tenant, &params),
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -97,7 +98,7 @@ fn basic_credentials(value: &str) -> Option<(String, String)> {
 }
 
 /// Client authentication: a client assertion for a client with a public key, else its secret.
-fn authenticate(tenant: &Tenant, headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
+pub(super) fn authenticate(tenant: &Tenant, headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
     if client_assertion::is_used(params)? {
         return client_assertion::authenticate(tenant, headers, params);
     }
@@ -340,16 +341,16 @@ fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
 }
 
 /// What a successful token request gives.
-struct Issue<'a> {
-    grant_id: u64,
-    grant: &'a Grant,
-    scope: &'a [String],
-    audience: Option<&'a str>,
-    nonce: Option<&'a str>,
-    refresh_token: bool,
+pub(super) struct Issue<'a> {
+    pub(super) grant_id: u64,
+    pub(super) grant: &'a Grant,
+    pub(super) scope: &'a [String],
+    pub(super) audience: Option<&'a str>,
+    pub(super) nonce: Option<&'a str>,
+    pub(super) refresh_token: bool,
 }
 
-fn issue_tokens(
+pub(super) fn issue_tokens(
     tenant: &Tenant,
     memory: &mut Memory,
     issue: &Issue<'_>,

@@ -93,7 +93,7 @@ pub struct Config {
     /// The client secret or signing key, and how it is sent.
     pub(crate) client_auth: ClientAuth,
     pub(crate) secrets: Secrets,
-    pub(crate) redirect_uri: Url,
+    pub(crate) redirect_uri: Option<Url>,
     pub(crate) audience: Option<String>,
     pub(crate) scope: String,
     pub(crate) authorization_params: AuthorizationParams,
@@ -121,7 +121,7 @@ impl fmt::Debug for Config {
             .field("client_id", &self.client_id)
             .field("client_auth", &self.client_auth)
             .field("secrets", &self.secrets)
-            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("redirect_uri", &self.redirect_uri.as_ref().map(Url::as_str))
             .field("audience", &self.audience)
             .field("scope", &self.scope)
             .finish_non_exhaustive()
@@ -155,9 +155,10 @@ impl Config {
     pub fn client_authentication_method(&self) -> &'static str {
         self.client_auth.method()
     }
-    /// The default redirect URI.
-    pub fn redirect_uri(&self) -> &Url {
-        &self.redirect_uri
+    /// The default redirect URI; `None` for a client that logs users in by CIBA only
+    /// (interactive logins then need one per call).
+    pub fn redirect_uri(&self) -> Option<&Url> {
+        self.redirect_uri.as_ref()
     }
     /// The session cookie's name.
     pub fn state_identifier(&self) -> &str {
@@ -191,7 +192,9 @@ impl Config {
     /// What this client hands every store it sets up: its secrets, cookie attributes,
     /// session lifetime and clock.
     pub fn store_settings(&self) -> StoreSettings {
-        StoreSettings::for_redirect_uri(self.secrets.clone(), &self.redirect_uri)
+        // The cookie options derived from the URL are replaced at once by the client's own.
+        let base = self.redirect_uri.as_ref().unwrap_or(&self.issuer);
+        StoreSettings::for_redirect_uri(self.secrets.clone(), base)
             .with_cookie_options(self.cookie_options.clone())
             .with_lifetime(self.session_lifetime)
             .with_clock(self.clock.clone())
@@ -534,15 +537,9 @@ impl ServerClientBuilder {
             }
             Err(e) => return Err(Error::Configuration(format!("AUTH0_SECRET: {e}"))),
         };
-        let redirect_uri = self
-            .redirect_uri
-            .as_deref()
-            .ok_or(Error::MissingRequiredArgument {
-                argument: "redirect_uri",
-                hint: "set AUTH0_REDIRECT_URI to your app's callback URL, e.g. \
-                   http://localhost:5000/callback, and add it to Allowed Callback URLs",
-            })?;
-        let redirect_uri = absolute_url(redirect_uri)?;
+        // Optional: a client that logs users in by CIBA only has no callback
+        // (interactive logins without one fail with MISSING_REDIRECT_URI).
+        let redirect_uri = self.redirect_uri.as_deref().map(absolute_url).transpose()?;
         let algorithms = self
             .id_token_algorithms
             .clone()
@@ -606,7 +603,7 @@ impl ServerClientBuilder {
             metadata_ttl: self.metadata_ttl.unwrap_or(DEFAULT_METADATA_TTL),
             retry: self.retry.unwrap_or_default(),
             clock: self.clock.clone().unwrap_or_else(clock::system),
-            cookie_options: cookie_options(self.cookie_options.clone(), &redirect_uri)?,
+            cookie_options: cookie_options(self.cookie_options.clone(), redirect_uri.as_ref())?,
             session_lifetime: self.session_lifetime.unwrap_or_default(),
             redirect_uri,
             organization,
@@ -662,8 +659,12 @@ impl ServerClientBuilder {
 /// not under (the login cookie would never reach it).
 fn cookie_options(
     given: Option<CookieOptions>,
-    redirect_uri: &Url,
+    redirect_uri: Option<&Url>,
 ) -> Result<CookieOptions, Error> {
+    // Without a callback (a CIBA-only client), the strictest defaults: Secure, __Host-.
+    let Some(redirect_uri) = redirect_uri else {
+        return Ok(given.unwrap_or_default());
+    };
     let derived = CookieOptions::for_redirect_uri(redirect_uri);
     let Some(options) = given else {
         return Ok(derived);
@@ -689,6 +690,14 @@ fn cookie_options(
     }
     Ok(options)
 }
+
+/// What an interactive login without a redirect URI fails with.
+pub(crate) const MISSING_REDIRECT_URI: Error = Error::MissingRequiredArgument {
+    argument: "redirect_uri",
+    hint: "set AUTH0_REDIRECT_URI to your app's callback URL, e.g. \
+           http://localhost:5000/callback, and add it to Allowed Callback URLs (only a client \
+           that logs users in by CIBA alone may go without)",
+};
 
 /// The issuer URL for a domain: `https://{domain}/`, or `http://` for a loopback provider.
 fn issuer_url(domain: &str) -> Result<Url, Error> {
@@ -765,7 +774,7 @@ mod tests {
         assert!(public.cookie_options().secure && public.cookie_options().host_prefix);
         let python = CookieOptions {
             host_prefix: false,
-            ..CookieOptions::for_redirect_uri(public.redirect_uri())
+            ..CookieOptions::for_redirect_uri(public.redirect_uri().unwrap())
         };
         let given = full().redirect_uri("https://app.example.com/callback");
         let given = given.cookie_options(python.clone()).config().unwrap();
@@ -843,7 +852,6 @@ mod tests {
             ("domain", "AUTH0_DOMAIN"),
             ("client_id", "AUTH0_CLIENT_ID"),
             ("client_secret", "AUTH0_CLIENT_SECRET"),
-            ("redirect_uri", "AUTH0_REDIRECT_URI"),
         ] {
             let mut b = full();
             match field {
@@ -967,6 +975,21 @@ mod tests {
         assert!(e.to_string().contains("no key is given"), "{e}");
         let secret = config_from(&with_base(&[(env::CLIENT_SECRET, "csecret")])).unwrap();
         assert_eq!(secret.client_authentication_method(), "client_secret_basic");
+    }
+
+    #[test]
+    fn a_client_without_redirect_uri_builds_with_the_strictest_cookies() {
+        let mut b = full();
+        b.redirect_uri = None;
+        let c = b.config().unwrap();
+        assert!(c.redirect_uri().is_none());
+        assert_eq!(c.cookie_options(), &CookieOptions::default());
+        assert!(c.cookie_options().secure && c.cookie_options().host_prefix);
+        assert!(
+            MISSING_REDIRECT_URI
+                .to_string()
+                .contains("AUTH0_REDIRECT_URI")
+        );
     }
 
     #[test]

@@ -150,6 +150,38 @@ pub enum Error {
         /// The HTTP status.
         status: u16,
     },
+    /// CIBA: the provider's discovery document names no `backchannel_authentication_endpoint`.
+    #[error(
+        "the identity provider does not offer Client-Initiated Backchannel Authentication (no \
+         backchannel_authentication_endpoint in its discovery document): enable CIBA for the \
+         tenant and the application (Auth0 Dashboard → Applications → Advanced → Grant Types)"
+    )]
+    BackchannelUnsupported,
+    /// CIBA: the user refused the request on their device (`access_denied`).
+    #[error("the user denied the backchannel login request{}; do not retry at once: ask the user what went wrong", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    BackchannelDenied {
+        /// The provider's `error_description`.
+        description: Option<String>,
+    },
+    /// CIBA: the request expired before the user answered (`expired_token`, or its
+    /// `expires_in` passed while polling).
+    #[error("the backchannel login request expired before the user answered{}; start a new one (a longer requested_expiry gives the user more time)", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    BackchannelExpired {
+        /// The provider's `error_description`, when it said so.
+        description: Option<String>,
+    },
+    /// CIBA: the backchannel authentication request was refused, or polling failed with an
+    /// error that is not CIBA's (e.g. `unknown_user_id`, `invalid_binding_message`,
+    /// `unauthorized_client`).
+    #[error("the backchannel login failed: {error}{}; check the login hint, binding message and that the application may use CIBA", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Backchannel {
+        /// The OAuth error code.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The HTTP status.
+        status: u16,
+    },
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -198,6 +230,10 @@ impl Error {
             Self::OrganizationMismatch(_) => "organization_token_validation_error",
             Self::InvalidClientAssertionKey(_) => "invalid_client_assertion_key",
             Self::ClientAuthentication { .. } => "invalid_client",
+            Self::BackchannelUnsupported => "backchannel_unsupported",
+            Self::BackchannelDenied { .. } => "access_denied",
+            Self::BackchannelExpired { .. } => "expired_token",
+            Self::Backchannel { .. } => "backchannel_error",
             Self::Store(e) => e.code(),
         }
     }

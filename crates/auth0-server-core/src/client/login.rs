@@ -23,7 +23,7 @@ use crate::seal::random_bytes;
 use crate::store::StoreContext;
 
 /// Authorization parameters the SDK sets itself; callers' values for them are ignored.
-const RESERVED_PARAMS: &[&str] = &[
+pub(crate) const RESERVED_PARAMS: &[&str] = &[
     "client_id",
     "redirect_uri",
     "response_type",
@@ -99,6 +99,22 @@ pub struct StartLoginOptions {
     /// An organization invitation's id (from the invitation link's `invitation`), sent as
     /// `invitation`.
     pub invitation: Option<String>,
+    /// Whether this login's authorization request is pushed (PAR, RFC 9126): `Some(true)`
+    /// or `Some(false)` overrides the client-wide
+    /// [`pushed_authorization_requests`](super::ServerClientBuilder::pushed_authorization_requests)
+    /// for this call; `None` follows it. With PAR, only `client_id` and the `request_uri`
+    /// the provider returned travel through the browser.
+    ///
+    /// ```
+    /// use auth0_server_core::client::StartLoginOptions;
+    ///
+    /// let pushed = StartLoginOptions {
+    ///     pushed_authorization_requests: Some(true),
+    ///     ..StartLoginOptions::default()
+    /// };
+    /// # let _ = pushed;
+    /// ```
+    pub pushed_authorization_requests: Option<bool>,
 }
 
 /// What a login asks for besides the protocol's own parameters.
@@ -146,7 +162,7 @@ pub(crate) struct TokenResponse {
 /// `expires_in` as a provider may send it: a whole number (as large as it likes: sums with it
 /// saturate), a float, a negative number (already expired: 0), or digits in a string. Anything
 /// else reads as absent, so the default lifetime applies.
-fn lenient_expires_in<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
+pub(crate) fn lenient_expires_in<'de, D>(deserializer: D) -> Result<Option<u64>, D::Error>
 where
     D: serde::Deserializer<'de>,
 {
@@ -228,7 +244,10 @@ impl ServerClient {
             Some(uri) => Url::parse(uri).map_err(|_| {
                 Error::InvalidArgument(format!("redirect_uri {uri:?} is not an absolute URL"))
             })?,
-            None => config.redirect_uri.clone(),
+            None => config
+                .redirect_uri
+                .clone()
+                .ok_or(super::config::MISSING_REDIRECT_URI)?,
         };
         let LoginPlan {
             mut params,
@@ -243,7 +262,10 @@ impl ServerClient {
         params.insert("nonce".to_owned(), nonce.clone());
         params.insert("code_challenge".to_owned(), challenge);
         params.insert("code_challenge_method".to_owned(), "S256".to_owned());
-        let url = self.authorization_url(&metadata, &params).await?;
+        let pushed = options
+            .pushed_authorization_requests
+            .unwrap_or(config.pushed_authorization_requests);
+        let url = self.authorization_url(&metadata, &params, pushed).await?;
         let transaction = TransactionData {
             code_verifier: Some(verifier),
             nonce: Some(nonce),
@@ -342,6 +364,7 @@ impl ServerClient {
         &self,
         metadata: &ProviderMetadata,
         params: &BTreeMap<String, String>,
+        pushed: bool,
     ) -> Result<Url, Error> {
         let config = &self.inner.config;
         let mut url =
@@ -349,7 +372,7 @@ impl ServerClient {
                 document: "openid-configuration",
                 reason: format!("authorization_endpoint is not a URL: {e}"),
             })?;
-        if config.pushed_authorization_requests {
+        if pushed {
             let endpoint = metadata
                 .pushed_authorization_request_endpoint
                 .clone()
@@ -449,9 +472,11 @@ impl ServerClient {
 
     /// The callback URL's query (the URL may be relative to the redirect URI).
     fn callback_query(&self, callback_url: &str) -> Result<BTreeMap<String, String>, Error> {
+        let base = self.inner.config.redirect_uri.as_ref();
         let url = Url::parse(callback_url)
-            .or_else(|_| self.inner.config.redirect_uri.join(callback_url))
-            .map_err(|_| Error::InvalidCallback("it is not a URL".to_owned()))?;
+            .ok()
+            .or_else(|| base.and_then(|base| base.join(callback_url).ok()))
+            .ok_or_else(|| Error::InvalidCallback("it is not a URL".to_owned()))?;
         Ok(url.query_pairs().into_owned().collect())
     }
 
@@ -465,7 +490,8 @@ impl ServerClient {
         let redirect_uri = transaction
             .redirect_uri
             .clone()
-            .unwrap_or_else(|| self.inner.config.redirect_uri.to_string());
+            .or_else(|| self.inner.config.redirect_uri.as_ref().map(Url::to_string))
+            .ok_or(super::config::MISSING_REDIRECT_URI)?;
         let mut form = vec![
             ("grant_type".to_owned(), "authorization_code".to_owned()),
             ("code".to_owned(), code.to_owned()),
@@ -520,7 +546,7 @@ impl ServerClient {
     }
 
     /// The session a completed login starts.
-    fn login_session(
+    pub(super) fn login_session(
         &self,
         tokens: TokenResponse,
         id_token: String,

@@ -33,6 +33,9 @@ pub struct ProviderMetadata {
     /// Pushed authorization requests (RFC 9126), when the provider has them.
     #[serde(default)]
     pub pushed_authorization_request_endpoint: Option<String>,
+    /// Client-Initiated Backchannel Authentication (CIBA), when the provider has it.
+    #[serde(default)]
+    pub backchannel_authentication_endpoint: Option<String>,
     /// Whether the provider sends `iss` to the callback (RFC 9207).
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,

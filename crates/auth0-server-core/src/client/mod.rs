@@ -22,6 +22,7 @@
 //! ```
 
 mod client_auth;
+mod backchannel;
 mod config;
 mod error;
 #[cfg(feature = "fuzzing")]
@@ -34,6 +35,7 @@ mod logout;
 mod metadata;
 mod mfa;
 mod params;
+mod refresh;
 mod replay;
 mod stores;
 mod tokens;
@@ -42,6 +44,10 @@ use std::sync::Arc;
 
 pub use client_auth::{
     CLIENT_ASSERTION_ALGORITHMS, CLIENT_ASSERTION_LIFETIME, CLIENT_ASSERTION_TYPE,
+};
+pub use backchannel::{
+    BackchannelOptions, BackchannelResult, CIBA_GRANT_TYPE, DEFAULT_BACKCHANNEL_EXPIRES_IN,
+    DEFAULT_POLL_INTERVAL, LoginHint, MIN_POLL_INTERVAL, SLOW_DOWN_STEP,
 };
 pub use config::{
     ClientSecret, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_METADATA_TTL,
@@ -56,6 +62,7 @@ pub use logout::{LogoutOptions, LogoutRedirect};
 pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
 pub use mfa::{MFA_TOKEN_IDENTIFIER, MfaRequirement, MfaRequirements, MfaToken};
 pub use params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, scope_for_audience};
+pub use refresh::{RefreshTokenOptions, TokenEndpointResponse};
 pub use replay::MAX_REMEMBERED_LOGOUT_TOKENS;
 pub use tokens::{AccessToken, AccessTokenOptions};
 

@@ -211,7 +211,7 @@ mod tests {
             .build()
             .unwrap();
         let settings = seen.lock().unwrap().take().expect("made at build()");
-        let expected = CookieOptions::for_redirect_uri(client.config().redirect_uri());
+        let expected = CookieOptions::for_redirect_uri(client.config().redirect_uri().unwrap());
         assert_eq!(settings.cookie_options, expected);
         assert!(
             !settings.cookie_options.secure,

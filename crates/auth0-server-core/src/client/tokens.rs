@@ -273,7 +273,7 @@ impl ServerClient {
         {
             return Ok(done.clone());
         }
-        let response = self.refresh(refresh_token, audience, scope).await?;
+        let response: TokenResponse = self.refresh(refresh_token, audience, scope).await?;
         let done = Refreshed {
             expires_at: self
                 .now()
@@ -359,12 +359,13 @@ impl ServerClient {
         Ok(())
     }
 
-    async fn refresh(
+    /// A refresh-token grant at the token endpoint; its answer read as `T`.
+    pub(super) async fn refresh<T: serde::de::DeserializeOwned>(
         &self,
         refresh_token: &str,
         audience: &str,
         scope: Option<&str>,
-    ) -> Result<TokenResponse, Error> {
+    ) -> Result<T, Error> {
         let metadata = self.inner.provider.metadata().await?;
         let mut form = vec![
             ("grant_type".to_owned(), "refresh_token".to_owned()),
@@ -380,7 +381,7 @@ impl ServerClient {
         // carried out before failing has already spent this token, and sending it again would
         // look like reuse (Auth0 then revokes the whole family: the user is logged out).
         let answer = self
-            .request_as_client::<TokenResponse>(&metadata.token_endpoint, &form, Retry::Unprocessed)
+            .request_as_client::<T>(&metadata.token_endpoint, &form, Retry::Unprocessed)
             .await?;
         match answer {
             TokenAnswer::Ok(response) => Ok(response),

@@ -86,6 +86,9 @@ pub struct MockState {
     pub end_session: Mutex<bool>,
     pub telemetry: Mutex<Vec<String>>,
     pub iss_parameter: Mutex<bool>,
+    /// Whether discovery names a CIBA endpoint (`/bc-authorize`, answering a request that
+    /// lives 60 s with an interval of 1 s).
+    pub backchannel: Mutex<bool>,
 }
 
 pub struct MockProvider {
@@ -105,6 +108,9 @@ async fn discovery(State(s): State<Arc<MockState>>, headers: HeaderMap) -> Json<
         "jwks_uri": format!("{issuer}/jwks"),
         "authorization_response_iss_parameter_supported": *s.iss_parameter.lock().unwrap(),
     });
+    if *s.backchannel.lock().unwrap() {
+        doc["backchannel_authentication_endpoint"] = json!(format!("{issuer}/bc-authorize"));
+    }
     if *s.end_session.lock().unwrap() {
         doc["end_session_endpoint"] = json!(format!("{issuer}/session/end"));
     }
@@ -159,6 +165,12 @@ impl MockProvider {
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
             .route("/oauth/token", post(token))
+            .route(
+                "/bc-authorize",
+                post(|| async {
+                    Json(json!({"auth_req_id": "req-1", "expires_in": 60, "interval": 1}))
+                }),
+            )
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
