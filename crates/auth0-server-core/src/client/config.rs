@@ -8,8 +8,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::Error;
-use super::params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue};
 use super::client_auth::{ClientAuth, Credentials, KeySource};
+use super::params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue};
 use super::stores::StoreChoice;
 use crate::clock::{self, Clock};
 use crate::model::normalize_domain;
@@ -742,6 +742,7 @@ fn absolute_url(value: &str) -> Result<Url, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn full() -> ServerClientBuilder {
         ServerClientBuilder::new()
