@@ -124,3 +124,31 @@ async fn the_scope_map_gives_the_login_audience_its_entry() {
     assert_eq!(q["scope"], "openid profile email read:default");
     assert!(!q.contains_key("audience"));
 }
+
+#[tokio::test]
+async fn client_credentials_given_as_params_reach_neither_the_url_nor_the_par_body() {
+    let credentials = ["client_secret", "client_assertion", "client_assertion_type"];
+    let configure = |par: bool| {
+        move |mut b: ServerClientBuilder| {
+            for name in credentials {
+                b = b.authorization_param(name, "configured-leak");
+            }
+            b.pushed_authorization_requests(par)
+        }
+    };
+    let per_login = with(&credentials.map(|name| (name, json!("per-login-leak"))));
+    let q = sent(configure(false), per_login.clone()).await.unwrap();
+    for name in credentials {
+        assert!(!q.contains_key(name), "{name} in the URL: {q:?}");
+    }
+    let h = Harness::start_with(configure(true)).await;
+    h.client
+        .start_interactive_login(per_login, &StoreContext::new())
+        .await
+        .unwrap();
+    let forms = h.provider.state.par_forms.lock().unwrap().clone();
+    assert_eq!(forms.len(), 1, "one PAR request");
+    for (name, value) in &forms[0] {
+        assert!(!value.contains("leak"), "{name}={value} in the PAR body");
+    }
+}

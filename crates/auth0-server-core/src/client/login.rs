@@ -22,9 +22,14 @@ use crate::model::{
 use crate::seal::random_bytes;
 use crate::store::StoreContext;
 
-/// Authorization parameters the SDK sets itself; callers' values for them are ignored.
+/// Authorization parameters the SDK sets itself; callers' values for them are ignored. The
+/// client's credentials are among them: they belong to client authentication, never in a
+/// browser URL or a PAR body beside the SDK's own.
 const RESERVED_PARAMS: &[&str] = &[
     "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
     "redirect_uri",
     "response_type",
     "response_mode",
