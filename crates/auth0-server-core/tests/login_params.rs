@@ -152,3 +152,22 @@ async fn client_credentials_given_as_params_reach_neither_the_url_nor_the_par_bo
         assert!(!value.contains("leak"), "{name}={value} in the PAR body");
     }
 }
+
+#[tokio::test]
+async fn a_null_param_or_a_scope_that_is_neither_text_nor_a_map_is_refused() {
+    use auth0_server_core::client::Error;
+    for (name, value, says) in [
+        ("prompt", json!(null), "leave the parameter out"),
+        ("scope", json!(["read", "write"]), "space-separated scopes"),
+        ("scope", json!(5), "space-separated scopes"),
+    ] {
+        let e = sent(|b| b, with(&[(name, value.clone())]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidArgument(_)),
+            "{name}={value}: {e:?}"
+        );
+        assert!(e.to_string().contains(says), "{e}");
+    }
+}

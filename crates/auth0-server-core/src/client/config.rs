@@ -555,6 +555,9 @@ impl ServerClientBuilder {
                 )));
             }
         }
+        for (name, value) in &self.authorization_params {
+            super::params::check_param(name, value).map_err(Error::Configuration)?;
+        }
         if let Some(max_age) = self.authorization_params.get("max_age") {
             super::login::parse_max_age(max_age)
                 .map_err(|e| Error::Configuration(e.to_string()))?;
@@ -744,6 +747,8 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
+    use serde_json::json;
+
     fn full() -> ServerClientBuilder {
         ServerClientBuilder::new()
             .domain("tenant.eu.auth0.com")
@@ -891,6 +896,19 @@ mod tests {
         use josekit::jwk::KeyPair as _;
         let pair = josekit::jws::ES256.generate_key_pair().unwrap();
         String::from_utf8(pair.to_pem_private_key()).unwrap()
+    }
+
+    #[test]
+    fn a_configured_null_param_or_array_scope_is_refused_at_build() {
+        for (name, value) in [("prompt", json!(null)), ("scope", json!(["read"]))] {
+            let e = from_vars(&BASE_VARS)
+                .client_secret("s")
+                .authorization_param(name, value)
+                .config()
+                .unwrap_err();
+            assert!(matches!(e, Error::Configuration(_)), "{e:?}");
+            assert!(e.to_string().contains("give a string"), "{e}");
+        }
     }
 
     #[test]
