@@ -634,7 +634,7 @@ impl ServerClientBuilder {
     }
 
     /// The organization of [`organization`](Self::organization), else of the
-    /// `organization` authorization parameter; a blank one is refused.
+    /// `organization` authorization parameter; a blank one, or two that differ, are refused.
     fn configured_organization(&self) -> Result<Option<String>, Error> {
         let param = self.authorization_params.get("organization");
         if param.is_some_and(|p| p.as_str().is_none()) {
@@ -644,10 +644,19 @@ impl ServerClientBuilder {
                     .to_owned(),
             ));
         }
+        let param = param.and_then(ParamValue::as_str);
+        if let (Some(typed), Some(param)) = (self.organization.as_deref(), param)
+            && typed.trim() != param.trim()
+        {
+            return Err(Error::Configuration(format!(
+                "the organization is {typed:?} but the organization authorization parameter \
+                 is {param:?}: give it once (organization(…)), or give the same value"
+            )));
+        }
         let given = self
             .organization
             .clone()
-            .or_else(|| param.and_then(ParamValue::as_str).map(str::to_owned));
+            .or_else(|| param.map(str::to_owned));
         match given {
             Some(o) if o.trim().is_empty() => Err(Error::Configuration(
                 "the organization must not be blank: give its id (org_…) or its name, or none"
@@ -909,6 +918,26 @@ mod tests {
             assert!(matches!(e, Error::Configuration(_)), "{e:?}");
             assert!(e.to_string().contains("give a string"), "{e}");
         }
+    }
+
+    #[test]
+    fn conflicting_typed_and_param_organizations_are_refused_at_build() {
+        let base = || from_vars(&BASE_VARS).client_secret("s");
+        let e = base()
+            .organization("org_A")
+            .authorization_param("organization", "org_B")
+            .config()
+            .unwrap_err();
+        assert!(matches!(e, Error::Configuration(_)), "{e:?}");
+        assert!(
+            e.to_string().contains("org_A") && e.to_string().contains("org_B"),
+            "{e}"
+        );
+        let same = base()
+            .organization("org_A")
+            .authorization_param("organization", "org_A")
+            .config();
+        assert!(same.is_ok(), "{same:?}");
     }
 
     #[test]
