@@ -907,6 +907,13 @@ mod tests {
         String::from_utf8(pair.to_pem_private_key()).unwrap()
     }
 
+    /// Whether `text` shows any line of the PEM's key body.
+    fn shows_key(text: &str, pem: &str) -> bool {
+        pem.lines()
+            .filter(|l| !l.starts_with("-----") && !l.is_empty())
+            .any(|l| text.contains(l))
+    }
+
     #[test]
     fn a_configured_null_param_or_array_scope_is_refused_at_build() {
         for (name, value) in [("prompt", json!(null)), ("scope", json!(["read"]))] {
@@ -938,6 +945,52 @@ mod tests {
             .authorization_param("organization", "org_A")
             .config();
         assert!(same.is_ok(), "{same:?}");
+    }
+
+    #[test]
+    fn a_signing_key_in_matching_quotes_is_read_without_them() {
+        let pem = ec_pem();
+        let one_line = pem.trim_end().replace('\n', "\\n");
+        for quoted in [
+            format!("\"{pem}\""),
+            format!("'{pem}'"),
+            format!("\"{one_line}\""),
+        ] {
+            let vars = with_base(&[(env::CLIENT_ASSERTION_SIGNING_KEY, &quoted)]);
+            let config = config_from(&vars).unwrap();
+            assert_eq!(config.client_authentication_method(), "private_key_jwt");
+        }
+    }
+
+    #[test]
+    fn a_signing_key_that_is_not_recognised_is_never_echoed() {
+        use base64::Engine as _;
+        let pem = ec_pem();
+        let one_line = pem.trim_end().replace('\n', "\\n");
+        for value in [
+            base64::engine::general_purpose::STANDARD.encode(&pem),
+            format!("\"{one_line}'"),
+            format!("`{one_line}`"),
+        ] {
+            let vars = with_base(&[(env::CLIENT_ASSERTION_SIGNING_KEY, &value)]);
+            let e = config_from(&vars).unwrap_err();
+            assert!(matches!(e, Error::InvalidClientAssertionKey(_)), "{e:?}");
+            let (shown, debug) = (e.to_string(), format!("{e:?}"));
+            assert!(
+                !shows_key(&shown, &pem) && !shown.contains(&value),
+                "{shown}"
+            );
+            assert!(
+                !shows_key(&debug, &pem) && !debug.contains(&value),
+                "{debug}"
+            );
+            assert!(shown.contains("give the PEM itself"), "{shown}");
+            let builder = format!(
+                "{:?}",
+                from_vars(&[(env::CLIENT_ASSERTION_SIGNING_KEY, &value)])
+            );
+            assert!(!shows_key(&builder, &pem), "builder Debug: {builder}");
+        }
     }
 
     #[test]
@@ -993,7 +1046,14 @@ mod tests {
         let missing = with_base(&[(env::CLIENT_ASSERTION_SIGNING_KEY, "/nonexistent/key.pem")]);
         let e = config_from(&missing).unwrap_err();
         assert_eq!(e.code(), "invalid_client_assertion_key");
-        assert!(e.to_string().contains("/nonexistent/key.pem"), "{e}");
+        assert!(
+            e.to_string().contains("no readable file at the path given"),
+            "{e}"
+        );
+        assert!(
+            !e.to_string().contains("/nonexistent/key.pem"),
+            "never echoed: {e}"
+        );
     }
 
     #[test]
