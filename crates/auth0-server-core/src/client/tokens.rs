@@ -65,6 +65,28 @@ impl std::fmt::Debug for AccessToken {
     }
 }
 
+/// A refreshed ID token must carry the organization the session logged in to (its `org_id`,
+/// exactly): else the refresh would move the session into another organization, or out of
+/// it. A session without an organization takes the refreshed token as it is.
+fn same_organization(
+    state: &StateData,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), Error> {
+    let Some(organization) = state.organization() else {
+        return Ok(());
+    };
+    let refreshed = claims.get("org_id").and_then(serde_json::Value::as_str);
+    if refreshed == Some(organization.id.as_str()) {
+        return Ok(());
+    }
+    tracing::warn!("refreshed ID token has another organization than the session; refused");
+    Err(Error::OrganizationMismatch(format!(
+        "the refreshed ID token's org_id {refreshed:?} is not the session's organization {:?} \
+         (log the user in again to change organization)",
+        organization.id
+    )))
+}
+
 /// How `Debug` shows authorization details: `[n entries]`.
 fn detail_count(details: &serde_json::Value) -> String {
     let n = details.as_array().map_or(1, Vec::len);
@@ -333,6 +355,7 @@ impl ServerClient {
             tracing::warn!("refreshed ID token has another sub than the session; refused");
             return Err(Error::RefreshSubjectMismatch);
         }
+        same_organization(state, &claims)?;
         Ok(Some(user))
     }
 
