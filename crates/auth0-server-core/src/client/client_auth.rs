@@ -690,6 +690,20 @@ mod tests {
     }
 
     #[test]
+    fn an_rsa_key_under_2048_bits_is_refused_as_a_pem_and_as_a_jwk() {
+        // josekit refuses to sign with one; this keeps the documented floor from moving.
+        let pair = josekit::jwk::alg::rsa::RsaKeyPair::generate(1024).unwrap();
+        for source in [
+            text(pair.to_pem_private_key()),
+            KeySource::Text(pair.to_jwk_private_key().to_string()),
+        ] {
+            let err = AssertionKey::read(&source, None).unwrap_err();
+            assert_eq!(err.code(), "invalid_client_assertion_key");
+            assert!(err.to_string().contains("2048 bits or more"), "{err}");
+        }
+    }
+
+    #[test]
     fn a_jwk_parse_error_never_quotes_the_key() {
         // A private value where a number belongs: serde would quote it in its message.
         let source = text(r#"{"kty":"RSA","d":"TOP-SECRET-PRIVATE-PART","n":1}"#);
