@@ -62,7 +62,8 @@ impl DevOrganization {
         self.anyone || self.members.contains(&user.email)
     }
 
-    /// Whether `asked` (an id, or a name ignoring case) names it.
+    /// Whether `asked` (an id, or a name ignoring ASCII case: names are lowercase ASCII, see
+    /// [`Extras::checked`]) names it.
     fn is(&self, asked: &str) -> bool {
         if asked.starts_with("org_") {
             self.id == asked
@@ -70,6 +71,21 @@ impl DevOrganization {
             self.name.eq_ignore_ascii_case(asked)
         }
     }
+}
+
+/// The longest organization name Auth0 allows.
+const ORGANIZATION_NAME_MAX: usize = 50;
+
+/// Whether `name` is one Auth0 allows for an organization (1 to 50 lowercase ASCII letters,
+/// digits, `-`, `_`; Auth0 docs, "Create Organizations") and not an id (`org_…`). Being
+/// ASCII and lower case, it compares the same under the SDK's NFC-and-lowercase rule as
+/// under the tenant's ASCII case folding.
+fn is_organization_name(name: &str) -> bool {
+    (1..=ORGANIZATION_NAME_MAX).contains(&name.len())
+        && !name.starts_with("org_")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 /// The settings of this module.
@@ -97,11 +113,12 @@ impl Extras {
                     "give org_ and letters or digits, e.g. org_acme123",
                 ));
             }
-            if org.name.trim().is_empty() || org.name.starts_with("org_") {
+            if !is_organization_name(&org.name) {
                 return Err(Error::setting(
                     "organization name",
                     &org.name,
-                    "give a name that does not start with org_, e.g. acme",
+                    "give 1 to 50 lowercase ASCII letters, digits, - or _ (as Auth0 allows), not \
+                     starting with org_, e.g. acme",
                 ));
             }
         }
@@ -184,9 +201,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn organization_names_auth0_would_refuse_are_refused_at_configuration() {
+        let check = |name: &str| {
+            Extras {
+                organizations: vec![DevOrganization::new("org_a1", name)],
+                ..Extras::default()
+            }
+            .checked()
+        };
+        let long = "a".repeat(51);
+        for bad in [
+            "Acme",
+            "acmé",
+            "ac me",
+            "",
+            "org_acme",
+            "straße",
+            "ａｃｍｅ",
+            &long,
+        ] {
+            let e = check(bad).expect_err(bad);
+            assert!(
+                e.to_string().contains("lowercase ASCII letters"),
+                "{bad}: {e}"
+            );
+        }
+        for good in ["acme", "acme-corp_2", "0day", &"a".repeat(50)] {
+            assert!(check(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
     fn organizations_are_named_by_id_or_by_name_ignoring_case() {
         let extras = Extras {
-            organizations: vec![DevOrganization::new("org_a1", "Acme").member("Ada@Example.com")],
+            organizations: vec![DevOrganization::new("org_a1", "acme").member("Ada@Example.com")],
             ..Extras::default()
         };
         assert!(extras.organization("org_a1").is_some());

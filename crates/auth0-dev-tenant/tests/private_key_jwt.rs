@@ -100,8 +100,14 @@ async fn another_key_is_refused_with_invalid_client() {
     }
 }
 
-/// A client assertion made by hand with `claims` over the defaults.
+/// A client assertion made by hand with `claims` over the defaults (a `null` drops one).
 fn assertion(setup: &Setup, signer: &dyn JwsSigner, claims: Value) -> String {
+    let payload = assertion_payload(setup, claims);
+    josekit::jwt::encode_with_signer(&payload, &JwsHeader::new(), signer).unwrap()
+}
+
+/// The claims of a client assertion: the defaults, with `claims` over them.
+fn assertion_payload(setup: &Setup, claims: Value) -> JwtPayload {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -111,11 +117,15 @@ fn assertion(setup: &Setup, signer: &dyn JwsSigner, claims: Value) -> String {
         "aud": setup.tenant.issuer(), "iat": now, "exp": now + 60,
         "jti": unique_jti(),
     });
+    let all = all.as_object_mut().unwrap();
     for (k, v) in claims.as_object().unwrap() {
-        all[k] = v.clone();
+        if v.is_null() {
+            all.remove(k);
+        } else {
+            all.insert(k.clone(), v.clone());
+        }
     }
-    let payload = JwtPayload::from_map(all.as_object().unwrap().clone()).unwrap();
-    josekit::jwt::encode_with_signer(&payload, &JwsHeader::new(), signer).unwrap()
+    JwtPayload::from_map(all.clone()).unwrap()
 }
 
 /// A `jti` no other assertion of this run has.
@@ -181,6 +191,40 @@ async fn assertions_not_for_this_client_and_tenant_or_replayed_are_refused() {
             "too long",
         ),
         (assertion(&setup, &signer, json!({"jti": ""})), "jti"),
+    ];
+    for (token, says) in cases {
+        let (status, error, description) = with_assertion(&setup, &token).await;
+        assert_eq!((status, error.as_str()), (401, "invalid_client"), "{says}");
+        assert!(description.contains(says), "{says}: {description}");
+    }
+}
+
+#[tokio::test]
+async fn unsigned_hmac_and_incomplete_assertions_are_refused() {
+    let (private, public) = rsa_pems();
+    let setup = setup(&public, &private, "RS256").await;
+    let signer = RS256.signer_from_pem(&private).unwrap();
+    let unsigned =
+        josekit::jwt::encode_unsecured(&assertion_payload(&setup, json!({})), &JwsHeader::new())
+            .unwrap();
+    // The registered public key's PEM as an HMAC secret (the RS256/HS256 confusion).
+    let hmac = josekit::jws::HS256
+        .signer_from_bytes(public.as_bytes())
+        .unwrap();
+    let cases = [
+        (unsigned, "signed with the public key registered"),
+        (
+            assertion(&setup, &hmac, json!({})),
+            "signed with the public key registered",
+        ),
+        (
+            assertion(&setup, &signer, json!({"exp": null})),
+            "needs an exp",
+        ),
+        (
+            assertion(&setup, &signer, json!({"jti": null})),
+            "needs a jti",
+        ),
     ];
     for (token, says) in cases {
         let (status, error, description) = with_assertion(&setup, &token).await;

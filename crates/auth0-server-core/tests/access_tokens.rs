@@ -425,3 +425,49 @@ async fn a_refreshed_id_token_for_the_same_sub_updates_the_user() {
     let user = h.client.get_user(&cx).await.unwrap().unwrap();
     assert_eq!(user.name.as_deref(), Some("Ada L."));
 }
+
+/// A session logged in to the organization `org_A`, refreshed once with an ID token whose
+/// claims are changed by `overrides`: the refresh's result, and whether the stored session
+/// is unchanged afterwards.
+async fn refresh_in_org(mut overrides: serde_json::Value) -> (Result<String, Error>, bool) {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    let org = json!({"org_id": "org_A", "org_name": "acme"});
+    h.login_with_claims(org, &cx).await.unwrap();
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let before = h.client.get_session(&cx).await.unwrap().unwrap();
+    overrides["nonce"] = json!(null);
+    let id_token = h.key.sign(&h.claims("", overrides), &json!({}));
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at-other", "refresh_token": "rt-other",
+               "id_token": id_token, "expires_in": 3600}),
+    );
+    let result = h.client.get_access_token(forced(), &cx).await;
+    let after = h.client.get_session(&cx).await.unwrap().unwrap();
+    (result.map(|t| t.token), after == before)
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_for_another_or_no_organization_is_refused_and_the_session_kept() {
+    for other in [
+        json!({"org_id": "org_B", "org_name": "acme"}),
+        json!({"org_id": null, "org_name": null}),
+        json!({"org_id": null, "org_name": "acme"}),
+    ] {
+        let (result, unchanged) = refresh_in_org(other.clone()).await;
+        assert!(
+            matches!(result, Err(Error::OrganizationMismatch(_))),
+            "{other}: {result:?}"
+        );
+        assert!(unchanged, "{other}: the session keeps its tokens and user");
+    }
+    let (result, unchanged) = refresh_in_org(json!({"org_id": "org_A"})).await;
+    assert_eq!(
+        result.unwrap(),
+        "at-other",
+        "the same organization refreshes"
+    );
+    assert!(!unchanged, "and the refreshed tokens are saved");
+}

@@ -124,3 +124,50 @@ async fn the_scope_map_gives_the_login_audience_its_entry() {
     assert_eq!(q["scope"], "openid profile email read:default");
     assert!(!q.contains_key("audience"));
 }
+
+#[tokio::test]
+async fn client_credentials_given_as_params_reach_neither_the_url_nor_the_par_body() {
+    let credentials = ["client_secret", "client_assertion", "client_assertion_type"];
+    let configure = |par: bool| {
+        move |mut b: ServerClientBuilder| {
+            for name in credentials {
+                b = b.authorization_param(name, "configured-leak");
+            }
+            b.pushed_authorization_requests(par)
+        }
+    };
+    let per_login = with(&credentials.map(|name| (name, json!("per-login-leak"))));
+    let q = sent(configure(false), per_login.clone()).await.unwrap();
+    for name in credentials {
+        assert!(!q.contains_key(name), "{name} in the URL: {q:?}");
+    }
+    let h = Harness::start_with(configure(true)).await;
+    h.client
+        .start_interactive_login(per_login, &StoreContext::new())
+        .await
+        .unwrap();
+    let forms = h.provider.state.par_forms.lock().unwrap().clone();
+    assert_eq!(forms.len(), 1, "one PAR request");
+    for (name, value) in &forms[0] {
+        assert!(!value.contains("leak"), "{name}={value} in the PAR body");
+    }
+}
+
+#[tokio::test]
+async fn a_null_param_or_a_scope_that_is_neither_text_nor_a_map_is_refused() {
+    use auth0_server_core::client::Error;
+    for (name, value, says) in [
+        ("prompt", json!(null), "leave the parameter out"),
+        ("scope", json!(["read", "write"]), "space-separated scopes"),
+        ("scope", json!(5), "space-separated scopes"),
+    ] {
+        let e = sent(|b| b, with(&[(name, value.clone())]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidArgument(_)),
+            "{name}={value}: {e:?}"
+        );
+        assert!(e.to_string().contains(says), "{e}");
+    }
+}

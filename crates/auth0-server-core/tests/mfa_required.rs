@@ -148,3 +148,29 @@ async fn mfa_required_without_a_token_or_with_odd_requirements_still_says_mfa() 
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn an_mfa_token_that_is_not_a_string_still_says_mfa_required() {
+    let h = Harness::start().await;
+    let cx = StoreContext::new();
+    h.login_with_claims(json!({}), &cx).await.unwrap();
+    let cx = StoreContext::from_cookies(cx.cookies());
+    for odd in [json!(123), json!({"t": RAW}), json!([RAW]), Value::Null] {
+        h.provider.push_token(
+            403,
+            &[],
+            json!({"error": "mfa_required", "mfa_token": odd, "error_description": 7}),
+        );
+        let err = h.client.get_access_token(forced(), &cx).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::MfaRequired {
+                    mfa_token: None,
+                    ..
+                }
+            ),
+            "{odd}: {err:?}"
+        );
+    }
+}

@@ -101,7 +101,7 @@ fn login_options(audience: &str) -> StartLoginOptions {
     StartLoginOptions {
         audience: Some(audience.to_owned()),
         scope: Some("offline_access read:messages".to_owned()),
-        authorization_params: [("prompt".to_owned(), "consent".to_owned())].into(),
+        authorization_params: [("prompt".to_owned(), "consent".into())].into(),
         ..StartLoginOptions::default()
     }
 }

@@ -350,17 +350,37 @@ pub(super) struct Issue<'a> {
     pub(super) refresh_token: bool,
 }
 
+/// The token endpoint's answer for a grant: an access token, the ID token when `openid` was
+/// granted, and a refresh token when one is due.
 pub(super) fn issue_tokens(
     tenant: &Tenant,
     memory: &mut Memory,
     issue: &Issue<'_>,
 ) -> Result<Value, OAuthError> {
-    let now = tenant.now();
+    let mut answer = issue_access_token(tenant, memory, issue)?;
+    if has_scope(issue.scope, "openid") {
+        answer["id_token"] = json!(issue_id_token(tenant, issue)?);
+    }
+    if issue.refresh_token {
+        answer["refresh_token"] = json!(issue_refresh_token(memory, issue));
+    }
+    Ok(answer)
+}
+
+/// A token that could not be signed: logged, and a `server_error` for the client.
+fn signing_failed(e: josekit::JoseError) -> OAuthError {
+    tracing::error!(error = %e, "a token could not be signed");
+    OAuthError::server_error("a token could not be signed")
+}
+
+/// Mints and remembers the access token: the answer's `access_token`, `token_type`,
+/// `expires_in`, `scope` and the grant's `authorization_details`.
+fn issue_access_token(
+    tenant: &Tenant,
+    memory: &mut Memory,
+    issue: &Issue<'_>,
+) -> Result<Value, OAuthError> {
     let grant = issue.grant;
-    let signing_failed = |e: josekit::JoseError| {
-        tracing::error!(error = %e, "a token could not be signed");
-        OAuthError::server_error("a token could not be signed")
-    };
     let access_token = mint::access_token(
         tenant,
         issue.audience,
@@ -376,7 +396,7 @@ pub(super) fn issue_tokens(
             grant: issue.grant_id,
             user: grant.user.clone(),
             scope: issue.scope.to_vec(),
-            expires_at: now.saturating_add(expires_in),
+            expires_at: tenant.now().saturating_add(expires_in),
         },
     );
     let mut answer = json!({
@@ -388,34 +408,38 @@ pub(super) fn issue_tokens(
     if let Some(details) = &grant.authorization_details {
         answer["authorization_details"] = details.clone();
     }
-    if has_scope(issue.scope, "openid") {
-        let id_token = mint::id_token(
-            tenant,
-            &IdTokenFacts {
-                user: &grant.user,
-                scope: issue.scope,
-                sid: &grant.sid,
-                auth_time: grant.auth_time,
-                nonce: issue.nonce,
-                organization: grant.organization.as_ref(),
-            },
-        )
-        .map_err(signing_failed)?;
-        answer["id_token"] = json!(id_token);
-    }
-    if issue.refresh_token {
-        let refresh_token = random_token();
-        memory.refresh_tokens.insert(
-            hash(&refresh_token),
-            RefreshRecord {
-                grant: issue.grant_id,
-                used: false,
-                expires_at: grant.expires_at,
-            },
-        );
-        answer["refresh_token"] = json!(refresh_token);
-    }
     Ok(answer)
+}
+
+/// Mints the ID token of the grant's login.
+fn issue_id_token(tenant: &Tenant, issue: &Issue<'_>) -> Result<String, OAuthError> {
+    let grant = issue.grant;
+    mint::id_token(
+        tenant,
+        &IdTokenFacts {
+            user: &grant.user,
+            scope: issue.scope,
+            sid: &grant.sid,
+            auth_time: grant.auth_time,
+            nonce: issue.nonce,
+            organization: grant.organization.as_ref(),
+        },
+    )
+    .map_err(signing_failed)
+}
+
+/// A new refresh token for the grant, remembered until the grant expires.
+fn issue_refresh_token(memory: &mut Memory, issue: &Issue<'_>) -> String {
+    let refresh_token = random_token();
+    memory.refresh_tokens.insert(
+        hash(&refresh_token),
+        RefreshRecord {
+            grant: issue.grant_id,
+            used: false,
+            expires_at: issue.grant.expires_at,
+        },
+    );
+    refresh_token
 }
 
 #[cfg(test)]

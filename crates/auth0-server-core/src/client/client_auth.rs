@@ -51,36 +51,53 @@ impl fmt::Debug for KeySource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Text(_) => f.write_str("KeySource::Text([redacted])"),
-            Self::File(path) => f.debug_tuple("KeySource::File").field(path).finish(),
+            // The path may be a mistyped key (a quoted or base64 PEM in the environment).
+            Self::File(_) => f.write_str("KeySource::File([path])"),
         }
     }
 }
 
 impl KeySource {
     /// `AUTH0_CLIENT_ASSERTION_SIGNING_KEY`'s value: the PEM (`-----BEGIN …`) or the JWK (`{…}`)
-    /// itself, else the path of a file holding one.
+    /// itself, else the path of a file holding one. A value wrapped in matching quotes
+    /// (`"…"` or `'…'`, as `docker --env-file` keeps them) is read without them.
     pub(crate) fn from_env_value(value: String) -> Self {
-        let start = value.trim_start();
-        if start.starts_with("-----BEGIN") || start.starts_with('{') {
+        let value = unquote(value.trim()).to_owned();
+        if value.starts_with("-----BEGIN") || value.starts_with('{') {
             Self::Text(value)
         } else {
-            Self::File(PathBuf::from(value.trim()))
+            Self::File(PathBuf::from(value))
         }
     }
 
-    /// The key's text.
+    /// The key's text. A file that cannot be read is reported without its path: the "path"
+    /// may be a key that was not recognised (a base64 PEM), which must not reach a log.
     fn read(&self) -> Result<String, Error> {
         match self {
             Self::Text(text) => Ok(text.clone()),
             Self::File(path) => std::fs::read_to_string(path).map_err(|e| {
+                // io::Error's Display names the kind of failure, never the path.
                 Error::InvalidClientAssertionKey(format!(
-                    "the file {} cannot be read ({e}): give the path of the private key's PEM \
-                     or JWK file, or the PEM itself",
-                    path.display()
+                    "it is not a PEM or JWK, and there is no readable file at the path given \
+                     ({e}): give the PEM itself (-----BEGIN PRIVATE KEY-----, with \\n for line \
+                     breaks on one line) or the path of a file holding the PEM or JWK"
                 ))
             }),
         }
     }
+}
+
+/// `value` without one pair of matching surrounding quotes (`"…"` or `'…'`).
+fn unquote(value: &str) -> &str {
+    for quote in ['"', '\''] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|rest| rest.strip_suffix(quote))
+        {
+            return inner.trim();
+        }
+    }
+    value
 }
 
 /// The kinds of keys a client assertion may be signed with.
@@ -662,13 +679,27 @@ mod tests {
             (KeySource::Text(ed25519()), "kty \"OKP\""),
             (
                 KeySource::File(PathBuf::from("/nonexistent/key.pem")),
-                "cannot be read",
+                "no readable file at the path given",
             ),
         ];
         for (source, says) in cases {
             let err = AssertionKey::read(&source, None).unwrap_err();
             assert_eq!(err.code(), "invalid_client_assertion_key", "{source:?}");
             assert!(err.to_string().contains(says), "{source:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_rsa_key_under_2048_bits_is_refused_as_a_pem_and_as_a_jwk() {
+        // josekit refuses to sign with one; this keeps the documented floor from moving.
+        let pair = josekit::jwk::alg::rsa::RsaKeyPair::generate(1024).unwrap();
+        for source in [
+            text(pair.to_pem_private_key()),
+            KeySource::Text(pair.to_jwk_private_key().to_string()),
+        ] {
+            let err = AssertionKey::read(&source, None).unwrap_err();
+            assert_eq!(err.code(), "invalid_client_assertion_key");
+            assert!(err.to_string().contains("2048 bits or more"), "{err}");
         }
     }
 

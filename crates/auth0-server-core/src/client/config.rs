@@ -8,8 +8,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::Error;
-use super::params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue};
 use super::client_auth::{ClientAuth, Credentials, KeySource};
+use super::params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue};
 use super::stores::StoreChoice;
 use crate::clock::{self, Clock};
 use crate::model::normalize_domain;
@@ -552,6 +552,9 @@ impl ServerClientBuilder {
                 )));
             }
         }
+        for (name, value) in &self.authorization_params {
+            super::params::check_param(name, value).map_err(Error::Configuration)?;
+        }
         if let Some(max_age) = self.authorization_params.get("max_age") {
             super::login::parse_max_age(max_age)
                 .map_err(|e| Error::Configuration(e.to_string()))?;
@@ -628,7 +631,7 @@ impl ServerClientBuilder {
     }
 
     /// The organization of [`organization`](Self::organization), else of the
-    /// `organization` authorization parameter; a blank one is refused.
+    /// `organization` authorization parameter; a blank one, or two that differ, are refused.
     fn configured_organization(&self) -> Result<Option<String>, Error> {
         let param = self.authorization_params.get("organization");
         if param.is_some_and(|p| p.as_str().is_none()) {
@@ -638,10 +641,19 @@ impl ServerClientBuilder {
                     .to_owned(),
             ));
         }
+        let param = param.and_then(ParamValue::as_str);
+        if let (Some(typed), Some(param)) = (self.organization.as_deref(), param)
+            && typed.trim() != param.trim()
+        {
+            return Err(Error::Configuration(format!(
+                "the organization is {typed:?} but the organization authorization parameter \
+                 is {param:?}: give it once (organization(…)), or give the same value"
+            )));
+        }
         let given = self
             .organization
             .clone()
-            .or_else(|| param.and_then(ParamValue::as_str).map(str::to_owned));
+            .or_else(|| param.map(str::to_owned));
         match given {
             Some(o) if o.trim().is_empty() => Err(Error::Configuration(
                 "the organization must not be blank: give its id (org_…) or its name, or none"
@@ -751,6 +763,9 @@ fn absolute_url(value: &str) -> Result<Url, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
 
     fn full() -> ServerClientBuilder {
         ServerClientBuilder::new()
@@ -900,6 +915,92 @@ mod tests {
         String::from_utf8(pair.to_pem_private_key()).unwrap()
     }
 
+    /// Whether `text` shows any line of the PEM's key body.
+    fn shows_key(text: &str, pem: &str) -> bool {
+        pem.lines()
+            .filter(|l| !l.starts_with("-----") && !l.is_empty())
+            .any(|l| text.contains(l))
+    }
+
+    #[test]
+    fn a_configured_null_param_or_array_scope_is_refused_at_build() {
+        for (name, value) in [("prompt", json!(null)), ("scope", json!(["read"]))] {
+            let e = from_vars(&BASE_VARS)
+                .client_secret("s")
+                .authorization_param(name, value)
+                .config()
+                .unwrap_err();
+            assert!(matches!(e, Error::Configuration(_)), "{e:?}");
+            assert!(e.to_string().contains("give a string"), "{e}");
+        }
+    }
+
+    #[test]
+    fn conflicting_typed_and_param_organizations_are_refused_at_build() {
+        let base = || from_vars(&BASE_VARS).client_secret("s");
+        let e = base()
+            .organization("org_A")
+            .authorization_param("organization", "org_B")
+            .config()
+            .unwrap_err();
+        assert!(matches!(e, Error::Configuration(_)), "{e:?}");
+        assert!(
+            e.to_string().contains("org_A") && e.to_string().contains("org_B"),
+            "{e}"
+        );
+        let same = base()
+            .organization("org_A")
+            .authorization_param("organization", "org_A")
+            .config();
+        assert!(same.is_ok(), "{same:?}");
+    }
+
+    #[test]
+    fn a_signing_key_in_matching_quotes_is_read_without_them() {
+        let pem = ec_pem();
+        let one_line = pem.trim_end().replace('\n', "\\n");
+        for quoted in [
+            format!("\"{pem}\""),
+            format!("'{pem}'"),
+            format!("\"{one_line}\""),
+        ] {
+            let vars = with_base(&[(env::CLIENT_ASSERTION_SIGNING_KEY, &quoted)]);
+            let config = config_from(&vars).unwrap();
+            assert_eq!(config.client_authentication_method(), "private_key_jwt");
+        }
+    }
+
+    #[test]
+    fn a_signing_key_that_is_not_recognised_is_never_echoed() {
+        use base64::Engine as _;
+        let pem = ec_pem();
+        let one_line = pem.trim_end().replace('\n', "\\n");
+        for value in [
+            base64::engine::general_purpose::STANDARD.encode(&pem),
+            format!("\"{one_line}'"),
+            format!("`{one_line}`"),
+        ] {
+            let vars = with_base(&[(env::CLIENT_ASSERTION_SIGNING_KEY, &value)]);
+            let e = config_from(&vars).unwrap_err();
+            assert!(matches!(e, Error::InvalidClientAssertionKey(_)), "{e:?}");
+            let (shown, debug) = (e.to_string(), format!("{e:?}"));
+            assert!(
+                !shows_key(&shown, &pem) && !shown.contains(&value),
+                "{shown}"
+            );
+            assert!(
+                !shows_key(&debug, &pem) && !debug.contains(&value),
+                "{debug}"
+            );
+            assert!(shown.contains("give the PEM itself"), "{shown}");
+            let builder = format!(
+                "{:?}",
+                from_vars(&[(env::CLIENT_ASSERTION_SIGNING_KEY, &value)])
+            );
+            assert!(!shows_key(&builder, &pem), "builder Debug: {builder}");
+        }
+    }
+
     #[test]
     fn the_environment_gives_a_signing_key_inline_or_by_path_instead_of_a_secret() {
         let pem = ec_pem();
@@ -953,7 +1054,14 @@ mod tests {
         let missing = with_base(&[(env::CLIENT_ASSERTION_SIGNING_KEY, "/nonexistent/key.pem")]);
         let e = config_from(&missing).unwrap_err();
         assert_eq!(e.code(), "invalid_client_assertion_key");
-        assert!(e.to_string().contains("/nonexistent/key.pem"), "{e}");
+        assert!(
+            e.to_string().contains("no readable file at the path given"),
+            "{e}"
+        );
+        assert!(
+            !e.to_string().contains("/nonexistent/key.pem"),
+            "never echoed: {e}"
+        );
     }
 
     #[test]

@@ -39,14 +39,31 @@ pub(crate) struct Http {
 #[derive(Debug, Deserialize)]
 pub(crate) struct OAuthErrorBody {
     pub(crate) error: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_string")]
     pub(crate) error_description: Option<String>,
-    /// Auth0's `mfa_required` answer: the token to continue with the MFA API.
-    #[serde(default)]
+    /// Auth0's `mfa_required` answer: the token to continue with the MFA API. Anything but a
+    /// string is read as no token, so the answer still says `mfa_required`.
+    #[serde(default, deserialize_with = "lenient_mfa_token")]
     pub(crate) mfa_token: Option<super::mfa::RawMfaToken>,
     /// Auth0's `mfa_required` answer: what the user must enroll or be challenged with.
     #[serde(default)]
     pub(crate) mfa_requirements: Option<serde_json::Value>,
+}
+
+/// An optional string member read leniently: a number, object, array or `null` is `None`
+/// rather than a body that cannot be read (which would lose the `error` code).
+fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// [`lenient_string`] for the `mfa_token`.
+fn lenient_mfa_token<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<super::mfa::RawMfaToken>, D::Error> {
+    lenient_string(d).map(|s| s.map(super::mfa::RawMfaToken))
 }
 
 /// What a token endpoint answered: the body on success, or the OAuth error.

@@ -13,7 +13,7 @@ use super::http::{Retry, TokenAnswer};
 use super::jwt::{self, Expectations, VerifyError};
 use super::params::{
     AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, audience_param,
-    check_authorization_details, scope_for_audience, token_set_extra,
+    check_authorization_details, check_param, scope_for_audience, token_set_extra,
 };
 use super::{Error, ProviderMetadata, ServerClient};
 use crate::model::{
@@ -22,9 +22,14 @@ use crate::model::{
 use crate::seal::random_bytes;
 use crate::store::StoreContext;
 
-/// Authorization parameters the SDK sets itself; callers' values for them are ignored.
+/// Authorization parameters the SDK sets itself; callers' values for them are ignored. The
+/// client's credentials are among them: they belong to client authentication, never in a
+/// browser URL or a PAR body beside the SDK's own.
 pub(crate) const RESERVED_PARAMS: &[&str] = &[
     "client_id",
+    "client_secret",
+    "client_assertion",
+    "client_assertion_type",
     "redirect_uri",
     "response_type",
     "response_mode",
@@ -299,6 +304,9 @@ impl ServerClient {
             if !RESERVED_PARAMS.contains(&name.as_str()) {
                 merged.insert(name.clone(), value.clone());
             }
+        }
+        for (name, value) in &merged {
+            check_param(name, value).map_err(Error::InvalidArgument)?;
         }
         let max_age = merged.get("max_age").map(parse_max_age).transpose()?;
         if let Some(details) = merged.get(AUTHORIZATION_DETAILS) {

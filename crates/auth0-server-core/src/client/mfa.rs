@@ -73,7 +73,7 @@ pub struct MfaRequirement {
 /// The raw `mfa_token` of an error answer; its `Debug` never shows it.
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]
-pub(crate) struct RawMfaToken(String);
+pub(crate) struct RawMfaToken(pub(super) String);
 
 impl fmt::Debug for RawMfaToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -117,6 +117,26 @@ pub fn scope_for_audience<'a>(scope: &'a ParamValue, audience: Option<&str>) -> 
     }
 }
 
+/// Checks an authorization parameter can be sent: `null` has no wire form (it would be sent
+/// as the text `null`), and a `scope` is a string or a map from audience to scope (any
+/// other JSON would be dropped silently). The reason says what to give.
+pub(crate) fn check_param(name: &str, value: &ParamValue) -> Result<(), String> {
+    match value.as_json() {
+        Value::Null => Err(format!(
+            "the authorization parameter {name:?} is null: give a string (or a JSON value), or \
+             leave the parameter out"
+        )),
+        Value::String(_) | Value::Object(_) if name == "scope" => Ok(()),
+        _ if name == "scope" => Err(
+            "the scope authorization parameter is neither text nor a map: give a string of \
+             space-separated scopes \
+             (\"openid profile email\") or a map from audience to such a string"
+                .to_owned(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// The audience given as an authorization parameter (a string), if any.
 pub(crate) fn audience_param(params: &AuthorizationParams) -> Option<String> {
     params

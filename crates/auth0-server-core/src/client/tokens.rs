@@ -56,9 +56,41 @@ impl std::fmt::Debug for AccessToken {
             .field("audience", &self.audience)
             .field("scope", &self.scope)
             .field("expires_at", &self.expires_at)
-            .field("authorization_details", &self.authorization_details)
+            // RAR details carry account numbers and amounts: only how many there are.
+            .field(
+                "authorization_details",
+                &self.authorization_details.as_ref().map(detail_count),
+            )
             .finish()
     }
+}
+
+/// A refreshed ID token must carry the organization the session logged in to (its `org_id`,
+/// exactly): else the refresh would move the session into another organization, or out of
+/// it. A session without an organization takes the refreshed token as it is.
+fn same_organization(
+    state: &StateData,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), Error> {
+    let Some(organization) = state.organization() else {
+        return Ok(());
+    };
+    let refreshed = claims.get("org_id").and_then(serde_json::Value::as_str);
+    if refreshed == Some(organization.id.as_str()) {
+        return Ok(());
+    }
+    tracing::warn!("refreshed ID token has another organization than the session; refused");
+    Err(Error::OrganizationMismatch(format!(
+        "the refreshed ID token's org_id {refreshed:?} is not the session's organization {:?} \
+         (log the user in again to change organization)",
+        organization.id
+    )))
+}
+
+/// How `Debug` shows authorization details: `[n entries]`.
+fn detail_count(details: &serde_json::Value) -> String {
+    let n = details.as_array().map_or(1, Vec::len);
+    format!("[{n} entries]")
 }
 
 /// A refresh that happened, shared with the requests that waited for it.
@@ -323,6 +355,7 @@ impl ServerClient {
             tracing::warn!("refreshed ID token has another sub than the session; refused");
             return Err(Error::RefreshSubjectMismatch);
         }
+        same_organization(state, &claims)?;
         Ok(Some(user))
     }
 
@@ -459,6 +492,30 @@ fn merge(
 mod tests {
     use super::*;
     use serde_json::Map;
+
+    #[test]
+    fn access_token_debug_shows_how_many_authorization_details_not_them() {
+        let token = super::AccessToken {
+            token: "at".to_owned(),
+            audience: "https://api".to_owned(),
+            scope: None,
+            expires_at: 1,
+            authorization_details: Some(serde_json::json!([
+                {"type": "payment", "iban": "DE89370400440532013000", "amount": "123.45"},
+                {"type": "account", "number": "secret-account"},
+            ])),
+        };
+        let shown = format!("{token:?}");
+        assert!(shown.contains("[2 entries]"), "{shown}");
+        for secret in [
+            "DE89370400440532013000",
+            "123.45",
+            "secret-account",
+            "payment",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
 
     fn set(audience: &str, scope: &str, expires_at: u64) -> TokenSet {
         TokenSet {

@@ -82,6 +82,8 @@ pub struct MockState {
     pub token_requests: AtomicUsize,
     pub token_script: Mutex<VecDeque<ScriptedAnswer>>,
     pub forms: Mutex<Vec<HashMap<String, String>>>,
+    /// The forms posted to the PAR endpoint, as sent (a name may repeat).
+    pub par_forms: Mutex<Vec<Vec<(String, String)>>>,
     pub auth_headers: Mutex<Vec<Option<String>>>,
     pub end_session: Mutex<bool>,
     pub telemetry: Mutex<Vec<String>>,
@@ -106,6 +108,7 @@ async fn discovery(State(s): State<Arc<MockState>>, headers: HeaderMap) -> Json<
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/oauth/token"),
         "jwks_uri": format!("{issuer}/jwks"),
+        "pushed_authorization_request_endpoint": format!("{issuer}/oauth/par"),
         "authorization_response_iss_parameter_supported": *s.iss_parameter.lock().unwrap(),
     });
     if *s.backchannel.lock().unwrap() {
@@ -158,6 +161,18 @@ async fn token(
     (StatusCode::from_u16(status).unwrap(), out, Json(body))
 }
 
+/// The PAR endpoint: records the form and answers with a `request_uri`.
+async fn par(
+    State(s): State<Arc<MockState>>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> impl IntoResponse {
+    s.par_forms.lock().unwrap().push(form);
+    (
+        StatusCode::CREATED,
+        Json(json!({"request_uri": "urn:ietf:params:oauth:request_uri:mock", "expires_in": 60})),
+    )
+}
+
 impl MockProvider {
     pub async fn start() -> Self {
         let state = Arc::new(MockState::default());
@@ -171,6 +186,7 @@ impl MockProvider {
                     Json(json!({"auth_req_id": "req-1", "expires_in": 60, "interval": 1}))
                 }),
             )
+            .route("/oauth/par", post(par))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
