@@ -8,8 +8,8 @@ use std::time::Duration;
 use url::Url;
 
 use super::Error;
-use super::params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue};
 use super::client_auth::{ClientAuth, Credentials, KeySource};
+use super::params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue};
 use super::stores::StoreChoice;
 use crate::clock::{self, Clock};
 use crate::model::normalize_domain;
@@ -243,6 +243,8 @@ pub struct ServerClientBuilder {
     session_lifetime: Option<SessionLifetime>,
     pub(crate) state_store: Option<StoreChoice<dyn StateStore>>,
     pub(crate) transaction_store: Option<StoreChoice<dyn TransactionStore>>,
+    /// Picks the domain per request (see [`ServerClientBuilder::domain_resolver`]).
+    pub(crate) domain_resolver: Option<Arc<dyn super::DomainResolver>>,
     organization: Option<String>,
 }
 
@@ -691,7 +693,7 @@ fn cookie_options(
 }
 
 /// The issuer URL for a domain: `https://{domain}/`, or `http://` for a loopback provider.
-fn issuer_url(domain: &str) -> Result<Url, Error> {
+pub(crate) fn issuer_url(domain: &str) -> Result<Url, Error> {
     let domain = domain.trim();
     let (scheme, rest) = if let Some(rest) = domain.strip_prefix("https://") {
         ("https", rest)
@@ -741,6 +743,8 @@ fn absolute_url(value: &str) -> Result<Url, Error> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn full() -> ServerClientBuilder {
