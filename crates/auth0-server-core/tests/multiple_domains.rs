@@ -132,7 +132,7 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
     let user_a = client.get_user(&request(HOST_A, &a)).await.unwrap();
     assert_eq!(user_a.unwrap().sub, oidc::LOGIN);
     let user_b = client.get_user(&request(HOST_B, &b)).await.unwrap();
-    assert_eq!(user_b.unwrap().sub.is_empty(), false);
+    assert!(!user_b.unwrap().sub.is_empty());
     assert!(
         client
             .get_user(&request(HOST_B, &a))

@@ -224,7 +224,12 @@ impl super::ServerClient {
 
     /// Whether something recorded under `domain` (a session, a login; `None`: the
     /// configured domain) belongs to the domain the current call works under.
+    /// Without a resolver every session counts as the configured domain's, as before
+    /// domains were recorded.
     pub(crate) fn is_current_domain(&self, recorded: Option<&str>) -> bool {
+        if !self.inner.domains.has_resolver() {
+            return true;
+        }
         let default = self.inner.domains.default_provider();
         let recorded = recorded.map_or_else(|| default.domain().to_owned(), normalize_domain);
         recorded == self.provider().domain()
@@ -275,6 +280,11 @@ impl Domains {
         }
     }
 
+    /// Whether the domain is picked per request.
+    pub(crate) fn has_resolver(&self) -> bool {
+        self.resolver.is_some()
+    }
+
     /// The configured domain's provider.
     pub(crate) fn default_provider(&self) -> &Arc<Provider> {
         &self.default
@@ -312,10 +322,10 @@ impl Domains {
         if let Some(provider) = cache.providers.get(&key) {
             return Ok(provider.clone());
         }
-        if cache.order.len() >= MAX_CACHED_DOMAINS {
-            if let Some(oldest) = cache.order.pop_front() {
-                cache.providers.remove(&oldest);
-            }
+        if cache.order.len() >= MAX_CACHED_DOMAINS
+            && let Some(oldest) = cache.order.pop_front()
+        {
+            cache.providers.remove(&oldest);
         }
         let provider = Arc::new(Provider::new(self.http.clone(), &issuer, self.ttl));
         cache.providers.insert(key.clone(), provider.clone());

@@ -61,7 +61,7 @@ pub use params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, scope_f
 pub use replay::MAX_REMEMBERED_LOGOUT_TOKENS;
 pub use tokens::{AccessToken, AccessTokenOptions};
 
-use crate::model::{self, StateData, UserClaims};
+use crate::model::{StateData, UserClaims};
 use crate::store::{StateStore, StoreContext, TransactionStore};
 
 /// The SDK's entry point: one per application, shared by every request (it is cheap to
@@ -153,20 +153,20 @@ impl ServerClient {
     /// for the request.
     pub async fn get_session(&self, cx: &StoreContext) -> Result<Option<StateData>, Error> {
         let provider = self.request_provider(cx).await?;
-        let state = self
-            .inner
-            .state_store
-            .get(&self.inner.config.state_identifier, cx)
-            .await?;
-        let here = |s: &StateData| {
-            let recorded = s.domain.as_deref().map(model::normalize_domain);
-            let default = self.inner.domains.default_provider().domain();
-            recorded.as_deref().unwrap_or(default) == provider.domain()
-        };
-        Ok(state.filter(here).map(|mut s| {
-            s.internal = Default::default();
-            s
-        }))
+        domains::within(provider, async {
+            let state = self
+                .inner
+                .state_store
+                .get(&self.inner.config.state_identifier, cx)
+                .await?;
+            Ok(state
+                .filter(|s| self.is_current_domain(s.domain.as_deref()))
+                .map(|mut s| {
+                    s.internal = Default::default();
+                    s
+                }))
+        })
+        .await
     }
 
     fn now(&self) -> u64 {
