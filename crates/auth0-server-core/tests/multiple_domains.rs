@@ -328,3 +328,48 @@ async fn discovery_is_cached_per_domain() {
         "B's discovery fetched once"
     );
 }
+
+#[tokio::test]
+async fn a_session_written_before_domains_were_recorded_is_the_configured_domains() {
+    use auth0_server_core::Secrets;
+    use auth0_server_core::model::{StateData, UserClaims};
+    use auth0_server_core::store::{ServerSideStateStore, StateStore as _};
+
+    let (issuer_a, _) = counting_provider().await;
+    let (issuer_b, _) = counting_provider().await;
+    let store = Arc::new(ServerSideStateStore::new(
+        MemoryBackend::new(),
+        &Secrets::parse(SECRET).unwrap(),
+    ));
+    let client = ServerClient::builder()
+        .domain(&issuer_a)
+        .client_id("id")
+        .client_secret("secret")
+        .secret(SECRET)
+        .redirect_uri("http://127.0.0.1:5000/callback")
+        .state_store(store.clone())
+        .transaction_backend(MemoryTransactionBackend::new())
+        .domain_resolver(
+            AllowListResolver::new()
+                .host(HOST_A, issuer_a.as_str())
+                .host(HOST_B, issuer_b.as_str()),
+        )
+        .build()
+        .unwrap();
+    let old = StateData {
+        user: Some(UserClaims {
+            sub: "auth0|old".into(),
+            ..UserClaims::default()
+        }),
+        domain: None,
+        ..StateData::default()
+    };
+    let cx = request(HOST_A, &[]);
+    let identifier = client.config().state_identifier().to_owned();
+    store.set(&identifier, &old, true, &cx).await.unwrap();
+    let cookies = cx.cookies();
+    let under_a = client.get_user(&request(HOST_A, &cookies)).await.unwrap();
+    assert_eq!(under_a.map(|u| u.sub).as_deref(), Some("auth0|old"));
+    let under_b = client.get_user(&request(HOST_B, &cookies)).await.unwrap();
+    assert!(under_b.is_none(), "not the other domain's");
+}
