@@ -118,6 +118,12 @@ where
     // Only this SDK's cookies are materialised, each pair read on its own: a header of
     // foreign or malformed cookies costs one pass over its bytes.
     let cx = StoreContext::from_headers_owned(request.headers(), &auth0.inner.owned_cookies);
+    // The Host header is in `cx` already; an absolute URI (HTTP/2's `:authority`) goes in
+    // too, for a domain resolver (multiple custom domains).
+    let cx = match absolute_url(request.uri()) {
+        Some(url) => cx.with_url(url),
+        None => cx,
+    };
     request.extensions_mut().insert(RequestAuth {
         auth0: auth0.clone(),
         cx: cx.clone(),
@@ -134,4 +140,26 @@ where
         }
     }
     response
+}
+
+/// The request's URI as a URL when it names its scheme and authority (HTTP/2, or an
+/// absolute-form HTTP/1 request); `None` for the usual origin-form `/path`.
+fn absolute_url(uri: &axum::http::Uri) -> Option<url::Url> {
+    uri.scheme()?;
+    uri.authority()?;
+    url::Url::parse(&uri.to_string()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::absolute_url;
+
+    #[test]
+    fn only_an_absolute_uri_becomes_the_requests_url() {
+        let h2: axum::http::Uri = "https://shop-a.example.com/login".parse().unwrap();
+        let url = absolute_url(&h2).unwrap();
+        assert_eq!(url.host_str(), Some("shop-a.example.com"));
+        let h1: axum::http::Uri = "/login?x=1".parse().unwrap();
+        assert_eq!(absolute_url(&h1), None);
+    }
 }

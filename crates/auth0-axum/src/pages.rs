@@ -112,6 +112,18 @@ fn describe(error: &Error) -> (StatusCode, &'static str, String) {
             "The identity provider cannot be reached",
             "Check AUTH0_DOMAIN and the network, then try again.",
         ),
+        Error::UnknownDomain { .. } => (
+            StatusCode::MISDIRECTED_REQUEST,
+            "This site is not served here",
+            "The address this request was sent to is not one of the app's sites (its domain \
+             resolver knows no Auth0 domain for it). Use the site's usual address.",
+        ),
+        Error::DomainMismatch { .. } => (
+            StatusCode::BAD_REQUEST,
+            "This login belongs to another site",
+            "The login was started on another of the app's sites than the one its callback \
+             came back to. For your safety nobody was logged in. Start the login again.",
+        ),
         Error::Store(auth0_server_core::store::StoreError::SessionExpired) => (
             StatusCode::BAD_REQUEST,
             "The session would already have ended",

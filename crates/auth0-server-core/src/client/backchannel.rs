@@ -296,7 +296,7 @@ impl ServerClient {
                     .to_owned(),
             ));
         }
-        let metadata = self.inner.provider.metadata().await?;
+        let metadata = self.provider().metadata().await?;
         let endpoint = metadata
             .backchannel_authentication_endpoint
             .clone()

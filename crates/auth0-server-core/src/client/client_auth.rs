@@ -496,10 +496,9 @@ impl ServerClient {
         span.record("method", config.client_auth.method());
         // The assertion's audience: the issuer as the provider names it (what Auth0, the
         // Python SDK and openid-client use; oidc-provider also takes its token endpoint).
-        let metadata = self.inner.provider.metadata().await?;
-        let response = self
-            .inner
-            .provider
+        let metadata = self.provider().metadata().await?;
+        let provider = self.provider();
+        let response = provider
             .http()
             .try_send(endpoint, retry, |c| {
                 let mut form = form.to_vec();

@@ -246,6 +246,8 @@ pub struct ServerClientBuilder {
     session_lifetime: Option<SessionLifetime>,
     pub(crate) state_store: Option<StoreChoice<dyn StateStore>>,
     pub(crate) transaction_store: Option<StoreChoice<dyn TransactionStore>>,
+    /// Picks the domain per request (see [`ServerClientBuilder::domain_resolver`]).
+    pub(crate) domain_resolver: Option<Arc<dyn super::DomainResolver>>,
     organization: Option<String>,
 }
 
@@ -712,7 +714,7 @@ pub(crate) const MISSING_REDIRECT_URI: Error = Error::MissingRequiredArgument {
 };
 
 /// The issuer URL for a domain: `https://{domain}/`, or `http://` for a loopback provider.
-fn issuer_url(domain: &str) -> Result<Url, Error> {
+pub(crate) fn issuer_url(domain: &str) -> Result<Url, Error> {
     let domain = domain.trim();
     let (scheme, rest) = if let Some(rest) = domain.strip_prefix("https://") {
         ("https", rest)
@@ -762,6 +764,8 @@ fn absolute_url(value: &str) -> Result<Url, Error> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use std::collections::BTreeMap;
 

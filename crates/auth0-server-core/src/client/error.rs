@@ -182,6 +182,27 @@ pub enum Error {
         /// The HTTP status.
         status: u16,
     },
+    /// The domain resolver knows no Auth0 domain for the host the request was sent to
+    /// (multiple custom domains): nothing was sent to any provider.
+    #[error(
+        "no Auth0 domain is configured for the host {host:?}: add it to the domain resolver's \
+         list, or send the request to a host the app serves"
+    )]
+    UnknownDomain {
+        /// The request's host as it came (empty when it had none); attacker-controlled.
+        host: String,
+    },
+    /// A login's callback arrived under another domain than the one the login started under.
+    #[error(
+        "this login started under the domain {started} but its callback came under {current}: \
+         start the login again from the same site"
+    )]
+    DomainMismatch {
+        /// The domain the login started under.
+        started: String,
+        /// The domain the callback request resolved to.
+        current: String,
+    },
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -234,6 +255,8 @@ impl Error {
             Self::BackchannelDenied { .. } => "access_denied",
             Self::BackchannelExpired { .. } => "expired_token",
             Self::Backchannel { .. } => "backchannel_error",
+            Self::UnknownDomain { .. } => "unknown_domain",
+            Self::DomainMismatch { .. } => "domain_mismatch",
             Self::Store(e) => e.code(),
         }
     }

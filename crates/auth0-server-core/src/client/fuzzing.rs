@@ -61,7 +61,12 @@ pub async fn offline_client(
             ..RetryPolicy::default()
         })
         .build()?;
-    client.inner.provider.preload(metadata, jwks).await;
+    client
+        .inner
+        .domains
+        .default_provider()
+        .preload(metadata, jwks)
+        .await;
     Ok(client)
 }
 

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use super::domains;
 use super::http::{Retry, TokenAnswer};
 use super::jwt::{self, Expectations, VerifyError};
 use super::params::{
@@ -239,8 +240,17 @@ impl ServerClient {
         options: StartLoginOptions,
         cx: &StoreContext,
     ) -> Result<Url, Error> {
+        let provider = self.request_provider(cx).await?;
+        domains::within(provider, self.start_login_under_domain(options, cx)).await
+    }
+
+    async fn start_login_under_domain(
+        &self,
+        options: StartLoginOptions,
+        cx: &StoreContext,
+    ) -> Result<Url, Error> {
         let config = &self.inner.config;
-        let metadata = self.inner.provider.metadata().await?;
+        let metadata = self.provider().metadata().await?;
         let state = random_token();
         let nonce = random_token();
         let verifier = random_token();
@@ -277,7 +287,7 @@ impl ServerClient {
             app_state: options.app_state,
             audience,
             redirect_uri: Some(redirect_uri.to_string()),
-            domain: Some(config.domain.clone()),
+            domain: Some(self.provider().domain().to_owned()),
             organization,
             max_age,
             ..TransactionData::default()
@@ -437,6 +447,15 @@ impl ServerClient {
         callback_url: &str,
         cx: &StoreContext,
     ) -> Result<LoginResult, Error> {
+        let provider = self.request_provider(cx).await?;
+        domains::within(provider, self.complete_login_under_domain(callback_url, cx)).await
+    }
+
+    async fn complete_login_under_domain(
+        &self,
+        callback_url: &str,
+        cx: &StoreContext,
+    ) -> Result<LoginResult, Error> {
         let config = &self.inner.config;
         let query = self.callback_query(callback_url)?;
         let state = query
@@ -451,7 +470,8 @@ impl ServerClient {
             .take(&self.transaction_key(state), cx)
             .await?
             .ok_or(Error::MissingTransaction)?;
-        let metadata = self.inner.provider.metadata().await?;
+        self.check_transaction_domain(transaction.domain.as_deref())?;
+        let metadata = self.provider().metadata().await?;
         let code = check_callback(&query, &metadata)?;
         let tokens = self.exchange_code(code, &transaction, &metadata).await?;
         let (id_token, claims) = self
@@ -582,7 +602,7 @@ impl ServerClient {
             }],
             id_token: Some(id_token),
             refresh_token: tokens.refresh_token,
-            domain: Some(self.inner.config.domain.clone()),
+            domain: Some(self.provider().domain().to_owned()),
             internal: Internal {
                 sid,
                 created_at: now,
@@ -610,7 +630,7 @@ impl ServerClient {
             leeway: config.leeway,
             now: self.now(),
         };
-        let (_, claims) = jwt::verify(token, &self.inner.provider, &expect)
+        let (_, claims) = jwt::verify(token, &self.provider(), &expect)
             .await
             .map_err(|e| match e {
                 VerifyError::Invalid(reason) => Error::InvalidIdToken(reason),

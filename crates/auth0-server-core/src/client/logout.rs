@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use super::domains;
 use super::jwt::{self, Expectations, VerifyError};
 use super::{Error, ServerClient};
 use crate::model::LogoutTokenClaims;
@@ -105,6 +106,15 @@ impl ServerClient {
         options: LogoutOptions,
         cx: &StoreContext,
     ) -> Result<LogoutRedirect, Error> {
+        let provider = self.request_provider(cx).await?;
+        domains::within(provider, self.logout_under_domain(options, cx)).await
+    }
+
+    async fn logout_under_domain(
+        &self,
+        options: LogoutOptions,
+        cx: &StoreContext,
+    ) -> Result<LogoutRedirect, Error> {
         let config = &self.inner.config;
         // Read for the id_token_hint only: a session that cannot be read is still deleted.
         let id_token = match self
@@ -113,6 +123,10 @@ impl ServerClient {
             .get(&config.state_identifier, cx)
             .await
         {
+            Ok(Some(state)) if !self.is_current_domain(state.domain.as_deref()) => {
+                // Another domain's session is no session here: it is left as it is.
+                return Ok(self.logout_redirect(&options, None).await);
+            }
             Ok(state) => state.and_then(|s| s.id_token),
             Err(error) => {
                 tracing::warn!(code = error.code(), %error, "the session could not be read before logout; it is deleted without an id_token_hint");
@@ -123,11 +137,17 @@ impl ServerClient {
             .state_store
             .delete(&config.state_identifier, cx)
             .await?;
-        match self
-            .provider_logout_url(&options, id_token.as_deref())
-            .await
-        {
-            Ok(url) => Ok(LogoutRedirect::Provider(url)),
+        Ok(self.logout_redirect(&options, id_token.as_deref()).await)
+    }
+
+    /// Where the browser goes after the session here ended (see [`Self::logout`]).
+    async fn logout_redirect(
+        &self,
+        options: &LogoutOptions,
+        id_token: Option<&str>,
+    ) -> LogoutRedirect {
+        match self.provider_logout_url(options, id_token).await {
+            Ok(url) => LogoutRedirect::Provider(url),
             Err(reason) => {
                 tracing::warn!(
                     code = reason.code(),
@@ -136,7 +156,7 @@ impl ServerClient {
                      had: the browser goes back to the app, and the provider's session (if any) \
                      stays"
                 );
-                Ok(LogoutRedirect::ProviderUnavailable { reason })
+                LogoutRedirect::ProviderUnavailable { reason }
             }
         }
     }
@@ -148,7 +168,7 @@ impl ServerClient {
         id_token: Option<&str>,
     ) -> Result<Url, Error> {
         let config = &self.inner.config;
-        let metadata = self.inner.provider.metadata().await?;
+        let metadata = self.provider().metadata().await?;
         let mut url = match &metadata.end_session_endpoint {
             Some(endpoint) => {
                 let mut url = Url::parse(endpoint).map_err(|e| Error::Discovery {
@@ -168,7 +188,7 @@ impl ServerClient {
                 url
             }
             None => {
-                let mut url = config.issuer.join("v2/logout").map_err(|e| {
+                let mut url = self.provider().issuer().join("v2/logout").map_err(|e| {
                     Error::Configuration(format!("the logout URL cannot be built: {e}"))
                 })?;
                 {
@@ -208,8 +228,21 @@ impl ServerClient {
         logout_token: &str,
         cx: &StoreContext,
     ) -> Result<u64, Error> {
+        let provider = self.request_provider(cx).await?;
+        domains::within(
+            provider,
+            self.backchannel_logout_under_domain(logout_token, cx),
+        )
+        .await
+    }
+
+    async fn backchannel_logout_under_domain(
+        &self,
+        logout_token: &str,
+        cx: &StoreContext,
+    ) -> Result<u64, Error> {
         let config = &self.inner.config;
-        let metadata = self.inner.provider.metadata().await?;
+        let metadata = self.provider().metadata().await?;
         let expect = Expectations {
             issuer: &metadata.issuer,
             client_id: &config.client_id,
@@ -217,7 +250,7 @@ impl ServerClient {
             leeway: config.leeway,
             now: self.now(),
         };
-        let (header, claims) = jwt::verify(logout_token, &self.inner.provider, &expect)
+        let (header, claims) = jwt::verify(logout_token, &self.provider(), &expect)
             .await
             .map_err(|e| match e {
                 VerifyError::Invalid(reason) => Error::InvalidLogoutToken(reason),

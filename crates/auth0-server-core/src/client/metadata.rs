@@ -50,6 +50,7 @@ struct Cached<T> {
 pub(crate) struct Provider {
     http: Http,
     discovery_url: String,
+    issuer: url::Url,
     expected_domain: String,
     ttl: Duration,
     metadata: Mutex<Option<Cached<ProviderMetadata>>>,
@@ -63,12 +64,23 @@ impl Provider {
         Self {
             http,
             discovery_url: format!("{base}/.well-known/openid-configuration"),
+            issuer: issuer.clone(),
             expected_domain: normalize_domain(issuer.as_str()),
             ttl,
             metadata: Mutex::new(None),
             jwks: Mutex::new(None),
             last_forced_refetch: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The issuer URL the domain was turned into (`https://{domain}/`).
+    pub(crate) fn issuer(&self) -> &url::Url {
+        &self.issuer
+    }
+
+    /// The normalised domain (issuer) this provider serves, as sessions record it.
+    pub(crate) fn domain(&self) -> &str {
+        &self.expected_domain
     }
 
     pub(crate) fn http(&self) -> &Http {

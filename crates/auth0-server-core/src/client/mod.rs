@@ -24,6 +24,7 @@
 mod client_auth;
 mod backchannel;
 mod config;
+mod domains;
 mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -54,6 +55,7 @@ pub use config::{
     DEFAULT_REFRESH_MARGIN, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SCOPE, DEFAULT_STATE_IDENTIFIER,
     DEFAULT_TRANSACTION_IDENTIFIER, RetryPolicy, ServerClientBuilder, TokenEndpointAuth, env,
 };
+pub use domains::{AllowListResolver, DomainResolver, DomainResolverContext, MAX_CACHED_DOMAINS};
 pub use error::Error;
 pub use http::{TELEMETRY_HEADER, TELEMETRY_NAME};
 pub use jwt::{BACKCHANNEL_LOGOUT_EVENT, SUPPORTED_ALGORITHMS};
@@ -78,7 +80,8 @@ pub struct ServerClient {
 
 struct Inner {
     config: Config,
-    provider: metadata::Provider,
+    /// The configured domain's provider, the resolver and the other domains' providers.
+    domains: domains::Domains,
     state_store: Arc<dyn StateStore>,
     transaction_store: Arc<dyn TransactionStore>,
     refreshes: tokens::RefreshGate,
@@ -109,11 +112,14 @@ impl ServerClient {
         let config = builder.config()?;
         let (state_store, transaction_store) = stores::resolve(builder, &config)?;
         let http = http::Http::new(&config)?;
-        let provider = metadata::Provider::new(http, &config.issuer, config.metadata_ttl);
+        let provider = metadata::Provider::new(http.clone(), &config.issuer, config.metadata_ttl);
+        let resolver = builder.domain_resolver.clone();
+        let domains =
+            domains::Domains::new(Arc::new(provider), resolver, http, config.metadata_ttl);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
-                provider,
+                domains,
                 state_store,
                 transaction_store,
                 refreshes: tokens::RefreshGate::default(),
@@ -127,13 +133,13 @@ impl ServerClient {
         &self.inner.config
     }
 
-    /// The provider's discovery document (cached).
+    /// The configured domain's discovery document (cached).
     ///
     /// # Errors
     ///
     /// [`Error::Network`] or [`Error::Discovery`] when it cannot be had.
     pub async fn provider_metadata(&self) -> Result<Arc<ProviderMetadata>, Error> {
-        self.inner.provider.metadata().await
+        self.provider().metadata().await
     }
 
     /// The logged-in user's claims, or `None`.
@@ -145,21 +151,29 @@ impl ServerClient {
         Ok(self.get_session(cx).await?.and_then(|s| s.user))
     }
 
-    /// The session without the SDK's internal bookkeeping, or `None`.
+    /// The session without the SDK's internal bookkeeping, or `None` (also for a session
+    /// created under another domain, see [`ServerClientBuilder::domain_resolver`]).
     ///
     /// # Errors
     ///
-    /// Store failures.
+    /// Store failures; [`Error::UnknownDomain`] when the domain resolver knows no domain
+    /// for the request.
     pub async fn get_session(&self, cx: &StoreContext) -> Result<Option<StateData>, Error> {
-        let state = self
-            .inner
-            .state_store
-            .get(&self.inner.config.state_identifier, cx)
-            .await?;
-        Ok(state.map(|mut s| {
-            s.internal = Default::default();
-            s
-        }))
+        let provider = self.request_provider(cx).await?;
+        domains::within(provider, async {
+            let state = self
+                .inner
+                .state_store
+                .get(&self.inner.config.state_identifier, cx)
+                .await?;
+            Ok(state
+                .filter(|s| self.is_current_domain(s.domain.as_deref()))
+                .map(|mut s| {
+                    s.internal = Default::default();
+                    s
+                }))
+        })
+        .await
     }
 
     fn now(&self) -> u64 {

@@ -134,7 +134,7 @@ impl ServerClient {
             .await?;
         let response = TokenEndpointResponse::from_json(body, self.now())?;
         if let Some(id_token) = &response.id_token {
-            let metadata = self.inner.provider.metadata().await?;
+            let metadata = self.provider().metadata().await?;
             self.validate_id_token(id_token, &metadata.issuer, None)
                 .await?;
         }

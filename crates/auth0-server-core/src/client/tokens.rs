@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
+use super::domains;
 use super::http::{Retry, TokenAnswer};
 use super::login::{DEFAULT_EXPIRES_IN, TokenResponse, user_claims};
 use super::params::{AUTHORIZATION_DETAILS, audience_param, scope_for_audience, token_set_extra};
@@ -202,12 +203,22 @@ impl ServerClient {
         options: AccessTokenOptions,
         cx: &StoreContext,
     ) -> Result<AccessToken, Error> {
+        let provider = self.request_provider(cx).await?;
+        domains::within(provider, self.access_token_under_domain(options, cx)).await
+    }
+
+    async fn access_token_under_domain(
+        &self,
+        options: AccessTokenOptions,
+        cx: &StoreContext,
+    ) -> Result<AccessToken, Error> {
         let config = &self.inner.config;
         let state = self
             .inner
             .state_store
             .get(&config.state_identifier, cx)
             .await?
+            .filter(|s| self.is_current_domain(s.domain.as_deref()))
             .ok_or(Error::MissingSession)?;
         let audience = options
             .audience
@@ -343,7 +354,7 @@ impl ServerClient {
         let Some(id_token) = &response.id_token else {
             return Ok(None);
         };
-        let metadata = self.inner.provider.metadata().await?;
+        let metadata = self.provider().metadata().await?;
         let claims = self
             .validate_id_token(id_token, &metadata.issuer, None)
             .await?;
@@ -399,7 +410,7 @@ impl ServerClient {
         audience: &str,
         scope: Option<&str>,
     ) -> Result<T, Error> {
-        let metadata = self.inner.provider.metadata().await?;
+        let metadata = self.provider().metadata().await?;
         let mut form = vec![
             ("grant_type".to_owned(), "refresh_token".to_owned()),
             ("refresh_token".to_owned(), refresh_token.to_owned()),

@@ -1,0 +1,435 @@
+//! Multiple custom domains: the Auth0 domain picked per request by a [`DomainResolver`],
+//! each domain's discovery document and keys cached on their own (at most
+//! [`MAX_CACHED_DOMAINS`]), and a session bound to the domain that created it.
+//!
+//! A request's `Host` header (and its URL's authority) is chosen by whoever sends it, so a
+//! resolver must map it onto a fixed list of domains the app owns, never turn it into a
+//! domain: [`AllowListResolver`] does exactly that, and a host it does not know is
+//! [`Error::UnknownDomain`] before anything is sent anywhere.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::HeaderMap;
+use url::Url;
+
+use super::Error;
+use super::config::issuer_url;
+use super::http::Http;
+use super::metadata::Provider;
+use crate::model::normalize_domain;
+use crate::store::StoreContext;
+
+/// How many domains besides the configured one keep a cached discovery document and key
+/// set; past that the domain resolved longest ago is dropped (and fetched again when
+/// needed). Bounds memory even with a resolver that returns many domains.
+pub const MAX_CACHED_DOMAINS: usize = 64;
+
+/// What a [`DomainResolver`] is given: the request's URL (when the integration knows it) and
+/// headers, as the Python SDK's `DomainResolverContext` (`request_url`, `request_headers`).
+///
+/// ```
+/// use auth0_server_core::client::DomainResolverContext;
+/// use auth0_server_core::store::StoreContext;
+/// use http::{HeaderMap, HeaderValue, header::HOST};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert(HOST, HeaderValue::from_static("Shop.Example.com:443"));
+/// let context = DomainResolverContext::from_store_context(&StoreContext::from_headers(&headers));
+/// assert_eq!(context.host().as_deref(), Some("shop.example.com:443"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct DomainResolverContext {
+    request_url: Option<Url>,
+    request_headers: HeaderMap,
+}
+
+impl DomainResolverContext {
+    /// The request data `cx` carries (its URL and headers).
+    pub fn from_store_context(cx: &StoreContext) -> Self {
+        Self {
+            request_url: cx.url(),
+            request_headers: cx.headers(),
+        }
+    }
+
+    /// The request's URL, if the integration gave one.
+    pub fn request_url(&self) -> Option<&Url> {
+        self.request_url.as_ref()
+    }
+
+    /// The request's headers (cookies included; do not log them).
+    pub fn request_headers(&self) -> &HeaderMap {
+        &self.request_headers
+    }
+
+    /// The host the request was sent to, lower case, with its port if it had one: the URL's
+    /// authority when the integration gave an absolute URL (HTTP/2), else the `Host` header.
+    /// Attacker-controlled: look it up in a list, never use it as a domain.
+    pub fn host(&self) -> Option<String> {
+        let from_url = self.request_url.as_ref().and_then(|u| {
+            let host = u.host_str()?;
+            Some(match u.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_owned(),
+            })
+        });
+        let from_header = || {
+            let value = self.request_headers.get(http::header::HOST)?;
+            value.to_str().ok().map(|s| s.trim().to_owned())
+        };
+        from_url
+            .or_else(from_header)
+            .filter(|h| !h.is_empty())
+            .map(|h| h.to_ascii_lowercase())
+    }
+}
+
+/// Picks the Auth0 domain for a request (the Python SDK's callable `domain`, the JS SDK's
+/// domain resolver). `None` refuses the request with [`Error::UnknownDomain`].
+///
+/// The request is hostile: map what it carries onto domains the app owns (as
+/// [`AllowListResolver`] does); a resolver that returned a domain taken from the request
+/// would let anyone point the client's discovery fetch and login redirect at a server of
+/// their choosing.
+///
+/// ```
+/// use auth0_server_core::client::{DomainResolver, DomainResolverContext};
+///
+/// /// One custom domain per country site.
+/// struct ByCountry;
+///
+/// #[async_trait::async_trait]
+/// impl DomainResolver for ByCountry {
+///     async fn resolve(&self, context: &DomainResolverContext) -> Option<String> {
+///         match context.host()?.as_str() {
+///             "shop.example.de" => Some("login.example.de".into()),
+///             "shop.example.fr" => Some("login.example.fr".into()),
+///             _ => None,
+///         }
+///     }
+/// }
+/// ```
+#[async_trait::async_trait]
+pub trait DomainResolver: Send + Sync + 'static {
+    /// The Auth0 domain for this request (`login.example.com`; `https://` is accepted), or
+    /// `None` when the request is not for a domain of this app.
+    async fn resolve(&self, context: &DomainResolverContext) -> Option<String>;
+}
+
+/// A [`DomainResolver`] from a fixed list: the request's host (with its port if it has one,
+/// else without) to the Auth0 domain serving it. A host not in the list is refused.
+///
+/// ```
+/// use auth0_server_core::client::{AllowListResolver, ServerClient};
+///
+/// let client = ServerClient::from_env()
+///     .domain_resolver(
+///         AllowListResolver::new()
+///             .host("acme.example.com", "login.acme.example.com")
+///             .host("globex.example.com", "login.globex.example.com"),
+///     )
+///     .build();
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct AllowListResolver {
+    hosts: HashMap<String, String>,
+}
+
+impl AllowListResolver {
+    /// An empty list (every host refused).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Serves requests for `app_host` (`acme.example.com`, or with a port) with the Auth0
+    /// domain `auth0_domain`.
+    pub fn host(mut self, app_host: impl AsRef<str>, auth0_domain: impl Into<String>) -> Self {
+        let key = app_host.as_ref().trim().to_ascii_lowercase();
+        self.hosts.insert(key, auth0_domain.into());
+        self
+    }
+
+    fn lookup(&self, host: &str) -> Option<String> {
+        if let Some(domain) = self.hosts.get(host) {
+            return Some(domain.clone());
+        }
+        let (name, port) = host.rsplit_once(':')?;
+        let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+        is_port.then(|| self.hosts.get(name).cloned()).flatten()
+    }
+}
+
+#[async_trait::async_trait]
+impl DomainResolver for AllowListResolver {
+    async fn resolve(&self, context: &DomainResolverContext) -> Option<String> {
+        self.lookup(&context.host()?)
+    }
+}
+
+impl super::ServerClientBuilder {
+    /// Picks the Auth0 domain per request with `resolver` (multiple custom domains). The
+    /// fixed [`domain`](Self::domain) stays required: it is the domain of sessions and logins
+    /// recorded before domains were, and of calls made without a request (it is also a
+    /// domain the resolver may return). Each session is bound to the domain it was created
+    /// under and is no session under another.
+    ///
+    /// ```no_run
+    /// use auth0_server_core::client::{AllowListResolver, ServerClient};
+    ///
+    /// let client = ServerClient::from_env() // AUTH0_DOMAIN=login.acme.example.com …
+    ///     .domain_resolver(
+    ///         AllowListResolver::new()
+    ///             .host("acme.example.com", "login.acme.example.com")
+    ///             .host("globex.example.com", "login.globex.example.com"),
+    ///     )
+    ///     .build()?;
+    /// # Ok::<(), auth0_server_core::client::Error>(())
+    /// ```
+    pub fn domain_resolver(mut self, resolver: impl DomainResolver) -> Self {
+        self.domain_resolver = Some(Arc::new(resolver));
+        self
+    }
+}
+
+tokio::task_local! {
+    /// The provider (domain) the current client call works under: set once at the public
+    /// entry point, read by the code below it that talks to the provider.
+    static CURRENT: Arc<Provider>;
+}
+
+/// Runs `call` with `provider` as the domain every provider request inside it goes to.
+pub(crate) async fn within<F: Future>(provider: Arc<Provider>, call: F) -> F::Output {
+    CURRENT.scope(provider, call).await
+}
+
+/// The provider set by [`within`], if any.
+pub(crate) fn current() -> Option<Arc<Provider>> {
+    CURRENT.try_with(Arc::clone).ok()
+}
+
+impl super::ServerClient {
+    /// The provider of the domain the current call works under: the one set by the public
+    /// entry point (see [`within`]), else the configured domain's.
+    pub(crate) fn provider(&self) -> Arc<Provider> {
+        current().unwrap_or_else(|| self.inner.domains.default_provider().clone())
+    }
+
+    /// The provider for the domain this request is under.
+    pub(crate) async fn request_provider(&self, cx: &StoreContext) -> Result<Arc<Provider>, Error> {
+        self.inner.domains.for_request(cx).await
+    }
+
+    /// Whether something recorded under `domain` (a session, a login; `None`: the
+    /// configured domain) belongs to the domain the current call works under.
+    /// Without a resolver every session counts as the configured domain's, as before
+    /// domains were recorded.
+    pub(crate) fn is_current_domain(&self, recorded: Option<&str>) -> bool {
+        if !self.inner.domains.has_resolver() {
+            return true;
+        }
+        let default = self.inner.domains.default_provider();
+        let recorded = recorded.map_or_else(|| default.domain().to_owned(), normalize_domain);
+        recorded == self.provider().domain()
+    }
+
+    /// Refuses a login's callback that came under another domain than the login started.
+    pub(crate) fn check_transaction_domain(&self, recorded: Option<&str>) -> Result<(), Error> {
+        if self.is_current_domain(recorded) {
+            return Ok(());
+        }
+        let default = self.inner.domains.default_provider();
+        Err(Error::DomainMismatch {
+            started: recorded.map_or_else(|| default.domain().to_owned(), normalize_domain),
+            current: self.provider().domain().to_owned(),
+        })
+    }
+}
+
+/// The configured domain's provider, the resolver and the other domains' providers.
+pub(crate) struct Domains {
+    default: Arc<Provider>,
+    resolver: Option<Arc<dyn DomainResolver>>,
+    http: Http,
+    ttl: Duration,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Default)]
+struct Cache {
+    providers: HashMap<String, Arc<Provider>>,
+    /// Domains in the order they were first resolved, oldest first.
+    order: VecDeque<String>,
+}
+
+impl Domains {
+    pub(crate) fn new(
+        default: Arc<Provider>,
+        resolver: Option<Arc<dyn DomainResolver>>,
+        http: Http,
+        ttl: Duration,
+    ) -> Self {
+        Self {
+            default,
+            resolver,
+            http,
+            ttl,
+            cache: Mutex::default(),
+        }
+    }
+
+    /// Whether the domain is picked per request.
+    pub(crate) fn has_resolver(&self) -> bool {
+        self.resolver.is_some()
+    }
+
+    /// The configured domain's provider.
+    pub(crate) fn default_provider(&self) -> &Arc<Provider> {
+        &self.default
+    }
+
+    /// The provider for the domain this request is under: the configured one without a
+    /// resolver, else the resolver's answer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownDomain`] when the resolver knows no domain for the request, or
+    /// [`Error::Configuration`] when its answer is not a domain.
+    pub(crate) async fn for_request(&self, cx: &StoreContext) -> Result<Arc<Provider>, Error> {
+        let Some(resolver) = &self.resolver else {
+            return Ok(self.default.clone());
+        };
+        let context = DomainResolverContext::from_store_context(cx);
+        match resolver.resolve(&context).await {
+            Some(domain) => self.for_domain(&domain),
+            None => {
+                let host = context.host().unwrap_or_default();
+                tracing::warn!(host = %host.escape_debug(), "oidc.domain_unknown");
+                Err(Error::UnknownDomain { host })
+            }
+        }
+    }
+
+    fn for_domain(&self, domain: &str) -> Result<Arc<Provider>, Error> {
+        let issuer = issuer_url(domain)?;
+        let key = normalize_domain(issuer.as_str());
+        if key == self.default.domain() {
+            return Ok(self.default.clone());
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(provider) = cache.providers.get(&key) {
+            return Ok(provider.clone());
+        }
+        if cache.order.len() >= MAX_CACHED_DOMAINS
+            && let Some(oldest) = cache.order.pop_front()
+        {
+            cache.providers.remove(&oldest);
+        }
+        let provider = Arc::new(Provider::new(self.http.clone(), &issuer, self.ttl));
+        cache.providers.insert(key.clone(), provider.clone());
+        cache.order.push_back(key);
+        Ok(provider)
+    }
+
+    /// How many domains besides the configured one have a provider cached.
+    #[cfg(test)]
+    pub(crate) fn cached(&self) -> usize {
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .providers
+            .len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+    use http::header::HOST;
+
+    use super::*;
+
+    fn request_to(host: &str) -> StoreContext {
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, HeaderValue::from_str(host).unwrap());
+        StoreContext::from_headers(&headers)
+    }
+
+    fn domains(resolver: AllowListResolver) -> Domains {
+        let config = crate::client::ServerClient::builder()
+            .domain("default.example.com")
+            .client_id("id")
+            .client_secret("secret")
+            .secret("a-secret-of-at-least-thirty-two-bytes")
+            .redirect_uri("http://localhost:5000/callback")
+            .config()
+            .unwrap();
+        let http = Http::new(&config).unwrap();
+        let default = Arc::new(Provider::new(
+            http.clone(),
+            &config.issuer,
+            config.metadata_ttl,
+        ));
+        Domains::new(default, Some(Arc::new(resolver)), http, config.metadata_ttl)
+    }
+
+    #[tokio::test]
+    async fn a_listed_host_gets_its_domain_with_or_without_port() {
+        let list = AllowListResolver::new().host("A.example.com", "login.a.example.com");
+        let d = domains(list);
+        for host in ["a.example.com", "A.EXAMPLE.COM:8443"] {
+            let provider = d.for_request(&request_to(host)).await.unwrap();
+            assert_eq!(provider.domain(), "login.a.example.com", "{host}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unlisted_or_missing_host_is_unknown_domain() {
+        let d = domains(AllowListResolver::new().host("a.example.com", "login.a.example.com"));
+        for cx in [
+            request_to("evil.example.net"),
+            request_to("a.example.com:x"),
+            StoreContext::new(),
+        ] {
+            let Err(err) = d.for_request(&cx).await else {
+                panic!("a host not in the list was resolved");
+            };
+            assert_eq!(err.code(), "unknown_domain", "{err}");
+        }
+        assert_eq!(d.cached(), 0, "nothing set up for a refused host");
+    }
+
+    #[tokio::test]
+    async fn each_domain_has_one_provider_and_the_cache_is_bounded() {
+        let mut list = AllowListResolver::new();
+        for i in 0..=MAX_CACHED_DOMAINS {
+            list = list.host(
+                format!("app{i}.example.com"),
+                format!("login{i}.example.com"),
+            );
+        }
+        let d = domains(list);
+        let first = d
+            .for_request(&request_to("app0.example.com"))
+            .await
+            .unwrap();
+        let again = d
+            .for_request(&request_to("app0.example.com"))
+            .await
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "one cache per domain");
+        for i in 1..=MAX_CACHED_DOMAINS {
+            d.for_request(&request_to(&format!("app{i}.example.com")))
+                .await
+                .unwrap();
+        }
+        assert_eq!(d.cached(), MAX_CACHED_DOMAINS);
+        let after = d
+            .for_request(&request_to("app0.example.com"))
+            .await
+            .unwrap();
+        assert!(!Arc::ptr_eq(&first, &after), "the oldest was dropped");
+    }
+}

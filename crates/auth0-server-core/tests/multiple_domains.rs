@@ -1,0 +1,375 @@
+//! Multiple custom domains: one app, one client, two Auth0 domains picked per request by the
+//! `Host` the request was sent to. Domain A is the real `oidc-provider`
+//! (`OIDC_PROVIDER_ISSUER`, see `oidc_provider.rs`), domain B our dev tenant, both with the
+//! same client id and secret (as custom domains of one Auth0 tenant share the application).
+//! The refusal of an unknown host and the per-domain discovery cache are checked against
+//! small counting servers on loopback.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use auth0_dev_tenant::DevTenant;
+use auth0_server_core::client::{
+    AccessTokenOptions, AllowListResolver, Error, LogoutOptions, LogoutRedirect, ServerClient,
+    StartLoginOptions,
+};
+use auth0_server_core::store::StoreContext;
+use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
+use auth0_test_support::{dev_tenant, oidc};
+use axum::http::{HeaderMap, HeaderValue, header};
+use serde_json::json;
+use url::Url;
+
+/// The app's host served by domain A (the real provider).
+const HOST_A: &str = "shop-a.example.test";
+/// The app's host served by domain B (the dev tenant).
+const HOST_B: &str = "shop-b.example.test:8443";
+/// A host the app does not serve.
+const HOST_EVIL: &str = "attacker.example.net";
+/// The secret sessions are sealed with.
+const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes-for-domains";
+
+/// A request to `host` carrying `cookies`.
+fn request(host: &str, cookies: &[(String, String)]) -> StoreContext {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+    let cookie = cookies
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    if !cookie.is_empty() {
+        headers.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap());
+    }
+    StoreContext::from_headers(&headers)
+}
+
+/// A client for `default_domain` whose resolver serves `hosts`.
+fn client(
+    app: &Url,
+    id: &str,
+    secret: &str,
+    default_domain: &str,
+    hosts: &[(&str, &str)],
+) -> ServerClient {
+    let mut list = AllowListResolver::new();
+    for (host, domain) in hosts {
+        list = list.host(host, *domain);
+    }
+    ServerClient::builder()
+        .domain(default_domain)
+        .client_id(id)
+        .client_secret(secret)
+        .secret(SECRET)
+        .redirect_uri(app.join("callback").unwrap().as_str())
+        .session_backend(MemoryBackend::new())
+        .transaction_backend(MemoryTransactionBackend::new())
+        .domain_resolver(list)
+        .build()
+        .unwrap()
+}
+
+/// A login under `host` in a browser that `authorize` drives from the authorization URL to
+/// the callback URL; returns the session's cookies.
+async fn login<F, Fut>(client: &ServerClient, host: &str, authorize: F) -> Vec<(String, String)>
+where
+    F: FnOnce(Url) -> Fut,
+    Fut: Future<Output = Url>,
+{
+    let cx = request(host, &[]);
+    let url = client
+        .start_interactive_login(StartLoginOptions::default(), &cx)
+        .await
+        .unwrap();
+    let callback = authorize(url).await;
+    let cx = request(host, &cx.cookies());
+    client
+        .complete_interactive_login(callback.as_str(), &cx)
+        .await
+        .unwrap();
+    cx.cookies()
+}
+
+#[tokio::test]
+async fn two_domains_one_app_each_session_only_under_its_own_domain() {
+    let Some(provider) = oidc::Provider::from_env() else {
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let (id, secret) = provider.register(&app, "two domains", "logged-out").await;
+    let tenant = DevTenant::builder()
+        .client_id(&id)
+        .client_secret(&secret)
+        .redirect_uri(app.join("callback").unwrap().as_str())
+        .logout_uri(app.join("logged-out").unwrap().as_str())
+        .start()
+        .await
+        .unwrap();
+    let hosts = [
+        (HOST_A, provider.issuer.as_str()),
+        (HOST_B, tenant.domain()),
+    ];
+    let client = client(&app, &id, &secret, &provider.issuer, &hosts);
+
+    // Each host logs in at its own provider.
+    let a_browser = oidc::Browser::new(&provider);
+    let issuer_a = provider.issuer.clone();
+    let a = login(&client, HOST_A, |url| async move {
+        assert!(url.as_str().starts_with(&issuer_a), "{url}");
+        a_browser.navigate(url).await.left_at
+    })
+    .await;
+    let b_browser = dev_tenant::Browser::new(&tenant);
+    let issuer_b = tenant.issuer().to_owned();
+    let b = login(&client, HOST_B, |url| async move {
+        assert!(url.as_str().starts_with(&issuer_b), "{url}");
+        b_browser.authorize(url).await.0
+    })
+    .await;
+
+    // A session is a session only under the domain that made it.
+    let user_a = client.get_user(&request(HOST_A, &a)).await.unwrap();
+    assert_eq!(user_a.unwrap().sub, oidc::LOGIN);
+    let user_b = client.get_user(&request(HOST_B, &b)).await.unwrap();
+    assert!(!user_b.unwrap().sub.is_empty());
+    assert!(
+        client
+            .get_user(&request(HOST_B, &a))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        client
+            .get_session(&request(HOST_A, &b))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let token = client
+        .get_access_token(AccessTokenOptions::default(), &request(HOST_B, &a))
+        .await;
+    assert!(matches!(token, Err(Error::MissingSession)), "{token:?}");
+
+    // Logout sends each to its own provider; under the other domain it touches nothing.
+    let options = LogoutOptions::default();
+    let elsewhere = client
+        .logout(options.clone(), &request(HOST_B, &a))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&elsewhere, LogoutRedirect::Provider(u) if u.as_str().starts_with(tenant.issuer()))
+    );
+    assert!(
+        client
+            .get_user(&request(HOST_A, &a))
+            .await
+            .unwrap()
+            .is_some(),
+        "A's session stays"
+    );
+    for (host, cookies, issuer) in [
+        (HOST_A, &a, &provider.issuer),
+        (HOST_B, &b, &tenant.issuer().to_owned()),
+    ] {
+        let cx = request(host, cookies);
+        let LogoutRedirect::Provider(url) = client.logout(options.clone(), &cx).await.unwrap()
+        else {
+            panic!("{host}: the provider's logout URL");
+        };
+        assert!(
+            url.as_str().starts_with(issuer.trim_end_matches('/')),
+            "{host}: {url}"
+        );
+        assert!(
+            client
+                .get_user(&request(host, &cx.cookies()))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_login_started_under_one_domain_does_not_complete_under_another() {
+    let tenant_a = DevTenant::builder()
+        .any_loopback_redirect_uri()
+        .start()
+        .await
+        .unwrap();
+    let tenant_b = DevTenant::builder()
+        .client_id(tenant_a.client_id())
+        .client_secret(tenant_a.client_secret())
+        .any_loopback_redirect_uri()
+        .start()
+        .await
+        .unwrap();
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
+    let hosts = [(HOST_A, tenant_a.domain()), (HOST_B, tenant_b.domain())];
+    let client = client(
+        &app,
+        tenant_a.client_id(),
+        tenant_a.client_secret(),
+        tenant_a.domain(),
+        &hosts,
+    );
+    let cx = request(HOST_A, &[]);
+    let url = client
+        .start_interactive_login(StartLoginOptions::default(), &cx)
+        .await
+        .unwrap();
+    let (callback, _) = dev_tenant::Browser::new(&tenant_a).authorize(url).await;
+    let under_b = request(HOST_B, &cx.cookies());
+    let done = client
+        .complete_interactive_login(callback.as_str(), &under_b)
+        .await;
+    assert!(
+        matches!(done, Err(Error::DomainMismatch { .. })),
+        "{:?}",
+        done.err()
+    );
+}
+
+/// A loopback server that answers discovery as the issuer `http://127.0.0.1:PORT` and
+/// counts the requests it gets.
+async fn counting_provider() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (seen, base) = (hits.clone(), issuer.clone());
+    let discovery = move || {
+        seen.fetch_add(1, Ordering::SeqCst);
+        let base = base.clone();
+        async move {
+            axum::Json(json!({
+                "issuer": base,
+                "authorization_endpoint": format!("{base}/authorize"),
+                "token_endpoint": format!("{base}/oauth/token"),
+                "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            }))
+        }
+    };
+    let counted = hits.clone();
+    let router = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            axum::routing::get(discovery),
+        )
+        .fallback(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { axum::http::StatusCode::NOT_FOUND }
+        });
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (issuer, hits)
+}
+
+#[tokio::test]
+async fn an_unknown_host_is_refused_without_any_request_to_a_provider() {
+    let (issuer, hits) = counting_provider().await;
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
+    let client = client(&app, "id", "secret", &issuer, &[(HOST_A, issuer.as_str())]);
+    // The attacker names the counting server itself as the host, too.
+    let evil_hosts = [HOST_EVIL, issuer.trim_start_matches("http://")];
+    for host in evil_hosts {
+        let cx = request(host, &[]);
+        let login = client
+            .start_interactive_login(StartLoginOptions::default(), &cx)
+            .await;
+        assert!(
+            matches!(&login, Err(Error::UnknownDomain { host: h }) if h == host),
+            "{login:?}"
+        );
+        let session = client.get_session(&cx).await;
+        assert_eq!(session.err().map(|e| e.code()), Some("unknown_domain"));
+        let logout = client.logout(LogoutOptions::default(), &cx).await;
+        assert_eq!(logout.err().map(|e| e.code()), Some("unknown_domain"));
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no request went out");
+    client
+        .start_interactive_login(StartLoginOptions::default(), &request(HOST_A, &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "a known host does reach its provider"
+    );
+}
+
+#[tokio::test]
+async fn discovery_is_cached_per_domain() {
+    let (issuer_a, hits_a) = counting_provider().await;
+    let (issuer_b, hits_b) = counting_provider().await;
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
+    let hosts = [(HOST_A, issuer_a.as_str()), (HOST_B, issuer_b.as_str())];
+    let client = client(&app, "id", "secret", &issuer_a, &hosts);
+    for _ in 0..3 {
+        for (host, issuer) in hosts {
+            let url = client
+                .start_interactive_login(StartLoginOptions::default(), &request(host, &[]))
+                .await
+                .unwrap();
+            assert!(
+                url.as_str().starts_with(&format!("{issuer}/authorize")),
+                "{url}"
+            );
+        }
+    }
+    assert_eq!(
+        hits_a.load(Ordering::SeqCst),
+        1,
+        "A's discovery fetched once"
+    );
+    assert_eq!(
+        hits_b.load(Ordering::SeqCst),
+        1,
+        "B's discovery fetched once"
+    );
+}
+
+#[tokio::test]
+async fn a_session_written_before_domains_were_recorded_is_the_configured_domains() {
+    use auth0_server_core::Secrets;
+    use auth0_server_core::model::{StateData, UserClaims};
+    use auth0_server_core::store::{ServerSideStateStore, StateStore as _};
+
+    let (issuer_a, _) = counting_provider().await;
+    let (issuer_b, _) = counting_provider().await;
+    let store = Arc::new(ServerSideStateStore::new(
+        MemoryBackend::new(),
+        &Secrets::parse(SECRET).unwrap(),
+    ));
+    let client = ServerClient::builder()
+        .domain(&issuer_a)
+        .client_id("id")
+        .client_secret("secret")
+        .secret(SECRET)
+        .redirect_uri("http://127.0.0.1:5000/callback")
+        .state_store(store.clone())
+        .transaction_backend(MemoryTransactionBackend::new())
+        .domain_resolver(
+            AllowListResolver::new()
+                .host(HOST_A, issuer_a.as_str())
+                .host(HOST_B, issuer_b.as_str()),
+        )
+        .build()
+        .unwrap();
+    let old = StateData {
+        user: Some(UserClaims {
+            sub: "auth0|old".into(),
+            ..UserClaims::default()
+        }),
+        domain: None,
+        ..StateData::default()
+    };
+    let cx = request(HOST_A, &[]);
+    let identifier = client.config().state_identifier().to_owned();
+    store.set(&identifier, &old, true, &cx).await.unwrap();
+    let cookies = cx.cookies();
+    let under_a = client.get_user(&request(HOST_A, &cookies)).await.unwrap();
+    assert_eq!(under_a.map(|u| u.sub).as_deref(), Some("auth0|old"));
+    let under_b = client.get_user(&request(HOST_B, &cookies)).await.unwrap();
+    assert!(under_b.is_none(), "not the other domain's");
+}
