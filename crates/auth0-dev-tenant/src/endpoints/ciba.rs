@@ -219,6 +219,10 @@ pub(super) fn grant(tenant: &Tenant, params: &Params) -> Result<Value, OAuthErro
                 scope: request.scope.clone(),
                 audience: request.audience.clone(),
                 expires_at: now.saturating_add(tenant.config.refresh_token_lifetime.as_secs()),
+                // A backchannel login asks for neither (the dev tenant's CIBA has no
+                // organization or authorization_details parameters).
+                organization: None,
+                authorization_details: None,
             };
             let grant_id = memory.add_grant(grant.clone());
             let issue = Issue {

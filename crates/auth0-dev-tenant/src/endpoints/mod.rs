@@ -2,8 +2,8 @@
 //! redirects.
 
 mod authorize;
-mod client_assertion;
 pub(crate) mod ciba;
+mod client_assertion;
 mod discovery;
 mod logout;
 mod token;

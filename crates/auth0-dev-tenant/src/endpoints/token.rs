@@ -98,7 +98,11 @@ fn basic_credentials(value: &str) -> Option<(String, String)> {
 }
 
 /// Client authentication: a client assertion for a client with a public key, else its secret.
-pub(super) fn authenticate(tenant: &Tenant, headers: &HeaderMap, params: &Params) -> Result<(), OAuthError> {
+pub(super) fn authenticate(
+    tenant: &Tenant,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(), OAuthError> {
     if client_assertion::is_used(params)? {
         return client_assertion::authenticate(tenant, headers, params);
     }

@@ -95,7 +95,7 @@ pub struct BackchannelOptions {
     pub requested_expiry: Option<u64>,
     /// Other parameters of the backchannel authentication request (on top of the
     /// configured authorization parameters; the SDK's own are ignored).
-    pub authorization_params: BTreeMap<String, String>,
+    pub authorization_params: super::AuthorizationParams,
 }
 
 impl BackchannelOptions {
@@ -341,7 +341,7 @@ impl ServerClient {
                 !RESERVED_PARAMS.contains(&name.as_str())
                     && !CIBA_RESERVED_PARAMS.contains(&name.as_str())
             })
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v.to_wire()))
             .collect();
         params.insert(
             "scope".to_owned(),
@@ -368,16 +368,12 @@ impl ServerClient {
         params: &[(String, String)],
     ) -> Result<Initiated, Error> {
         let response = self
-            .inner
-            .provider
-            .http()
-            .send(endpoint, Retry::Unprocessed, |c| {
-                let mut form = params.to_vec();
-                let request = self.authenticate(c.post(endpoint), &mut form);
-                request.form(&form)
-            })
+            .send_as_client(endpoint, params, Retry::Unprocessed)
             .await?;
-        match Http::token_answer::<Initiated>(response, endpoint).await {
+        match Http::token_answer::<Initiated>(response, endpoint)
+            .await
+            .and_then(|answer| self.client_answer(answer))
+        {
             Ok(TokenAnswer::Ok(initiated)) if !initiated.auth_req_id.is_empty() => Ok(initiated),
             Ok(TokenAnswer::Ok(_)) => Err(Error::Backchannel {
                 error: "invalid_response".to_owned(),
@@ -404,18 +400,12 @@ impl ServerClient {
 
     /// One poll of the token endpoint with the CIBA grant.
     async fn poll_backchannel(&self, endpoint: &str, auth_req_id: &str) -> Result<Poll, Error> {
+        let form = [
+            ("grant_type".to_owned(), CIBA_GRANT_TYPE.to_owned()),
+            ("auth_req_id".to_owned(), auth_req_id.to_owned()),
+        ];
         let sent = self
-            .inner
-            .provider
-            .http()
-            .send(endpoint, Retry::Unprocessed, |c| {
-                let mut form = vec![
-                    ("grant_type".to_owned(), CIBA_GRANT_TYPE.to_owned()),
-                    ("auth_req_id".to_owned(), auth_req_id.to_owned()),
-                ];
-                let request = self.authenticate(c.post(endpoint), &mut form);
-                request.form(&form)
-            })
+            .send_as_client(endpoint, &form, Retry::Unprocessed)
             .await;
         let response = match sent {
             Ok(response) => response,
@@ -423,7 +413,7 @@ impl ServerClient {
             Err(error) => return Err(error),
         };
         let retry_after = retry_after_seconds(response.headers());
-        match Http::token_answer::<Value>(response, endpoint).await? {
+        match self.client_answer(Http::token_answer::<Value>(response, endpoint).await?)? {
             TokenAnswer::Ok(body) => Ok(Poll::Done(body)),
             TokenAnswer::Err { status, body } => match body.error.as_str() {
                 "authorization_pending" => Ok(Poll::Pending),

@@ -483,13 +483,48 @@ impl ServerClient {
     ///
     /// The provider's metadata cannot be had, the request fails, the answer is not JSON of
     /// the expected shape, or the client was not accepted.
-    #[tracing::instrument(name = "oidc.client_request", skip_all, fields(endpoint, method))]
     pub(crate) async fn request_as_client<T: DeserializeOwned>(
         &self,
         endpoint: &str,
         form: &[(String, String)],
         retry: Retry,
     ) -> Result<TokenAnswer<T>, Error> {
+        let response = self.send_as_client(endpoint, form, retry).await?;
+        self.client_answer(Http::token_answer::<T>(response, endpoint).await?)
+    }
+
+    /// `answer`, except that an `invalid_client` error is [`Error::ClientAuthentication`].
+    pub(crate) fn client_answer<T>(&self, answer: TokenAnswer<T>) -> Result<TokenAnswer<T>, Error> {
+        match answer {
+            TokenAnswer::Err { status, body } if body.error == "invalid_client" => {
+                tracing::warn!(
+                    status,
+                    "the provider did not accept the client's credentials"
+                );
+                Err(Error::ClientAuthentication {
+                    method: self.inner.config.client_auth.method(),
+                    description: body.error_description,
+                    status,
+                })
+            }
+            answer => Ok(answer),
+        }
+    }
+
+    /// Sends `form` to `endpoint` with the client's authentication (a fresh assertion per
+    /// attempt), retrying as `retry` allows, and gives back the provider's response as it
+    /// came: for the callers that read more than the JSON (CIBA's `Retry-After`).
+    ///
+    /// # Errors
+    ///
+    /// The provider's metadata cannot be had, or the request fails.
+    #[tracing::instrument(name = "oidc.client_request", skip_all, fields(endpoint, method))]
+    pub(crate) async fn send_as_client(
+        &self,
+        endpoint: &str,
+        form: &[(String, String)],
+        retry: Retry,
+    ) -> Result<reqwest::Response, Error> {
         let config = &self.inner.config;
         let span = tracing::Span::current();
         span.record("endpoint", endpoint);
@@ -498,7 +533,7 @@ impl ServerClient {
         // Python SDK and openid-client use; oidc-provider also takes its token endpoint).
         let metadata = self.provider().metadata().await?;
         let provider = self.provider();
-        let response = provider
+        provider
             .http()
             .try_send(endpoint, retry, |c| {
                 let mut form = form.to_vec();
@@ -511,21 +546,7 @@ impl ServerClient {
                 )?;
                 Ok(request.form(&form))
             })
-            .await?;
-        match Http::token_answer::<T>(response, endpoint).await? {
-            TokenAnswer::Err { status, body } if body.error == "invalid_client" => {
-                tracing::warn!(
-                    status,
-                    "the provider did not accept the client's credentials"
-                );
-                Err(Error::ClientAuthentication {
-                    method: config.client_auth.method(),
-                    description: body.error_description,
-                    status,
-                })
-            }
-            answer => Ok(answer),
-        }
+            .await
     }
 }
 

@@ -767,8 +767,6 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use std::collections::BTreeMap;
-
     use serde_json::json;
 
     fn full() -> ServerClientBuilder {

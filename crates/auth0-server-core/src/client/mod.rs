@@ -21,8 +21,8 @@
 //! # Ok(()) }
 //! ```
 
-mod client_auth;
 mod backchannel;
+mod client_auth;
 mod config;
 mod domains;
 mod error;
@@ -43,12 +43,12 @@ mod tokens;
 
 use std::sync::Arc;
 
-pub use client_auth::{
-    CLIENT_ASSERTION_ALGORITHMS, CLIENT_ASSERTION_LIFETIME, CLIENT_ASSERTION_TYPE,
-};
 pub use backchannel::{
     BackchannelOptions, BackchannelResult, CIBA_GRANT_TYPE, DEFAULT_BACKCHANNEL_EXPIRES_IN,
     DEFAULT_POLL_INTERVAL, LoginHint, MIN_POLL_INTERVAL, SLOW_DOWN_STEP,
+};
+pub use client_auth::{
+    CLIENT_ASSERTION_ALGORITHMS, CLIENT_ASSERTION_LIFETIME, CLIENT_ASSERTION_TYPE,
 };
 pub use config::{
     ClientSecret, Config, DEFAULT_CONNECT_TIMEOUT, DEFAULT_LEEWAY, DEFAULT_METADATA_TTL,
