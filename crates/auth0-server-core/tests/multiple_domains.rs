@@ -373,3 +373,109 @@ async fn a_session_written_before_domains_were_recorded_is_the_configured_domain
     let under_b = client.get_user(&request(HOST_B, &cookies)).await.unwrap();
     assert!(under_b.is_none(), "not the other domain's");
 }
+
+/// The app's back-channel logout endpoint, on loopback: it keeps the logout tokens POSTed to
+/// it (answering 200) so that the test hands each to the client under a host it picks.
+async fn logout_token_inbox() -> (Url, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    let inbox = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = inbox.clone();
+    let receive = move |body: String| {
+        let kept = kept.clone();
+        async move {
+            let token = url::form_urlencoded::parse(body.as_bytes())
+                .find(|(name, _)| name == "logout_token")
+                .map(|(_, value)| value.into_owned());
+            kept.lock().unwrap().extend(token);
+            axum::http::StatusCode::OK
+        }
+    };
+    let router = axum::Router::new().route("/backchannel-logout", axum::routing::post(receive));
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (app, inbox)
+}
+
+/// A dev tenant for `app` (its callback, any loopback logout URL, its back-channel logout
+/// endpoint), with the client id and secret of `like` when given.
+async fn tenant_for(
+    app: &Url,
+    like: Option<&auth0_dev_tenant::RunningDevTenant>,
+) -> auth0_dev_tenant::RunningDevTenant {
+    let mut builder = DevTenant::builder()
+        .redirect_uri(app.join("callback").unwrap().as_str())
+        .any_loopback_logout_uri()
+        .backchannel_logout_uri(app.join("backchannel-logout").unwrap().as_str());
+    if let Some(like) = like {
+        builder = builder
+            .client_id(like.client_id())
+            .client_secret(like.client_secret());
+    }
+    builder.start().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_backchannel_logout_ends_only_its_domains_session_and_only_under_its_host() {
+    let (app, inbox) = logout_token_inbox().await;
+    let tenant_a = tenant_for(&app, None).await;
+    let tenant_b = tenant_for(&app, Some(&tenant_a)).await;
+    let hosts = [(HOST_A, tenant_a.domain()), (HOST_B, tenant_b.domain())];
+    let client = client(
+        &app,
+        tenant_a.client_id(),
+        tenant_a.client_secret(),
+        tenant_a.domain(),
+        &hosts,
+    );
+    // The same person (same e-mail, so the same `sub`) logs in under each host.
+    let browser_a = dev_tenant::Browser::new(&tenant_a);
+    let a = login(&client, HOST_A, |url| async {
+        browser_a.authorize(url).await.0
+    })
+    .await;
+    let browser_b = dev_tenant::Browser::new(&tenant_b);
+    let b = login(&client, HOST_B, |url| async {
+        browser_b.authorize(url).await.0
+    })
+    .await;
+    let sub = |cookies, host| {
+        let client = &client;
+        async move {
+            client
+                .get_user(&request(host, cookies))
+                .await
+                .unwrap()
+                .map(|u| u.sub)
+        }
+    };
+    assert_eq!(sub(&a, HOST_A).await, sub(&b, HOST_B).await);
+    assert!(sub(&a, HOST_A).await.is_some());
+
+    // Domain A's provider session ends: A POSTs its logout token to the app.
+    let mut url = Url::parse(&format!("{}v2/logout", tenant_a.issuer())).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", tenant_a.client_id())
+        .append_pair("returnTo", app.join("logged-out").unwrap().as_str());
+    browser_a.go(url, None).await.left();
+    let tokens = inbox.lock().unwrap().clone();
+    assert_eq!(tokens.len(), 1, "one logout token from A");
+
+    // Sent to the app under B's host, A's token is refused and ends nothing.
+    let under_b = client
+        .handle_backchannel_logout(&tokens[0], &request(HOST_B, &[]))
+        .await;
+    assert!(
+        matches!(under_b, Err(Error::InvalidLogoutToken(_))),
+        "{under_b:?}"
+    );
+    assert!(sub(&a, HOST_A).await.is_some(), "A's session stays");
+    assert!(sub(&b, HOST_B).await.is_some(), "B's session stays");
+
+    // Under A's host it ends A's session, and not B's (same user, other domain).
+    let under_a = client
+        .handle_backchannel_logout(&tokens[0], &request(HOST_A, &[]))
+        .await;
+    assert_eq!(under_a.unwrap(), 1, "one session ended");
+    assert!(sub(&a, HOST_A).await.is_none(), "A's session ended");
+    assert!(sub(&b, HOST_B).await.is_some(), "B's session stays");
+}
