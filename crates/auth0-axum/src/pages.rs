@@ -57,7 +57,7 @@ struct ErrorPage<'a> {
 }
 
 /// The status, title and advice for an SDK error.
-fn describe(error: &Error) -> (StatusCode, &'static str, String) {
+pub(crate) fn describe(error: &Error) -> (StatusCode, &'static str, String) {
     let (status, title, advice) = match error {
         Error::MissingTransaction => (
             StatusCode::BAD_REQUEST,

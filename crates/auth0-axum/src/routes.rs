@@ -200,6 +200,12 @@ async fn backchannel_logout(
         Err(Error::InvalidLogoutToken(reason)) => {
             pages::message(StatusCode::BAD_REQUEST, "Invalid logout token", &reason)
         }
+        // A host the app does not serve: 421, as for every other route. A 5xx here would ask
+        // the provider to send the token again, and would print the attacker's host.
+        Err(e @ Error::UnknownDomain { .. }) => {
+            let (status, title, advice) = pages::describe(&e);
+            pages::message(status, title, &advice)
+        }
         Err(Error::Store(StoreError::Unsupported { hint, .. })) => pages::message(
             StatusCode::NOT_IMPLEMENTED,
             "Back-channel logout is not supported",

@@ -120,6 +120,27 @@ async fn an_unknown_host_gets_the_421_page_and_no_provider_is_asked() {
     assert_eq!(hits.load(Ordering::SeqCst), 0, "no provider was asked");
 }
 
+#[tokio::test]
+async fn a_backchannel_logout_under_an_unknown_host_is_misdirected_not_retried() {
+    let (issuer, hits) = counting_provider().await;
+    let base = serve(&issuer, "id", "secret", &[(HOST_A, issuer.as_str())]).await;
+    let http = reqwest::Client::new();
+    for host in EVIL_HOSTS {
+        let response = http
+            .post(format!("{base}/backchannel-logout"))
+            .header(HOST, host)
+            .form(&[("logout_token", "a.b.c")])
+            .send()
+            .await
+            .unwrap();
+        // Not a 5xx: that would tell the provider to send the token again and again.
+        assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST, "{host}");
+        let text = page(response, host).await;
+        assert!(text.contains("This site is not served here"), "{text}");
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no provider was asked");
+}
+
 /// Two dev tenants sharing one application's client id and secret, and the app.
 async fn two_sites() -> (RunningDevTenant, RunningDevTenant, String) {
     let tenant_a = DevTenant::builder()
