@@ -284,7 +284,7 @@ pub struct UserClaims {
 /// let org = user.organization().unwrap();
 /// assert_eq!((org.id.as_str(), org.name.as_deref()), ("org_1", Some("acme")));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Organization {
     /// Its id, `org_…`.
     pub id: String,

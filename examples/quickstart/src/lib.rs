@@ -17,8 +17,7 @@ pub use auth0_server::stores::{StoreChoice, TransactionChoice};
 
 /// The API the dev tenant issues access tokens for.
 pub const DEV_AUDIENCE: &str = "https://quickstart.local/api";
-/// The dev tenant's organization (anyone may log in to it): `/login?organization=quickstart`
-/// (or its id) logs in to it, and the profile shows it.
+/// The dev tenant's organization, open to anyone: `/login?organization=quickstart`.
 pub const DEV_ORGANIZATION: (&str, &str) = ("org_quickstart", "quickstart");
 
 /// A boxed error for `main`.

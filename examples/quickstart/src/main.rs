@@ -14,11 +14,8 @@ async fn main() -> Result<(), quickstart::BoxError> {
     let settings = Settings::from_env(port).await?;
     let router = app(&settings).await?;
     if let Some(tenant) = &settings.dev_tenant {
-        println!(
-            "\n  No AUTH0_DOMAIN: a local dev tenant runs at {}.",
-            tenant.issuer()
-        );
-        println!("  Log in with any e-mail address. (Set AUTH0_* in .env for your tenant.)");
+        let issuer = tenant.issuer();
+        println!("\n  No AUTH0_DOMAIN: a local dev tenant runs at {issuer} (any e-mail logs in).");
     }
     println!("\n  Open http://localhost:{port}\n");
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;

@@ -6,6 +6,7 @@ use std::sync::{Arc, LazyLock};
 use auth0_axum::{Auth, MaybeUser, User};
 use auth0_pages::Pages;
 use auth0_server::client::AccessTokenOptions;
+use auth0_server::model::Organization;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -69,15 +70,7 @@ struct Person<'a> {
     email: &'a str,
     picture: Option<&'a str>,
     claims: String,
-    /// The organization the user logged in to, if any.
     organization: Option<Organization>,
-}
-
-/// An organization as the profile shows it: its name (when the tenant sends it) and id.
-#[derive(Serialize)]
-struct Organization {
-    id: String,
-    name: Option<String>,
 }
 
 pub(crate) async fn home(State(app): State<Arc<App>>, MaybeUser(user): MaybeUser) -> Response {
@@ -100,10 +93,7 @@ pub(crate) async fn profile(State(app): State<Arc<App>>, User(user): User) -> Re
         email: user.email.as_deref().unwrap_or(""),
         picture: user.picture.as_deref(),
         claims: serde_json::to_string_pretty(&claims).unwrap_or_default(),
-        organization: user.organization().map(|org| Organization {
-            id: org.id,
-            name: org.name,
-        }),
+        organization: user.organization(),
     };
     render(&app, "profile.html", "Profile", true, person)
 }
