@@ -173,16 +173,23 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll, Error>>,
 {
-    let deadline = Instant::now() + expires_in;
+    // A deadline past what the clock can hold is no deadline (the provider's seconds are
+    // capped, so this is a far future anyway).
+    let deadline = Instant::now().checked_add(expires_in);
     let mut interval = interval.max(MIN_POLL_INTERVAL);
     loop {
-        tokio::time::sleep(interval).await;
+        // Never wait past the deadline: the last poll comes at it, whatever the interval or
+        // a `Retry-After` asked for.
+        let left = deadline.map_or(interval, |d| d.saturating_duration_since(Instant::now()));
+        tokio::time::sleep(interval.min(left)).await;
         let mut unreachable = None;
         match poll().await? {
             Poll::Done(tokens) => return Ok(tokens),
             Poll::Pending => {}
             Poll::SlowDown(retry_after) => {
-                interval = (interval + SLOW_DOWN_STEP).max(retry_after.unwrap_or_default());
+                interval = interval
+                    .saturating_add(SLOW_DOWN_STEP)
+                    .max(retry_after.unwrap_or_default());
                 tracing::debug!(?interval, "slow_down: polling less often");
             }
             Poll::Unreachable(error) => {
@@ -190,7 +197,7 @@ where
                 unreachable = Some(error);
             }
         }
-        if Instant::now() >= deadline {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(unreachable.unwrap_or(Error::BackchannelExpired { description: None }));
         }
     }
@@ -504,6 +511,42 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn no_wait_goes_past_the_deadline_whatever_the_provider_asks() {
+        // An interval longer than the request's life: one poll, at the deadline.
+        let (result, times) =
+            run(Duration::from_secs(3600), Duration::from_secs(120), vec![]).await;
+        assert!(
+            matches!(result, Err(Error::BackchannelExpired { .. })),
+            "{result:?}"
+        );
+        assert_eq!(times, secs(&[120]));
+        // A Retry-After of a day after slow_down: the next poll is still at the deadline.
+        let day = Duration::from_secs(86_400);
+        let script = vec![Ok(Poll::SlowDown(Some(day)))];
+        let (result, times) = run(Duration::from_secs(5), Duration::from_secs(120), script).await;
+        assert!(
+            matches!(result, Err(Error::BackchannelExpired { .. })),
+            "{result:?}"
+        );
+        assert_eq!(times, secs(&[5, 120]));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_downs_at_the_largest_interval_do_not_overflow() {
+        let script = vec![
+            Ok(Poll::SlowDown(Some(Duration::MAX))),
+            Ok(Poll::SlowDown(Some(Duration::MAX))),
+            Ok(Poll::SlowDown(None)),
+        ];
+        let (result, times) = run(Duration::MAX, Duration::from_secs(30), script).await;
+        assert!(
+            matches!(result, Err(Error::BackchannelExpired { .. })),
+            "{result:?}"
+        );
+        assert_eq!(times, secs(&[30]));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn each_slow_down_makes_the_interval_five_seconds_longer() {
         let script = vec![
             Ok(Poll::SlowDown(None)),
@@ -533,8 +576,8 @@ mod tests {
         let error = result.unwrap_err();
         assert_eq!(error.code(), "expired_token");
         assert!(error.to_string().contains("start a new one"), "{error}");
-        // The last poll is the first one at or past the deadline.
-        assert_eq!(times, secs(&[5, 10, 15]));
+        // The last poll comes at the deadline, not an interval past it.
+        assert_eq!(times, secs(&[5, 10, 12]));
     }
 
     #[tokio::test(start_paused = true)]
