@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use auth0_dev_tenant::DevTenant;
 use auth0_server_core::client::{
-    AccessTokenOptions, AllowListResolver, Error, LogoutOptions, LogoutRedirect, ServerClient,
-    StartLoginOptions,
+    AccessTokenOptions, AllowListResolver, BackchannelOptions, Error, LoginHint, LogoutOptions,
+    LogoutRedirect, ServerClient, StartLoginOptions,
 };
 use auth0_server_core::store::StoreContext;
 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
@@ -478,4 +478,65 @@ async fn a_backchannel_logout_ends_only_its_domains_session_and_only_under_its_h
     assert_eq!(under_a.unwrap(), 1, "one session ended");
     assert!(sub(&a, HOST_A).await.is_none(), "A's session ended");
     assert!(sub(&b, HOST_B).await.is_some(), "B's session stays");
+}
+
+/// Answers the one backchannel request `tenant` has waiting, as the user's device.
+async fn approve_on_device(tenant: &auth0_dev_tenant::RunningDevTenant) {
+    for _ in 0..200 {
+        if let Some(request) = tenant.tenant().backchannel_requests().first() {
+            assert!(
+                tenant
+                    .tenant()
+                    .answer_backchannel_request(&request.id, true)
+            );
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no backchannel request reached this tenant");
+}
+
+#[tokio::test]
+async fn a_backchannel_login_asks_the_requests_domain_and_its_session_is_that_domains() {
+    let start = |like: Option<&auth0_dev_tenant::RunningDevTenant>| {
+        let mut builder = DevTenant::builder()
+            .any_loopback_redirect_uri()
+            .backchannel_poll_interval(std::time::Duration::from_secs(1));
+        if let Some(like) = like {
+            builder = builder
+                .client_id(like.client_id())
+                .client_secret(like.client_secret());
+        }
+        builder.start()
+    };
+    let tenant_a = start(None).await.unwrap();
+    let tenant_b = start(Some(&tenant_a)).await.unwrap();
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
+    let hosts = [(HOST_A, tenant_a.domain()), (HOST_B, tenant_b.domain())];
+    let (id, secret) = (tenant_a.client_id(), tenant_a.client_secret());
+    let client = client(&app, id, secret, tenant_a.domain(), &hosts);
+
+    let sub = tenant_b.tenant().user_id("grace@example.com");
+    let options = BackchannelOptions::new(LoginHint::sub(&sub));
+    let cx = request(HOST_B, &[]);
+    let (done, ()) = tokio::join!(
+        client.login_backchannel(options, &cx),
+        approve_on_device(&tenant_b)
+    );
+    assert_eq!(done.unwrap().user.sub, sub);
+    assert!(
+        tenant_a.tenant().backchannel_requests().is_empty(),
+        "domain A was not asked"
+    );
+    // The session is domain B's: a user under B, nobody under A.
+    let cookies = cx.cookies();
+    let under_b = client.get_user(&request(HOST_B, &cookies)).await.unwrap();
+    assert_eq!(under_b.map(|u| u.sub), Some(sub));
+    assert!(
+        client
+            .get_user(&request(HOST_A, &cookies))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -238,6 +238,18 @@ impl ServerClient {
         options: BackchannelOptions,
         cx: &StoreContext,
     ) -> Result<BackchannelResult, Error> {
+        // Under multiple custom domains, the request's domain: its provider is asked, and the
+        // session is recorded under it.
+        let provider = self.request_provider(cx).await?;
+        super::domains::within(provider, self.login_backchannel_under_domain(options, cx)).await
+    }
+
+    /// [`login_backchannel`](Self::login_backchannel) under the domain already chosen.
+    async fn login_backchannel_under_domain(
+        &self,
+        options: BackchannelOptions,
+        cx: &StoreContext,
+    ) -> Result<BackchannelResult, Error> {
         let audience = options
             .audience
             .clone()
