@@ -148,9 +148,14 @@ impl AllowListResolver {
     }
 
     /// Serves requests for `app_host` (`acme.example.com`, or with a port) with the Auth0
-    /// domain `auth0_domain`.
+    /// domain `auth0_domain`. A default port (`:443`, `:80`) is the host without one: browsers
+    /// leave it out of `Host`, and URL parsers drop it from an HTTP/2 authority.
     pub fn host(mut self, app_host: impl AsRef<str>, auth0_domain: impl Into<String>) -> Self {
         let key = app_host.as_ref().trim().to_ascii_lowercase();
+        let key = ["443", "80"]
+            .iter()
+            .find_map(|port| key.strip_suffix(&format!(":{port}")))
+            .map_or_else(|| key.clone(), str::to_owned);
         self.hosts.insert(key, auth0_domain.into());
         self
     }
@@ -371,6 +376,35 @@ mod tests {
             let provider = d.for_request(&request_to(host)).await.unwrap();
             assert_eq!(provider.domain(), "login.a.example.com", "{host}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_listed_default_port_matches_the_host_as_browsers_and_http2_send_it() {
+        let list = AllowListResolver::new().host("shop.example.com:443", "login.shop.example.com");
+        for host in [
+            "shop.example.com",
+            "shop.example.com:443",
+            "SHOP.example.com",
+        ] {
+            assert_eq!(
+                list.lookup(&host.to_ascii_lowercase()).as_deref(),
+                Some("login.shop.example.com"),
+                "{host}"
+            );
+        }
+        let http2 = DomainResolverContext::from_store_context(
+            &StoreContext::new()
+                .with_url(Url::parse("https://shop.example.com:443/login").unwrap()),
+        );
+        assert_eq!(
+            list.resolve(&http2).await.as_deref(),
+            Some("login.shop.example.com")
+        );
+        assert_eq!(
+            list.lookup("shop.example.com:8443"),
+            Some("login.shop.example.com".to_owned())
+        );
+        assert_eq!(list.lookup("shop.example.com.evil.net"), None);
     }
 
     #[tokio::test]
