@@ -308,7 +308,9 @@ impl Domains {
             Some(domain) => self.for_domain(&domain),
             None => {
                 let host = context.host().unwrap_or_default();
-                tracing::warn!(host = %host.escape_debug(), "oidc.domain_unknown");
+                // Debug, not warn: anyone can send any Host, so the volume is theirs to choose;
+                // the 421 the integration answers shows in access logs.
+                tracing::debug!(host = %host.escape_debug(), "oidc.domain_unknown");
                 Err(Error::UnknownDomain { host })
             }
         }
