@@ -85,17 +85,9 @@ impl Provider {
         retry_after: u64,
         count: u32,
     ) {
-        let response = self
-            .http
-            .post(format!("{}/_test/token-faults", self.issuer))
-            .json(
-                &json!({"client_id": client_id, "grant_type": grant_type, "status": status,
-                          "retry_after": retry_after, "count": count}),
-            )
-            .send()
-            .await
-            .expect("the provider's test hooks answer");
-        assert_eq!(response.status(), 201, "fault not accepted");
+        self.post_token_fault(json!({"client_id": client_id, "grant_type": grant_type,
+            "status": status, "retry_after": retry_after, "count": count}))
+            .await;
     }
 
     /// The next `count` token requests of the client and grant type get the OAuth `error`
@@ -108,13 +100,17 @@ impl Provider {
         error: &str,
         count: u32,
     ) {
+        self.post_token_fault(json!({"client_id": client_id, "grant_type": grant_type,
+            "status": status, "error": error, "count": count}))
+            .await;
+    }
+
+    /// Registers a token-endpoint fault with the provider's test hook.
+    async fn post_token_fault(&self, fault: serde_json::Value) {
         let response = self
             .http
             .post(format!("{}/_test/token-faults", self.issuer))
-            .json(
-                &json!({"client_id": client_id, "grant_type": grant_type, "status": status,
-                          "error": error, "count": count}),
-            )
+            .json(&fault)
             .send()
             .await
             .expect("the provider's test hooks answer");
