@@ -28,6 +28,8 @@ pub(crate) struct Tenant {
     pub(crate) issuer: String,
     pub(crate) key: SigningKey,
     memory: Mutex<Memory>,
+    /// Accounts linked to users (`crate::linked`); locked after `memory`, never before.
+    linked: Mutex<crate::linked::LinkedAccounts>,
     /// Sends back-channel logout requests.
     pub(crate) http: reqwest::Client,
     /// The provider session cookie's name; it names the port, because browsers share
@@ -46,6 +48,11 @@ impl Tenant {
         let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
         memory.sweep(self.now());
         memory
+    }
+
+    /// The linked accounts. Never held across an `.await`, nor while taking `memory`.
+    pub(crate) fn linked(&self) -> MutexGuard<'_, crate::linked::LinkedAccounts> {
+        self.linked.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// An endpoint's absolute URL.
@@ -131,6 +138,7 @@ impl DevTenant {
                 issuer: issuer.to_string(),
                 key,
                 memory: Mutex::new(Memory::default()),
+                linked: Mutex::default(),
                 http,
                 cookie_name: format!("dev_tenant_session_{port}"),
             }),

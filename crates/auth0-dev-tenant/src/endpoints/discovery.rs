@@ -31,6 +31,7 @@ const CLAIMS_SUPPORTED: &[&str] = &[
     "email_verified",
     "org_id",
     "org_name",
+    "identities",
 ];
 
 /// The OpenID Provider metadata.

@@ -203,6 +203,41 @@ pub enum Error {
         /// The domain the callback request resolved to.
         current: String,
     },
+    /// Account linking: there is no logged-in user (no session for this domain, or one
+    /// without an ID token) to link an account to or unlink one from.
+    #[error(
+        "there is no logged-in user to link or unlink an account for: log the user in first, \
+         then start the account link"
+    )]
+    LinkUserWithoutSession,
+    /// Passwordless: `POST /passwordless/start` was refused (e.g. `bad.connection`,
+    /// `bad.email`, `bad.phone_number`, `too_many_requests`). Never carries the e-mail
+    /// address, phone number or code.
+    #[error("the identity provider did not send the passwordless code or link: {error}{}; check the connection, the address and the application's passwordless settings{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(), retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default())]
+    PasswordlessStart {
+        /// The provider's `error`.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The HTTP status.
+        status: u16,
+        /// Seconds from the provider's `Retry-After`, when it sent whole seconds.
+        retry_after: Option<u64>,
+    },
+    /// Passwordless: the code was refused at the token endpoint (`invalid_grant`: wrong,
+    /// expired or already used, or too many attempts; `unauthorized_client`: the
+    /// application may not use the passwordless OTP grant). Never carries the code.
+    #[error("the passwordless code was not accepted: {error}{}; ask the user for the code again, or start again for a new one", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    PasswordlessVerify {
+        /// The provider's `error`.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The HTTP status.
+        status: u16,
+        /// Seconds from the provider's `Retry-After`, when it sent whole seconds.
+        retry_after: Option<u64>,
+    },
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -257,6 +292,9 @@ impl Error {
             Self::Backchannel { .. } => "backchannel_error",
             Self::UnknownDomain { .. } => "unknown_domain",
             Self::DomainMismatch { .. } => "domain_mismatch",
+            Self::LinkUserWithoutSession => "start_link_user_error",
+            Self::PasswordlessStart { .. } => "passwordless_start_error",
+            Self::PasswordlessVerify { .. } => "passwordless_verify_error",
             Self::Store(e) => e.code(),
         }
     }

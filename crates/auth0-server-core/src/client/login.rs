@@ -203,7 +203,7 @@ struct ParResponse {
     request_uri: String,
 }
 
-fn random_token() -> String {
+pub(super) fn random_token() -> String {
     B64.encode(random_bytes::<32>())
 }
 
@@ -499,7 +499,10 @@ impl ServerClient {
     }
 
     /// The callback URL's query (the URL may be relative to the redirect URI).
-    fn callback_query(&self, callback_url: &str) -> Result<BTreeMap<String, String>, Error> {
+    pub(super) fn callback_query(
+        &self,
+        callback_url: &str,
+    ) -> Result<BTreeMap<String, String>, Error> {
         let base = self.inner.config.redirect_uri.as_ref();
         let url = Url::parse(callback_url)
             .ok()
@@ -509,7 +512,7 @@ impl ServerClient {
     }
 
     /// Exchanges the authorization code (with the PKCE verifier) at the token endpoint.
-    async fn exchange_code(
+    pub(super) async fn exchange_code(
         &self,
         code: &str,
         transaction: &TransactionData,
@@ -552,7 +555,7 @@ impl ServerClient {
 
     /// The login's ID token, validated with what the login asked for (nonce, `max_age`,
     /// organization), and its claims.
-    async fn validate_login(
+    pub(super) async fn validate_login(
         &self,
         tokens: &TokenResponse,
         transaction: &TransactionData,
@@ -643,7 +646,7 @@ impl ServerClient {
 
 /// Checks the provider's answer in the callback (`iss` per RFC 9207, an `error`) and returns
 /// its authorization code.
-fn check_callback<'q>(
+pub(super) fn check_callback<'q>(
     query: &'q BTreeMap<String, String>,
     metadata: &ProviderMetadata,
 ) -> Result<&'q str, Error> {

@@ -31,6 +31,7 @@ mod error;
 pub mod fuzzing;
 mod http;
 mod jwt;
+mod linking;
 mod login;
 mod logout;
 mod metadata;
@@ -59,6 +60,10 @@ pub use domains::{AllowListResolver, DomainResolver, DomainResolverContext, MAX_
 pub use error::Error;
 pub use http::{TELEMETRY_HEADER, TELEMETRY_NAME};
 pub use jwt::{BACKCHANNEL_LOGOUT_EVENT, SUPPORTED_ALGORITHMS};
+pub use linking::{
+    LINK_ACCOUNT_SCOPE, LinkUserOptions, LinkUserResult, MY_ACCOUNT_AUDIENCE, UNLINK_ACCOUNT_SCOPE,
+    UnlinkUserOptions,
+};
 pub use login::{LoginResult, StartLoginOptions};
 pub use logout::{LogoutOptions, LogoutRedirect};
 pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
