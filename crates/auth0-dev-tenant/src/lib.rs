@@ -104,6 +104,7 @@ pub use config::{
     LOGOUT_TOKEN_LIFETIME, MAX_LIFETIME,
 };
 pub use endpoints::ciba::PendingBackchannelRequest;
+pub use endpoints::passwordless::{MAX_OTP_ATTEMPTS, PASSWORDLESS_CODE_LIFETIME};
 pub use endpoints::{LOGIN_FORM_PATH, MAX_CLIENT_ASSERTION_LIFETIME};
 pub use error::Error;
 pub use extras::{DevOrganization, MFA_CHALLENGE_TYPE};

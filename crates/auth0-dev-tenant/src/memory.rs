@@ -211,6 +211,9 @@ pub(crate) struct Memory {
     /// Users the tenant was told of by e-mail ([`DevTenant::user_id`](crate::DevTenant::user_id)),
     /// by `sub`, so that a CIBA `login_hint` can name them.
     pub(crate) users: HashMap<String, User>,
+    /// Passwordless codes waiting for their user, by (connection, e-mail or phone number).
+    pub(crate) passwordless:
+        HashMap<(String, String), crate::endpoints::passwordless::PendingPasswordless>,
 }
 
 impl Memory {
@@ -226,6 +229,7 @@ impl Memory {
         self.used_assertions
             .retain(|_, expires_at| *expires_at > now);
         self.backchannel.retain(|_, r| r.forget_at > now);
+        self.passwordless.retain(|_, p| p.expires_at > now);
     }
 
     /// The user a `sub` names: one told of by e-mail, or one with a session or grant here.

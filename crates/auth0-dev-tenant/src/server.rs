@@ -226,6 +226,19 @@ impl DevTenant {
         crate::endpoints::ciba::answer(&self.inner, id, approve)
     }
 
+    /// The passwordless code last "sent" to `recipient` (an e-mail address or an E.164
+    /// phone number) and not yet used or expired: the dev tenant sends no mail or SMS.
+    ///
+    /// ```
+    /// # use auth0_dev_tenant::{DevTenant, DevTenantConfig};
+    /// let tenant = DevTenant::new(DevTenantConfig::default(), "http://127.0.0.1:5000/")?;
+    /// assert_eq!(tenant.passwordless_code("ada@example.com"), None);
+    /// # Ok::<(), auth0_dev_tenant::Error>(())
+    /// ```
+    pub fn passwordless_code(&self, recipient: &str) -> Option<String> {
+        crate::endpoints::passwordless::code_for(&self.inner, recipient)
+    }
+
     /// The tenant's endpoints, to serve at its issuer.
     ///
     /// They answer requests from this machine only (the peer address must be loopback), so

@@ -47,7 +47,8 @@ async fn discovery_names_every_endpoint_under_the_issuer() {
         serde_json::json!([
             "authorization_code",
             "refresh_token",
-            "urn:openid:params:grant-type:ciba"
+            "urn:openid:params:grant-type:ciba",
+            "http://auth0.com/oauth/grant-type/passwordless/otp"
         ])
     );
     let metadata = setup.client.provider_metadata().await.unwrap();

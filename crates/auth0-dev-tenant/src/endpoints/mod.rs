@@ -6,6 +6,7 @@ pub(crate) mod ciba;
 mod client_assertion;
 mod discovery;
 mod logout;
+pub(crate) mod passwordless;
 mod token;
 mod userinfo;
 
@@ -45,6 +46,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route(LOGIN_FORM_PATH, post(authorize::submit_login))
         .route("/oauth/token", post(token::token))
         .route("/bc-authorize", post(ciba::bc_authorize))
+        .route("/passwordless/start", post(passwordless::start))
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

@@ -37,6 +37,7 @@ mod logout;
 mod metadata;
 mod mfa;
 mod params;
+mod passwordless;
 mod refresh;
 mod replay;
 mod stores;
@@ -69,6 +70,11 @@ pub use logout::{LogoutOptions, LogoutRedirect};
 pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
 pub use mfa::{MFA_TOKEN_IDENTIFIER, MfaRequirement, MfaRequirements, MfaToken};
 pub use params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, scope_for_audience};
+pub use passwordless::{
+    DEFAULT_PASSWORDLESS_EMAIL_SCOPE, DEFAULT_PASSWORDLESS_SMS_SCOPE, FORWARDED_FOR_HEADER,
+    PASSWORDLESS_AUTH_PARAMS, PASSWORDLESS_OTP_GRANT_TYPE, PasswordlessRecipient, PasswordlessSend,
+    PasswordlessStartResult, StartPasswordlessOptions, VerifyPasswordlessOptions,
+};
 pub use refresh::{RefreshTokenOptions, TokenEndpointResponse};
 pub use replay::MAX_REMEMBERED_LOGOUT_TOKENS;
 pub use tokens::{AccessToken, AccessTokenOptions};
