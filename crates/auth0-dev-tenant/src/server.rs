@@ -239,6 +239,12 @@ impl DevTenant {
         crate::endpoints::passwordless::code_for(&self.inner, recipient)
     }
 
+    /// The magic link last "e-mailed" to `email` and not yet used or expired (the browser
+    /// follows it to the app's callback).
+    pub fn passwordless_link(&self, email: &str) -> Option<String> {
+        crate::endpoints::passwordless::link_for(&self.inner, email)
+    }
+
     /// The tenant's endpoints, to serve at its issuer.
     ///
     /// They answer requests from this machine only (the peer address must be loopback), so

@@ -190,21 +190,79 @@ async fn the_providers_refusal_at_the_start_is_a_typed_error() {
         matches!(result, Err(Error::ClientAuthentication { .. })),
         "{result:?}"
     );
-    // A link is refused by this tenant with Auth0's error shape.
+    // An audience the tenant does not know, in a magic link's authParams.
     let setup = Setup::start().await;
-    let link = StartPasswordlessOptions {
+    let mut link = StartPasswordlessOptions {
         send: PasswordlessSend::Link,
         ..StartPasswordlessOptions::new(email())
     };
-    match setup
-        .client
-        .start_passwordless(link, &StoreContext::new())
-        .await
-    {
+    link.auth_params
+        .insert("audience".into(), "https://unknown.example.com".into());
+    let cx = StoreContext::new();
+    match setup.client.start_passwordless(link, &cx).await {
         Err(Error::PasswordlessStart { error, status, .. }) => {
-            assert_eq!((error.as_str(), status), ("bad.send", 400));
+            assert_eq!((error.as_str(), status), ("bad.authParams", 400));
         }
-        other => panic!("expected bad.send, got {other:?}"),
+        other => panic!("expected bad.authParams, got {other:?}"),
     }
-    assert_eq!(setup.tenant.tenant().passwordless_code(EMAIL), None);
+    assert_eq!(setup.tenant.tenant().passwordless_link(EMAIL), None);
+    assert!(
+        cx.take_changes().is_empty(),
+        "no transaction for a link never sent"
+    );
+}
+
+/// Sends a magic link (with `app_state`) from `cx`'s browser; returns the link.
+async fn send_link(setup: &Setup, cx: &StoreContext) -> url::Url {
+    let options = StartPasswordlessOptions {
+        send: PasswordlessSend::Link,
+        app_state: Some(serde_json::json!({"returnTo": "/inbox"})),
+        ..StartPasswordlessOptions::new(email())
+    };
+    setup.client.start_passwordless(options, cx).await.unwrap();
+    let link = setup
+        .tenant
+        .tenant()
+        .passwordless_link(EMAIL)
+        .expect("a link was e-mailed");
+    url::Url::parse(&link).unwrap()
+}
+
+#[tokio::test]
+async fn a_magic_link_completes_at_the_callback_once_and_in_its_browser_only() {
+    let setup = Setup::start().await;
+    let cx = StoreContext::new();
+    let link = send_link(&setup, &cx).await;
+    let browser = Browser::new(&setup.tenant);
+    let callback = browser.go(link.clone(), None).await.left();
+    assert!(
+        callback.as_str().starts_with(&setup.callback()),
+        "{callback}"
+    );
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let done = setup
+        .client
+        .complete_interactive_login(callback.as_str(), &cx)
+        .await
+        .unwrap();
+    assert!(done.user.sub.starts_with("email|"), "{}", done.user.sub);
+    assert_eq!(
+        done.app_state,
+        Some(serde_json::json!({"returnTo": "/inbox"}))
+    );
+    // The link again: used up.
+    let (status, _) = browser.go(link, None).await.page();
+    assert_eq!(status, 400);
+    // A link sent from one browser and completed in another: no transaction there.
+    let first = StoreContext::new();
+    let link = send_link(&setup, &first).await;
+    let callback = browser.go(link, None).await.left();
+    let elsewhere = setup
+        .client
+        .complete_interactive_login(callback.as_str(), &StoreContext::new())
+        .await;
+    assert!(
+        matches!(elsewhere, Err(Error::MissingTransaction)),
+        "{elsewhere:?}"
+    );
 }

@@ -48,6 +48,10 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/bc-authorize", post(ciba::bc_authorize))
         .route("/passwordless/start", post(passwordless::start))
         .route(
+            "/passwordless/verify_redirect",
+            get(passwordless::verify_redirect),
+        )
+        .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),
         )

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -22,8 +22,12 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::token::{Issue, authenticate, issue_tokens};
-use super::{OAuthError, Params, Shared, no_store};
-use crate::memory::{Grant, User, has_scope, parse_scope, random_token, random_token_of};
+use super::{OAuthError, Params, Shared, no_store, redirect};
+use crate::memory::{
+    AuthRequest, Grant, Memory, PendingCode, User, has_scope, hash, parse_scope, random_token,
+    random_token_of,
+};
+use crate::pages;
 use crate::server::Tenant;
 
 /// The passwordless OTP grant type.
@@ -43,6 +47,17 @@ pub(crate) struct PendingPasswordless {
     pub(crate) code: String,
     pub(crate) attempts_left: u32,
     pub(crate) expires_at: u64,
+    /// For a magic link: the login its click completes.
+    pub(crate) link: Option<MagicLink>,
+}
+
+/// The login a magic link completes: the `authParams` of its start, checked.
+#[derive(Clone, Debug)]
+pub(crate) struct MagicLink {
+    redirect_uri: String,
+    state: String,
+    scope: Vec<String>,
+    audience: Option<String>,
 }
 
 fn bad(error: &'static str, description: impl Into<String>) -> OAuthError {
@@ -89,16 +104,12 @@ fn handle_start(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Val
         Some("sms") => ("sms", check_phone(text("phone_number"))?),
         _ => return Err(bad("bad.connection", "Connection does not exist")),
     };
-    match (connection, text("send")) {
-        ("email", Some("code")) | ("sms", None | Some("code")) => {}
-        ("email", None | Some("link")) => {
-            return Err(bad(
-                "bad.send",
-                "magic links are not offered by this dev tenant: send a code",
-            ));
-        }
+    let link = match (connection, text("send")) {
+        ("email", Some("code")) | ("sms", None | Some("code")) => None,
+        // Auth0 sends a link when `send` is absent.
+        ("email", None | Some("link")) => Some(magic_link(tenant, object.get("authParams"))?),
         _ => return Err(bad("bad.send", "send must be code or link")),
-    }
+    };
     let code = six_digits();
     let user = passwordless_user(connection, &recipient);
     let pending = PendingPasswordless {
@@ -108,6 +119,7 @@ fn handle_start(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Val
         expires_at: tenant
             .now()
             .saturating_add(PASSWORDLESS_CODE_LIFETIME.as_secs()),
+        link,
     };
     tenant
         .memory()
@@ -125,6 +137,45 @@ fn handle_start(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Val
         "phone_number"
     };
     Ok(json!({"_id": random_token_of::<12>(), member: recipient, verified: false}))
+}
+
+/// A magic link's `authParams`: `redirect_uri` (allowed for the application),
+/// `response_type=code`, `state`, a scope with `openid`, a known `audience`.
+fn magic_link(tenant: &Tenant, params: Option<&Value>) -> Result<MagicLink, OAuthError> {
+    let refused = |what: &str| bad("bad.authParams", format!("authParams: {what}"));
+    let params = params
+        .and_then(Value::as_object)
+        .ok_or_else(|| refused("required for a link"))?;
+    let text = |name: &str| {
+        params
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let redirect_uri = text("redirect_uri")
+        .filter(|uri| tenant.config.redirect_uris.allows(uri))
+        .ok_or_else(|| refused("redirect_uri must be an allowed callback URL"))?;
+    if text("response_type") != Some("code") {
+        return Err(refused("response_type must be code"));
+    }
+    let state = text("state").ok_or_else(|| refused("state is required by this dev tenant"))?;
+    let scope = parse_scope(text("scope").unwrap_or("openid"));
+    if !has_scope(&scope, "openid") {
+        return Err(refused("the scope must include openid"));
+    }
+    let audience = text("audience").map(str::to_owned);
+    if audience
+        .as_ref()
+        .is_some_and(|a| !tenant.config.audiences.contains(a))
+    {
+        return Err(refused("audience is not an API of this dev tenant"));
+    }
+    Ok(MagicLink {
+        redirect_uri: redirect_uri.to_owned(),
+        state: state.to_owned(),
+        scope,
+        audience,
+    })
 }
 
 /// An e-mail address: one `@` between a local part and a domain, no spaces; lower-cased.
@@ -208,29 +259,7 @@ pub(super) fn grant(tenant: &Tenant, params: &Params) -> Result<Value, OAuthErro
     let now = tenant.now();
     let mut memory = tenant.memory();
     let key = (realm.to_owned(), recipient);
-    let user = match memory.passwordless.get_mut(&key) {
-        None => return Err(wrong(realm)),
-        Some(pending) if pending.expires_at <= now => {
-            memory.passwordless.remove(&key);
-            return Err(OAuthError::invalid_grant(
-                "The verification code has expired",
-            ));
-        }
-        Some(pending) if !bool::from(pending.code.as_bytes().ct_eq(otp.as_bytes())) => {
-            pending.attempts_left = pending.attempts_left.saturating_sub(1);
-            if pending.attempts_left > 0 {
-                return Err(wrong(realm));
-            }
-            memory.passwordless.remove(&key);
-            return Err(OAuthError::invalid_grant(
-                "You've reached the maximum number of attempts. Please try to login again.",
-            ));
-        }
-        Some(_) => match memory.passwordless.remove(&key) {
-            Some(pending) => pending.user,
-            None => return Err(wrong(realm)),
-        },
-    };
+    let user = take_code(&mut memory, &key, otp, now)?.user;
     let grant = Grant {
         user,
         sid: random_token(),
@@ -251,6 +280,139 @@ pub(super) fn grant(tenant: &Tenant, params: &Params) -> Result<Value, OAuthErro
         refresh_token: has_scope(&scope, "offline_access"),
     };
     issue_tokens(tenant, &mut memory, &issue)
+}
+
+/// The pending code of `key` if `otp` is it (then used up); a wrong one counts an attempt,
+/// and the last attempt ends the code.
+fn take_code(
+    memory: &mut Memory,
+    key: &(String, String),
+    otp: &str,
+    now: u64,
+) -> Result<PendingPasswordless, OAuthError> {
+    let realm = key.0.as_str();
+    match memory.passwordless.get_mut(key) {
+        None => Err(wrong(realm)),
+        Some(pending) if pending.expires_at <= now => {
+            memory.passwordless.remove(key);
+            Err(OAuthError::invalid_grant(
+                "The verification code has expired",
+            ))
+        }
+        Some(pending) if !bool::from(pending.code.as_bytes().ct_eq(otp.as_bytes())) => {
+            pending.attempts_left = pending.attempts_left.saturating_sub(1);
+            if pending.attempts_left > 0 {
+                return Err(wrong(realm));
+            }
+            memory.passwordless.remove(key);
+            Err(OAuthError::invalid_grant(
+                "You've reached the maximum number of attempts. Please try to login again.",
+            ))
+        }
+        Some(_) => memory.passwordless.remove(key).ok_or_else(|| wrong(realm)),
+    }
+}
+
+/// `GET /passwordless/verify_redirect`: the magic link clicked. A right, unexpired, unused
+/// code sends the browser to the link's callback with an authorization code (without PKCE:
+/// the e-mail carried the secret) and its `state`; anything else shows a page.
+#[tracing::instrument(name = "dev_tenant.passwordless_link", skip_all)]
+pub(super) async fn verify_redirect(
+    State(tenant): State<Shared>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let got = |name| params.get(name).ok().flatten();
+    let (Some(email), Some(otp)) = (got("email"), got("verification_code")) else {
+        return link_refused("The link is incomplete.");
+    };
+    let Ok(email) = check_email(Some(email)) else {
+        return link_refused("The link is incomplete.");
+    };
+    let now = tenant.now();
+    let mut memory = tenant.memory();
+    let pending = match take_code(&mut memory, &("email".to_owned(), email), otp, now) {
+        Ok(pending) => pending,
+        Err(e) => {
+            tracing::info!(error = e.error(), "magic link refused");
+            return link_refused("The link is wrong, expired or already used.");
+        }
+    };
+    let Some(link) = pending.link else {
+        return link_refused("This code was sent to be typed, not clicked.");
+    };
+    let code = random_token();
+    let request = AuthRequest {
+        redirect_uri: link.redirect_uri.clone(),
+        state: link.state.clone(),
+        nonce: String::new(),
+        code_challenge: String::new(),
+        scope: link.scope,
+        audience: link.audience,
+        login_hint: None,
+        organization: None,
+        authorization_details: None,
+    };
+    let expires_at = now.saturating_add(crate::config::CODE_LIFETIME.as_secs());
+    let sid = random_token();
+    let pending_code = PendingCode {
+        request,
+        user: pending.user,
+        sid,
+        auth_time: now,
+        expires_at,
+    };
+    memory.codes.insert(hash(&code), pending_code);
+    drop(memory);
+    let mut url = match url::Url::parse(&link.redirect_uri) {
+        Ok(url) => url,
+        Err(_) => return link_refused("The link's callback is not a URL."),
+    };
+    url.query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair("state", &link.state)
+        .append_pair("iss", &tenant.issuer);
+    redirect(StatusCode::FOUND, url.as_str())
+}
+
+fn link_refused(what: &str) -> Response {
+    pages::respond(
+        StatusCode::BAD_REQUEST,
+        pages::error(
+            "Link not valid",
+            what,
+            "Go back to the application and ask for a new link.",
+        ),
+    )
+}
+
+/// Whether `code` is a magic link's authorization code (issued without PKCE).
+pub(crate) fn is_magic_link_code(tenant: &Tenant, code: &str) -> bool {
+    tenant
+        .memory()
+        .codes
+        .get(&hash(code))
+        .is_some_and(|p| p.request.code_challenge.is_empty())
+}
+
+/// The magic link waiting for `email`, if any.
+pub(crate) fn link_for(tenant: &Tenant, email: &str) -> Option<String> {
+    let email = email.trim().to_ascii_lowercase();
+    let now = tenant.now();
+    let code = {
+        let memory = tenant.memory();
+        let pending = memory
+            .passwordless
+            .get(&("email".to_owned(), email.clone()))?;
+        (pending.expires_at > now && pending.link.is_some()).then(|| pending.code.clone())?
+    };
+    let mut url = url::Url::parse(&tenant.url("passwordless/verify_redirect")).ok()?;
+    url.query_pairs_mut()
+        .append_pair("connection", "email")
+        .append_pair("client_id", &tenant.config.client_id)
+        .append_pair("email", &email)
+        .append_pair("verification_code", &code);
+    Some(url.to_string())
 }
 
 /// Auth0's answer to a wrong (or unknown, or used) code.

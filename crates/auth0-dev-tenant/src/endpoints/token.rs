@@ -205,9 +205,14 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
     let redirect_uri = params
         .get("redirect_uri")?
         .ok_or_else(|| OAuthError::invalid_request("redirect_uri is required"))?;
-    let verifier = params
-        .get("code_verifier")?
-        .ok_or_else(|| OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
+    // A magic link's code has no PKCE challenge: the e-mail carried it (see passwordless.rs).
+    let magic_link = super::passwordless::is_magic_link_code(tenant, code);
+    let verifier = params.get("code_verifier")?;
+    if verifier.is_none() && !magic_link {
+        return Err(OAuthError::invalid_request(
+            "code_verifier is required (PKCE)",
+        ));
+    }
     let now = tenant.now();
     let mut memory = tenant.memory();
     let code_hash = hash(code);
@@ -241,7 +246,8 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
             "redirect_uri is not the one of the authorization request",
         ));
     }
-    if !pkce_matches(verifier, &pending.request.code_challenge) {
+    let challenge = &pending.request.code_challenge;
+    if !verifier.map_or(challenge.is_empty(), |v| pkce_matches(v, challenge)) {
         return Err(OAuthError::invalid_grant(
             "the code_verifier does not match the code_challenge (PKCE)",
         ));
@@ -266,7 +272,7 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
         grant: &grant,
         scope: &request.scope,
         audience: request.audience.as_deref(),
-        nonce: Some(&request.nonce),
+        nonce: Some(request.nonce.as_str()).filter(|n| !n.is_empty()),
         refresh_token: has_scope(&request.scope, "offline_access"),
     };
     issue_tokens(tenant, &mut memory, &issue)
