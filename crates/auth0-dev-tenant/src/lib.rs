@@ -57,6 +57,15 @@
 //!   `requested_expiry` (at most [`BACKCHANNEL_REQUEST_LIFETIME`]). The user's device is the
 //!   app's code: [`DevTenant::backchannel_requests`] and
 //!   [`DevTenant::answer_backchannel_request`].
+//! - **Account linking** at `/authorize` (`link_account` / `unlink_account`, `audience=my-account`,
+//!   an `id_token_hint` of this tenant and `requested_connection`, for the browser's provider
+//!   session as the hint's user): the requested connection's account is made up and linked
+//!   at once, and shows in an `identities` claim of the user's ID tokens and `/userinfo`.
+//! - **Passwordless**: `POST /passwordless/start` (JSON, the client authenticated; e-mail or
+//!   SMS code, or an e-mail magic link) and the passwordless OTP grant; a code lives
+//!   [`PASSWORDLESS_CODE_LIFETIME`], is used once and ends after [`MAX_OTP_ATTEMPTS`] wrong
+//!   tries. Nothing is mailed: [`DevTenant::passwordless_code`] and
+//!   [`DevTenant::passwordless_link`] read what was "sent".
 //! - **`/userinfo`** for a Bearer access token.
 //! - **Logout**: Auth0's `/v2/logout?client_id&returnTo` and `/oidc/logout` (the
 //!   `end_session_endpoint`, with `id_token_hint`, `post_logout_redirect_uri`, `client_id`,
