@@ -106,19 +106,7 @@ fn link(
             ));
         }
     };
-    let valid = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
-    if connection.len() > MAX_CONNECTION_LEN || !connection.chars().all(valid) {
-        return Err(fail(
-            "invalid_request",
-            "requested_connection is not a connection name".into(),
-        ));
-    }
-    if connection == PRIMARY_CONNECTION || sub.starts_with(&format!("{connection}|")) {
-        return Err(fail(
-            "invalid_request",
-            format!("{connection} is the user's own connection"),
-        ));
-    }
+    check_connection(connection, &sub).map_err(|d| fail("invalid_request", d))?;
     let now = tenant.now();
     let session = cookie(headers, &tenant.cookie_name)
         .and_then(|c| tenant.memory().session(&c, now).cloned())
@@ -131,6 +119,18 @@ fn link(
         })?;
     change_links(tenant, &sub, connection, linking).map_err(|d| fail("access_denied", d))?;
     Ok(session)
+}
+
+/// A connection name (letters, digits, `-_.`), not the user's own connection.
+fn check_connection(connection: &str, sub: &str) -> Result<(), String> {
+    let valid = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+    if connection.len() > MAX_CONNECTION_LEN || !connection.chars().all(valid) {
+        return Err("requested_connection is not a connection name".to_owned());
+    }
+    if connection == PRIMARY_CONNECTION || sub.starts_with(&format!("{connection}|")) {
+        return Err(format!("{connection} is the user's own connection"));
+    }
+    Ok(())
 }
 
 /// Links (idempotently) or unlinks the account at `connection` for `sub`.
