@@ -509,6 +509,82 @@ fn merge_link(
 mod tests {
     use super::*;
 
+    fn user(value: serde_json::Value) -> UserClaims {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn session() -> StateData {
+        let set = |audience: &str| TokenSet {
+            audience: audience.into(),
+            access_token: format!("old-{audience}"),
+            scope: None,
+            expires_at: 10,
+            extra: Map::new(),
+        };
+        StateData {
+            user: Some(user(
+                serde_json::json!({"sub": "auth0|1", "email": "a@b.c"}),
+            )),
+            id_token: Some("old-id".into()),
+            refresh_token: Some("rt".into()),
+            token_sets: vec![set("default"), set(MY_ACCOUNT_AUDIENCE)],
+            ..StateData::default()
+        }
+    }
+
+    fn tokens() -> TokenResponse {
+        serde_json::from_value(serde_json::json!({"access_token": "new", "expires_in": 60}))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_link_updates_the_id_token_user_and_its_audience_only() {
+        let mut state = session();
+        let transaction = TransactionData {
+            audience: Some(MY_ACCOUNT_AUDIENCE.into()),
+            ..TransactionData::default()
+        };
+        let new = user(serde_json::json!({"sub": "auth0|1", "identities": [{"connection": "x"}]}));
+        let merged = merge_link(&mut state, &tokens(), "new-id", &new, &transaction, 100).unwrap();
+        assert_eq!(
+            merged.email.as_deref(),
+            Some("a@b.c"),
+            "kept from the login"
+        );
+        assert!(merged.extra.contains_key("identities"));
+        assert_eq!(state.id_token.as_deref(), Some("new-id"));
+        assert_eq!(state.refresh_token.as_deref(), Some("rt"));
+        let tokens: Vec<(&str, &str)> = state
+            .token_sets
+            .iter()
+            .map(|t| (t.audience.as_str(), t.access_token.as_str()))
+            .collect();
+        assert_eq!(
+            tokens,
+            [("default", "old-default"), (MY_ACCOUNT_AUDIENCE, "new")]
+        );
+    }
+
+    #[test]
+    fn a_link_for_another_user_leaves_the_session_alone() {
+        let mut state = session();
+        let other = user(serde_json::json!({"sub": "auth0|2"}));
+        let result = merge_link(
+            &mut state,
+            &tokens(),
+            "id",
+            &other,
+            &TransactionData::default(),
+            1,
+        );
+        assert!(
+            matches!(result, Err(Error::InvalidIdToken(_))),
+            "{result:?}"
+        );
+        assert_eq!(state.id_token.as_deref(), Some("old-id"));
+        assert_eq!(state.token_sets.len(), 2);
+    }
+
     #[test]
     fn link_params_are_the_python_sdks_with_the_callers_additions() {
         let mut extra = AuthorizationParams::new();

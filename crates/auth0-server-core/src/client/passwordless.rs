@@ -130,9 +130,11 @@ pub enum PasswordlessSend {
 ///     language: Some("fr".into()),
 ///     ..code.clone()
 /// };
-/// assert!(!format!("{link:?}").contains("ada@"));
+/// let mut hinted = link.clone();
+/// hinted.auth_params.insert("login_hint".into(), "ada@example.com".into());
+/// assert!(!format!("{link:?} {hinted:?}").contains("ada@"));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct StartPasswordlessOptions {
     /// Where the code or link goes.
     pub recipient: PasswordlessRecipient,
@@ -149,6 +151,21 @@ pub struct StartPasswordlessOptions {
     pub captcha: Option<String>,
     /// For a magic link: anything to get back at the callback.
     pub app_state: Option<Value>,
+}
+
+/// Names only: `auth_params` may hold a `login_hint` (an e-mail address), and the IP and
+/// CAPTCHA answer are the user's.
+impl fmt::Debug for StartPasswordlessOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StartPasswordlessOptions")
+            .field("recipient", &self.recipient)
+            .field("send", &self.send)
+            .field("auth_params", &self.auth_params.keys().collect::<Vec<_>>())
+            .field("language", &self.language)
+            .field("client_ip", &self.client_ip.as_ref().map(|_| "[redacted]"))
+            .field("captcha", &self.captcha.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl StartPasswordlessOptions {
