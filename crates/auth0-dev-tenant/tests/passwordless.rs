@@ -13,6 +13,7 @@ use auth0_server_core::client::{
 };
 use auth0_server_core::clock::ManualClock;
 use auth0_server_core::store::StoreContext;
+use josekit::jwk::KeyPair as _;
 use support::*;
 
 const PHONE: &str = "+14155550100";
@@ -265,4 +266,32 @@ async fn a_magic_link_completes_at_the_callback_once_and_in_its_browser_only() {
         matches!(elsewhere, Err(Error::MissingTransaction)),
         "{elsewhere:?}"
     );
+}
+
+#[tokio::test]
+async fn a_private_key_jwt_application_signs_both_requests() {
+    let mut pair = josekit::jws::RS256.generate_key_pair(2048).unwrap();
+    pair.set_algorithm(None);
+    let private = String::from_utf8(pair.to_pem_private_key()).unwrap();
+    let public = String::from_utf8(pair.to_pem_public_key()).unwrap();
+    let setup = Setup::start_with(
+        |t| t.client_public_key(public),
+        |c| c.client_assertion_signing_key(private).audience(API),
+    )
+    .await;
+    assert_eq!(
+        setup.client.config().client_authentication_method(),
+        "private_key_jwt"
+    );
+    // A client assertion in /passwordless/start's JSON body, then at the token endpoint.
+    let code = send_code(&setup, email(), EMAIL).await;
+    let done = setup
+        .client
+        .verify_passwordless(
+            VerifyPasswordlessOptions::new(email(), code),
+            &StoreContext::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.user.email.as_deref(), Some(EMAIL));
 }
