@@ -86,7 +86,8 @@
 //! required), organization invitations or pushed authorization requests; state is lost when the process stops, and a new signing key is
 //! made at each start (sessions of the app survive, but their ID tokens no longer verify as
 //! `id_token_hint`). A used refresh token is never accepted again, even a second later (Auth0
-//! can allow a reuse interval).
+//! can allow a reuse interval). There are no other connections: a linked account is made
+//! up, with no second login, and no e-mail or SMS is sent (the app reads the code or link).
 //!
 //! [auth0-server]: https://docs.rs/auth0-server
 // Library code never unwraps; tests may (clippy.toml allows it there).
