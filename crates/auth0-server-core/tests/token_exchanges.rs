@@ -313,3 +313,55 @@ async fn an_id_token_without_the_organization_asked_for_is_refused() {
     assert!(matches!(error, Error::OrganizationMismatch(_)), "{error:?}");
     assert!(h.client.get_session(&cx).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn on_the_cookie_store_both_ride_in_the_session_cookie() {
+    use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
+    use std::sync::Arc;
+    let secrets = auth0_server_core::Secrets::parse(SECRET).unwrap();
+    let h = Harness::start_with(|b| {
+        b.state_store(Arc::new(CookieStateStore::new(secrets.clone())))
+            .transaction_store(Arc::new(CookieTransactionStore::new(secrets.clone())))
+    })
+    .await;
+    let cx = logged_in(&h).await;
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "conn-at", "expires_in": 3600}),
+    );
+    let first = h
+        .client
+        .get_access_token_for_connection(ConnectionTokenOptions::new("google-oauth2"), &cx)
+        .await
+        .unwrap();
+    let before = h.provider.token_requests();
+    let next = StoreContext::from_cookies(cx.cookies());
+    let again = h
+        .client
+        .get_access_token_for_connection(ConnectionTokenOptions::new("google-oauth2"), &next)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.token.as_str(), first.token.as_str()),
+        ("conn-at", "conn-at")
+    );
+    assert_eq!(h.provider.token_requests(), before, "read from the cookie");
+
+    let claims = h.claims("unused", json!({"nonce": null, "sub": "auth0|legacy-1"}));
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at-x", "id_token": h.key.sign(&claims, &json!({})),
+               "refresh_token": "rt-x", "expires_in": 3600}),
+    );
+    let fresh = StoreContext::new();
+    let options = CustomTokenExchangeOptions::new("custom-token", "urn:acme:mcp-token");
+    h.client
+        .login_with_custom_token_exchange(options, &fresh)
+        .await
+        .unwrap();
+    let next = StoreContext::from_cookies(fresh.cookies());
+    let user = h.client.get_user(&next).await.unwrap().unwrap();
+    assert_eq!(user.sub, "auth0|legacy-1");
+}
