@@ -94,6 +94,23 @@ async fn the_connection_exchange_sends_the_python_sdks_form() {
     assert_eq!(form["connection"], "<connection>");
     assert_eq!(form["login_hint"], "<sub>");
     assert!(last_auth_header(&h).unwrap().starts_with("Basic "));
+    assert_telemetry(&h);
+}
+
+/// The last token request carried the SDK's `Auth0-Client` header.
+fn assert_telemetry(h: &Harness) {
+    use base64::Engine as _;
+    let sent = h.provider.state.token_telemetry.lock().unwrap().clone();
+    let last = sent
+        .last()
+        .cloned()
+        .flatten()
+        .expect("an Auth0-Client header");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(last)
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
+    assert_eq!(value["name"], "auth0-server-rust");
 }
 
 #[tokio::test]
@@ -212,6 +229,7 @@ async fn the_custom_exchange_sends_the_python_sdks_form() {
     );
     assert_eq!(form["organization"], "org_abc1234");
     assert_eq!(keys(&form).len(), 8, "nothing else: {form:?}");
+    assert_telemetry(&h);
     assert!(
         h.client.get_session(&cx).await.unwrap().is_none(),
         "no session"
