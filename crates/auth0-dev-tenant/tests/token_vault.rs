@@ -266,3 +266,37 @@ async fn without_a_refresh_token_nothing_is_sent() {
         .unwrap_err();
     assert!(matches!(error, Error::MissingSession), "{error:?}");
 }
+
+#[tokio::test]
+async fn a_refresh_token_kept_outside_a_session_is_exchanged_too() {
+    let (setup, cx) = logged_in(None).await;
+    let session = setup.client.get_session(&cx).await.unwrap().unwrap();
+    let refresh_token = session.refresh_token.unwrap();
+    let token = setup
+        .client
+        .get_token_for_connection(&refresh_token, google())
+        .await
+        .unwrap();
+    let sub = setup.tenant.tenant().user_id(EMAIL);
+    assert_eq!(
+        setup.tenant.tenant().connection_token_owner(&token.token),
+        Some((GOOGLE.to_owned(), sub))
+    );
+    let after = setup.client.get_session(&cx).await.unwrap().unwrap();
+    assert!(after.connection_token_sets.is_empty(), "nothing saved");
+    let error = setup
+        .client
+        .get_token_for_connection("unknown", google())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::ConnectionToken { error, .. } if error == "invalid_grant"),
+        "{error:?}"
+    );
+    let error = setup
+        .client
+        .get_token_for_connection(" ", google())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
+}

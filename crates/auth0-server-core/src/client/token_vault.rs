@@ -177,6 +177,51 @@ impl ServerClient {
         domains::within(provider, self.connection_token_under_domain(options, cx)).await
     }
 
+    /// An access token for an upstream connection for a refresh token the app keeps itself,
+    /// outside any session (the Python SDK's `get_token_for_connection`): one exchange, with
+    /// the configured domain, nothing cached or saved. Sessions use
+    /// [`get_access_token_for_connection`](Self::get_access_token_for_connection).
+    ///
+    /// ```no_run
+    /// use auth0_server_core::client::{ConnectionTokenOptions, ServerClient};
+    ///
+    /// # async fn demo(client: ServerClient, kept: String) -> Result<(), auth0_server_core::client::Error> {
+    /// let github = client
+    ///     .get_token_for_connection(&kept, ConnectionTokenOptions::new("github"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty refresh token or connection;
+    /// [`Error::ConnectionToken`]; [`Error::ClientAuthentication`]; network failures.
+    #[tracing::instrument(name = "oidc.get_token_for_connection", skip_all, fields(connection = %options.connection))]
+    pub async fn get_token_for_connection(
+        &self,
+        refresh_token: &str,
+        options: ConnectionTokenOptions,
+    ) -> Result<ConnectionAccessToken, Error> {
+        if refresh_token.trim().is_empty() || options.connection.trim().is_empty() {
+            return Err(Error::InvalidArgument(
+                "the refresh token or the connection is empty: give a refresh token of an \
+                 earlier token response and the connection's name (e.g. google-oauth2)"
+                    .to_owned(),
+            ));
+        }
+        let response = self
+            .exchange_for_connection(refresh_token, &options)
+            .await?;
+        Ok(ConnectionAccessToken {
+            expires_at: self
+                .now()
+                .saturating_add(response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
+            token: response.access_token,
+            connection: options.connection,
+            scope: response.scope,
+        })
+    }
+
     async fn connection_token_under_domain(
         &self,
         options: ConnectionTokenOptions,
