@@ -1,8 +1,9 @@
-//! Token Vault and custom token exchange with sessions in Redis and PostgreSQL (the memory
-//! and cookie stores are in `token_vault.rs`, `custom_token_exchange.rs` and core's
-//! `token_exchanges.rs`): a login by custom token exchange, a connection token saved into
-//! the session with compare-and-set, served from it by the next request, and concurrent
-//! calls sharing one exchange. Each store's server comes from
+//! Token Vault and custom token exchange beyond the memory store and the client secret
+//! (those are in `token_vault.rs`, `custom_token_exchange.rs`, and the cookie store in core's
+//! `token_exchanges.rs`): sessions in Redis and PostgreSQL — a login by custom token
+//! exchange, a connection token saved into the session with compare-and-set, served from it
+//! by the next request, concurrent calls sharing one exchange — and an application that
+//! authenticates with `private_key_jwt`. Each store's server comes from
 //! `auth0_test_support::services` (a loud skip without one, a failure under CI).
 
 use auth0_test_support::dev_tenant as support;
@@ -83,4 +84,49 @@ async fn both_exchanges_keep_their_tokens_in_a_postgres_session() {
     };
     let backend = PostgresBackend::connect(server.url()).await.unwrap();
     both_flows(|c| c.session_backend(backend)).await;
+}
+
+/// Both exchanges by an application that authenticates with a client assertion
+/// (`private_key_jwt`), which the tenant verifies against its public key.
+#[tokio::test]
+async fn both_exchanges_work_with_private_key_jwt() {
+    use josekit::jwk::KeyPair as _;
+    let pair = josekit::jws::ES256.generate_key_pair().unwrap();
+    let private = String::from_utf8(pair.to_pem_private_key()).unwrap();
+    let public = String::from_utf8(pair.to_pem_public_key()).unwrap();
+    let setup = Setup::start_with(
+        |t| t.client_public_key(public).custom_token_type(LEGACY),
+        |c| c.audience(API).client_assertion_signing_key(private),
+    )
+    .await;
+    assert_eq!(
+        setup.client.config().client_authentication_method(),
+        "private_key_jwt"
+    );
+    let token = setup
+        .tenant
+        .tenant()
+        .issue_subject_token(LEGACY, EMAIL)
+        .unwrap();
+    let cx = StoreContext::new();
+    let options = CustomTokenExchangeOptions::new(token, LEGACY);
+    setup
+        .client
+        .login_with_custom_token_exchange(options, &cx)
+        .await
+        .unwrap();
+    let next = StoreContext::from_cookies(cx.cookies());
+    let options = ConnectionTokenOptions::new(auth0_dev_tenant::DEV_CONNECTION);
+    let token = setup
+        .client
+        .get_access_token_for_connection(options, &next)
+        .await
+        .unwrap();
+    assert!(
+        setup
+            .tenant
+            .tenant()
+            .connection_token_owner(&token.token)
+            .is_some()
+    );
 }
