@@ -93,6 +93,7 @@ mod memory;
 mod mint;
 mod pages;
 mod server;
+mod vault;
 
 pub use client_key::CLIENT_ASSERTION_ALGORITHMS;
 pub use config::{
@@ -110,3 +111,4 @@ pub use keys::{KEY_BITS, SIGNING_ALGORITHM};
 pub use memory::USED_CODE_MEMORY;
 pub use pages::BANNER;
 pub use server::{DevTenant, RunningDevTenant, SHUTDOWN_GRACE};
+pub use vault::{CONNECTION_SCOPE, DEV_CONNECTION, SUBJECT_TOKEN_LIFETIME};

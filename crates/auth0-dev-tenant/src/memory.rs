@@ -211,6 +211,8 @@ pub(crate) struct Memory {
     /// Users the tenant was told of by e-mail ([`DevTenant::user_id`](crate::DevTenant::user_id)),
     /// by `sub`, so that a CIBA `login_hint` can name them.
     pub(crate) users: HashMap<String, User>,
+    /// Token Vault and custom token exchange (`crate::vault`).
+    pub(crate) vault: crate::vault::VaultMemory,
 }
 
 impl Memory {
@@ -226,6 +228,7 @@ impl Memory {
         self.used_assertions
             .retain(|_, expires_at| *expires_at > now);
         self.backchannel.retain(|_, r| r.forget_at > now);
+        self.vault.sweep(now);
     }
 
     /// The user a `sub` names: one told of by e-mail, or one with a session or grant here.

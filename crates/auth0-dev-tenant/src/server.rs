@@ -73,7 +73,7 @@ impl Tenant {
 /// ```
 #[derive(Clone)]
 pub struct DevTenant {
-    inner: Arc<Tenant>,
+    pub(crate) inner: Arc<Tenant>,
 }
 
 impl std::fmt::Debug for DevTenant {

@@ -47,7 +47,9 @@ async fn discovery_names_every_endpoint_under_the_issuer() {
         serde_json::json!([
             "authorization_code",
             "refresh_token",
-            "urn:openid:params:grant-type:ciba"
+            "urn:openid:params:grant-type:ciba",
+            "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
         ])
     );
     let metadata = setup.client.provider_metadata().await.unwrap();

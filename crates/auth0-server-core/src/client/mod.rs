@@ -39,6 +39,8 @@ mod params;
 mod refresh;
 mod replay;
 mod stores;
+mod token_exchange;
+mod token_vault;
 mod tokens;
 
 use std::sync::Arc;
@@ -66,6 +68,11 @@ pub use mfa::{MFA_TOKEN_IDENTIFIER, MfaRequirement, MfaRequirements, MfaToken};
 pub use params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, scope_for_audience};
 pub use refresh::{RefreshTokenOptions, TokenEndpointResponse};
 pub use replay::MAX_REMEMBERED_LOGOUT_TOKENS;
+pub use token_exchange::{CustomTokenExchangeOptions, TOKEN_EXCHANGE_GRANT_TYPE};
+pub use token_vault::{
+    ConnectionAccessToken, ConnectionTokenOptions, FEDERATED_CONNECTION_GRANT_TYPE,
+    FEDERATED_CONNECTION_TOKEN_TYPE, REFRESH_TOKEN_TYPE,
+};
 pub use tokens::{AccessToken, AccessTokenOptions};
 
 use crate::model::{StateData, UserClaims};
