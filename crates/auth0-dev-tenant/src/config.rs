@@ -116,6 +116,8 @@ pub struct DevTenantConfig {
     /// Organizations, Rich Authorization Requests and MFA step-up (`crate::extras`).
     pub(crate) extras: crate::extras::Extras,
     pub(crate) backchannel_poll_interval: Duration,
+    /// Federated connections and custom token exchange profiles (`crate::vault`).
+    pub(crate) vault: crate::vault::Vault,
 }
 
 impl fmt::Debug for DevTenantConfig {
@@ -151,6 +153,7 @@ impl Default for DevTenantConfig {
             clock: clock::system(),
             extras: crate::extras::Extras::default(),
             backchannel_poll_interval: DEFAULT_BACKCHANNEL_POLL_INTERVAL,
+            vault: crate::vault::Vault::default(),
         }
     }
 }
@@ -250,6 +253,7 @@ pub struct DevTenantBuilder {
     clock: Option<Arc<dyn Clock>>,
     pub(crate) extras: crate::extras::Extras,
     backchannel_poll_interval: Option<Duration>,
+    pub(crate) vault: crate::vault::Vault,
 }
 
 impl fmt::Debug for DevTenantBuilder {
@@ -517,6 +521,7 @@ impl DevTenantBuilder {
                 self.backchannel_poll_interval,
                 DEFAULT_BACKCHANNEL_POLL_INTERVAL,
             )?,
+            vault: self.vault.checked()?,
         })
     }
 

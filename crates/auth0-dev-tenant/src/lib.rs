@@ -104,6 +104,7 @@ mod memory;
 mod mint;
 mod pages;
 mod server;
+mod vault;
 
 pub use client_key::CLIENT_ASSERTION_ALGORITHMS;
 pub use config::{
@@ -123,3 +124,4 @@ pub use linked::PRIMARY_CONNECTION;
 pub use memory::USED_CODE_MEMORY;
 pub use pages::BANNER;
 pub use server::{DevTenant, RunningDevTenant, SHUTDOWN_GRACE};
+pub use vault::{CONNECTION_SCOPE, DEV_CONNECTION, SUBJECT_TOKEN_LIFETIME};

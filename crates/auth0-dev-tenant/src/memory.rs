@@ -214,6 +214,8 @@ pub(crate) struct Memory {
     /// Passwordless codes waiting for their user, by (connection, e-mail or phone number).
     pub(crate) passwordless:
         HashMap<(String, String), crate::endpoints::passwordless::PendingPasswordless>,
+    /// Token Vault and custom token exchange (`crate::vault`).
+    pub(crate) vault: crate::vault::VaultMemory,
 }
 
 impl Memory {
@@ -230,6 +232,7 @@ impl Memory {
             .retain(|_, expires_at| *expires_at > now);
         self.backchannel.retain(|_, r| r.forget_at > now);
         self.passwordless.retain(|_, p| p.expires_at > now);
+        self.vault.sweep(now);
     }
 
     /// The user a `sub` names: one told of by e-mail, or one with a session or grant here.

@@ -80,7 +80,7 @@ impl Tenant {
 /// ```
 #[derive(Clone)]
 pub struct DevTenant {
-    inner: Arc<Tenant>,
+    pub(crate) inner: Arc<Tenant>,
 }
 
 impl std::fmt::Debug for DevTenant {

@@ -48,7 +48,9 @@ async fn discovery_names_every_endpoint_under_the_issuer() {
             "authorization_code",
             "refresh_token",
             "urn:openid:params:grant-type:ciba",
-            "http://auth0.com/oauth/grant-type/passwordless/otp"
+            "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+            "http://auth0.com/oauth/grant-type/passwordless/otp",
         ])
     );
     let metadata = setup.client.provider_metadata().await.unwrap();

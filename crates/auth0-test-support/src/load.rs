@@ -183,6 +183,31 @@ pub fn benchmark_mode() -> bool {
     has("--bench") && !has("--test") && !has("--list") && !has("--profile-time")
 }
 
+/// Whether [`Workload::run`] reports CPU time instead of wall time: `AUTH0_BENCH_CLOCK=cpu`.
+///
+/// CPU time is what this process's threads spent (the store layer, the client library,
+/// the driver), not what the server or the loopback took, nor the waits between them. Two
+/// builds compared on it differ only by the work our side does per operation, which wall
+/// time on a loaded two-core machine hides under ±30 % of noise.
+///
+/// ```
+/// // Unset (or anything but `cpu`): wall time.
+/// assert!(!auth0_test_support::load::cpu_clock() || std::env::var("AUTH0_BENCH_CLOCK").as_deref() == Ok("cpu"));
+/// ```
+pub fn cpu_clock() -> bool {
+    static CPU: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CPU.get_or_init(|| std::env::var("AUTH0_BENCH_CLOCK").as_deref() == Ok("cpu"))
+}
+
+/// The CPU time this process has used so far, all threads together.
+fn process_cpu_time() -> Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u32::try_from(now.tv_nsec).unwrap_or(0),
+    )
+}
+
 /// The URL in the environment variable `var`.
 ///
 /// # Panics
@@ -356,7 +381,8 @@ impl<B: SessionBackend> Workload<B> {
     }
 
     /// Runs `ops` operations of `op` over `concurrency` tasks ([`spread`]) and returns
-    /// their wall time: what criterion's `iter_custom` wants.
+    /// their wall time, or their CPU time under [`cpu_clock`]: what criterion's
+    /// `iter_custom` wants.
     ///
     /// # Panics
     ///
@@ -368,7 +394,8 @@ impl<B: SessionBackend> Workload<B> {
             "at most {} tasks",
             self.updates.len()
         );
-        spread(ops, concurrency, |task, n| {
+        let cpu_before = cpu_clock().then(process_cpu_time);
+        let wall = spread(ops, concurrency, |task, n| {
             let work = self.clone();
             async move {
                 for _ in 0..n {
@@ -376,7 +403,11 @@ impl<B: SessionBackend> Workload<B> {
                 }
             }
         })
-        .await
+        .await;
+        match cpu_before {
+            Some(before) => process_cpu_time().saturating_sub(before),
+            None => wall,
+        }
     }
 
     /// A few operations of `op` per task, unmeasured: a new pool opens its connections and

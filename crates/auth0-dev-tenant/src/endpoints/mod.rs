@@ -5,6 +5,7 @@ mod authorize;
 pub(crate) mod ciba;
 mod client_assertion;
 mod discovery;
+mod exchange;
 mod logout;
 pub(crate) mod passwordless;
 mod token;

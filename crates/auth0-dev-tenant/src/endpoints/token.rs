@@ -56,6 +56,10 @@ fn handle(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Value, OA
         Some("refresh_token") => refresh(tenant, &params),
         Some(super::ciba::CIBA_GRANT_TYPE) => super::ciba::grant(tenant, &params),
         Some(super::passwordless::OTP_GRANT_TYPE) => super::passwordless::grant(tenant, &params),
+        Some(super::exchange::FEDERATED_GRANT_TYPE) => super::exchange::federated(tenant, &params),
+        Some(super::exchange::TOKEN_EXCHANGE_GRANT_TYPE) => {
+            super::exchange::custom(tenant, &params)
+        }
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",

@@ -203,6 +203,28 @@ pub enum Error {
         /// The domain the callback request resolved to.
         current: String,
     },
+    /// Token Vault: the provider refused an access token for the connection.
+    #[error("no access token for the connection {connection:?}: {error}{}; check that the connection has Token Vault on and that the user logged in with it (else log them in again with it)", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    ConnectionToken {
+        /// The connection asked for.
+        connection: String,
+        /// The OAuth error code, e.g. `invalid_grant`.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The provider refused a custom token exchange (RFC 8693).
+    #[error("the custom token exchange was refused: {error}{}; check the subject token and that its subject_token_type is the one of the tenant's Custom Token Exchange Profile", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    CustomTokenExchange {
+        /// The OAuth error code, e.g. `invalid_request`.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The HTTP status.
+        status: u16,
+    },
     /// Account linking: there is no logged-in user (no session for this domain, or one
     /// without an ID token) to link an account to or unlink one from.
     #[error(
@@ -292,6 +314,8 @@ impl Error {
             Self::Backchannel { .. } => "backchannel_error",
             Self::UnknownDomain { .. } => "unknown_domain",
             Self::DomainMismatch { .. } => "domain_mismatch",
+            Self::ConnectionToken { .. } => "access_token_for_connection_error",
+            Self::CustomTokenExchange { .. } => "token_exchange_failed",
             Self::LinkUserWithoutSession => "start_link_user_error",
             Self::PasswordlessStart { .. } => "passwordless_start_error",
             Self::PasswordlessVerify { .. } => "passwordless_verify_error",

@@ -681,7 +681,7 @@ pub(super) fn check_callback<'q>(
 /// to it: a login may repeat it (or leave it empty) but not name another, so that a
 /// `?organization=` from the browser (the axum `/login` forwards it) cannot take a user of
 /// another organization in, nor drop the check.
-fn login_organization(
+pub(super) fn login_organization(
     configured: Option<&str>,
     asked: Option<&str>,
 ) -> Result<Option<String>, Error> {

@@ -41,6 +41,8 @@ mod passwordless;
 mod refresh;
 mod replay;
 mod stores;
+mod token_exchange;
+mod token_vault;
 mod tokens;
 
 use std::sync::Arc;
@@ -77,6 +79,11 @@ pub use passwordless::{
 };
 pub use refresh::{RefreshTokenOptions, TokenEndpointResponse};
 pub use replay::MAX_REMEMBERED_LOGOUT_TOKENS;
+pub use token_exchange::{CustomTokenExchangeOptions, TOKEN_EXCHANGE_GRANT_TYPE};
+pub use token_vault::{
+    ConnectionAccessToken, ConnectionTokenOptions, FEDERATED_CONNECTION_GRANT_TYPE,
+    FEDERATED_CONNECTION_TOKEN_TYPE, REFRESH_TOKEN_TYPE,
+};
 pub use tokens::{AccessToken, AccessTokenOptions};
 
 use crate::model::{StateData, UserClaims};

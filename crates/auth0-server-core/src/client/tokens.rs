@@ -17,7 +17,7 @@ use crate::store::{StoreContext, StoreError};
 
 /// How many times a refreshed session is re-read and re-merged when another request wrote
 /// it meanwhile.
-const SAVE_ATTEMPTS: usize = 5;
+pub(super) const SAVE_ATTEMPTS: usize = 5;
 
 /// A refresh this recent is reused even by a forced refresh: the calls that asked at the
 /// same moment get one refresh between them.
@@ -96,12 +96,12 @@ fn detail_count(details: &serde_json::Value) -> String {
 
 /// A refresh that happened, shared with the requests that waited for it.
 #[derive(Clone)]
-struct Refreshed {
-    response: TokenResponse,
-    at: Instant,
-    expires_at: u64,
+pub(super) struct Refreshed {
+    pub(super) response: TokenResponse,
+    pub(super) at: Instant,
+    pub(super) expires_at: u64,
     /// A hash of the refresh token the refresh used up.
-    used: [u8; 32],
+    pub(super) used: [u8; 32],
 }
 
 /// How long a finished refresh stays available to requests that read the session before it
@@ -117,10 +117,10 @@ pub(crate) struct RefreshGate {
 }
 
 /// Where one refresh's result waits for the requests that queued behind it.
-type RefreshSlot = Arc<tokio::sync::Mutex<Option<Refreshed>>>;
+pub(super) type RefreshSlot = Arc<tokio::sync::Mutex<Option<Refreshed>>>;
 
 impl RefreshGate {
-    fn slot(&self, key: [u8; 32]) -> RefreshSlot {
+    pub(super) fn slot(&self, key: [u8; 32]) -> RefreshSlot {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         // Drop slots nobody holds whose refresh is old (or never finished), so the map stays
         // as small as the refreshes of the last few minutes.

@@ -87,6 +87,8 @@ pub struct MockState {
     pub auth_headers: Mutex<Vec<Option<String>>>,
     pub end_session: Mutex<bool>,
     pub telemetry: Mutex<Vec<String>>,
+    /// The `Auth0-Client` header of each token request (`None` when absent).
+    pub token_telemetry: Mutex<Vec<Option<String>>>,
     pub iss_parameter: Mutex<bool>,
     /// Whether discovery names a CIBA endpoint (`/bc-authorize`, answering a request that
     /// lives 60 s with an interval of 1 s).
@@ -139,6 +141,12 @@ async fn token(
 ) -> impl IntoResponse {
     s.token_requests.fetch_add(1, Ordering::SeqCst);
     s.forms.lock().unwrap().push(form);
+    s.token_telemetry.lock().unwrap().push(
+        headers
+            .get("auth0-client")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    );
     s.auth_headers.lock().unwrap().push(
         headers
             .get("authorization")

@@ -1,0 +1,415 @@
+//! Token Vault: [`ServerClient::get_access_token_for_connection`], an access token for an
+//! upstream connection (Google, GitHub, …) got by exchanging the session's refresh token at
+//! the token endpoint (Auth0's federated-connection access-token grant), kept per connection
+//! in the session's `connection_token_sets`, exchanged again when it nears expiry, one
+//! exchange at a time per session and connection.
+
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use super::http::{Retry, TokenAnswer};
+use super::login::{DEFAULT_EXPIRES_IN, TokenResponse};
+use super::tokens::{Refreshed, SAVE_ATTEMPTS};
+use super::{Error, ServerClient, domains};
+use crate::model::{ConnectionTokenSet, DEFAULT_AUDIENCE, StateData};
+use crate::store::{StoreContext, StoreError};
+
+/// Auth0's grant type for a connection's access token.
+pub const FEDERATED_CONNECTION_GRANT_TYPE: &str =
+    "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token";
+/// The `subject_token_type` of the exchange: the subject token is a refresh token.
+pub const REFRESH_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:refresh_token";
+/// The `requested_token_type` of the exchange: a connection's access token.
+pub const FEDERATED_CONNECTION_TOKEN_TYPE: &str =
+    "http://auth0.com/oauth/token-type/federated-connection-access-token";
+
+/// What [`ServerClient::get_access_token_for_connection`] is asked for.
+///
+/// ```
+/// use auth0_server_core::client::ConnectionTokenOptions;
+/// let options = ConnectionTokenOptions::new("google-oauth2").login_hint("ada@example.com");
+/// assert_eq!(options.connection, "google-oauth2");
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct ConnectionTokenOptions {
+    /// The connection's name, as in the Auth0 Dashboard (`google-oauth2`).
+    pub connection: String,
+    /// Which of the user's accounts at the connection, when they have several (sent as
+    /// `login_hint`).
+    pub login_hint: Option<String>,
+}
+
+impl ConnectionTokenOptions {
+    /// The token for `connection`.
+    pub fn new(connection: impl Into<String>) -> Self {
+        Self {
+            connection: connection.into(),
+            login_hint: None,
+        }
+    }
+
+    /// For the user's account `login_hint` at the connection.
+    pub fn login_hint(mut self, login_hint: impl Into<String>) -> Self {
+        self.login_hint = Some(login_hint.into());
+        self
+    }
+}
+
+/// A connection's access token. Its `Debug` never shows the token.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionAccessToken {
+    /// The token, to call the connection's API (Google's, GitHub's…) with.
+    pub token: String,
+    /// The connection it is for.
+    pub connection: String,
+    /// The scopes the connection granted.
+    pub scope: Option<String>,
+    /// When it expires (unix seconds).
+    pub expires_at: u64,
+}
+
+impl std::fmt::Debug for ConnectionAccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionAccessToken")
+            .field("token", &"[redacted]")
+            .field("connection", &self.connection)
+            .field("scope", &self.scope)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Whether a stored set is the one asked for: its connection, and its login hint when one
+/// is asked.
+fn matches(set: &ConnectionTokenSet, options: &ConnectionTokenOptions) -> bool {
+    set.connection == options.connection
+        && options
+            .login_hint
+            .as_ref()
+            .is_none_or(|hint| &set.login_hint == hint)
+}
+
+/// The gate key of a session's connection: the session's identity (which survives
+/// refresh-token rotation), tagged apart from the access-token refreshes' keys.
+fn exchange_key(state: &StateData, options: &ConnectionTokenOptions) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(b"connection\0")
+        .chain_update(state.internal.sid.as_bytes())
+        .chain_update([0])
+        .chain_update(state.internal.created_at.to_be_bytes())
+        .chain_update([0])
+        .chain_update(options.connection.as_bytes())
+        .chain_update([0])
+        .chain_update(options.login_hint.as_deref().unwrap_or_default().as_bytes())
+        .finalize()
+        .into()
+}
+
+fn access_token(set: &ConnectionTokenSet) -> ConnectionAccessToken {
+    ConnectionAccessToken {
+        token: set.access_token.clone(),
+        connection: set.connection.clone(),
+        scope: set.scope.clone(),
+        expires_at: set.expires_at,
+    }
+}
+
+/// Puts a connection token set into the session: the matching one replaced, else added.
+fn merge(state: &mut StateData, set: &ConnectionTokenSet, options: &ConnectionTokenOptions) {
+    match state
+        .connection_token_sets
+        .iter_mut()
+        .find(|t| matches(t, options))
+    {
+        Some(existing) => {
+            existing.access_token = set.access_token.clone();
+            existing.scope = set.scope.clone();
+            existing.expires_at = set.expires_at;
+            existing.login_hint = set.login_hint.clone();
+        }
+        None => state.connection_token_sets.push(set.clone()),
+    }
+}
+
+impl ServerClient {
+    /// An access token for an upstream connection (Auth0 Token Vault): the one stored in the
+    /// session while it is valid for longer than the refresh margin, else a new one got by
+    /// exchanging the session's refresh token (Auth0's
+    /// [`FEDERATED_CONNECTION_GRANT_TYPE`]), saved in the session's `connection_token_sets`.
+    ///
+    /// Concurrent calls for one session and connection make one exchange; the save is
+    /// compare-and-set (another request's changes to the session are kept).
+    ///
+    /// ```no_run
+    /// use auth0_server_core::client::{ConnectionTokenOptions, ServerClient};
+    /// use auth0_server_core::store::StoreContext;
+    ///
+    /// # async fn demo(client: ServerClient, cx: StoreContext) -> Result<(), auth0_server_core::client::Error> {
+    /// let google = client
+    ///     .get_access_token_for_connection(ConnectionTokenOptions::new("google-oauth2"), &cx)
+    ///     .await?;
+    /// // call Google's API with `Authorization: Bearer {google.token}`
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty connection; [`Error::MissingSession`];
+    /// [`Error::MissingRefreshToken`]; [`Error::ConnectionToken`] with the provider's
+    /// refusal; [`Error::ClientAuthentication`]; network and store failures.
+    #[tracing::instrument(name = "oidc.get_access_token_for_connection", skip_all, fields(connection = %options.connection))]
+    pub async fn get_access_token_for_connection(
+        &self,
+        options: ConnectionTokenOptions,
+        cx: &StoreContext,
+    ) -> Result<ConnectionAccessToken, Error> {
+        if options.connection.trim().is_empty() {
+            return Err(Error::InvalidArgument(
+                "the connection is empty: give its name, as in the Auth0 Dashboard \
+                 (e.g. google-oauth2)"
+                    .to_owned(),
+            ));
+        }
+        let provider = self.request_provider(cx).await?;
+        domains::within(provider, self.connection_token_under_domain(options, cx)).await
+    }
+
+    /// An access token for an upstream connection for a refresh token the app keeps itself,
+    /// outside any session (the Python SDK's `get_token_for_connection`): one exchange, with
+    /// the configured domain, nothing cached or saved. Sessions use
+    /// [`get_access_token_for_connection`](Self::get_access_token_for_connection).
+    ///
+    /// ```no_run
+    /// use auth0_server_core::client::{ConnectionTokenOptions, ServerClient};
+    ///
+    /// # async fn demo(client: ServerClient, kept: String) -> Result<(), auth0_server_core::client::Error> {
+    /// let github = client
+    ///     .get_token_for_connection(&kept, ConnectionTokenOptions::new("github"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty refresh token or connection;
+    /// [`Error::ConnectionToken`]; [`Error::ClientAuthentication`]; network failures.
+    #[tracing::instrument(name = "oidc.get_token_for_connection", skip_all, fields(connection = %options.connection))]
+    pub async fn get_token_for_connection(
+        &self,
+        refresh_token: &str,
+        options: ConnectionTokenOptions,
+    ) -> Result<ConnectionAccessToken, Error> {
+        if refresh_token.trim().is_empty() || options.connection.trim().is_empty() {
+            return Err(Error::InvalidArgument(
+                "the refresh token or the connection is empty: give a refresh token of an \
+                 earlier token response and the connection's name (e.g. google-oauth2)"
+                    .to_owned(),
+            ));
+        }
+        let response = self
+            .exchange_for_connection(refresh_token, &options)
+            .await?;
+        Ok(ConnectionAccessToken {
+            expires_at: self
+                .now()
+                .saturating_add(response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
+            token: response.access_token,
+            connection: options.connection,
+            scope: response.scope,
+        })
+    }
+
+    async fn connection_token_under_domain(
+        &self,
+        options: ConnectionTokenOptions,
+        cx: &StoreContext,
+    ) -> Result<ConnectionAccessToken, Error> {
+        let state = self
+            .inner
+            .state_store
+            .get(&self.inner.config.state_identifier, cx)
+            .await?
+            .filter(|s| self.is_current_domain(s.domain.as_deref()))
+            .ok_or(Error::MissingSession)?;
+        let fresh_until = self
+            .now()
+            .saturating_add(self.inner.config.refresh_margin.as_secs());
+        if let Some(stored) = state
+            .connection_token_sets
+            .iter()
+            .find(|t| matches(t, &options) && t.expires_at > fresh_until)
+        {
+            return Ok(access_token(stored));
+        }
+        let done = self.exchange_once(&state, &options).await?;
+        let set = ConnectionTokenSet {
+            connection: options.connection.clone(),
+            login_hint: options.login_hint.clone().unwrap_or_default(),
+            audience: DEFAULT_AUDIENCE.to_owned(),
+            access_token: done.response.access_token.clone(),
+            scope: done.response.scope.clone(),
+            expires_at: done.expires_at,
+            extra: serde_json::Map::new(),
+        };
+        self.save_connection_token(state, &set, &options, cx)
+            .await?;
+        Ok(access_token(&set))
+    }
+
+    /// This call's exchange, or the one another call for the same session and connection
+    /// made while this one waited (or whose token is still fresh).
+    async fn exchange_once(
+        &self,
+        state: &StateData,
+        options: &ConnectionTokenOptions,
+    ) -> Result<Refreshed, Error> {
+        let refresh_token = state
+            .refresh_token
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .ok_or(Error::MissingRefreshToken)?;
+        let started = Instant::now();
+        let slot = self.inner.refreshes.slot(exchange_key(state, options));
+        let mut guard = slot.lock().await;
+        let now = self.now();
+        let margin = self.inner.config.refresh_margin.as_secs();
+        if let Some(done) = guard.as_ref()
+            && (done.expires_at > now.saturating_add(margin)
+                || (done.at >= started && done.expires_at > now))
+        {
+            return Ok(done.clone());
+        }
+        let response = self.exchange_for_connection(refresh_token, options).await?;
+        let done = Refreshed {
+            expires_at: self
+                .now()
+                .saturating_add(response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
+            response,
+            at: Instant::now(),
+            used: Sha256::digest(refresh_token.as_bytes()).into(),
+        };
+        *guard = Some(done.clone());
+        Ok(done)
+    }
+
+    /// The federated-connection access-token grant at the token endpoint.
+    async fn exchange_for_connection(
+        &self,
+        refresh_token: &str,
+        options: &ConnectionTokenOptions,
+    ) -> Result<TokenResponse, Error> {
+        let metadata = self.provider().metadata().await?;
+        let mut form = vec![
+            (
+                "grant_type".to_owned(),
+                FEDERATED_CONNECTION_GRANT_TYPE.to_owned(),
+            ),
+            (
+                "subject_token_type".to_owned(),
+                REFRESH_TOKEN_TYPE.to_owned(),
+            ),
+            ("subject_token".to_owned(), refresh_token.to_owned()),
+            (
+                "requested_token_type".to_owned(),
+                FEDERATED_CONNECTION_TOKEN_TYPE.to_owned(),
+            ),
+            ("connection".to_owned(), options.connection.clone()),
+        ];
+        if let Some(hint) = options.login_hint.as_ref().filter(|h| !h.is_empty()) {
+            form.push(("login_hint".to_owned(), hint.clone()));
+        }
+        // The grant does not spend the refresh token: a retry after a 5xx sends nothing
+        // used up, and at worst has the provider issue the connection token again.
+        let answer = self
+            .request_as_client::<TokenResponse>(&metadata.token_endpoint, &form, Retry::Idempotent)
+            .await?;
+        match answer {
+            TokenAnswer::Ok(response) => Ok(response),
+            TokenAnswer::Err { status, body } => {
+                tracing::info!(error = %body.error, status, "connection token refused");
+                Err(Error::ConnectionToken {
+                    connection: options.connection.clone(),
+                    error: body.error,
+                    description: body.error_description,
+                    status,
+                })
+            }
+        }
+    }
+
+    /// Merges the connection's token set into the session and saves it, compare-and-set,
+    /// re-reading and merging again when another request wrote the session meanwhile.
+    async fn save_connection_token(
+        &self,
+        mut current: StateData,
+        set: &ConnectionTokenSet,
+        options: &ConnectionTokenOptions,
+        cx: &StoreContext,
+    ) -> Result<(), Error> {
+        let identifier = self.inner.config.state_identifier.as_str();
+        let store = &self.inner.state_store;
+        for attempt in 1..=SAVE_ATTEMPTS {
+            merge(&mut current, set, options);
+            match store.set(identifier, &current, false, cx).await {
+                Ok(()) => break,
+                Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => {
+                    current = store
+                        .get(identifier, cx)
+                        .await?
+                        .ok_or(Error::MissingSession)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(connection: &str, hint: &str, token: &str) -> ConnectionTokenSet {
+        ConnectionTokenSet {
+            connection: connection.into(),
+            login_hint: hint.into(),
+            audience: DEFAULT_AUDIENCE.into(),
+            access_token: token.into(),
+            scope: None,
+            expires_at: 1,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn merge_replaces_the_connections_set_and_keeps_the_others() {
+        let mut state = StateData {
+            connection_token_sets: vec![set("github", "", "gh"), set("google", "a@b", "old")],
+            ..StateData::default()
+        };
+        let options = ConnectionTokenOptions::new("google").login_hint("a@b");
+        merge(&mut state, &set("google", "a@b", "new"), &options);
+        let tokens: Vec<&str> = state
+            .connection_token_sets
+            .iter()
+            .map(|t| t.access_token.as_str())
+            .collect();
+        assert_eq!(tokens, ["gh", "new"]);
+        let other = ConnectionTokenOptions::new("google").login_hint("c@d");
+        merge(&mut state, &set("google", "c@d", "second"), &other);
+        assert_eq!(
+            state.connection_token_sets.len(),
+            3,
+            "another account: added"
+        );
+    }
+
+    #[test]
+    fn the_token_never_shows_in_debug() {
+        let token = access_token(&set("google", "", "secret-connection-token"));
+        assert!(!format!("{token:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,385 @@
+//! Token Vault and custom token exchange on the wire, seen by the scripted provider: the
+//! form fields and client authentication of auth0-server-python's tests
+//! (`test_get_token_for_connection_success`, `…_uses_private_key_jwt_assertion`,
+//! `test_custom_token_exchange_success`, `…_with_actor_token`, `…_with_organization`), and
+//! the error paths (`…_exchange_failed`, `…_api_error_400`, an ID token for another client).
+//! The flows themselves run against the dev tenant (`auth0-dev-tenant/tests/token_vault.rs`
+//! and `custom_token_exchange.rs`).
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+
+use auth0_server_core::client::{
+    CLIENT_ASSERTION_TYPE, ConnectionTokenOptions, CustomTokenExchangeOptions, Error,
+    FEDERATED_CONNECTION_GRANT_TYPE, FEDERATED_CONNECTION_TOKEN_TYPE, REFRESH_TOKEN_TYPE,
+    TOKEN_EXCHANGE_GRANT_TYPE,
+};
+use auth0_server_core::store::StoreContext;
+use josekit::jwk::KeyPair as _;
+use josekit::jws::ES256;
+use serde_json::json;
+use support::*;
+
+async fn logged_in(h: &Harness) -> StoreContext {
+    let cx = StoreContext::new();
+    h.login_with_claims(json!({}), &cx).await.unwrap();
+    StoreContext::from_cookies(cx.cookies())
+}
+
+fn last_form(h: &Harness) -> HashMap<String, String> {
+    h.provider
+        .state
+        .forms
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap()
+}
+
+fn keys(form: &HashMap<String, String>) -> BTreeSet<&str> {
+    form.keys().map(String::as_str).collect()
+}
+
+fn last_auth_header(h: &Harness) -> Option<String> {
+    h.provider
+        .state
+        .auth_headers
+        .lock()
+        .unwrap()
+        .last()
+        .cloned()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_connection_exchange_sends_the_python_sdks_form() {
+    let h = Harness::start().await;
+    let cx = logged_in(&h).await;
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "federated_access_token_value", "expires_in": 3600,
+               "scope": "openid profile"}),
+    );
+    let options = ConnectionTokenOptions::new("<connection>").login_hint("<sub>");
+    let token = h
+        .client
+        .get_access_token_for_connection(options, &cx)
+        .await
+        .unwrap();
+    assert_eq!(token.token, "federated_access_token_value");
+    assert_eq!(token.scope.as_deref(), Some("openid profile"));
+    let form = last_form(&h);
+    // The Python SDK's fields; its client_id is in HTTP Basic here (client_secret_basic).
+    assert_eq!(
+        keys(&form),
+        BTreeSet::from([
+            "grant_type",
+            "subject_token_type",
+            "subject_token",
+            "requested_token_type",
+            "connection",
+            "login_hint",
+        ])
+    );
+    assert_eq!(form["grant_type"], FEDERATED_CONNECTION_GRANT_TYPE);
+    assert_eq!(form["subject_token_type"], REFRESH_TOKEN_TYPE);
+    assert_eq!(form["subject_token"], "rt-1", "the session's refresh token");
+    assert_eq!(
+        form["requested_token_type"],
+        FEDERATED_CONNECTION_TOKEN_TYPE
+    );
+    assert_eq!(form["connection"], "<connection>");
+    assert_eq!(form["login_hint"], "<sub>");
+    assert!(last_auth_header(&h).unwrap().starts_with("Basic "));
+    assert_telemetry(&h);
+}
+
+/// The last token request carried the SDK's `Auth0-Client` header.
+fn assert_telemetry(h: &Harness) {
+    use base64::Engine as _;
+    let sent = h.provider.state.token_telemetry.lock().unwrap().clone();
+    let last = sent
+        .last()
+        .cloned()
+        .flatten()
+        .expect("an Auth0-Client header");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(last)
+        .unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&decoded).unwrap();
+    assert_eq!(value["name"], "auth0-server-rust");
+}
+
+#[tokio::test]
+async fn private_key_jwt_signs_both_exchanges() {
+    let pair = ES256.generate_key_pair().unwrap();
+    let pem = String::from_utf8(pair.to_pem_private_key()).unwrap();
+    let h = Harness::start_with(|b| b.client_assertion_signing_key(pem)).await;
+    let cx = logged_in(&h).await;
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "conn_at", "expires_in": 3600}),
+    );
+    h.client
+        .get_access_token_for_connection(ConnectionTokenOptions::new("google-oauth2"), &cx)
+        .await
+        .unwrap();
+    h.provider
+        .push_token(200, &[], json!({"access_token": "x", "expires_in": 60}));
+    h.client
+        .custom_token_exchange(
+            CustomTokenExchangeOptions::new("t", "urn:acme:mcp-token"),
+            &cx,
+        )
+        .await
+        .unwrap();
+    let forms = h.provider.state.forms.lock().unwrap().clone();
+    let headers = h.provider.state.auth_headers.lock().unwrap().clone();
+    for (form, header) in forms.iter().zip(&headers).skip(1) {
+        assert_eq!(header, &None, "no HTTP Basic");
+        assert_eq!(form["client_assertion_type"], CLIENT_ASSERTION_TYPE);
+        assert_eq!(form["client_assertion"].split('.').count(), 3);
+        assert_eq!(form["client_id"], CLIENT_ID);
+        assert!(!form.contains_key("client_secret"));
+    }
+    assert_eq!(
+        forms.len(),
+        3,
+        "the login's, the connection's and the exchange's"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_exchange_is_typed_and_shows_no_token() {
+    let h = Harness::start().await;
+    let cx = logged_in(&h).await;
+    h.provider.push_token(
+        400,
+        &[],
+        json!({"error": "token_for_connection_error", "error_description": "<error_description>"}),
+    );
+    let error = h
+        .client
+        .get_access_token_for_connection(ConnectionTokenOptions::new("<connection>"), &cx)
+        .await
+        .unwrap_err();
+    let Error::ConnectionToken {
+        error: code,
+        description,
+        status,
+        ..
+    } = &error
+    else {
+        panic!("expected ConnectionToken, got {error:?}");
+    };
+    assert_eq!(
+        (code.as_str(), description.as_deref(), *status),
+        (
+            "token_for_connection_error",
+            Some("<error_description>"),
+            400
+        )
+    );
+    assert!(!error.to_string().contains("rt-1") && !format!("{error:?}").contains("rt-1"));
+    let session = h.client.get_session(&cx).await.unwrap().unwrap();
+    assert!(session.connection_token_sets.is_empty(), "nothing saved");
+}
+
+#[tokio::test]
+async fn the_custom_exchange_sends_the_python_sdks_form() {
+    let h = Harness::start().await;
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "exchanged_access_token", "token_type": "Bearer",
+               "expires_in": 3600, "scope": "read:data",
+               "issued_token_type": "urn:ietf:params:oauth:token-type:access_token"}),
+    );
+    let options = CustomTokenExchangeOptions::new("custom-token-123", "urn:acme:mcp-token")
+        .audience("https://api.example.com")
+        .scope("read:data")
+        .actor(
+            "service-token",
+            "urn:ietf:params:oauth:token-type:access_token",
+        )
+        .organization("org_abc1234");
+    let cx = StoreContext::new();
+    let result = h.client.custom_token_exchange(options, &cx).await.unwrap();
+    assert_eq!(result.access_token, "exchanged_access_token");
+    assert_eq!(result.token_type.as_deref(), Some("Bearer"));
+    assert_eq!(result.expires_in, Some(3600));
+    assert_eq!(
+        result.extra["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    let form = last_form(&h);
+    assert_eq!(form["grant_type"], TOKEN_EXCHANGE_GRANT_TYPE);
+    assert_eq!(form["subject_token"], "custom-token-123");
+    assert_eq!(form["subject_token_type"], "urn:acme:mcp-token");
+    assert_eq!(form["audience"], "https://api.example.com");
+    assert_eq!(form["scope"], "read:data");
+    assert_eq!(form["actor_token"], "service-token");
+    assert_eq!(
+        form["actor_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    assert_eq!(form["organization"], "org_abc1234");
+    assert_eq!(keys(&form).len(), 8, "nothing else: {form:?}");
+    assert_telemetry(&h);
+    assert!(
+        h.client.get_session(&cx).await.unwrap().is_none(),
+        "no session"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_custom_exchange_is_typed_and_sends_nothing_when_malformed() {
+    let h = Harness::start().await;
+    h.provider.push_token(
+        400,
+        &[],
+        json!({"error": "invalid_request", "error_description": "Invalid subject token"}),
+    );
+    let options = CustomTokenExchangeOptions::new("secret-subject", "urn:acme:mcp-token");
+    let error = h
+        .client
+        .custom_token_exchange(options, &StoreContext::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::CustomTokenExchange { error, status: 400, description }
+            if error == "invalid_request" && description.as_deref() == Some("Invalid subject token")),
+        "{error:?}"
+    );
+    assert!(!error.to_string().contains("secret-subject"));
+    let before = h.provider.token_requests();
+    let bearer = CustomTokenExchangeOptions::new("Bearer abc", "urn:acme:mcp-token");
+    let error = h
+        .client
+        .custom_token_exchange(bearer, &StoreContext::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
+    assert_eq!(h.provider.token_requests(), before, "nothing sent");
+}
+
+#[tokio::test]
+async fn a_login_whose_id_token_is_for_another_client_starts_no_session() {
+    let h = Harness::start().await;
+    let mut claims = h.claims("unused", json!({"aud": "another-client", "nonce": null}));
+    claims["sid"] = json!("s-1");
+    let id_token = h.key.sign(&claims, &json!({}));
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at", "id_token": id_token, "expires_in": 3600}),
+    );
+    let cx = StoreContext::new();
+    let options = CustomTokenExchangeOptions::new("custom-token", "urn:acme:mcp-token");
+    let error = h
+        .client
+        .login_with_custom_token_exchange(options, &cx)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidIdToken(_)), "{error:?}");
+    assert!(h.client.get_session(&cx).await.unwrap().is_none());
+    let form = last_form(&h);
+    assert_eq!(
+        form["scope"], "openid profile email",
+        "openid and the configured scope"
+    );
+}
+
+#[tokio::test]
+async fn a_login_without_an_id_token_is_refused() {
+    let h = Harness::start().await;
+    h.provider
+        .push_token(200, &[], json!({"access_token": "at", "expires_in": 3600}));
+    let cx = StoreContext::new();
+    let options = CustomTokenExchangeOptions::new("custom-token", "urn:acme:mcp-token");
+    let error = h
+        .client
+        .login_with_custom_token_exchange(options, &cx)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidIdToken(_)), "{error:?}");
+    assert!(h.client.get_session(&cx).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_id_token_without_the_organization_asked_for_is_refused() {
+    let h = Harness::start().await;
+    let claims = h.claims("unused", json!({"nonce": null}));
+    let id_token = h.key.sign(&claims, &json!({}));
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at", "id_token": id_token, "expires_in": 3600}),
+    );
+    let cx = StoreContext::new();
+    let options = CustomTokenExchangeOptions::new("custom-token", "urn:acme:mcp-token")
+        .organization("org_abc1234");
+    let error = h
+        .client
+        .login_with_custom_token_exchange(options, &cx)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::OrganizationMismatch(_)), "{error:?}");
+    assert!(h.client.get_session(&cx).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn on_the_cookie_store_both_ride_in_the_session_cookie() {
+    use auth0_store_cookie::{CookieStateStore, CookieTransactionStore};
+    use std::sync::Arc;
+    let secrets = auth0_server_core::Secrets::parse(SECRET).unwrap();
+    let h = Harness::start_with(|b| {
+        b.state_store(Arc::new(CookieStateStore::new(secrets.clone())))
+            .transaction_store(Arc::new(CookieTransactionStore::new(secrets.clone())))
+    })
+    .await;
+    let cx = logged_in(&h).await;
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "conn-at", "expires_in": 3600}),
+    );
+    let first = h
+        .client
+        .get_access_token_for_connection(ConnectionTokenOptions::new("google-oauth2"), &cx)
+        .await
+        .unwrap();
+    let before = h.provider.token_requests();
+    let next = StoreContext::from_cookies(cx.cookies());
+    let again = h
+        .client
+        .get_access_token_for_connection(ConnectionTokenOptions::new("google-oauth2"), &next)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.token.as_str(), first.token.as_str()),
+        ("conn-at", "conn-at")
+    );
+    assert_eq!(h.provider.token_requests(), before, "read from the cookie");
+
+    let claims = h.claims("unused", json!({"nonce": null, "sub": "auth0|legacy-1"}));
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "at-x", "id_token": h.key.sign(&claims, &json!({})),
+               "refresh_token": "rt-x", "expires_in": 3600}),
+    );
+    let fresh = StoreContext::new();
+    let options = CustomTokenExchangeOptions::new("custom-token", "urn:acme:mcp-token");
+    h.client
+        .login_with_custom_token_exchange(options, &fresh)
+        .await
+        .unwrap();
+    let next = StoreContext::from_cookies(fresh.cookies());
+    let user = h.client.get_user(&next).await.unwrap().unwrap();
+    assert_eq!(user.sub, "auth0|legacy-1");
+}
