@@ -211,6 +211,8 @@ pub(crate) struct Memory {
     /// Users the tenant was told of by e-mail ([`DevTenant::user_id`](crate::DevTenant::user_id)),
     /// by `sub`, so that a CIBA `login_hint` can name them.
     pub(crate) users: HashMap<String, User>,
+    /// The MFA API's tokens, authenticators, challenges and codes.
+    pub(crate) mfa: crate::endpoints::mfa::MfaMemory,
 }
 
 impl Memory {
@@ -226,6 +228,7 @@ impl Memory {
         self.used_assertions
             .retain(|_, expires_at| *expires_at > now);
         self.backchannel.retain(|_, r| r.forget_at > now);
+        self.mfa.sweep(now, &self.grants);
     }
 
     /// The user a `sub` names: one told of by e-mail, or one with a session or grant here.

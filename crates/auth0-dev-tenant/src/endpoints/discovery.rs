@@ -45,7 +45,7 @@ pub(super) async fn openid_configuration(State(tenant): State<Shared>) -> Json<V
         "end_session_endpoint": tenant.url("oidc/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", super::ciba::CIBA_GRANT_TYPE],
+        "grant_types_supported": ["authorization_code", "refresh_token", super::ciba::CIBA_GRANT_TYPE, super::mfa_grants::MFA_OTP, super::mfa_grants::MFA_OOB, super::mfa_grants::MFA_RECOVERY_CODE],
         "backchannel_authentication_endpoint": tenant.url("bc-authorize"),
         "backchannel_token_delivery_modes_supported": ["poll"],
         "backchannel_user_code_parameter_supported": false,
