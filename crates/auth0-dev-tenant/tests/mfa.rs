@@ -31,7 +31,10 @@ async fn setup_with(
 ) -> Setup {
     Setup::start_with(
         |t| tenant(t.audience(MFA_API).require_mfa_for_audience(MFA_API)),
-        |c| c.audience(API).scope(format!("{SCOPE} remove:authenticators")),
+        |c| {
+            c.audience(API)
+                .scope(format!("{SCOPE} remove:authenticators"))
+        },
     )
     .await
 }
@@ -98,7 +101,12 @@ async fn enroll_otp(setup: &Setup, cx: &StoreContext) -> (String, String, MfaVer
 /// An OTP that is not the current one.
 fn wrong_otp(setup: &Setup, secret: &str) -> String {
     let right = setup.tenant.tenant().mfa_otp(secret);
-    if right == "000000" { "111111" } else { "000000" }.to_owned()
+    if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+    .to_owned()
 }
 
 #[tokio::test]
@@ -108,7 +116,12 @@ async fn otp_enrollment_and_verification_save_the_tokens_in_the_session() {
     let (token, kinds) = mfa_required(&setup, &cx).await;
     assert_eq!(kinds, ["enroll", "otp", "sms", "email"]);
     let mfa = setup.client.mfa();
-    assert!(mfa.list_authenticators(&token, &cx).await.unwrap().is_empty());
+    assert!(
+        mfa.list_authenticators(&token, &cx)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let enrolled = mfa
         .enroll_authenticator(&token, MfaEnrollment::Otp, &cx)
@@ -116,10 +129,19 @@ async fn otp_enrollment_and_verification_save_the_tokens_in_the_session() {
         .unwrap();
     assert_eq!(enrolled.authenticator_type, "otp");
     let secret = enrolled.secret.clone().unwrap();
-    assert!(enrolled.barcode_uri.as_deref().unwrap().starts_with("otpauth://totp/"));
+    assert!(
+        enrolled
+            .barcode_uri
+            .as_deref()
+            .unwrap()
+            .starts_with("otpauth://totp/")
+    );
     assert_eq!(enrolled.recovery_codes.as_ref().unwrap().len(), 1);
     let listed = mfa.list_authenticators(&token, &cx).await.unwrap();
-    let otp = listed.iter().find(|a| a.authenticator_type == "otp").unwrap();
+    let otp = listed
+        .iter()
+        .find(|a| a.authenticator_type == "otp")
+        .unwrap();
     assert!(!otp.active, "not active before it is verified: {listed:?}");
 
     let code = setup.tenant.tenant().mfa_otp(&secret);
@@ -128,25 +150,38 @@ async fn otp_enrollment_and_verification_save_the_tokens_in_the_session() {
         .await
         .unwrap();
     assert_eq!(verified.audience, MFA_API);
-    assert_eq!(verified.user.as_ref().unwrap().email.as_deref(), Some(EMAIL));
+    assert_eq!(
+        verified.user.as_ref().unwrap().email.as_deref(),
+        Some(EMAIL)
+    );
 
     // The session holds the verified tokens: no refresh (which would need MFA again).
-    let stored = setup.client.get_access_token(for_mfa_api(), &cx).await.unwrap();
+    let stored = setup
+        .client
+        .get_access_token(for_mfa_api(), &cx)
+        .await
+        .unwrap();
     assert_eq!(stored.token, verified.tokens.access_token);
     let session = setup.client.get_session(&cx).await.unwrap().unwrap();
     assert_eq!(session.id_token, verified.tokens.id_token);
     assert_eq!(session.refresh_token, verified.tokens.refresh_token);
-    // The verified grant's refresh token refreshes without MFA.
+}
+
+#[tokio::test]
+async fn the_verified_grant_refreshes_without_mfa_again() {
+    let setup = setup().await;
+    let cx = login(&setup).await;
+    let (_, _, verified) = enroll_otp(&setup, &cx).await;
     let forced = AccessTokenOptions {
         force_refresh: true,
         ..for_mfa_api()
     };
     let refreshed = setup.client.get_access_token(forced, &cx).await.unwrap();
-    assert_ne!(refreshed.token, stored.token);
+    assert_ne!(refreshed.token, verified.tokens.access_token);
 }
 
 #[tokio::test]
-async fn sms_enrollment_then_a_challenge_verify_with_the_code_sent_and_a_replay_is_refused() {
+async fn sms_enrollment_is_verified_with_the_code_sent_and_a_replay_is_refused() {
     let setup = setup().await;
     let cx = login(&setup).await;
     let (token, _) = mfa_required(&setup, &cx).await;
@@ -163,18 +198,49 @@ async fn sms_enrollment_then_a_challenge_verify_with_the_code_sent_and_a_replay_
     };
     let sent = setup.tenant.tenant().mfa_binding_code(PHONE).unwrap();
     let wrong = if sent == "000000" { "111111" } else { "000000" };
-    let refused = mfa.verify_and_save(&token, oob(wrong), &cx).await.unwrap_err();
+    let refused = mfa
+        .verify_and_save(&token, oob(wrong), &cx)
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), "mfa_invalid_code", "{refused}");
     mfa.verify_and_save(&token, oob(&sent), &cx).await.unwrap();
-    let replayed = mfa.verify_and_save(&token, oob(&sent), &cx).await.unwrap_err();
-    assert!(matches!(replayed, Error::MfaCodeRejected { .. }), "{replayed:?}");
+    let replayed = mfa
+        .verify_and_save(&token, oob(&sent), &cx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(replayed, Error::MfaCodeRejected { .. }),
+        "{replayed:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_enrolled_phone_is_challenged_and_its_oob_code_works_once() {
+    let setup = setup().await;
+    let cx = login(&setup).await;
+    let (token, _) = mfa_required(&setup, &cx).await;
+    let mfa = setup.client.mfa();
+    let sms = MfaEnrollment::Sms {
+        phone_number: PHONE.to_owned(),
+    };
+    let enrolled = mfa.enroll_authenticator(&token, sms, &cx).await.unwrap();
+    let verification = MfaVerification::Oob {
+        oob_code: enrolled.oob_code.clone().unwrap(),
+        binding_code: setup.tenant.tenant().mfa_binding_code(PHONE),
+    };
+    mfa.verify_and_save(&token, verification, &cx)
+        .await
+        .unwrap();
 
     // Another login of the same user: now a challenge of the enrolled phone.
     let cx = login(&setup).await;
     let (token, kinds) = mfa_required(&setup, &cx).await;
     assert_eq!(kinds, ["challenge", "sms", "recovery-code"]);
     let listed = mfa.list_authenticators(&token, &cx).await.unwrap();
-    let phone = listed.iter().find(|a| a.oob_channel.as_deref() == Some("sms")).unwrap();
+    let phone = listed
+        .iter()
+        .find(|a| a.oob_channel.as_deref() == Some("sms"))
+        .unwrap();
     assert!(phone.active);
     assert_eq!(phone.challenge_type(), Some(MfaChallengeType::Oob));
     let challenge = mfa
@@ -186,8 +252,15 @@ async fn sms_enrollment_then_a_challenge_verify_with_the_code_sent_and_a_replay_
         oob_code: challenge.oob_code.clone().unwrap(),
         binding_code: setup.tenant.tenant().mfa_binding_code(PHONE),
     };
-    let verified = mfa.verify_and_save(&token, verification.clone(), &cx).await.unwrap();
-    let stored = setup.client.get_access_token(for_mfa_api(), &cx).await.unwrap();
+    let verified = mfa
+        .verify_and_save(&token, verification.clone(), &cx)
+        .await
+        .unwrap();
+    let stored = setup
+        .client
+        .get_access_token(for_mfa_api(), &cx)
+        .await
+        .unwrap();
     assert_eq!(stored.token, verified.tokens.access_token);
     let replayed = mfa.verify(&token, verification, &cx).await.unwrap_err();
     assert_eq!(replayed.code(), "mfa_invalid_code", "{replayed}");
@@ -202,7 +275,11 @@ async fn a_recovery_code_works_once_and_is_replaced() {
         force_refresh: true,
         ..AccessTokenOptions::default()
     };
-    let err = setup.client.get_access_token(forced, &cx).await.unwrap_err();
+    let err = setup
+        .client
+        .get_access_token(forced, &cx)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "mfa_required");
     let (_, recovery, _) = enroll_otp(&setup, &cx).await;
 
@@ -216,7 +293,11 @@ async fn a_recovery_code_works_once_and_is_replaced() {
     let renewed = verified.recovery_code.clone().expect("a new recovery code");
     assert_ne!(renewed, recovery);
     assert!(!format!("{verified:?}").contains(&renewed));
-    let stored = setup.client.get_access_token(for_mfa_api(), &cx).await.unwrap();
+    let stored = setup
+        .client
+        .get_access_token(for_mfa_api(), &cx)
+        .await
+        .unwrap();
     assert_eq!(stored.token, verified.tokens.access_token);
 
     let cx = login(&setup).await;
@@ -311,7 +392,8 @@ async fn an_expired_mfa_token_is_refused_by_the_sdk_and_by_the_tenant() {
 async fn a_sealed_token_of_another_secret_is_invalid() {
     let setup = setup().await;
     let cx = login(&setup).await;
-    let forged = MfaToken::from_sealed("eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2Q0JDLUhTNTEyIn0..a.b.c".into());
+    let forged =
+        MfaToken::from_sealed("eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2Q0JDLUhTNTEyIn0..a.b.c".into());
     let err = setup
         .client
         .mfa()
@@ -330,7 +412,10 @@ async fn an_authenticator_is_deleted_with_an_access_token_that_may() {
     let cx2 = login(&setup).await;
     let (token, _) = mfa_required(&setup, &cx2).await;
     let listed = mfa.list_authenticators(&token, &cx2).await.unwrap();
-    let otp = listed.iter().find(|a| a.authenticator_type == "otp").unwrap();
+    let otp = listed
+        .iter()
+        .find(|a| a.authenticator_type == "otp")
+        .unwrap();
 
     // A token from a login without MFA may not.
     let plain = setup
@@ -363,7 +448,14 @@ async fn an_authenticator_is_deleted_with_an_access_token_that_may() {
 async fn discovery_names_the_mfa_grants() {
     let setup = setup().await;
     let url = format!("{}.well-known/openid-configuration", setup.tenant.issuer());
-    let doc: serde_json::Value = http_client().get(url).send().await.unwrap().json().await.unwrap();
+    let doc: serde_json::Value = http_client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let grants = doc["grant_types_supported"].to_string();
     for grant in [
         auth0_server_core::client::MFA_OTP_GRANT_TYPE,

@@ -494,7 +494,10 @@ impl Mfa<'_> {
         let context = self.open(token)?;
         let mut form = vec![
             ("mfa_token".to_owned(), context.mfa_token.clone()),
-            ("challenge_type".to_owned(), challenge_type.wire().to_owned()),
+            (
+                "challenge_type".to_owned(),
+                challenge_type.wire().to_owned(),
+            ),
         ];
         if let Some(id) = authenticator_id {
             form.push(("authenticator_id".to_owned(), id.to_owned()));
@@ -651,8 +654,11 @@ impl Mfa<'_> {
         cx: &StoreContext,
     ) -> Result<MfaVerified, Error> {
         let provider = self.client.request_provider(cx).await?;
-        domains::within(provider, self.verify_and_save_under_domain(token, verification, cx))
-            .await
+        domains::within(
+            provider,
+            self.verify_and_save_under_domain(token, verification, cx),
+        )
+        .await
     }
 
     async fn verify_and_save_under_domain(
