@@ -1,8 +1,8 @@
 //! The MFA API's requests on the wire, against a recording provider (the flows themselves are
 //! tested end to end against the dev tenant: `auth0-dev-tenant/tests/mfa.rs`). Each request
 //! is compared with what the Python SDK's `tests/test_mfa_client.py` asserts of its own: the
-//! raw `mfa_token` as a Bearer token for listing and enrolling, the JSON body of
-//! `/mfa/associate` with arrays, `mfa_token` in the verify grant's form (never a header) with
+//! raw `mfa_token` as a Bearer token for listing and enrolling, the JSON bodies of
+//! `/mfa/associate` (arrays) and `/mfa/challenge` (with the client's credentials), `mfa_token` in the verify grant's form (never a header) with
 //! `client_id` and `client_secret`, and the provider's answers and errors read as its tests
 //! script them. Every request carries the telemetry header.
 
@@ -230,7 +230,9 @@ async fn challenge_and_verify_send_the_python_sdks_fields() {
         .unwrap();
     assert_eq!(challenge.oob_code.as_deref(), Some("oob_challenge_123"));
     assert_eq!(challenge.binding_method.as_deref(), Some("prompt"));
-    let sent = form(&w.last("/mfa/challenge"));
+    let seen = w.last("/mfa/challenge");
+    assert_eq!(header(&seen, "content-type"), Some("application/json"));
+    let sent: HashMap<String, String> = serde_json::from_str(&seen.body).unwrap();
     let expected: HashMap<String, String> = [
         ("mfa_token", RAW),
         ("client_id", CLIENT_ID),
@@ -278,8 +280,8 @@ async fn delete_sends_the_access_token_and_every_request_has_telemetry() {
     mfa.delete_authenticator("an-access-token", "sms|dev 1", &cx)
         .await
         .unwrap();
-    // The id as one path segment (a space escaped; `|`, in every Auth0 id, is left as it is).
-    let seen = w.last("/mfa/authenticators/sms|dev%201");
+    // The id as one path segment, escaped as the JS SDK's encodeURIComponent does.
+    let seen = w.last("/mfa/authenticators/sms%7Cdev%201");
     assert_eq!(seen.method, Method::DELETE);
     assert_eq!(
         header(&seen, "authorization"),

@@ -475,9 +475,9 @@ impl Mfa<'_> {
         .await
     }
 
-    /// Starts a challenge (`POST /mfa/challenge` with `mfa_token`, `challenge_type` and
-    /// `authenticator_id`, and the client's authentication): for OOB, the provider sends the
-    /// user a code and answers the `oob_code` to verify with.
+    /// Starts a challenge (`POST /mfa/challenge`, a JSON body with `mfa_token`, `client_id`,
+    /// `challenge_type`, `authenticator_id` and the client's authentication): for OOB, the
+    /// provider sends the user a code and answers the `oob_code` to verify with.
     ///
     /// # Errors
     ///
@@ -492,8 +492,10 @@ impl Mfa<'_> {
         cx: &StoreContext,
     ) -> Result<Challenge, Error> {
         let context = self.open(token)?;
+        let client_id = self.client.inner.config.client_id.clone();
         let mut form = vec![
             ("mfa_token".to_owned(), context.mfa_token.clone()),
+            ("client_id".to_owned(), client_id),
             (
                 "challenge_type".to_owned(),
                 challenge_type.wire().to_owned(),
@@ -505,11 +507,9 @@ impl Mfa<'_> {
         let provider = self.client.request_provider(cx).await?;
         domains::within(provider, async {
             let url = self.endpoint("mfa/challenge").await?;
-            let answer = self
-                .client
-                .request_as_client::<Challenge>(&url, &form, Retry::Unprocessed)
-                .await?;
-            match answer {
+            let response = self.post_json_as_client(&url, &form).await?;
+            let answer = Http::token_answer::<Challenge>(response, &url).await?;
+            match self.client.client_answer(answer)? {
                 TokenAnswer::Ok(challenge) => Ok(challenge),
                 TokenAnswer::Err { status, body } => {
                     Err(refusal(MfaOperation::Challenge, status, body))
@@ -543,26 +543,61 @@ impl Mfa<'_> {
         }
         let provider = self.client.request_provider(cx).await?;
         domains::within(provider, async {
-            let mut url = url::Url::parse(&self.endpoint("mfa/authenticators").await?)
-                .map_err(|e| Error::Configuration(format!("the MFA API's URL: {e}")))?;
-            url.path_segments_mut()
-                .map_err(|()| Error::Configuration("the MFA API's URL has no path".to_owned()))?
-                .push(authenticator_id);
+            // The id as one path segment, every reserved character escaped (`|`, in every
+            // Auth0 id, is `%7C`), as the JS SDK's `encodeURIComponent`.
+            let segment: String = url::form_urlencoded::byte_serialize(authenticator_id.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20");
+            let url = format!("{}/{segment}", self.endpoint("mfa/authenticators").await?);
             let http = self.client.provider();
             let response = http
                 .http()
-                .send(url.as_str(), Retry::Unprocessed, |c| {
-                    c.delete(url.as_str()).bearer_auth(access_token)
+                .send(&url, Retry::Unprocessed, |c| {
+                    c.delete(&url).bearer_auth(access_token)
                 })
                 .await?;
             if response.status().is_success() {
                 return Ok(());
             }
             let status = response.status().as_u16();
-            let body = error_body(response, url.as_str()).await?;
+            let body = error_body(response, &url).await?;
             Err(refusal(MfaOperation::DeleteAuthenticator, status, body))
         })
         .await
+    }
+}
+
+impl Mfa<'_> {
+    /// POSTs `fields` as a JSON object of strings with the client's authentication (each
+    /// attempt its own, as `send_as_client` does for forms): Auth0's `/mfa/challenge` takes
+    /// JSON, as the Python and JS SDKs send it.
+    async fn post_json_as_client(
+        &self,
+        url: &str,
+        fields: &[(String, String)],
+    ) -> Result<reqwest::Response, Error> {
+        let client = self.client;
+        let config = &client.inner.config;
+        let metadata = client.provider().metadata().await?;
+        let provider = client.provider();
+        provider
+            .http()
+            .try_send(url, Retry::Unprocessed, |c| {
+                let mut fields = fields.to_vec();
+                let request = config.client_auth.apply(
+                    c.post(url),
+                    &config.client_id,
+                    &metadata.issuer,
+                    client.now(),
+                    &mut fields,
+                )?;
+                let body: Map<String, Value> = fields
+                    .into_iter()
+                    .map(|(name, value)| (name, Value::String(value)))
+                    .collect();
+                Ok(request.json(&body))
+            })
+            .await
     }
 }
 
