@@ -396,3 +396,91 @@ async fn chained_mfa_seals_the_next_token_for_the_first_ones_audience() {
     assert_eq!(opened["audience"], "https://api.example.com");
     assert!(!format!("{err:?} {err}").contains("second-raw"));
 }
+
+/// Everything logged while a test runs.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_token_code_or_secret_is_logged_or_shown_in_a_whole_flow() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish(),
+    );
+    let w = Wire::start().await;
+    let cx = StoreContext::new();
+    let mfa = w.client.mfa();
+    let mut shown = Vec::new();
+    shown.push(format!(
+        "{:?}",
+        mfa.list_authenticators(&w.token, &cx).await
+    ));
+    shown.push(format!(
+        "{:?}",
+        mfa.enroll_authenticator(&w.token, MfaEnrollment::Otp, &cx)
+            .await
+    ));
+    shown.push(format!(
+        "{:?}",
+        mfa.challenge_authenticator(&w.token, MfaChallengeType::Oob, None, &cx)
+            .await
+    ));
+    let oob = MfaVerification::Oob {
+        oob_code: "oob_challenge_123".into(),
+        binding_code: Some("246810".into()),
+    };
+    shown.push(format!("{oob:?}"));
+    shown.push(format!("{:?}", mfa.verify(&w.token, oob, &cx).await));
+    w.answer(
+        "/oauth/token",
+        403,
+        r#"{"error":"invalid_grant","error_description":"Invalid binding_code."}"#,
+    );
+    let err = mfa
+        .verify(
+            &w.token,
+            MfaVerification::RecoveryCode("RC-135790".into()),
+            &cx,
+        )
+        .await
+        .unwrap_err();
+    shown.push(format!("{err:?} {err}"));
+    shown.push(String::from_utf8(logs.0.lock().unwrap().clone()).unwrap());
+    assert!(
+        shown.last().unwrap().contains("mfa.verify"),
+        "the logs were captured"
+    );
+    for text in &shown {
+        for secret in SECRETS.iter().chain([&w.token.expose()]) {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+}
+
+/// What the flow above handles that must never be logged or shown: the raw token, the
+/// client secret, the OTP secret, recovery codes, the OOB and binding codes, the tokens.
+const SECRETS: [&str; 9] = [
+    RAW,
+    CLIENT_SECRET,
+    "JBSWY3DPEHPK3PXP",
+    "code1",
+    "oob_challenge_123",
+    "246810",
+    "RC-135790",
+    "new_at",
+    "NEW-RECOVERY",
+];
