@@ -9,11 +9,14 @@ use std::time::Duration;
 
 use auth0_test_support::dev_tenant as support;
 
+use auth0_server_core::Secrets;
+use auth0_server_core::client::MFA_TOKEN_IDENTIFIER;
 use auth0_server_core::client::{
     AccessTokenOptions, Error, MfaChallengeType, MfaEnrollment, MfaToken, MfaVerification,
     MfaVerified,
 };
 use auth0_server_core::clock::ManualClock;
+use auth0_server_core::seal::CookieSealer;
 use auth0_server_core::store::StoreContext;
 use support::*;
 
@@ -464,4 +467,72 @@ async fn discovery_names_the_mfa_grants() {
     ] {
         assert!(grants.contains(grant), "{grants}");
     }
+}
+
+/// The raw `mfa_token` inside a sealed one (what the Python SDK sends after
+/// `decrypt_mfa_token`).
+fn raw(token: &MfaToken) -> String {
+    let sealer = CookieSealer::new(Secrets::parse(SECRET).unwrap());
+    let context: serde_json::Value = sealer.open(MFA_TOKEN_IDENTIFIER, token.expose()).unwrap();
+    context["mfa_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_tenant_answers_the_python_sdks_requests_as_its_tests_expect() {
+    let setup = setup().await;
+    let cx = login(&setup).await;
+    let (secret, _, _) = enroll_otp(&setup, &cx).await;
+    let cx = login(&setup).await;
+    let (token, _) = mfa_required(&setup, &cx).await;
+    let raw = raw(&token);
+    let http = http_client();
+    let url = |path: &str| format!("{}{path}", setup.tenant.issuer());
+    // list_authenticators: GET with the raw token as Bearer.
+    let listed: serde_json::Value = http
+        .get(url("mfa/authenticators"))
+        .bearer_auth(&raw)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let otp = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["authenticator_type"] == "otp");
+    assert_eq!(otp.unwrap()["active"], true, "{listed}");
+    // challenge_authenticator: JSON with client_id and client_secret in it.
+    let challenge = http
+        .post(url("mfa/challenge"))
+        .json(
+            &serde_json::json!({"mfa_token": raw, "client_id": setup.tenant.client_id(),
+            "challenge_type": "otp", "client_secret": setup.tenant.client_secret()}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(challenge.status(), 200);
+    let challenge: serde_json::Value = challenge.json().await.unwrap();
+    assert_eq!(challenge, serde_json::json!({"challenge_type": "otp"}));
+    // verify: a form with client_id, client_secret, mfa_token, grant_type and otp.
+    let otp = setup.tenant.tenant().mfa_otp(&secret);
+    let form = [
+        ("client_id", setup.tenant.client_id()),
+        ("client_secret", setup.tenant.client_secret()),
+        ("mfa_token", &raw),
+        ("grant_type", "http://auth0.com/oauth/grant-type/mfa-otp"),
+        ("otp", &otp),
+    ];
+    let verified = http
+        .post(url("oauth/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 200);
+    let verified: serde_json::Value = verified.json().await.unwrap();
+    assert_eq!(verified["token_type"], "Bearer");
+    assert!(verified["access_token"].is_string() && verified["expires_in"].is_u64());
 }
