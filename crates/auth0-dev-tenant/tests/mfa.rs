@@ -536,3 +536,58 @@ async fn the_tenant_answers_the_python_sdks_requests_as_its_tests_expect() {
     assert_eq!(verified["token_type"], "Bearer");
     assert!(verified["access_token"].is_string() && verified["expires_in"].is_u64());
 }
+
+#[tokio::test]
+async fn with_private_key_jwt_the_challenge_and_the_grant_carry_a_client_assertion() {
+    let mut pair = josekit::jws::ES256.generate_key_pair().unwrap();
+    pair.set_algorithm(None);
+    let private = String::from_utf8(pair.to_pem_private_key()).unwrap();
+    let public = String::from_utf8(pair.to_pem_public_key()).unwrap();
+    let setup = Setup::start_with(
+        |t| {
+            t.audience(MFA_API)
+                .require_mfa_for_audience(MFA_API)
+                .client_public_key(public)
+        },
+        |c| c.audience(API).client_assertion_signing_key(private),
+    )
+    .await;
+    assert_eq!(
+        setup.client.config().client_authentication_method(),
+        "private_key_jwt"
+    );
+    let cx = login(&setup).await;
+    let sms = MfaEnrollment::Sms {
+        phone_number: PHONE.to_owned(),
+    };
+    let (token, _) = mfa_required(&setup, &cx).await;
+    let mfa = setup.client.mfa();
+    mfa.enroll_authenticator(&token, sms, &cx).await.unwrap();
+    // The JSON challenge's assertion is accepted: the refusal is that the phone is not
+    // active yet (unsupported_challenge_type), not invalid_client.
+    let enrolled = mfa.list_authenticators(&token, &cx).await.unwrap();
+    let phone = &enrolled[1];
+    let refused = mfa
+        .challenge_authenticator(&token, MfaChallengeType::Oob, Some(&phone.id), &cx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, Error::Mfa { error, .. } if error == "unsupported_challenge_type"),
+        "{refused:?}"
+    );
+    let otp = mfa
+        .enroll_authenticator(&token, MfaEnrollment::Otp, &cx)
+        .await
+        .unwrap();
+    let code = setup.tenant.tenant().mfa_otp(&otp.secret.unwrap());
+    mfa.verify_and_save(&token, MfaVerification::Otp(code), &cx)
+        .await
+        .unwrap();
+    let cx = login(&setup).await;
+    let (token, _) = mfa_required(&setup, &cx).await;
+    let challenge = mfa
+        .challenge_authenticator(&token, MfaChallengeType::Otp, None, &cx)
+        .await
+        .unwrap();
+    assert_eq!(challenge.challenge_type, "otp");
+}
