@@ -213,6 +213,8 @@ pub(crate) struct Memory {
     pub(crate) users: HashMap<String, User>,
     /// Token Vault and custom token exchange (`crate::vault`).
     pub(crate) vault: crate::vault::VaultMemory,
+    /// The MFA API's tokens, authenticators, challenges and codes.
+    pub(crate) mfa: crate::endpoints::mfa::MfaMemory,
 }
 
 impl Memory {
@@ -229,6 +231,7 @@ impl Memory {
             .retain(|_, expires_at| *expires_at > now);
         self.backchannel.retain(|_, r| r.forget_at > now);
         self.vault.sweep(now);
+        self.mfa.sweep(now, &self.grants);
     }
 
     /// The user a `sub` names: one told of by e-mail, or one with a session or grant here.

@@ -7,6 +7,8 @@ mod client_assertion;
 mod discovery;
 mod exchange;
 mod logout;
+pub(crate) mod mfa;
+mod mfa_grants;
 mod token;
 mod userinfo;
 
@@ -46,6 +48,13 @@ pub(crate) fn router() -> Router<Shared> {
         .route(LOGIN_FORM_PATH, post(authorize::submit_login))
         .route("/oauth/token", post(token::token))
         .route("/bc-authorize", post(ciba::bc_authorize))
+        .route("/mfa/authenticators", get(mfa::list))
+        .route(
+            "/mfa/authenticators/{id}",
+            axum::routing::delete(mfa::delete),
+        )
+        .route("/mfa/associate", post(mfa::associate))
+        .route("/mfa/challenge", post(mfa::challenge))
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

@@ -35,6 +35,7 @@ mod login;
 mod logout;
 mod metadata;
 mod mfa;
+mod mfa_api;
 mod params;
 mod refresh;
 mod replay;
@@ -65,6 +66,11 @@ pub use login::{LoginResult, StartLoginOptions};
 pub use logout::{LogoutOptions, LogoutRedirect};
 pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
 pub use mfa::{MFA_TOKEN_IDENTIFIER, MfaRequirement, MfaRequirements, MfaToken};
+pub use mfa_api::{
+    Authenticator, Challenge, Enrollment, MFA_OOB_GRANT_TYPE, MFA_OTP_GRANT_TYPE,
+    MFA_RECOVERY_CODE_GRANT_TYPE, MFA_TOKEN_TTL, Mfa, MfaChallengeType, MfaEnrollment,
+    MfaOperation, MfaVerification, MfaVerified,
+};
 pub use params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, scope_for_audience};
 pub use refresh::{RefreshTokenOptions, TokenEndpointResponse};
 pub use replay::MAX_REMEMBERED_LOGOUT_TOKENS;
