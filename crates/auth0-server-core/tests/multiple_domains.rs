@@ -69,6 +69,24 @@ fn client(
         .unwrap()
 }
 
+/// Where a login started under `host` comes back to: the app's redirect URI (`app`'s
+/// `callback`) on that site, with the app's port unless the site is listed with one.
+fn callback_on(app: &Url, host: &str) -> String {
+    let port = app.port().unwrap();
+    match host.contains(':') {
+        true => format!("http://{host}/callback"),
+        false => format!("http://{host}:{port}/callback"),
+    }
+}
+
+/// The `redirect_uri` an authorization URL carries.
+fn redirect_uri_of(url: &Url) -> String {
+    url.query_pairs()
+        .find(|(name, _)| name == "redirect_uri")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
 /// A login under `host` in a browser that `authorize` drives from the authorization URL to
 /// the callback URL; returns the session's cookies.
 async fn login<F, Fut>(client: &ServerClient, host: &str, authorize: F) -> Vec<(String, String)>
@@ -90,6 +108,38 @@ where
     cx.cookies()
 }
 
+/// Logs in under each host at its own provider (A: the real provider, B: the dev tenant),
+/// each coming back to its own site's callback; returns the two sessions' cookies.
+async fn log_in_on_each_site(
+    client: &ServerClient,
+    app: &Url,
+    provider: &oidc::Provider,
+    tenant: &auth0_dev_tenant::RunningDevTenant,
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let a_browser = oidc::Browser::new(provider);
+    let issuer_a = provider.issuer.clone();
+    let site_a = callback_on(app, HOST_A);
+    let a = login(client, HOST_A, |url| async move {
+        assert!(url.as_str().starts_with(&issuer_a), "{url}");
+        assert_eq!(redirect_uri_of(&url), site_a);
+        let callback = a_browser.navigate(url).await.left_at;
+        assert!(callback.as_str().starts_with(&site_a), "{callback}");
+        callback
+    })
+    .await;
+    let b_browser = dev_tenant::Browser::new(tenant);
+    let issuer_b = tenant.issuer().to_owned();
+    let site_b = callback_on(app, HOST_B);
+    let b = login(client, HOST_B, |url| async move {
+        assert!(url.as_str().starts_with(&issuer_b), "{url}");
+        assert_eq!(redirect_uri_of(&url), site_b);
+        b_browser.authorize(url).await.0
+    })
+    .await;
+
+    (a, b)
+}
+
 #[tokio::test]
 async fn two_domains_one_app_each_session_only_under_its_own_domain() {
     let Some(provider) = oidc::Provider::from_env() else {
@@ -97,11 +147,15 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    let (id, secret) = provider.register(&app, "two domains", "logged-out").await;
+    // Each provider knows only its own site's callback.
+    let extra = json!({"redirect_uris": [callback_on(&app, HOST_A)]});
+    let (id, secret) = provider
+        .register_with(&app, "two domains", "logged-out", extra)
+        .await;
     let tenant = DevTenant::builder()
         .client_id(&id)
         .client_secret(&secret)
-        .redirect_uri(app.join("callback").unwrap().as_str())
+        .redirect_uri(callback_on(&app, HOST_B))
         .logout_uri(app.join("logged-out").unwrap().as_str())
         .start()
         .await
@@ -112,21 +166,7 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
     ];
     let client = client(&app, &id, &secret, &provider.issuer, &hosts);
 
-    // Each host logs in at its own provider.
-    let a_browser = oidc::Browser::new(&provider);
-    let issuer_a = provider.issuer.clone();
-    let a = login(&client, HOST_A, |url| async move {
-        assert!(url.as_str().starts_with(&issuer_a), "{url}");
-        a_browser.navigate(url).await.left_at
-    })
-    .await;
-    let b_browser = dev_tenant::Browser::new(&tenant);
-    let issuer_b = tenant.issuer().to_owned();
-    let b = login(&client, HOST_B, |url| async move {
-        assert!(url.as_str().starts_with(&issuer_b), "{url}");
-        b_browser.authorize(url).await.0
-    })
-    .await;
+    let (a, b) = log_in_on_each_site(&client, &app, &provider, &tenant).await;
 
     // A session is a session only under the domain that made it.
     let user_a = client.get_user(&request(HOST_A, &a)).await.unwrap();
@@ -194,8 +234,9 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
 
 #[tokio::test]
 async fn a_login_started_under_one_domain_does_not_complete_under_another() {
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
     let tenant_a = DevTenant::builder()
-        .any_loopback_redirect_uri()
+        .redirect_uri(callback_on(&app, HOST_A))
         .start()
         .await
         .unwrap();
@@ -206,7 +247,6 @@ async fn a_login_started_under_one_domain_does_not_complete_under_another() {
         .start()
         .await
         .unwrap();
-    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
     let hosts = [(HOST_A, tenant_a.domain()), (HOST_B, tenant_b.domain())];
     let client = client(
         &app,
@@ -396,14 +436,16 @@ async fn logout_token_inbox() -> (Url, Arc<std::sync::Mutex<Vec<String>>>) {
     (app, inbox)
 }
 
-/// A dev tenant for `app` (its callback, any loopback logout URL, its back-channel logout
-/// endpoint), with the client id and secret of `like` when given.
+/// A dev tenant for `app`'s site `host` (that site's callback, any loopback logout URL,
+/// `app`'s back-channel logout endpoint: the one URI the application has), with the client
+/// id and secret of `like` when given.
 async fn tenant_for(
     app: &Url,
+    host: &str,
     like: Option<&auth0_dev_tenant::RunningDevTenant>,
 ) -> auth0_dev_tenant::RunningDevTenant {
     let mut builder = DevTenant::builder()
-        .redirect_uri(app.join("callback").unwrap().as_str())
+        .redirect_uri(callback_on(app, host))
         .any_loopback_logout_uri()
         .backchannel_logout_uri(app.join("backchannel-logout").unwrap().as_str());
     if let Some(like) = like {
@@ -417,16 +459,11 @@ async fn tenant_for(
 #[tokio::test]
 async fn a_backchannel_logout_ends_only_its_domains_session_and_only_under_its_host() {
     let (app, inbox) = logout_token_inbox().await;
-    let tenant_a = tenant_for(&app, None).await;
-    let tenant_b = tenant_for(&app, Some(&tenant_a)).await;
+    let tenant_a = tenant_for(&app, HOST_A, None).await;
+    let tenant_b = tenant_for(&app, HOST_B, Some(&tenant_a)).await;
     let hosts = [(HOST_A, tenant_a.domain()), (HOST_B, tenant_b.domain())];
-    let client = client(
-        &app,
-        tenant_a.client_id(),
-        tenant_a.client_secret(),
-        tenant_a.domain(),
-        &hosts,
-    );
+    let (id, secret) = (tenant_a.client_id(), tenant_a.client_secret());
+    let client = client(&app, id, secret, tenant_a.domain(), &hosts);
     // The same person (same e-mail, so the same `sub`) logs in under each host.
     let browser_a = dev_tenant::Browser::new(&tenant_a);
     let a = login(&client, HOST_A, |url| async {
@@ -478,6 +515,41 @@ async fn a_backchannel_logout_ends_only_its_domains_session_and_only_under_its_h
     assert_eq!(under_a.unwrap(), 1, "one session ended");
     assert!(sub(&a, HOST_A).await.is_none(), "A's session ended");
     assert!(sub(&b, HOST_B).await.is_some(), "B's session stays");
+}
+
+#[tokio::test]
+async fn a_login_started_on_one_site_does_not_complete_on_another_site_of_the_same_domain() {
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
+    let tenant = DevTenant::builder()
+        .redirect_uri(callback_on(&app, HOST_A))
+        .redirect_uri(callback_on(&app, HOST_B))
+        .start()
+        .await
+        .unwrap();
+    let hosts = [(HOST_A, tenant.domain()), (HOST_B, tenant.domain())];
+    let (id, secret) = (tenant.client_id(), tenant.client_secret());
+    let client = client(&app, id, secret, tenant.domain(), &hosts);
+    let cx = request(HOST_A, &[]);
+    let url = client
+        .start_interactive_login(StartLoginOptions::default(), &cx)
+        .await
+        .unwrap();
+    let (callback, _) = dev_tenant::Browser::new(&tenant).authorize(url).await;
+    // The browser's cookies carried over to the other site (a shared cookie domain).
+    let under_b = request(HOST_B, &cx.cookies());
+    let done = client
+        .complete_interactive_login(callback.as_str(), &under_b)
+        .await;
+    let Err(Error::DomainMismatch { started, current }) = done else {
+        panic!(
+            "completed on the other site: {:?}",
+            done.map(|d| d.user.sub)
+        );
+    };
+    assert_eq!(started, format!("http://{HOST_A}:5000"));
+    assert_eq!(current, format!("http://{HOST_B}"));
+    let user = client.get_user(&request(HOST_B, &under_b.cookies())).await;
+    assert!(user.unwrap().is_none(), "nobody logged in");
 }
 
 /// Answers the one backchannel request `tenant` has waiting, as the user's device.
