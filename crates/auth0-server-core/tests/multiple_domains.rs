@@ -456,8 +456,25 @@ async fn tenant_for(
     builder.start().await.unwrap()
 }
 
+/// Ends `browser`'s provider session at `tenant` (Auth0's `/v2/logout`), which POSTs a logout
+/// token to the app; returns that token.
+async fn provider_logout(
+    tenant: &auth0_dev_tenant::RunningDevTenant,
+    browser: &dev_tenant::Browser,
+    inbox: &std::sync::Mutex<Vec<String>>,
+) -> String {
+    let mut url = Url::parse(&format!("{}v2/logout", tenant.issuer())).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", tenant.client_id())
+        .append_pair("returnTo", "http://127.0.0.1:5000/logged-out");
+    browser.go(url, None).await.left();
+    let mut tokens = inbox.lock().unwrap();
+    assert_eq!(tokens.len(), 1, "one logout token from {}", tenant.issuer());
+    tokens.remove(0)
+}
+
 #[tokio::test]
-async fn a_backchannel_logout_ends_only_its_domains_session_and_only_under_its_host() {
+async fn a_backchannel_logout_of_any_listed_domain_ends_only_that_domains_sessions() {
     let (app, inbox) = logout_token_inbox().await;
     let tenant_a = tenant_for(&app, HOST_A, None).await;
     let tenant_b = tenant_for(&app, HOST_B, Some(&tenant_a)).await;
@@ -488,33 +505,75 @@ async fn a_backchannel_logout_ends_only_its_domains_session_and_only_under_its_h
     assert_eq!(sub(&a, HOST_A).await, sub(&b, HOST_B).await);
     assert!(sub(&a, HOST_A).await.is_some());
 
-    // Domain A's provider session ends: A POSTs its logout token to the app.
-    let mut url = Url::parse(&format!("{}v2/logout", tenant_a.issuer())).unwrap();
-    url.query_pairs_mut()
-        .append_pair("client_id", tenant_a.client_id())
-        .append_pair("returnTo", app.join("logged-out").unwrap().as_str());
-    browser_a.go(url, None).await.left();
-    let tokens = inbox.lock().unwrap().clone();
-    assert_eq!(tokens.len(), 1, "one logout token from A");
-
-    // Sent to the app under B's host, A's token is refused and ends nothing.
+    // Auth0 posts every domain's tokens to the application's one back-channel URI, whose
+    // host is one site: A's token arrives under B's host, and ends A's session only.
+    let token_a = provider_logout(&tenant_a, &browser_a, &inbox).await;
     let under_b = client
-        .handle_backchannel_logout(&tokens[0], &request(HOST_B, &[]))
+        .handle_backchannel_logout(&token_a, &request(HOST_B, &[]))
         .await;
-    assert!(
-        matches!(under_b, Err(Error::InvalidLogoutToken(_))),
-        "{under_b:?}"
-    );
-    assert!(sub(&a, HOST_A).await.is_some(), "A's session stays");
-    assert!(sub(&b, HOST_B).await.is_some(), "B's session stays");
-
-    // Under A's host it ends A's session, and not B's (same user, other domain).
-    let under_a = client
-        .handle_backchannel_logout(&tokens[0], &request(HOST_A, &[]))
-        .await;
-    assert_eq!(under_a.unwrap(), 1, "one session ended");
+    assert_eq!(under_b.unwrap(), 1, "one session ended");
     assert!(sub(&a, HOST_A).await.is_none(), "A's session ended");
     assert!(sub(&b, HOST_B).await.is_some(), "B's session stays");
+    // Once only, whichever host it comes under next.
+    let again = client
+        .handle_backchannel_logout(&token_a, &request(HOST_A, &[]))
+        .await;
+    assert!(
+        matches!(again, Err(Error::InvalidLogoutToken(_))),
+        "{again:?}"
+    );
+
+    // B's token under A's host ends B's session.
+    let token_b = provider_logout(&tenant_b, &browser_b, &inbox).await;
+    let under_a = client
+        .handle_backchannel_logout(&token_b, &request(HOST_A, &[]))
+        .await;
+    assert_eq!(under_a.unwrap(), 1, "one session ended");
+    assert!(sub(&b, HOST_B).await.is_none(), "B's session ended");
+}
+
+#[tokio::test]
+async fn a_logout_token_of_an_unlisted_issuer_is_refused_before_any_request() {
+    let (issuer_a, hits_a) = counting_provider().await;
+    let (unlisted, hits_unlisted) = counting_provider().await;
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
+    let client = client(&app, "id", "secret", &issuer_a, &[(HOST_A, &issuer_a)]);
+    let forged = |claims: serde_json::Value| {
+        use base64::Engine as _;
+        let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let header = br#"{"alg":"RS256","typ":"logout+jwt","kid":"k"}"#;
+        format!(
+            "{}.{}.c2ln",
+            b64(header),
+            b64(claims.to_string().as_bytes())
+        )
+    };
+    // The unlisted issuer, spelt as it is and as a look-alike of a listed one.
+    let look_alike = format!("{issuer_a}.evil.example.net");
+    for iss in [
+        unlisted.as_str(),
+        look_alike.as_str(),
+        "https://attacker.example.net/",
+    ] {
+        let token = forged(json!({"iss": iss, "aud": "id", "sub": "auth0|1"}));
+        let refused = client
+            .handle_backchannel_logout(&token, &request(HOST_A, &[]))
+            .await;
+        assert!(
+            matches!(&refused, Err(Error::InvalidLogoutToken(r)) if r.contains("not a domain of this app")),
+            "{iss}: {refused:?}"
+        );
+    }
+    assert_eq!(
+        hits_unlisted.load(Ordering::SeqCst),
+        0,
+        "nothing fetched from it"
+    );
+    assert_eq!(
+        hits_a.load(Ordering::SeqCst),
+        0,
+        "nor from the listed domain"
+    );
 }
 
 #[tokio::test]

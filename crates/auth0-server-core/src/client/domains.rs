@@ -130,6 +130,14 @@ pub trait DomainResolver: Send + Sync + 'static {
     async fn site(&self, _context: &DomainResolverContext) -> Option<String> {
         None
     }
+
+    /// Every Auth0 domain this resolver may return. Back-channel logout accepts a logout
+    /// token whose issuer is one of them (or the configured domain), verified with that
+    /// domain's discovery document and keys, whichever site the provider posted it to. The
+    /// default, none, accepts only tokens of the domain the request itself resolves to.
+    async fn domains(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A [`DomainResolver`] from a fixed list: the request's host (with its port if it has one,
@@ -195,6 +203,10 @@ impl DomainResolver for AllowListResolver {
     /// listed without one is not taken).
     async fn site(&self, context: &DomainResolverContext) -> Option<String> {
         self.entry(&context.host()?).map(|(host, _)| host.clone())
+    }
+
+    async fn domains(&self) -> Vec<String> {
+        self.hosts.values().cloned().collect()
     }
 }
 
@@ -349,6 +361,38 @@ impl super::ServerClient {
             current: here.origin().ascii_serialization(),
         })
     }
+
+    /// The provider a back-channel logout token is verified with: that of the domain its
+    /// (not yet verified) issuer names, when the resolver lists it
+    /// ([`DomainResolver::domains`]) or it is the configured domain; else the token is refused
+    /// before any request goes out. `request` is the provider of the request's own domain.
+    pub(crate) async fn logout_token_provider(
+        &self,
+        token: &str,
+        request: Arc<Provider>,
+    ) -> Result<Arc<Provider>, Error> {
+        let domains = &self.inner.domains;
+        // Without a resolver, or with no readable issuer, the request's domain verifies it
+        // (and says what is wrong with it).
+        let Some(issuer) = unverified_issuer(token).filter(|_| domains.has_resolver()) else {
+            return Ok(request);
+        };
+        let wanted = normalize_domain(&issuer);
+        if wanted == request.domain() {
+            return Ok(request);
+        }
+        match domains.for_issuer(&wanted).await {
+            Some(provider) => {
+                tracing::debug!(domain = %provider.domain(), "oidc.logout_token_domain");
+                Ok(provider)
+            }
+            None => Err(Error::InvalidLogoutToken(
+                "its issuer is not a domain of this app: list the domain in the domain \
+                 resolver (DomainResolver::domains) to accept its logout tokens"
+                    .to_owned(),
+            )),
+        }
+    }
 }
 
 /// `configured` with its host (and port, when `site` has one) replaced by `site`'s.
@@ -369,6 +413,18 @@ fn on_site(configured: &Url, site: &str) -> Result<Url, Error> {
         url.set_port(listed.port()).map_err(|()| bad())?;
     }
     Ok(url)
+}
+
+/// The `iss` claim of a JWT, read without verifying anything (to pick the keys it is then
+/// verified with).
+fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
 }
 
 /// The configured domain's provider, the resolver and the other domains' providers.
@@ -438,6 +494,19 @@ impl Domains {
             .site(&DomainResolverContext::from_store_context(cx))
             .await?;
         Some(site.trim().to_ascii_lowercase()).filter(|s| !s.is_empty())
+    }
+
+    /// The provider of `domain` (normalised) when it is the configured domain or one the
+    /// resolver lists; `None` (and nothing fetched) otherwise.
+    pub(crate) async fn for_issuer(&self, domain: &str) -> Option<Arc<Provider>> {
+        if domain == self.default.domain() {
+            return Some(self.default.clone());
+        }
+        let listed = self.resolver.as_ref()?.domains().await;
+        let found = listed.iter().find(|d| {
+            issuer_url(d).is_ok_and(|issuer| normalize_domain(issuer.as_str()) == domain)
+        })?;
+        self.for_domain(found).ok()
     }
 
     fn for_domain(&self, domain: &str) -> Result<Arc<Provider>, Error> {
@@ -613,6 +682,11 @@ mod tests {
             uri.unwrap().unwrap().as_str(),
             "http://127.0.0.1:5000/callback?x=1"
         );
+        let domains = Everyone.domains().await;
+        assert!(
+            domains.is_empty(),
+            "no other domain's logout tokens by default"
+        );
     }
 
     #[test]
@@ -623,6 +697,25 @@ mod tests {
         }
         let ok = on_site(&configured, "shop.example.com:8443").unwrap();
         assert_eq!(ok.as_str(), "https://shop.example.com:8443/callback");
+    }
+
+    #[test]
+    fn the_unverified_issuer_is_read_from_the_payload_only() {
+        use base64::Engine as _;
+        let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let token = |payload: &str| format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload));
+        assert_eq!(
+            unverified_issuer(&token(r#"{"iss":"https://login.b.example.com/"}"#)).as_deref(),
+            Some("https://login.b.example.com/")
+        );
+        for bad in [
+            token(r#"{"iss":7}"#),
+            token("[]"),
+            "a.%%%.c".to_owned(),
+            "x".to_owned(),
+        ] {
+            assert_eq!(unverified_issuer(&bad), None, "{bad}");
+        }
     }
 
     #[tokio::test]
