@@ -6,6 +6,11 @@
 //! resolver must map it onto a fixed list of domains the app owns, never turn it into a
 //! domain: [`AllowListResolver`] does exactly that, and a host it does not know is
 //! [`Error::UnknownDomain`] before anything is sent anywhere.
+//!
+//! A resolver may also name the request's site ([`DomainResolver::site`]: logins then come
+//! back to the configured redirect URI on that listed host) and list its domains
+//! ([`DomainResolver::domains`]: back-channel logout then accepts a token of any of them,
+//! verified with that domain's keys, whichever site's host it was posted to).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -112,6 +117,19 @@ impl DomainResolverContext {
 ///             "shop.example.fr" => Some("login.example.fr".into()),
 ///             _ => None,
 ///         }
+///     }
+///
+///     /// Each site's logins come back to its own callback.
+///     async fn site(&self, context: &DomainResolverContext) -> Option<String> {
+///         let host = context.host()?;
+///         ["shop.example.de", "shop.example.fr"]
+///             .contains(&host.as_str())
+///             .then_some(host)
+///     }
+///
+///     /// Back-channel logout tokens of both domains are accepted.
+///     async fn domains(&self) -> Vec<String> {
+///         vec!["login.example.de".into(), "login.example.fr".into()]
 ///     }
 /// }
 /// ```
