@@ -390,3 +390,43 @@ async fn a_logout_token_of_either_domain_through_the_one_backchannel_uri_ends_th
     );
     assert_eq!(me_under(&base, HOST_A, &a).await, user, "A's session stays");
 }
+
+/// A logout token with these claims and a signature nobody made.
+fn unsigned_logout_token(issuer: &str) -> String {
+    let b64 = |v: &str| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
+    };
+    let claims = format!(r#"{{"iss":"{issuer}","aud":"id","sub":"auth0|1","sid":"s"}}"#);
+    format!(
+        "{}.{}.c2ln",
+        b64(r#"{"alg":"RS256","kid":"k"}"#),
+        b64(&claims)
+    )
+}
+
+#[tokio::test]
+async fn a_logout_token_of_an_issuer_the_app_does_not_list_is_refused_without_any_request() {
+    let (issuer, hits) = counting_provider().await;
+    let (unlisted, unlisted_hits) = counting_provider().await;
+    let base = serve(&issuer, "id", "secret", &[(HOST_A, issuer.as_str())]).await;
+    let http = reqwest::Client::new();
+    for iss in [unlisted.as_str(), "https://attacker.example.net/"] {
+        let response = http
+            .post(format!("{base}/backchannel-logout"))
+            .header(HOST, HOST_A)
+            .form(&[("logout_token", unsigned_logout_token(iss))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{iss}");
+        let text = page(response, HOST_A).await;
+        assert!(text.contains("not a domain of this app"), "{text}");
+    }
+    assert_eq!(
+        unlisted_hits.load(Ordering::SeqCst),
+        0,
+        "the unlisted issuer was not asked"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nor the listed domain");
+}
