@@ -113,10 +113,9 @@ where
 async fn log_in_on_each_site(
     client: &ServerClient,
     app: &Url,
-    provider: &oidc::Provider,
+    (provider, a_browser): (&oidc::Provider, &oidc::Browser),
     tenant: &auth0_dev_tenant::RunningDevTenant,
 ) -> (Vec<(String, String)>, Vec<(String, String)>) {
-    let a_browser = oidc::Browser::new(provider);
     let issuer_a = provider.issuer.clone();
     let site_a = callback_on(app, HOST_A);
     let a = login(client, HOST_A, |url| async move {
@@ -166,7 +165,8 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
     ];
     let client = client(&app, &id, &secret, &provider.issuer, &hosts);
 
-    let (a, b) = log_in_on_each_site(&client, &app, &provider, &tenant).await;
+    let browser = oidc::Browser::new(&provider);
+    let (a, b) = log_in_on_each_site(&client, &app, (&provider, &browser), &tenant).await;
 
     // A session is a session only under the domain that made it.
     let user_a = client.get_user(&request(HOST_A, &a)).await.unwrap();
@@ -230,6 +230,57 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
                 .is_none()
         );
     }
+}
+
+#[tokio::test]
+async fn the_real_providers_logout_token_under_the_other_sites_host_ends_only_its_session() {
+    let Some(provider) = oidc::Provider::from_env() else {
+        return;
+    };
+    let (app, inbox) = logout_token_inbox().await;
+    let extra = json!({"redirect_uris": [callback_on(&app, HOST_A)]});
+    let (id, secret) = provider
+        .register_with(&app, "two domains, back-channel", "logged-out", extra)
+        .await;
+    let tenant = DevTenant::builder()
+        .client_id(&id)
+        .client_secret(&secret)
+        .redirect_uri(callback_on(&app, HOST_B))
+        .start()
+        .await
+        .unwrap();
+    let hosts = [
+        (HOST_A, provider.issuer.as_str()),
+        (HOST_B, tenant.domain()),
+    ];
+    let client = client(&app, &id, &secret, &provider.issuer, &hosts);
+    let browser = oidc::Browser::new(&provider);
+    let (a, b) = log_in_on_each_site(&client, &app, (&provider, &browser), &tenant).await;
+
+    // The user logs out at domain A's provider (RP-initiated, with A's ID token as the hint);
+    // it posts its logout token to the application's one back-channel URI.
+    let session = client.get_session(&request(HOST_A, &a)).await.unwrap();
+    let discovery = provider.discovery().await;
+    let mut end = Url::parse(discovery["end_session_endpoint"].as_str().unwrap()).unwrap();
+    end.query_pairs_mut()
+        .append_pair("client_id", &id)
+        .append_pair("id_token_hint", &session.unwrap().id_token.unwrap())
+        .append_pair(
+            "post_logout_redirect_uri",
+            app.join("logged-out").unwrap().as_str(),
+        );
+    browser.navigate(end).await;
+    let token = inbox.lock().unwrap().pop().expect("A's logout token");
+
+    // That URI's host is site B's: the token is A's all the same, and ends A's session only.
+    let ended = client
+        .handle_backchannel_logout(&token, &request(HOST_B, &[]))
+        .await;
+    assert_eq!(ended.unwrap(), 1);
+    let under_a = client.get_user(&request(HOST_A, &a)).await.unwrap();
+    assert!(under_a.is_none(), "A's session ended");
+    let under_b = client.get_user(&request(HOST_B, &b)).await.unwrap();
+    assert!(under_b.is_some(), "B's session stays");
 }
 
 #[tokio::test]
