@@ -235,7 +235,9 @@ pub enum Error {
         /// The request's host as it came (empty when it had none); attacker-controlled.
         host: String,
     },
-    /// A login's callback arrived under another domain than the one the login started under.
+    /// A login's callback arrived under another domain (or, for two sites of one domain,
+    /// another site: then `started` and `current` are the sites' origins) than the one the
+    /// login started under.
     #[error(
         "this login started under the domain {started} but its callback came under {current}: \
          start the login again from the same site"
