@@ -35,24 +35,37 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(auth0: &Auth0) -> Router<
         .route(&c.backchannel_logout_path, post(backchannel_logout))
 }
 
-fn app_origin(auth: &Auth) -> String {
+/// This request's site's origin: that of the redirect URI its logins come back to (per site
+/// under a domain resolver that names sites, see `ServerClient::redirect_uri_for`; never
+/// taken from the `Host` header as it came).
+async fn app_origin(auth: &Auth) -> String {
     // A client without a redirect URI (CIBA only) has no origin: no absolute returnTo is
-    // accepted then.
-    auth.client()
-        .config()
-        .redirect_uri()
-        .map(|uri| uri.origin().ascii_serialization())
-        .unwrap_or_default()
+    // accepted then, and a logout always asks first.
+    match auth.client().redirect_uri_for(auth.context()).await {
+        Ok(uri) => uri
+            .map(|uri| uri.origin().ascii_serialization())
+            .unwrap_or_default(),
+        Err(error) => {
+            tracing::warn!(%error, "this site's redirect URI cannot be built");
+            String::new()
+        }
+    }
 }
 
-fn checked_return_to(auth: &Auth, target: Option<&str>) -> Option<String> {
+async fn checked_return_to(auth: &Auth, target: Option<&str>) -> Option<String> {
     let config = auth.auth0.config();
-    target.and_then(|t| safe_return_to(t, &app_origin(auth), &config.allowed_return_origins))
+    let target = target?;
+    safe_return_to(
+        target,
+        &app_origin(auth).await,
+        &config.allowed_return_origins,
+    )
 }
 
 async fn login(auth: Auth, Query(query): Query<BTreeMap<String, String>>) -> Response {
     let config = auth.auth0.config();
     let return_to = checked_return_to(&auth, query.get("returnTo").map(String::as_str))
+        .await
         .unwrap_or_else(|| config.default_return_to.clone());
     let options = StartLoginOptions {
         app_state: Some(json!({ "returnTo": return_to })),
@@ -88,6 +101,7 @@ async fn callback(auth: Auth, uri: Uri) -> Response {
                 .and_then(|s| s.get("returnTo"))
                 .and_then(Value::as_str);
             let to = checked_return_to(&auth, target)
+                .await
                 .unwrap_or_else(|| config.default_return_to.clone());
             Redirect::to(&to).into_response()
         }
@@ -128,8 +142,8 @@ async fn logout_request(
     return_to: Option<&String>,
 ) -> Response {
     let config = auth.auth0.config();
-    let return_to = checked_return_to(auth, return_to.map(String::as_str));
-    match initiator(headers, &app_origin(auth)) {
+    let return_to = checked_return_to(auth, return_to.map(String::as_str)).await;
+    match initiator(headers, &app_origin(auth).await) {
         Initiator::Trusted(evidence) => {
             tracing::debug!(evidence, "logout");
             end_session(auth, return_to).await
@@ -155,7 +169,7 @@ async fn end_session(auth: &Auth, return_to: Option<String>) -> Response {
     let config = auth.auth0.config();
     let local = return_to.unwrap_or_else(|| config.default_return_to.clone());
     let absolute = if local.starts_with('/') {
-        format!("{}{local}", app_origin(auth))
+        format!("{}{local}", app_origin(auth).await)
     } else {
         local.clone()
     };

@@ -78,12 +78,19 @@
 //!   [`DevTenantBuilder::authorization_details_type`] (`authorization_details` of that type
 //!   granted as asked and answered by the token endpoint), and
 //!   [`DevTenantBuilder::require_mfa_for_audience`] (refreshes for that API answered
-//!   `mfa_required` with an `mfa_token` and `mfa_requirements`).
+//!   `mfa_required` with an `mfa_token` and `mfa_requirements`), or
+//!   [`DevTenantBuilder::require_mfa_for_user`] (all of that user's refreshes).
+//! - **The MFA API** (Auth0's): `GET /mfa/authenticators`, `POST /mfa/associate` (OTP, SMS,
+//!   voice, e-mail; the first enrollment also gives a recovery code), `POST /mfa/challenge`,
+//!   `DELETE /mfa/authenticators/{id}`, and the `mfa-otp`, `mfa-oob` and `mfa-recovery-code`
+//!   grants. Codes are dev codes: an OTP is [`dev_otp`] (not RFC 6238;
+//!   [`DevTenant::mfa_otp`]), and messages are not sent: [`DevTenant::mfa_binding_code`]
+//!   reads the binding code "sent" to a phone number or address.
 //!
 //! # Limits
 //!
-//! One application (client); no passwords, consent screens, MFA API (it can only say MFA is
-//! required), organization invitations or pushed authorization requests; state is lost when the process stops, and a new signing key is
+//! One application (client); no passwords, consent screens, MFA at login (only refreshes ask
+//! for it), push (Guardian) or WebAuthn factors, organization invitations or pushed authorization requests; state is lost when the process stops, and a new signing key is
 //! made at each start (sessions of the app survive, but their ID tokens no longer verify as
 //! `id_token_hint`). A used refresh token is never accepted again, even a second later (Auth0
 //! can allow a reuse interval). There are no other connections: a linked account is made
@@ -115,6 +122,9 @@ pub use config::{
     LOGOUT_TOKEN_LIFETIME, MAX_LIFETIME,
 };
 pub use endpoints::ciba::PendingBackchannelRequest;
+pub use endpoints::mfa::{
+    MAX_MFA_ATTEMPTS, MFA_TOKEN_LIFETIME, OOB_CODE_LIFETIME, OTP_STEP, dev_otp,
+};
 pub use endpoints::passwordless::{MAX_OTP_ATTEMPTS, PASSWORDLESS_CODE_LIFETIME};
 pub use endpoints::{LOGIN_FORM_PATH, MAX_CLIENT_ASSERTION_LIFETIME};
 pub use error::Error;

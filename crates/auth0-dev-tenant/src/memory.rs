@@ -216,6 +216,8 @@ pub(crate) struct Memory {
         HashMap<(String, String), crate::endpoints::passwordless::PendingPasswordless>,
     /// Token Vault and custom token exchange (`crate::vault`).
     pub(crate) vault: crate::vault::VaultMemory,
+    /// The MFA API's tokens, authenticators, challenges and codes.
+    pub(crate) mfa: crate::endpoints::mfa::MfaMemory,
 }
 
 impl Memory {
@@ -233,6 +235,7 @@ impl Memory {
         self.backchannel.retain(|_, r| r.forget_at > now);
         self.passwordless.retain(|_, p| p.expires_at > now);
         self.vault.sweep(now);
+        self.mfa.sweep(now, &self.grants);
     }
 
     /// The user a `sub` names: one told of by e-mail, or one with a session or grant here.

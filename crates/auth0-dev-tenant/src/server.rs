@@ -226,6 +226,26 @@ impl DevTenant {
         crate::endpoints::ciba::answer(&self.inner, id, approve)
     }
 
+    /// The current one-time password of the MFA OTP authenticator enrolled with `secret` (the
+    /// `secret` of its enrollment answer): [`dev_otp`](crate::dev_otp) at the tenant's clock,
+    /// a dev code, not RFC 6238.
+    ///
+    /// ```
+    /// # use auth0_dev_tenant::{DevTenant, DevTenantConfig};
+    /// let tenant = DevTenant::new(DevTenantConfig::default(), "http://127.0.0.1:5000/")?;
+    /// assert_eq!(tenant.mfa_otp("JBSWY3DPEHPK3PXP").len(), 6);
+    /// # Ok::<(), auth0_dev_tenant::Error>(())
+    /// ```
+    pub fn mfa_otp(&self, secret: &str) -> String {
+        crate::endpoints::mfa::current_otp(&self.inner, secret)
+    }
+
+    /// The binding code last "sent" by SMS, voice or e-mail to this phone number or address
+    /// (an MFA OOB enrollment or challenge), as the user would read it; `None` if none was.
+    pub fn mfa_binding_code(&self, to: &str) -> Option<String> {
+        crate::endpoints::mfa::binding_code_sent(&self.inner, to)
+    }
+
     /// The passwordless code last "sent" to `recipient` (an e-mail address or an E.164
     /// phone number) and not yet used or expired: the dev tenant sends no mail or SMS.
     ///

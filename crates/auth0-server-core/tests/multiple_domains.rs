@@ -69,6 +69,24 @@ fn client(
         .unwrap()
 }
 
+/// Where a login started under `host` comes back to: the app's redirect URI (`app`'s
+/// `callback`) on that site, with the app's port unless the site is listed with one.
+fn callback_on(app: &Url, host: &str) -> String {
+    let port = app.port().unwrap();
+    match host.contains(':') {
+        true => format!("http://{host}/callback"),
+        false => format!("http://{host}:{port}/callback"),
+    }
+}
+
+/// The `redirect_uri` an authorization URL carries.
+fn redirect_uri_of(url: &Url) -> String {
+    url.query_pairs()
+        .find(|(name, _)| name == "redirect_uri")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
 /// A login under `host` in a browser that `authorize` drives from the authorization URL to
 /// the callback URL; returns the session's cookies.
 async fn login<F, Fut>(client: &ServerClient, host: &str, authorize: F) -> Vec<(String, String)>
@@ -90,6 +108,37 @@ where
     cx.cookies()
 }
 
+/// Logs in under each host at its own provider (A: the real provider, B: the dev tenant),
+/// each coming back to its own site's callback; returns the two sessions' cookies.
+async fn log_in_on_each_site(
+    client: &ServerClient,
+    app: &Url,
+    (provider, a_browser): (&oidc::Provider, &oidc::Browser),
+    tenant: &auth0_dev_tenant::RunningDevTenant,
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let issuer_a = provider.issuer.clone();
+    let site_a = callback_on(app, HOST_A);
+    let a = login(client, HOST_A, |url| async move {
+        assert!(url.as_str().starts_with(&issuer_a), "{url}");
+        assert_eq!(redirect_uri_of(&url), site_a);
+        let callback = a_browser.navigate(url).await.left_at;
+        assert!(callback.as_str().starts_with(&site_a), "{callback}");
+        callback
+    })
+    .await;
+    let b_browser = dev_tenant::Browser::new(tenant);
+    let issuer_b = tenant.issuer().to_owned();
+    let site_b = callback_on(app, HOST_B);
+    let b = login(client, HOST_B, |url| async move {
+        assert!(url.as_str().starts_with(&issuer_b), "{url}");
+        assert_eq!(redirect_uri_of(&url), site_b);
+        b_browser.authorize(url).await.0
+    })
+    .await;
+
+    (a, b)
+}
+
 #[tokio::test]
 async fn two_domains_one_app_each_session_only_under_its_own_domain() {
     let Some(provider) = oidc::Provider::from_env() else {
@@ -97,11 +146,15 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    let (id, secret) = provider.register(&app, "two domains", "logged-out").await;
+    // Each provider knows only its own site's callback.
+    let extra = json!({"redirect_uris": [callback_on(&app, HOST_A)]});
+    let (id, secret) = provider
+        .register_with(&app, "two domains", "logged-out", extra)
+        .await;
     let tenant = DevTenant::builder()
         .client_id(&id)
         .client_secret(&secret)
-        .redirect_uri(app.join("callback").unwrap().as_str())
+        .redirect_uri(callback_on(&app, HOST_B))
         .logout_uri(app.join("logged-out").unwrap().as_str())
         .start()
         .await
@@ -112,21 +165,8 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
     ];
     let client = client(&app, &id, &secret, &provider.issuer, &hosts);
 
-    // Each host logs in at its own provider.
-    let a_browser = oidc::Browser::new(&provider);
-    let issuer_a = provider.issuer.clone();
-    let a = login(&client, HOST_A, |url| async move {
-        assert!(url.as_str().starts_with(&issuer_a), "{url}");
-        a_browser.navigate(url).await.left_at
-    })
-    .await;
-    let b_browser = dev_tenant::Browser::new(&tenant);
-    let issuer_b = tenant.issuer().to_owned();
-    let b = login(&client, HOST_B, |url| async move {
-        assert!(url.as_str().starts_with(&issuer_b), "{url}");
-        b_browser.authorize(url).await.0
-    })
-    .await;
+    let browser = oidc::Browser::new(&provider);
+    let (a, b) = log_in_on_each_site(&client, &app, (&provider, &browser), &tenant).await;
 
     // A session is a session only under the domain that made it.
     let user_a = client.get_user(&request(HOST_A, &a)).await.unwrap();
@@ -152,27 +192,32 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
         .await;
     assert!(matches!(token, Err(Error::MissingSession)), "{token:?}");
 
-    // Logout sends each to its own provider; under the other domain it touches nothing.
+    let issuers = [provider.issuer.as_str(), tenant.issuer()];
+    logout_goes_to_each_sites_provider(&client, [&a, &b], issuers).await;
+}
+
+/// Logout sends each site's session to its own provider (`issuers`: A's, B's); under the
+/// other domain it touches nothing.
+async fn logout_goes_to_each_sites_provider(
+    client: &ServerClient,
+    [a, b]: [&Vec<(String, String)>; 2],
+    [issuer_a, issuer_b]: [&str; 2],
+) {
     let options = LogoutOptions::default();
     let elsewhere = client
-        .logout(options.clone(), &request(HOST_B, &a))
+        .logout(options.clone(), &request(HOST_B, a))
         .await
         .unwrap();
-    assert!(
-        matches!(&elsewhere, LogoutRedirect::Provider(u) if u.as_str().starts_with(tenant.issuer()))
-    );
+    assert!(matches!(&elsewhere, LogoutRedirect::Provider(u) if u.as_str().starts_with(issuer_b)));
     assert!(
         client
-            .get_user(&request(HOST_A, &a))
+            .get_user(&request(HOST_A, a))
             .await
             .unwrap()
             .is_some(),
         "A's session stays"
     );
-    for (host, cookies, issuer) in [
-        (HOST_A, &a, &provider.issuer),
-        (HOST_B, &b, &tenant.issuer().to_owned()),
-    ] {
+    for (host, cookies, issuer) in [(HOST_A, a, issuer_a), (HOST_B, b, issuer_b)] {
         let cx = request(host, cookies);
         let LogoutRedirect::Provider(url) = client.logout(options.clone(), &cx).await.unwrap()
         else {
@@ -193,9 +238,61 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
 }
 
 #[tokio::test]
+async fn the_real_providers_logout_token_under_the_other_sites_host_ends_only_its_session() {
+    let Some(provider) = oidc::Provider::from_env() else {
+        return;
+    };
+    let (app, inbox) = logout_token_inbox().await;
+    let extra = json!({"redirect_uris": [callback_on(&app, HOST_A)]});
+    let (id, secret) = provider
+        .register_with(&app, "two domains, back-channel", "logged-out", extra)
+        .await;
+    let tenant = DevTenant::builder()
+        .client_id(&id)
+        .client_secret(&secret)
+        .redirect_uri(callback_on(&app, HOST_B))
+        .start()
+        .await
+        .unwrap();
+    let hosts = [
+        (HOST_A, provider.issuer.as_str()),
+        (HOST_B, tenant.domain()),
+    ];
+    let client = client(&app, &id, &secret, &provider.issuer, &hosts);
+    let browser = oidc::Browser::new(&provider);
+    let (a, b) = log_in_on_each_site(&client, &app, (&provider, &browser), &tenant).await;
+
+    // The user logs out at domain A's provider (RP-initiated, with A's ID token as the hint);
+    // it posts its logout token to the application's one back-channel URI.
+    let session = client.get_session(&request(HOST_A, &a)).await.unwrap();
+    let discovery = provider.discovery().await;
+    let mut end = Url::parse(discovery["end_session_endpoint"].as_str().unwrap()).unwrap();
+    end.query_pairs_mut()
+        .append_pair("client_id", &id)
+        .append_pair("id_token_hint", &session.unwrap().id_token.unwrap())
+        .append_pair(
+            "post_logout_redirect_uri",
+            app.join("logged-out").unwrap().as_str(),
+        );
+    browser.navigate(end).await;
+    let token = inbox.lock().unwrap().pop().expect("A's logout token");
+
+    // That URI's host is site B's: the token is A's all the same, and ends A's session only.
+    let ended = client
+        .handle_backchannel_logout(&token, &request(HOST_B, &[]))
+        .await;
+    assert_eq!(ended.unwrap(), 1);
+    let under_a = client.get_user(&request(HOST_A, &a)).await.unwrap();
+    assert!(under_a.is_none(), "A's session ended");
+    let under_b = client.get_user(&request(HOST_B, &b)).await.unwrap();
+    assert!(under_b.is_some(), "B's session stays");
+}
+
+#[tokio::test]
 async fn a_login_started_under_one_domain_does_not_complete_under_another() {
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
     let tenant_a = DevTenant::builder()
-        .any_loopback_redirect_uri()
+        .redirect_uri(callback_on(&app, HOST_A))
         .start()
         .await
         .unwrap();
@@ -206,7 +303,6 @@ async fn a_login_started_under_one_domain_does_not_complete_under_another() {
         .start()
         .await
         .unwrap();
-    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
     let hosts = [(HOST_A, tenant_a.domain()), (HOST_B, tenant_b.domain())];
     let client = client(
         &app,
@@ -396,14 +492,16 @@ async fn logout_token_inbox() -> (Url, Arc<std::sync::Mutex<Vec<String>>>) {
     (app, inbox)
 }
 
-/// A dev tenant for `app` (its callback, any loopback logout URL, its back-channel logout
-/// endpoint), with the client id and secret of `like` when given.
+/// A dev tenant for `app`'s site `host` (that site's callback, any loopback logout URL,
+/// `app`'s back-channel logout endpoint: the one URI the application has), with the client
+/// id and secret of `like` when given.
 async fn tenant_for(
     app: &Url,
+    host: &str,
     like: Option<&auth0_dev_tenant::RunningDevTenant>,
 ) -> auth0_dev_tenant::RunningDevTenant {
     let mut builder = DevTenant::builder()
-        .redirect_uri(app.join("callback").unwrap().as_str())
+        .redirect_uri(callback_on(app, host))
         .any_loopback_logout_uri()
         .backchannel_logout_uri(app.join("backchannel-logout").unwrap().as_str());
     if let Some(like) = like {
@@ -414,19 +512,31 @@ async fn tenant_for(
     builder.start().await.unwrap()
 }
 
+/// Ends `browser`'s provider session at `tenant` (Auth0's `/v2/logout`), which POSTs a logout
+/// token to the app; returns that token.
+async fn provider_logout(
+    tenant: &auth0_dev_tenant::RunningDevTenant,
+    browser: &dev_tenant::Browser,
+    inbox: &std::sync::Mutex<Vec<String>>,
+) -> String {
+    let mut url = Url::parse(&format!("{}v2/logout", tenant.issuer())).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", tenant.client_id())
+        .append_pair("returnTo", "http://127.0.0.1:5000/logged-out");
+    browser.go(url, None).await.left();
+    let mut tokens = inbox.lock().unwrap();
+    assert_eq!(tokens.len(), 1, "one logout token from {}", tenant.issuer());
+    tokens.remove(0)
+}
+
 #[tokio::test]
-async fn a_backchannel_logout_ends_only_its_domains_session_and_only_under_its_host() {
+async fn a_backchannel_logout_of_any_listed_domain_ends_only_that_domains_sessions() {
     let (app, inbox) = logout_token_inbox().await;
-    let tenant_a = tenant_for(&app, None).await;
-    let tenant_b = tenant_for(&app, Some(&tenant_a)).await;
+    let tenant_a = tenant_for(&app, HOST_A, None).await;
+    let tenant_b = tenant_for(&app, HOST_B, Some(&tenant_a)).await;
     let hosts = [(HOST_A, tenant_a.domain()), (HOST_B, tenant_b.domain())];
-    let client = client(
-        &app,
-        tenant_a.client_id(),
-        tenant_a.client_secret(),
-        tenant_a.domain(),
-        &hosts,
-    );
+    let (id, secret) = (tenant_a.client_id(), tenant_a.client_secret());
+    let client = client(&app, id, secret, tenant_a.domain(), &hosts);
     // The same person (same e-mail, so the same `sub`) logs in under each host.
     let browser_a = dev_tenant::Browser::new(&tenant_a);
     let a = login(&client, HOST_A, |url| async {
@@ -451,33 +561,110 @@ async fn a_backchannel_logout_ends_only_its_domains_session_and_only_under_its_h
     assert_eq!(sub(&a, HOST_A).await, sub(&b, HOST_B).await);
     assert!(sub(&a, HOST_A).await.is_some());
 
-    // Domain A's provider session ends: A POSTs its logout token to the app.
-    let mut url = Url::parse(&format!("{}v2/logout", tenant_a.issuer())).unwrap();
-    url.query_pairs_mut()
-        .append_pair("client_id", tenant_a.client_id())
-        .append_pair("returnTo", app.join("logged-out").unwrap().as_str());
-    browser_a.go(url, None).await.left();
-    let tokens = inbox.lock().unwrap().clone();
-    assert_eq!(tokens.len(), 1, "one logout token from A");
-
-    // Sent to the app under B's host, A's token is refused and ends nothing.
+    // Auth0 posts every domain's tokens to the application's one back-channel URI, whose
+    // host is one site: A's token arrives under B's host, and ends A's session only.
+    let token_a = provider_logout(&tenant_a, &browser_a, &inbox).await;
     let under_b = client
-        .handle_backchannel_logout(&tokens[0], &request(HOST_B, &[]))
+        .handle_backchannel_logout(&token_a, &request(HOST_B, &[]))
         .await;
-    assert!(
-        matches!(under_b, Err(Error::InvalidLogoutToken(_))),
-        "{under_b:?}"
-    );
-    assert!(sub(&a, HOST_A).await.is_some(), "A's session stays");
-    assert!(sub(&b, HOST_B).await.is_some(), "B's session stays");
-
-    // Under A's host it ends A's session, and not B's (same user, other domain).
-    let under_a = client
-        .handle_backchannel_logout(&tokens[0], &request(HOST_A, &[]))
-        .await;
-    assert_eq!(under_a.unwrap(), 1, "one session ended");
+    assert_eq!(under_b.unwrap(), 1, "one session ended");
     assert!(sub(&a, HOST_A).await.is_none(), "A's session ended");
     assert!(sub(&b, HOST_B).await.is_some(), "B's session stays");
+    // Once only, whichever host it comes under next.
+    let again = client
+        .handle_backchannel_logout(&token_a, &request(HOST_A, &[]))
+        .await;
+    assert!(
+        matches!(again, Err(Error::InvalidLogoutToken(_))),
+        "{again:?}"
+    );
+
+    // B's token under A's host ends B's session.
+    let token_b = provider_logout(&tenant_b, &browser_b, &inbox).await;
+    let under_a = client
+        .handle_backchannel_logout(&token_b, &request(HOST_A, &[]))
+        .await;
+    assert_eq!(under_a.unwrap(), 1, "one session ended");
+    assert!(sub(&b, HOST_B).await.is_none(), "B's session ended");
+}
+
+#[tokio::test]
+async fn a_logout_token_of_an_unlisted_issuer_is_refused_before_any_request() {
+    let (issuer_a, hits_a) = counting_provider().await;
+    let (unlisted, hits_unlisted) = counting_provider().await;
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
+    let client = client(&app, "id", "secret", &issuer_a, &[(HOST_A, &issuer_a)]);
+    let forged = |claims: serde_json::Value| {
+        use base64::Engine as _;
+        let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let header = br#"{"alg":"RS256","typ":"logout+jwt","kid":"k"}"#;
+        format!(
+            "{}.{}.c2ln",
+            b64(header),
+            b64(claims.to_string().as_bytes())
+        )
+    };
+    // The unlisted issuer, spelt as it is and as a look-alike of a listed one.
+    let look_alike = format!("{issuer_a}.evil.example.net");
+    for iss in [
+        unlisted.as_str(),
+        look_alike.as_str(),
+        "https://attacker.example.net/",
+    ] {
+        let token = forged(json!({"iss": iss, "aud": "id", "sub": "auth0|1"}));
+        let refused = client
+            .handle_backchannel_logout(&token, &request(HOST_A, &[]))
+            .await;
+        assert!(
+            matches!(&refused, Err(Error::InvalidLogoutToken(r)) if r.contains("not a domain of this app")),
+            "{iss}: {refused:?}"
+        );
+    }
+    assert_eq!(
+        hits_unlisted.load(Ordering::SeqCst),
+        0,
+        "nothing fetched from it"
+    );
+    assert_eq!(
+        hits_a.load(Ordering::SeqCst),
+        0,
+        "nor from the listed domain"
+    );
+}
+
+#[tokio::test]
+async fn a_login_started_on_one_site_does_not_complete_on_another_site_of_the_same_domain() {
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
+    let tenant = DevTenant::builder()
+        .redirect_uri(callback_on(&app, HOST_A))
+        .redirect_uri(callback_on(&app, HOST_B))
+        .start()
+        .await
+        .unwrap();
+    let hosts = [(HOST_A, tenant.domain()), (HOST_B, tenant.domain())];
+    let (id, secret) = (tenant.client_id(), tenant.client_secret());
+    let client = client(&app, id, secret, tenant.domain(), &hosts);
+    let cx = request(HOST_A, &[]);
+    let url = client
+        .start_interactive_login(StartLoginOptions::default(), &cx)
+        .await
+        .unwrap();
+    let (callback, _) = dev_tenant::Browser::new(&tenant).authorize(url).await;
+    // The browser's cookies carried over to the other site (a shared cookie domain).
+    let under_b = request(HOST_B, &cx.cookies());
+    let done = client
+        .complete_interactive_login(callback.as_str(), &under_b)
+        .await;
+    let Err(Error::DomainMismatch { started, current }) = done else {
+        panic!(
+            "completed on the other site: {:?}",
+            done.map(|d| d.user.sub)
+        );
+    };
+    assert_eq!(started, format!("http://{HOST_A}:5000"));
+    assert_eq!(current, format!("http://{HOST_B}"));
+    let user = client.get_user(&request(HOST_B, &under_b.cookies())).await;
+    assert!(user.unwrap().is_none(), "nobody logged in");
 }
 
 /// Answers the one backchannel request `tenant` has waiting, as the user's device.

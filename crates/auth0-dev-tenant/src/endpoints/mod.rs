@@ -7,6 +7,8 @@ mod client_assertion;
 mod discovery;
 mod exchange;
 mod logout;
+pub(crate) mod mfa;
+mod mfa_grants;
 pub(crate) mod passwordless;
 mod token;
 mod userinfo;
@@ -52,6 +54,13 @@ pub(crate) fn router() -> Router<Shared> {
             "/passwordless/verify_redirect",
             get(passwordless::verify_redirect),
         )
+        .route("/mfa/authenticators", get(mfa::list))
+        .route(
+            "/mfa/authenticators/{id}",
+            axum::routing::delete(mfa::delete),
+        )
+        .route("/mfa/associate", post(mfa::associate))
+        .route("/mfa/challenge", post(mfa::challenge))
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

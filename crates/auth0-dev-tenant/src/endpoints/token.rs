@@ -15,7 +15,6 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{OAuthError, Params, Shared, client_assertion, no_store};
-use crate::extras::mfa_required_body;
 use crate::memory::{
     AccessRecord, Grant, Memory, RefreshRecord, USED_CODE_MEMORY, UsedCode, has_scope, hash,
     parse_scope, random_token,
@@ -59,6 +58,9 @@ fn handle(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Value, OA
         Some(super::exchange::FEDERATED_GRANT_TYPE) => super::exchange::federated(tenant, &params),
         Some(super::exchange::TOKEN_EXCHANGE_GRANT_TYPE) => {
             super::exchange::custom(tenant, &params)
+        }
+        Some(g) if super::mfa_grants::GRANT_TYPES.contains(&g) => {
+            super::mfa_grants::grant(tenant, g, &params)
         }
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
@@ -332,14 +334,17 @@ fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
         Some(audience) => Some(audience.to_owned()),
         None => grant.audience.clone(),
     };
-    if tenant.config.extras.requires_mfa(audience.as_deref()) {
-        tracing::info!("a refresh for an API that requires MFA: mfa_required");
-        return Err(OAuthError::new(
-            StatusCode::FORBIDDEN,
-            "mfa_required",
-            "Multifactor authentication required",
-        )
-        .with_body(mfa_required_body()));
+    let extras = &tenant.config.extras;
+    if (extras.requires_mfa(audience.as_deref()) || extras.requires_mfa_of(&grant.user))
+        && !memory.mfa.verified(grant_id)
+    {
+        return Err(super::mfa::required(
+            tenant,
+            &mut memory,
+            &grant,
+            &scope,
+            audience.as_deref(),
+        ));
     }
     if let Some(record) = memory.refresh_tokens.get_mut(&token_hash) {
         record.used = true;

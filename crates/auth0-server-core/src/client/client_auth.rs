@@ -424,7 +424,7 @@ impl ClientAuth {
 
     /// Puts the credentials on one attempt of a request: HTTP Basic, or `client_id` with the
     /// secret or a fresh assertion for `audience` in the form.
-    fn apply(
+    pub(crate) fn apply(
         &self,
         request: reqwest::RequestBuilder,
         client_id: &str,

@@ -6,6 +6,11 @@
 //! resolver must map it onto a fixed list of domains the app owns, never turn it into a
 //! domain: [`AllowListResolver`] does exactly that, and a host it does not know is
 //! [`Error::UnknownDomain`] before anything is sent anywhere.
+//!
+//! A resolver may also name the request's site ([`DomainResolver::site`]: logins then come
+//! back to the configured redirect URI on that listed host) and list its domains
+//! ([`DomainResolver::domains`]: back-channel logout then accepts a token of any of them,
+//! verified with that domain's keys, whichever site's host it was posted to).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -113,6 +118,19 @@ impl DomainResolverContext {
 ///             _ => None,
 ///         }
 ///     }
+///
+///     /// Each site's logins come back to its own callback.
+///     async fn site(&self, context: &DomainResolverContext) -> Option<String> {
+///         let host = context.host()?;
+///         ["shop.example.de", "shop.example.fr"]
+///             .contains(&host.as_str())
+///             .then_some(host)
+///     }
+///
+///     /// Back-channel logout tokens of both domains are accepted.
+///     async fn domains(&self) -> Vec<String> {
+///         vec!["login.example.de".into(), "login.example.fr".into()]
+///     }
 /// }
 /// ```
 #[async_trait::async_trait]
@@ -120,6 +138,24 @@ pub trait DomainResolver: Send + Sync + 'static {
     /// The Auth0 domain for this request (`login.example.com`; `https://` is accepted), or
     /// `None` when the request is not for a domain of this app.
     async fn resolve(&self, context: &DomainResolverContext) -> Option<String>;
+
+    /// The app's own host this request is for, exactly as the app lists it
+    /// (`shop.example.com`, or with a port), or `None`. When it names one, a login started by
+    /// the request comes back to the configured redirect URI on that host (see
+    /// [`ServerClient::redirect_uri_for`](super::ServerClient::redirect_uri_for)), and its
+    /// callback must come to the same site. Return a host from your own list, never the
+    /// request's `Host` as it came. The default, `None`, keeps the one configured redirect URI.
+    async fn site(&self, _context: &DomainResolverContext) -> Option<String> {
+        None
+    }
+
+    /// Every Auth0 domain this resolver may return. Back-channel logout accepts a logout
+    /// token whose issuer is one of them (or the configured domain), verified with that
+    /// domain's discovery document and keys, whichever site the provider posted it to. The
+    /// default, none, accepts only tokens of the domain the request itself resolves to.
+    async fn domains(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A [`DomainResolver`] from a fixed list: the request's host (with its port if it has one,
@@ -160,13 +196,18 @@ impl AllowListResolver {
         self
     }
 
-    fn lookup(&self, host: &str) -> Option<String> {
-        if let Some(domain) = self.hosts.get(host) {
-            return Some(domain.clone());
+    /// The listed host `host` matches (itself, else without its port) and its domain.
+    fn entry(&self, host: &str) -> Option<(&String, &String)> {
+        if let Some(entry) = self.hosts.get_key_value(host) {
+            return Some(entry);
         }
         let (name, port) = host.rsplit_once(':')?;
         let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
-        is_port.then(|| self.hosts.get(name).cloned()).flatten()
+        is_port.then(|| self.hosts.get_key_value(name)).flatten()
+    }
+
+    fn lookup(&self, host: &str) -> Option<String> {
+        self.entry(host).map(|(_, domain)| domain.clone())
     }
 }
 
@@ -174,6 +215,16 @@ impl AllowListResolver {
 impl DomainResolver for AllowListResolver {
     async fn resolve(&self, context: &DomainResolverContext) -> Option<String> {
         self.lookup(&context.host()?)
+    }
+
+    /// The listed host the request matched (as listed, so a port the request added to a host
+    /// listed without one is not taken).
+    async fn site(&self, context: &DomainResolverContext) -> Option<String> {
+        self.entry(&context.host()?).map(|(host, _)| host.clone())
+    }
+
+    async fn domains(&self) -> Vec<String> {
+        self.hosts.values().cloned().collect()
     }
 }
 
@@ -256,6 +307,144 @@ impl super::ServerClient {
     }
 }
 
+impl super::ServerClient {
+    /// The callback URL a login started by this request comes back to: the configured
+    /// redirect URI, or, when the domain resolver names the request's site
+    /// ([`DomainResolver::site`]; [`AllowListResolver`] does), that URI on the site's listed
+    /// host (and its port, when listed with one). `None` when the client has no redirect URI.
+    /// Built only from configuration and the resolver's list, never from the `Host` header.
+    ///
+    /// ```no_run
+    /// use auth0_server_core::client::{AllowListResolver, ServerClient};
+    /// use auth0_server_core::store::StoreContext;
+    /// use http::{HeaderMap, HeaderValue, header::HOST};
+    ///
+    /// # async fn demo() -> Result<(), auth0_server_core::client::Error> {
+    /// let client = ServerClient::from_env() // AUTH0_REDIRECT_URI=https://acme.example.com/callback
+    ///     .domain_resolver(
+    ///         AllowListResolver::new()
+    ///             .host("acme.example.com", "login.acme.example.com")
+    ///             .host("globex.example.com", "login.globex.example.com"),
+    ///     )
+    ///     .build()?;
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(HOST, HeaderValue::from_static("globex.example.com"));
+    /// let cx = StoreContext::from_headers(&headers);
+    /// let callback = client.redirect_uri_for(&cx).await?;
+    /// assert_eq!(callback.unwrap().as_str(), "https://globex.example.com/callback");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] when the site the resolver named is not a host.
+    pub async fn redirect_uri_for(&self, cx: &StoreContext) -> Result<Option<Url>, Error> {
+        match self.site_redirect_uri(cx).await? {
+            Some(url) => Ok(Some(url)),
+            None => Ok(self.inner.config.redirect_uri.clone()),
+        }
+    }
+
+    /// The configured redirect URI on the request's site, when the resolver names one.
+    async fn site_redirect_uri(&self, cx: &StoreContext) -> Result<Option<Url>, Error> {
+        let Some(configured) = &self.inner.config.redirect_uri else {
+            return Ok(None);
+        };
+        match self.inner.domains.site(cx).await {
+            Some(site) => on_site(configured, &site).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Refuses a login's callback on another site than the one the login started on (two
+    /// sites may share an Auth0 domain, so [`check_transaction_domain`] does not see it).
+    ///
+    /// [`check_transaction_domain`]: Self::check_transaction_domain
+    pub(crate) async fn check_transaction_site(
+        &self,
+        recorded: Option<&str>,
+        cx: &StoreContext,
+    ) -> Result<(), Error> {
+        let (Some(here), Some(started)) = (
+            self.site_redirect_uri(cx).await?,
+            recorded.and_then(|r| Url::parse(r).ok()),
+        ) else {
+            return Ok(());
+        };
+        if started.origin() == here.origin() {
+            return Ok(());
+        }
+        Err(Error::DomainMismatch {
+            started: started.origin().ascii_serialization(),
+            current: here.origin().ascii_serialization(),
+        })
+    }
+
+    /// The provider a back-channel logout token is verified with: that of the domain its
+    /// (not yet verified) issuer names, when the resolver lists it
+    /// ([`DomainResolver::domains`]) or it is the configured domain; else the token is refused
+    /// before any request goes out. `request` is the provider of the request's own domain.
+    pub(crate) async fn logout_token_provider(
+        &self,
+        token: &str,
+        request: Arc<Provider>,
+    ) -> Result<Arc<Provider>, Error> {
+        let domains = &self.inner.domains;
+        // Without a resolver, or with no readable issuer, the request's domain verifies it
+        // (and says what is wrong with it).
+        let Some(issuer) = unverified_issuer(token).filter(|_| domains.has_resolver()) else {
+            return Ok(request);
+        };
+        let wanted = normalize_domain(&issuer);
+        if wanted == request.domain() {
+            return Ok(request);
+        }
+        match domains.for_issuer(&wanted).await {
+            Some(provider) => {
+                tracing::debug!(domain = %provider.domain(), "oidc.logout_token_domain");
+                Ok(provider)
+            }
+            None => Err(Error::InvalidLogoutToken(
+                "its issuer is not a domain of this app: list the domain in the domain \
+                 resolver (DomainResolver::domains) to accept its logout tokens"
+                    .to_owned(),
+            )),
+        }
+    }
+}
+
+/// `configured` with its host (and port, when `site` has one) replaced by `site`'s.
+fn on_site(configured: &Url, site: &str) -> Result<Url, Error> {
+    let bad = || {
+        Error::Configuration(format!(
+            "the domain resolver named the site {site:?}, which is not a host or host:port"
+        ))
+    };
+    let listed = Url::parse(&format!("{}://{site}/", configured.scheme())).map_err(|_| bad())?;
+    let plain = listed.path() == "/" && listed.username().is_empty() && listed.query().is_none();
+    if !plain {
+        return Err(bad());
+    }
+    let mut url = configured.clone();
+    url.set_host(listed.host_str()).map_err(|_| bad())?;
+    if listed.port().is_some() {
+        url.set_port(listed.port()).map_err(|()| bad())?;
+    }
+    Ok(url)
+}
+
+/// The `iss` claim of a JWT, read without verifying anything (to pick the keys it is then
+/// verified with).
+fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
+}
+
 /// The configured domain's provider, the resolver and the other domains' providers.
 pub(crate) struct Domains {
     default: Arc<Provider>,
@@ -314,6 +503,28 @@ impl Domains {
                 Err(Error::UnknownDomain { host })
             }
         }
+    }
+
+    /// The site the resolver names for this request ([`DomainResolver::site`]).
+    pub(crate) async fn site(&self, cx: &StoreContext) -> Option<String> {
+        let resolver = self.resolver.as_ref()?;
+        let site = resolver
+            .site(&DomainResolverContext::from_store_context(cx))
+            .await?;
+        Some(site.trim().to_ascii_lowercase()).filter(|s| !s.is_empty())
+    }
+
+    /// The provider of `domain` (normalised) when it is the configured domain or one the
+    /// resolver lists; `None` (and nothing fetched) otherwise.
+    pub(crate) async fn for_issuer(&self, domain: &str) -> Option<Arc<Provider>> {
+        if domain == self.default.domain() {
+            return Some(self.default.clone());
+        }
+        let listed = self.resolver.as_ref()?.domains().await;
+        let found = listed.iter().find(|d| {
+            issuer_url(d).is_ok_and(|issuer| normalize_domain(issuer.as_str()) == domain)
+        })?;
+        self.for_domain(found).ok()
     }
 
     fn for_domain(&self, domain: &str) -> Result<Arc<Provider>, Error> {
@@ -423,6 +634,106 @@ mod tests {
             assert_eq!(err.code(), "unknown_domain", "{err}");
         }
         assert_eq!(d.cached(), 0, "nothing set up for a refused host");
+    }
+
+    fn client_with(resolver: impl DomainResolver) -> crate::client::ServerClient {
+        crate::client::ServerClient::builder()
+            .domain("login.a.example.com")
+            .client_id("id")
+            .client_secret("secret")
+            .secret("a-secret-of-at-least-thirty-two-bytes")
+            .redirect_uri("http://127.0.0.1:5000/callback?x=1")
+            .session_backend(auth0_store_memory::MemoryBackend::new())
+            .transaction_backend(auth0_store_memory::MemoryTransactionBackend::new())
+            .domain_resolver(resolver)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_sites_redirect_uri_is_built_from_the_list_never_from_the_host_as_sent() {
+        let list = AllowListResolver::new()
+            .host("a.example.com", "login.a.example.com")
+            .host("B.example.com:8443", "login.b.example.com");
+        let client = client_with(list);
+        for (host, callback) in [
+            ("a.example.com", "http://a.example.com:5000/callback?x=1"),
+            // A port the listed host does not have is not taken from the request.
+            (
+                "A.example.com:6666",
+                "http://a.example.com:5000/callback?x=1",
+            ),
+            (
+                "b.example.com:8443",
+                "http://b.example.com:8443/callback?x=1",
+            ),
+            // Not a site of this app: the configured redirect URI (such a request is
+            // refused before any login starts).
+            ("evil.example.net", "http://127.0.0.1:5000/callback?x=1"),
+            (
+                "a.example.com.evil.net",
+                "http://127.0.0.1:5000/callback?x=1",
+            ),
+        ] {
+            let uri = client.redirect_uri_for(&request_to(host)).await.unwrap();
+            assert_eq!(uri.unwrap().as_str(), callback, "{host}");
+        }
+    }
+
+    /// A resolver that maps every host to one domain and names no site.
+    struct Everyone;
+
+    #[async_trait::async_trait]
+    impl DomainResolver for Everyone {
+        async fn resolve(&self, _context: &DomainResolverContext) -> Option<String> {
+            Some("login.a.example.com".to_owned())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resolver_that_names_no_site_keeps_the_configured_redirect_uri() {
+        let client = client_with(Everyone);
+        let uri = client
+            .redirect_uri_for(&request_to("evil.example.net"))
+            .await;
+        assert_eq!(
+            uri.unwrap().unwrap().as_str(),
+            "http://127.0.0.1:5000/callback?x=1"
+        );
+        let domains = Everyone.domains().await;
+        assert!(
+            domains.is_empty(),
+            "no other domain's logout tokens by default"
+        );
+    }
+
+    #[test]
+    fn a_listed_site_that_is_not_a_host_is_a_configuration_error() {
+        let configured = Url::parse("https://app.example.com/callback").unwrap();
+        for site in ["evil.example.net/path", "user@evil.example.net", "a b", ""] {
+            assert!(on_site(&configured, site).is_err(), "{site:?}");
+        }
+        let ok = on_site(&configured, "shop.example.com:8443").unwrap();
+        assert_eq!(ok.as_str(), "https://shop.example.com:8443/callback");
+    }
+
+    #[test]
+    fn the_unverified_issuer_is_read_from_the_payload_only() {
+        use base64::Engine as _;
+        let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let token = |payload: &str| format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload));
+        assert_eq!(
+            unverified_issuer(&token(r#"{"iss":"https://login.b.example.com/"}"#)).as_deref(),
+            Some("https://login.b.example.com/")
+        );
+        for bad in [
+            token(r#"{"iss":7}"#),
+            token("[]"),
+            "a.%%%.c".to_owned(),
+            "x".to_owned(),
+        ] {
+            assert_eq!(unverified_issuer(&bad), None, "{bad}");
+        }
     }
 
     #[tokio::test]

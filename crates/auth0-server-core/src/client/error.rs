@@ -108,6 +108,49 @@ pub enum Error {
         /// The factors the provider requires (`mfa_requirements`), when it said.
         mfa_requirements: Option<super::MfaRequirements>,
     },
+    /// MFA API: the sealed `mfa_token` cannot be opened (not one this client sealed, or
+    /// sealed under a secret no longer configured).
+    #[error(
+        "the MFA token is not valid (not sealed by this application, or under a secret it no          longer has): start again from the request that answered mfa_required"
+    )]
+    MfaTokenInvalid,
+    /// MFA API: the sealed `mfa_token` is older than
+    /// [`MFA_TOKEN_TTL`](super::MFA_TOKEN_TTL); nothing was sent.
+    #[error(
+        "the MFA token expired: start again from the request that answered mfa_required, which          gives a new one"
+    )]
+    MfaTokenExpired,
+    /// MFA API: the provider says the `mfa_token` or the challenge expired (`expired_token`).
+    #[error("the MFA token or challenge expired at the provider{}: challenge again, or start again from the request that answered mfa_required", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    MfaExpired {
+        /// The provider's `error_description`.
+        description: Option<String>,
+    },
+    /// MFA API: the provider refused the code (`invalid_grant` to an MFA grant: a wrong OTP
+    /// or binding code, a used or unknown `oob_code` or recovery code).
+    #[error("the MFA code was not accepted{}: ask the user for the code again (an OOB code or recovery code works once)", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    MfaCodeRejected {
+        /// The provider's `error_description`.
+        description: Option<String>,
+    },
+    /// MFA API: too many wrong codes (`too_many_attempts`).
+    #[error("too many wrong MFA codes{}: wait, then start again from the request that answered mfa_required", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    MfaTooManyAttempts {
+        /// The provider's `error_description`.
+        description: Option<String>,
+    },
+    /// MFA API: another refusal by the provider.
+    #[error("{operation} failed: {error}{}; check the factor, the authenticator id and that the application may use the MFA grant types", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Mfa {
+        /// Which call.
+        operation: super::MfaOperation,
+        /// The OAuth error code.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The HTTP status.
+        status: u16,
+    },
     /// The refresh failed.
     #[error("the access token could not be refreshed: {error}{}; the user may need to log in again", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     RefreshFailed {
@@ -192,7 +235,9 @@ pub enum Error {
         /// The request's host as it came (empty when it had none); attacker-controlled.
         host: String,
     },
-    /// A login's callback arrived under another domain than the one the login started under.
+    /// A login's callback arrived under another domain (or, for two sites of one domain,
+    /// another site: then `started` and `current` are the sites' origins) than the one the
+    /// login started under.
     #[error(
         "this login started under the domain {started} but its callback came under {current}: \
          start the login again from the same site"
@@ -303,6 +348,12 @@ impl Error {
             Self::MissingSession => "missing_session",
             Self::MissingRefreshToken => "missing_refresh_token",
             Self::MfaRequired { .. } => "mfa_required",
+            Self::MfaTokenInvalid => "mfa_token_invalid",
+            Self::MfaTokenExpired => "mfa_token_expired",
+            Self::MfaExpired { .. } => "mfa_expired",
+            Self::MfaCodeRejected { .. } => "mfa_invalid_code",
+            Self::MfaTooManyAttempts { .. } => "too_many_attempts",
+            Self::Mfa { operation, .. } => operation.code(),
             Self::RefreshFailed { .. } => "failed_to_refresh_token",
             Self::RefreshSubjectMismatch => "refresh_subject_mismatch",
             Self::OrganizationMismatch(_) => "organization_token_validation_error",

@@ -259,9 +259,9 @@ impl ServerClient {
             Some(uri) => Url::parse(uri).map_err(|_| {
                 Error::InvalidArgument(format!("redirect_uri {uri:?} is not an absolute URL"))
             })?,
-            None => config
-                .redirect_uri
-                .clone()
+            None => self
+                .redirect_uri_for(cx)
+                .await?
                 .ok_or(super::config::MISSING_REDIRECT_URI)?,
         };
         let LoginPlan {
@@ -471,6 +471,8 @@ impl ServerClient {
             .await?
             .ok_or(Error::MissingTransaction)?;
         self.check_transaction_domain(transaction.domain.as_deref())?;
+        self.check_transaction_site(transaction.redirect_uri.as_deref(), cx)
+            .await?;
         let metadata = self.provider().metadata().await?;
         let code = check_callback(&query, &metadata)?;
         let tokens = self.exchange_code(code, &transaction, &metadata).await?;

@@ -218,6 +218,15 @@ impl ServerClient {
     /// When ending the sessions fails, the token is forgotten again so that the provider may
     /// retry it.
     ///
+    /// Under a domain resolver ([`ServerClientBuilder::domain_resolver`]), the request's host
+    /// must be one the app serves, and the token may be of any domain the resolver lists
+    /// ([`DomainResolver::domains`]) or the configured domain: it is verified with that
+    /// domain's discovery document and keys, and ends only that domain's sessions. A token of
+    /// another issuer is refused before any request goes out.
+    ///
+    /// [`ServerClientBuilder::domain_resolver`]: super::ServerClientBuilder::domain_resolver
+    /// [`DomainResolver::domains`]: super::DomainResolver::domains
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidLogoutToken`] for a token that fails validation or is a replay (answer
@@ -228,7 +237,8 @@ impl ServerClient {
         logout_token: &str,
         cx: &StoreContext,
     ) -> Result<u64, Error> {
-        let provider = self.request_provider(cx).await?;
+        let request = self.request_provider(cx).await?;
+        let provider = self.logout_token_provider(logout_token, request).await?;
         domains::within(
             provider,
             self.backchannel_logout_under_domain(logout_token, cx),

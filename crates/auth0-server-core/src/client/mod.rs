@@ -36,6 +36,7 @@ mod login;
 mod logout;
 mod metadata;
 mod mfa;
+mod mfa_api;
 mod params;
 mod passwordless;
 mod refresh;
@@ -71,6 +72,11 @@ pub use login::{LoginResult, StartLoginOptions};
 pub use logout::{LogoutOptions, LogoutRedirect};
 pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
 pub use mfa::{MFA_TOKEN_IDENTIFIER, MfaRequirement, MfaRequirements, MfaToken};
+pub use mfa_api::{
+    Authenticator, Challenge, Enrollment, MFA_OOB_GRANT_TYPE, MFA_OTP_GRANT_TYPE,
+    MFA_RECOVERY_CODE_GRANT_TYPE, MFA_TOKEN_TTL, Mfa, MfaChallengeType, MfaEnrollment,
+    MfaOperation, MfaVerification, MfaVerified,
+};
 pub use params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, scope_for_audience};
 pub use passwordless::{
     DEFAULT_PASSWORDLESS_EMAIL_SCOPE, DEFAULT_PASSWORDLESS_SMS_SCOPE, FORWARDED_FOR_HEADER,

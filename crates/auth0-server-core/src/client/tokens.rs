@@ -346,7 +346,7 @@ impl ServerClient {
 
     /// The user of the ID token a refresh brought, if any, once validated and checked to be
     /// the session's user.
-    async fn refreshed_user(
+    pub(super) async fn refreshed_user(
         &self,
         state: &StateData,
         response: &TokenResponse,
@@ -373,7 +373,7 @@ impl ServerClient {
     /// Merges the refreshed tokens into the session and saves it, compare-and-set: when
     /// another request wrote it meanwhile, re-reads it and merges again (unless that request
     /// saved these very tokens), up to [`SAVE_ATTEMPTS`] times.
-    async fn save_refreshed(
+    pub(super) async fn save_refreshed(
         &self,
         mut current: StateData,
         new_set: &TokenSet,
