@@ -300,3 +300,37 @@ async fn a_refresh_token_kept_outside_a_session_is_exchanged_too() {
         .unwrap_err();
     assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
 }
+
+/// Auth0 requires refresh-token rotation off for Token Vault: with it off, the tenant's
+/// refresh grant answers no new refresh token and the one refresh token keeps working for
+/// refreshes and exchanges alike.
+#[tokio::test]
+async fn without_rotation_one_refresh_token_serves_refreshes_and_exchanges() {
+    let setup = Setup::start_with(
+        |t| t.federated_connection(GOOGLE).refresh_token_rotation(false),
+        |c| c.audience(API),
+    )
+    .await;
+    let browser = Browser::new(&setup.tenant);
+    let (_, cx, _) = setup.login(&browser).await;
+    let session = setup.client.get_session(&cx).await.unwrap().unwrap();
+    let refresh_token = session.refresh_token.unwrap();
+    let creds = (setup.tenant.client_id(), setup.tenant.client_secret());
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.as_str()),
+    ];
+    for _ in 0..2 {
+        let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("refresh_token").is_none(), "not rotated: {body}");
+    }
+    let token = setup
+        .client
+        .get_access_token_for_connection(google(), &cx)
+        .await
+        .unwrap();
+    assert!(setup.tenant.tenant().connection_token_owner(&token.token).is_some());
+    let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+    assert_eq!(status, 200, "still good after the exchange: {body}");
+}
