@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use auth0_test_support::dev_tenant as support;
 
-use auth0_server_core::client::{ConnectionTokenOptions, Error};
+use auth0_server_core::client::{AccessTokenOptions, ConnectionTokenOptions, Error};
 use auth0_server_core::clock::ManualClock;
 use auth0_server_core::store::StoreContext;
 use support::*;
@@ -301,6 +301,61 @@ async fn a_refresh_token_kept_outside_a_session_is_exchanged_too() {
     assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
 }
 
+/// Two requests of one browser whose session is in its cookie: one refreshes the access
+/// token (the tenant rotates the refresh token), the other, which read the cookie before,
+/// asks for a connection token. The exchange must not send the refresh token the refresh
+/// spent: the tenant would take it for a stolen one and end the grant (the user logged out).
+#[tokio::test]
+async fn an_exchange_racing_a_refresh_that_rotated_the_refresh_token_keeps_the_user_logged_in() {
+    let setup = Setup::start_with(
+        |t| t.federated_connection(GOOGLE),
+        |c| {
+            c.audience(API).state_store_with(|settings| {
+                Arc::new(auth0_store_cookie::CookieStateStore::from_settings(settings))
+            })
+        },
+    )
+    .await;
+    let browser = Browser::new(&setup.tenant);
+    let (_, cx, _) = setup.login(&browser).await;
+    let before = cx.cookies();
+    let refreshing = StoreContext::from_cookies(before.clone());
+    let force = AccessTokenOptions {
+        force_refresh: true,
+        ..AccessTokenOptions::default()
+    };
+    setup
+        .client
+        .get_access_token(force.clone(), &refreshing)
+        .await
+        .unwrap();
+    let stale = StoreContext::from_cookies(before);
+    let token = setup
+        .client
+        .get_access_token_for_connection(google(), &stale)
+        .await
+        .unwrap();
+    assert!(setup.tenant.tenant().connection_token_owner(&token.token).is_some());
+    let session = |cx: &StoreContext| {
+        let next = StoreContext::from_cookies(cx.cookies());
+        let client = setup.client.clone();
+        async move { client.get_session(&next).await.unwrap().unwrap() }
+    };
+    let rotated = session(&refreshing).await.refresh_token.unwrap();
+    assert_eq!(
+        session(&stale).await.refresh_token,
+        Some(rotated.clone()),
+        "the stale request's session got the refresh token it exchanged"
+    );
+    let creds = (setup.tenant.client_id(), setup.tenant.client_secret());
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rotated.as_str()),
+    ];
+    let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+    assert_eq!(status, 200, "the grant still works: {body}");
+}
+
 /// Auth0 requires refresh-token rotation off for Token Vault: with it off, the tenant's
 /// refresh grant answers no new refresh token and the one refresh token keeps working for
 /// refreshes and exchanges alike.
@@ -333,4 +388,57 @@ async fn without_rotation_one_refresh_token_serves_refreshes_and_exchanges() {
     assert!(setup.tenant.tenant().connection_token_owner(&token.token).is_some());
     let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
     assert_eq!(status, 200, "still good after the exchange: {body}");
+}
+
+/// A token got for an account named by a login hint is that account's: a call without a hint
+/// (the user's default account) exchanges for its own, and both stay in the session.
+#[tokio::test]
+async fn a_call_without_a_login_hint_never_gets_the_token_of_a_hinted_account() {
+    let (setup, cx) = logged_in(None).await;
+    let hinted = setup
+        .client
+        .get_access_token_for_connection(google().login_hint(EMAIL), &cx)
+        .await
+        .unwrap();
+    let next = StoreContext::from_cookies(cx.cookies());
+    let plain = setup
+        .client
+        .get_access_token_for_connection(google(), &next)
+        .await
+        .unwrap();
+    assert_ne!(plain.token, hinted.token, "not the hinted account's token");
+    let session = setup.client.get_session(&next).await.unwrap().unwrap();
+    let hints: Vec<&str> = session
+        .connection_token_sets
+        .iter()
+        .map(|t| t.login_hint.as_str())
+        .collect();
+    assert_eq!(hints, [EMAIL, ""]);
+    let again = setup
+        .client
+        .get_access_token_for_connection(google().login_hint(""), &next)
+        .await
+        .unwrap();
+    assert_eq!(again, plain, "an empty hint is no hint");
+}
+
+/// `force_refresh` exchanges again although the session holds a valid token.
+#[tokio::test]
+async fn force_refresh_exchanges_again() {
+    let (setup, cx) = logged_in(None).await;
+    let first = setup
+        .client
+        .get_access_token_for_connection(google(), &cx)
+        .await
+        .unwrap();
+    let next = StoreContext::from_cookies(cx.cookies());
+    let forced = setup
+        .client
+        .get_access_token_for_connection(google().force_refresh(true), &next)
+        .await
+        .unwrap();
+    assert_ne!(forced.token, first.token);
+    let session = setup.client.get_session(&next).await.unwrap().unwrap();
+    assert_eq!(session.connection_token_sets.len(), 1);
+    assert_eq!(session.connection_token_sets[0].access_token, forced.token);
 }

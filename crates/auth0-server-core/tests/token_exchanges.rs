@@ -15,7 +15,8 @@ use auth0_server_core::client::{
     FEDERATED_CONNECTION_GRANT_TYPE, FEDERATED_CONNECTION_TOKEN_TYPE, REFRESH_TOKEN_TYPE,
     TOKEN_EXCHANGE_GRANT_TYPE,
 };
-use auth0_server_core::store::StoreContext;
+use auth0_server_core::model::{LogoutTokenClaims, StateData};
+use auth0_server_core::store::{ServerSideStateStore, StateStore, StoreContext, StoreError};
 use josekit::jwk::KeyPair as _;
 use josekit::jws::ES256;
 use serde_json::json;
@@ -382,4 +383,75 @@ async fn on_the_cookie_store_both_ride_in_the_session_cookie() {
     let next = StoreContext::from_cookies(fresh.cookies());
     let user = h.client.get_user(&next).await.unwrap().unwrap();
     assert_eq!(user.sub, "auth0|legacy-1");
+}
+
+/// A session store that keeps no `internal` part (a session written before it existed, or
+/// by a store of the app's own): every session then has the same empty `sid` and a
+/// `created_at` of 0.
+struct WithoutInternal(ServerSideStateStore<auth0_store_memory::MemoryBackend>);
+
+#[async_trait::async_trait]
+impl StateStore for WithoutInternal {
+    async fn set(
+        &self,
+        identifier: &str,
+        state: &StateData,
+        rotate: bool,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        let mut state = state.clone();
+        state.internal = Default::default();
+        self.0.set(identifier, &state, rotate, cx).await
+    }
+
+    async fn get(
+        &self,
+        identifier: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<StateData>, StoreError> {
+        self.0.get(identifier, cx).await
+    }
+
+    async fn delete(&self, identifier: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        self.0.delete(identifier, cx).await
+    }
+
+    async fn delete_by_logout_token(
+        &self,
+        claims: &LogoutTokenClaims,
+        cx: &StoreContext,
+    ) -> Result<u64, StoreError> {
+        self.0.delete_by_logout_token(claims, cx).await
+    }
+}
+
+/// Two users' sessions without an `internal` part: the exchange one makes must never be
+/// handed to the other.
+#[tokio::test]
+async fn sessions_without_internal_data_never_share_a_connection_token() {
+    let secrets = auth0_server_core::Secrets::parse(SECRET).unwrap();
+    let store = WithoutInternal(ServerSideStateStore::new(
+        auth0_store_memory::MemoryBackend::new(),
+        &secrets,
+    ));
+    let h = Harness::start_with(|b| b.state_store(std::sync::Arc::new(store))).await;
+    let mut sessions = Vec::new();
+    for sub in ["auth0|user-a", "auth0|user-b"] {
+        let cx = StoreContext::new();
+        h.login_with_claims(json!({"sub": sub}), &cx).await.unwrap();
+        sessions.push(StoreContext::from_cookies(cx.cookies()));
+    }
+    for (cx, token) in sessions.iter().zip(["token-of-a", "token-of-b"]) {
+        h.provider.push_token(
+            200,
+            &[],
+            json!({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}),
+        );
+        let got = h
+            .client
+            .get_access_token_for_connection(ConnectionTokenOptions::new("google-oauth2"), cx)
+            .await
+            .unwrap();
+        assert_eq!(got.token, token, "each user gets their own connection token");
+    }
 }
