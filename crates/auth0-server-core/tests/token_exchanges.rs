@@ -295,6 +295,31 @@ async fn a_login_whose_id_token_is_for_another_client_starts_no_session() {
     );
 }
 
+/// The Python SDK's configuration keeps the scope and audience in `authorization_params`: a
+/// login by exchange asks for them (`offline_access`, so the session gets a refresh token),
+/// as `/login` does.
+#[tokio::test]
+async fn a_login_by_exchange_asks_for_the_configured_authorization_params() {
+    let h = Harness::start_with(|b| {
+        b.authorization_param("scope", "openid profile offline_access")
+            .authorization_param("audience", "https://api.example.com")
+    })
+    .await;
+    h.provider
+        .push_token(200, &[], json!({"access_token": "at", "expires_in": 3600}));
+    let options = CustomTokenExchangeOptions::new("t", "urn:acme:mcp-token").scope("read:data");
+    let _refused_without_id_token = h
+        .client
+        .login_with_custom_token_exchange(options, &StoreContext::new())
+        .await;
+    let form = last_form(&h);
+    let scopes: BTreeSet<&str> = form["scope"].split_whitespace().collect();
+    for wanted in ["openid", "profile", "offline_access", "read:data"] {
+        assert!(scopes.contains(wanted), "{wanted} missing: {scopes:?}");
+    }
+    assert_eq!(form["audience"], "https://api.example.com");
+}
+
 #[tokio::test]
 async fn a_login_without_an_id_token_is_refused() {
     let h = Harness::start().await;

@@ -124,10 +124,10 @@ pub struct StartLoginOptions {
 }
 
 /// What a login asks for besides the protocol's own parameters.
-struct LoginPlan {
-    params: BTreeMap<String, String>,
-    audience: Option<String>,
-    organization: Option<String>,
+pub(super) struct LoginPlan {
+    pub(super) params: BTreeMap<String, String>,
+    pub(super) audience: Option<String>,
+    pub(super) organization: Option<String>,
     max_age: Option<u64>,
 }
 
@@ -317,7 +317,7 @@ impl ServerClient {
     /// per-login authorization parameters (reserved ones dropped, JSON values as JSON text),
     /// the merged scope, the audience (typed, else an `audience` parameter, per login first)
     /// and the organization.
-    fn login_plan(&self, options: &StartLoginOptions) -> Result<LoginPlan, Error> {
+    pub(super) fn login_plan(&self, options: &StartLoginOptions) -> Result<LoginPlan, Error> {
         let config = &self.inner.config;
         let mut merged = AuthorizationParams::new();
         for (name, value) in config

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::http::{Retry, TokenAnswer};
-use super::login::{LoginResult, TokenResponse, login_organization, merge_scopes, user_claims};
+use super::login::{LoginResult, StartLoginOptions, TokenResponse, user_claims};
 use super::{Error, ServerClient, TokenEndpointResponse, domains, jwt};
 use crate::model::TransactionData;
 use crate::store::StoreContext;
@@ -220,8 +220,9 @@ impl ServerClient {
     /// [`custom_token_exchange`](Self::custom_token_exchange)) and starts a session in `cx`
     /// from the answer, as an interactive login does: the answer must have an ID token, valid
     /// as a login's is (and for the organization asked for, or the configured one). The
-    /// scope asked for is `openid`, the configured scope and `options.scope`; the audience
-    /// `options.audience`, else the configured one. The session replaces any in `cx`, under
+    /// scope, audience and organization asked for are those `/login` would ask for with
+    /// `options`' (the configured scope and `authorization_params` included, so a configured
+    /// `offline_access` gives the session a refresh token). The session replaces any in `cx`, under
     /// a new id.
     ///
     /// ```no_run
@@ -247,16 +248,16 @@ impl ServerClient {
         cx: &StoreContext,
     ) -> Result<LoginResult, Error> {
         options.check()?;
-        let config = &self.inner.config;
-        options.organization = login_organization(
-            config.organization.as_deref(),
-            options.organization.as_deref(),
-        )?;
-        options.scope = Some(merge_scopes(&[
-            Some(&config.scope),
-            options.scope.as_deref(),
-        ]));
-        options.audience = options.audience.or_else(|| config.audience.clone());
+        // What `/login` would ask for: the same scope, audience and organization resolution.
+        let plan = self.login_plan(&StartLoginOptions {
+            audience: options.audience.take(),
+            scope: options.scope.take(),
+            organization: options.organization.take(),
+            ..StartLoginOptions::default()
+        })?;
+        options.scope = plan.params.get("scope").cloned();
+        options.audience = plan.audience;
+        options.organization = plan.organization;
         let provider = self.request_provider(cx).await?;
         domains::within(provider, self.login_with_exchange_under_domain(options, cx)).await
     }
