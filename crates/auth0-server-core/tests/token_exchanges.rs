@@ -480,3 +480,165 @@ async fn sessions_without_internal_data_never_share_a_connection_token() {
         assert_eq!(got.token, token, "each user gets their own connection token");
     }
 }
+
+/// 200 answers no exchange may take: empty or missing access token, a token type that is not
+/// Bearer, the wrong `issued_token_type`, JSON that is not an object, and a body past the
+/// size cap.
+fn hostile_answers(issued_token_type: &str) -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        ("empty access token", json!({"access_token": "", "expires_in": 60})),
+        ("no access token", json!({"expires_in": 60, "token_type": "Bearer"})),
+        ("not Bearer", json!({"access_token": "t", "token_type": "MAC"})),
+        (
+            "another issued token type",
+            json!({"access_token": "t", "token_type": "Bearer",
+                   "issued_token_type": format!("{issued_token_type}-not")}),
+        ),
+        ("not an object", json!("access_token")),
+        (
+            "too large",
+            json!({"access_token": "x".repeat(2 << 20), "token_type": "Bearer"}),
+        ),
+    ]
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn hostile_connection_answers_are_the_flows_error_and_nothing_is_stored() {
+    let h = Harness::start().await;
+    let cx = logged_in(&h).await;
+    for (what, body) in hostile_answers(FEDERATED_CONNECTION_TOKEN_TYPE) {
+        h.provider.push_token(200, &[], body);
+        let error = h
+            .client
+            .get_access_token_for_connection(ConnectionTokenOptions::new("github"), &cx)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::ConnectionToken { error, status: 200, .. }
+                if error == "invalid_response"),
+            "{what}: {error:?}"
+        );
+        assert!(error.to_string().contains("no usable token"), "{what}: {error}");
+        let session = h.client.get_session(&cx).await.unwrap().unwrap();
+        assert!(session.connection_token_sets.is_empty(), "{what}: stored");
+    }
+}
+
+#[tokio::test]
+async fn connection_answers_bearer_in_any_case_and_odd_lifetimes_are_taken_sanely() {
+    let h = Harness::start().await;
+    let cx = logged_in(&h).await;
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "t-1", "token_type": "bEaReR", "expires_in": 0,
+               "issued_token_type": FEDERATED_CONNECTION_TOKEN_TYPE}),
+    );
+    let github = || ConnectionTokenOptions::new("github");
+    let token = h
+        .client
+        .get_access_token_for_connection(github(), &cx)
+        .await
+        .unwrap();
+    assert!(token.expires_at <= now(), "expires_in 0: expired at once");
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "t-2", "expires_in": u64::MAX}),
+    );
+    let before = h.provider.token_requests();
+    let token = h
+        .client
+        .get_access_token_for_connection(github(), &cx)
+        .await
+        .unwrap();
+    assert_eq!(h.provider.token_requests(), before + 1, "one exchange, no loop");
+    assert_eq!(token.token, "t-2");
+    assert!(token.expires_at <= now() + 30 * 24 * 3600, "capped");
+}
+
+#[tokio::test]
+async fn hostile_custom_exchange_answers_are_the_flows_error_and_start_no_session() {
+    let h = Harness::start().await;
+    let issued = "urn:ietf:params:oauth:token-type:access_token";
+    for (what, body) in hostile_answers(issued) {
+        for login in [false, true] {
+            h.provider.push_token(200, &[], body.clone());
+            let cx = StoreContext::new();
+            let options = CustomTokenExchangeOptions::new("t", "urn:acme:mcp-token");
+            let error = if login {
+                h.client
+                    .login_with_custom_token_exchange(options, &cx)
+                    .await
+                    .unwrap_err()
+            } else {
+                h.client
+                    .custom_token_exchange(options, &cx)
+                    .await
+                    .unwrap_err()
+            };
+            assert!(
+                matches!(&error, Error::CustomTokenExchange { error, status: 200, .. }
+                    if error == "invalid_response"),
+                "{what} (login {login}): {error:?}"
+            );
+            assert!(h.client.get_session(&cx).await.unwrap().is_none());
+        }
+    }
+}
+
+/// A provider that echoes the subject token in its `error_description`: the message shows
+/// it nowhere.
+#[tokio::test]
+async fn a_subject_token_echoed_in_a_refusal_is_not_shown() {
+    let h = Harness::start().await;
+    h.provider.push_token(
+        400,
+        &[],
+        json!({"error": "invalid_request",
+               "error_description": "subject token secret-subject-123 is unknown"}),
+    );
+    let options = CustomTokenExchangeOptions::new("secret-subject-123", "urn:acme:mcp-token");
+    let error = h
+        .client
+        .custom_token_exchange(options, &StoreContext::new())
+        .await
+        .unwrap_err();
+    for shown in [error.to_string(), format!("{error:?}")] {
+        assert!(!shown.contains("secret-subject-123"), "{shown}");
+        assert!(shown.contains("is unknown"), "the rest is kept: {shown}");
+    }
+}
+
+/// A subject token may be good for one exchange: a 503 (or any 5xx) is not retried, since
+/// the provider may have used it before failing.
+#[tokio::test]
+async fn a_custom_exchange_answered_503_is_not_retried() {
+    let h = Harness::start().await;
+    h.provider.push_token(
+        503,
+        &[],
+        json!({"error": "temporarily_unavailable"}),
+    );
+    h.provider
+        .push_token(200, &[], json!({"access_token": "second", "expires_in": 60}));
+    let before = h.provider.token_requests();
+    let options = CustomTokenExchangeOptions::new("once", "urn:acme:mcp-token");
+    let error = h
+        .client
+        .custom_token_exchange(options, &StoreContext::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::CustomTokenExchange { status: 503, .. }),
+        "{error:?}"
+    );
+    assert_eq!(h.provider.token_requests(), before + 1, "sent once");
+}

@@ -6,8 +6,9 @@
 
 use serde_json::{Map, Value};
 
-use super::http::{Retry, TokenAnswer};
-use super::login::{LoginResult, StartLoginOptions, TokenResponse, user_claims};
+use super::exchange_answer::{Flow, token_response};
+use super::http::Retry;
+use super::login::{LoginResult, StartLoginOptions, user_claims};
 use super::{Error, ServerClient, TokenEndpointResponse, domains, jwt};
 use crate::model::TransactionData;
 use crate::store::StoreContext;
@@ -267,23 +268,19 @@ impl ServerClient {
         options: CustomTokenExchangeOptions,
         cx: &StoreContext,
     ) -> Result<LoginResult, Error> {
-        let Exchanged {
-            response,
-            body,
-            claims,
-        } = self.exchange_custom_token(&options).await?;
+        let Exchanged { response, claims } = self.exchange_custom_token(&options).await?;
         let (Some(id_token), Some(claims)) = (response.id_token.clone(), claims) else {
             return Err(Error::InvalidIdToken(
                 "the token exchange answered no ID token: ask for the openid scope".to_owned(),
             ));
         };
         let user = user_claims(&claims)?;
-        let tokens: TokenResponse = serde_json::from_value(body)
-            .map_err(|e| Error::InvalidIdToken(format!("the token response is not usable: {e}")))?;
+        let authorization_details = response.authorization_details.clone();
         let transaction = TransactionData {
             audience: options.audience.clone(),
             ..TransactionData::default()
         };
+        let tokens = token_response(response);
         let state = self.login_session(tokens, id_token, &claims, &user, &transaction);
         let config = &self.inner.config;
         self.inner
@@ -295,37 +292,27 @@ impl ServerClient {
             app_state: None,
             organization: user.organization(),
             user,
-            authorization_details: response.authorization_details,
+            authorization_details,
         })
     }
 
-    /// The exchange at the token endpoint: the answer read, as it came, and the claims of
-    /// its ID token, validated (and its organization checked when one was asked for).
+    /// The exchange at the token endpoint: the answer read and checked once (see
+    /// [`Flow::read`]), and the claims of its ID token, validated (and its organization
+    /// checked when one was asked for).
     async fn exchange_custom_token(
         &self,
         options: &CustomTokenExchangeOptions,
     ) -> Result<Exchanged, Error> {
         let metadata = self.provider().metadata().await?;
-        // Not retried after a 5xx: a subject token may be good for one exchange only.
+        // Not retried after any 5xx, not even a 503: a subject token may be good for one
+        // exchange only, and the provider may have used it before failing.
         let answer = self
-            .request_as_client::<Value>(
-                &metadata.token_endpoint,
-                &options.form(),
-                Retry::Unprocessed,
-            )
-            .await?;
-        let body = match answer {
-            TokenAnswer::Ok(body) => body,
-            TokenAnswer::Err { status, body } => {
-                tracing::info!(error = %body.error, status, "custom token exchange refused");
-                return Err(Error::CustomTokenExchange {
-                    error: body.error,
-                    description: body.error_description,
-                    status,
-                });
-            }
+            .request_as_client::<Value>(&metadata.token_endpoint, &options.form(), Retry::Unsent)
+            .await;
+        let flow = Flow::Custom {
+            subject_token: &options.subject_token,
         };
-        let response = TokenEndpointResponse::from_json(body.clone(), self.now())?;
+        let response = flow.read(answer, self.now())?;
         let claims = match &response.id_token {
             Some(id_token) => {
                 let claims = self
@@ -336,18 +323,13 @@ impl ServerClient {
             }
             None => None,
         };
-        Ok(Exchanged {
-            response,
-            body,
-            claims,
-        })
+        Ok(Exchanged { response, claims })
     }
 }
 
-/// A custom token exchange's answer: read, as it came, and its ID token's claims.
+/// A custom token exchange's answer, and its ID token's claims.
 struct Exchanged {
     response: TokenEndpointResponse,
-    body: Value,
     claims: Option<Map<String, Value>>,
 }
 

@@ -8,10 +8,12 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use super::http::{Retry, TokenAnswer};
-use super::login::{TokenResponse, expires_at};
+use serde_json::Value;
+
+use super::exchange_answer::{Flow, token_response};
+use super::http::Retry;
 use super::tokens::Refreshed;
-use super::{Error, ServerClient, domains};
+use super::{Error, ServerClient, TokenEndpointResponse, domains};
 use crate::model::{ConnectionTokenSet, DEFAULT_AUDIENCE, StateData};
 use crate::store::StoreContext;
 
@@ -249,7 +251,7 @@ impl ServerClient {
             .exchange_for_connection(refresh_token, &options)
             .await?;
         Ok(ConnectionAccessToken {
-            expires_at: expires_at(self.now(), response.expires_in),
+            expires_at: response.expires_at,
             token: response.access_token,
             connection: options.connection,
             scope: response.scope,
@@ -321,12 +323,14 @@ impl ServerClient {
             return Ok(done.clone());
         }
         let claim = self.claim_refresh_token(read).await;
-        let mut response = self
+        let answer = self
             .exchange_for_connection(&claim.refresh_token, options)
             .await?;
+        let expires_at = answer.expires_at;
+        let mut response = token_response(answer);
         response.refresh_token = (claim.refresh_token != read).then(|| claim.refresh_token.clone());
         let done = Refreshed {
-            expires_at: expires_at(self.now(), response.expires_in),
+            expires_at,
             response,
             at: Instant::now(),
             used,
@@ -335,12 +339,13 @@ impl ServerClient {
         Ok(done)
     }
 
-    /// The federated-connection access-token grant at the token endpoint.
+    /// The federated-connection access-token grant at the token endpoint, its answer read
+    /// and checked (see [`Flow::read`]).
     async fn exchange_for_connection(
         &self,
         refresh_token: &str,
         options: &ConnectionTokenOptions,
-    ) -> Result<TokenResponse, Error> {
+    ) -> Result<TokenEndpointResponse, Error> {
         let metadata = self.provider().metadata().await?;
         let mut form = vec![
             (
@@ -364,20 +369,13 @@ impl ServerClient {
         // The grant does not spend the refresh token: a retry after a 5xx sends nothing
         // used up, and at worst has the provider issue the connection token again.
         let answer = self
-            .request_as_client::<TokenResponse>(&metadata.token_endpoint, &form, Retry::Idempotent)
-            .await?;
-        match answer {
-            TokenAnswer::Ok(response) => Ok(response),
-            TokenAnswer::Err { status, body } => {
-                tracing::info!(error = %body.error, status, "connection token refused");
-                Err(Error::ConnectionToken {
-                    connection: options.connection.clone(),
-                    error: body.error,
-                    description: body.error_description,
-                    status,
-                })
-            }
-        }
+            .request_as_client::<Value>(&metadata.token_endpoint, &form, Retry::Idempotent)
+            .await;
+        let flow = Flow::Connection {
+            connection: &options.connection,
+            subject_token: refresh_token,
+        };
+        flow.read(answer, self.now())
     }
 }
 
