@@ -84,6 +84,12 @@ impl std::fmt::Debug for CustomTokenExchangeOptions {
 
 impl CustomTokenExchangeOptions {
     /// An exchange of `subject_token`, of type `subject_token_type`.
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("legacy-token", "urn:acme:legacy-token");
+    /// assert_eq!(options.subject_token_type, "urn:acme:legacy-token");
+    /// ```
     pub fn new(subject_token: impl Into<String>, subject_token_type: impl Into<String>) -> Self {
         Self {
             subject_token: subject_token.into(),
@@ -93,18 +99,39 @@ impl CustomTokenExchangeOptions {
     }
 
     /// For the API `audience`.
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+    ///     .audience("https://api.example.com");
+    /// assert_eq!(options.audience.as_deref(), Some("https://api.example.com"));
+    /// ```
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
         self
     }
 
-    /// Asking for `scope`.
+    /// Asking for `scope` (space-separated).
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+    ///     .scope("openid read:messages");
+    /// assert_eq!(options.scope.as_deref(), Some("openid read:messages"));
+    /// ```
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
         self
     }
 
-    /// With an acting party's token and its type.
+    /// With an acting party's token and its type (delegation, RFC 8693 §1.1).
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("t", "urn:acme:agent-token")
+    ///     .actor("service-token", "urn:ietf:params:oauth:token-type:access_token");
+    /// assert!(!format!("{options:?}").contains("service-token"));
+    /// ```
     pub fn actor(mut self, token: impl Into<String>, token_type: impl Into<String>) -> Self {
         self.actor_token = Some(token.into());
         self.actor_token_type = Some(token_type.into());
@@ -112,8 +139,30 @@ impl CustomTokenExchangeOptions {
     }
 
     /// For an organization (id `org_…` or name).
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+    ///     .organization("org_abc123");
+    /// assert_eq!(options.organization.as_deref(), Some("org_abc123"));
+    /// ```
     pub fn organization(mut self, organization: impl Into<String>) -> Self {
         self.organization = Some(organization.into());
+        self
+    }
+
+    /// Adds a form field the exchange profile's Action reads (`event.request.body`). A field
+    /// the SDK sets itself (`grant_type`, `client_assertion`, `audience`, …) is refused when
+    /// the exchange is made ([`Error::InvalidArgument`], nothing sent).
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+    ///     .extra_param("device_id", "kiosk-7");
+    /// assert_eq!(options.extra_params, [("device_id".to_owned(), "kiosk-7".to_owned())]);
+    /// ```
+    pub fn extra_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_params.push((name.into(), value.into()));
         self
     }
 
@@ -130,7 +179,9 @@ impl CustomTokenExchangeOptions {
         if bearer(&self.subject_token) {
             return bad("subject_token starts with 'Bearer ': give the token alone");
         }
-        match (&self.actor_token, &self.actor_token_type) {
+        // A blank type is no type: an actor token with one is refused, not sent untyped.
+        let actor_token_type = self.actor_token_type.as_deref().filter(|t| !t.trim().is_empty());
+        match (&self.actor_token, actor_token_type) {
             (Some(t), _) if t.trim().is_empty() => bad("actor_token is empty: give it, or none"),
             (Some(t), _) if bearer(t) => bad("actor_token starts with 'Bearer ': give it alone"),
             (Some(_), None) => bad("actor_token_type is required with actor_token"),
@@ -169,7 +220,7 @@ impl CustomTokenExchangeOptions {
             ("organization", &self.organization),
         ];
         for (name, value) in optional {
-            if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
+            if let Some(value) = value.as_ref().filter(|v| !v.trim().is_empty()) {
                 form.push((name.to_owned(), value.clone()));
             }
         }
@@ -370,6 +421,35 @@ mod tests {
         assert!(refused(ok().actor(" ", "urn:x")).contains("empty"));
         let mut reserved = ok();
         reserved.extra_params = vec![("client_assertion".into(), "forged".into())];
+        assert!(refused(reserved).contains("client_assertion"));
+    }
+
+    #[test]
+    fn a_blank_actor_token_type_is_no_type() {
+        let ok = || CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token");
+        assert!(refused(ok().actor("a", "")).contains("actor_token_type is required"));
+        assert!(refused(ok().actor("a", "  ")).contains("actor_token_type is required"));
+        let mut blank_type_alone = ok();
+        blank_type_alone.actor_token_type = Some(String::new());
+        assert!(blank_type_alone.check().is_ok(), "a blank type alone is none");
+        assert!(
+            !blank_type_alone
+                .form()
+                .iter()
+                .any(|(k, _)| k == "actor_token_type")
+        );
+    }
+
+    #[test]
+    fn extra_params_are_added_one_by_one() {
+        let options = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+            .extra_param("device", "kiosk")
+            .extra_param("locale", "fr");
+        let form = options.form();
+        assert!(form.contains(&("device".into(), "kiosk".into())));
+        assert!(form.contains(&("locale".into(), "fr".into())));
+        let reserved = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+            .extra_param("client_assertion", "forged");
         assert!(refused(reserved).contains("client_assertion"));
     }
 

@@ -83,6 +83,23 @@ impl ConnectionTokenOptions {
 }
 
 /// A connection's access token. Its `Debug` never shows the token.
+///
+/// ```no_run
+/// use auth0_server_core::client::{ConnectionTokenOptions, ServerClient};
+/// use auth0_server_core::store::StoreContext;
+///
+/// # async fn demo(client: ServerClient, cx: StoreContext) -> Result<(), Box<dyn std::error::Error>> {
+/// let github = client
+///     .get_access_token_for_connection(ConnectionTokenOptions::new("github"), &cx)
+///     .await?;
+/// let repos = reqwest::Client::new()
+///     .get("https://api.github.com/user/repos")
+///     .bearer_auth(&github.token)
+///     .send()
+///     .await?;
+/// assert!(!format!("{github:?}").contains(&github.token));
+/// # let _ = repos; Ok(()) }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConnectionAccessToken {
