@@ -311,7 +311,9 @@ async fn an_exchange_racing_a_refresh_that_rotated_the_refresh_token_keeps_the_u
         |t| t.federated_connection(GOOGLE),
         |c| {
             c.audience(API).state_store_with(|settings| {
-                Arc::new(auth0_store_cookie::CookieStateStore::from_settings(settings))
+                Arc::new(auth0_store_cookie::CookieStateStore::from_settings(
+                    settings,
+                ))
             })
         },
     )
@@ -335,7 +337,13 @@ async fn an_exchange_racing_a_refresh_that_rotated_the_refresh_token_keeps_the_u
         .get_access_token_for_connection(google(), &stale)
         .await
         .unwrap();
-    assert!(setup.tenant.tenant().connection_token_owner(&token.token).is_some());
+    assert!(
+        setup
+            .tenant
+            .tenant()
+            .connection_token_owner(&token.token)
+            .is_some()
+    );
     let session = |cx: &StoreContext| {
         let next = StoreContext::from_cookies(cx.cookies());
         let client = setup.client.clone();
@@ -385,7 +393,13 @@ async fn without_rotation_one_refresh_token_serves_refreshes_and_exchanges() {
         .get_access_token_for_connection(google(), &cx)
         .await
         .unwrap();
-    assert!(setup.tenant.tenant().connection_token_owner(&token.token).is_some());
+    assert!(
+        setup
+            .tenant
+            .tenant()
+            .connection_token_owner(&token.token)
+            .is_some()
+    );
     let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
     assert_eq!(status, 200, "still good after the exchange: {body}");
 }

@@ -370,7 +370,11 @@ async fn a_huge_expires_in_is_capped_at_thirty_days_instead_of_overflowing() {
             .as_secs();
         expires_at > now + thirty_days - 60 && expires_at <= now + thirty_days
     };
-    assert!(capped(token.expires_at), "capped, not wrapped: {}", token.expires_at);
+    assert!(
+        capped(token.expires_at),
+        "capped, not wrapped: {}",
+        token.expires_at
+    );
 
     // A refresh with an absurd lifetime (a float past u64) is capped too.
     h.provider.push_token(

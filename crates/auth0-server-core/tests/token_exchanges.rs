@@ -477,7 +477,10 @@ async fn sessions_without_internal_data_never_share_a_connection_token() {
             .get_access_token_for_connection(ConnectionTokenOptions::new("google-oauth2"), cx)
             .await
             .unwrap();
-        assert_eq!(got.token, token, "each user gets their own connection token");
+        assert_eq!(
+            got.token, token,
+            "each user gets their own connection token"
+        );
     }
 }
 
@@ -486,9 +489,18 @@ async fn sessions_without_internal_data_never_share_a_connection_token() {
 /// size cap.
 fn hostile_answers(issued_token_type: &str) -> Vec<(&'static str, serde_json::Value)> {
     vec![
-        ("empty access token", json!({"access_token": "", "expires_in": 60})),
-        ("no access token", json!({"expires_in": 60, "token_type": "Bearer"})),
-        ("not Bearer", json!({"access_token": "t", "token_type": "MAC"})),
+        (
+            "empty access token",
+            json!({"access_token": "", "expires_in": 60}),
+        ),
+        (
+            "no access token",
+            json!({"expires_in": 60, "token_type": "Bearer"}),
+        ),
+        (
+            "not Bearer",
+            json!({"access_token": "t", "token_type": "MAC"}),
+        ),
         (
             "another issued token type",
             json!({"access_token": "t", "token_type": "Bearer",
@@ -525,7 +537,10 @@ async fn hostile_connection_answers_are_the_flows_error_and_nothing_is_stored() 
                 if error == "invalid_response"),
             "{what}: {error:?}"
         );
-        assert!(error.to_string().contains("no usable token"), "{what}: {error}");
+        assert!(
+            error.to_string().contains("no usable token"),
+            "{what}: {error}"
+        );
         let session = h.client.get_session(&cx).await.unwrap().unwrap();
         assert!(session.connection_token_sets.is_empty(), "{what}: stored");
     }
@@ -559,7 +574,11 @@ async fn connection_answers_bearer_in_any_case_and_odd_lifetimes_are_taken_sanel
         .get_access_token_for_connection(github(), &cx)
         .await
         .unwrap();
-    assert_eq!(h.provider.token_requests(), before + 1, "one exchange, no loop");
+    assert_eq!(
+        h.provider.token_requests(),
+        before + 1,
+        "one exchange, no loop"
+    );
     assert_eq!(token.token, "t-2");
     assert!(token.expires_at <= now() + 30 * 24 * 3600, "capped");
 }
@@ -622,13 +641,13 @@ async fn a_subject_token_echoed_in_a_refusal_is_not_shown() {
 #[tokio::test]
 async fn a_custom_exchange_answered_503_is_not_retried() {
     let h = Harness::start().await;
-    h.provider.push_token(
-        503,
-        &[],
-        json!({"error": "temporarily_unavailable"}),
-    );
     h.provider
-        .push_token(200, &[], json!({"access_token": "second", "expires_in": 60}));
+        .push_token(503, &[], json!({"error": "temporarily_unavailable"}));
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "second", "expires_in": 60}),
+    );
     let before = h.provider.token_requests();
     let options = CustomTokenExchangeOptions::new("once", "urn:acme:mcp-token");
     let error = h

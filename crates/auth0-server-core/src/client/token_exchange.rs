@@ -180,7 +180,10 @@ impl CustomTokenExchangeOptions {
             return bad("subject_token starts with 'Bearer ': give the token alone");
         }
         // A blank type is no type: an actor token with one is refused, not sent untyped.
-        let actor_token_type = self.actor_token_type.as_deref().filter(|t| !t.trim().is_empty());
+        let actor_token_type = self
+            .actor_token_type
+            .as_deref()
+            .filter(|t| !t.trim().is_empty());
         match (&self.actor_token, actor_token_type) {
             (Some(t), _) if t.trim().is_empty() => bad("actor_token is empty: give it, or none"),
             (Some(t), _) if bearer(t) => bad("actor_token starts with 'Bearer ': give it alone"),
@@ -431,7 +434,10 @@ mod tests {
         assert!(refused(ok().actor("a", "  ")).contains("actor_token_type is required"));
         let mut blank_type_alone = ok();
         blank_type_alone.actor_token_type = Some(String::new());
-        assert!(blank_type_alone.check().is_ok(), "a blank type alone is none");
+        assert!(
+            blank_type_alone.check().is_ok(),
+            "a blank type alone is none"
+        );
         assert!(
             !blank_type_alone
                 .form()

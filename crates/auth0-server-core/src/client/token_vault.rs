@@ -168,7 +168,11 @@ fn merge(state: &mut StateData, set: &ConnectionTokenSet, rotated: Option<(&str,
         .connection_token_sets
         .iter_mut()
         .find(|t| t.connection == set.connection && t.login_hint == set.login_hint);
-    if newer.is_none() && existing.as_ref().is_some_and(|t| t.access_token == set.access_token) {
+    if newer.is_none()
+        && existing
+            .as_ref()
+            .is_some_and(|t| t.access_token == set.access_token)
+    {
         return false;
     }
     if newer.is_some() {
@@ -326,7 +330,11 @@ impl ServerClient {
         options: &ConnectionTokenOptions,
     ) -> Result<Refreshed, Error> {
         let used: [u8; 32] = Sha256::digest(read.as_bytes()).into();
-        let sub = state.user.as_ref().map(|u| u.sub.as_str()).unwrap_or_default();
+        let sub = state
+            .user
+            .as_ref()
+            .map(|u| u.sub.as_str())
+            .unwrap_or_default();
         let started = Instant::now();
         let slot = self.inner.refreshes.slot(exchange_key(sub, &used, options));
         let mut guard = slot.lock().await;
@@ -441,11 +449,19 @@ mod tests {
             ..StateData::default()
         };
         assert!(!merge(&mut state, &set("google", "", "same"), None), "held");
-        assert!(merge(&mut state, &set("google", "", "same"), Some(("spent", "newer"))));
+        assert!(merge(
+            &mut state,
+            &set("google", "", "same"),
+            Some(("spent", "newer"))
+        ));
         assert_eq!(state.refresh_token.as_deref(), Some("newer"));
         state.refresh_token = Some("newest".into());
         assert!(
-            !merge(&mut state, &set("google", "", "same"), Some(("spent", "newer"))),
+            !merge(
+                &mut state,
+                &set("google", "", "same"),
+                Some(("spent", "newer"))
+            ),
             "a refresh token saved since is kept"
         );
         assert_eq!(state.refresh_token.as_deref(), Some("newest"));

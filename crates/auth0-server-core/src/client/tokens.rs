@@ -346,9 +346,7 @@ impl ServerClient {
             return Ok(done.clone());
         }
         let claim = self.claim_refresh_token(refresh_token).await;
-        let response: TokenResponse = self
-            .refresh(&claim.refresh_token, audience, scope)
-            .await?;
+        let response: TokenResponse = self.refresh(&claim.refresh_token, audience, scope).await?;
         let done = Refreshed {
             expires_at: expires_at(self.now(), response.expires_in),
             response,
@@ -373,7 +371,12 @@ impl ServerClient {
         let mut token = read.to_owned();
         let mut followed = 0;
         loop {
-            let guard = self.inner.refreshes.slot(claim_key(&token)).lock_owned().await;
+            let guard = self
+                .inner
+                .refreshes
+                .slot(claim_key(&token))
+                .lock_owned()
+                .await;
             match guard.as_ref().and_then(|done| replacement(done, &token)) {
                 Some(next) if followed < ROTATIONS_FOLLOWED => {
                     followed += 1;
