@@ -40,6 +40,24 @@ fn google() -> ConnectionTokenOptions {
     ConnectionTokenOptions::new(GOOGLE)
 }
 
+/// The refresh token of the session in `cx`.
+async fn refresh_token_of(setup: &Setup, cx: &StoreContext) -> String {
+    let next = StoreContext::from_cookies(cx.cookies());
+    let session = setup.client.get_session(&next).await.unwrap().unwrap();
+    session.refresh_token.unwrap()
+}
+
+/// The tenant's answer to a refresh with `refresh_token`, sent as the app (not the SDK).
+async fn raw_refresh(setup: &Setup, refresh_token: &str) -> (u16, serde_json::Value) {
+    let creds = (setup.tenant.client_id(), setup.tenant.client_secret());
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+    (status.as_u16(), body)
+}
+
 #[tokio::test]
 async fn a_connection_token_is_exchanged_once_then_served_from_the_session() {
     let (setup, cx) = logged_in(None).await;
@@ -94,14 +112,7 @@ async fn the_tenants_own_connection_and_the_users_login_hint_work() {
 #[tokio::test]
 async fn an_unknown_connection_is_refused_as_auth0_refuses_it() {
     let (setup, cx) = logged_in(None).await;
-    let refresh_token = setup
-        .client
-        .get_session(&cx)
-        .await
-        .unwrap()
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let refresh_token = refresh_token_of(&setup, &cx).await;
     let error = setup
         .client
         .get_access_token_for_connection(ConnectionTokenOptions::new("github"), &cx)
@@ -176,21 +187,9 @@ async fn an_expired_connection_token_is_exchanged_again() {
 #[tokio::test]
 async fn a_rotated_refresh_token_replayed_is_refused_and_ends_the_grant() {
     let (setup, cx) = logged_in(None).await;
-    let old = setup
-        .client
-        .get_session(&cx)
-        .await
-        .unwrap()
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let old = refresh_token_of(&setup, &cx).await;
     // Another party refreshes with the session's refresh token: it is used up.
-    let creds = (setup.tenant.client_id(), setup.tenant.client_secret());
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", old.as_str()),
-    ];
-    let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+    let (status, body) = raw_refresh(&setup, &old).await;
     assert_eq!(status, 200, "{body}");
     let rotated = body["refresh_token"].as_str().unwrap().to_owned();
     let error = setup
@@ -202,13 +201,9 @@ async fn a_rotated_refresh_token_replayed_is_refused_and_ends_the_grant() {
         matches!(&error, Error::ConnectionToken { error, status: 400, .. } if error == "invalid_grant"),
         "{error:?}"
     );
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", rotated.as_str()),
-    ];
-    let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+    let (status, body) = raw_refresh(&setup, &rotated).await;
     assert_eq!(
-        (status.as_u16(), body["error"].as_str()),
+        (status, body["error"].as_str()),
         (400, Some("invalid_grant")),
         "the replay revoked the whole grant"
     );
@@ -344,23 +339,13 @@ async fn an_exchange_racing_a_refresh_that_rotated_the_refresh_token_keeps_the_u
             .connection_token_owner(&token.token)
             .is_some()
     );
-    let session = |cx: &StoreContext| {
-        let next = StoreContext::from_cookies(cx.cookies());
-        let client = setup.client.clone();
-        async move { client.get_session(&next).await.unwrap().unwrap() }
-    };
-    let rotated = session(&refreshing).await.refresh_token.unwrap();
+    let rotated = refresh_token_of(&setup, &refreshing).await;
     assert_eq!(
-        session(&stale).await.refresh_token,
-        Some(rotated.clone()),
+        refresh_token_of(&setup, &stale).await,
+        rotated,
         "the stale request's session got the refresh token it exchanged"
     );
-    let creds = (setup.tenant.client_id(), setup.tenant.client_secret());
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", rotated.as_str()),
-    ];
-    let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+    let (status, body) = raw_refresh(&setup, &rotated).await;
     assert_eq!(status, 200, "the grant still works: {body}");
 }
 
@@ -376,15 +361,9 @@ async fn without_rotation_one_refresh_token_serves_refreshes_and_exchanges() {
     .await;
     let browser = Browser::new(&setup.tenant);
     let (_, cx, _) = setup.login(&browser).await;
-    let session = setup.client.get_session(&cx).await.unwrap().unwrap();
-    let refresh_token = session.refresh_token.unwrap();
-    let creds = (setup.tenant.client_id(), setup.tenant.client_secret());
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", refresh_token.as_str()),
-    ];
+    let refresh_token = refresh_token_of(&setup, &cx).await;
     for _ in 0..2 {
-        let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+        let (status, body) = raw_refresh(&setup, &refresh_token).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.get("refresh_token").is_none(), "not rotated: {body}");
     }
@@ -400,7 +379,7 @@ async fn without_rotation_one_refresh_token_serves_refreshes_and_exchanges() {
             .connection_token_owner(&token.token)
             .is_some()
     );
-    let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+    let (status, body) = raw_refresh(&setup, &refresh_token).await;
     assert_eq!(status, 200, "still good after the exchange: {body}");
 }
 

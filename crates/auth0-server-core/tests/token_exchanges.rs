@@ -39,6 +39,19 @@ fn last_form(h: &Harness) -> HashMap<String, String> {
         .unwrap()
 }
 
+/// The error of a login by custom token exchange, which must have started no session.
+async fn login_refused(h: &Harness, options: CustomTokenExchangeOptions) -> Error {
+    let cx = StoreContext::new();
+    let error = h
+        .client
+        .login_with_custom_token_exchange(options, &cx)
+        .await
+        .unwrap_err();
+    let session = h.client.get_session(&cx).await.unwrap();
+    assert!(session.is_none(), "a refused login started a session");
+    error
+}
+
 fn keys(form: &HashMap<String, String>) -> BTreeSet<&str> {
     form.keys().map(String::as_str).collect()
 }
@@ -279,15 +292,9 @@ async fn a_login_whose_id_token_is_for_another_client_starts_no_session() {
         &[],
         json!({"access_token": "at", "id_token": id_token, "expires_in": 3600}),
     );
-    let cx = StoreContext::new();
     let options = CustomTokenExchangeOptions::new("custom-token", "urn:acme:mcp-token");
-    let error = h
-        .client
-        .login_with_custom_token_exchange(options, &cx)
-        .await
-        .unwrap_err();
+    let error = login_refused(&h, options).await;
     assert!(matches!(error, Error::InvalidIdToken(_)), "{error:?}");
-    assert!(h.client.get_session(&cx).await.unwrap().is_none());
     let form = last_form(&h);
     assert_eq!(
         form["scope"], "openid profile email",
@@ -325,15 +332,9 @@ async fn a_login_without_an_id_token_is_refused() {
     let h = Harness::start().await;
     h.provider
         .push_token(200, &[], json!({"access_token": "at", "expires_in": 3600}));
-    let cx = StoreContext::new();
     let options = CustomTokenExchangeOptions::new("custom-token", "urn:acme:mcp-token");
-    let error = h
-        .client
-        .login_with_custom_token_exchange(options, &cx)
-        .await
-        .unwrap_err();
+    let error = login_refused(&h, options).await;
     assert!(matches!(error, Error::InvalidIdToken(_)), "{error:?}");
-    assert!(h.client.get_session(&cx).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -346,16 +347,10 @@ async fn an_id_token_without_the_organization_asked_for_is_refused() {
         &[],
         json!({"access_token": "at", "id_token": id_token, "expires_in": 3600}),
     );
-    let cx = StoreContext::new();
     let options = CustomTokenExchangeOptions::new("custom-token", "urn:acme:mcp-token")
         .organization("org_abc1234");
-    let error = h
-        .client
-        .login_with_custom_token_exchange(options, &cx)
-        .await
-        .unwrap_err();
+    let error = login_refused(&h, options).await;
     assert!(matches!(error, Error::OrganizationMismatch(_)), "{error:?}");
-    assert!(h.client.get_session(&cx).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -590,14 +585,11 @@ async fn hostile_custom_exchange_answers_are_the_flows_error_and_start_no_sessio
     for (what, body) in hostile_answers(issued) {
         for login in [false, true] {
             h.provider.push_token(200, &[], body.clone());
-            let cx = StoreContext::new();
             let options = CustomTokenExchangeOptions::new("t", "urn:acme:mcp-token");
             let error = if login {
-                h.client
-                    .login_with_custom_token_exchange(options, &cx)
-                    .await
-                    .unwrap_err()
+                login_refused(&h, options).await
             } else {
+                let cx = StoreContext::new();
                 h.client
                     .custom_token_exchange(options, &cx)
                     .await
@@ -608,7 +600,6 @@ async fn hostile_custom_exchange_answers_are_the_flows_error_and_start_no_sessio
                     if error == "invalid_response"),
                 "{what} (login {login}): {error:?}"
             );
-            assert!(h.client.get_session(&cx).await.unwrap().is_none());
         }
     }
 }
