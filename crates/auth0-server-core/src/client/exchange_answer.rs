@@ -129,6 +129,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_200_that_is_not_json_is_the_flows_error() {
+        // What Http::token_answer gives for a 200 whose body is not JSON (or is too large).
+        let unreadable = || {
+            Err(Error::TokenEndpoint {
+                error: INVALID_RESPONSE.to_owned(),
+                description: Some("the token response is not the expected JSON".to_owned()),
+                status: 200,
+            })
+        };
+        let vault = Flow::Connection {
+            connection: "github",
+            subject_token: "rt",
+        };
+        let error = vault.read(unreadable(), 0).unwrap_err();
+        assert!(
+            matches!(&error, Error::ConnectionToken { error, status: 200, .. } if error == INVALID_RESPONSE),
+            "{error:?}"
+        );
+        let custom = Flow::Custom { subject_token: "t" };
+        let error = custom.read(unreadable(), 0).unwrap_err();
+        assert!(
+            matches!(&error, Error::CustomTokenExchange { error, status: 200, .. } if error == INVALID_RESPONSE),
+            "{error:?}"
+        );
+    }
+
+    #[test]
     fn an_exact_copy_of_the_subject_token_never_reaches_the_message() {
         let flow = Flow::Custom {
             subject_token: "s3cret",
