@@ -49,7 +49,9 @@
 //!   `sub`, `iat`, `exp`, `auth_time`, `sid`, the `nonce` (code exchange only) and the profile
 //!   claims of the scope. The access token is a JWT for the requested API (`audience`), else an
 //!   opaque string. A refresh token comes with `offline_access`; it rotates at each use, and a
-//!   used one sent again revokes the whole grant (reuse detection, as Auth0's rotation does).
+//!   used one sent again revokes the whole grant (reuse detection, as Auth0's rotation does),
+//!   unless rotation is off ([`DevTenantBuilder::refresh_token_rotation`], as Auth0 requires
+//!   for Token Vault).
 //! - **CIBA** (poll mode, as Auth0's): `POST /bc-authorize` with Auth0's `login_hint`
 //!   (`{"format":"iss_sub","iss":…,"sub":…}`; the user must be known here: logged in once,
 //!   or named by [`DevTenant::user_id`]), then the `urn:openid:params:grant-type:ciba` grant,

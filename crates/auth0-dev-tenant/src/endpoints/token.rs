@@ -284,15 +284,16 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
     issue_tokens(tenant, &mut memory, &issue)
 }
 
-fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
-    let refresh_token = params
-        .get("refresh_token")?
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let mut memory = tenant.memory();
-    let token_hash = hash(refresh_token);
-    let Some(record) = memory.refresh_tokens.get(&token_hash) else {
+/// A refresh token's grant, when the token is known, unexpired, unrevoked and not used up.
+/// A used one (rotation on) revokes its grant: reuse detection, as Auth0's rotation does.
+/// Shared by the refresh-token grant and Token Vault's exchange, which both take one.
+pub(super) fn live_refresh_grant(
+    memory: &mut Memory,
+    refresh_token: &str,
+) -> Result<(u64, Grant), OAuthError> {
+    let Some(record) = memory.refresh_tokens.get(&hash(refresh_token)) else {
         return Err(OAuthError::invalid_grant(
-            "the refresh token is unknown, expired or revoked",
+            "Unknown or invalid refresh token.",
         ));
     };
     let grant_id = record.grant;
@@ -304,11 +305,39 @@ fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
              detection): log in again",
         ));
     }
-    let Some(grant) = memory.grants.get(&grant_id).cloned() else {
-        return Err(OAuthError::invalid_grant(
+    match memory.grants.get(&grant_id) {
+        Some(grant) => Ok((grant_id, grant.clone())),
+        None => Err(OAuthError::invalid_grant(
             "the grant of this refresh token ended",
-        ));
-    };
+        )),
+    }
+}
+
+/// The API a token request asks for: one the tenant knows (else Auth0's 403 `access_denied`
+/// `Service not found`), else `default`.
+pub(super) fn requested_audience(
+    tenant: &Tenant,
+    params: &Params,
+    default: Option<&str>,
+) -> Result<Option<String>, OAuthError> {
+    match params.get("audience")? {
+        Some(audience) if !tenant.config.audiences.iter().any(|a| a == audience) => {
+            Err(OAuthError::new(
+                StatusCode::FORBIDDEN,
+                "access_denied",
+                format!("Service not found: {audience}"),
+            ))
+        }
+        audience => Ok(audience.or(default).map(str::to_owned)),
+    }
+}
+
+fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
+    let refresh_token = params
+        .get("refresh_token")?
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let mut memory = tenant.memory();
+    let (grant_id, grant) = live_refresh_grant(&mut memory, refresh_token)?;
     let scope = match params.get("scope")? {
         Some(asked) => {
             let asked = parse_scope(asked);
@@ -323,17 +352,7 @@ fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
         }
         None => grant.scope.clone(),
     };
-    let audience = match params.get("audience")? {
-        Some(audience) if !tenant.config.audiences.iter().any(|a| a == audience) => {
-            return Err(OAuthError::new(
-                StatusCode::FORBIDDEN,
-                "access_denied",
-                format!("Service not found: {audience}"),
-            ));
-        }
-        Some(audience) => Some(audience.to_owned()),
-        None => grant.audience.clone(),
-    };
+    let audience = requested_audience(tenant, params, grant.audience.as_deref())?;
     let extras = &tenant.config.extras;
     if (extras.requires_mfa(audience.as_deref()) || extras.requires_mfa_of(&grant.user))
         && !memory.mfa.verified(grant_id)
@@ -346,7 +365,8 @@ fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
             audience.as_deref(),
         ));
     }
-    if let Some(record) = memory.refresh_tokens.get_mut(&token_hash) {
+    let rotates = tenant.config.vault.rotates();
+    if rotates && let Some(record) = memory.refresh_tokens.get_mut(&hash(refresh_token)) {
         record.used = true;
     }
     let issue = Issue {
@@ -355,7 +375,7 @@ fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
         scope: &scope,
         audience: audience.as_deref(),
         nonce: None,
-        refresh_token: true,
+        refresh_token: rotates,
     };
     issue_tokens(tenant, &mut memory, &issue)
 }

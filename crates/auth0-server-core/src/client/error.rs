@@ -249,7 +249,7 @@ pub enum Error {
         current: String,
     },
     /// Token Vault: the provider refused an access token for the connection.
-    #[error("no access token for the connection {connection:?}: {error}{}; check that the connection has Token Vault on and that the user logged in with it (else log them in again with it)", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("no access token for the connection {connection:?}: {error}{}; {}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(), connection_token_hint(error))]
     ConnectionToken {
         /// The connection asked for.
         connection: String,
@@ -261,7 +261,7 @@ pub enum Error {
         status: u16,
     },
     /// The provider refused a custom token exchange (RFC 8693).
-    #[error("the custom token exchange was refused: {error}{}; check the subject token and that its subject_token_type is the one of the tenant's Custom Token Exchange Profile", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("the custom token exchange failed: {error}{}; {}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(), custom_token_exchange_hint(error))]
     CustomTokenExchange {
         /// The OAuth error code, e.g. `invalid_request`.
         error: String,
@@ -308,6 +308,50 @@ pub enum Error {
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What to do when Token Vault gave no token, by the provider's `error`.
+fn connection_token_hint(error: &str) -> &'static str {
+    match error {
+        "federated_connection_refresh_token_not_found" => {
+            "the user has no account at this connection in the vault: log them in with it \
+             (connection=…), or check the connection's name and the login_hint"
+        }
+        "invalid_grant" => {
+            "the session's refresh token is no longer valid (revoked, expired, or spent under \
+             refresh-token rotation, which Token Vault does not support): log the user in again"
+        }
+        "unauthorized_client" => {
+            "the application may not use Token Vault: give it the Token Vault grant in the \
+             Auth0 Dashboard"
+        }
+        super::exchange_answer::INVALID_RESPONSE => {
+            "the token endpoint answered 200 with no usable token: check that the domain is \
+             your Auth0 tenant's"
+        }
+        _ => {
+            "check that the connection has Token Vault on and that the user logged in with it \
+             (else log them in again with it)"
+        }
+    }
+}
+
+/// What to do when a custom token exchange failed, by the provider's `error`.
+fn custom_token_exchange_hint(error: &str) -> &'static str {
+    match error {
+        super::exchange_answer::INVALID_RESPONSE => {
+            "the token endpoint answered 200 with no usable token: check that the domain is \
+             your Auth0 tenant's"
+        }
+        "unauthorized_client" => {
+            "the application may not use token exchange: enable the Token Exchange grant for \
+             it in the Auth0 Dashboard"
+        }
+        _ => {
+            "check the subject token and that its subject_token_type is the one of the \
+             tenant's Custom Token Exchange Profile"
+        }
+    }
 }
 
 /// What to check when the provider refused the client's credentials made with `method`.

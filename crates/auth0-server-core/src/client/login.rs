@@ -124,10 +124,10 @@ pub struct StartLoginOptions {
 }
 
 /// What a login asks for besides the protocol's own parameters.
-struct LoginPlan {
-    params: BTreeMap<String, String>,
-    audience: Option<String>,
-    organization: Option<String>,
+pub(super) struct LoginPlan {
+    pub(super) params: BTreeMap<String, String>,
+    pub(super) audience: Option<String>,
+    pub(super) organization: Option<String>,
     max_age: Option<u64>,
 }
 
@@ -197,6 +197,20 @@ pub(crate) fn parse_max_age(value: &ParamValue) -> Result<u64, Error> {
 
 /// The access token's lifetime assumed when the token endpoint gives no `expires_in`.
 pub(crate) const DEFAULT_EXPIRES_IN: u64 = 3600;
+
+/// The longest an access token is taken to live, whatever `expires_in` says: Auth0's own
+/// maximum for an API's tokens (30 days). A provider's `expires_in` of years (or
+/// `u64::MAX`) would else keep a token in the session, unrefreshed, long after it stops
+/// working.
+pub(crate) const MAX_EXPIRES_IN: u64 = 30 * 24 * 3600;
+
+/// When a token the token endpoint answered `expires_in` for (at `now`, unix seconds)
+/// expires: [`DEFAULT_EXPIRES_IN`] when it said nothing, at most [`MAX_EXPIRES_IN`] ahead.
+/// `0` is `now`: already expired, so the next request asks again (never the same request in
+/// a loop).
+pub(crate) fn expires_at(now: u64, expires_in: Option<u64>) -> u64 {
+    now.saturating_add(expires_in.unwrap_or(DEFAULT_EXPIRES_IN).min(MAX_EXPIRES_IN))
+}
 
 #[derive(Deserialize)]
 struct ParResponse {
@@ -303,7 +317,7 @@ impl ServerClient {
     /// per-login authorization parameters (reserved ones dropped, JSON values as JSON text),
     /// the merged scope, the audience (typed, else an `audience` parameter, per login first)
     /// and the organization.
-    fn login_plan(&self, options: &StartLoginOptions) -> Result<LoginPlan, Error> {
+    pub(super) fn login_plan(&self, options: &StartLoginOptions) -> Result<LoginPlan, Error> {
         let config = &self.inner.config;
         let mut merged = AuthorizationParams::new();
         for (name, value) in config
@@ -602,7 +616,7 @@ impl ServerClient {
                     .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
                 access_token: tokens.access_token,
                 scope: tokens.scope,
-                expires_at: now.saturating_add(tokens.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
+                expires_at: expires_at(now, tokens.expires_in),
                 extra: token_set_extra(tokens.authorization_details.as_ref()),
             }],
             id_token: Some(id_token),

@@ -703,14 +703,7 @@ impl Mfa<'_> {
         cx: &StoreContext,
     ) -> Result<MfaVerified, Error> {
         let client = self.client;
-        let config = &client.inner.config;
-        let state = client
-            .inner
-            .state_store
-            .get(&config.state_identifier, cx)
-            .await?
-            .filter(|s| client.is_current_domain(s.domain.as_deref()))
-            .ok_or(Error::MissingSession)?;
+        let state = client.current_session(cx).await?;
         let (verified, response) = self.grant(token, &verification).await?;
         let user = client.refreshed_user(&state, &response).await?;
         let set = token_set(&verified, &response);

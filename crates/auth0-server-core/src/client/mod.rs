@@ -26,6 +26,7 @@ mod client_auth;
 mod config;
 mod domains;
 mod error;
+mod exchange_answer;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
