@@ -262,7 +262,7 @@ impl ServerClient {
             ));
         }
         let id_token = self
-            .current_session(cx)
+            .link_session(cx)
             .await?
             .and_then(|s| s.id_token)
             .filter(|t| !t.is_empty())
@@ -308,14 +308,13 @@ impl ServerClient {
         Ok(url)
     }
 
-    /// The session of this request's domain, with its bookkeeping.
-    async fn current_session(&self, cx: &StoreContext) -> Result<Option<StateData>, Error> {
-        let state = self
-            .inner
-            .state_store
-            .get(&self.inner.config.state_identifier, cx)
-            .await?;
-        Ok(state.filter(|s| self.is_current_domain(s.domain.as_deref())))
+    /// The session of this request's domain, with its bookkeeping; `None` when there is none.
+    async fn link_session(&self, cx: &StoreContext) -> Result<Option<StateData>, Error> {
+        match self.current_session(cx).await {
+            Ok(state) => Ok(Some(state)),
+            Err(Error::MissingSession) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn link_redirect_uri(&self, asked: Option<&str>) -> Result<String, Error> {
@@ -438,7 +437,7 @@ impl ServerClient {
         let identifier = self.inner.config.state_identifier.as_str();
         for attempt in 1..=SAVE_ATTEMPTS {
             let mut state = self
-                .current_session(cx)
+                .link_session(cx)
                 .await?
                 .ok_or(Error::LinkUserWithoutSession)?;
             let merged = merge_link(&mut state, tokens, id_token, &user, transaction, self.now())?;
