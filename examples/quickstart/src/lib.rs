@@ -3,6 +3,7 @@
 //! the `AUTH0_*` variables (and `.env`); without `AUTH0_DOMAIN` it starts a local dev tenant.
 //! `AUTH0_SESSION_STORE` picks the store: `cookie` (default), `memory`, `redis` or `postgres`.
 
+mod features;
 mod pages;
 
 use std::sync::Arc;
@@ -79,7 +80,7 @@ pub async fn dev_tenant_client(
     let origin = url::Url::parse(redirect_uri)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_else(|_| format!("http://localhost:{port}"));
-    let tenant = DevTenant::builder()
+    let tenant = features::dev_tenant_extras(DevTenant::builder())
         .redirect_uri(redirect_uri)
         .logout_uri(format!("{origin}/"))
         .audience(DEV_AUDIENCE)
@@ -121,6 +122,7 @@ pub async fn app(settings: &Settings) -> Result<Router, BoxError> {
         .route_layer(auth0.require_auth())
         .route("/", get(pages::home))
         .route("/static/style.css", get(pages::stylesheet))
+        .merge(features::routes(settings))
         .with_state(pages)
         .merge(auth0.routes())
         .layer(auth0.layer()))
