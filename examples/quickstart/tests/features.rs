@@ -4,7 +4,7 @@
 mod support;
 
 use quickstart::{StoreChoice, TransactionChoice};
-use support::{Browser, finish_login, started_app, text};
+use support::{Browser, CROSS_SITE, SAME_ORIGIN, finish_login, started_app, text};
 
 /// A browser logged in to a freshly started app (memory sessions); returns it with the app's
 /// base URL and settings.
@@ -74,4 +74,91 @@ async fn the_token_vault_page_sends_an_anonymous_visitor_to_log_in() {
         location.starts_with("/login?returnTo=%2Ftoken-vault"),
         "{location}"
     );
+}
+
+/// Asks for a passwordless code for `email` from the app's own form; returns the code page.
+async fn send_code(browser: &mut Browser, base: &str, email: &str) -> String {
+    let form = browser.get(&format!("{base}/passwordless")).await;
+    assert!(
+        form.text()
+            .await
+            .unwrap()
+            .contains("action=\"/passwordless\"")
+    );
+    let url = format!("{base}/passwordless");
+    let response = browser
+        .post_form_with(&url, &[("email", email)], SAME_ORIGIN)
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn passwordless_logs_in_with_the_code_the_dev_tenant_sent() {
+    let (base, settings) = started_app(StoreChoice::Memory, TransactionChoice::Cookie).await;
+    let tenant = settings.dev_tenant.as_ref().unwrap().tenant();
+    let mut browser = Browser::new();
+    let page = send_code(&mut browser, &base, "grace@example.com").await;
+    let code = element(&page, "dev-code");
+    assert_eq!(
+        Some(code.clone()),
+        tenant.passwordless_code("grace@example.com")
+    );
+    assert_eq!(element(&page, "email"), "grace@example.com");
+
+    let verify = format!("{base}/passwordless/verify");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let form = [("email", "grace@example.com"), ("code", wrong)];
+    let response = browser.post_form_with(&verify, &form, SAME_ORIGIN).await;
+    let page = response.text().await.unwrap();
+    assert!(element(&page, "error").contains("wrong"), "{page}");
+    assert!(
+        browser
+            .get(&format!("{base}/profile"))
+            .await
+            .status()
+            .is_redirection()
+    );
+
+    // An older browser without Fetch Metadata: its Origin is this app.
+    let form = [("email", "grace@example.com"), ("code", code.as_str())];
+    let response = browser
+        .post_form_with(&verify, &form, &[("origin", &base)])
+        .await;
+    assert_eq!(response.headers()["location"], "/profile");
+    let (_, profile) = browser.follow(verify, response).await;
+    assert_eq!(element(&profile, "email"), "grace@example.com", "{profile}");
+    assert!(profile.contains("email|"), "a passwordless user: {profile}");
+}
+
+#[tokio::test]
+async fn a_passwordless_code_posted_from_another_site_logs_no_one_in() {
+    let (base, settings) = started_app(StoreChoice::Memory, TransactionChoice::Cookie).await;
+    let tenant = settings.dev_tenant.as_ref().unwrap().tenant();
+    // The attacker gets a code for their own address, and makes the victim's browser post it.
+    let mut attacker = Browser::new();
+    send_code(&mut attacker, &base, "mallory@example.com").await;
+    let code = tenant.passwordless_code("mallory@example.com").unwrap();
+    let form = [("email", "mallory@example.com"), ("code", code.as_str())];
+    let verify = format!("{base}/passwordless/verify");
+    let evil_origin: &[(&str, &str)] = &[("origin", "http://evil.example")];
+    for headers in [CROSS_SITE, evil_origin, &[]] {
+        let mut victim = Browser::new();
+        let response = victim.post_form_with(&verify, &form, headers).await;
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::FORBIDDEN,
+            "{headers:?}"
+        );
+        assert!(
+            victim.jar.keys().all(|n| !n.starts_with("_a0_session")),
+            "no session for the victim: {:?}",
+            victim.jar.keys()
+        );
+        let profile = victim.get(&format!("{base}/profile")).await;
+        assert!(profile.status().is_redirection(), "{headers:?}");
+    }
+    // Refused before the exchange: the code still works from the app's own page.
+    let response = attacker.post_form_with(&verify, &form, SAME_ORIGIN).await;
+    assert_eq!(response.headers()["location"], "/profile");
 }

@@ -3,16 +3,17 @@
 //! them over HTTP. On the dev tenant some pages say where the tenant "sent" a code (it sends
 //! nothing); on a real tenant they never do.
 
+mod passwordless;
 mod token_vault;
 
 use std::sync::{Arc, LazyLock};
 
-use auth0_dev_tenant::DevTenantBuilder;
+use auth0_dev_tenant::{DevTenant, DevTenantBuilder};
 use auth0_pages::Pages;
-use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use serde::Serialize;
 
 use crate::pages::{Layout, RENDER_FAILED};
@@ -25,25 +26,75 @@ static PAGES: LazyLock<Pages> = LazyLock::new(|| {
             "token_vault.html",
             include_str!("../../templates/features/token_vault.html"),
         ),
+        (
+            "passwordless.html",
+            include_str!("../../templates/features/passwordless.html"),
+        ),
     ])
 });
 
+/// The dev tenant, for the pages that show what it "sent": `None` on a real tenant.
+#[derive(Clone)]
+pub(crate) struct Dev(pub(crate) Option<DevTenant>);
+
 /// The feature pages' routes; they need the app's state and the integration's layer.
-pub(crate) fn routes(_settings: &Settings) -> Router<Arc<App>> {
-    Router::new().route("/token-vault", get(token_vault::page))
+pub(crate) fn routes(settings: &Settings) -> Router<Arc<App>> {
+    let dev = Dev(settings.dev_tenant.as_ref().map(|t| t.tenant().clone()));
+    Router::new()
+        .route("/token-vault", get(token_vault::page))
+        .route(
+            "/passwordless",
+            get(passwordless::start_form).post(passwordless::start),
+        )
+        .route(
+            "/passwordless/verify",
+            axum::routing::post(passwordless::verify),
+        )
+        .layer(Extension(dev))
 }
 
-/// What the feature pages need of the local dev tenant beyond the login (nothing yet: it
-/// serves the Token Vault connection `dev-connection` to every user).
+/// What the feature pages need of the local dev tenant beyond the login (Token Vault's
+/// `dev-connection` and passwordless are served to every app already).
 pub(crate) fn dev_tenant_extras(builder: DevTenantBuilder) -> DevTenantBuilder {
     builder
 }
 
+/// `Some(403 page)` unless this form post came from one of this app's own pages: a login
+/// posted from another site would log the victim in to the attacker's account. The evidence
+/// is what a browser sends and a page cannot forge: `Sec-Fetch-Site: same-origin`, else (an
+/// older browser) an `Origin` whose host is the one the request was sent to.
+fn untrusted_post(headers: &HeaderMap) -> Option<Response> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let trusted = match (header("sec-fetch-site"), header("origin")) {
+        (Some(site), _) => site.eq_ignore_ascii_case("same-origin"),
+        (None, Some(origin)) => url::Url::parse(origin).ok().is_some_and(|origin| {
+            let host = origin.host_str().map(|h| match origin.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_owned(),
+            });
+            host.is_some() && host.as_deref() == header("host")
+        }),
+        (None, None) => false,
+    };
+    if trusted {
+        return None;
+    }
+    tracing::warn!("a feature form was posted from another site, or without evidence: refused");
+    let message = "This form must be sent from this app's own page: go back to it and try again.";
+    Some((StatusCode::FORBIDDEN, message).into_response())
+}
+
 /// The feature page `name` in the quickstart's layout, or a 500 that says why not.
-fn render<T: Serialize>(app: &App, name: &str, title: &'static str, page: T) -> Response {
+fn render<T: Serialize>(
+    app: &App,
+    name: &str,
+    title: &'static str,
+    logged_in: bool,
+    page: T,
+) -> Response {
     let layout = Layout {
         title,
-        logged_in: true,
+        logged_in,
         store: app.store_name,
         dev_tenant: app.dev_tenant.as_deref(),
         page,

@@ -58,6 +58,7 @@ pub(crate) async fn page(
         &app,
         "token_vault.html",
         "Token Vault",
+        true,
         vault,
     ))
 }
