@@ -80,14 +80,13 @@ pub async fn dev_tenant_client(
     let origin = url::Url::parse(redirect_uri)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_else(|_| format!("http://localhost:{port}"));
-    let tenant = features::dev_tenant_extras(DevTenant::builder())
+    let tenant = DevTenant::builder()
         .redirect_uri(redirect_uri)
         .logout_uri(format!("{origin}/"))
         .audience(DEV_AUDIENCE)
         .organization(DevOrganization::new(DEV_ORGANIZATION.0, DEV_ORGANIZATION.1).anyone())
-        .backchannel_logout_uri(format!("http://127.0.0.1:{port}/backchannel-logout"))
-        .start()
-        .await?;
+        .backchannel_logout_uri(format!("http://127.0.0.1:{port}/backchannel-logout"));
+    let tenant = features::dev_tenant_extras(tenant).start().await?;
     Ok((tenant.client_builder(), tenant))
 }
 

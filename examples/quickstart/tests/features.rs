@@ -162,3 +162,75 @@ async fn a_passwordless_code_posted_from_another_site_logs_no_one_in() {
     let response = attacker.post_form_with(&verify, &form, SAME_ORIGIN).await;
     assert_eq!(response.headers()["location"], "/profile");
 }
+
+#[tokio::test]
+async fn the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards() {
+    let (mut browser, base, settings) = logged_in().await;
+    let tenant = settings.dev_tenant.as_ref().unwrap().tenant();
+    let url = format!("{base}/step-up");
+    let (_, page) = {
+        let response = browser.get(&url).await;
+        browser.follow(url.clone(), response).await
+    };
+    assert!(page.contains("id=\"mfa-required\""), "{page}");
+    let secret = element(&page, "secret");
+    let code = element(&page, "dev-code");
+    assert_eq!(code, tenant.mfa_otp(&secret));
+    let mfa_token = text(
+        page.split("name=\"mfa_token\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap(),
+    );
+
+    let verify = format!("{base}/step-up/verify");
+    let form = |code: &str| {
+        [
+            ("mfa_token", mfa_token.clone()),
+            ("code", code.to_owned()),
+            ("secret", secret.clone()),
+        ]
+    };
+    // Posted from another site: refused (the code still works below).
+    let refused = post_mfa(&mut browser, &verify, &form(&code), CROSS_SITE).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let page = post_mfa(&mut browser, &verify, &form(wrong), SAME_ORIGIN)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(element(&page, "error").contains("wrong"), "{page}");
+    assert_eq!(element(&page, "dev-code"), tenant.mfa_otp(&secret));
+
+    let response = post_mfa(
+        &mut browser,
+        &verify,
+        &form(&tenant.mfa_otp(&secret)),
+        SAME_ORIGIN,
+    )
+    .await;
+    assert_eq!(response.headers()["location"], "/step-up");
+    let (_, page) = browser.follow(verify.clone(), response).await;
+    assert_eq!(
+        element(&page, "audience"),
+        "https://quickstart.local/payments",
+        "{page}"
+    );
+    let fingerprint = element(&page, "fingerprint");
+    assert_eq!(fingerprint.len(), 8, "{page}");
+    // The verified token is in the session: a reload shows it without asking again.
+    let response = browser.get(&url).await;
+    let (_, again) = browser.follow(url, response).await;
+    assert_eq!(element(&again, "fingerprint"), fingerprint);
+}
+
+async fn post_mfa(
+    browser: &mut Browser,
+    url: &str,
+    form: &[(&str, String); 3],
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    browser.post_form_with(url, &pairs, headers).await
+}

@@ -4,6 +4,7 @@
 //! nothing); on a real tenant they never do.
 
 mod passwordless;
+mod step_up;
 mod token_vault;
 
 use std::sync::{Arc, LazyLock};
@@ -30,6 +31,10 @@ static PAGES: LazyLock<Pages> = LazyLock::new(|| {
             "passwordless.html",
             include_str!("../../templates/features/passwordless.html"),
         ),
+        (
+            "step_up.html",
+            include_str!("../../templates/features/step_up.html"),
+        ),
     ])
 });
 
@@ -50,13 +55,25 @@ pub(crate) fn routes(settings: &Settings) -> Router<Arc<App>> {
             "/passwordless/verify",
             axum::routing::post(passwordless::verify),
         )
+        .route("/step-up", get(step_up::start))
+        .route("/step-up/verify", axum::routing::post(step_up::verify))
         .layer(Extension(dev))
 }
 
-/// What the feature pages need of the local dev tenant beyond the login (Token Vault's
-/// `dev-connection` and passwordless are served to every app already).
+/// What the feature pages need of the local dev tenant beyond the login: an API that
+/// requires MFA (Token Vault's `dev-connection` and passwordless are served to every app).
 pub(crate) fn dev_tenant_extras(builder: DevTenantBuilder) -> DevTenantBuilder {
     builder
+        .audience(step_up::STEP_UP_AUDIENCE)
+        .require_mfa_for_audience(step_up::STEP_UP_AUDIENCE)
+}
+
+/// The first 8 hex digits of a token's SHA-256: enough to see whether two pages show the
+/// same token, nothing to use it with.
+fn fingerprint(token: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 /// `Some(403 page)` unless this form post came from one of this app's own pages: a login

@@ -11,8 +11,8 @@ use auth0_server::client::ConnectionTokenOptions;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 
+use super::fingerprint;
 use crate::App;
 
 /// The connection the page asks a token for.
@@ -21,13 +21,6 @@ fn connection() -> String {
         .ok()
         .filter(|c| !c.trim().is_empty())
         .unwrap_or_else(|| auth0_dev_tenant::DEV_CONNECTION.to_owned())
-}
-
-/// The first 8 hex digits of the token's SHA-256: enough to see whether two pages show the
-/// same token, nothing to use it with.
-fn fingerprint(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 /// `GET /token-vault` (logged in): the connection token's facts.
