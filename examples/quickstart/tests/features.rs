@@ -19,9 +19,11 @@ async fn logged_in() -> (Browser, String, quickstart::Settings) {
 /// The text of the element with `id` in `html`.
 fn element(html: &str, id: &str) -> String {
     let after = html
-        .split(&format!("id=\"{id}\">"))
+        .split(&format!("id=\"{id}\""))
         .nth(1)
-        .unwrap_or_else(|| panic!("no #{id} in {html}"));
+        .and_then(|rest| rest.split_once('>'))
+        .unwrap_or_else(|| panic!("no #{id} in {html}"))
+        .1;
     text(after.split('<').next().unwrap_or_default())
 }
 
@@ -233,4 +235,119 @@ async fn post_mfa(
 ) -> reqwest::Response {
     let pairs: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
     browser.post_form_with(url, &pairs, headers).await
+}
+
+/// Has the dev tenant issue a legacy token for `email` through the app's page.
+async fn legacy_token(browser: &mut Browser, base: &str, email: &str) -> String {
+    let form = browser.get(&format!("{base}/legacy-login")).await;
+    assert!(
+        form.text()
+            .await
+            .unwrap()
+            .contains("action=\"/legacy-login/issue\"")
+    );
+    let url = format!("{base}/legacy-login/issue");
+    let response = browser
+        .post_form_with(&url, &[("email", email)], SAME_ORIGIN)
+        .await;
+    let page = response.text().await.unwrap();
+    let token = element(&page, "subject-token");
+    assert!(!token.is_empty(), "{page}");
+    token
+}
+
+#[tokio::test]
+async fn a_legacy_token_logs_in_once_through_custom_token_exchange() {
+    let (base, _settings) = started_app(StoreChoice::Memory, TransactionChoice::Cookie).await;
+    let mut browser = Browser::new();
+    let token = legacy_token(&mut browser, &base, "linus@example.com").await;
+    let url = format!("{base}/legacy-login");
+    let form = [("subject_token", token.as_str())];
+    let response = browser.post_form_with(&url, &form, SAME_ORIGIN).await;
+    assert_eq!(response.headers()["location"], "/profile");
+    let (_, profile) = browser.follow(url.clone(), response).await;
+    assert_eq!(element(&profile, "email"), "linus@example.com", "{profile}");
+
+    // A token works once: a replay in another browser is refused.
+    let mut other = Browser::new();
+    let response = other.post_form_with(&url, &form, SAME_ORIGIN).await;
+    let page = response.text().await.unwrap();
+    assert!(element(&page, "error").contains("refused"), "{page}");
+    assert!(
+        other
+            .get(&format!("{base}/profile"))
+            .await
+            .status()
+            .is_redirection()
+    );
+}
+
+#[tokio::test]
+async fn a_legacy_token_posted_from_another_site_logs_no_one_in() {
+    let (base, _settings) = started_app(StoreChoice::Memory, TransactionChoice::Cookie).await;
+    let mut attacker = Browser::new();
+    let token = legacy_token(&mut attacker, &base, "mallory@example.com").await;
+    let url = format!("{base}/legacy-login");
+    let form = [("subject_token", token.as_str())];
+    let evil_origin: &[(&str, &str)] = &[("origin", "http://evil.example")];
+    for headers in [CROSS_SITE, evil_origin, &[]] {
+        let mut victim = Browser::new();
+        let response = victim.post_form_with(&url, &form, headers).await;
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::FORBIDDEN,
+            "{headers:?}"
+        );
+        assert!(victim.jar.keys().all(|n| !n.starts_with("_a0_session")));
+        let profile = victim.get(&format!("{base}/profile")).await;
+        assert!(profile.status().is_redirection(), "{headers:?}");
+    }
+    // Refused before the exchange: the token is still good from the app's own page.
+    let response = attacker.post_form_with(&url, &form, SAME_ORIGIN).await;
+    assert_eq!(response.headers()["location"], "/profile");
+}
+
+/// The app against a dev tenant it does not know it runs (as against a real tenant): no
+/// dev-only page or note. Returns the base URL and the tenant (kept alive by the caller).
+async fn app_on_a_tenant_it_does_not_run() -> (String, auth0_dev_tenant::RunningDevTenant) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let (builder, tenant) = quickstart::dev_tenant_client(port, &format!("{base}/callback"))
+        .await
+        .unwrap();
+    let settings = quickstart::Settings {
+        builder: builder.secret(auth0_server::generate_secret()),
+        store: StoreChoice::Memory,
+        transactions: TransactionChoice::Cookie,
+        audience: Some(quickstart::DEV_AUDIENCE.to_owned()),
+        dev_tenant: None,
+    };
+    let router = quickstart::app(&settings).await.unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (base, tenant)
+}
+
+#[tokio::test]
+async fn off_the_dev_tenant_no_page_shows_a_dev_code_or_issues_a_legacy_token() {
+    let (base, tenant) = app_on_a_tenant_it_does_not_run().await;
+    let mut browser = Browser::new();
+    let page = send_code(&mut browser, &base, "grace@example.com").await;
+    assert!(page.contains("id=\"sent\""), "{page}");
+    assert!(
+        !page.contains("dev-code") && !page.contains("dev-note"),
+        "{page}"
+    );
+    let code = tenant
+        .tenant()
+        .passwordless_code("grace@example.com")
+        .unwrap();
+    assert!(!page.contains(&code), "{page}");
+    let legacy = browser.get(&format!("{base}/legacy-login")).await;
+    assert_eq!(legacy.status(), reqwest::StatusCode::NOT_FOUND);
+    let url = format!("{base}/legacy-login/issue");
+    let issue = browser
+        .post_form_with(&url, &[("email", "grace@example.com")], SAME_ORIGIN)
+        .await;
+    assert_eq!(issue.status(), reqwest::StatusCode::NOT_FOUND);
 }

@@ -3,6 +3,7 @@
 //! them over HTTP. On the dev tenant some pages say where the tenant "sent" a code (it sends
 //! nothing); on a real tenant they never do.
 
+mod legacy_login;
 mod passwordless;
 mod step_up;
 mod token_vault;
@@ -32,6 +33,10 @@ static PAGES: LazyLock<Pages> = LazyLock::new(|| {
             include_str!("../../templates/features/passwordless.html"),
         ),
         (
+            "legacy_login.html",
+            include_str!("../../templates/features/legacy_login.html"),
+        ),
+        (
             "step_up.html",
             include_str!("../../templates/features/step_up.html"),
         ),
@@ -57,15 +62,25 @@ pub(crate) fn routes(settings: &Settings) -> Router<Arc<App>> {
         )
         .route("/step-up", get(step_up::start))
         .route("/step-up/verify", axum::routing::post(step_up::verify))
+        .route(
+            "/legacy-login",
+            get(legacy_login::form).post(legacy_login::login),
+        )
+        .route(
+            "/legacy-login/issue",
+            axum::routing::post(legacy_login::issue),
+        )
         .layer(Extension(dev))
 }
 
 /// What the feature pages need of the local dev tenant beyond the login: an API that
-/// requires MFA (Token Vault's `dev-connection` and passwordless are served to every app).
+/// requires MFA and a custom token exchange profile (Token Vault's `dev-connection` and
+/// passwordless are served to every app).
 pub(crate) fn dev_tenant_extras(builder: DevTenantBuilder) -> DevTenantBuilder {
     builder
         .audience(step_up::STEP_UP_AUDIENCE)
         .require_mfa_for_audience(step_up::STEP_UP_AUDIENCE)
+        .custom_token_type(legacy_login::LEGACY_TOKEN_TYPE)
 }
 
 /// The first 8 hex digits of a token's SHA-256: enough to see whether two pages show the
