@@ -86,7 +86,9 @@ pub async fn dev_tenant_client(
         .audience(DEV_AUDIENCE)
         .organization(DevOrganization::new(DEV_ORGANIZATION.0, DEV_ORGANIZATION.1).anyone())
         .backchannel_logout_uri(format!("http://127.0.0.1:{port}/backchannel-logout"));
-    let tenant = features::dev_tenant_extras(tenant).start().await?;
+    let tenant = features::dev_tenant_extras(tenant, redirect_uri)
+        .start()
+        .await?;
     Ok((tenant.client_builder(), tenant))
 }
 

@@ -351,3 +351,58 @@ async fn off_the_dev_tenant_no_page_shows_a_dev_code_or_issues_a_legacy_token() 
         .await;
     assert_eq!(issue.status(), reqwest::StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_profile_links_the_dev_connection_account_and_shows_the_identities() {
+    let (mut browser, base, _settings) = logged_in().await;
+    let url = format!("{base}/profile");
+    let response = browser.get(&url).await;
+    let (_, profile) = browser.follow(url.clone(), response).await;
+    assert!(profile.contains("action=\"/link\""), "{profile}");
+    assert!(
+        !element(&profile, "claims").contains("identities"),
+        "{profile}"
+    );
+
+    // Another site cannot start a link for the user.
+    let link = format!("{base}/link");
+    let refused = browser.post_form_with(&link, &[], CROSS_SITE).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+
+    let response = browser.post_form_with(&link, &[], SAME_ORIGIN).await;
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let (landed, profile) = browser.follow(link, response).await;
+    assert_eq!(landed, url);
+    assert!(
+        browser
+            .visited
+            .iter()
+            .any(|u| u.starts_with(&format!("{base}/link/callback?"))),
+        "completed at the link's own callback: {:?}",
+        browser.visited
+    );
+    let claims = element(&profile, "claims");
+    let claims: serde_json::Value = serde_json::from_str(&claims).unwrap();
+    let connections: Vec<&str> = claims["identities"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no identities: {claims}"))
+        .iter()
+        .filter_map(|i| i["connection"].as_str())
+        .collect();
+    assert!(connections.contains(&"dev-connection"), "{connections:?}");
+    assert_eq!(
+        claims["email"], "ada@example.com",
+        "the user is kept: {claims}"
+    );
+
+    // The callback replayed is refused, and the session stays.
+    let callback = browser
+        .visited
+        .iter()
+        .find(|u| u.contains("/link/callback?"))
+        .unwrap()
+        .clone();
+    let replay = browser.get(&callback).await;
+    assert!(replay.status().is_client_error(), "{}", replay.status());
+    assert!(browser.get(&url).await.status().is_success());
+}

@@ -4,6 +4,7 @@
 //! nothing); on a real tenant they never do.
 
 mod legacy_login;
+mod linking;
 mod passwordless;
 mod step_up;
 mod token_vault;
@@ -70,17 +71,24 @@ pub(crate) fn routes(settings: &Settings) -> Router<Arc<App>> {
             "/legacy-login/issue",
             axum::routing::post(legacy_login::issue),
         )
+        .route("/link", axum::routing::post(linking::start))
+        .route("/link/callback", get(linking::complete))
         .layer(Extension(dev))
 }
 
-/// What the feature pages need of the local dev tenant beyond the login: an API that
-/// requires MFA and a custom token exchange profile (Token Vault's `dev-connection` and
-/// passwordless are served to every app).
-pub(crate) fn dev_tenant_extras(builder: DevTenantBuilder) -> DevTenantBuilder {
-    builder
+/// What the feature pages need of the local dev tenant beyond the login of an app whose
+/// callback is `redirect_uri`: an API that requires MFA, a custom token exchange profile and
+/// the account link's callback (Token Vault's `dev-connection` and passwordless are served
+/// to every app).
+pub(crate) fn dev_tenant_extras(builder: DevTenantBuilder, redirect_uri: &str) -> DevTenantBuilder {
+    let builder = builder
         .audience(step_up::STEP_UP_AUDIENCE)
         .require_mfa_for_audience(step_up::STEP_UP_AUDIENCE)
-        .custom_token_type(legacy_login::LEGACY_TOKEN_TYPE)
+        .custom_token_type(legacy_login::LEGACY_TOKEN_TYPE);
+    match linking::callback_for(redirect_uri) {
+        Some(callback) => builder.redirect_uri(callback),
+        None => builder,
+    }
 }
 
 /// The first 8 hex digits of a token's SHA-256: enough to see whether two pages show the
