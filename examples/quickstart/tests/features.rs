@@ -6,10 +6,14 @@ mod support;
 use quickstart::{StoreChoice, TransactionChoice};
 use support::{Browser, CROSS_SITE, SAME_ORIGIN, finish_login, started_app, text};
 
-/// A browser logged in to a freshly started app (memory sessions); returns it with the app's
-/// base URL and settings.
-async fn logged_in() -> (Browser, String, quickstart::Settings) {
-    let (base, settings) = started_app(StoreChoice::Memory, TransactionChoice::Cookie).await;
+/// The stores the pages are tried with: sessions in a cookie (the feature tokens must fit),
+/// and in memory.
+const STORES: [StoreChoice; 2] = [StoreChoice::Cookie, StoreChoice::Memory];
+
+/// A browser logged in to a freshly started app with `store`; returns it with the app's base
+/// URL and settings.
+async fn logged_in(store: StoreChoice) -> (Browser, String, quickstart::Settings) {
+    let (base, settings) = started_app(store, TransactionChoice::Cookie).await;
     let mut browser = Browser::new();
     let response = browser.get(&format!("{base}/login")).await;
     finish_login(&mut browser, format!("{base}/login"), response).await;
@@ -36,7 +40,13 @@ fn token_like_words(html: &str) -> Vec<&str> {
 
 #[tokio::test]
 async fn the_token_vault_page_shows_a_connection_token_without_showing_it() {
-    let (mut browser, base, settings) = logged_in().await;
+    for store in STORES {
+        the_token_vault_page_shows_a_connection_token_without_showing_it_with(store).await;
+    }
+}
+
+async fn the_token_vault_page_shows_a_connection_token_without_showing_it_with(store: StoreChoice) {
+    let (mut browser, base, settings) = logged_in(store).await;
     let tenant = settings.dev_tenant.as_ref().unwrap().tenant();
     let url = format!("{base}/token-vault");
     let response = browser.get(&url).await;
@@ -97,7 +107,13 @@ async fn send_code(browser: &mut Browser, base: &str, email: &str) -> String {
 
 #[tokio::test]
 async fn passwordless_logs_in_with_the_code_the_dev_tenant_sent() {
-    let (base, settings) = started_app(StoreChoice::Memory, TransactionChoice::Cookie).await;
+    for store in STORES {
+        passwordless_logs_in_with_the_code_the_dev_tenant_sent_with(store).await;
+    }
+}
+
+async fn passwordless_logs_in_with_the_code_the_dev_tenant_sent_with(store: StoreChoice) {
+    let (base, settings) = started_app(store, TransactionChoice::Cookie).await;
     let tenant = settings.dev_tenant.as_ref().unwrap().tenant();
     let mut browser = Browser::new();
     let page = send_code(&mut browser, &base, "grace@example.com").await;
@@ -167,7 +183,15 @@ async fn a_passwordless_code_posted_from_another_site_logs_no_one_in() {
 
 #[tokio::test]
 async fn the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards() {
-    let (mut browser, base, settings) = logged_in().await;
+    for store in STORES {
+        the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards_with(store).await;
+    }
+}
+
+async fn the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards_with(
+    store: StoreChoice,
+) {
+    let (mut browser, base, settings) = logged_in(store).await;
     let tenant = settings.dev_tenant.as_ref().unwrap().tenant();
     let url = format!("{base}/step-up");
     let (_, page) = {
@@ -258,7 +282,13 @@ async fn legacy_token(browser: &mut Browser, base: &str, email: &str) -> String 
 
 #[tokio::test]
 async fn a_legacy_token_logs_in_once_through_custom_token_exchange() {
-    let (base, _settings) = started_app(StoreChoice::Memory, TransactionChoice::Cookie).await;
+    for store in STORES {
+        a_legacy_token_logs_in_once_through_custom_token_exchange_with(store).await;
+    }
+}
+
+async fn a_legacy_token_logs_in_once_through_custom_token_exchange_with(store: StoreChoice) {
+    let (base, _settings) = started_app(store, TransactionChoice::Cookie).await;
     let mut browser = Browser::new();
     let token = legacy_token(&mut browser, &base, "linus@example.com").await;
     let url = format!("{base}/legacy-login");
@@ -354,7 +384,15 @@ async fn off_the_dev_tenant_no_page_shows_a_dev_code_or_issues_a_legacy_token() 
 
 #[tokio::test]
 async fn the_profile_links_the_dev_connection_account_and_shows_the_identities() {
-    let (mut browser, base, _settings) = logged_in().await;
+    for store in STORES {
+        the_profile_links_the_dev_connection_account_and_shows_the_identities_with(store).await;
+    }
+}
+
+async fn the_profile_links_the_dev_connection_account_and_shows_the_identities_with(
+    store: StoreChoice,
+) {
+    let (mut browser, base, _settings) = logged_in(store).await;
     let url = format!("{base}/profile");
     let response = browser.get(&url).await;
     let (_, profile) = browser.follow(url.clone(), response).await;
