@@ -6,10 +6,6 @@ mod support;
 use quickstart::{StoreChoice, TransactionChoice};
 use support::{Browser, CROSS_SITE, SAME_ORIGIN, finish_login, started_app, text};
 
-/// The stores the pages are tried with: sessions in a cookie (the feature tokens must fit),
-/// and in memory.
-const STORES: [StoreChoice; 2] = [StoreChoice::Cookie, StoreChoice::Memory];
-
 /// A browser logged in to a freshly started app with `store`; returns it with the app's base
 /// URL and settings.
 async fn logged_in(store: StoreChoice) -> (Browser, String, quickstart::Settings) {
@@ -40,7 +36,8 @@ fn token_like_words(html: &str) -> Vec<&str> {
 
 #[tokio::test]
 async fn the_token_vault_page_shows_a_connection_token_without_showing_it() {
-    for store in STORES {
+    // Every store: the cookie (the feature tokens must fit it), memory, Redis, PostgreSQL.
+    for store in support::stores() {
         the_token_vault_page_shows_a_connection_token_without_showing_it_with(store).await;
     }
 }
@@ -107,7 +104,8 @@ async fn send_code(browser: &mut Browser, base: &str, email: &str) -> String {
 
 #[tokio::test]
 async fn passwordless_logs_in_with_the_code_the_dev_tenant_sent() {
-    for store in STORES {
+    // Every store: the cookie (the feature tokens must fit it), memory, Redis, PostgreSQL.
+    for store in support::stores() {
         passwordless_logs_in_with_the_code_the_dev_tenant_sent_with(store).await;
     }
 }
@@ -183,7 +181,8 @@ async fn a_passwordless_code_posted_from_another_site_logs_no_one_in() {
 
 #[tokio::test]
 async fn the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards() {
-    for store in STORES {
+    // Every store: the cookie (the feature tokens must fit it), memory, Redis, PostgreSQL.
+    for store in support::stores() {
         the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards_with(store).await;
     }
 }
@@ -282,7 +281,8 @@ async fn legacy_token(browser: &mut Browser, base: &str, email: &str) -> String 
 
 #[tokio::test]
 async fn a_legacy_token_logs_in_once_through_custom_token_exchange() {
-    for store in STORES {
+    // Every store: the cookie (the feature tokens must fit it), memory, Redis, PostgreSQL.
+    for store in support::stores() {
         a_legacy_token_logs_in_once_through_custom_token_exchange_with(store).await;
     }
 }
@@ -384,7 +384,8 @@ async fn off_the_dev_tenant_no_page_shows_a_dev_code_or_issues_a_legacy_token() 
 
 #[tokio::test]
 async fn the_profile_links_the_dev_connection_account_and_shows_the_identities() {
-    for store in STORES {
+    // Every store: the cookie (the feature tokens must fit it), memory, Redis, PostgreSQL.
+    for store in support::stores() {
         the_profile_links_the_dev_connection_account_and_shows_the_identities_with(store).await;
     }
 }
