@@ -27,6 +27,16 @@ fn element(html: &str, id: &str) -> String {
     text(after.split('<').next().unwrap_or_default())
 }
 
+/// The value of the form field `name` in `html`.
+fn field(html: &str, name: &str) -> String {
+    let value = html
+        .split(&format!("name=\"{name}\" value=\""))
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no field {name} in {html}"));
+    text(value)
+}
+
 /// Every run of token characters at least 16 long in `html`: what a leaked token would be.
 fn token_like_words(html: &str) -> Vec<&str> {
     html.split(|c: char| !(c.is_ascii_alphanumeric() || "-_.~+/=".contains(c)))
@@ -201,12 +211,7 @@ async fn the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards
     let secret = element(&page, "secret");
     let code = element(&page, "dev-code");
     assert_eq!(code, tenant.mfa_otp(&secret));
-    let mfa_token = text(
-        page.split("name=\"mfa_token\" value=\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .unwrap(),
-    );
+    let mfa_token = field(&page, "mfa_token");
 
     let verify = format!("{base}/step-up/verify");
     let form = |code: &str| {
