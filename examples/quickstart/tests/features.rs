@@ -450,3 +450,17 @@ async fn the_profile_links_the_dev_connection_account_and_shows_the_identities_w
     assert!(replay.status().is_client_error(), "{}", replay.status());
     assert!(browser.get(&url).await.status().is_success());
 }
+
+#[tokio::test]
+async fn what_a_visitor_types_comes_back_escaped() {
+    let (base, _settings) = started_app(StoreChoice::Memory, TransactionChoice::Cookie).await;
+    let mut browser = Browser::new();
+    let hostile = "\"><script>alert(1)</script>@example.com";
+    let url = format!("{base}/passwordless/verify");
+    let form = [("email", hostile), ("code", "000000")];
+    let response = browser.post_form_with(&url, &form, SAME_ORIGIN).await;
+    let page = response.text().await.unwrap();
+    assert!(page.contains("id=\"error\""), "{page}");
+    assert!(!page.contains("<script>alert(1)"), "{page}");
+    assert_eq!(field(&page, "email"), hostile, "escaped, not dropped");
+}
