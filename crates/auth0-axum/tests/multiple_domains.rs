@@ -152,12 +152,57 @@ async fn an_unknown_host_gets_the_421_page_and_no_provider_is_asked() {
             assert!(text.contains("This site is not served here"), "{text}");
             assert!(text.contains("unknown_domain"), "{text}");
         }
-        // A cross-site GET /logout asks the user first (it reaches no client call yet); the
-        // question does not carry the attacker's host either.
-        let confirm = get(&base, "/logout", host, "").await;
-        assert_eq!(confirm.status(), StatusCode::OK, "{host}");
-        page(confirm, host).await;
     }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no provider was asked");
+}
+
+/// A client that follows no redirect.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_logout_under_an_unknown_host_is_misdirected_not_asked() {
+    let (issuer, hits) = counting_provider().await;
+    let base = serve(&issuer, "id", "secret", &[(HOST_A, issuer.as_str())]).await;
+    let http = no_redirects();
+    for host in EVIL_HOSTS {
+        let get = get(&base, "/logout?returnTo=/x", host, "").await;
+        let post = http
+            .post(format!("{base}/logout"))
+            .header(HOST, host)
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("returnTo", "/x")])
+            .send()
+            .await
+            .unwrap();
+        for response in [get, post] {
+            assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST, "{host}");
+            let text = page(response, host).await;
+            assert!(text.contains("This site is not served here"), "{text}");
+            assert!(!text.contains("Log out?"), "{text}");
+        }
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no provider was asked");
+}
+
+#[tokio::test]
+async fn a_request_with_two_host_headers_is_misdirected() {
+    let (issuer, hits) = counting_provider().await;
+    let base = serve(&issuer, "id", "secret", &[(HOST_A, issuer.as_str())]).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.append(HOST, HOST_A.parse().unwrap());
+    headers.append(HOST, EVIL_HOSTS[0].parse().unwrap());
+    let response = no_redirects()
+        .get(format!("{base}/login"))
+        .headers(headers)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST);
     assert_eq!(hits.load(Ordering::SeqCst), 0, "no provider was asked");
 }
 
@@ -335,6 +380,70 @@ async fn each_site_logs_in_through_its_own_callback_and_logs_out_back_to_itself(
             .unwrap();
         assert!(form.status().is_redirection(), "{host}: {}", form.status());
     }
+}
+
+/// The `returnTo` (or `post_logout_redirect_uri`) a provider logout URL carries.
+fn return_to_of(location: &str) -> String {
+    let to = Url::parse(location).unwrap();
+    to.query_pairs()
+        .find(|(k, _)| k == "returnTo" || k == "post_logout_redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// `GET /logout` on the app at `base` with `returnTo` set to `return_to`.
+fn logout_to(base: &str, return_to: &str) -> Url {
+    let mut url = Url::parse(&format!("{base}/logout")).unwrap();
+    url.query_pairs_mut().append_pair("returnTo", return_to);
+    url
+}
+
+#[tokio::test]
+async fn a_return_to_on_the_other_site_is_refused() {
+    let (tenant_a, _tenant_b, base) = two_sites().await;
+    let site_a = callback_on(&base, HOST_A).replace("/callback", "/");
+    let site_b = callback_on(&base, HOST_B).replace("/callback", "/");
+    let logout = no_redirects()
+        .get(logout_to(&base, &format!("{site_b}account")))
+        .header(HOST, HOST_A)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    let location = logout.headers()[LOCATION].to_str().unwrap();
+    assert!(location.starts_with(tenant_a.issuer()), "{location}");
+    assert_eq!(
+        return_to_of(location),
+        site_a,
+        "site B's URL is not site A's"
+    );
+    // The same URL is fine on its own site.
+    let on_b = no_redirects()
+        .get(logout_to(&base, &format!("{site_b}account")))
+        .header(HOST, HOST_B)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    let location = on_b.headers()[LOCATION].to_str().unwrap();
+    assert_eq!(return_to_of(location), format!("{site_b}account"));
+}
+
+#[tokio::test]
+async fn the_other_sites_origin_posting_logout_gets_the_question() {
+    let (_tenant_a, _tenant_b, base) = two_sites().await;
+    let site_b = callback_on(&base, HOST_B).replace("/callback", "");
+    let response = no_redirects()
+        .post(format!("{base}/logout"))
+        .header(HOST, HOST_A)
+        .header("origin", site_b)
+        .form(&[("returnTo", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let text = page(response, HOST_A).await;
+    assert!(text.contains("Log out?"), "{text}");
 }
 
 #[tokio::test]

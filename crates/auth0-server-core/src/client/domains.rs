@@ -380,8 +380,15 @@ impl super::ServerClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Configuration`] when the site the resolver named is not a host.
+    /// [`Error::UnknownDomain`] when the domain resolver knows no domain for the request (or
+    /// its host is ambiguous); [`Error::Configuration`] when the site the resolver named is
+    /// not a host.
     pub async fn redirect_uri_for(&self, cx: &StoreContext) -> Result<Option<Url>, Error> {
+        // The site is asked only for a request whose domain resolves (inside a client call
+        // it did already), so a resolver's site never stands for a host it refuses.
+        if self.inner.domains.has_resolver() && current().is_none() {
+            self.request_provider(cx).await?;
+        }
         match self.site_redirect_uri(cx).await? {
             Some(url) => Ok(Some(url)),
             None => Ok(self.inner.config.redirect_uri.clone()),
@@ -726,16 +733,17 @@ mod tests {
                 "b.example.com:8443",
                 "http://b.example.com:8443/callback?x=1",
             ),
-            // Not a site of this app: the configured redirect URI (such a request is
-            // refused before any login starts).
-            ("evil.example.net", "http://127.0.0.1:5000/callback?x=1"),
-            (
-                "a.example.com.evil.net",
-                "http://127.0.0.1:5000/callback?x=1",
-            ),
         ] {
             let uri = client.redirect_uri_for(&request_to(host)).await.unwrap();
             assert_eq!(uri.unwrap().as_str(), callback, "{host}");
+        }
+        // Not a site of this app: no redirect URI at all.
+        for host in ["evil.example.net", "a.example.com.evil.net"] {
+            let uri = client.redirect_uri_for(&request_to(host)).await;
+            assert!(
+                matches!(&uri, Err(Error::UnknownDomain { .. })),
+                "{host}: {uri:?}"
+            );
         }
     }
 
