@@ -6,15 +6,15 @@
 //! reach the redirect URI; a callback under the other site gets the 400 `domain_mismatch`
 //! page; the attacker's `Host` is never echoed unescaped.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use auth0_axum::{Auth0, MaybeUser};
-use auth0_dev_tenant::{DevTenant, RunningDevTenant};
+use auth0_dev_tenant::RunningDevTenant;
 use auth0_server_core::client::{
     AllowListResolver, DEFAULT_STATE_IDENTIFIER, ServerClient, ServerClientBuilder,
 };
 use auth0_test_support::dev_tenant::Browser;
+use auth0_test_support::domains::{self, callback_on, counting_provider, redirect_uri_of};
 use axum::Router;
 use reqwest::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
 use reqwest::{StatusCode, Url};
@@ -36,16 +36,6 @@ async fn bind() -> (tokio::net::TcpListener, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     (listener, base)
-}
-
-/// Where a login started under `host` comes back to: the app's redirect URI on that site,
-/// with the app's port unless the site is listed with one.
-fn callback_on(base: &str, host: &str) -> String {
-    let port = Url::parse(base).unwrap().port().unwrap();
-    match host.contains(':') {
-        true => format!("http://{host}/callback"),
-        false => format!("http://{host}:{port}/callback"),
-    }
 }
 
 /// `GET /me`: the user's `sub`, or `anonymous`.
@@ -120,20 +110,6 @@ async fn page(response: reqwest::Response, host: &str) -> String {
     assert!(!html.contains("<script"), "{html}");
     assert!(!html.contains(host) || !host.contains('<'), "{html}");
     html_escape::decode_html_entities(&html).into_owned()
-}
-
-/// A loopback server standing for a provider: it counts every request and answers none.
-async fn counting_provider() -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counted = hits.clone();
-    let router = Router::new().fallback(move || {
-        counted.fetch_add(1, Ordering::SeqCst);
-        async { StatusCode::NOT_FOUND }
-    });
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (issuer, hits)
 }
 
 #[tokio::test]
@@ -236,16 +212,9 @@ async fn tenant_for(
     like: Option<&RunningDevTenant>,
     backchannel: bool,
 ) -> RunningDevTenant {
-    let mut builder = DevTenant::builder().redirect_uri(callback_on(base, host));
-    if let Some(like) = like {
-        builder = builder
-            .client_id(like.client_id())
-            .client_secret(like.client_secret());
-    }
-    if backchannel {
-        builder = builder.backchannel_logout_uri(format!("{base}/backchannel-logout"));
-    }
-    builder.start().await.unwrap()
+    let uri = format!("{base}/backchannel-logout");
+    let uri = backchannel.then_some(uri.as_str());
+    domains::tenant_for(&callback_on(base, host), like, uri).await
 }
 
 /// A client builder for `tenant`'s application, with the tenant's domain as the configured one.
@@ -302,14 +271,6 @@ async fn a_callback_under_the_other_site_gets_the_domain_mismatch_page() {
         assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST, "{host}");
         page(response, host).await;
     }
-}
-
-/// The `redirect_uri` an authorization URL carries.
-fn redirect_uri_of(url: &Url) -> String {
-    url.query_pairs()
-        .find(|(name, _)| name == "redirect_uri")
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
 }
 
 /// Logs in through the app under `host` at `tenant`; returns the session's cookies.

@@ -6,7 +6,7 @@
 //! small counting servers on loopback.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use auth0_dev_tenant::DevTenant;
 use auth0_server_core::client::{
@@ -15,6 +15,9 @@ use auth0_server_core::client::{
 };
 use auth0_server_core::store::StoreContext;
 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
+use auth0_test_support::domains::{
+    self, callback_on, counting_provider, logout_token_inbox, redirect_uri_of,
+};
 use auth0_test_support::{dev_tenant, oidc};
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde_json::json;
@@ -69,24 +72,6 @@ fn client(
         .unwrap()
 }
 
-/// Where a login started under `host` comes back to: the app's redirect URI (`app`'s
-/// `callback`) on that site, with the app's port unless the site is listed with one.
-fn callback_on(app: &Url, host: &str) -> String {
-    let port = app.port().unwrap();
-    match host.contains(':') {
-        true => format!("http://{host}/callback"),
-        false => format!("http://{host}:{port}/callback"),
-    }
-}
-
-/// The `redirect_uri` an authorization URL carries.
-fn redirect_uri_of(url: &Url) -> String {
-    url.query_pairs()
-        .find(|(name, _)| name == "redirect_uri")
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
-}
-
 /// A login under `host` in a browser that `authorize` drives from the authorization URL to
 /// the callback URL; returns the session's cookies.
 async fn login<F, Fut>(client: &ServerClient, host: &str, authorize: F) -> Vec<(String, String)>
@@ -117,7 +102,7 @@ async fn log_in_on_each_site(
     tenant: &auth0_dev_tenant::RunningDevTenant,
 ) -> (Vec<(String, String)>, Vec<(String, String)>) {
     let issuer_a = provider.issuer.clone();
-    let site_a = callback_on(app, HOST_A);
+    let site_a = callback_on(app.as_str(), HOST_A);
     let a = login(client, HOST_A, |url| async move {
         assert!(url.as_str().starts_with(&issuer_a), "{url}");
         assert_eq!(redirect_uri_of(&url), site_a);
@@ -128,7 +113,7 @@ async fn log_in_on_each_site(
     .await;
     let b_browser = dev_tenant::Browser::new(tenant);
     let issuer_b = tenant.issuer().to_owned();
-    let site_b = callback_on(app, HOST_B);
+    let site_b = callback_on(app.as_str(), HOST_B);
     let b = login(client, HOST_B, |url| async move {
         assert!(url.as_str().starts_with(&issuer_b), "{url}");
         assert_eq!(redirect_uri_of(&url), site_b);
@@ -147,14 +132,14 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     // Each provider knows only its own site's callback.
-    let extra = json!({"redirect_uris": [callback_on(&app, HOST_A)]});
+    let extra = json!({"redirect_uris": [callback_on(app.as_str(), HOST_A)]});
     let (id, secret) = provider
         .register_with(&app, "two domains", "logged-out", extra)
         .await;
     let tenant = DevTenant::builder()
         .client_id(&id)
         .client_secret(&secret)
-        .redirect_uri(callback_on(&app, HOST_B))
+        .redirect_uri(callback_on(app.as_str(), HOST_B))
         .logout_uri(app.join("logged-out").unwrap().as_str())
         .start()
         .await
@@ -243,14 +228,14 @@ async fn the_real_providers_logout_token_under_the_other_sites_host_ends_only_it
         return;
     };
     let (app, inbox) = logout_token_inbox().await;
-    let extra = json!({"redirect_uris": [callback_on(&app, HOST_A)]});
+    let extra = json!({"redirect_uris": [callback_on(app.as_str(), HOST_A)]});
     let (id, secret) = provider
         .register_with(&app, "two domains, back-channel", "logged-out", extra)
         .await;
     let tenant = DevTenant::builder()
         .client_id(&id)
         .client_secret(&secret)
-        .redirect_uri(callback_on(&app, HOST_B))
+        .redirect_uri(callback_on(app.as_str(), HOST_B))
         .start()
         .await
         .unwrap();
@@ -292,7 +277,7 @@ async fn the_real_providers_logout_token_under_the_other_sites_host_ends_only_it
 async fn a_login_started_under_one_domain_does_not_complete_under_another() {
     let app = Url::parse("http://127.0.0.1:5000/").unwrap();
     let tenant_a = DevTenant::builder()
-        .redirect_uri(callback_on(&app, HOST_A))
+        .redirect_uri(callback_on(app.as_str(), HOST_A))
         .start()
         .await
         .unwrap();
@@ -326,39 +311,6 @@ async fn a_login_started_under_one_domain_does_not_complete_under_another() {
         "{:?}",
         done.err()
     );
-}
-
-/// A loopback server that answers discovery as the issuer `http://127.0.0.1:PORT` and
-/// counts the requests it gets.
-async fn counting_provider() -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let (seen, base) = (hits.clone(), issuer.clone());
-    let discovery = move || {
-        seen.fetch_add(1, Ordering::SeqCst);
-        let base = base.clone();
-        async move {
-            axum::Json(json!({
-                "issuer": base,
-                "authorization_endpoint": format!("{base}/authorize"),
-                "token_endpoint": format!("{base}/oauth/token"),
-                "jwks_uri": format!("{base}/.well-known/jwks.json"),
-            }))
-        }
-    };
-    let counted = hits.clone();
-    let router = axum::Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            axum::routing::get(discovery),
-        )
-        .fallback(move || {
-            counted.fetch_add(1, Ordering::SeqCst);
-            async { axum::http::StatusCode::NOT_FOUND }
-        });
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (issuer, hits)
 }
 
 #[tokio::test]
@@ -470,28 +422,6 @@ async fn a_session_written_before_domains_were_recorded_is_the_configured_domain
     assert!(under_b.is_none(), "not the other domain's");
 }
 
-/// The app's back-channel logout endpoint, on loopback: it keeps the logout tokens POSTed to
-/// it (answering 200) so that the test hands each to the client under a host it picks.
-async fn logout_token_inbox() -> (Url, Arc<std::sync::Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    let inbox = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let kept = inbox.clone();
-    let receive = move |body: String| {
-        let kept = kept.clone();
-        async move {
-            let token = url::form_urlencoded::parse(body.as_bytes())
-                .find(|(name, _)| name == "logout_token")
-                .map(|(_, value)| value.into_owned());
-            kept.lock().unwrap().extend(token);
-            axum::http::StatusCode::OK
-        }
-    };
-    let router = axum::Router::new().route("/backchannel-logout", axum::routing::post(receive));
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (app, inbox)
-}
-
 /// A dev tenant for `app`'s site `host` (that site's callback, any loopback logout URL,
 /// `app`'s back-channel logout endpoint: the one URI the application has), with the client
 /// id and secret of `like` when given.
@@ -500,16 +430,9 @@ async fn tenant_for(
     host: &str,
     like: Option<&auth0_dev_tenant::RunningDevTenant>,
 ) -> auth0_dev_tenant::RunningDevTenant {
-    let mut builder = DevTenant::builder()
-        .redirect_uri(callback_on(app, host))
-        .any_loopback_logout_uri()
-        .backchannel_logout_uri(app.join("backchannel-logout").unwrap().as_str());
-    if let Some(like) = like {
-        builder = builder
-            .client_id(like.client_id())
-            .client_secret(like.client_secret());
-    }
-    builder.start().await.unwrap()
+    let backchannel = app.join("backchannel-logout").unwrap();
+    let callback = callback_on(app.as_str(), host);
+    domains::tenant_for(&callback, like, Some(backchannel.as_str())).await
 }
 
 /// Ends `browser`'s provider session at `tenant` (Auth0's `/v2/logout`), which POSTs a logout
@@ -636,8 +559,8 @@ async fn a_logout_token_of_an_unlisted_issuer_is_refused_before_any_request() {
 async fn a_login_started_on_one_site_does_not_complete_on_another_site_of_the_same_domain() {
     let app = Url::parse("http://127.0.0.1:5000/").unwrap();
     let tenant = DevTenant::builder()
-        .redirect_uri(callback_on(&app, HOST_A))
-        .redirect_uri(callback_on(&app, HOST_B))
+        .redirect_uri(callback_on(app.as_str(), HOST_A))
+        .redirect_uri(callback_on(app.as_str(), HOST_B))
         .start()
         .await
         .unwrap();
