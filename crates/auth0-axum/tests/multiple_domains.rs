@@ -11,7 +11,8 @@ use std::sync::atomic::Ordering;
 use auth0_axum::{Auth0, MaybeUser};
 use auth0_dev_tenant::RunningDevTenant;
 use auth0_server_core::client::{
-    AllowListResolver, DEFAULT_STATE_IDENTIFIER, ServerClient, ServerClientBuilder,
+    AllowListResolver, BACKCHANNEL_LOGOUT_EVENT, DEFAULT_STATE_IDENTIFIER, DomainResolver,
+    DomainResolverContext, ServerClient, ServerClientBuilder,
 };
 use auth0_test_support::dev_tenant::Browser;
 use auth0_test_support::domains::{self, callback_on, counting_provider, redirect_uri_of};
@@ -499,4 +500,147 @@ async fn a_logout_token_of_an_issuer_the_app_does_not_list_is_refused_without_an
         "the unlisted issuer was not asked"
     );
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nor the listed domain");
+}
+
+/// POSTs `token` to the app's back-channel logout endpoint under `host`.
+async fn post_logout_token(base: &str, host: &str, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/backchannel-logout"))
+        .header(HOST, host)
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_logout_token_posted_under_both_sites_hosts_is_a_replay_the_second_time() {
+    let (inbox_url, inbox) = domains::logout_token_inbox().await;
+    let (listener, base) = bind().await;
+    let inbox_uri = inbox_url.join("backchannel-logout").unwrap();
+    let tenant_a = tenant_for(&base, HOST_A, None, false).await;
+    let callback_b = callback_on(&base, HOST_B);
+    let tenant_b =
+        domains::tenant_for(&callback_b, Some(&tenant_a), Some(inbox_uri.as_str())).await;
+    let hosts = [(HOST_A, tenant_a.domain()), (HOST_B, tenant_b.domain())];
+    let builder = client_of(&tenant_a)
+        .session_backend(auth0_store_memory::MemoryBackend::new())
+        .transaction_backend(auth0_store_memory::MemoryTransactionBackend::new());
+    serve_on(listener, builder, &hosts).await;
+    let browser_b = Browser::new(&tenant_b);
+    let b = login_on(&base, HOST_B, &browser_b).await;
+    let mut url = Url::parse(&format!("{}v2/logout", tenant_b.issuer())).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", tenant_b.client_id())
+        .append_pair("returnTo", "http://127.0.0.1:5000/");
+    browser_b.go(url, None).await.left();
+    let token = inbox
+        .lock()
+        .unwrap()
+        .pop()
+        .expect("B posted a logout token");
+
+    let first = post_logout_token(&base, HOST_B, &token).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(me_under(&base, HOST_B, &b).await, "anonymous");
+    for host in [HOST_A, HOST_B] {
+        let again = post_logout_token(&base, host, &token).await;
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST, "{host}");
+        let text = page(again, host).await;
+        assert!(text.contains("a replay"), "{host}: {text}");
+    }
+}
+
+/// Valid logout-token claims of `tenant`'s domain for its application.
+fn logout_claims(tenant: &RunningDevTenant) -> josekit::jwt::JwtPayload {
+    let now = std::time::SystemTime::now();
+    let mut claims = josekit::jwt::JwtPayload::new();
+    claims.set_issuer(tenant.issuer());
+    claims.set_audience(vec![tenant.client_id()]);
+    claims.set_issued_at(&now);
+    claims.set_expires_at(&(now + std::time::Duration::from_secs(120)));
+    claims.set_jwt_id("forged-1");
+    claims.set_subject("auth0|someone");
+    let mut events = serde_json::Map::new();
+    events.insert(BACKCHANNEL_LOGOUT_EVENT.to_owned(), serde_json::json!({}));
+    let events = serde_json::Value::Object(events);
+    claims.set_claim("events", Some(events)).unwrap();
+    claims.set_claim("sid", Some("a-session".into())).unwrap();
+    claims
+}
+
+#[tokio::test]
+async fn an_unsigned_or_hs256_logout_token_with_a_listed_domains_issuer_is_refused() {
+    let (tenant_a, tenant_b, base) = two_sites().await;
+    for (host, tenant) in [
+        (HOST_A, &tenant_a),
+        (HOST_B, &tenant_a),
+        (HOST_A, &tenant_b),
+    ] {
+        let claims = logout_claims(tenant);
+        let mut header = josekit::jws::JwsHeader::new();
+        header.set_token_type("logout+jwt");
+        let none = josekit::jwt::encode_unsecured(&claims, &header).unwrap();
+        // HS256 keyed with the client secret (which both the app and the tenant know).
+        let hs256 = josekit::jws::HS256
+            .signer_from_bytes(tenant.client_secret().as_bytes())
+            .unwrap();
+        let hmac = josekit::jwt::encode_with_signer(&claims, &header, &hs256).unwrap();
+        for (alg, token) in [("none", none), ("HS256", hmac)] {
+            let response = post_logout_token(&base, host, &token).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{alg} {host}");
+            let text = page(response, host).await;
+            let why = format!("signed with {alg}, which is not among the accepted algorithms");
+            assert!(text.contains(&why), "{alg} {host}: {text}");
+        }
+    }
+}
+
+/// A resolver that serves every host with `domain` and names `site` as its site.
+struct NamesSite {
+    domain: String,
+    site: &'static str,
+}
+
+#[async_trait::async_trait]
+impl DomainResolver for NamesSite {
+    async fn resolve(&self, _context: &DomainResolverContext) -> Option<String> {
+        Some(self.domain.clone())
+    }
+
+    async fn site(&self, _context: &DomainResolverContext) -> Option<String> {
+        Some(self.site.to_owned())
+    }
+}
+
+#[tokio::test]
+async fn a_resolvers_site_with_a_fragment_or_a_password_is_a_configuration_error() {
+    let (issuer, _hits) = counting_provider().await;
+    for site in [
+        "attacker.example.net#.shop-a.example.test",
+        "user:pw@shop-a.example.test",
+    ] {
+        let (listener, base) = bind().await;
+        let client = ServerClient::builder()
+            .domain(&issuer)
+            .client_id("id")
+            .client_secret("secret")
+            .secret(SECRET)
+            .redirect_uri(format!("{base}/callback"))
+            .domain_resolver(NamesSite {
+                domain: issuer.clone(),
+                site,
+            })
+            .build()
+            .unwrap();
+        let auth0 = Auth0::new(client);
+        let app = Router::new().merge(auth0.routes()).layer(auth0.layer());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        for path in ["/login?returnTo=http://attacker.example.net/", "/logout"] {
+            let response = get(&base, path, HOST_A, "").await;
+            assert!(!response.status().is_redirection(), "{site} {path}");
+            let text = page(response, HOST_A).await;
+            assert!(text.contains("not a host or host:port"), "{site}: {text}");
+        }
+    }
 }
