@@ -11,14 +11,16 @@ use std::sync::atomic::Ordering;
 use auth0_dev_tenant::DevTenant;
 use auth0_server_core::client::{
     AccessTokenOptions, AllowListResolver, BackchannelOptions, Error, LoginHint, LogoutOptions,
-    LogoutRedirect, ServerClient, StartLoginOptions,
+    LogoutRedirect, ServerClient, ServerClientBuilder, StartLoginOptions,
 };
 use auth0_server_core::store::StoreContext;
 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
+use auth0_store_postgres::PostgresBackend;
+use auth0_store_redis::RedisBackend;
 use auth0_test_support::domains::{
     self, callback_on, counting_provider, logout_token_inbox, redirect_uri_of,
 };
-use auth0_test_support::{dev_tenant, oidc};
+use auth0_test_support::{dev_tenant, oidc, services};
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde_json::json;
 use url::Url;
@@ -47,14 +49,14 @@ fn request(host: &str, cookies: &[(String, String)]) -> StoreContext {
     StoreContext::from_headers(&headers)
 }
 
-/// A client for `default_domain` whose resolver serves `hosts`.
-fn client(
+/// A client builder for `default_domain` whose resolver serves `hosts`, without stores.
+fn builder(
     app: &Url,
     id: &str,
     secret: &str,
     default_domain: &str,
     hosts: &[(&str, &str)],
-) -> ServerClient {
+) -> ServerClientBuilder {
     let mut list = AllowListResolver::new();
     for (host, domain) in hosts {
         list = list.host(host, *domain);
@@ -65,11 +67,49 @@ fn client(
         .client_secret(secret)
         .secret(SECRET)
         .redirect_uri(app.join("callback").unwrap().as_str())
-        .session_backend(MemoryBackend::new())
         .transaction_backend(MemoryTransactionBackend::new())
         .domain_resolver(list)
+}
+
+/// A client for `default_domain` whose resolver serves `hosts`, with memory stores.
+fn client(
+    app: &Url,
+    id: &str,
+    secret: &str,
+    default_domain: &str,
+    hosts: &[(&str, &str)],
+) -> ServerClient {
+    builder(app, id, secret, default_domain, hosts)
+        .session_backend(MemoryBackend::new())
         .build()
         .unwrap()
+}
+
+/// Where a test's sessions are kept.
+#[derive(Clone, Copy, Debug)]
+enum Store {
+    Memory,
+    Redis,
+    Postgres,
+}
+
+/// As [`client`], with the sessions in `store`: `None` (after a loud message, a failure under
+/// CI) when its server is not there (see `auth0_test_support::services`).
+async fn client_on(store: Store, builder: ServerClientBuilder) -> Option<ServerClient> {
+    let builder = match store {
+        Store::Memory => builder.session_backend(MemoryBackend::new()),
+        Store::Redis => {
+            let server = services::find(&services::REDIS).await?;
+            let backend = RedisBackend::from_url(server.url()).await.unwrap();
+            builder.session_backend(backend)
+        }
+        Store::Postgres => {
+            let server = services::find(&services::POSTGRES).await?;
+            let backend = PostgresBackend::connect(server.url()).await.unwrap();
+            builder.session_backend(backend)
+        }
+    };
+    Some(builder.build().unwrap())
 }
 
 /// A login under `host` in a browser that `authorize` drives from the authorization URL to
@@ -126,6 +166,20 @@ async fn log_in_on_each_site(
 
 #[tokio::test]
 async fn two_domains_one_app_each_session_only_under_its_own_domain() {
+    each_session_only_under_its_own_domain(Store::Memory).await;
+}
+
+#[tokio::test]
+async fn two_domains_one_app_each_session_only_under_its_own_domain_in_redis() {
+    each_session_only_under_its_own_domain(Store::Redis).await;
+}
+
+#[tokio::test]
+async fn two_domains_one_app_each_session_only_under_its_own_domain_in_postgres() {
+    each_session_only_under_its_own_domain(Store::Postgres).await;
+}
+
+async fn each_session_only_under_its_own_domain(store: Store) {
     let Some(provider) = oidc::Provider::from_env() else {
         return;
     };
@@ -148,7 +202,10 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
         (HOST_A, provider.issuer.as_str()),
         (HOST_B, tenant.domain()),
     ];
-    let client = client(&app, &id, &secret, &provider.issuer, &hosts);
+    let builder = builder(&app, &id, &secret, &provider.issuer, &hosts);
+    let Some(client) = client_on(store, builder).await else {
+        return;
+    };
 
     let browser = oidc::Browser::new(&provider);
     let (a, b) = log_in_on_each_site(&client, &app, (&provider, &browser), &tenant).await;
@@ -454,12 +511,29 @@ async fn provider_logout(
 
 #[tokio::test]
 async fn a_backchannel_logout_of_any_listed_domain_ends_only_that_domains_sessions() {
+    backchannel_logout_ends_only_that_domains_sessions(Store::Memory).await;
+}
+
+#[tokio::test]
+async fn a_backchannel_logout_of_any_listed_domain_ends_only_that_domains_sessions_in_redis() {
+    backchannel_logout_ends_only_that_domains_sessions(Store::Redis).await;
+}
+
+#[tokio::test]
+async fn a_backchannel_logout_of_any_listed_domain_ends_only_that_domains_sessions_in_postgres() {
+    backchannel_logout_ends_only_that_domains_sessions(Store::Postgres).await;
+}
+
+async fn backchannel_logout_ends_only_that_domains_sessions(store: Store) {
     let (app, inbox) = logout_token_inbox().await;
     let tenant_a = tenant_for(&app, HOST_A, None).await;
     let tenant_b = tenant_for(&app, HOST_B, Some(&tenant_a)).await;
     let hosts = [(HOST_A, tenant_a.domain()), (HOST_B, tenant_b.domain())];
     let (id, secret) = (tenant_a.client_id(), tenant_a.client_secret());
-    let client = client(&app, id, secret, tenant_a.domain(), &hosts);
+    let builder = builder(&app, id, secret, tenant_a.domain(), &hosts);
+    let Some(client) = client_on(store, builder).await else {
+        return;
+    };
     // The same person (same e-mail, so the same `sub`) logs in under each host.
     let browser_a = dev_tenant::Browser::new(&tenant_a);
     let a = login(&client, HOST_A, |url| async {
