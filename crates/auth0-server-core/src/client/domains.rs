@@ -172,7 +172,10 @@ pub trait DomainResolver: Send + Sync + 'static {
     /// the request comes back to the configured redirect URI on that host (see
     /// [`ServerClient::redirect_uri_for`](super::ServerClient::redirect_uri_for)), and its
     /// callback must come to the same site. Return a host from your own list, never the
-    /// request's `Host` as it came. The default, `None`, keeps the one configured redirect URI.
+    /// request's `Host` as it came: it is read as a host and an optional port, and anything
+    /// else (a user, a password, a path, a query, a fragment) is [`Error::Configuration`].
+    /// It is asked only for a request whose domain [`resolve`](Self::resolve) found. The
+    /// default, `None`, keeps the one configured redirect URI.
     async fn site(&self, _context: &DomainResolverContext) -> Option<String> {
         None
     }
