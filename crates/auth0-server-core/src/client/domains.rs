@@ -469,7 +469,7 @@ impl super::ServerClient {
 /// `configured` with its host (and port, when `site` has one) replaced by `site`'s. The site
 /// is parsed as a host and an optional port, never as a URL: a `#`, `@`, `/` or `?` in it is
 /// a configuration error, not a way to another host.
-fn on_site(configured: &Url, site: &str) -> Result<Url, Error> {
+pub(crate) fn on_site(configured: &Url, site: &str) -> Result<Url, Error> {
     let bad = || {
         Error::Configuration(format!(
             "the domain resolver named the site {site:?}, which is not a host or host:port: \
@@ -485,9 +485,15 @@ fn on_site(configured: &Url, site: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
+/// `input` as a normalised `host[:port]` (see [`DomainResolverContext::host`]), or `None`.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn normalised_host(input: &str) -> Option<String> {
+    HostPort::parse(input).map(|h| h.to_string())
+}
+
 /// The `iss` claim of a JWT, read without verifying anything (to pick the keys it is then
 /// verified with).
-fn unverified_issuer(token: &str) -> Option<String> {
+pub(crate) fn unverified_issuer(token: &str) -> Option<String> {
     use base64::Engine as _;
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD

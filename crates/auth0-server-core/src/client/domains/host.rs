@@ -28,6 +28,13 @@ impl HostPort {
             return None;
         }
         let host = url::Host::parse(name).ok()?;
+        // An empty label (`a..b`, a second trailing dot, a Unicode full stop IDNA maps to
+        // one) names no host.
+        if let url::Host::Domain(domain) = &host
+            && domain.split('.').any(str::is_empty)
+        {
+            return None;
+        }
         Some(Self {
             host: host.to_string(),
             port,
@@ -132,6 +139,10 @@ mod tests {
             "shop.example.com:x",
             "shop.example.com:99999",
             "a:b:c",
+            "shop..example.com",
+            "shop.example.com..",
+            ".shop.example.com",
+            "shopneple\u{4a3}jm....n...",
             "[::1",
             "[::1]x",
         ] {
