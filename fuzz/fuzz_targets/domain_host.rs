@@ -29,7 +29,11 @@ fn check_host(input: &str) {
         );
         return;
     };
-    assert_eq!(parse_site(&site).as_deref(), Some(site.as_str()), "{input:?}");
+    assert_eq!(
+        parse_site(&site).as_deref(),
+        Some(site.as_str()),
+        "{input:?}"
+    );
     assert!(
         !site.contains(['#', '@', '/', '?', '\\', '%', ' ']),
         "{input:?} gave {site:?}"
@@ -37,7 +41,11 @@ fn check_host(input: &str) {
     assert_eq!(site, site.to_ascii_lowercase(), "{input:?}");
     let url = moved.unwrap_or_else(|e| panic!("{input:?} parsed as {site:?} but: {e}"));
     assert_eq!(url.scheme(), "https");
-    assert_eq!((url.path(), url.query()), ("/callback", Some("x=1")), "{input:?}");
+    assert_eq!(
+        (url.path(), url.query()),
+        ("/callback", Some("x=1")),
+        "{input:?}"
+    );
     assert_eq!((url.username(), url.password()), ("", None), "{input:?}");
     assert_eq!(url.fragment(), None, "{input:?}");
     let host = url.host_str().expect("a host");
