@@ -524,6 +524,16 @@ async fn a_backchannel_logout_of_any_listed_domain_ends_only_that_domains_sessio
     backchannel_logout_ends_only_that_domains_sessions(Store::Postgres).await;
 }
 
+/// The `sub` of the session `cookies` carry, read under `host`.
+async fn sub_under(
+    client: &ServerClient,
+    host: &'static str,
+    cookies: &[(String, String)],
+) -> Option<String> {
+    let user = client.get_user(&request(host, cookies)).await.unwrap();
+    user.map(|u| u.sub)
+}
+
 async fn backchannel_logout_ends_only_that_domains_sessions(store: Store) {
     let (app, inbox) = logout_token_inbox().await;
     let tenant_a = tenant_for(&app, HOST_A, None).await;
@@ -545,16 +555,7 @@ async fn backchannel_logout_ends_only_that_domains_sessions(store: Store) {
         browser_b.authorize(url).await.0
     })
     .await;
-    let sub = |cookies, host| {
-        let client = &client;
-        async move {
-            client
-                .get_user(&request(host, cookies))
-                .await
-                .unwrap()
-                .map(|u| u.sub)
-        }
-    };
+    let sub = |cookies, host| sub_under(&client, host, cookies);
     assert_eq!(sub(&a, HOST_A).await, sub(&b, HOST_B).await);
     assert!(sub(&a, HOST_A).await.is_some());
 
