@@ -6,7 +6,8 @@
 //! reach the redirect URI; a callback under the other site gets the 400 `domain_mismatch`
 //! page; the attacker's `Host` is never echoed unescaped.
 
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use auth0_axum::{Auth0, MaybeUser};
 use auth0_dev_tenant::RunningDevTenant;
@@ -643,4 +644,63 @@ async fn a_resolvers_site_with_a_fragment_or_a_password_is_a_configuration_error
             assert!(text.contains("not a host or host:port"), "{site}: {text}");
         }
     }
+}
+
+/// An `AllowListResolver` that counts the calls it gets.
+#[derive(Clone)]
+struct Counting {
+    list: AllowListResolver,
+    resolve: Arc<AtomicUsize>,
+    site: Arc<AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl DomainResolver for Counting {
+    async fn resolve(&self, context: &DomainResolverContext) -> Option<String> {
+        self.resolve.fetch_add(1, Ordering::SeqCst);
+        self.list.resolve(context).await
+    }
+
+    async fn site(&self, context: &DomainResolverContext) -> Option<String> {
+        self.site.fetch_add(1, Ordering::SeqCst);
+        self.list.site(context).await
+    }
+}
+
+#[tokio::test]
+async fn a_logout_asks_the_resolver_for_the_site_once() {
+    let (issuer, _hits) = counting_provider().await;
+    let (listener, base) = bind().await;
+    let counting = Counting {
+        list: AllowListResolver::new().host(HOST_A, &issuer),
+        resolve: Arc::default(),
+        site: Arc::default(),
+    };
+    let client = ServerClient::builder()
+        .domain(&issuer)
+        .client_id("id")
+        .client_secret("secret")
+        .secret(SECRET)
+        .redirect_uri(format!("{base}/callback"))
+        .domain_resolver(counting.clone())
+        .build()
+        .unwrap();
+    let auth0 = Auth0::new(client);
+    let app = Router::new().merge(auth0.routes()).layer(auth0.layer());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let logout = no_redirects()
+        .get(logout_to(&base, "/bye"))
+        .header(HOST, HOST_A)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert!(logout.status().is_redirection(), "{}", logout.status());
+    // The route's origin (returnTo, the cross-site check, the return page) and the logout.
+    assert_eq!(counting.site.load(Ordering::SeqCst), 1, "site() calls");
+    assert_eq!(
+        counting.resolve.load(Ordering::SeqCst),
+        2,
+        "resolve() calls"
+    );
 }
