@@ -10,11 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use auth0_axum::{Auth0, MaybeUser};
-use auth0_dev_tenant::{DevTenant, RunningDevTenant};
+use auth0_dev_tenant::RunningDevTenant;
 use auth0_server_core::client::{
-    AllowListResolver, DEFAULT_STATE_IDENTIFIER, ServerClient, ServerClientBuilder,
+    AllowListResolver, BACKCHANNEL_LOGOUT_EVENT, DEFAULT_STATE_IDENTIFIER, DomainResolver,
+    DomainResolverContext, ServerClient, ServerClientBuilder,
 };
 use auth0_test_support::dev_tenant::Browser;
+use auth0_test_support::domains::{self, callback_on, counting_provider, redirect_uri_of};
 use axum::Router;
 use reqwest::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
 use reqwest::{StatusCode, Url};
@@ -36,16 +38,6 @@ async fn bind() -> (tokio::net::TcpListener, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     (listener, base)
-}
-
-/// Where a login started under `host` comes back to: the app's redirect URI on that site,
-/// with the app's port unless the site is listed with one.
-fn callback_on(base: &str, host: &str) -> String {
-    let port = Url::parse(base).unwrap().port().unwrap();
-    match host.contains(':') {
-        true => format!("http://{host}/callback"),
-        false => format!("http://{host}:{port}/callback"),
-    }
 }
 
 /// `GET /me`: the user's `sub`, or `anonymous`.
@@ -122,20 +114,6 @@ async fn page(response: reqwest::Response, host: &str) -> String {
     html_escape::decode_html_entities(&html).into_owned()
 }
 
-/// A loopback server standing for a provider: it counts every request and answers none.
-async fn counting_provider() -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let counted = hits.clone();
-    let router = Router::new().fallback(move || {
-        counted.fetch_add(1, Ordering::SeqCst);
-        async { StatusCode::NOT_FOUND }
-    });
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (issuer, hits)
-}
-
 #[tokio::test]
 async fn an_unknown_host_gets_the_421_page_and_no_provider_is_asked() {
     let (issuer, hits) = counting_provider().await;
@@ -152,12 +130,57 @@ async fn an_unknown_host_gets_the_421_page_and_no_provider_is_asked() {
             assert!(text.contains("This site is not served here"), "{text}");
             assert!(text.contains("unknown_domain"), "{text}");
         }
-        // A cross-site GET /logout asks the user first (it reaches no client call yet); the
-        // question does not carry the attacker's host either.
-        let confirm = get(&base, "/logout", host, "").await;
-        assert_eq!(confirm.status(), StatusCode::OK, "{host}");
-        page(confirm, host).await;
     }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no provider was asked");
+}
+
+/// A client that follows no redirect.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_logout_under_an_unknown_host_is_misdirected_not_asked() {
+    let (issuer, hits) = counting_provider().await;
+    let base = serve(&issuer, "id", "secret", &[(HOST_A, issuer.as_str())]).await;
+    let http = no_redirects();
+    for host in EVIL_HOSTS {
+        let get = get(&base, "/logout?returnTo=/x", host, "").await;
+        let post = http
+            .post(format!("{base}/logout"))
+            .header(HOST, host)
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("returnTo", "/x")])
+            .send()
+            .await
+            .unwrap();
+        for response in [get, post] {
+            assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST, "{host}");
+            let text = page(response, host).await;
+            assert!(text.contains("This site is not served here"), "{text}");
+            assert!(!text.contains("Log out?"), "{text}");
+        }
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "no provider was asked");
+}
+
+#[tokio::test]
+async fn a_request_with_two_host_headers_is_misdirected() {
+    let (issuer, hits) = counting_provider().await;
+    let base = serve(&issuer, "id", "secret", &[(HOST_A, issuer.as_str())]).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.append(HOST, HOST_A.parse().unwrap());
+    headers.append(HOST, EVIL_HOSTS[0].parse().unwrap());
+    let response = no_redirects()
+        .get(format!("{base}/login"))
+        .headers(headers)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST);
     assert_eq!(hits.load(Ordering::SeqCst), 0, "no provider was asked");
 }
 
@@ -191,16 +214,9 @@ async fn tenant_for(
     like: Option<&RunningDevTenant>,
     backchannel: bool,
 ) -> RunningDevTenant {
-    let mut builder = DevTenant::builder().redirect_uri(callback_on(base, host));
-    if let Some(like) = like {
-        builder = builder
-            .client_id(like.client_id())
-            .client_secret(like.client_secret());
-    }
-    if backchannel {
-        builder = builder.backchannel_logout_uri(format!("{base}/backchannel-logout"));
-    }
-    builder.start().await.unwrap()
+    let uri = format!("{base}/backchannel-logout");
+    let uri = backchannel.then_some(uri.as_str());
+    domains::tenant_for(&callback_on(base, host), like, uri).await
 }
 
 /// A client builder for `tenant`'s application, with the tenant's domain as the configured one.
@@ -257,14 +273,6 @@ async fn a_callback_under_the_other_site_gets_the_domain_mismatch_page() {
         assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST, "{host}");
         page(response, host).await;
     }
-}
-
-/// The `redirect_uri` an authorization URL carries.
-fn redirect_uri_of(url: &Url) -> String {
-    url.query_pairs()
-        .find(|(name, _)| name == "redirect_uri")
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
 }
 
 /// Logs in through the app under `host` at `tenant`; returns the session's cookies.
@@ -335,6 +343,70 @@ async fn each_site_logs_in_through_its_own_callback_and_logs_out_back_to_itself(
             .unwrap();
         assert!(form.status().is_redirection(), "{host}: {}", form.status());
     }
+}
+
+/// The `returnTo` (or `post_logout_redirect_uri`) a provider logout URL carries.
+fn return_to_of(location: &str) -> String {
+    let to = Url::parse(location).unwrap();
+    to.query_pairs()
+        .find(|(k, _)| k == "returnTo" || k == "post_logout_redirect_uri")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// `GET /logout` on the app at `base` with `returnTo` set to `return_to`.
+fn logout_to(base: &str, return_to: &str) -> Url {
+    let mut url = Url::parse(&format!("{base}/logout")).unwrap();
+    url.query_pairs_mut().append_pair("returnTo", return_to);
+    url
+}
+
+#[tokio::test]
+async fn a_return_to_on_the_other_site_is_refused() {
+    let (tenant_a, _tenant_b, base) = two_sites().await;
+    let site_a = callback_on(&base, HOST_A).replace("/callback", "/");
+    let site_b = callback_on(&base, HOST_B).replace("/callback", "/");
+    let logout = no_redirects()
+        .get(logout_to(&base, &format!("{site_b}account")))
+        .header(HOST, HOST_A)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    let location = logout.headers()[LOCATION].to_str().unwrap();
+    assert!(location.starts_with(tenant_a.issuer()), "{location}");
+    assert_eq!(
+        return_to_of(location),
+        site_a,
+        "site B's URL is not site A's"
+    );
+    // The same URL is fine on its own site.
+    let on_b = no_redirects()
+        .get(logout_to(&base, &format!("{site_b}account")))
+        .header(HOST, HOST_B)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    let location = on_b.headers()[LOCATION].to_str().unwrap();
+    assert_eq!(return_to_of(location), format!("{site_b}account"));
+}
+
+#[tokio::test]
+async fn the_other_sites_origin_posting_logout_gets_the_question() {
+    let (_tenant_a, _tenant_b, base) = two_sites().await;
+    let site_b = callback_on(&base, HOST_B).replace("/callback", "");
+    let response = no_redirects()
+        .post(format!("{base}/logout"))
+        .header(HOST, HOST_A)
+        .header("origin", site_b)
+        .form(&[("returnTo", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let text = page(response, HOST_A).await;
+    assert!(text.contains("Log out?"), "{text}");
 }
 
 #[tokio::test]
@@ -429,4 +501,206 @@ async fn a_logout_token_of_an_issuer_the_app_does_not_list_is_refused_without_an
         "the unlisted issuer was not asked"
     );
     assert_eq!(hits.load(Ordering::SeqCst), 0, "nor the listed domain");
+}
+
+/// POSTs `token` to the app's back-channel logout endpoint under `host`.
+async fn post_logout_token(base: &str, host: &str, token: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}/backchannel-logout"))
+        .header(HOST, host)
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_logout_token_posted_under_both_sites_hosts_is_a_replay_the_second_time() {
+    let (inbox_url, inbox) = domains::logout_token_inbox().await;
+    let (listener, base) = bind().await;
+    let inbox_uri = inbox_url.join("backchannel-logout").unwrap();
+    let tenant_a = tenant_for(&base, HOST_A, None, false).await;
+    let callback_b = callback_on(&base, HOST_B);
+    let tenant_b =
+        domains::tenant_for(&callback_b, Some(&tenant_a), Some(inbox_uri.as_str())).await;
+    let hosts = [(HOST_A, tenant_a.domain()), (HOST_B, tenant_b.domain())];
+    let builder = client_of(&tenant_a)
+        .session_backend(auth0_store_memory::MemoryBackend::new())
+        .transaction_backend(auth0_store_memory::MemoryTransactionBackend::new());
+    serve_on(listener, builder, &hosts).await;
+    let browser_b = Browser::new(&tenant_b);
+    let b = login_on(&base, HOST_B, &browser_b).await;
+    let mut url = Url::parse(&format!("{}v2/logout", tenant_b.issuer())).unwrap();
+    url.query_pairs_mut()
+        .append_pair("client_id", tenant_b.client_id())
+        .append_pair("returnTo", "http://127.0.0.1:5000/");
+    browser_b.go(url, None).await.left();
+    let token = inbox
+        .lock()
+        .unwrap()
+        .pop()
+        .expect("B posted a logout token");
+
+    let first = post_logout_token(&base, HOST_B, &token).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(me_under(&base, HOST_B, &b).await, "anonymous");
+    for host in [HOST_A, HOST_B] {
+        let again = post_logout_token(&base, host, &token).await;
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST, "{host}");
+        let text = page(again, host).await;
+        assert!(text.contains("a replay"), "{host}: {text}");
+    }
+}
+
+/// Valid logout-token claims of `tenant`'s domain for its application.
+fn logout_claims(tenant: &RunningDevTenant) -> josekit::jwt::JwtPayload {
+    let now = std::time::SystemTime::now();
+    let mut claims = josekit::jwt::JwtPayload::new();
+    claims.set_issuer(tenant.issuer());
+    claims.set_audience(vec![tenant.client_id()]);
+    claims.set_issued_at(&now);
+    claims.set_expires_at(&(now + std::time::Duration::from_secs(120)));
+    claims.set_jwt_id("forged-1");
+    claims.set_subject("auth0|someone");
+    let mut events = serde_json::Map::new();
+    events.insert(BACKCHANNEL_LOGOUT_EVENT.to_owned(), serde_json::json!({}));
+    let events = serde_json::Value::Object(events);
+    claims.set_claim("events", Some(events)).unwrap();
+    claims.set_claim("sid", Some("a-session".into())).unwrap();
+    claims
+}
+
+#[tokio::test]
+async fn an_unsigned_or_hs256_logout_token_with_a_listed_domains_issuer_is_refused() {
+    let (tenant_a, tenant_b, base) = two_sites().await;
+    for (host, tenant) in [
+        (HOST_A, &tenant_a),
+        (HOST_B, &tenant_a),
+        (HOST_A, &tenant_b),
+    ] {
+        let claims = logout_claims(tenant);
+        let mut header = josekit::jws::JwsHeader::new();
+        header.set_token_type("logout+jwt");
+        let none = josekit::jwt::encode_unsecured(&claims, &header).unwrap();
+        // HS256 keyed with the client secret (which both the app and the tenant know).
+        let hs256 = josekit::jws::HS256
+            .signer_from_bytes(tenant.client_secret().as_bytes())
+            .unwrap();
+        let hmac = josekit::jwt::encode_with_signer(&claims, &header, &hs256).unwrap();
+        for (alg, token) in [("none", none), ("HS256", hmac)] {
+            let response = post_logout_token(&base, host, &token).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{alg} {host}");
+            let text = page(response, host).await;
+            let why = format!("signed with {alg}, which is not among the accepted algorithms");
+            assert!(text.contains(&why), "{alg} {host}: {text}");
+        }
+    }
+}
+
+/// A resolver that serves every host with `domain` and names `site` as its site.
+struct NamesSite {
+    domain: String,
+    site: &'static str,
+}
+
+#[async_trait::async_trait]
+impl DomainResolver for NamesSite {
+    async fn resolve(&self, _context: &DomainResolverContext) -> Option<String> {
+        Some(self.domain.clone())
+    }
+
+    async fn site(&self, _context: &DomainResolverContext) -> Option<String> {
+        Some(self.site.to_owned())
+    }
+}
+
+#[tokio::test]
+async fn a_resolvers_site_with_a_fragment_or_a_password_is_a_configuration_error() {
+    let (issuer, _hits) = counting_provider().await;
+    for site in [
+        "attacker.example.net#.shop-a.example.test",
+        "user:pw@shop-a.example.test",
+    ] {
+        let (listener, base) = bind().await;
+        let client = ServerClient::builder()
+            .domain(&issuer)
+            .client_id("id")
+            .client_secret("secret")
+            .secret(SECRET)
+            .redirect_uri(format!("{base}/callback"))
+            .domain_resolver(NamesSite {
+                domain: issuer.clone(),
+                site,
+            })
+            .build()
+            .unwrap();
+        let auth0 = Auth0::new(client);
+        let app = Router::new().merge(auth0.routes()).layer(auth0.layer());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        for path in ["/login?returnTo=http://attacker.example.net/", "/logout"] {
+            let response = get(&base, path, HOST_A, "").await;
+            assert!(!response.status().is_redirection(), "{site} {path}");
+            let text = page(response, HOST_A).await;
+            assert!(text.contains("not a host or host:port"), "{site}: {text}");
+        }
+    }
+}
+
+/// An `AllowListResolver` that counts the calls it gets.
+#[derive(Clone)]
+struct Counting {
+    list: AllowListResolver,
+    resolve: Arc<AtomicUsize>,
+    site: Arc<AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl DomainResolver for Counting {
+    async fn resolve(&self, context: &DomainResolverContext) -> Option<String> {
+        self.resolve.fetch_add(1, Ordering::SeqCst);
+        self.list.resolve(context).await
+    }
+
+    async fn site(&self, context: &DomainResolverContext) -> Option<String> {
+        self.site.fetch_add(1, Ordering::SeqCst);
+        self.list.site(context).await
+    }
+}
+
+#[tokio::test]
+async fn a_logout_asks_the_resolver_for_the_site_once() {
+    let (issuer, _hits) = counting_provider().await;
+    let (listener, base) = bind().await;
+    let counting = Counting {
+        list: AllowListResolver::new().host(HOST_A, &issuer),
+        resolve: Arc::default(),
+        site: Arc::default(),
+    };
+    let client = ServerClient::builder()
+        .domain(&issuer)
+        .client_id("id")
+        .client_secret("secret")
+        .secret(SECRET)
+        .redirect_uri(format!("{base}/callback"))
+        .domain_resolver(counting.clone())
+        .build()
+        .unwrap();
+    let auth0 = Auth0::new(client);
+    let app = Router::new().merge(auth0.routes()).layer(auth0.layer());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let logout = no_redirects()
+        .get(logout_to(&base, "/bye"))
+        .header(HOST, HOST_A)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
+    assert!(logout.status().is_redirection(), "{}", logout.status());
+    // The route's origin (returnTo, the cross-site check, the return page) and the logout.
+    assert_eq!(counting.site.load(Ordering::SeqCst), 1, "site() calls");
+    assert_eq!(
+        counting.resolve.load(Ordering::SeqCst),
+        2,
+        "resolve() calls"
+    );
 }

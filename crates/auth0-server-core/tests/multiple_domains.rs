@@ -6,16 +6,21 @@
 //! small counting servers on loopback.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use auth0_dev_tenant::DevTenant;
 use auth0_server_core::client::{
     AccessTokenOptions, AllowListResolver, BackchannelOptions, Error, LoginHint, LogoutOptions,
-    LogoutRedirect, ServerClient, StartLoginOptions,
+    LogoutRedirect, ServerClient, ServerClientBuilder, StartLoginOptions,
 };
 use auth0_server_core::store::StoreContext;
 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
-use auth0_test_support::{dev_tenant, oidc};
+use auth0_store_postgres::PostgresBackend;
+use auth0_store_redis::RedisBackend;
+use auth0_test_support::domains::{
+    self, callback_on, counting_provider, logout_token_inbox, redirect_uri_of,
+};
+use auth0_test_support::{dev_tenant, oidc, services};
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde_json::json;
 use url::Url;
@@ -44,14 +49,14 @@ fn request(host: &str, cookies: &[(String, String)]) -> StoreContext {
     StoreContext::from_headers(&headers)
 }
 
-/// A client for `default_domain` whose resolver serves `hosts`.
-fn client(
+/// A client builder for `default_domain` whose resolver serves `hosts`, without stores.
+fn builder(
     app: &Url,
     id: &str,
     secret: &str,
     default_domain: &str,
     hosts: &[(&str, &str)],
-) -> ServerClient {
+) -> ServerClientBuilder {
     let mut list = AllowListResolver::new();
     for (host, domain) in hosts {
         list = list.host(host, *domain);
@@ -62,29 +67,49 @@ fn client(
         .client_secret(secret)
         .secret(SECRET)
         .redirect_uri(app.join("callback").unwrap().as_str())
-        .session_backend(MemoryBackend::new())
         .transaction_backend(MemoryTransactionBackend::new())
         .domain_resolver(list)
+}
+
+/// A client for `default_domain` whose resolver serves `hosts`, with memory stores.
+fn client(
+    app: &Url,
+    id: &str,
+    secret: &str,
+    default_domain: &str,
+    hosts: &[(&str, &str)],
+) -> ServerClient {
+    builder(app, id, secret, default_domain, hosts)
+        .session_backend(MemoryBackend::new())
         .build()
         .unwrap()
 }
 
-/// Where a login started under `host` comes back to: the app's redirect URI (`app`'s
-/// `callback`) on that site, with the app's port unless the site is listed with one.
-fn callback_on(app: &Url, host: &str) -> String {
-    let port = app.port().unwrap();
-    match host.contains(':') {
-        true => format!("http://{host}/callback"),
-        false => format!("http://{host}:{port}/callback"),
-    }
+/// Where a test's sessions are kept.
+#[derive(Clone, Copy, Debug)]
+enum Store {
+    Memory,
+    Redis,
+    Postgres,
 }
 
-/// The `redirect_uri` an authorization URL carries.
-fn redirect_uri_of(url: &Url) -> String {
-    url.query_pairs()
-        .find(|(name, _)| name == "redirect_uri")
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
+/// As [`client`], with the sessions in `store`: `None` (after a loud message, a failure under
+/// CI) when its server is not there (see `auth0_test_support::services`).
+async fn client_on(store: Store, builder: ServerClientBuilder) -> Option<ServerClient> {
+    let builder = match store {
+        Store::Memory => builder.session_backend(MemoryBackend::new()),
+        Store::Redis => {
+            let server = services::find(&services::REDIS).await?;
+            let backend = RedisBackend::from_url(server.url()).await.unwrap();
+            builder.session_backend(backend)
+        }
+        Store::Postgres => {
+            let server = services::find(&services::POSTGRES).await?;
+            let backend = PostgresBackend::connect(server.url()).await.unwrap();
+            builder.session_backend(backend)
+        }
+    };
+    Some(builder.build().unwrap())
 }
 
 /// A login under `host` in a browser that `authorize` drives from the authorization URL to
@@ -117,7 +142,7 @@ async fn log_in_on_each_site(
     tenant: &auth0_dev_tenant::RunningDevTenant,
 ) -> (Vec<(String, String)>, Vec<(String, String)>) {
     let issuer_a = provider.issuer.clone();
-    let site_a = callback_on(app, HOST_A);
+    let site_a = callback_on(app.as_str(), HOST_A);
     let a = login(client, HOST_A, |url| async move {
         assert!(url.as_str().starts_with(&issuer_a), "{url}");
         assert_eq!(redirect_uri_of(&url), site_a);
@@ -128,7 +153,7 @@ async fn log_in_on_each_site(
     .await;
     let b_browser = dev_tenant::Browser::new(tenant);
     let issuer_b = tenant.issuer().to_owned();
-    let site_b = callback_on(app, HOST_B);
+    let site_b = callback_on(app.as_str(), HOST_B);
     let b = login(client, HOST_B, |url| async move {
         assert!(url.as_str().starts_with(&issuer_b), "{url}");
         assert_eq!(redirect_uri_of(&url), site_b);
@@ -141,20 +166,34 @@ async fn log_in_on_each_site(
 
 #[tokio::test]
 async fn two_domains_one_app_each_session_only_under_its_own_domain() {
+    each_session_only_under_its_own_domain(Store::Memory).await;
+}
+
+#[tokio::test]
+async fn two_domains_one_app_each_session_only_under_its_own_domain_in_redis() {
+    each_session_only_under_its_own_domain(Store::Redis).await;
+}
+
+#[tokio::test]
+async fn two_domains_one_app_each_session_only_under_its_own_domain_in_postgres() {
+    each_session_only_under_its_own_domain(Store::Postgres).await;
+}
+
+async fn each_session_only_under_its_own_domain(store: Store) {
     let Some(provider) = oidc::Provider::from_env() else {
         return;
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
     // Each provider knows only its own site's callback.
-    let extra = json!({"redirect_uris": [callback_on(&app, HOST_A)]});
+    let extra = json!({"redirect_uris": [callback_on(app.as_str(), HOST_A)]});
     let (id, secret) = provider
         .register_with(&app, "two domains", "logged-out", extra)
         .await;
     let tenant = DevTenant::builder()
         .client_id(&id)
         .client_secret(&secret)
-        .redirect_uri(callback_on(&app, HOST_B))
+        .redirect_uri(callback_on(app.as_str(), HOST_B))
         .logout_uri(app.join("logged-out").unwrap().as_str())
         .start()
         .await
@@ -163,7 +202,10 @@ async fn two_domains_one_app_each_session_only_under_its_own_domain() {
         (HOST_A, provider.issuer.as_str()),
         (HOST_B, tenant.domain()),
     ];
-    let client = client(&app, &id, &secret, &provider.issuer, &hosts);
+    let builder = builder(&app, &id, &secret, &provider.issuer, &hosts);
+    let Some(client) = client_on(store, builder).await else {
+        return;
+    };
 
     let browser = oidc::Browser::new(&provider);
     let (a, b) = log_in_on_each_site(&client, &app, (&provider, &browser), &tenant).await;
@@ -243,14 +285,14 @@ async fn the_real_providers_logout_token_under_the_other_sites_host_ends_only_it
         return;
     };
     let (app, inbox) = logout_token_inbox().await;
-    let extra = json!({"redirect_uris": [callback_on(&app, HOST_A)]});
+    let extra = json!({"redirect_uris": [callback_on(app.as_str(), HOST_A)]});
     let (id, secret) = provider
         .register_with(&app, "two domains, back-channel", "logged-out", extra)
         .await;
     let tenant = DevTenant::builder()
         .client_id(&id)
         .client_secret(&secret)
-        .redirect_uri(callback_on(&app, HOST_B))
+        .redirect_uri(callback_on(app.as_str(), HOST_B))
         .start()
         .await
         .unwrap();
@@ -292,7 +334,7 @@ async fn the_real_providers_logout_token_under_the_other_sites_host_ends_only_it
 async fn a_login_started_under_one_domain_does_not_complete_under_another() {
     let app = Url::parse("http://127.0.0.1:5000/").unwrap();
     let tenant_a = DevTenant::builder()
-        .redirect_uri(callback_on(&app, HOST_A))
+        .redirect_uri(callback_on(app.as_str(), HOST_A))
         .start()
         .await
         .unwrap();
@@ -326,39 +368,6 @@ async fn a_login_started_under_one_domain_does_not_complete_under_another() {
         "{:?}",
         done.err()
     );
-}
-
-/// A loopback server that answers discovery as the issuer `http://127.0.0.1:PORT` and
-/// counts the requests it gets.
-async fn counting_provider() -> (String, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let hits = Arc::new(AtomicUsize::new(0));
-    let (seen, base) = (hits.clone(), issuer.clone());
-    let discovery = move || {
-        seen.fetch_add(1, Ordering::SeqCst);
-        let base = base.clone();
-        async move {
-            axum::Json(json!({
-                "issuer": base,
-                "authorization_endpoint": format!("{base}/authorize"),
-                "token_endpoint": format!("{base}/oauth/token"),
-                "jwks_uri": format!("{base}/.well-known/jwks.json"),
-            }))
-        }
-    };
-    let counted = hits.clone();
-    let router = axum::Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            axum::routing::get(discovery),
-        )
-        .fallback(move || {
-            counted.fetch_add(1, Ordering::SeqCst);
-            async { axum::http::StatusCode::NOT_FOUND }
-        });
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (issuer, hits)
 }
 
 #[tokio::test]
@@ -470,28 +479,6 @@ async fn a_session_written_before_domains_were_recorded_is_the_configured_domain
     assert!(under_b.is_none(), "not the other domain's");
 }
 
-/// The app's back-channel logout endpoint, on loopback: it keeps the logout tokens POSTed to
-/// it (answering 200) so that the test hands each to the client under a host it picks.
-async fn logout_token_inbox() -> (Url, Arc<std::sync::Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
-    let inbox = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let kept = inbox.clone();
-    let receive = move |body: String| {
-        let kept = kept.clone();
-        async move {
-            let token = url::form_urlencoded::parse(body.as_bytes())
-                .find(|(name, _)| name == "logout_token")
-                .map(|(_, value)| value.into_owned());
-            kept.lock().unwrap().extend(token);
-            axum::http::StatusCode::OK
-        }
-    };
-    let router = axum::Router::new().route("/backchannel-logout", axum::routing::post(receive));
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (app, inbox)
-}
-
 /// A dev tenant for `app`'s site `host` (that site's callback, any loopback logout URL,
 /// `app`'s back-channel logout endpoint: the one URI the application has), with the client
 /// id and secret of `like` when given.
@@ -500,16 +487,9 @@ async fn tenant_for(
     host: &str,
     like: Option<&auth0_dev_tenant::RunningDevTenant>,
 ) -> auth0_dev_tenant::RunningDevTenant {
-    let mut builder = DevTenant::builder()
-        .redirect_uri(callback_on(app, host))
-        .any_loopback_logout_uri()
-        .backchannel_logout_uri(app.join("backchannel-logout").unwrap().as_str());
-    if let Some(like) = like {
-        builder = builder
-            .client_id(like.client_id())
-            .client_secret(like.client_secret());
-    }
-    builder.start().await.unwrap()
+    let backchannel = app.join("backchannel-logout").unwrap();
+    let callback = callback_on(app.as_str(), host);
+    domains::tenant_for(&callback, like, Some(backchannel.as_str())).await
 }
 
 /// Ends `browser`'s provider session at `tenant` (Auth0's `/v2/logout`), which POSTs a logout
@@ -531,12 +511,39 @@ async fn provider_logout(
 
 #[tokio::test]
 async fn a_backchannel_logout_of_any_listed_domain_ends_only_that_domains_sessions() {
+    backchannel_logout_ends_only_that_domains_sessions(Store::Memory).await;
+}
+
+#[tokio::test]
+async fn a_backchannel_logout_of_any_listed_domain_ends_only_that_domains_sessions_in_redis() {
+    backchannel_logout_ends_only_that_domains_sessions(Store::Redis).await;
+}
+
+#[tokio::test]
+async fn a_backchannel_logout_of_any_listed_domain_ends_only_that_domains_sessions_in_postgres() {
+    backchannel_logout_ends_only_that_domains_sessions(Store::Postgres).await;
+}
+
+/// The `sub` of the session `cookies` carry, read under `host`.
+async fn sub_under(
+    client: &ServerClient,
+    host: &'static str,
+    cookies: &[(String, String)],
+) -> Option<String> {
+    let user = client.get_user(&request(host, cookies)).await.unwrap();
+    user.map(|u| u.sub)
+}
+
+async fn backchannel_logout_ends_only_that_domains_sessions(store: Store) {
     let (app, inbox) = logout_token_inbox().await;
     let tenant_a = tenant_for(&app, HOST_A, None).await;
     let tenant_b = tenant_for(&app, HOST_B, Some(&tenant_a)).await;
     let hosts = [(HOST_A, tenant_a.domain()), (HOST_B, tenant_b.domain())];
     let (id, secret) = (tenant_a.client_id(), tenant_a.client_secret());
-    let client = client(&app, id, secret, tenant_a.domain(), &hosts);
+    let builder = builder(&app, id, secret, tenant_a.domain(), &hosts);
+    let Some(client) = client_on(store, builder).await else {
+        return;
+    };
     // The same person (same e-mail, so the same `sub`) logs in under each host.
     let browser_a = dev_tenant::Browser::new(&tenant_a);
     let a = login(&client, HOST_A, |url| async {
@@ -548,16 +555,7 @@ async fn a_backchannel_logout_of_any_listed_domain_ends_only_that_domains_sessio
         browser_b.authorize(url).await.0
     })
     .await;
-    let sub = |cookies, host| {
-        let client = &client;
-        async move {
-            client
-                .get_user(&request(host, cookies))
-                .await
-                .unwrap()
-                .map(|u| u.sub)
-        }
-    };
+    let sub = |cookies, host| sub_under(&client, host, cookies);
     assert_eq!(sub(&a, HOST_A).await, sub(&b, HOST_B).await);
     assert!(sub(&a, HOST_A).await.is_some());
 
@@ -636,8 +634,8 @@ async fn a_logout_token_of_an_unlisted_issuer_is_refused_before_any_request() {
 async fn a_login_started_on_one_site_does_not_complete_on_another_site_of_the_same_domain() {
     let app = Url::parse("http://127.0.0.1:5000/").unwrap();
     let tenant = DevTenant::builder()
-        .redirect_uri(callback_on(&app, HOST_A))
-        .redirect_uri(callback_on(&app, HOST_B))
+        .redirect_uri(callback_on(app.as_str(), HOST_A))
+        .redirect_uri(callback_on(app.as_str(), HOST_B))
         .start()
         .await
         .unwrap();

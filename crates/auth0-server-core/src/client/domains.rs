@@ -28,6 +28,9 @@ use super::metadata::Provider;
 use crate::model::normalize_domain;
 use crate::store::StoreContext;
 
+mod host;
+use host::HostPort;
+
 /// How many domains besides the configured one keep a cached discovery document and key
 /// set; past that, the domain least likely to be asked again is dropped (and fetched again
 /// when needed): a domain many requests come under outlives ones asked once, so a client
@@ -73,25 +76,50 @@ impl DomainResolverContext {
         &self.request_headers
     }
 
-    /// The host the request was sent to, lower case, with its port if it had one: the URL's
-    /// authority when the integration gave an absolute URL (HTTP/2), else the `Host` header.
+    /// The host the request was sent to, lower case ASCII (IDNA) without a trailing dot,
+    /// with its port if it had one: the URL's authority when the integration gave an absolute
+    /// URL (HTTP/2), else the `Host` header. `None` when it has none, when it is not a host,
+    /// or when it is ambiguous: several `Host` headers, or a `Host` that names another host
+    /// than the URL's authority (the request is then refused with
+    /// [`Error::UnknownDomain`] whatever the resolver says).
     /// Attacker-controlled: look it up in a list, never use it as a domain.
     pub fn host(&self) -> Option<String> {
-        let from_url = self.request_url.as_ref().and_then(|u| {
-            let host = u.host_str()?;
-            Some(match u.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host.to_owned(),
-            })
-        });
-        let from_header = || {
-            let value = self.request_headers.get(http::header::HOST)?;
-            value.to_str().ok().map(|s| s.trim().to_owned())
+        self.checked_host().ok().flatten().map(|h| h.to_string())
+    }
+
+    /// The request's host, or, when it is ambiguous, every host it names (for the error).
+    fn checked_host(&self) -> Result<Option<HostPort>, String> {
+        let mut values = self.request_headers.get_all(http::header::HOST).iter();
+        let header = values.next();
+        let seen = || {
+            let url = self.request_url.iter().filter_map(|u| u.host_str());
+            let headers = self.request_headers.get_all(http::header::HOST).iter();
+            let headers = headers.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            url.map(str::to_owned)
+                .chain(headers)
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        from_url
-            .or_else(from_header)
-            .filter(|h| !h.is_empty())
-            .map(|h| h.to_ascii_lowercase())
+        if values.next().is_some() {
+            return Err(seen());
+        }
+        let from_header = header.and_then(|v| HostPort::parse(v.to_str().ok()?));
+        let Some(url) = &self.request_url else {
+            return Ok(from_header);
+        };
+        let from_url = url.host_str().and_then(|host| {
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            HostPort::parse(&format!("{host}{port}"))
+        });
+        match (&from_url, header) {
+            (Some(authority), Some(_))
+                if from_header.as_ref().map(HostPort::without_default_port)
+                    != Some(authority.without_default_port()) =>
+            {
+                Err(seen())
+            }
+            _ => Ok(from_url.or(from_header)),
+        }
     }
 }
 
@@ -144,7 +172,10 @@ pub trait DomainResolver: Send + Sync + 'static {
     /// the request comes back to the configured redirect URI on that host (see
     /// [`ServerClient::redirect_uri_for`](super::ServerClient::redirect_uri_for)), and its
     /// callback must come to the same site. Return a host from your own list, never the
-    /// request's `Host` as it came. The default, `None`, keeps the one configured redirect URI.
+    /// request's `Host` as it came: it is read as a host and an optional port, and anything
+    /// else (a user, a password, a path, a query, a fragment) is [`Error::Configuration`].
+    /// It is asked only for a request whose domain [`resolve`](Self::resolve) found. The
+    /// default, `None`, keeps the one configured redirect URI.
     async fn site(&self, _context: &DomainResolverContext) -> Option<String> {
         None
     }
@@ -174,7 +205,16 @@ pub trait DomainResolver: Send + Sync + 'static {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct AllowListResolver {
-    hosts: HashMap<String, String>,
+    /// By the listed host as browsers send it (a default port left out).
+    hosts: HashMap<String, Listed>,
+}
+
+/// A listed site and its domain.
+#[derive(Clone, Debug)]
+struct Listed {
+    /// The host as listed (normalised), with its port if listed with one.
+    site: String,
+    domain: String,
 }
 
 impl AllowListResolver {
@@ -184,47 +224,53 @@ impl AllowListResolver {
     }
 
     /// Serves requests for `app_host` (`acme.example.com`, or with a port) with the Auth0
-    /// domain `auth0_domain`. A default port (`:443`, `:80`) is the host without one: browsers
-    /// leave it out of `Host`, and URL parsers drop it from an HTTP/2 authority.
+    /// domain `auth0_domain`. The host is compared lower case, in ASCII (a Unicode name
+    /// matches its punycode form) and without a trailing dot. A host listed with a default
+    /// port (`:443`, `:80`) also matches the host without one (browsers leave it out of
+    /// `Host`, URL parsers out of an HTTP/2 authority), and its logins come back to that
+    /// port. An `app_host` that is not a host (or `host:port`) matches no request; it is
+    /// logged as an error.
     pub fn host(mut self, app_host: impl AsRef<str>, auth0_domain: impl Into<String>) -> Self {
-        let key = app_host.as_ref().trim().to_ascii_lowercase();
-        let key = ["443", "80"]
-            .iter()
-            .find_map(|port| key.strip_suffix(&format!(":{port}")))
-            .map_or_else(|| key.clone(), str::to_owned);
-        self.hosts.insert(key, auth0_domain.into());
+        let Some(listed) = HostPort::parse(app_host.as_ref()) else {
+            tracing::error!(
+                host = %app_host.as_ref().escape_debug(),
+                "AllowListResolver: this entry is not a host or host:port; no request matches it"
+            );
+            return self;
+        };
+        let entry = Listed {
+            site: listed.to_string(),
+            domain: auth0_domain.into(),
+        };
+        self.hosts
+            .insert(listed.without_default_port().to_string(), entry);
         self
     }
 
-    /// The listed host `host` matches (itself, else without its port) and its domain.
-    fn entry(&self, host: &str) -> Option<(&String, &String)> {
-        if let Some(entry) = self.hosts.get_key_value(host) {
-            return Some(entry);
-        }
-        let (name, port) = host.rsplit_once(':')?;
-        let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
-        is_port.then(|| self.hosts.get_key_value(name)).flatten()
-    }
-
-    fn lookup(&self, host: &str) -> Option<String> {
-        self.entry(host).map(|(_, domain)| domain.clone())
+    /// The entry the request's host matches (itself, else without its port).
+    fn entry(&self, context: &DomainResolverContext) -> Option<&Listed> {
+        let host = context.checked_host().ok().flatten()?;
+        let exact = host.without_default_port().to_string();
+        self.hosts
+            .get(&exact)
+            .or_else(|| self.hosts.get(&host.without_port().to_string()))
     }
 }
 
 #[async_trait::async_trait]
 impl DomainResolver for AllowListResolver {
     async fn resolve(&self, context: &DomainResolverContext) -> Option<String> {
-        self.lookup(&context.host()?)
+        self.entry(context).map(|listed| listed.domain.clone())
     }
 
-    /// The listed host the request matched (as listed, so a port the request added to a host
-    /// listed without one is not taken).
+    /// The listed host the request matched, as listed (so a port the request added to a
+    /// host listed without one is not taken, and a listed port is kept).
     async fn site(&self, context: &DomainResolverContext) -> Option<String> {
-        self.entry(&context.host()?).map(|(host, _)| host.clone())
+        self.entry(context).map(|listed| listed.site.clone())
     }
 
     async fn domains(&self) -> Vec<String> {
-        self.hosts.values().cloned().collect()
+        self.hosts.values().map(|l| l.domain.clone()).collect()
     }
 }
 
@@ -337,8 +383,15 @@ impl super::ServerClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Configuration`] when the site the resolver named is not a host.
+    /// [`Error::UnknownDomain`] when the domain resolver knows no domain for the request (or
+    /// its host is ambiguous); [`Error::Configuration`] when the site the resolver named is
+    /// not a host.
     pub async fn redirect_uri_for(&self, cx: &StoreContext) -> Result<Option<Url>, Error> {
+        // The site is asked only for a request whose domain resolves (inside a client call
+        // it did already), so a resolver's site never stands for a host it refuses.
+        if self.inner.domains.has_resolver() && current().is_none() {
+            self.request_provider(cx).await?;
+        }
         match self.site_redirect_uri(cx).await? {
             Some(url) => Ok(Some(url)),
             None => Ok(self.inner.config.redirect_uri.clone()),
@@ -413,29 +466,34 @@ impl super::ServerClient {
     }
 }
 
-/// `configured` with its host (and port, when `site` has one) replaced by `site`'s.
-fn on_site(configured: &Url, site: &str) -> Result<Url, Error> {
+/// `configured` with its host (and port, when `site` has one) replaced by `site`'s. The site
+/// is parsed as a host and an optional port, never as a URL: a `#`, `@`, `/` or `?` in it is
+/// a configuration error, not a way to another host.
+pub(crate) fn on_site(configured: &Url, site: &str) -> Result<Url, Error> {
     let bad = || {
         Error::Configuration(format!(
-            "the domain resolver named the site {site:?}, which is not a host or host:port"
+            "the domain resolver named the site {site:?}, which is not a host or host:port: \
+             return a host from the app's own list (DomainResolver::site)"
         ))
     };
-    let listed = Url::parse(&format!("{}://{site}/", configured.scheme())).map_err(|_| bad())?;
-    let plain = listed.path() == "/" && listed.username().is_empty() && listed.query().is_none();
-    if !plain {
-        return Err(bad());
-    }
+    let listed = HostPort::parse(site).ok_or_else(bad)?;
     let mut url = configured.clone();
-    url.set_host(listed.host_str()).map_err(|_| bad())?;
-    if listed.port().is_some() {
-        url.set_port(listed.port()).map_err(|()| bad())?;
+    url.set_host(Some(listed.host())).map_err(|_| bad())?;
+    if let Some(port) = listed.port() {
+        url.set_port(Some(port)).map_err(|()| bad())?;
     }
     Ok(url)
 }
 
+/// `input` as a normalised `host[:port]` (see [`DomainResolverContext::host`]), or `None`.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn normalised_host(input: &str) -> Option<String> {
+    HostPort::parse(input).map(|h| h.to_string())
+}
+
 /// The `iss` claim of a JWT, read without verifying anything (to pick the keys it is then
 /// verified with).
-fn unverified_issuer(token: &str) -> Option<String> {
+pub(crate) fn unverified_issuer(token: &str) -> Option<String> {
     use base64::Engine as _;
     let payload = token.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -493,6 +551,10 @@ impl Domains {
             return Ok(self.default.clone());
         };
         let context = DomainResolverContext::from_store_context(cx);
+        if let Err(hosts) = context.checked_host() {
+            tracing::debug!(hosts = %hosts.escape_debug(), "oidc.domain_ambiguous");
+            return Err(Error::UnknownDomain { host: hosts });
+        }
         match resolver.resolve(&context).await {
             Some(domain) => self.for_domain(&domain),
             None => {
@@ -591,6 +653,12 @@ mod tests {
         }
     }
 
+    /// The domain `list` gives a request sent to `host`.
+    async fn lookup(list: &AllowListResolver, host: &str) -> Option<String> {
+        let context = DomainResolverContext::from_store_context(&request_to(host));
+        list.resolve(&context).await
+    }
+
     #[tokio::test]
     async fn a_listed_default_port_matches_the_host_as_browsers_and_http2_send_it() {
         let list = AllowListResolver::new().host("shop.example.com:443", "login.shop.example.com");
@@ -600,7 +668,7 @@ mod tests {
             "SHOP.example.com",
         ] {
             assert_eq!(
-                list.lookup(&host.to_ascii_lowercase()).as_deref(),
+                lookup(&list, host).await.as_deref(),
                 Some("login.shop.example.com"),
                 "{host}"
             );
@@ -614,10 +682,10 @@ mod tests {
             Some("login.shop.example.com")
         );
         assert_eq!(
-            list.lookup("shop.example.com:8443"),
+            lookup(&list, "shop.example.com:8443").await,
             Some("login.shop.example.com".to_owned())
         );
-        assert_eq!(list.lookup("shop.example.com.evil.net"), None);
+        assert_eq!(lookup(&list, "shop.example.com.evil.net").await, None);
     }
 
     #[tokio::test]
@@ -637,12 +705,19 @@ mod tests {
     }
 
     fn client_with(resolver: impl DomainResolver) -> crate::client::ServerClient {
+        client_with_redirect(resolver, "http://127.0.0.1:5000/callback?x=1")
+    }
+
+    fn client_with_redirect(
+        resolver: impl DomainResolver,
+        redirect_uri: &str,
+    ) -> crate::client::ServerClient {
         crate::client::ServerClient::builder()
             .domain("login.a.example.com")
             .client_id("id")
             .client_secret("secret")
             .secret("a-secret-of-at-least-thirty-two-bytes")
-            .redirect_uri("http://127.0.0.1:5000/callback?x=1")
+            .redirect_uri(redirect_uri)
             .session_backend(auth0_store_memory::MemoryBackend::new())
             .transaction_backend(auth0_store_memory::MemoryTransactionBackend::new())
             .domain_resolver(resolver)
@@ -667,16 +742,17 @@ mod tests {
                 "b.example.com:8443",
                 "http://b.example.com:8443/callback?x=1",
             ),
-            // Not a site of this app: the configured redirect URI (such a request is
-            // refused before any login starts).
-            ("evil.example.net", "http://127.0.0.1:5000/callback?x=1"),
-            (
-                "a.example.com.evil.net",
-                "http://127.0.0.1:5000/callback?x=1",
-            ),
         ] {
             let uri = client.redirect_uri_for(&request_to(host)).await.unwrap();
             assert_eq!(uri.unwrap().as_str(), callback, "{host}");
+        }
+        // Not a site of this app: no redirect URI at all.
+        for host in ["evil.example.net", "a.example.com.evil.net"] {
+            let uri = client.redirect_uri_for(&request_to(host)).await;
+            assert!(
+                matches!(&uri, Err(Error::UnknownDomain { .. })),
+                "{host}: {uri:?}"
+            );
         }
     }
 
@@ -710,11 +786,127 @@ mod tests {
     #[test]
     fn a_listed_site_that_is_not_a_host_is_a_configuration_error() {
         let configured = Url::parse("https://app.example.com/callback").unwrap();
-        for site in ["evil.example.net/path", "user@evil.example.net", "a b", ""] {
+        for site in [
+            "evil.example.net/path",
+            "user@evil.example.net",
+            "user:pw@evil.example.net",
+            "evil.example#.app.example.com",
+            "a b",
+            "",
+        ] {
             assert!(on_site(&configured, site).is_err(), "{site:?}");
         }
         let ok = on_site(&configured, "shop.example.com:8443").unwrap();
         assert_eq!(ok.as_str(), "https://shop.example.com:8443/callback");
+    }
+
+    #[tokio::test]
+    async fn a_site_listed_with_a_default_port_keeps_it_in_its_callback() {
+        let list = AllowListResolver::new().host("shop.example.com:443", "login.a.example.com");
+        let client = client_with_redirect(list, "https://app.example.com:8443/callback");
+        for host in ["shop.example.com", "shop.example.com:443"] {
+            let uri = client.redirect_uri_for(&request_to(host)).await.unwrap();
+            assert_eq!(
+                uri.unwrap().as_str(),
+                "https://shop.example.com/callback",
+                "{host}"
+            );
+        }
+    }
+
+    /// A resolver that names `site` for every request.
+    struct NamesSite(&'static str);
+
+    #[async_trait::async_trait]
+    impl DomainResolver for NamesSite {
+        async fn resolve(&self, _context: &DomainResolverContext) -> Option<String> {
+            Some("login.a.example.com".to_owned())
+        }
+
+        async fn site(&self, _context: &DomainResolverContext) -> Option<String> {
+            Some(self.0.to_owned())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_site_with_a_fragment_or_a_password_is_a_configuration_error() {
+        for site in [
+            "evil.example#.shop.example.com",
+            "user:pw@shop.example.com",
+            ":pw@shop.example.com",
+            "evil.example?.shop.example.com",
+        ] {
+            let client = client_with(NamesSite(site));
+            let uri = client
+                .redirect_uri_for(&request_to("shop.example.com"))
+                .await;
+            assert!(
+                matches!(&uri, Err(Error::Configuration(_))),
+                "{site:?}: {uri:?}"
+            );
+        }
+    }
+
+    /// A request whose `Host` headers are `hosts` and whose URL (HTTP/2, absolute form) is
+    /// `url`.
+    fn request_with(hosts: &[&str], url: Option<&str>) -> StoreContext {
+        let mut headers = HeaderMap::new();
+        for host in hosts {
+            headers.append(HOST, HeaderValue::from_str(host).unwrap());
+        }
+        let cx = StoreContext::from_headers(&headers);
+        match url {
+            Some(url) => cx.with_url(Url::parse(url).unwrap()),
+            None => cx,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_host_header_that_disagrees_with_the_authority_or_another_host_is_refused() {
+        let d = domains(
+            AllowListResolver::new()
+                .host("a.example.com", "login.a.example.com")
+                .host("b.example.com", "login.b.example.com"),
+        );
+        for cx in [
+            request_with(&["a.example.com"], Some("https://b.example.com/login")),
+            request_with(&["b.example.com"], Some("https://a.example.com/login")),
+            request_with(&["a.example.com", "b.example.com"], None),
+            request_with(&["a.example.com", "a.example.com"], None),
+        ] {
+            let context = DomainResolverContext::from_store_context(&cx);
+            assert_eq!(context.host(), None);
+            let Err(err) = d.for_request(&cx).await else {
+                panic!("an ambiguous host was resolved");
+            };
+            assert_eq!(err.code(), "unknown_domain", "{err}");
+        }
+        // The same host both ways (a default port or not) is one host.
+        for cx in [
+            request_with(&["a.example.com"], Some("https://a.example.com/login")),
+            request_with(&["A.example.com:443"], Some("https://a.example.com/login")),
+            request_with(&[], Some("https://a.example.com/login")),
+        ] {
+            let provider = d.for_request(&cx).await.unwrap();
+            assert_eq!(provider.domain(), "login.a.example.com");
+        }
+    }
+
+    #[tokio::test]
+    async fn listed_hosts_match_in_punycode_and_with_a_trailing_dot() {
+        let list = AllowListResolver::new()
+            .host("Bücher.example", "login.a.example.com")
+            .host("shop.example.com.", "login.b.example.com");
+        let d = domains(list);
+        for (host, domain) in [
+            ("xn--bcher-kva.example", "login.a.example.com"),
+            ("XN--BCHER-KVA.example:8443", "login.a.example.com"),
+            ("shop.example.com", "login.b.example.com"),
+            ("shop.example.com.", "login.b.example.com"),
+        ] {
+            let provider = d.for_request(&request_to(host)).await.unwrap();
+            assert_eq!(provider.domain(), domain, "{host}");
+        }
     }
 
     #[test]
