@@ -277,6 +277,17 @@ pub enum Error {
          then start the account link"
     )]
     LinkUserWithoutSession,
+    /// The callback's transaction belongs to another flow: an account link's (or unlink's)
+    /// callback given to `complete_interactive_login`, or a login's to
+    /// `complete_link_user`. The transaction is left in place.
+    #[error(
+        "this callback does not complete the flow it was given to: call {complete_with} with \
+         it (or give account links a redirect_uri of their own)"
+    )]
+    CallbackOfAnotherFlow {
+        /// The `ServerClient` method that completes it.
+        complete_with: &'static str,
+    },
     /// Passwordless: `POST /passwordless/start` was refused (e.g. `bad.connection`,
     /// `bad.email`, `bad.phone_number`, `too_many_requests`). Never carries the e-mail
     /// address, phone number or code.
@@ -368,6 +379,7 @@ impl Error {
             Self::ConnectionToken { .. } => "access_token_for_connection_error",
             Self::CustomTokenExchange { .. } => "token_exchange_failed",
             Self::LinkUserWithoutSession => "start_link_user_error",
+            Self::CallbackOfAnotherFlow { .. } => "callback_of_another_flow",
             Self::PasswordlessStart { .. } => "passwordless_start_error",
             Self::PasswordlessVerify { .. } => "passwordless_verify_error",
             Self::Store(e) => e.code(),

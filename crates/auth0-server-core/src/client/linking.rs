@@ -16,7 +16,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::login::{RESERVED_PARAMS, TokenResponse, check_callback, random_token, user_claims};
+use super::login::{
+    RESERVED_PARAMS, TRANSACTION_MARK, TokenResponse, check_callback, random_token, user_claims,
+};
 use super::params::AuthorizationParams;
 use super::{Error, ServerClient, domains};
 use crate::model::{StateData, TokenSet, TransactionData, UserClaims};
@@ -28,9 +30,6 @@ pub const LINK_ACCOUNT_SCOPE: &str = "link_account";
 pub const UNLINK_ACCOUNT_SCOPE: &str = "unlink_account";
 /// The audience of account-linking requests (the Python SDK's).
 pub const MY_ACCOUNT_AUDIENCE: &str = "my-account";
-/// The transaction field that marks an account link (`"link"` or `"unlink"`), so that its
-/// callback completes nothing else.
-const TRANSACTION_MARK: &str = "account_linking";
 /// Times a completed link re-reads the session after another request wrote it meanwhile.
 const SAVE_ATTEMPTS: usize = 3;
 /// Parameters the SDK sets itself in a link request (besides a login's).
@@ -267,7 +266,9 @@ impl ServerClient {
             .and_then(|s| s.id_token)
             .filter(|t| !t.is_empty())
             .ok_or(Error::LinkUserWithoutSession)?;
-        let redirect_uri = self.link_redirect_uri(request.redirect_uri.as_deref())?;
+        let redirect_uri = self
+            .link_redirect_uri(request.redirect_uri.as_deref(), cx)
+            .await?;
         let metadata = self.provider().metadata().await?;
         let (mut params, audience) = link_params(&request, &id_token);
         let (state, nonce, verifier) = (random_token(), random_token(), random_token());
@@ -283,12 +284,10 @@ impl ServerClient {
         ] {
             params.insert(name.to_owned(), value.to_owned());
         }
-        let mut url =
-            Url::parse(&metadata.authorization_endpoint).map_err(|_| Error::Discovery {
-                document: "openid-configuration",
-                reason: "its authorization_endpoint is not a URL".to_owned(),
-            })?;
-        url.query_pairs_mut().extend_pairs(params.iter());
+        // The login's builder: with client-wide PAR, the ID token (`id_token_hint`) goes in
+        // the pushed request's body, not in the browser's URL.
+        let pushed = self.inner.config.pushed_authorization_requests;
+        let url = self.authorization_url(&metadata, &params, pushed).await?;
         let mut transaction = TransactionData {
             code_verifier: Some(verifier),
             nonce: Some(nonce),
@@ -318,17 +317,21 @@ impl ServerClient {
         Ok(state.filter(|s| self.is_current_domain(s.domain.as_deref())))
     }
 
-    fn link_redirect_uri(&self, asked: Option<&str>) -> Result<String, Error> {
+    /// The link's callback: the one asked for, else the login's for this request's site
+    /// ([`redirect_uri_for`](Self::redirect_uri_for)).
+    async fn link_redirect_uri(
+        &self,
+        asked: Option<&str>,
+        cx: &StoreContext,
+    ) -> Result<String, Error> {
         match asked {
             Some(uri) => Url::parse(uri).map(|u| u.to_string()).map_err(|_| {
                 Error::InvalidArgument(format!("redirect_uri {uri:?} is not an absolute URL"))
             }),
             None => self
-                .inner
-                .config
-                .redirect_uri
-                .as_ref()
-                .map(Url::to_string)
+                .redirect_uri_for(cx)
+                .await?
+                .map(|u| u.to_string())
                 .ok_or(super::config::MISSING_REDIRECT_URI),
         }
     }
@@ -336,7 +339,7 @@ impl ServerClient {
     /// Completes an account link from its callback URL (the Python SDK's
     /// `complete_link_user`): checks `state` (one use, this browser's), `iss` and the
     /// provider's answer, exchanges the code, validates the ID token as a login's, which
-    /// must be for the session's user, and updates the session under a fresh id: its ID
+    /// must be for the session's user, and updates the session in place (compare-and-set): its ID
     /// token, its user (the new claims over the old ones) and the token set of the link's
     /// audience (`my-account`). The app's other token sets and the refresh token are kept.
     ///
@@ -389,25 +392,9 @@ impl ServerClient {
         cx: &StoreContext,
     ) -> Result<LinkUserResult, Error> {
         let query = self.callback_query(callback_url)?;
-        let state = query
-            .get("state")
-            .filter(|s| !s.is_empty())
-            .ok_or(Error::MissingTransaction)?;
         let transaction = self
-            .inner
-            .transaction_store
-            .take(&self.transaction_key(state), cx)
-            .await?
-            .ok_or(Error::MissingTransaction)?;
-        if transaction
-            .extra
-            .get(TRANSACTION_MARK)
-            .and_then(Value::as_str)
-            != Some(kind.mark())
-        {
-            return Err(Error::MissingTransaction);
-        }
-        self.check_transaction_domain(transaction.domain.as_deref())?;
+            .redeem_transaction(&query, Some(kind.mark()), cx)
+            .await?;
         let metadata = self.provider().metadata().await?;
         let code = check_callback(&query, &metadata)?;
         let tokens = self.exchange_code(code, &transaction, &metadata).await?;
@@ -425,8 +412,11 @@ impl ServerClient {
         })
     }
 
-    /// Puts a completed link into the session (compare-and-set, re-read on a conflict) and
-    /// returns the session's user.
+    /// Puts a completed link into the session and returns the session's user. The write is
+    /// a compare-and-set under the same id (`rotate = false`: the user does not change, so
+    /// there is no fixation to guard against), re-read and re-applied on a conflict, so a
+    /// refresh-token rotation or a logout by another request between the read and the write
+    /// is kept, never undone.
     async fn save_link(
         &self,
         tokens: &TokenResponse,
@@ -445,7 +435,7 @@ impl ServerClient {
             match self
                 .inner
                 .state_store
-                .set(identifier, &state, true, cx)
+                .set(identifier, &state, false, cx)
                 .await
             {
                 Ok(()) => return Ok(merged),
