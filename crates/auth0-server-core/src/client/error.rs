@@ -291,7 +291,9 @@ pub enum Error {
     /// Passwordless: `POST /passwordless/start` was refused (e.g. `bad.connection`,
     /// `bad.email`, `bad.phone_number`, `too_many_requests`). Never carries the e-mail
     /// address, phone number or code.
-    #[error("the identity provider did not send the passwordless code or link: {error}{}; check the connection, the address and the application's passwordless settings{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(), retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default())]
+    /// `Display` leaves out the provider's `error_description` (it may repeat the address
+    /// and tell whether a user exists); it stays in `description` for logs you control.
+    #[error("the identity provider did not send the passwordless code or link: {error}; check the connection, the address and the application's passwordless settings{}", retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default())]
     PasswordlessStart {
         /// The provider's `error`.
         error: String,
@@ -305,7 +307,11 @@ pub enum Error {
     /// Passwordless: the code was refused at the token endpoint (`invalid_grant`: wrong,
     /// expired or already used, or too many attempts; `unauthorized_client`: the
     /// application may not use the passwordless OTP grant). Never carries the code.
-    #[error("the passwordless code was not accepted: {error}{}; ask the user for the code again, or start again for a new one", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    /// `Display` leaves out the provider's `error_description`, as for
+    /// [`PasswordlessStart`](Self::PasswordlessStart).
+    #[error(
+        "the passwordless code was not accepted: {error}; ask the user for the code again, or start again for a new one"
+    )]
     PasswordlessVerify {
         /// The provider's `error`.
         error: String,
