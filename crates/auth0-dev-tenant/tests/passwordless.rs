@@ -339,3 +339,50 @@ async fn a_code_for_another_recipient_than_this_browser_started_is_refused() {
         "{result:?}"
     );
 }
+
+#[tokio::test]
+async fn another_links_code_under_this_browsers_state_is_refused() {
+    let setup = Setup::start().await;
+    let browser = Browser::new(&setup.tenant);
+    // The victim's browser started a magic link; its callback's `state` is known.
+    let victim = StoreContext::new();
+    let link = send_link(&setup, &victim).await;
+    let victims = browser.go(link, None).await.left();
+    // The attacker's own magic link, for the attacker's address, followed by the attacker.
+    let mallory = "mallory@example.com";
+    let options = StartPasswordlessOptions {
+        send: PasswordlessSend::Link,
+        ..StartPasswordlessOptions::new(PasswordlessRecipient::Email(mallory.to_owned()))
+    };
+    let attacker = StoreContext::new();
+    setup
+        .client
+        .start_passwordless(options, &attacker)
+        .await
+        .unwrap();
+    let link = setup.tenant.tenant().passwordless_link(mallory).unwrap();
+    let attackers = browser
+        .go(url::Url::parse(&link).unwrap(), None)
+        .await
+        .left();
+    // The attacker's code under the victim's `state`, opened in the victim's browser.
+    let mut forged = victims.clone();
+    let q = query(&attackers);
+    forged
+        .query_pairs_mut()
+        .clear()
+        .append_pair("code", &q["code"])
+        .append_pair("state", &query(&victims)["state"])
+        .append_pair("iss", &q["iss"]);
+    let victim = StoreContext::from_cookies(victim.cookies());
+    let result = setup
+        .client
+        .complete_interactive_login(forged.as_str(), &victim)
+        .await;
+    assert!(
+        matches!(result, Err(Error::InvalidIdToken(_))),
+        "{result:?}"
+    );
+    let victim = StoreContext::from_cookies(victim.cookies());
+    assert!(setup.client.get_user(&victim).await.unwrap().is_none());
+}

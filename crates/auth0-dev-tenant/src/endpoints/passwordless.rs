@@ -58,6 +58,9 @@ pub(crate) struct MagicLink {
     state: String,
     scope: Vec<String>,
     audience: Option<String>,
+    /// The `nonce` of its `authParams` (empty: none), put in the ID token its code gets, so
+    /// the client can tell its own link's code from another's.
+    nonce: String,
 }
 
 fn bad(error: &'static str, description: impl Into<String>) -> OAuthError {
@@ -140,7 +143,7 @@ fn handle_start(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Val
 }
 
 /// A magic link's `authParams`: `redirect_uri` (allowed for the application),
-/// `response_type=code`, `state`, a scope with `openid`, a known `audience`.
+/// `response_type=code`, `state`, a scope with `openid`, a known `audience`, a `nonce`.
 fn magic_link(tenant: &Tenant, params: Option<&Value>) -> Result<MagicLink, OAuthError> {
     let refused = |what: &str| bad("bad.authParams", format!("authParams: {what}"));
     let params = params
@@ -175,6 +178,7 @@ fn magic_link(tenant: &Tenant, params: Option<&Value>) -> Result<MagicLink, OAut
         state: state.to_owned(),
         scope,
         audience,
+        nonce: text("nonce").unwrap_or_default().to_owned(),
     })
 }
 
@@ -345,7 +349,7 @@ pub(super) async fn verify_redirect(
     let request = AuthRequest {
         redirect_uri: link.redirect_uri.clone(),
         state: link.state.clone(),
-        nonce: String::new(),
+        nonce: link.nonce,
         code_challenge: String::new(),
         scope: link.scope,
         audience: link.audience,

@@ -473,8 +473,8 @@ impl ServerClient {
         Ok(transaction)
     }
 
-    /// The magic link's SDK-owned `authParams` (`redirect_uri`, `response_type`, `state`, the
-    /// scope with `openid`), and the transaction its callback completes.
+    /// The magic link's SDK-owned `authParams` (`redirect_uri`, `response_type`, `state`,
+    /// `nonce`, the scope with `openid`), and the transaction its callback completes.
     async fn magic_link_params(
         &self,
         auth_params: &mut Map<String, Value>,
@@ -486,7 +486,7 @@ impl ServerClient {
             .await?
             .map(|u| u.to_string())
             .ok_or(super::config::MISSING_REDIRECT_URI)?;
-        let state = random_token();
+        let (state, nonce) = (random_token(), random_token());
         let scope = auth_params
             .get("scope")
             .and_then(Value::as_str)
@@ -496,6 +496,9 @@ impl ServerClient {
         auth_params.insert("redirect_uri".into(), redirect_uri.clone().into());
         auth_params.insert("response_type".into(), "code".into());
         auth_params.insert("state".into(), state.clone().into());
+        // Ties the link's code to this transaction: the ID token must carry it back, so a
+        // callback with another link's code under this `state` is refused.
+        auth_params.insert("nonce".into(), nonce.clone().into());
         let transaction = TransactionData {
             app_state,
             audience: auth_params
@@ -504,6 +507,7 @@ impl ServerClient {
                 .map(str::to_owned),
             redirect_uri: Some(redirect_uri),
             domain: Some(self.provider().domain().to_owned()),
+            nonce: Some(nonce),
             ..TransactionData::default()
         };
         Ok((state, transaction))
