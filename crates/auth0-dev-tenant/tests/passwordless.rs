@@ -386,3 +386,57 @@ async fn another_links_code_under_this_browsers_state_is_refused() {
     let victim = StoreContext::from_cookies(victim.cookies());
     assert!(setup.client.get_user(&victim).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_new_start_does_not_reset_the_attempts() {
+    let setup = Setup::start().await;
+    let (code, mut cx) = send_code(&setup, email(), EMAIL).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 1..auth0_dev_tenant::MAX_OTP_ATTEMPTS {
+        let result = setup
+            .client
+            .verify_passwordless(VerifyPasswordlessOptions::new(email(), wrong), &cx)
+            .await;
+        refused_with(result, "invalid_grant");
+        cx = StoreContext::from_cookies(cx.cookies());
+    }
+    // A new start: a new code, but the tries already spent still count.
+    let (code, cx) = send_code_from(&setup, email(), EMAIL, &cx).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let last = setup
+        .client
+        .verify_passwordless(VerifyPasswordlessOptions::new(email(), wrong), &cx)
+        .await;
+    match last {
+        Err(Error::PasswordlessVerify { description, .. }) => assert!(
+            description
+                .as_deref()
+                .unwrap_or_default()
+                .contains("maximum"),
+            "{description:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Locked: neither the right code nor yet another start unlocks it.
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let (code, cx) = send_code_from(&setup, email(), EMAIL, &cx).await;
+    let late = setup
+        .client
+        .verify_passwordless(VerifyPasswordlessOptions::new(email(), code), &cx)
+        .await;
+    refused_with(late, "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_magic_links_code_is_not_taken_by_the_otp_grant() {
+    let setup = Setup::start().await;
+    let (_, cx) = send_code(&setup, email(), EMAIL).await;
+    // A link for the same address replaces the code; its verification code is typed.
+    send_link(&setup, &StoreContext::new()).await;
+    let clicked = setup.tenant.tenant().passwordless_code(EMAIL).unwrap();
+    let typed = setup
+        .client
+        .verify_passwordless(VerifyPasswordlessOptions::new(email(), clicked), &cx)
+        .await;
+    refused_with(typed, "invalid_grant");
+}
