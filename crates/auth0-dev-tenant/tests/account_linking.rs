@@ -432,3 +432,23 @@ async fn a_refresh_rotation_between_a_links_read_and_write_is_kept() {
             .any(|t| t.audience == MY_ACCOUNT_AUDIENCE)
     );
 }
+
+#[tokio::test]
+async fn a_link_with_an_expired_id_token_hint_is_refused() {
+    let clock = ManualClock::starting_now();
+    let setup = Setup::start_with(|t| t.clock(Arc::new(clock.clone())), |c| c.audience(API)).await;
+    let browser = Browser::new(&setup.tenant);
+    let (_, cx, _) = setup.login(&browser).await;
+    // The session's ID token expires; the tenant's own login session lives on.
+    clock.advance(auth0_dev_tenant::DEFAULT_ID_TOKEN_LIFETIME + Duration::from_secs(1));
+    let (url, cx) = start_link(&setup, &cx).await;
+    let (callback, _) = browser.authorize(url).await;
+    match setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await
+    {
+        Err(Error::Authorization { error, .. }) => assert_eq!(error, "invalid_request"),
+        other => panic!("expected invalid_request, got {other:?}"),
+    }
+}
