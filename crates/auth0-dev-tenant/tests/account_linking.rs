@@ -452,3 +452,27 @@ async fn a_link_with_an_expired_id_token_hint_is_refused() {
         other => panic!("expected invalid_request, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_link_completed_after_a_logout_reports_the_completion() {
+    let (setup, browser, cx) = logged_in().await;
+    let (url, cx) = start_link(&setup, &cx).await;
+    let (callback, _) = browser.authorize(url).await;
+    // Another tab logs out before the link's callback arrives.
+    let tab = StoreContext::from_cookies(cx.cookies());
+    setup
+        .client
+        .logout(auth0_server_core::client::LogoutOptions::default(), &tab)
+        .await
+        .unwrap();
+    let result = setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await;
+    assert_eq!(code_of(&result), "complete_link_user_error", "{result:?}");
+    let cx = StoreContext::from_cookies(cx.cookies());
+    assert!(
+        setup.client.get_session(&cx).await.unwrap().is_none(),
+        "the ended session is not brought back"
+    );
+}

@@ -277,6 +277,13 @@ pub enum Error {
          then start the account link"
     )]
     LinkUserWithoutSession,
+    /// Account linking: the session ended (logout, expiry) between the link's start and its
+    /// completion; it is not brought back.
+    #[error(
+        "the session ended before the account link completed: log the user in again, then \
+         start the link again"
+    )]
+    LinkSessionEnded,
     /// The callback's transaction belongs to another flow: an account link's (or unlink's)
     /// callback given to `complete_interactive_login`, or a login's to
     /// `complete_link_user`. The transaction is left in place.
@@ -386,6 +393,7 @@ impl Error {
             Self::CustomTokenExchange { .. } => "token_exchange_failed",
             Self::LinkUserWithoutSession => "start_link_user_error",
             Self::CallbackOfAnotherFlow { .. } => "callback_of_another_flow",
+            Self::LinkSessionEnded => "complete_link_user_error",
             Self::PasswordlessStart { .. } => "passwordless_start_error",
             Self::PasswordlessVerify { .. } => "passwordless_verify_error",
             Self::Store(e) => e.code(),

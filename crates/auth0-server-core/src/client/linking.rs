@@ -30,6 +30,8 @@ pub const LINK_ACCOUNT_SCOPE: &str = "link_account";
 pub const UNLINK_ACCOUNT_SCOPE: &str = "unlink_account";
 /// The audience of account-linking requests (the Python SDK's).
 pub const MY_ACCOUNT_AUDIENCE: &str = "my-account";
+/// The ID-token claim listing the user's linked accounts (Auth0's profile shape).
+const IDENTITIES_CLAIM: &str = "identities";
 /// Times a completed link re-reads the session after another request wrote it meanwhile.
 const SAVE_ATTEMPTS: usize = 3;
 /// Parameters the SDK sets itself in a link request (besides a login's).
@@ -355,9 +357,10 @@ impl ServerClient {
     ///
     /// # Errors
     ///
-    /// [`Error::MissingTransaction`] for a callback no link in this browser started (or a
-    /// login's); [`Error::Authorization`] when the provider refused the link;
-    /// [`Error::LinkUserWithoutSession`] when the session ended meanwhile; those of
+    /// [`Error::MissingTransaction`] for a callback no link in this browser started;
+    /// [`Error::CallbackOfAnotherFlow`] for a login's (or an unlink's); [`Error::Authorization`] when the
+    /// provider refused the link; [`Error::LinkSessionEnded`] when the session ended
+    /// meanwhile (it is not brought back); those of
     /// [`complete_interactive_login`](Self::complete_interactive_login) otherwise.
     #[tracing::instrument(name = "oidc.complete_link_user", skip_all)]
     pub async fn complete_link_user(
@@ -430,7 +433,7 @@ impl ServerClient {
             let mut state = self
                 .current_session(cx)
                 .await?
-                .ok_or(Error::LinkUserWithoutSession)?;
+                .ok_or(Error::LinkSessionEnded)?;
             let merged = merge_link(&mut state, tokens, id_token, &user, transaction, self.now())?;
             match self
                 .inner
@@ -440,6 +443,7 @@ impl ServerClient {
             {
                 Ok(()) => return Ok(merged),
                 Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => continue,
+                Err(StoreError::SessionEnded) => return Err(Error::LinkSessionEnded),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -458,7 +462,7 @@ fn merge_link(
     transaction: &TransactionData,
     now: u64,
 ) -> Result<UserClaims, Error> {
-    let old = state.user.clone().ok_or(Error::LinkUserWithoutSession)?;
+    let old = state.user.clone().ok_or(Error::LinkSessionEnded)?;
     if old.sub != user.sub {
         return Err(Error::InvalidIdToken(
             "the account link's ID token is for another user (sub) than the session's; the \
@@ -471,6 +475,9 @@ fn merge_link(
         _ => Map::new(),
     };
     let mut claims = as_map(&old);
+    // The provider's list of linked accounts is the new token's or none: an old list would
+    // show an account just unlinked.
+    claims.remove(IDENTITIES_CLAIM);
     claims.extend(as_map(user).into_iter().filter(|(_, v)| !v.is_null()));
     let merged: UserClaims = serde_json::from_value(Value::Object(claims))
         .map_err(|e| Error::InvalidIdToken(format!("its claims are not a profile: {e}")))?;
@@ -553,6 +560,22 @@ mod tests {
             tokens,
             [("default", "old-default"), (MY_ACCOUNT_AUDIENCE, "new")]
         );
+    }
+
+    #[test]
+    fn identities_the_new_id_token_lacks_are_dropped() {
+        let mut state = session();
+        let mut old = state.user.clone().unwrap();
+        old.extra.insert(
+            "identities".into(),
+            serde_json::json!([{"connection": "x"}]),
+        );
+        state.user = Some(old);
+        let new = user(serde_json::json!({"sub": "auth0|1"}));
+        let transaction = TransactionData::default();
+        let merged = merge_link(&mut state, &tokens(), "id", &new, &transaction, 1).unwrap();
+        assert!(!merged.extra.contains_key("identities"), "{merged:?}");
+        assert_eq!(merged.email.as_deref(), Some("a@b.c"), "other claims kept");
     }
 
     #[test]
