@@ -111,6 +111,16 @@ impl UnlinkUserOptions {
 
 /// The outcome of [`ServerClient::complete_link_user`] or
 /// [`ServerClient::complete_unlink_user`].
+///
+/// ```no_run
+/// # use auth0_server_core::client::ServerClient;
+/// # use auth0_server_core::store::StoreContext;
+/// # async fn demo(client: ServerClient, cx: StoreContext, url: &str) -> Result<(), auth0_server_core::client::Error> {
+/// let done = client.complete_link_user(url, &cx).await?;
+/// let back_to = done.app_state.as_ref().and_then(|s| s["returnTo"].as_str());
+/// println!("{} now has {:?}", done.user.sub, done.user.extra.get("identities"));
+/// # let _ = back_to; Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct LinkUserResult {
@@ -229,6 +239,16 @@ impl ServerClient {
 
     /// Starts unlinking the user's account at `options.connection` (the Python SDK's
     /// `start_unlink_user`); complete it with [`complete_unlink_user`](Self::complete_unlink_user).
+    ///
+    /// ```no_run
+    /// use auth0_server_core::client::{ServerClient, UnlinkUserOptions};
+    /// use auth0_server_core::store::StoreContext;
+    ///
+    /// # async fn demo(client: ServerClient, cx: StoreContext) -> Result<(), auth0_server_core::client::Error> {
+    /// let url = client.start_unlink_user(UnlinkUserOptions::new("google-oauth2"), &cx).await?;
+    /// // redirect the browser to `url`, with cx.take_changes() as Set-Cookie headers
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -374,6 +394,16 @@ impl ServerClient {
 
     /// Completes an account unlink from its callback URL (the Python SDK's
     /// `complete_unlink_user`), as [`complete_link_user`](Self::complete_link_user) does.
+    ///
+    /// ```no_run
+    /// # use auth0_server_core::client::ServerClient;
+    /// # use auth0_server_core::store::StoreContext;
+    /// # async fn demo(client: ServerClient, cx: StoreContext) -> Result<(), auth0_server_core::client::Error> {
+    /// // GET /unlink/callback?code=…&state=…
+    /// let done = client.complete_unlink_user("http://localhost:5000/unlink/callback?code=x&state=y", &cx).await?;
+    /// println!("unlinked for {}", done.user.sub);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///

@@ -51,7 +51,15 @@ const RECIPIENT_FIELD: &str = "passwordless_recipient";
 /// The longest E.164 phone number: `+` and 15 digits.
 const MAX_PHONE_DIGITS: usize = 15;
 
-/// Where the code or link goes.
+/// Where the code or link goes. Its `Debug` never shows the address or number.
+///
+/// ```
+/// use auth0_server_core::client::PasswordlessRecipient;
+///
+/// let to = PasswordlessRecipient::Sms("+14155550100".into());
+/// assert_eq!(to.connection(), "sms");
+/// assert_eq!(format!("{to:?}"), "Sms([redacted])");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub enum PasswordlessRecipient {
     /// An e-mail address (the `email` connection).
@@ -124,6 +132,12 @@ impl PasswordlessRecipient {
 }
 
 /// What is sent: a one-time code, or (e-mail only) a magic link.
+///
+/// ```
+/// use auth0_server_core::client::PasswordlessSend;
+///
+/// assert_eq!(PasswordlessSend::default(), PasswordlessSend::Code);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PasswordlessSend {
     /// A code the user types into the app ([`ServerClient::verify_passwordless`]).
@@ -199,6 +213,15 @@ impl StartPasswordlessOptions {
 
 /// What `/passwordless/start` answered: Auth0's request id (`_id`). Other members (which
 /// repeat the address) are not kept.
+///
+/// ```
+/// use auth0_server_core::client::PasswordlessStartResult;
+///
+/// let answer = serde_json::json!({"_id": "000001", "email": "ada@example.com"});
+/// let result: PasswordlessStartResult = serde_json::from_value(answer)?;
+/// assert_eq!(result.id.as_deref(), Some("000001"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, Deserialize)]
 #[non_exhaustive]
 pub struct PasswordlessStartResult {
