@@ -260,7 +260,15 @@ impl DevTenant {
     }
 
     /// The magic link last "e-mailed" to `email` and not yet used or expired (the browser
-    /// follows it to the app's callback).
+    /// follows it to the app's callback). Following it (a GET) uses it up.
+    ///
+    /// ```
+    /// # use auth0_dev_tenant::{DevTenant, DevTenantConfig};
+    /// let tenant = DevTenant::new(DevTenantConfig::default(), "http://127.0.0.1:5000/")?;
+    /// // Nothing was e-mailed yet; after a start with `send: link`, the link's URL.
+    /// assert_eq!(tenant.passwordless_link("ada@example.com"), None);
+    /// # Ok::<(), auth0_dev_tenant::Error>(())
+    /// ```
     pub fn passwordless_link(&self, email: &str) -> Option<String> {
         crate::endpoints::passwordless::link_for(&self.inner, email)
     }

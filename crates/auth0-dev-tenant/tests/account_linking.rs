@@ -206,7 +206,12 @@ async fn a_link_completed_in_another_browser_is_refused() {
         .complete_unlink_user(callback.as_str(), &cx)
         .await;
     assert!(
-        matches!(as_unlink, Err(Error::MissingTransaction)),
+        matches!(
+            as_unlink,
+            Err(Error::CallbackOfAnotherFlow {
+                complete_with: "complete_link_user"
+            })
+        ),
         "{as_unlink:?}"
     );
 }
@@ -272,4 +277,202 @@ async fn a_link_code_used_after_it_expired_is_refused() {
         Err(Error::TokenEndpoint { error, .. }) => assert_eq!(error, "invalid_grant"),
         other => panic!("expected invalid_grant, got {other:?}"),
     }
+}
+
+/// The error's code, for errors this test may predate.
+fn code_of<T: std::fmt::Debug>(result: &Result<T, Error>) -> &'static str {
+    result.as_ref().err().map_or("ok", Error::code)
+}
+
+#[tokio::test]
+async fn a_link_callback_given_to_the_login_callback_is_refused_and_kept() {
+    let (setup, browser, cx) = logged_in().await;
+    let before = setup.client.get_session(&cx).await.unwrap().unwrap();
+    let (url, cx) = start_link(&setup, &cx).await;
+    let (callback, _) = browser.authorize(url).await;
+    // The link's redirect URI is the login callback: /callback must not log in with it.
+    let as_login = setup
+        .client
+        .complete_interactive_login(callback.as_str(), &cx)
+        .await;
+    assert_eq!(
+        code_of(&as_login),
+        "callback_of_another_flow",
+        "{as_login:?}"
+    );
+    assert!(
+        as_login
+            .unwrap_err()
+            .to_string()
+            .contains("complete_link_user"),
+        "says what to call"
+    );
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let session = setup.client.get_session(&cx).await.unwrap().unwrap();
+    assert_eq!(
+        session.id_token, before.id_token,
+        "the session is untouched"
+    );
+    // The transaction is kept: the right function completes it.
+    setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_login_callback_given_to_complete_link_user_is_refused() {
+    let setup = Setup::start().await;
+    let browser = Browser::new(&setup.tenant);
+    let (url, cx) = setup.start_login(Default::default()).await;
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let (callback, _) = browser.authorize(url).await;
+    let as_link = setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await;
+    assert_eq!(code_of(&as_link), "callback_of_another_flow", "{as_link:?}");
+    setup
+        .client
+        .complete_interactive_login(callback.as_str(), &cx)
+        .await
+        .unwrap();
+}
+
+/// A session store that, armed, lets "another request" (a refresh rotating the refresh
+/// token) write the session just before this request's next write: the race between a
+/// link's read and its write, made certain.
+struct RacingStore {
+    inner: auth0_server_core::store::ServerSideStateStore<auth0_store_memory::MemoryBackend>,
+    armed: std::sync::atomic::AtomicBool,
+}
+
+/// The refresh token the racing request writes.
+const ROTATED: &str = "rotated-by-another-request";
+
+#[async_trait::async_trait]
+impl auth0_server_core::store::StateStore for RacingStore {
+    async fn set(
+        &self,
+        identifier: &str,
+        state: &auth0_server_core::model::StateData,
+        rotate: bool,
+        cx: &StoreContext,
+    ) -> Result<(), auth0_server_core::store::StoreError> {
+        if self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            let other = StoreContext::from_cookies(cx.cookies());
+            let mut theirs = self.inner.get(identifier, &other).await?.unwrap();
+            theirs.refresh_token = Some(ROTATED.to_owned());
+            self.inner.set(identifier, &theirs, false, &other).await?;
+        }
+        self.inner.set(identifier, state, rotate, cx).await
+    }
+
+    async fn get(
+        &self,
+        identifier: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<auth0_server_core::model::StateData>, auth0_server_core::store::StoreError>
+    {
+        self.inner.get(identifier, cx).await
+    }
+
+    async fn delete(
+        &self,
+        identifier: &str,
+        cx: &StoreContext,
+    ) -> Result<(), auth0_server_core::store::StoreError> {
+        self.inner.delete(identifier, cx).await
+    }
+
+    async fn delete_by_logout_token(
+        &self,
+        claims: &auth0_server_core::model::LogoutTokenClaims,
+        cx: &StoreContext,
+    ) -> Result<u64, auth0_server_core::store::StoreError> {
+        self.inner.delete_by_logout_token(claims, cx).await
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_rotation_between_a_links_read_and_write_is_kept() {
+    let secrets = auth0_server_core::Secrets::parse(SECRET).unwrap();
+    let store = Arc::new(RacingStore {
+        inner: auth0_server_core::store::ServerSideStateStore::new(
+            auth0_store_memory::MemoryBackend::new(),
+            &secrets,
+        ),
+        armed: false.into(),
+    });
+    let racing = store.clone();
+    let setup = Setup::start_with(|t| t, |c| c.audience(API).state_store(racing)).await;
+    let browser = Browser::new(&setup.tenant);
+    let (_, cx, _) = setup.login(&browser).await;
+    let (url, cx) = start_link(&setup, &cx).await;
+    let (callback, _) = browser.authorize(url).await;
+    store.armed.store(true, std::sync::atomic::Ordering::SeqCst);
+    let done = setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await
+        .unwrap();
+    assert_eq!(connections(&user_json(&done.user))[1], GOOGLE);
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let after = setup.client.get_session(&cx).await.unwrap().unwrap();
+    assert_eq!(
+        after.refresh_token.as_deref(),
+        Some(ROTATED),
+        "the other request's rotation is not undone"
+    );
+    assert!(
+        after
+            .token_sets
+            .iter()
+            .any(|t| t.audience == MY_ACCOUNT_AUDIENCE)
+    );
+}
+
+#[tokio::test]
+async fn a_link_with_an_expired_id_token_hint_is_refused() {
+    let clock = ManualClock::starting_now();
+    let setup = Setup::start_with(|t| t.clock(Arc::new(clock.clone())), |c| c.audience(API)).await;
+    let browser = Browser::new(&setup.tenant);
+    let (_, cx, _) = setup.login(&browser).await;
+    // The session's ID token expires; the tenant's own login session lives on.
+    clock.advance(auth0_dev_tenant::DEFAULT_ID_TOKEN_LIFETIME + Duration::from_secs(1));
+    let (url, cx) = start_link(&setup, &cx).await;
+    let (callback, _) = browser.authorize(url).await;
+    match setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await
+    {
+        Err(Error::Authorization { error, .. }) => assert_eq!(error, "invalid_request"),
+        other => panic!("expected invalid_request, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_link_completed_after_a_logout_reports_the_completion() {
+    let (setup, browser, cx) = logged_in().await;
+    let (url, cx) = start_link(&setup, &cx).await;
+    let (callback, _) = browser.authorize(url).await;
+    // Another tab logs out before the link's callback arrives.
+    let tab = StoreContext::from_cookies(cx.cookies());
+    setup
+        .client
+        .logout(auth0_server_core::client::LogoutOptions::default(), &tab)
+        .await
+        .unwrap();
+    let result = setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await;
+    assert_eq!(code_of(&result), "complete_link_user_error", "{result:?}");
+    let cx = StoreContext::from_cookies(cx.cookies());
+    assert!(
+        setup.client.get_session(&cx).await.unwrap().is_none(),
+        "the ended session is not brought back"
+    );
 }

@@ -22,19 +22,35 @@ fn email() -> PasswordlessRecipient {
     PasswordlessRecipient::Email(EMAIL.to_owned())
 }
 
-/// Sends a code to `to` and reads it at the tenant.
-async fn send_code(setup: &Setup, to: PasswordlessRecipient, address: &str) -> String {
+/// Sends a code to `to` from a new browser and reads it at the tenant; returns the code and
+/// that browser's next request.
+async fn send_code(
+    setup: &Setup,
+    to: PasswordlessRecipient,
+    address: &str,
+) -> (String, StoreContext) {
+    send_code_from(setup, to, address, &StoreContext::new()).await
+}
+
+/// [`send_code`] from `cx`'s browser.
+async fn send_code_from(
+    setup: &Setup,
+    to: PasswordlessRecipient,
+    address: &str,
+    cx: &StoreContext,
+) -> (String, StoreContext) {
     let started = setup
         .client
-        .start_passwordless(StartPasswordlessOptions::new(to), &StoreContext::new())
+        .start_passwordless(StartPasswordlessOptions::new(to), cx)
         .await
         .unwrap();
     assert!(started.id.is_some(), "Auth0's request id");
-    setup
+    let code = setup
         .tenant
         .tenant()
         .passwordless_code(address)
-        .expect("a code waits at the tenant")
+        .expect("a code waits at the tenant");
+    (code, StoreContext::from_cookies(cx.cookies()))
 }
 
 fn refused_with(result: Result<impl std::fmt::Debug, Error>, expected: &str) {
@@ -50,8 +66,7 @@ async fn an_email_code_starts_a_session_under_a_fresh_id() {
     let browser = Browser::new(&setup.tenant);
     // The browser had a session already: the passwordless one replaces it under a new id.
     let (_, before, _) = setup.login(&browser).await;
-    let code = send_code(&setup, email(), EMAIL).await;
-    let cx = StoreContext::from_cookies(before.cookies());
+    let (code, cx) = send_code_from(&setup, email(), EMAIL, &before).await;
     let done = setup
         .client
         .verify_passwordless(VerifyPasswordlessOptions::new(email(), code), &cx)
@@ -85,12 +100,11 @@ async fn an_email_code_starts_a_session_under_a_fresh_id() {
 async fn an_sms_code_asks_openid_profile_and_the_given_audience() {
     let setup = Setup::start().await;
     let to = PasswordlessRecipient::Sms(PHONE.to_owned());
-    let code = send_code(&setup, to.clone(), PHONE).await;
+    let (code, cx) = send_code(&setup, to.clone(), PHONE).await;
     let options = VerifyPasswordlessOptions {
         scope: Some("profile offline_access".to_owned()),
         ..VerifyPasswordlessOptions::new(to, code)
     };
-    let cx = StoreContext::new();
     let done = setup
         .client
         .verify_passwordless(options, &cx)
@@ -115,34 +129,35 @@ async fn an_sms_code_asks_openid_profile_and_the_given_audience() {
 #[tokio::test]
 async fn a_code_works_once() {
     let setup = Setup::start().await;
-    let code = send_code(&setup, email(), EMAIL).await;
+    let (code, cx) = send_code(&setup, email(), EMAIL).await;
     let verify = || VerifyPasswordlessOptions::new(email(), code.clone());
-    let cx = StoreContext::new();
+    // Two tabs of one browser post the same code: the second finds its transaction used.
+    let tab = StoreContext::from_cookies(cx.cookies());
     setup
         .client
         .verify_passwordless(verify(), &cx)
         .await
         .unwrap();
-    let again = setup
-        .client
-        .verify_passwordless(verify(), &StoreContext::new())
-        .await;
-    refused_with(again, "invalid_grant");
+    let again = setup.client.verify_passwordless(verify(), &tab).await;
+    assert!(matches!(again, Err(Error::MissingTransaction)), "{again:?}");
+    // A new start for someone else in that browser: the provider refuses the used code.
+    let (_, cx) = send_code_from(&setup, email(), EMAIL, &tab).await;
+    let replay = setup.client.verify_passwordless(verify(), &cx).await;
+    refused_with(replay, "invalid_grant");
 }
 
 #[tokio::test]
 async fn wrong_codes_are_refused_and_the_third_ends_the_code() {
     let setup = Setup::start().await;
-    let code = send_code(&setup, email(), EMAIL).await;
+    let (code, mut cx) = send_code(&setup, email(), EMAIL).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for attempt in 1..=auth0_dev_tenant::MAX_OTP_ATTEMPTS {
         let result = setup
             .client
-            .verify_passwordless(
-                VerifyPasswordlessOptions::new(email(), wrong),
-                &StoreContext::new(),
-            )
+            .verify_passwordless(VerifyPasswordlessOptions::new(email(), wrong), &cx)
             .await;
+        // The transaction stays for the next try in this browser.
+        cx = StoreContext::from_cookies(cx.cookies());
         let error = result.unwrap_err();
         assert!(
             !format!("{error:?} {error}").contains(wrong),
@@ -156,10 +171,7 @@ async fn wrong_codes_are_refused_and_the_third_ends_the_code() {
     // The right code, too late: the attempts are used up.
     let late = setup
         .client
-        .verify_passwordless(
-            VerifyPasswordlessOptions::new(email(), code),
-            &StoreContext::new(),
-        )
+        .verify_passwordless(VerifyPasswordlessOptions::new(email(), code), &cx)
         .await;
     refused_with(late, "invalid_grant");
 }
@@ -168,14 +180,11 @@ async fn wrong_codes_are_refused_and_the_third_ends_the_code() {
 async fn an_expired_code_is_refused() {
     let clock = ManualClock::starting_now();
     let setup = Setup::start_with(|t| t.clock(Arc::new(clock.clone())), |c| c.audience(API)).await;
-    let code = send_code(&setup, email(), EMAIL).await;
+    let (code, cx) = send_code(&setup, email(), EMAIL).await;
     clock.advance(auth0_dev_tenant::PASSWORDLESS_CODE_LIFETIME + Duration::from_secs(1));
     let late = setup
         .client
-        .verify_passwordless(
-            VerifyPasswordlessOptions::new(email(), code),
-            &StoreContext::new(),
-        )
+        .verify_passwordless(VerifyPasswordlessOptions::new(email(), code), &cx)
         .await;
     refused_with(late, "invalid_grant");
 }
@@ -284,14 +293,150 @@ async fn a_private_key_jwt_application_signs_both_requests() {
         "private_key_jwt"
     );
     // A client assertion in /passwordless/start's JSON body, then at the token endpoint.
-    let code = send_code(&setup, email(), EMAIL).await;
+    let (code, cx) = send_code(&setup, email(), EMAIL).await;
     let done = setup
         .client
-        .verify_passwordless(
-            VerifyPasswordlessOptions::new(email(), code),
-            &StoreContext::new(),
-        )
+        .verify_passwordless(VerifyPasswordlessOptions::new(email(), code), &cx)
         .await
         .unwrap();
     assert_eq!(done.user.email.as_deref(), Some(EMAIL));
+}
+
+#[tokio::test]
+async fn an_attackers_code_posted_from_the_victims_browser_logs_nobody_in() {
+    let setup = Setup::start().await;
+    // The attacker starts a login for their own address in their browser, and gets a code.
+    let attacker = PasswordlessRecipient::Email("mallory@example.com".to_owned());
+    let (code, _) = send_code(&setup, attacker.clone(), "mallory@example.com").await;
+    // A cross-site form posts it to the app's verify route from the victim's browser.
+    let victim = StoreContext::new();
+    let result = setup
+        .client
+        .verify_passwordless(VerifyPasswordlessOptions::new(attacker, code), &victim)
+        .await;
+    assert!(
+        matches!(result, Err(Error::MissingTransaction)),
+        "{result:?}"
+    );
+    let victim = StoreContext::from_cookies(victim.cookies());
+    assert!(setup.client.get_user(&victim).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_code_for_another_recipient_than_this_browser_started_is_refused() {
+    let setup = Setup::start().await;
+    // The victim started a login for themselves; the attacker's code for the attacker's
+    // address is posted in the victim's browser.
+    let (_, victim) = send_code(&setup, email(), EMAIL).await;
+    let attacker = PasswordlessRecipient::Email("mallory@example.com".to_owned());
+    let (code, _) = send_code(&setup, attacker.clone(), "mallory@example.com").await;
+    let result = setup
+        .client
+        .verify_passwordless(VerifyPasswordlessOptions::new(attacker, code), &victim)
+        .await;
+    assert!(
+        matches!(result, Err(Error::MissingTransaction)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn another_links_code_under_this_browsers_state_is_refused() {
+    let setup = Setup::start().await;
+    let browser = Browser::new(&setup.tenant);
+    // The victim's browser started a magic link; its callback's `state` is known.
+    let victim = StoreContext::new();
+    let link = send_link(&setup, &victim).await;
+    let victims = browser.go(link, None).await.left();
+    // The attacker's own magic link, for the attacker's address, followed by the attacker.
+    let mallory = "mallory@example.com";
+    let options = StartPasswordlessOptions {
+        send: PasswordlessSend::Link,
+        ..StartPasswordlessOptions::new(PasswordlessRecipient::Email(mallory.to_owned()))
+    };
+    let attacker = StoreContext::new();
+    setup
+        .client
+        .start_passwordless(options, &attacker)
+        .await
+        .unwrap();
+    let link = setup.tenant.tenant().passwordless_link(mallory).unwrap();
+    let attackers = browser
+        .go(url::Url::parse(&link).unwrap(), None)
+        .await
+        .left();
+    // The attacker's code under the victim's `state`, opened in the victim's browser.
+    let mut forged = victims.clone();
+    let q = query(&attackers);
+    forged
+        .query_pairs_mut()
+        .clear()
+        .append_pair("code", &q["code"])
+        .append_pair("state", &query(&victims)["state"])
+        .append_pair("iss", &q["iss"]);
+    let victim = StoreContext::from_cookies(victim.cookies());
+    let result = setup
+        .client
+        .complete_interactive_login(forged.as_str(), &victim)
+        .await;
+    assert!(
+        matches!(result, Err(Error::InvalidIdToken(_))),
+        "{result:?}"
+    );
+    let victim = StoreContext::from_cookies(victim.cookies());
+    assert!(setup.client.get_user(&victim).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_new_start_does_not_reset_the_attempts() {
+    let setup = Setup::start().await;
+    let (code, mut cx) = send_code(&setup, email(), EMAIL).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 1..auth0_dev_tenant::MAX_OTP_ATTEMPTS {
+        let result = setup
+            .client
+            .verify_passwordless(VerifyPasswordlessOptions::new(email(), wrong), &cx)
+            .await;
+        refused_with(result, "invalid_grant");
+        cx = StoreContext::from_cookies(cx.cookies());
+    }
+    // A new start: a new code, but the tries already spent still count.
+    let (code, cx) = send_code_from(&setup, email(), EMAIL, &cx).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let last = setup
+        .client
+        .verify_passwordless(VerifyPasswordlessOptions::new(email(), wrong), &cx)
+        .await;
+    match last {
+        Err(Error::PasswordlessVerify { description, .. }) => assert!(
+            description
+                .as_deref()
+                .unwrap_or_default()
+                .contains("maximum"),
+            "{description:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    // Locked: neither the right code nor yet another start unlocks it.
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let (code, cx) = send_code_from(&setup, email(), EMAIL, &cx).await;
+    let late = setup
+        .client
+        .verify_passwordless(VerifyPasswordlessOptions::new(email(), code), &cx)
+        .await;
+    refused_with(late, "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_magic_links_code_is_not_taken_by_the_otp_grant() {
+    let setup = Setup::start().await;
+    let (_, cx) = send_code(&setup, email(), EMAIL).await;
+    // A link for the same address replaces the code; its verification code is typed.
+    send_link(&setup, &StoreContext::new()).await;
+    let clicked = setup.tenant.tenant().passwordless_code(EMAIL).unwrap();
+    let typed = setup
+        .client
+        .verify_passwordless(VerifyPasswordlessOptions::new(email(), clicked), &cx)
+        .await;
+    refused_with(typed, "invalid_grant");
 }

@@ -725,3 +725,80 @@ async fn a_backchannel_login_asks_the_requests_domain_and_its_session_is_that_do
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn an_account_link_comes_back_to_its_site_and_completes_on_no_other() {
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
+    let tenant = DevTenant::builder()
+        .redirect_uri(callback_on(&app, HOST_A))
+        .redirect_uri(callback_on(&app, HOST_B))
+        .start()
+        .await
+        .unwrap();
+    let hosts = [(HOST_A, tenant.domain()), (HOST_B, tenant.domain())];
+    let (id, secret) = (tenant.client_id(), tenant.client_secret());
+    let client = client(&app, id, secret, tenant.domain(), &hosts);
+    let browser = dev_tenant::Browser::new(&tenant);
+    let cx = request(HOST_A, &[]);
+    let url = client
+        .start_interactive_login(StartLoginOptions::default(), &cx)
+        .await
+        .unwrap();
+    let (callback, _) = browser.authorize(url).await;
+    client
+        .complete_interactive_login(callback.as_str(), &cx)
+        .await
+        .unwrap();
+    let cx = request(HOST_A, &cx.cookies());
+    let options = auth0_server_core::client::LinkUserOptions::new("google-oauth2");
+    let url = client.start_link_user(options, &cx).await.unwrap();
+    let redirect_uri = dev_tenant::query(&url)["redirect_uri"].clone();
+    assert_eq!(
+        redirect_uri,
+        callback_on(&app, HOST_A),
+        "the site's callback"
+    );
+    let (callback, _) = browser.authorize(url).await;
+    // The browser's cookies carried over to the other site (a shared cookie domain).
+    let under_b = request(HOST_B, &cx.cookies());
+    let done = client.complete_link_user(callback.as_str(), &under_b).await;
+    assert!(
+        matches!(done, Err(Error::DomainMismatch { .. })),
+        "completed on the other site: {done:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_magic_link_comes_back_to_the_site_it_was_asked_on() {
+    let app = Url::parse("http://127.0.0.1:5000/").unwrap();
+    let tenant = DevTenant::builder()
+        .redirect_uri(callback_on(&app, HOST_A))
+        .redirect_uri(callback_on(&app, HOST_B))
+        .start()
+        .await
+        .unwrap();
+    let hosts = [(HOST_A, tenant.domain()), (HOST_B, tenant.domain())];
+    let (id, secret) = (tenant.client_id(), tenant.client_secret());
+    let client = client(&app, id, secret, tenant.domain(), &hosts);
+    let email = "ada@example.com";
+    let options = auth0_server_core::client::StartPasswordlessOptions {
+        send: auth0_server_core::client::PasswordlessSend::Link,
+        ..auth0_server_core::client::StartPasswordlessOptions::new(
+            auth0_server_core::client::PasswordlessRecipient::Email(email.to_owned()),
+        )
+    };
+    let cx = request(HOST_B, &[]);
+    client.start_passwordless(options, &cx).await.unwrap();
+    let link = tenant.tenant().passwordless_link(email).unwrap();
+    let browser = dev_tenant::Browser::new(&tenant);
+    let callback = browser.go(Url::parse(&link).unwrap(), None).await.left();
+    assert!(
+        callback.as_str().starts_with(&callback_on(&app, HOST_B)),
+        "{callback}"
+    );
+    let done = client
+        .complete_interactive_login(callback.as_str(), &request(HOST_B, &cx.cookies()))
+        .await
+        .unwrap();
+    assert_eq!(done.user.email.as_deref(), Some(email));
+}

@@ -583,6 +583,31 @@ async fn login_by_pushed_authorization_request() {
     assert_api_token(&provider, &app, &token, &audience).await;
 }
 
+#[tokio::test]
+async fn a_link_under_par_keeps_the_id_token_out_of_the_url() {
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
+    let audience = api("par-link");
+    let app = App::start(&provider, "PAR link", |b| {
+        b.pushed_authorization_requests(true)
+    })
+    .await;
+    let (_, cx) = app.login(&Browser::new(&provider), &audience).await;
+    // oidc-provider reads `audience` as a resource indicator: one it knows, not my-account.
+    let mut options = auth0_server_core::client::LinkUserOptions::new("google-oauth2");
+    options
+        .authorization_params
+        .insert("audience".into(), audience.clone().into());
+    let url = app.client.start_link_user(options, &cx).await.unwrap();
+    let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(
+        names,
+        ["client_id", "request_uri"],
+        "the session's ID token (id_token_hint) goes in the pushed request, not the URL"
+    );
+}
+
 /// A login through `app` with PAR as `per_call` says; returns the authorization URL's
 /// parameter names once the login completed.
 async fn login_with_par_per_call(provider: &Provider, app: &App, per_call: bool) -> Vec<String> {

@@ -33,6 +33,8 @@ struct Recorder {
     seen: Seen,
     /// The status and JSON every POST is answered with.
     answer: (u16, Value),
+    /// What `/passwordless/start` answers instead, when set.
+    start_answer: Option<(u16, Value)>,
 }
 
 async fn discovery(State(r): State<Recorder>) -> Json<Value> {
@@ -44,13 +46,28 @@ async fn discovery(State(r): State<Recorder>) -> Json<Value> {
     }))
 }
 
+async fn record_start(
+    State(r): State<Recorder>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    let answer = r.start_answer.clone().unwrap_or_else(|| r.answer.clone());
+    respond(&r, headers, body, answer)
+}
+
 async fn record(State(r): State<Recorder>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
+    let answer = r.answer.clone();
+    respond(&r, headers, body, answer)
+}
+
+fn respond(
+    r: &Recorder,
+    headers: HeaderMap,
+    body: Bytes,
+    answer: (u16, Value),
+) -> axum::response::Response {
     r.seen.lock().unwrap().push((headers, body));
-    let mut response = (
-        StatusCode::from_u16(r.answer.0).unwrap(),
-        Json(r.answer.1.clone()),
-    )
-        .into_response();
+    let mut response = (StatusCode::from_u16(answer.0).unwrap(), Json(answer.1)).into_response();
     response
         .headers_mut()
         .insert("retry-after", "42".parse().unwrap());
@@ -59,6 +76,14 @@ async fn record(State(r): State<Recorder>, headers: HeaderMap, body: Bytes) -> i
 
 /// A provider answering every POST with `answer`, and a client of it.
 async fn provider(answer: (u16, Value)) -> (ServerClient, Seen) {
+    provider_with_start(answer, None).await
+}
+
+/// [`provider`], with `/passwordless/start` answering `start` when given.
+async fn provider_with_start(
+    answer: (u16, Value),
+    start: Option<(u16, Value)>,
+) -> (ServerClient, Seen) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}/", listener.local_addr().unwrap());
     let seen = Seen::default();
@@ -66,10 +91,11 @@ async fn provider(answer: (u16, Value)) -> (ServerClient, Seen) {
         issuer: issuer.clone(),
         seen: seen.clone(),
         answer,
+        start_answer: start,
     };
     let router = Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
-        .route("/passwordless/start", post(record))
+        .route("/passwordless/start", post(record_start))
         .route("/oauth/token", post(record))
         .with_state(recorder);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -121,6 +147,10 @@ async fn email_code_start_is_the_python_sdks_json_with_its_headers() {
         other => panic!("{other:?}"),
     }
     assert!(!format!("{error:?} {error}").contains(EMAIL));
+    assert!(
+        !error.to_string().contains("Connection disabled"),
+        "the provider's description (which may repeat the address) stays out of Display"
+    );
     let (headers, body) = json_body(&seen);
     assert_eq!(body["connection"], "email");
     assert_eq!(body["email"], EMAIL);
@@ -194,22 +224,31 @@ async fn a_magic_link_carries_the_sdks_auth_params_and_no_transaction_when_refus
 async fn verify_sends_the_otp_grant_and_a_refusal_never_shows_the_code() {
     let refusal =
         json!({"error": "invalid_grant", "error_description": "Wrong email or verification code."});
-    let (client, seen) = provider((403, refusal)).await;
+    let (client, seen) =
+        provider_with_start((403, refusal), Some((200, json!({"_id": "1"})))).await;
+    let to = PasswordlessRecipient::Email(EMAIL.into());
+    let cx = StoreContext::new();
+    client
+        .start_passwordless(StartPasswordlessOptions::new(to), &cx)
+        .await
+        .unwrap();
+    let cx = StoreContext::from_cookies(cx.cookies());
     let options = VerifyPasswordlessOptions {
         audience: Some("https://api.example.com".into()),
         client_ip: Some("203.0.113.7".into()),
         ..VerifyPasswordlessOptions::new(PasswordlessRecipient::Email(EMAIL.into()), CODE)
     };
-    let error = client
-        .verify_passwordless(options, &StoreContext::new())
-        .await
-        .unwrap_err();
+    let error = client.verify_passwordless(options, &cx).await.unwrap_err();
     assert!(
         matches!(&error, Error::PasswordlessVerify { error, .. } if error == "invalid_grant"),
         "{error:?}"
     );
     let shown = format!("{error:?} {error}");
     assert!(!shown.contains(CODE) && !shown.contains(EMAIL), "{shown}");
+    assert!(
+        !error.to_string().contains("Wrong email"),
+        "user existence stays out of Display"
+    );
     let (headers, body) = seen.lock().unwrap().last().cloned().unwrap();
     let form: std::collections::BTreeMap<String, String> =
         url::form_urlencoded::parse(&body).into_owned().collect();

@@ -27,7 +27,7 @@ mod linking;
 /// The `prompt` values understood (OIDC Core §3.1.2.1).
 const PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
 /// The longest e-mail address accepted (RFC 5321's path limit).
-const MAX_EMAIL_LEN: usize = 254;
+pub(super) const MAX_EMAIL_LEN: usize = 254;
 /// The longest display name accepted.
 const MAX_NAME_LEN: usize = 100;
 

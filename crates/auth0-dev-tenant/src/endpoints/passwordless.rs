@@ -36,8 +36,6 @@ pub(crate) const OTP_GRANT_TYPE: &str = "http://auth0.com/oauth/grant-type/passw
 pub const PASSWORDLESS_CODE_LIFETIME: Duration = Duration::from_secs(300);
 /// Wrong codes tried before the code is dropped (the user must start again).
 pub const MAX_OTP_ATTEMPTS: u32 = 3;
-/// The longest e-mail address accepted.
-const MAX_EMAIL_LEN: usize = 254;
 
 /// A code waiting for its user, by (connection, recipient).
 #[derive(Clone, Debug)]
@@ -58,6 +56,9 @@ pub(crate) struct MagicLink {
     state: String,
     scope: Vec<String>,
     audience: Option<String>,
+    /// The `nonce` of its `authParams` (empty: none), put in the ID token its code gets, so
+    /// the client can tell its own link's code from another's.
+    nonce: String,
 }
 
 fn bad(error: &'static str, description: impl Into<String>) -> OAuthError {
@@ -110,21 +111,9 @@ fn handle_start(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Val
         ("email", None | Some("link")) => Some(magic_link(tenant, object.get("authParams"))?),
         _ => return Err(bad("bad.send", "send must be code or link")),
     };
-    let code = six_digits();
-    let user = passwordless_user(connection, &recipient);
-    let pending = PendingPasswordless {
-        user,
-        code,
-        attempts_left: MAX_OTP_ATTEMPTS,
-        expires_at: tenant
-            .now()
-            .saturating_add(PASSWORDLESS_CODE_LIFETIME.as_secs()),
-        link,
-    };
-    tenant
-        .memory()
-        .passwordless
-        .insert((connection.to_owned(), recipient.clone()), pending);
+    let key = (connection.to_owned(), recipient.clone());
+    let pending = replacement(tenant, &key, link);
+    tenant.memory().passwordless.insert(key, pending);
     tracing::info!(connection, "passwordless code issued");
     let verified = if connection == "email" {
         "email_verified"
@@ -139,8 +128,38 @@ fn handle_start(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Val
     Ok(json!({"_id": random_token_of::<12>(), member: recipient, verified: false}))
 }
 
+/// The code a start sends for `key`. A new start replaces an earlier code but not its
+/// wrong tries: the attempts left carry over while it is unexpired, and a code locked by
+/// [`MAX_OTP_ATTEMPTS`] wrong tries stays locked until it would have expired.
+fn replacement(
+    tenant: &Tenant,
+    key: &(String, String),
+    link: Option<MagicLink>,
+) -> PendingPasswordless {
+    let now = tenant.now();
+    let fresh_expiry = now.saturating_add(PASSWORDLESS_CODE_LIFETIME.as_secs());
+    let earlier = tenant
+        .memory()
+        .passwordless
+        .get(key)
+        .filter(|p| p.expires_at > now)
+        .map(|p| (p.attempts_left, p.expires_at));
+    let (attempts_left, expires_at) = match earlier {
+        Some((0, locked_until)) => (0, locked_until),
+        Some((left, _)) => (left, fresh_expiry),
+        None => (MAX_OTP_ATTEMPTS, fresh_expiry),
+    };
+    PendingPasswordless {
+        user: passwordless_user(&key.0, &key.1),
+        code: six_digits(),
+        attempts_left,
+        expires_at,
+        link,
+    }
+}
+
 /// A magic link's `authParams`: `redirect_uri` (allowed for the application),
-/// `response_type=code`, `state`, a scope with `openid`, a known `audience`.
+/// `response_type=code`, `state`, a scope with `openid`, a known `audience`, a `nonce`.
 fn magic_link(tenant: &Tenant, params: Option<&Value>) -> Result<MagicLink, OAuthError> {
     let refused = |what: &str| bad("bad.authParams", format!("authParams: {what}"));
     let params = params
@@ -175,13 +194,14 @@ fn magic_link(tenant: &Tenant, params: Option<&Value>) -> Result<MagicLink, OAut
         state: state.to_owned(),
         scope,
         audience,
+        nonce: text("nonce").unwrap_or_default().to_owned(),
     })
 }
 
 /// An e-mail address: one `@` between a local part and a domain, no spaces; lower-cased.
 fn check_email(email: Option<&str>) -> Result<String, OAuthError> {
     let email = email.unwrap_or_default().to_ascii_lowercase();
-    let ok = email.len() <= MAX_EMAIL_LEN
+    let ok = email.len() <= super::authorize::MAX_EMAIL_LEN
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email
             .split_once('@')
@@ -204,13 +224,12 @@ fn check_phone(phone: Option<&str>) -> Result<String, OAuthError> {
     })
 }
 
-/// Six random digits.
+/// Six random digits, from the tenant's random tokens (which never fail short of the
+/// operating system's random source).
 fn six_digits() -> String {
-    let mut bytes = [0u8; 4];
-    if let Err(e) = getrandom::fill(&mut bytes) {
-        panic!("the operating system's random number generator failed: {e}");
-    }
-    format!("{:06}", u32::from_le_bytes(bytes) % 1_000_000)
+    let bytes = hash(&random_token());
+    let number = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    format!("{:06}", number % 1_000_000)
 }
 
 /// The user of a passwordless connection: `email|…` or `sms|…`, the same for the same
@@ -259,6 +278,14 @@ pub(super) fn grant(tenant: &Tenant, params: &Params) -> Result<Value, OAuthErro
     let now = tenant.now();
     let mut memory = tenant.memory();
     let key = (realm.to_owned(), recipient);
+    // A magic link's code is clicked, never typed: the OTP grant does not take it.
+    if memory
+        .passwordless
+        .get(&key)
+        .is_some_and(|p| p.link.is_some())
+    {
+        return Err(wrong(realm));
+    }
     let user = take_code(&mut memory, &key, otp, now)?.user;
     let grant = Grant {
         user,
@@ -283,7 +310,7 @@ pub(super) fn grant(tenant: &Tenant, params: &Params) -> Result<Value, OAuthErro
 }
 
 /// The pending code of `key` if `otp` is it (then used up); a wrong one counts an attempt,
-/// and the last attempt ends the code.
+/// and the last attempt locks the code until it expires.
 fn take_code(
     memory: &mut Memory,
     key: &(String, String),
@@ -299,12 +326,15 @@ fn take_code(
                 "The verification code has expired",
             ))
         }
-        Some(pending) if !bool::from(pending.code.as_bytes().ct_eq(otp.as_bytes())) => {
+        Some(pending)
+            if pending.attempts_left == 0
+                || !bool::from(pending.code.as_bytes().ct_eq(otp.as_bytes())) =>
+        {
             pending.attempts_left = pending.attempts_left.saturating_sub(1);
             if pending.attempts_left > 0 {
                 return Err(wrong(realm));
             }
-            memory.passwordless.remove(key);
+            // Kept, locked, until it expires: a new start does not unlock it.
             Err(OAuthError::invalid_grant(
                 "You've reached the maximum number of attempts. Please try to login again.",
             ))
@@ -315,7 +345,9 @@ fn take_code(
 
 /// `GET /passwordless/verify_redirect`: the magic link clicked. A right, unexpired, unused
 /// code sends the browser to the link's callback with an authorization code (without PKCE:
-/// the e-mail carried the secret) and its `state`; anything else shows a page.
+/// the e-mail carried the secret) and its `state`; anything else shows a page. A GET that
+/// changes state, as Auth0's link is: the first fetch (a mail scanner's or link preview's
+/// too) uses the code up.
 #[tracing::instrument(name = "dev_tenant.passwordless_link", skip_all)]
 pub(super) async fn verify_redirect(
     State(tenant): State<Shared>,
@@ -345,7 +377,7 @@ pub(super) async fn verify_redirect(
     let request = AuthRequest {
         redirect_uri: link.redirect_uri.clone(),
         state: link.state.clone(),
-        nonce: String::new(),
+        nonce: link.nonce,
         code_challenge: String::new(),
         scope: link.scope,
         audience: link.audience,
@@ -384,15 +416,6 @@ fn link_refused(what: &str) -> Response {
             "Go back to the application and ask for a new link.",
         ),
     )
-}
-
-/// Whether `code` is a magic link's authorization code (issued without PKCE).
-pub(crate) fn is_magic_link_code(tenant: &Tenant, code: &str) -> bool {
-    tenant
-        .memory()
-        .codes
-        .get(&hash(code))
-        .is_some_and(|p| p.request.code_challenge.is_empty())
 }
 
 /// The magic link waiting for `email`, if any.

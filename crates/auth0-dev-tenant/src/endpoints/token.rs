@@ -16,8 +16,8 @@ use subtle::ConstantTimeEq;
 
 use super::{OAuthError, Params, Shared, client_assertion, no_store};
 use crate::memory::{
-    AccessRecord, Grant, Memory, RefreshRecord, USED_CODE_MEMORY, UsedCode, has_scope, hash,
-    parse_scope, random_token,
+    AccessRecord, Grant, Memory, PendingCode, RefreshRecord, TokenHash, USED_CODE_MEMORY, UsedCode,
+    has_scope, hash, parse_scope, random_token,
 };
 use crate::mint::{self, IdTokenFacts};
 use crate::server::Tenant;
@@ -211,51 +211,22 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
     let redirect_uri = params
         .get("redirect_uri")?
         .ok_or_else(|| OAuthError::invalid_request("redirect_uri is required"))?;
-    // A magic link's code has no PKCE challenge: the e-mail carried it (see passwordless.rs).
-    let magic_link = super::passwordless::is_magic_link_code(tenant, code);
     let verifier = params.get("code_verifier")?;
-    if verifier.is_none() && !magic_link {
-        return Err(OAuthError::invalid_request(
-            "code_verifier is required (PKCE)",
-        ));
-    }
     let now = tenant.now();
     let mut memory = tenant.memory();
     let code_hash = hash(code);
-    let Some(pending) = memory.codes.remove(&code_hash) else {
-        if let Some(used) = memory.used_codes.get(&code_hash) {
-            if let Some(grant) = used.grant {
-                memory.revoke_grant(grant);
-            }
-            tracing::warn!("an authorization code was used twice: its tokens are revoked");
-            return Err(OAuthError::invalid_grant(
-                "the authorization code was already used; the tokens issued for it are revoked",
-            ));
-        }
-        return Err(OAuthError::invalid_grant(
-            "the authorization code is unknown or expired",
-        ));
-    };
-    // Burnt now, whatever happens next.
-    memory.used_codes.insert(
-        code_hash,
-        UsedCode {
-            grant: None,
-            forget_at: now.saturating_add(USED_CODE_MEMORY.as_secs()),
-        },
-    );
-    if pending.expires_at <= now {
-        return Err(OAuthError::invalid_grant("the authorization code expired"));
-    }
+    let pending = take_pending_code(&mut memory, code_hash, now)?;
     if redirect_uri != pending.request.redirect_uri {
         return Err(OAuthError::invalid_grant(
             "redirect_uri is not the one of the authorization request",
         ));
     }
+    // PKCE is decided by the stored challenge: a magic link's code has none (the e-mail
+    // carried it, see passwordless.rs); every other code needs its verifier.
     let challenge = &pending.request.code_challenge;
     if !verifier.map_or(challenge.is_empty(), |v| pkce_matches(v, challenge)) {
         return Err(OAuthError::invalid_grant(
-            "the code_verifier does not match the code_challenge (PKCE)",
+            "the code_verifier is missing or does not match the code_challenge (PKCE)",
         ));
     }
     let request = pending.request;
@@ -282,6 +253,40 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
         refresh_token: has_scope(&request.scope, "offline_access"),
     };
     issue_tokens(tenant, &mut memory, &issue)
+}
+
+/// Takes the pending code with this hash, burnt at once whatever happens next; a replayed
+/// code revokes the tokens issued for it (RFC 6749 §4.1.2), an expired one is refused.
+fn take_pending_code(
+    memory: &mut Memory,
+    code_hash: TokenHash,
+    now: u64,
+) -> Result<PendingCode, OAuthError> {
+    let Some(pending) = memory.codes.remove(&code_hash) else {
+        if let Some(used) = memory.used_codes.get(&code_hash) {
+            if let Some(grant) = used.grant {
+                memory.revoke_grant(grant);
+            }
+            tracing::warn!("an authorization code was used twice: its tokens are revoked");
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was already used; the tokens issued for it are revoked",
+            ));
+        }
+        return Err(OAuthError::invalid_grant(
+            "the authorization code is unknown or expired",
+        ));
+    };
+    memory.used_codes.insert(
+        code_hash,
+        UsedCode {
+            grant: None,
+            forget_at: now.saturating_add(USED_CODE_MEMORY.as_secs()),
+        },
+    );
+    if pending.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the authorization code expired"));
+    }
+    Ok(pending)
 }
 
 /// A refresh token's grant, when the token is known, unexpired, unrevoked and not used up.

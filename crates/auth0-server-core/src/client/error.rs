@@ -277,10 +277,30 @@ pub enum Error {
          then start the account link"
     )]
     LinkUserWithoutSession,
+    /// Account linking: the session ended (logout, expiry) between the link's start and its
+    /// completion; it is not brought back.
+    #[error(
+        "the session ended before the account link completed: log the user in again, then \
+         start the link again"
+    )]
+    LinkSessionEnded,
+    /// The callback's transaction belongs to another flow: an account link's (or unlink's)
+    /// callback given to `complete_interactive_login`, or a login's to
+    /// `complete_link_user`. The transaction is left in place.
+    #[error(
+        "this callback does not complete the flow it was given to: call {complete_with} with \
+         it (or give account links a redirect_uri of their own)"
+    )]
+    CallbackOfAnotherFlow {
+        /// The `ServerClient` method that completes it.
+        complete_with: &'static str,
+    },
     /// Passwordless: `POST /passwordless/start` was refused (e.g. `bad.connection`,
     /// `bad.email`, `bad.phone_number`, `too_many_requests`). Never carries the e-mail
     /// address, phone number or code.
-    #[error("the identity provider did not send the passwordless code or link: {error}{}; check the connection, the address and the application's passwordless settings{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(), retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default())]
+    /// `Display` leaves out the provider's `error_description` (it may repeat the address
+    /// and tell whether a user exists); it stays in `description` for logs you control.
+    #[error("the identity provider did not send the passwordless code or link: {error}; check the connection, the address and the application's passwordless settings{}", retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default())]
     PasswordlessStart {
         /// The provider's `error`.
         error: String,
@@ -294,7 +314,11 @@ pub enum Error {
     /// Passwordless: the code was refused at the token endpoint (`invalid_grant`: wrong,
     /// expired or already used, or too many attempts; `unauthorized_client`: the
     /// application may not use the passwordless OTP grant). Never carries the code.
-    #[error("the passwordless code was not accepted: {error}{}; ask the user for the code again, or start again for a new one", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    /// `Display` leaves out the provider's `error_description`, as for
+    /// [`PasswordlessStart`](Self::PasswordlessStart).
+    #[error(
+        "the passwordless code was not accepted: {error}; ask the user for the code again, or start again for a new one"
+    )]
     PasswordlessVerify {
         /// The provider's `error`.
         error: String,
@@ -412,6 +436,8 @@ impl Error {
             Self::ConnectionToken { .. } => "access_token_for_connection_error",
             Self::CustomTokenExchange { .. } => "token_exchange_failed",
             Self::LinkUserWithoutSession => "start_link_user_error",
+            Self::CallbackOfAnotherFlow { .. } => "callback_of_another_flow",
+            Self::LinkSessionEnded => "complete_link_user_error",
             Self::PasswordlessStart { .. } => "passwordless_start_error",
             Self::PasswordlessVerify { .. } => "passwordless_verify_error",
             Self::Store(e) => e.code(),

@@ -16,7 +16,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::login::{RESERVED_PARAMS, TokenResponse, check_callback, random_token, user_claims};
+use super::login::{
+    RESERVED_PARAMS, TRANSACTION_MARK, TokenResponse, check_callback, random_token, user_claims,
+};
 use super::params::AuthorizationParams;
 use super::{Error, ServerClient, domains};
 use crate::model::{StateData, TokenSet, TransactionData, UserClaims};
@@ -28,9 +30,8 @@ pub const LINK_ACCOUNT_SCOPE: &str = "link_account";
 pub const UNLINK_ACCOUNT_SCOPE: &str = "unlink_account";
 /// The audience of account-linking requests (the Python SDK's).
 pub const MY_ACCOUNT_AUDIENCE: &str = "my-account";
-/// The transaction field that marks an account link (`"link"` or `"unlink"`), so that its
-/// callback completes nothing else.
-const TRANSACTION_MARK: &str = "account_linking";
+/// The ID-token claim listing the user's linked accounts (Auth0's profile shape).
+const IDENTITIES_CLAIM: &str = "identities";
 /// Times a completed link re-reads the session after another request wrote it meanwhile.
 const SAVE_ATTEMPTS: usize = 3;
 /// Parameters the SDK sets itself in a link request (besides a login's).
@@ -110,6 +111,16 @@ impl UnlinkUserOptions {
 
 /// The outcome of [`ServerClient::complete_link_user`] or
 /// [`ServerClient::complete_unlink_user`].
+///
+/// ```no_run
+/// # use auth0_server_core::client::ServerClient;
+/// # use auth0_server_core::store::StoreContext;
+/// # async fn demo(client: ServerClient, cx: StoreContext, url: &str) -> Result<(), auth0_server_core::client::Error> {
+/// let done = client.complete_link_user(url, &cx).await?;
+/// let back_to = done.app_state.as_ref().and_then(|s| s["returnTo"].as_str());
+/// println!("{} now has {:?}", done.user.sub, done.user.extra.get("identities"));
+/// # let _ = back_to; Ok(()) }
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct LinkUserResult {
@@ -229,6 +240,16 @@ impl ServerClient {
     /// Starts unlinking the user's account at `options.connection` (the Python SDK's
     /// `start_unlink_user`); complete it with [`complete_unlink_user`](Self::complete_unlink_user).
     ///
+    /// ```no_run
+    /// use auth0_server_core::client::{ServerClient, UnlinkUserOptions};
+    /// use auth0_server_core::store::StoreContext;
+    ///
+    /// # async fn demo(client: ServerClient, cx: StoreContext) -> Result<(), auth0_server_core::client::Error> {
+    /// let url = client.start_unlink_user(UnlinkUserOptions::new("google-oauth2"), &cx).await?;
+    /// // redirect the browser to `url`, with cx.take_changes() as Set-Cookie headers
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// Those of [`start_link_user`](Self::start_link_user).
@@ -267,7 +288,9 @@ impl ServerClient {
             .and_then(|s| s.id_token)
             .filter(|t| !t.is_empty())
             .ok_or(Error::LinkUserWithoutSession)?;
-        let redirect_uri = self.link_redirect_uri(request.redirect_uri.as_deref())?;
+        let redirect_uri = self
+            .link_redirect_uri(request.redirect_uri.as_deref(), cx)
+            .await?;
         let metadata = self.provider().metadata().await?;
         let (mut params, audience) = link_params(&request, &id_token);
         let (state, nonce, verifier) = (random_token(), random_token(), random_token());
@@ -283,12 +306,10 @@ impl ServerClient {
         ] {
             params.insert(name.to_owned(), value.to_owned());
         }
-        let mut url =
-            Url::parse(&metadata.authorization_endpoint).map_err(|_| Error::Discovery {
-                document: "openid-configuration",
-                reason: "its authorization_endpoint is not a URL".to_owned(),
-            })?;
-        url.query_pairs_mut().extend_pairs(params.iter());
+        // The login's builder: with client-wide PAR, the ID token (`id_token_hint`) goes in
+        // the pushed request's body, not in the browser's URL.
+        let pushed = self.inner.config.pushed_authorization_requests;
+        let url = self.authorization_url(&metadata, &params, pushed).await?;
         let mut transaction = TransactionData {
             code_verifier: Some(verifier),
             nonce: Some(nonce),
@@ -317,17 +338,21 @@ impl ServerClient {
         }
     }
 
-    fn link_redirect_uri(&self, asked: Option<&str>) -> Result<String, Error> {
+    /// The link's callback: the one asked for, else the login's for this request's site
+    /// ([`redirect_uri_for`](Self::redirect_uri_for)).
+    async fn link_redirect_uri(
+        &self,
+        asked: Option<&str>,
+        cx: &StoreContext,
+    ) -> Result<String, Error> {
         match asked {
             Some(uri) => Url::parse(uri).map(|u| u.to_string()).map_err(|_| {
                 Error::InvalidArgument(format!("redirect_uri {uri:?} is not an absolute URL"))
             }),
             None => self
-                .inner
-                .config
-                .redirect_uri
-                .as_ref()
-                .map(Url::to_string)
+                .redirect_uri_for(cx)
+                .await?
+                .map(|u| u.to_string())
                 .ok_or(super::config::MISSING_REDIRECT_URI),
         }
     }
@@ -335,7 +360,7 @@ impl ServerClient {
     /// Completes an account link from its callback URL (the Python SDK's
     /// `complete_link_user`): checks `state` (one use, this browser's), `iss` and the
     /// provider's answer, exchanges the code, validates the ID token as a login's, which
-    /// must be for the session's user, and updates the session under a fresh id: its ID
+    /// must be for the session's user, and updates the session in place (compare-and-set): its ID
     /// token, its user (the new claims over the old ones) and the token set of the link's
     /// audience (`my-account`). The app's other token sets and the refresh token are kept.
     ///
@@ -351,9 +376,10 @@ impl ServerClient {
     ///
     /// # Errors
     ///
-    /// [`Error::MissingTransaction`] for a callback no link in this browser started (or a
-    /// login's); [`Error::Authorization`] when the provider refused the link;
-    /// [`Error::LinkUserWithoutSession`] when the session ended meanwhile; those of
+    /// [`Error::MissingTransaction`] for a callback no link in this browser started;
+    /// [`Error::CallbackOfAnotherFlow`] for a login's (or an unlink's); [`Error::Authorization`] when the
+    /// provider refused the link; [`Error::LinkSessionEnded`] when the session ended
+    /// meanwhile (it is not brought back); those of
     /// [`complete_interactive_login`](Self::complete_interactive_login) otherwise.
     #[tracing::instrument(name = "oidc.complete_link_user", skip_all)]
     pub async fn complete_link_user(
@@ -367,6 +393,16 @@ impl ServerClient {
 
     /// Completes an account unlink from its callback URL (the Python SDK's
     /// `complete_unlink_user`), as [`complete_link_user`](Self::complete_link_user) does.
+    ///
+    /// ```no_run
+    /// # use auth0_server_core::client::ServerClient;
+    /// # use auth0_server_core::store::StoreContext;
+    /// # async fn demo(client: ServerClient, cx: StoreContext) -> Result<(), auth0_server_core::client::Error> {
+    /// // GET /unlink/callback?code=…&state=…
+    /// let done = client.complete_unlink_user("http://localhost:5000/unlink/callback?code=x&state=y", &cx).await?;
+    /// println!("unlinked for {}", done.user.sub);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -388,25 +424,9 @@ impl ServerClient {
         cx: &StoreContext,
     ) -> Result<LinkUserResult, Error> {
         let query = self.callback_query(callback_url)?;
-        let state = query
-            .get("state")
-            .filter(|s| !s.is_empty())
-            .ok_or(Error::MissingTransaction)?;
         let transaction = self
-            .inner
-            .transaction_store
-            .take(&self.transaction_key(state), cx)
-            .await?
-            .ok_or(Error::MissingTransaction)?;
-        if transaction
-            .extra
-            .get(TRANSACTION_MARK)
-            .and_then(Value::as_str)
-            != Some(kind.mark())
-        {
-            return Err(Error::MissingTransaction);
-        }
-        self.check_transaction_domain(transaction.domain.as_deref())?;
+            .redeem_transaction(&query, Some(kind.mark()), cx)
+            .await?;
         let metadata = self.provider().metadata().await?;
         let code = check_callback(&query, &metadata)?;
         let tokens = self.exchange_code(code, &transaction, &metadata).await?;
@@ -424,8 +444,11 @@ impl ServerClient {
         })
     }
 
-    /// Puts a completed link into the session (compare-and-set, re-read on a conflict) and
-    /// returns the session's user.
+    /// Puts a completed link into the session and returns the session's user. The write is
+    /// a compare-and-set under the same id (`rotate = false`: the user does not change, so
+    /// there is no fixation to guard against), re-read and re-applied on a conflict, so a
+    /// refresh-token rotation or a logout by another request between the read and the write
+    /// is kept, never undone.
     async fn save_link(
         &self,
         tokens: &TokenResponse,
@@ -439,16 +462,17 @@ impl ServerClient {
             let mut state = self
                 .link_session(cx)
                 .await?
-                .ok_or(Error::LinkUserWithoutSession)?;
+                .ok_or(Error::LinkSessionEnded)?;
             let merged = merge_link(&mut state, tokens, id_token, &user, transaction, self.now())?;
             match self
                 .inner
                 .state_store
-                .set(identifier, &state, true, cx)
+                .set(identifier, &state, false, cx)
                 .await
             {
                 Ok(()) => return Ok(merged),
                 Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => continue,
+                Err(StoreError::SessionEnded) => return Err(Error::LinkSessionEnded),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -467,7 +491,7 @@ fn merge_link(
     transaction: &TransactionData,
     now: u64,
 ) -> Result<UserClaims, Error> {
-    let old = state.user.clone().ok_or(Error::LinkUserWithoutSession)?;
+    let old = state.user.clone().ok_or(Error::LinkSessionEnded)?;
     if old.sub != user.sub {
         return Err(Error::InvalidIdToken(
             "the account link's ID token is for another user (sub) than the session's; the \
@@ -480,6 +504,9 @@ fn merge_link(
         _ => Map::new(),
     };
     let mut claims = as_map(&old);
+    // The provider's list of linked accounts is the new token's or none: an old list would
+    // show an account just unlinked.
+    claims.remove(IDENTITIES_CLAIM);
     claims.extend(as_map(user).into_iter().filter(|(_, v)| !v.is_null()));
     let merged: UserClaims = serde_json::from_value(Value::Object(claims))
         .map_err(|e| Error::InvalidIdToken(format!("its claims are not a profile: {e}")))?;
@@ -562,6 +589,22 @@ mod tests {
             tokens,
             [("default", "old-default"), (MY_ACCOUNT_AUDIENCE, "new")]
         );
+    }
+
+    #[test]
+    fn identities_the_new_id_token_lacks_are_dropped() {
+        let mut state = session();
+        let mut old = state.user.clone().unwrap();
+        old.extra.insert(
+            "identities".into(),
+            serde_json::json!([{"connection": "x"}]),
+        );
+        state.user = Some(old);
+        let new = user(serde_json::json!({"sub": "auth0|1"}));
+        let transaction = TransactionData::default();
+        let merged = merge_link(&mut state, &tokens(), "id", &new, &transaction, 1).unwrap();
+        assert!(!merged.extra.contains_key("identities"), "{merged:?}");
+        assert_eq!(merged.email.as_deref(), Some("a@b.c"), "other claims kept");
     }
 
     #[test]

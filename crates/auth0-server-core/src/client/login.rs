@@ -392,7 +392,7 @@ impl ServerClient {
 
     /// The URL to send the browser to: the authorization endpoint with the parameters, or
     /// with a `request_uri` for them when pushed authorization requests are on.
-    async fn authorization_url(
+    pub(super) async fn authorization_url(
         &self,
         metadata: &ProviderMetadata,
         params: &BTreeMap<String, String>,
@@ -472,21 +472,7 @@ impl ServerClient {
     ) -> Result<LoginResult, Error> {
         let config = &self.inner.config;
         let query = self.callback_query(callback_url)?;
-        let state = query
-            .get("state")
-            .filter(|s| !s.is_empty())
-            .ok_or(Error::MissingTransaction)?;
-        // One use only, whatever happens next. Stores bind transactions to the browser that
-        // started the login, so a callback URL opened in another browser finds none.
-        let transaction = self
-            .inner
-            .transaction_store
-            .take(&self.transaction_key(state), cx)
-            .await?
-            .ok_or(Error::MissingTransaction)?;
-        self.check_transaction_domain(transaction.domain.as_deref())?;
-        self.check_transaction_site(transaction.redirect_uri.as_deref(), cx)
-            .await?;
+        let transaction = self.redeem_transaction(&query, None, cx).await?;
         let metadata = self.provider().metadata().await?;
         let code = check_callback(&query, &metadata)?;
         let tokens = self.exchange_code(code, &transaction, &metadata).await?;
@@ -512,6 +498,40 @@ impl ServerClient {
             user,
             authorization_details,
         })
+    }
+
+    /// Redeems the transaction a callback's `state` names, for the flow `mark` (`None`: a
+    /// login; `Some("link")`/`Some("unlink")`: an account link): one use only, whatever
+    /// happens next, and only in the browser, domain and site that started it (stores bind
+    /// transactions to the browser, so a callback URL opened in another browser finds none).
+    /// A transaction of another flow is refused and left in place, so the app can give the
+    /// same callback to the right function.
+    pub(super) async fn redeem_transaction(
+        &self,
+        query: &BTreeMap<String, String>,
+        mark: Option<&str>,
+        cx: &StoreContext,
+    ) -> Result<TransactionData, Error> {
+        let state = query
+            .get("state")
+            .filter(|s| !s.is_empty())
+            .ok_or(Error::MissingTransaction)?;
+        let key = self.transaction_key(state);
+        let store = &self.inner.transaction_store;
+        let peeked = store
+            .get(&key, cx)
+            .await?
+            .ok_or(Error::MissingTransaction)?;
+        check_flow(&peeked, mark)?;
+        let transaction = store
+            .take(&key, cx)
+            .await?
+            .ok_or(Error::MissingTransaction)?;
+        check_flow(&transaction, mark)?;
+        self.check_transaction_domain(transaction.domain.as_deref())?;
+        self.check_transaction_site(transaction.redirect_uri.as_deref(), cx)
+            .await?;
+        Ok(transaction)
     }
 
     /// The callback URL's query (the URL may be relative to the redirect URI).
@@ -691,6 +711,30 @@ pub(super) fn check_callback<'q>(
         .filter(|c| !c.is_empty())
         .map(String::as_str)
         .ok_or_else(|| Error::InvalidCallback("it has no authorization code".to_owned()))
+}
+
+/// The transaction field that marks an account link's transaction (`"link"` or
+/// `"unlink"`); a login's has none.
+pub(super) const TRANSACTION_MARK: &str = "account_linking";
+
+/// Refuses a transaction of another flow than `mark` ([`redeem_transaction`]).
+///
+/// [`redeem_transaction`]: ServerClient::redeem_transaction
+fn check_flow(transaction: &TransactionData, mark: Option<&str>) -> Result<(), Error> {
+    let started = transaction
+        .extra
+        .get(TRANSACTION_MARK)
+        .and_then(Value::as_str);
+    if started == mark {
+        return Ok(());
+    }
+    Err(Error::CallbackOfAnotherFlow {
+        complete_with: match started {
+            Some("link") => "complete_link_user",
+            Some("unlink") => "complete_unlink_user",
+            _ => "complete_interactive_login",
+        },
+    })
 }
 
 /// The organization a login asks for. An organization in the configuration pins every login

@@ -13,6 +13,7 @@ use std::fmt;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::http::{Http, Retry, TokenAnswer};
 use super::login::{LoginResult, TokenResponse, random_token, user_claims};
@@ -42,10 +43,23 @@ pub const PASSWORDLESS_AUTH_PARAMS: &[&str] = &[
     "acr_values",
     "scope",
 ];
+/// The `state`-like key of a code's transaction (a `state` is 43 random characters, so it
+/// never collides): one code login in progress per browser, the latest start's.
+const CODE_TRANSACTION: &str = "passwordless-code";
+/// The transaction field holding the recipient's digest (never the address itself).
+const RECIPIENT_FIELD: &str = "passwordless_recipient";
 /// The longest E.164 phone number: `+` and 15 digits.
 const MAX_PHONE_DIGITS: usize = 15;
 
-/// Where the code or link goes.
+/// Where the code or link goes. Its `Debug` never shows the address or number.
+///
+/// ```
+/// use auth0_server_core::client::PasswordlessRecipient;
+///
+/// let to = PasswordlessRecipient::Sms("+14155550100".into());
+/// assert_eq!(to.connection(), "sms");
+/// assert_eq!(format!("{to:?}"), "Sms([redacted])");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub enum PasswordlessRecipient {
     /// An e-mail address (the `email` connection).
@@ -79,6 +93,14 @@ impl PasswordlessRecipient {
         }
     }
 
+    /// A digest naming the connection and the address (e-mail case-folded), kept in the
+    /// code's transaction instead of the address.
+    fn digest(&self) -> String {
+        use base64::Engine as _;
+        let named = format!("{}\0{}", self.connection(), self.address().to_lowercase());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(named))
+    }
+
     /// The member naming the recipient in `/passwordless/start`.
     fn member(&self) -> &'static str {
         match self {
@@ -110,6 +132,12 @@ impl PasswordlessRecipient {
 }
 
 /// What is sent: a one-time code, or (e-mail only) a magic link.
+///
+/// ```
+/// use auth0_server_core::client::PasswordlessSend;
+///
+/// assert_eq!(PasswordlessSend::default(), PasswordlessSend::Code);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum PasswordlessSend {
     /// A code the user types into the app ([`ServerClient::verify_passwordless`]).
@@ -185,6 +213,15 @@ impl StartPasswordlessOptions {
 
 /// What `/passwordless/start` answered: Auth0's request id (`_id`). Other members (which
 /// repeat the address) are not kept.
+///
+/// ```
+/// use auth0_server_core::client::PasswordlessStartResult;
+///
+/// let answer = serde_json::json!({"_id": "000001", "email": "ada@example.com"});
+/// let result: PasswordlessStartResult = serde_json::from_value(answer)?;
+/// assert_eq!(result.id.as_deref(), Some("000001"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Clone, Debug, Default, Deserialize)]
 #[non_exhaustive]
 pub struct PasswordlessStartResult {
@@ -280,7 +317,11 @@ fn extra_headers(language: Option<&str>, client_ip: Option<&str>) -> Result<Head
     };
     for (name, value, ok) in [
         ("x-request-language", language, language.is_none_or(bcp47)),
-        (FORWARDED_FOR_HEADER, client_ip, true),
+        (
+            FORWARDED_FOR_HEADER,
+            client_ip,
+            client_ip.is_none_or(|ip| ip.trim().parse::<std::net::IpAddr>().is_ok()),
+        ),
     ] {
         let Some(value) = value else { continue };
         let value = HeaderValue::from_str(value.trim())
@@ -325,7 +366,12 @@ impl ServerClient {
     /// [`verify_passwordless`](Self::verify_passwordless); a magic link comes back to the
     /// callback with a code and `state`, completed by
     /// [`complete_interactive_login`](Self::complete_interactive_login) from the transaction
-    /// stored in `cx` (this browser) once the provider accepted the request.
+    /// stored in `cx` (this browser) once the provider accepted the request. A code's start
+    /// stores a transaction too (a digest of the recipient, never the address): only this
+    /// browser can then verify the code, so a code an attacker requested for their own
+    /// address and posts cross-site logs nobody in (login CSRF). Protect the route that
+    /// calls this, and the one that calls `verify_passwordless`, with an `Origin` check or a
+    /// CSRF token all the same (docs/configuration.md).
     ///
     /// ```no_run
     /// use auth0_server_core::client::{PasswordlessRecipient, ServerClient, StartPasswordlessOptions};
@@ -385,7 +431,10 @@ impl ServerClient {
             }
         };
         let transaction = if link {
-            Some(self.magic_link_params(&mut auth_params, options.app_state)?)
+            Some(
+                self.magic_link_params(&mut auth_params, options.app_state, cx)
+                    .await?,
+            )
         } else {
             None
         };
@@ -396,30 +445,71 @@ impl ServerClient {
             body.insert("captcha".into(), captcha.into());
         }
         let result = self.post_passwordless_start(&body, &headers).await?;
-        if let Some((state, transaction)) = transaction {
-            self.inner
-                .transaction_store
-                .set(&self.transaction_key(&state), &transaction, cx)
-                .await?;
-        }
+        let (key, transaction) = match transaction {
+            Some((state, transaction)) => (self.transaction_key(&state), transaction),
+            None => (
+                self.transaction_key(CODE_TRANSACTION),
+                self.code_transaction(recipient),
+            ),
+        };
+        self.inner
+            .transaction_store
+            .set(&key, &transaction, cx)
+            .await?;
         Ok(result)
     }
 
-    /// The magic link's SDK-owned `authParams` (`redirect_uri`, `response_type`, `state`, the
-    /// scope with `openid`), and the transaction its callback completes.
-    fn magic_link_params(
+    /// The transaction a code's [`verify_passwordless`](Self::verify_passwordless) redeems
+    /// in this browser: the recipient's hash, the domain.
+    fn code_transaction(&self, recipient: &PasswordlessRecipient) -> TransactionData {
+        let mut transaction = TransactionData {
+            domain: Some(self.provider().domain().to_owned()),
+            ..TransactionData::default()
+        };
+        transaction
+            .extra
+            .insert(RECIPIENT_FIELD.to_owned(), recipient.digest().into());
+        transaction
+    }
+
+    /// Takes this browser's code transaction for `recipient` (one use); a wrong recipient,
+    /// domain or none at all is [`Error::MissingTransaction`].
+    async fn take_code_transaction(
+        &self,
+        recipient: &PasswordlessRecipient,
+        cx: &StoreContext,
+    ) -> Result<TransactionData, Error> {
+        let transaction = self
+            .inner
+            .transaction_store
+            .take(&self.transaction_key(CODE_TRANSACTION), cx)
+            .await?
+            .ok_or(Error::MissingTransaction)?;
+        let recorded = transaction
+            .extra
+            .get(RECIPIENT_FIELD)
+            .and_then(Value::as_str);
+        if recorded != Some(recipient.digest().as_str()) {
+            return Err(Error::MissingTransaction);
+        }
+        self.check_transaction_domain(transaction.domain.as_deref())?;
+        Ok(transaction)
+    }
+
+    /// The magic link's SDK-owned `authParams` (`redirect_uri`, `response_type`, `state`,
+    /// `nonce`, the scope with `openid`), and the transaction its callback completes.
+    async fn magic_link_params(
         &self,
         auth_params: &mut Map<String, Value>,
         app_state: Option<Value>,
+        cx: &StoreContext,
     ) -> Result<(String, TransactionData), Error> {
         let redirect_uri = self
-            .inner
-            .config
-            .redirect_uri
-            .as_ref()
-            .map(url::Url::to_string)
+            .redirect_uri_for(cx)
+            .await?
+            .map(|u| u.to_string())
             .ok_or(super::config::MISSING_REDIRECT_URI)?;
-        let state = random_token();
+        let (state, nonce) = (random_token(), random_token());
         let scope = auth_params
             .get("scope")
             .and_then(Value::as_str)
@@ -429,6 +519,9 @@ impl ServerClient {
         auth_params.insert("redirect_uri".into(), redirect_uri.clone().into());
         auth_params.insert("response_type".into(), "code".into());
         auth_params.insert("state".into(), state.clone().into());
+        // Ties the link's code to this transaction: the ID token must carry it back, so a
+        // callback with another link's code under this `state` is refused.
+        auth_params.insert("nonce".into(), nonce.clone().into());
         let transaction = TransactionData {
             app_state,
             audience: auth_params
@@ -437,6 +530,7 @@ impl ServerClient {
                 .map(str::to_owned),
             redirect_uri: Some(redirect_uri),
             domain: Some(self.provider().domain().to_owned()),
+            nonce: Some(nonce),
             ..TransactionData::default()
         };
         Ok((state, transaction))
@@ -477,7 +571,9 @@ impl ServerClient {
     /// Exchanges a passwordless code for tokens (the grant
     /// [`PASSWORDLESS_OTP_GRANT_TYPE`] with `realm`, `username`, `otp`, `scope` and
     /// `audience`), validates the ID token as a login's and starts a session in `cx` under a
-    /// fresh id (the Python SDK's `passwordless.verify`).
+    /// fresh id (the Python SDK's `passwordless.verify`). Only the browser that called
+    /// [`start_passwordless`](Self::start_passwordless) for the same recipient can: it takes
+    /// that start's transaction (one use; a refused code puts it back for another try).
     ///
     /// ```no_run
     /// use auth0_server_core::client::{PasswordlessRecipient, ServerClient, VerifyPasswordlessOptions};
@@ -492,6 +588,8 @@ impl ServerClient {
     ///
     /// # Errors
     ///
+    /// [`Error::MissingTransaction`] when this browser started no code login for this
+    /// recipient (another browser, another address, or already verified);
     /// [`Error::PasswordlessVerify`] when the code is refused (`invalid_grant`: wrong,
     /// expired, used, or too many attempts); [`Error::MfaRequired`];
     /// [`Error::ClientAuthentication`]; [`Error::InvalidIdToken`]; network, discovery and
@@ -523,7 +621,7 @@ impl ServerClient {
             .clone()
             .or_else(|| self.inner.config.audience.clone());
         let tokens = self
-            .otp_grant(&options, audience.as_deref(), &headers)
+            .redeem_code(&options, audience.as_deref(), &headers, cx)
             .await?;
         let metadata = self.provider().metadata().await?;
         let id_token = tokens.id_token.clone().ok_or_else(|| {
@@ -551,6 +649,24 @@ impl ServerClient {
             user,
             authorization_details,
         })
+    }
+
+    /// Takes this browser's code transaction, then runs the OTP grant; a refused code puts
+    /// the transaction back, so a mistyped code may be typed again (in this browser only).
+    async fn redeem_code(
+        &self,
+        options: &VerifyPasswordlessOptions,
+        audience: Option<&str>,
+        headers: &HeaderMap,
+        cx: &StoreContext,
+    ) -> Result<TokenResponse, Error> {
+        let started = self.take_code_transaction(&options.recipient, cx).await?;
+        let result = self.otp_grant(options, audience, headers).await;
+        if let Err(Error::PasswordlessVerify { .. }) = &result {
+            let key = self.transaction_key(CODE_TRANSACTION);
+            self.inner.transaction_store.set(&key, &started, cx).await?;
+        }
+        result
     }
 
     /// The passwordless OTP grant at the token endpoint.
@@ -656,5 +772,14 @@ mod tests {
         assert!(extra_headers(Some("not a tag"), None).is_err());
         let headers = extra_headers(Some("fr"), None).unwrap();
         assert_eq!(headers["x-request-language"], "fr");
+    }
+
+    #[test]
+    fn the_forwarded_ip_must_be_an_ip_address() {
+        assert!(extra_headers(None, Some("2001:db8::1")).is_ok());
+        for bad in ["evil.example.com", "203.0.113.7, 10.0.0.1", "1.2.3"] {
+            let error = extra_headers(None, Some(bad)).unwrap_err();
+            assert_eq!(error.code(), "invalid_argument", "{bad}");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Account linking at `/authorize`, as Auth0's account-linking Action answers the Python
 //! SDK's `start_link_user` / `start_unlink_user`: the scope `link_account` (or
-//! `unlink_account`), the audience `my-account`, an `id_token_hint` this tenant issued to
+//! `unlink_account`), the audience `my-account`, an unexpired `id_token_hint` this tenant issued to
 //! its application, and `requested_connection`. The browser must have a provider session
 //! as the hint's user (else `login_required`). The account at the requested connection is
 //! made up and linked at once (no second login), or unlinked (`access_denied` when it is
@@ -91,21 +91,7 @@ fn link(
     };
     let hint = get("id_token_hint")?;
     let connection = get("requested_connection")?;
-    let sub = match logout::check_hint(tenant, hint) {
-        Ok((_, Some(sub))) => sub,
-        Ok((_, None)) => {
-            return Err(fail(
-                "invalid_request",
-                "the id_token_hint has no sub".into(),
-            ));
-        }
-        Err(why) => {
-            return Err(fail(
-                "invalid_request",
-                format!("the id_token_hint is not usable: {why}"),
-            ));
-        }
-    };
+    let sub = hint_user(tenant, hint).map_err(|d| fail("invalid_request", d))?;
     check_connection(connection, &sub).map_err(|d| fail("invalid_request", d))?;
     let now = tenant.now();
     let session = cookie(headers, &tenant.cookie_name)
@@ -119,6 +105,26 @@ fn link(
         })?;
     change_links(tenant, &sub, connection, linking).map_err(|d| fail("access_denied", d))?;
     Ok(session)
+}
+
+/// The user an `id_token_hint` names: an ID token this tenant issued to its application,
+/// unexpired (a link acts for the user it names, so a stale one is not enough).
+fn hint_user(tenant: &Tenant, hint: &str) -> Result<String, String> {
+    let unusable = |why: &str| format!("the id_token_hint is not usable: {why}");
+    let sub = match logout::check_hint(tenant, hint) {
+        Ok((_, Some(sub))) => sub,
+        Ok((_, None)) => return Err("the id_token_hint has no sub".to_owned()),
+        Err(why) => return Err(unusable(why)),
+    };
+    let exp = tenant
+        .key
+        .verify(hint)
+        .ok()
+        .and_then(|claims| claims.get("exp").and_then(serde_json::Value::as_u64));
+    if exp.is_none_or(|exp| exp <= tenant.now()) {
+        return Err(unusable("it has expired; log the user in again"));
+    }
+    Ok(sub)
 }
 
 /// A connection name (letters, digits, `-_.`), not the user's own connection.
