@@ -730,8 +730,8 @@ async fn a_backchannel_login_asks_the_requests_domain_and_its_session_is_that_do
 async fn an_account_link_comes_back_to_its_site_and_completes_on_no_other() {
     let app = Url::parse("http://127.0.0.1:5000/").unwrap();
     let tenant = DevTenant::builder()
-        .redirect_uri(callback_on(&app, HOST_A))
-        .redirect_uri(callback_on(&app, HOST_B))
+        .redirect_uri(callback_on(app.as_str(), HOST_A))
+        .redirect_uri(callback_on(app.as_str(), HOST_B))
         .start()
         .await
         .unwrap();
@@ -755,7 +755,7 @@ async fn an_account_link_comes_back_to_its_site_and_completes_on_no_other() {
     let redirect_uri = dev_tenant::query(&url)["redirect_uri"].clone();
     assert_eq!(
         redirect_uri,
-        callback_on(&app, HOST_A),
+        callback_on(app.as_str(), HOST_A),
         "the site's callback"
     );
     let (callback, _) = browser.authorize(url).await;
@@ -772,8 +772,8 @@ async fn an_account_link_comes_back_to_its_site_and_completes_on_no_other() {
 async fn a_magic_link_comes_back_to_the_site_it_was_asked_on() {
     let app = Url::parse("http://127.0.0.1:5000/").unwrap();
     let tenant = DevTenant::builder()
-        .redirect_uri(callback_on(&app, HOST_A))
-        .redirect_uri(callback_on(&app, HOST_B))
+        .redirect_uri(callback_on(app.as_str(), HOST_A))
+        .redirect_uri(callback_on(app.as_str(), HOST_B))
         .start()
         .await
         .unwrap();
@@ -793,7 +793,9 @@ async fn a_magic_link_comes_back_to_the_site_it_was_asked_on() {
     let browser = dev_tenant::Browser::new(&tenant);
     let callback = browser.go(Url::parse(&link).unwrap(), None).await.left();
     assert!(
-        callback.as_str().starts_with(&callback_on(&app, HOST_B)),
+        callback
+            .as_str()
+            .starts_with(&callback_on(app.as_str(), HOST_B)),
         "{callback}"
     );
     let done = client
