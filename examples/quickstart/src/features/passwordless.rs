@@ -108,15 +108,23 @@ pub(crate) async fn verify(
         .await
     {
         Ok(_) => Ok(Redirect::to("/profile").into_response()),
-        Err(Error::PasswordlessVerify { .. }) => {
-            let error = Some("That code is wrong, expired or used: try again, or send a new one.");
-            let step = Step {
-                email: Some(email),
-                error,
-                ..Step::default()
-            };
-            Ok(page(&app, step))
-        }
+        Err(Error::PasswordlessVerify { .. }) => Ok(ask_again(&app, email, WRONG_CODE)),
+        // Only the browser that asked for the code may use it (a code posted from elsewhere
+        // would log this browser in as whoever received it).
+        Err(Error::MissingTransaction) => Ok(ask_again(&app, email, NOT_ASKED_HERE)),
         Err(e) => Err(e.into()),
     }
+}
+
+const WRONG_CODE: &str = "That code is wrong, expired or used: try again, or send a new one.";
+const NOT_ASKED_HERE: &str = "No code was sent to that address from this browser: send a new one.";
+
+/// The code form again, for `email`, with `error`.
+fn ask_again(app: &App, email: String, error: &'static str) -> Response {
+    let step = Step {
+        email: Some(email),
+        error: Some(error),
+        ..Step::default()
+    };
+    page(app, step)
 }
