@@ -82,6 +82,79 @@ async fn mfa_required(setup: &Setup, cx: &StoreContext) -> (MfaToken, Vec<String
     (token, kinds)
 }
 
+/// A login in a new browser as another user than [`EMAIL`].
+async fn login_as(setup: &Setup, email: &str) -> StoreContext {
+    let browser = Browser::new(&setup.tenant);
+    let (url, cx) = setup.start_login(Default::default()).await;
+    let (_, html) = browser.go(url, None).await.page();
+    let fields = [("email", email), ("name", "Other"), ("action", "login")];
+    let callback = browser.submit(&html, &fields).await.left();
+    setup
+        .client
+        .complete_interactive_login(callback.as_str(), &cx)
+        .await
+        .unwrap();
+    StoreContext::from_cookies(cx.cookies())
+}
+
+/// The attack of a user who carries their own sealed `mfa_token` and OTP into another
+/// user's browser: `scope` is the step-up's (without `openid` no ID token comes back, so
+/// only the token's binding can tell). The other session is left as it was, and nothing is
+/// spent: the token still works in its own session.
+async fn another_users_token_is_refused(scope: Option<&str>) {
+    let setup = setup().await;
+    let alice = login(&setup).await;
+    let bob = login_as(&setup, "bob@example.com").await;
+    let options = AccessTokenOptions {
+        scope: scope.map(str::to_owned),
+        ..for_mfa_api()
+    };
+    let err = setup
+        .client
+        .get_access_token(options.clone(), &alice)
+        .await
+        .unwrap_err();
+    let Error::MfaRequired {
+        mfa_token: Some(token),
+        ..
+    } = err
+    else {
+        panic!("{err:?}");
+    };
+    let mfa = setup.client.mfa();
+    let enrolled = mfa
+        .enroll_authenticator(&token, MfaEnrollment::Otp, &alice)
+        .await
+        .unwrap();
+    let otp = setup.tenant.tenant().mfa_otp(&enrolled.secret.unwrap());
+    let before = setup.client.get_session(&bob).await.unwrap().unwrap();
+    let err = mfa
+        .verify_and_save(&token, MfaVerification::Otp(otp.clone()), &bob)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MfaTokenMismatch), "{err:?}");
+    let after = setup.client.get_session(&bob).await.unwrap().unwrap();
+    assert_eq!(after.user, before.user);
+    assert_eq!(after.refresh_token, before.refresh_token);
+    assert_eq!(after.id_token, before.id_token);
+    assert!(after.token_sets == before.token_sets, "{after:?}");
+    mfa.verify_and_save(&token, MfaVerification::Otp(otp), &alice)
+        .await
+        .unwrap();
+    let stored = setup.client.get_access_token(options, &alice).await;
+    assert!(stored.is_ok(), "{stored:?}");
+}
+
+#[tokio::test]
+async fn another_users_mfa_token_leaves_this_session_as_it_was() {
+    another_users_token_is_refused(None).await;
+}
+
+#[tokio::test]
+async fn another_users_mfa_token_without_openid_leaves_this_session_as_it_was() {
+    another_users_token_is_refused(Some("read:messages offline_access")).await;
+}
+
 /// Enrolls an OTP authenticator and verifies it (saving into the session): the secret, the
 /// recovery code and the verification.
 async fn enroll_otp(setup: &Setup, cx: &StoreContext) -> (String, String, MfaVerified) {
