@@ -766,6 +766,16 @@ impl DevTenantBuilder {
     /// until the user passes MFA through the MFA API's grants; the grant those issue
     /// refreshes without MFA. With no enrolled authenticator the answer's
     /// `mfa_requirements` asks to `enroll`, else to `challenge`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auth0_dev_tenant::Error> {
+    /// let tenant = auth0_dev_tenant::DevTenant::builder()
+    ///     .require_mfa_for_user("ada@example.com")
+    ///     .start()
+    ///     .await?;
+    /// // Ada logs in as usual; her sessions' refreshes now answer mfa_required.
+    /// # Ok(()) }
+    /// ```
     pub fn require_mfa_for_user(mut self, email: impl Into<String>) -> Self {
         let user = User::new(&email.into(), None);
         self.extras.mfa_users.push(user.sub);

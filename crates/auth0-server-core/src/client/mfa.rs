@@ -87,8 +87,7 @@ impl fmt::Debug for RawMfaToken {
     }
 }
 
-/// Whom a sealed [`MfaToken`] is for, sealed beside the Python SDK's fields (which ignores
-/// them): the Auth0 domain whose provider issued it, and, for a step-up of a session's
+/// Whom a sealed [`MfaToken`] is for, sealed as members of our own beside the Python SDK's: the Auth0 domain whose provider issued it, and, for a step-up of a session's
 /// [`get_access_token`](ServerClient::get_access_token), the session's user and a digest of
 /// the session (its `sid` and creation time). A token without them (the Python SDK's, or a
 /// login's) is unbound.
