@@ -125,7 +125,8 @@ pub use config::{
 };
 pub use endpoints::ciba::PendingBackchannelRequest;
 pub use endpoints::mfa::{
-    MAX_MFA_ATTEMPTS, MFA_TOKEN_LIFETIME, OOB_CODE_LIFETIME, OTP_STEP, dev_otp,
+    MAX_MFA_ATTEMPTS, MAX_MFA_TOKENS_PER_USER, MAX_OUTBOX, MFA_ATTEMPT_WINDOW, MFA_TOKEN_LIFETIME,
+    OOB_CODE_LIFETIME, OTP_STEP, dev_otp,
 };
 pub use endpoints::passwordless::{MAX_OTP_ATTEMPTS, PASSWORDLESS_CODE_LIFETIME};
 pub use endpoints::{LOGIN_FORM_PATH, MAX_CLIENT_ASSERTION_LIFETIME};

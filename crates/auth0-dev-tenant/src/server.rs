@@ -241,7 +241,17 @@ impl DevTenant {
     }
 
     /// The binding code last "sent" by SMS, voice or e-mail to this phone number or address
-    /// (an MFA OOB enrollment or challenge), as the user would read it; `None` if none was.
+    /// (an MFA OOB enrollment or challenge), as the user would read it; `None` if none was
+    /// (or it was forgotten: the tenant keeps the last [`MAX_OUTBOX`](crate::MAX_OUTBOX)
+    /// addresses).
+    ///
+    /// ```
+    /// # use auth0_dev_tenant::{DevTenant, DevTenantConfig};
+    /// let tenant = DevTenant::new(DevTenantConfig::default(), "http://127.0.0.1:5000/")?;
+    /// // Nothing was sent yet; after an SMS enrollment or challenge, the code to type.
+    /// assert_eq!(tenant.mfa_binding_code("+15550100"), None);
+    /// # Ok::<(), auth0_dev_tenant::Error>(())
+    /// ```
     pub fn mfa_binding_code(&self, to: &str) -> Option<String> {
         crate::endpoints::mfa::binding_code_sent(&self.inner, to)
     }

@@ -42,6 +42,26 @@ async fn setup_with(
     .await
 }
 
+/// [`setup`], the tenant and the app on one manual clock.
+async fn setup_with_clock() -> (Setup, ManualClock) {
+    let clock = ManualClock::starting_now();
+    let shared = Arc::new(clock.clone());
+    let setup = Setup::start_with(
+        |t| {
+            t.audience(MFA_API)
+                .require_mfa_for_audience(MFA_API)
+                .clock(shared.clone())
+        },
+        |c| {
+            c.audience(API)
+                .scope(format!("{SCOPE} remove:authenticators"))
+                .clock(shared.clone())
+        },
+    )
+    .await;
+    (setup, clock)
+}
+
 /// A login in a new browser: the next request's context.
 async fn login(setup: &Setup) -> StoreContext {
     let browser = Browser::new(&setup.tenant);
@@ -80,6 +100,79 @@ async fn mfa_required(setup: &Setup, cx: &StoreContext) -> (MfaToken, Vec<String
     let mut kinds = vec![kind.to_owned()];
     kinds.extend(list.into_iter().map(|r| r.kind));
     (token, kinds)
+}
+
+/// A login in a new browser as another user than [`EMAIL`].
+async fn login_as(setup: &Setup, email: &str) -> StoreContext {
+    let browser = Browser::new(&setup.tenant);
+    let (url, cx) = setup.start_login(Default::default()).await;
+    let (_, html) = browser.go(url, None).await.page();
+    let fields = [("email", email), ("name", "Other"), ("action", "login")];
+    let callback = browser.submit(&html, &fields).await.left();
+    setup
+        .client
+        .complete_interactive_login(callback.as_str(), &cx)
+        .await
+        .unwrap();
+    StoreContext::from_cookies(cx.cookies())
+}
+
+/// The attack of a user who carries their own sealed `mfa_token` and OTP into another
+/// user's browser: `scope` is the step-up's (without `openid` no ID token comes back, so
+/// only the token's binding can tell). The other session is left as it was, and nothing is
+/// spent: the token still works in its own session.
+async fn another_users_token_is_refused(scope: Option<&str>) {
+    let setup = setup().await;
+    let alice = login(&setup).await;
+    let bob = login_as(&setup, "bob@example.com").await;
+    let options = AccessTokenOptions {
+        scope: scope.map(str::to_owned),
+        ..for_mfa_api()
+    };
+    let err = setup
+        .client
+        .get_access_token(options.clone(), &alice)
+        .await
+        .unwrap_err();
+    let Error::MfaRequired {
+        mfa_token: Some(token),
+        ..
+    } = err
+    else {
+        panic!("{err:?}");
+    };
+    let mfa = setup.client.mfa();
+    let enrolled = mfa
+        .enroll_authenticator(&token, MfaEnrollment::Otp, &alice)
+        .await
+        .unwrap();
+    let otp = setup.tenant.tenant().mfa_otp(&enrolled.secret.unwrap());
+    let before = setup.client.get_session(&bob).await.unwrap().unwrap();
+    let err = mfa
+        .verify_and_save(&token, MfaVerification::Otp(otp.clone()), &bob)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MfaTokenMismatch), "{err:?}");
+    let after = setup.client.get_session(&bob).await.unwrap().unwrap();
+    assert_eq!(after.user, before.user);
+    assert_eq!(after.refresh_token, before.refresh_token);
+    assert_eq!(after.id_token, before.id_token);
+    assert!(after.token_sets == before.token_sets, "{after:?}");
+    mfa.verify_and_save(&token, MfaVerification::Otp(otp), &alice)
+        .await
+        .unwrap();
+    let stored = setup.client.get_access_token(options, &alice).await;
+    assert!(stored.is_ok(), "{stored:?}");
+}
+
+#[tokio::test]
+async fn another_users_mfa_token_leaves_this_session_as_it_was() {
+    another_users_token_is_refused(None).await;
+}
+
+#[tokio::test]
+async fn another_users_mfa_token_without_openid_leaves_this_session_as_it_was() {
+    another_users_token_is_refused(Some("read:messages offline_access")).await;
 }
 
 /// Enrolls an OTP authenticator and verifies it (saving into the session): the secret, the
@@ -343,6 +436,143 @@ async fn wrong_otps_are_refused_then_too_many_lock_the_mfa_token() {
 }
 
 #[tokio::test]
+async fn an_enrolled_user_may_not_enroll_again() {
+    let setup = setup().await;
+    let cx = login(&setup).await;
+    enroll_otp(&setup, &cx).await;
+    let cx = login(&setup).await;
+    let (token, _) = mfa_required(&setup, &cx).await;
+    let err = setup
+        .client
+        .mfa()
+        .enroll_authenticator(&token, MfaEnrollment::Otp, &cx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Mfa { error, status: 403, .. } if error == "access_denied"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("User is already enrolled"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_pending_authenticator_is_not_activated_once_another_is_active() {
+    let setup = setup().await;
+    let cx = login(&setup).await;
+    let (token, _) = mfa_required(&setup, &cx).await;
+    let mfa = setup.client.mfa();
+    let first = mfa
+        .enroll_authenticator(&token, MfaEnrollment::Otp, &cx)
+        .await
+        .unwrap();
+    let second = mfa
+        .enroll_authenticator(&token, MfaEnrollment::Otp, &cx)
+        .await
+        .unwrap();
+    let otp = |e: &auth0_server_core::client::Enrollment| {
+        setup.tenant.tenant().mfa_otp(e.secret.as_deref().unwrap())
+    };
+    mfa.verify_and_save(&token, MfaVerification::Otp(otp(&first)), &cx)
+        .await
+        .unwrap();
+    // Whoever holds the second secret (never verified) cannot make it a factor now.
+    let cx = login(&setup).await;
+    let (token, _) = mfa_required(&setup, &cx).await;
+    let err = mfa
+        .verify(&token, MfaVerification::Otp(otp(&second)), &cx)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MfaCodeRejected { .. }), "{err:?}");
+    let listed = mfa.list_authenticators(&token, &cx).await.unwrap();
+    let active = listed
+        .iter()
+        .filter(|a| a.active && a.authenticator_type == "otp");
+    assert_eq!(active.count(), 1, "{listed:?}");
+}
+
+#[tokio::test]
+async fn a_new_mfa_token_brings_no_fresh_attempts() {
+    let setup = setup().await;
+    let cx = login(&setup).await;
+    let (secret, _, _) = enroll_otp(&setup, &cx).await;
+    let mfa = setup.client.mfa();
+    let cx = login(&setup).await;
+    let (token, _) = mfa_required(&setup, &cx).await;
+    for _ in 0..auth0_dev_tenant::MAX_MFA_ATTEMPTS {
+        let wrong = MfaVerification::Otp(wrong_otp(&setup, &secret));
+        let err = mfa.verify(&token, wrong, &cx).await.unwrap_err();
+        assert!(matches!(err, Error::MfaCodeRejected { .. }), "{err:?}");
+    }
+    // Another refresh, another mfa_token: still locked.
+    let (token, _) = mfa_required(&setup, &cx).await;
+    let wrong = MfaVerification::Otp(wrong_otp(&setup, &secret));
+    let err = mfa.verify(&token, wrong, &cx).await.unwrap_err();
+    assert_eq!(err.code(), "too_many_attempts", "{err}");
+}
+
+#[tokio::test]
+async fn an_accepted_otp_is_not_accepted_again_with_a_new_mfa_token() {
+    let (setup, _clock) = setup_with_clock().await;
+    let cx = login(&setup).await;
+    let (secret, _, _) = enroll_otp(&setup, &cx).await;
+    // The code enroll_otp was verified with (the clock stands still).
+    let otp = setup.tenant.tenant().mfa_otp(&secret);
+    let cx = login(&setup).await;
+    let (token, _) = mfa_required(&setup, &cx).await;
+    let mfa = setup.client.mfa();
+    let err = mfa
+        .verify(&token, MfaVerification::Otp(otp), &cx)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MfaCodeRejected { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn two_verifications_of_one_oob_code_at_once_pass_once() {
+    let setup = setup().await;
+    let cx = login(&setup).await;
+    let (token, _) = mfa_required(&setup, &cx).await;
+    let mfa = setup.client.mfa();
+    let sms = MfaEnrollment::Sms {
+        phone_number: PHONE.to_owned(),
+    };
+    let enrolled = mfa.enroll_authenticator(&token, sms, &cx).await.unwrap();
+    let verification = MfaVerification::Oob {
+        oob_code: enrolled.oob_code.clone().unwrap(),
+        binding_code: setup.tenant.tenant().mfa_binding_code(PHONE),
+    };
+    let (a, b) = tokio::join!(
+        mfa.verify(&token, verification.clone(), &cx),
+        mfa.verify(&token, verification, &cx)
+    );
+    assert!(a.is_ok() != b.is_ok(), "{a:?} {b:?}");
+}
+
+#[tokio::test]
+async fn a_users_oldest_mfa_token_is_forgotten_past_the_bound() {
+    let (setup, clock) = setup_with_clock().await;
+    let cx = login(&setup).await;
+    let (first, _) = mfa_required(&setup, &cx).await;
+    for _ in 0..auth0_dev_tenant::MAX_MFA_TOKENS_PER_USER {
+        clock.advance(Duration::from_secs(1));
+        mfa_required(&setup, &cx).await;
+    }
+    let err = setup
+        .client
+        .mfa()
+        .list_authenticators(&first, &cx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Mfa { error, .. } if error == "invalid_grant"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
 async fn an_expired_mfa_token_is_refused_by_the_sdk_and_by_the_tenant() {
     // One clock for both: past the SDK's limit, nothing is sent.
     let clock = ManualClock::starting_now();
@@ -479,9 +709,11 @@ fn raw(token: &MfaToken) -> String {
 
 #[tokio::test]
 async fn the_tenant_answers_the_python_sdks_requests_as_its_tests_expect() {
-    let setup = setup().await;
+    // The enrollment's OTP is accepted once: the next is a step later.
+    let (setup, clock) = setup_with_clock().await;
     let cx = login(&setup).await;
     let (secret, _, _) = enroll_otp(&setup, &cx).await;
+    clock.advance(Duration::from_secs(auth0_dev_tenant::OTP_STEP));
     let cx = login(&setup).await;
     let (token, _) = mfa_required(&setup, &cx).await;
     let raw = raw(&token);

@@ -277,11 +277,11 @@ async fn delete_sends_the_access_token_and_every_request_has_telemetry() {
     let cx = StoreContext::new();
     let mfa = w.client.mfa();
     mfa.list_authenticators(&w.token, &cx).await.unwrap();
-    mfa.delete_authenticator("an-access-token", "sms|dev 1", &cx)
+    mfa.delete_authenticator("an-access-token", "sms|dev_1-a", &cx)
         .await
         .unwrap();
-    // The id as one path segment, escaped as the JS SDK's encodeURIComponent does.
-    let seen = w.last("/mfa/authenticators/sms%7Cdev%201");
+    // The id as one path segment, `|` escaped as the JS SDK's encodeURIComponent does.
+    let seen = w.last("/mfa/authenticators/sms%7Cdev_1-a");
     assert_eq!(seen.method, Method::DELETE);
     assert_eq!(
         header(&seen, "authorization"),
@@ -298,6 +298,121 @@ async fn delete_sends_the_access_token_and_every_request_has_telemetry() {
             s.path
         );
     }
+}
+
+#[tokio::test]
+async fn an_authenticator_id_that_is_not_auth0s_is_refused_before_sending() {
+    let w = Wire::start().await;
+    let cx = StoreContext::new();
+    let mfa = w.client.mfa();
+    for id in [
+        "",
+        ".",
+        "..",
+        "../../userinfo",
+        "a/b",
+        "sms|dev%2F..",
+        "sms|dev 1",
+        "é",
+    ] {
+        let err = mfa
+            .delete_authenticator("an-access-token", id, &cx)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{id:?}: {err:?}");
+    }
+    let seen = w.recorder.seen.lock().unwrap();
+    assert!(!seen.iter().any(|s| s.method == Method::DELETE), "{seen:?}");
+}
+
+#[tokio::test]
+async fn a_success_that_is_not_json_is_the_calls_own_error() {
+    let w = Wire::start().await;
+    let cx = StoreContext::new();
+    w.answer("/mfa/authenticators", 200, "<html>ok</html>");
+    let err = w
+        .client
+        .mfa()
+        .list_authenticators(&w.token, &cx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Mfa {
+                operation: MfaOperation::ListAuthenticators,
+                status: 200,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_answer_never_quotes_its_values() {
+    let w = Wire::start().await;
+    let cx = StoreContext::new();
+    let mfa = w.client.mfa();
+    // A recovery code where an array belongs (serde would quote the string).
+    w.answer(
+        "/mfa/associate",
+        200,
+        r#"{"authenticator_type":"otp","recovery_codes":"RC-QUOTED-SECRET"}"#,
+    );
+    let err = mfa
+        .enroll_authenticator(&w.token, MfaEnrollment::Otp, &cx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "mfa_enrollment_error", "{err}");
+    assert!(
+        !format!("{err} {err:?}").contains("RC-QUOTED-SECRET"),
+        "{err}"
+    );
+    w.answer("/oauth/token", 200, r#"{"access_token":31415926535}"#);
+    let err = mfa
+        .verify(&w.token, MfaVerification::Otp("1".into()), &cx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "mfa_verify_error", "{err}");
+    assert!(!format!("{err} {err:?}").contains("31415926535"), "{err}");
+}
+
+#[tokio::test]
+async fn an_empty_access_token_is_refused_and_a_huge_lifetime_clamped() {
+    let w = Wire::start().await;
+    let cx = StoreContext::new();
+    let mfa = w.client.mfa();
+    w.answer(
+        "/oauth/token",
+        200,
+        r#"{"access_token":"","token_type":"Bearer"}"#,
+    );
+    let err = mfa
+        .verify(&w.token, MfaVerification::Otp("1".into()), &cx)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Mfa {
+                operation: MfaOperation::Verify,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    w.answer(
+        "/oauth/token",
+        200,
+        r#"{"access_token":"at","expires_in":99999999999}"#,
+    );
+    let verified = mfa
+        .verify(&w.token, MfaVerification::Otp("1".into()), &cx)
+        .await
+        .unwrap();
+    let limit = now() + auth0_server_core::client::MAX_MFA_EXPIRES_IN + 5;
+    assert!(verified.tokens.expires_at <= limit, "{verified:?}");
 }
 
 #[tokio::test]
@@ -395,6 +510,35 @@ async fn chained_mfa_seals_the_next_token_for_the_first_ones_audience() {
     assert_eq!(opened["mfa_token"], "second-raw");
     assert_eq!(opened["audience"], "https://api.example.com");
     assert!(!format!("{err:?} {err}").contains("second-raw"));
+}
+
+#[tokio::test]
+async fn a_token_sealed_under_another_domain_is_refused_before_sending() {
+    let w = Wire::start().await;
+    let cx = StoreContext::new();
+    let context = json!({"mfa_token": RAW, "audience": "https://api.example.com",
+                         "scope": "openid", "created_at": now(),
+                         "domain": "other-tenant.example.com"});
+    let sealed = CookieSealer::new(Secrets::parse(SECRET).unwrap())
+        .with_format(CookieFormat::Python)
+        .seal(MFA_TOKEN_IDENTIFIER, &context, 0)
+        .unwrap();
+    let token = MfaToken::from_sealed(sealed);
+    let mfa = w.client.mfa();
+    let err = mfa.list_authenticators(&token, &cx).await.unwrap_err();
+    assert!(matches!(err, Error::MfaTokenMismatch), "{err:?}");
+    let err = mfa
+        .verify(&token, MfaVerification::Otp("123456".into()), &cx)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MfaTokenMismatch), "{err:?}");
+    let seen = w.recorder.seen.lock().unwrap();
+    assert!(
+        !seen
+            .iter()
+            .any(|s| s.path.starts_with("/mfa") || s.path == "/oauth/token"),
+        "{seen:?}"
+    );
 }
 
 /// Everything logged while a test runs.

@@ -37,8 +37,17 @@ use crate::server::Tenant;
 pub const MFA_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
 /// How long an OOB challenge's `oob_code` is accepted.
 pub const OOB_CODE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
-/// Wrong codes one `mfa_token` may send before it is refused with `too_many_attempts`.
+/// Wrong codes a user may send (whatever the `mfa_token`: a refresh gives a new one, not new
+/// tries) within [`MFA_ATTEMPT_WINDOW`] of the first; then every verification is refused with
+/// `too_many_attempts` until the window ends. A success starts the count again.
 pub const MAX_MFA_ATTEMPTS: u32 = 5;
+/// How long wrong MFA codes count against a user, from the first.
+pub const MFA_ATTEMPT_WINDOW: std::time::Duration = std::time::Duration::from_secs(900);
+/// Live `mfa_token`s per user: minting one more forgets the one that expires first.
+pub const MAX_MFA_TOKENS_PER_USER: usize = 8;
+/// Binding codes remembered for [`DevTenant::mfa_binding_code`](crate::DevTenant::mfa_binding_code):
+/// past this many addresses, one is forgotten for each new one.
+pub const MAX_OUTBOX: usize = 256;
 /// The seconds one dev OTP code is valid for (an OTP of the step before is accepted too).
 pub const OTP_STEP: u64 = 30;
 
@@ -102,6 +111,8 @@ pub(crate) struct Authenticator {
     pub(crate) id: String,
     pub(crate) factor: Factor,
     pub(crate) active: bool,
+    /// OTP: the time step of the last code accepted (a code of it or before is refused).
+    pub(crate) last_step: Option<u64>,
 }
 
 impl Authenticator {
@@ -113,8 +124,25 @@ impl Authenticator {
             }
             Factor::Oob { channel, to } => json!({
                 "id": self.id, "authenticator_type": "oob", "active": self.active,
-                "oob_channel": channel.name(), "name": to,
+                "oob_channel": channel.name(), "name": masked(*channel, to),
             }),
+        }
+    }
+}
+
+/// A phone number or address as Auth0 lists it: `+X XXXX` and the last four digits, or
+/// the first letter, `****` and the domain.
+fn masked(channel: Channel, to: &str) -> String {
+    match channel {
+        Channel::Email => {
+            let (local, domain) = to.rsplit_once('@').unwrap_or((to, ""));
+            let first: String = local.chars().take(1).collect();
+            format!("{first}****@{domain}")
+        }
+        Channel::Sms | Channel::Voice => {
+            let digits: Vec<char> = to.chars().filter(char::is_ascii_digit).collect();
+            let last: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+            format!("+X XXXX{last}")
         }
     }
 }
@@ -125,12 +153,30 @@ pub(crate) struct UserFactors {
     pub(crate) authenticators: Vec<Authenticator>,
     /// The hash of the user's one recovery code, and its authenticator id.
     pub(crate) recovery: Option<(TokenHash, String)>,
+    /// Wrong codes sent in the current window, and when it ends.
+    pub(crate) failures: (u32, u64),
 }
 
 impl UserFactors {
     /// Whether any authenticator is active (the user has enrolled).
     pub(crate) fn enrolled(&self) -> bool {
         self.authenticators.iter().any(|a| a.active)
+    }
+
+    /// Whether too many wrong codes were sent in the window that is open at `now`.
+    pub(crate) fn locked(&self, now: u64) -> bool {
+        let (count, until) = self.failures;
+        until > now && count >= MAX_MFA_ATTEMPTS
+    }
+
+    /// Counts a wrong code sent at `now` (a new window when the last one ended).
+    pub(crate) fn failed(&mut self, now: u64) {
+        let (count, until) = self.failures;
+        self.failures = if until > now {
+            (count.saturating_add(1), until)
+        } else {
+            (1, now.saturating_add(MFA_ATTEMPT_WINDOW.as_secs()))
+        };
     }
 }
 
@@ -143,7 +189,6 @@ pub(crate) struct MfaContext {
     pub(crate) expires_at: u64,
     /// Kept past `expires_at` for as long again, to answer `expired_token`.
     pub(crate) forget_at: u64,
-    pub(crate) failures: u32,
 }
 
 /// An OOB challenge (or enrollment) waiting for its binding code.
@@ -183,6 +228,33 @@ impl MfaMemory {
     /// Whether the grant was issued by an MFA grant.
     pub(crate) fn verified(&self, grant: u64) -> bool {
         self.verified_grants.contains(&grant)
+    }
+
+    /// Makes room for one more `mfa_token` of the user `sub`: at
+    /// [`MAX_MFA_TOKENS_PER_USER`], the one that expires first is forgotten.
+    fn forget_oldest_token_of(&mut self, sub: &str) {
+        let of_user = || self.tokens.iter().filter(|(_, t)| t.grant.user.sub == sub);
+        if of_user().count() < MAX_MFA_TOKENS_PER_USER {
+            return;
+        }
+        let oldest = of_user()
+            .min_by_key(|(_, t)| t.expires_at)
+            .map(|(hash, _)| *hash);
+        if let Some(hash) = oldest {
+            self.tokens.remove(&hash);
+        }
+    }
+
+    /// Remembers the binding code "sent" to `to`; past [`MAX_OUTBOX`] addresses one other
+    /// is forgotten.
+    fn post(&mut self, to: &str, code: String) {
+        if self.outbox.len() >= MAX_OUTBOX && !self.outbox.contains_key(to) {
+            let other = self.outbox.keys().next().cloned();
+            if let Some(other) = other {
+                self.outbox.remove(&other);
+            }
+        }
+        self.outbox.insert(to.to_owned(), code);
     }
 }
 
@@ -232,6 +304,7 @@ pub(crate) fn required(
     let now = tenant.now();
     let lifetime = MFA_TOKEN_LIFETIME.as_secs();
     let token = random_token();
+    memory.mfa.forget_oldest_token_of(&grant.user.sub);
     memory.mfa.tokens.insert(
         hash(&token),
         MfaContext {
@@ -240,7 +313,6 @@ pub(crate) fn required(
             audience: audience.map(str::to_owned),
             expires_at: now.saturating_add(lifetime),
             forget_at: now.saturating_add(lifetime.saturating_mul(2)),
-            failures: 0,
         },
     );
     let requirements = requirements(memory.mfa.users.get(&grant.user.sub));
@@ -305,8 +377,7 @@ fn bearer(headers: &HeaderMap) -> Result<&str, OAuthError> {
 }
 
 /// The live context of an `mfa_token`: unknown is `invalid_grant`, expired `expired_token`
-/// (both 401 here, as Auth0's MFA API answers a bad bearer token), too many wrong codes
-/// `too_many_attempts`.
+/// (both 401 here, as Auth0's MFA API answers a bad bearer token).
 pub(crate) fn context<'m>(
     memory: &'m mut Memory,
     token: &str,
@@ -318,13 +389,6 @@ pub(crate) fn context<'m>(
     };
     if context.expires_at <= now {
         return Err(refused(status, "expired_token", "mfa_token is expired"));
-    }
-    if context.failures >= MAX_MFA_ATTEMPTS {
-        return Err(refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "Too many failed attempts with this mfa_token: start again",
-        ));
     }
     Ok(context)
 }
@@ -450,7 +514,8 @@ fn factor_of(request: &Associate) -> Result<Factor, OAuthError> {
 }
 
 /// Adds an inactive authenticator (a grant verifying it activates it); the user's first
-/// also gets a recovery code.
+/// also gets a recovery code. A user with an active one is refused, as Auth0 refuses
+/// (another factor is added by someone who passed MFA, through the Management API).
 fn enroll(tenant: &Tenant, token: &str, request: &Associate) -> Result<Value, OAuthError> {
     let factor = factor_of(request)?;
     let now = tenant.now();
@@ -461,6 +526,13 @@ fn enroll(tenant: &Tenant, token: &str, request: &Associate) -> Result<Value, OA
         .sub
         .clone();
     let user = memory.mfa.users.entry(sub.clone()).or_default();
+    if user.enrolled() {
+        return Err(refused(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            "User is already enrolled",
+        ));
+    }
     let recovery_codes = if user.recovery.is_none() {
         let code = new_recovery_code();
         user.recovery = Some((hash(&code), new_id("recovery-code")));
@@ -476,12 +548,13 @@ fn enroll(tenant: &Tenant, token: &str, request: &Associate) -> Result<Value, OA
         id: id.clone(),
         factor: factor.clone(),
         active: false,
+        last_step: None,
     });
     let mut body = match &factor {
         Factor::Otp { secret } => json!({
             "authenticator_type": "otp",
             "secret": secret,
-            "barcode_uri": format!("otpauth://totp/dev-tenant:{sub}?secret={secret}&issuer=dev-tenant"),
+            "barcode_uri": barcode_uri(&sub, secret),
         }),
         Factor::Oob { channel, to } => {
             let oob_code = send_code(&mut memory, now, token, (&sub, &id), to);
@@ -498,6 +571,14 @@ fn enroll(tenant: &Tenant, token: &str, request: &Associate) -> Result<Value, OA
     Ok(body)
 }
 
+/// The `otpauth://` URI of an OTP secret, its label `dev-tenant:{sub}` escaped (a `sub`
+/// has a `|`).
+fn barcode_uri(sub: &str, secret: &str) -> String {
+    let label: String = url::form_urlencoded::byte_serialize(sub.as_bytes()).collect();
+    let label = label.replace('+', "%20");
+    format!("otpauth://totp/dev-tenant:{label}?secret={secret}&issuer=dev-tenant")
+}
+
 /// "Sends" a binding code to `to` for the authenticator `(sub, id)`; returns the `oob_code`.
 fn send_code(
     memory: &mut Memory,
@@ -509,7 +590,7 @@ fn send_code(
     let oob_code = random_token();
     let code = binding_code();
     let lifetime = OOB_CODE_LIFETIME.as_secs();
-    memory.mfa.outbox.insert(to.to_owned(), code.clone());
+    memory.mfa.post(to, code.clone());
     memory.mfa.challenges.insert(
         hash(&oob_code),
         OobChallenge {
@@ -685,6 +766,16 @@ impl DevTenantBuilder {
     /// until the user passes MFA through the MFA API's grants; the grant those issue
     /// refreshes without MFA. With no enrolled authenticator the answer's
     /// `mfa_requirements` asks to `enroll`, else to `challenge`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), auth0_dev_tenant::Error> {
+    /// let tenant = auth0_dev_tenant::DevTenant::builder()
+    ///     .require_mfa_for_user("ada@example.com")
+    ///     .start()
+    ///     .await?;
+    /// // Ada logs in as usual; her sessions' refreshes now answer mfa_required.
+    /// # Ok(()) }
+    /// ```
     pub fn require_mfa_for_user(mut self, email: impl Into<String>) -> Self {
         let user = User::new(&email.into(), None);
         self.extras.mfa_users.push(user.sub);
@@ -716,5 +807,31 @@ mod tests {
         );
         assert_eq!(otp_secret().len(), 32);
         assert_eq!(binding_code().len(), 6);
+    }
+
+    #[test]
+    fn phones_and_addresses_are_listed_masked_and_the_label_escaped() {
+        assert_eq!(masked(Channel::Sms, "+15550100"), "+X XXXX0100");
+        assert_eq!(masked(Channel::Voice, "12"), "+X XXXX12");
+        assert_eq!(
+            masked(Channel::Email, "ada@example.com"),
+            "a****@example.com"
+        );
+        let uri = barcode_uri("auth0|dev_1", "S");
+        assert!(
+            uri.starts_with("otpauth://totp/dev-tenant:auth0%7Cdev_1?"),
+            "{uri}"
+        );
+    }
+
+    #[test]
+    fn the_outbox_is_bounded() {
+        let mut memory = MfaMemory::default();
+        for i in 0..MAX_OUTBOX + 10 {
+            memory.post(&format!("+1{i}"), "123456".into());
+        }
+        assert_eq!(memory.outbox.len(), MAX_OUTBOX);
+        memory.post("+10", "654321".into());
+        assert_eq!(memory.outbox.len(), MAX_OUTBOX);
     }
 }

@@ -3,11 +3,15 @@
 //! (`mfa_token`, `oob_code`, `binding_code`) and `…/mfa-recovery-code` (`mfa_token`,
 //! `recovery_code`; the answer carries the user's new `recovery_code`, the used one is gone).
 //!
-//! A wrong code is `invalid_grant` (403) and counts against the `mfa_token`
-//! ([`MAX_MFA_ATTEMPTS`](super::mfa::MAX_MFA_ATTEMPTS), then `too_many_attempts`); an
-//! expired `mfa_token` or `oob_code` is `expired_token`. Success spends the `mfa_token`,
-//! activates the authenticator verified (the end of its enrollment), and issues the tokens of
-//! the grant whose refresh asked for MFA, under a new grant whose refreshes need no MFA.
+//! A wrong code is `invalid_grant` (403) and counts against the user, whatever the
+//! `mfa_token` ([`MAX_MFA_ATTEMPTS`](super::mfa::MAX_MFA_ATTEMPTS) in
+//! [`MFA_ATTEMPT_WINDOW`](super::mfa::MFA_ATTEMPT_WINDOW), then `too_many_attempts`); an
+//! expired `mfa_token` or `oob_code` is `expired_token`. An OTP is accepted once: a code of
+//! the step last accepted for that authenticator, or of one before, is refused. Success
+//! spends the `mfa_token`, activates the authenticator verified (the end of its enrollment,
+//! for a user with no active one: once one is active, only active ones verify), and issues
+//! the tokens of the grant whose refresh asked for MFA, under a new grant whose refreshes
+//! need no MFA.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -56,18 +60,27 @@ pub(crate) fn grant(
         .user
         .sub
         .clone();
+    if memory.mfa.users.get(&sub).is_some_and(|f| f.locked(now)) {
+        return Err(OAuthError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "Too many failed attempts: wait, then start again",
+        ));
+    }
     let verified = match grant_type {
         MFA_OTP => verify_otp(&mut memory, &sub, required(params, "otp")?, now),
         MFA_OOB => verify_oob(&mut memory, token, params, now),
         _ => verify_recovery_code(&mut memory, &sub, required(params, "recovery_code")?),
     };
+    let factors = memory.mfa.users.entry(sub).or_default();
     let new_recovery_code = match verified {
-        Ok(code) => code,
+        Ok(code) => {
+            factors.failures = (0, 0);
+            code
+        }
         Err(e) => {
-            if e.error() == "invalid_grant"
-                && let Some(context) = memory.mfa.tokens.get_mut(&hash(token))
-            {
-                context.failures = context.failures.saturating_add(1);
+            if e.error() == "invalid_grant" {
+                factors.failed(now);
             }
             return Err(e);
         }
@@ -83,30 +96,41 @@ pub(crate) fn grant(
     Ok(answer)
 }
 
-/// Checks the OTP against the user's OTP authenticators (this step's code or the one
-/// before), activating the one it matches.
+/// Checks the OTP against the user's OTP authenticators (the active ones once one is):
+/// this step's code or the one before, if later than the step last accepted. The one it
+/// matches is activated and remembers the step.
 fn verify_otp(
     memory: &mut Memory,
     sub: &str,
     otp: &str,
     now: u64,
 ) -> Result<Option<String>, OAuthError> {
-    let factors = memory.mfa.users.get_mut(sub);
-    let matched = factors.and_then(|f| {
-        f.authenticators.iter_mut().find(|a| match &a.factor {
-            Factor::Otp { secret } => [now, now.saturating_sub(OTP_STEP)]
-                .iter()
-                .any(|t| same(&dev_otp(secret, *t), otp)),
-            Factor::Oob { .. } => false,
-        })
-    });
-    match matched {
-        Some(authenticator) => {
-            authenticator.active = true;
-            Ok(None)
-        }
-        None => Err(wrong("Invalid otp_code.")),
-    }
+    let Some(factors) = memory.mfa.users.get_mut(sub) else {
+        return Err(wrong("Invalid otp_code."));
+    };
+    let enrolled = factors.enrolled();
+    let step = now / OTP_STEP;
+    let matched = factors
+        .authenticators
+        .iter_mut()
+        .filter(|a| a.active || !enrolled)
+        .find_map(|a| {
+            let Factor::Otp { secret } = &a.factor else {
+                return None;
+            };
+            let fresh = |s: &u64| a.last_step.is_none_or(|last| *s > last);
+            let matched = [step, step.saturating_sub(1)]
+                .into_iter()
+                .filter(fresh)
+                .find(|s| same(&dev_otp(secret, s.saturating_mul(OTP_STEP)), otp));
+            matched.map(|s| (a, s))
+        });
+    let Some((authenticator, step)) = matched else {
+        return Err(wrong("Invalid otp_code."));
+    };
+    authenticator.active = true;
+    authenticator.last_step = Some(step);
+    Ok(None)
 }
 
 /// Checks the binding code of an OOB challenge made with this `mfa_token`; the challenge is
@@ -139,14 +163,21 @@ fn verify_oob(
     let Some(challenge) = memory.mfa.challenges.remove(&key) else {
         return Err(wrong("Invalid oob_code."));
     };
-    if let Some(a) = memory.mfa.users.get_mut(&challenge.sub).and_then(|f| {
+    let factors = memory.mfa.users.get_mut(&challenge.sub);
+    let enrolled = factors.as_ref().is_some_and(|f| f.enrolled());
+    let authenticator = factors.and_then(|f| {
         f.authenticators
             .iter_mut()
             .find(|a| a.id == challenge.authenticator_id)
-    }) {
-        a.active = true;
+    });
+    match authenticator {
+        // An enrollment left pending does not add a factor once another is active.
+        Some(a) if a.active || !enrolled => {
+            a.active = true;
+            Ok(None)
+        }
+        _ => Err(wrong("Invalid oob_code: its authenticator is not active.")),
     }
-    Ok(None)
 }
 
 /// Checks the user's recovery code and replaces it: the new one is returned.

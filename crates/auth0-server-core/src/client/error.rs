@@ -111,15 +111,26 @@ pub enum Error {
     /// MFA API: the sealed `mfa_token` cannot be opened (not one this client sealed, or
     /// sealed under a secret no longer configured).
     #[error(
-        "the MFA token is not valid (not sealed by this application, or under a secret it no          longer has): start again from the request that answered mfa_required"
+        "the MFA token is not valid (not sealed by this application, or under a secret it no \
+         longer has): start again from the request that answered mfa_required"
     )]
     MfaTokenInvalid,
     /// MFA API: the sealed `mfa_token` is older than
     /// [`MFA_TOKEN_TTL`](super::MFA_TOKEN_TTL); nothing was sent.
     #[error(
-        "the MFA token expired: start again from the request that answered mfa_required, which          gives a new one"
+        "the MFA token expired: start again from the request that answered mfa_required, which \
+         gives a new one"
     )]
     MfaTokenExpired,
+    /// MFA API: the sealed `mfa_token` was issued under another Auth0 domain, or (to
+    /// [`Mfa::verify_and_save`](super::Mfa::verify_and_save)) for another user or session
+    /// than the request's, or for none and the answer brought no ID token to check the
+    /// user by. Nothing was sent (or, for an unbound token, nothing was saved).
+    #[error(
+        "the MFA token was issued for another user, session or Auth0 domain than this \
+         request's: start again from this session's request that answered mfa_required"
+    )]
+    MfaTokenMismatch,
     /// MFA API: the provider says the `mfa_token` or the challenge expired (`expired_token`).
     #[error("the MFA token or challenge expired at the provider{}: challenge again, or start again from the request that answered mfa_required", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     MfaExpired {
@@ -418,6 +429,7 @@ impl Error {
             Self::MfaRequired { .. } => "mfa_required",
             Self::MfaTokenInvalid => "mfa_token_invalid",
             Self::MfaTokenExpired => "mfa_token_expired",
+            Self::MfaTokenMismatch => "mfa_token_mismatch",
             Self::MfaExpired { .. } => "mfa_expired",
             Self::MfaCodeRejected { .. } => "mfa_invalid_code",
             Self::MfaTooManyAttempts { .. } => "too_many_attempts",

@@ -15,11 +15,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::http::{Http, OAuthErrorBody, Retry, TokenAnswer};
-use super::login::{TokenResponse, user_claims};
-use super::mfa::MfaRequirements;
+use super::http::{OAuthErrorBody, Retry, TokenAnswer};
+use super::login::{DEFAULT_EXPIRES_IN, TokenResponse, user_claims};
+use super::mfa::{MfaBinding, MfaRequirements};
 use super::params::token_set_extra;
 use super::refresh::TokenEndpointResponse;
+use super::tokens::session_user;
 use super::{Error, MFA_TOKEN_IDENTIFIER, MfaToken, ServerClient, domains};
 use crate::model::{TokenSet, UserClaims};
 use crate::seal::CookieSealer;
@@ -347,6 +348,9 @@ pub(crate) struct MfaTokenContext {
     #[serde(default)]
     pub(crate) mfa_requirements: Option<MfaRequirements>,
     pub(crate) created_at: u64,
+    /// Whom it is for (fields the Python SDK does not seal, nor read).
+    #[serde(flatten)]
+    pub(crate) binding: MfaBinding,
 }
 
 impl fmt::Debug for MfaTokenContext {
@@ -354,6 +358,7 @@ impl fmt::Debug for MfaTokenContext {
         f.debug_struct("MfaTokenContext")
             .field("audience", &self.audience)
             .field("created_at", &self.created_at)
+            .field("binding", &self.binding)
             .finish_non_exhaustive()
     }
 }
@@ -393,7 +398,8 @@ impl ServerClient {
 
 impl Mfa<'_> {
     /// Opens a sealed token: the provider's raw `mfa_token`, the audience and scope it was
-    /// issued for (the Python SDK's `decrypt_mfa_token`).
+    /// issued for (the Python SDK's `decrypt_mfa_token`), refused when too old or issued
+    /// under another domain than the call's (so it is called under the call's domain).
     fn open(&self, token: &MfaToken) -> Result<MfaTokenContext, Error> {
         let sealer = CookieSealer::new(self.client.inner.config.secrets.clone());
         let context: MfaTokenContext = sealer
@@ -403,6 +409,9 @@ impl Mfa<'_> {
         if now.saturating_sub(context.created_at) > MFA_TOKEN_TTL.as_secs() {
             return Err(Error::MfaTokenExpired);
         }
+        context
+            .binding
+            .check_domain(self.client.provider().domain())?;
         Ok(context)
     }
 
@@ -412,32 +421,68 @@ impl Mfa<'_> {
         Ok(format!("{}/{path}", metadata.issuer.trim_end_matches('/')))
     }
 
+    /// One MFA API request with a Bearer token (the raw `mfa_token`, or for a deletion an
+    /// access token), `body` as JSON; its answer.
+    async fn with_bearer(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: &str,
+        body: Option<&Value>,
+    ) -> Result<TokenAnswer<Vec<u8>>, Error> {
+        let url = self.endpoint(path).await?;
+        let retry = if method == reqwest::Method::GET {
+            Retry::Idempotent
+        } else {
+            Retry::Unprocessed
+        };
+        let http = self.client.provider();
+        let response = http
+            .http()
+            .send(&url, retry, |c| {
+                let request = c.request(method.clone(), &url).bearer_auth(bearer);
+                match body {
+                    Some(body) => request.json(body),
+                    None => request,
+                }
+            })
+            .await?;
+        answer(response, &url).await
+    }
+
     /// The user's authenticators (`GET /mfa/authenticators`, `Authorization: Bearer
     /// <mfa_token>`).
     ///
+    /// ```no_run
+    /// # use auth0_server_core::client::{Error, MfaToken, ServerClient};
+    /// # use auth0_server_core::store::StoreContext;
+    /// # async fn demo(client: ServerClient, token: MfaToken, cx: StoreContext) -> Result<(), Error> {
+    /// for authenticator in client.mfa().list_authenticators(&token, &cx).await? {
+    ///     println!("{} {} active={}", authenticator.id, authenticator.authenticator_type, authenticator.active);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
-    /// [`Error::MfaTokenInvalid`], [`Error::MfaTokenExpired`]; the provider's refusal as
-    /// [`Error::MfaExpired`] or [`Error::Mfa`]; network and discovery failures;
-    /// [`Error::UnknownDomain`].
+    /// [`Error::MfaTokenInvalid`], [`Error::MfaTokenExpired`], [`Error::MfaTokenMismatch`]
+    /// (sealed under another domain); the provider's refusal as [`Error::MfaExpired`] or
+    /// [`Error::Mfa`] (also for an answer that is not the expected JSON); network and
+    /// discovery failures; [`Error::UnknownDomain`].
     #[tracing::instrument(name = "mfa.list_authenticators", skip_all)]
     pub async fn list_authenticators(
         &self,
         token: &MfaToken,
         cx: &StoreContext,
     ) -> Result<Vec<Authenticator>, Error> {
-        let context = self.open(token)?;
         let provider = self.client.request_provider(cx).await?;
         domains::within(provider, async {
-            let url = self.endpoint("mfa/authenticators").await?;
-            let http = self.client.provider();
-            let response = http
-                .http()
-                .send(&url, Retry::Idempotent, |c| {
-                    c.get(&url).bearer_auth(&context.mfa_token)
-                })
+            let context = self.open(token)?;
+            let get = reqwest::Method::GET;
+            let answer = self
+                .with_bearer(get, "mfa/authenticators", &context.mfa_token, None)
                 .await?;
-            read(response, &url, MfaOperation::ListAuthenticators).await
+            finish(answer, MfaOperation::ListAuthenticators)
         })
         .await
     }
@@ -445,7 +490,17 @@ impl Mfa<'_> {
     /// Enrolls an authenticator (`POST /mfa/associate` with a JSON body, `Authorization:
     /// Bearer <mfa_token>`). It is active once verified: with [`MfaVerification::Otp`] (a
     /// code of the app the user set up) or [`MfaVerification::Oob`] (the enrollment's
-    /// `oob_code` and the code received).
+    /// `oob_code` and the code received). Auth0 refuses it (`access_denied`) once the user
+    /// has an active authenticator.
+    ///
+    /// ```no_run
+    /// # use auth0_server_core::client::{Error, MfaEnrollment, MfaToken, ServerClient};
+    /// # use auth0_server_core::store::StoreContext;
+    /// # async fn demo(client: ServerClient, token: MfaToken, cx: StoreContext) -> Result<(), Error> {
+    /// let enrolled = client.mfa().enroll_authenticator(&token, MfaEnrollment::Otp, &cx).await?;
+    /// // Show enrolled.barcode_uri as a QR code, and enrolled.recovery_codes once.
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -458,19 +513,15 @@ impl Mfa<'_> {
         enrollment: MfaEnrollment,
         cx: &StoreContext,
     ) -> Result<Enrollment, Error> {
-        let context = self.open(token)?;
         let provider = self.client.request_provider(cx).await?;
         domains::within(provider, async {
-            let url = self.endpoint("mfa/associate").await?;
+            let context = self.open(token)?;
             let body = enrollment.body();
-            let http = self.client.provider();
-            let response = http
-                .http()
-                .send(&url, Retry::Unprocessed, |c| {
-                    c.post(&url).bearer_auth(&context.mfa_token).json(&body)
-                })
+            let post = reqwest::Method::POST;
+            let answer = self
+                .with_bearer(post, "mfa/associate", &context.mfa_token, Some(&body))
                 .await?;
-            read(response, &url, MfaOperation::Enroll).await
+            finish(answer, MfaOperation::Enroll)
         })
         .await
     }
@@ -478,6 +529,19 @@ impl Mfa<'_> {
     /// Starts a challenge (`POST /mfa/challenge`, a JSON body with `mfa_token`, `client_id`,
     /// `challenge_type`, `authenticator_id` and the client's authentication): for OOB, the
     /// provider sends the user a code and answers the `oob_code` to verify with.
+    ///
+    /// ```no_run
+    /// # use auth0_server_core::client::{Error, MfaChallengeType, MfaToken, ServerClient};
+    /// # use auth0_server_core::store::StoreContext;
+    /// # async fn demo(client: ServerClient, token: MfaToken, cx: StoreContext) -> Result<(), Error> {
+    /// let mfa = client.mfa();
+    /// let phone = &mfa.list_authenticators(&token, &cx).await?[0];
+    /// let challenge = mfa
+    ///     .challenge_authenticator(&token, MfaChallengeType::Oob, Some(&phone.id), &cx)
+    ///     .await?;
+    /// // Ask for the code sent; verify with challenge.oob_code and it.
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -491,30 +555,25 @@ impl Mfa<'_> {
         authenticator_id: Option<&str>,
         cx: &StoreContext,
     ) -> Result<Challenge, Error> {
-        let context = self.open(token)?;
-        let client_id = self.client.inner.config.client_id.clone();
-        let mut form = vec![
-            ("mfa_token".to_owned(), context.mfa_token.clone()),
-            ("client_id".to_owned(), client_id),
-            (
-                "challenge_type".to_owned(),
-                challenge_type.wire().to_owned(),
-            ),
-        ];
-        if let Some(id) = authenticator_id {
-            form.push(("authenticator_id".to_owned(), id.to_owned()));
-        }
         let provider = self.client.request_provider(cx).await?;
         domains::within(provider, async {
+            let context = self.open(token)?;
+            let client_id = self.client.inner.config.client_id.clone();
+            let mut form = vec![
+                ("mfa_token".to_owned(), context.mfa_token.clone()),
+                ("client_id".to_owned(), client_id),
+                (
+                    "challenge_type".to_owned(),
+                    challenge_type.wire().to_owned(),
+                ),
+            ];
+            if let Some(id) = authenticator_id {
+                form.push(("authenticator_id".to_owned(), id.to_owned()));
+            }
             let url = self.endpoint("mfa/challenge").await?;
             let response = self.post_json_as_client(&url, &form).await?;
-            let answer = Http::token_answer::<Challenge>(response, &url).await?;
-            match self.client.client_answer(answer)? {
-                TokenAnswer::Ok(challenge) => Ok(challenge),
-                TokenAnswer::Err { status, body } => {
-                    Err(refusal(MfaOperation::Challenge, status, body))
-                }
-            }
+            let answer = self.client.client_answer(answer(response, &url).await?)?;
+            finish(answer, MfaOperation::Challenge)
         })
         .await
     }
@@ -524,10 +583,25 @@ impl Mfa<'_> {
     /// `https://{domain}/mfa/` with the scope `remove:authenticators` (from
     /// [`get_access_token`](ServerClient::get_access_token) once the user passed MFA).
     ///
+    /// ```no_run
+    /// # use auth0_server_core::client::{AccessTokenOptions, Error, ServerClient};
+    /// # use auth0_server_core::store::StoreContext;
+    /// # async fn demo(client: ServerClient, cx: StoreContext) -> Result<(), Error> {
+    /// let options = AccessTokenOptions {
+    ///     audience: Some("https://example.us.auth0.com/mfa/".into()),
+    ///     scope: Some("remove:authenticators".into()),
+    ///     ..AccessTokenOptions::default()
+    /// };
+    /// let token = client.get_access_token(options, &cx).await?;
+    /// client.mfa().delete_authenticator(&token.token, "totp|dev_3b5e", &cx).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
-    /// [`Error::InvalidArgument`] for an empty id; the provider's refusal as [`Error::Mfa`]
-    /// with [`MfaOperation::DeleteAuthenticator`] (401: the token may not; 404: no such
+    /// [`Error::InvalidArgument`] for an id that is not one of Auth0's (letters, digits,
+    /// `|`, `_` and `-`: nothing is sent); the provider's refusal as [`Error::Mfa`] with
+    /// [`MfaOperation::DeleteAuthenticator`] (401: the token may not; 404: no such
     /// authenticator); network and discovery failures; [`Error::UnknownDomain`].
     #[tracing::instrument(name = "mfa.delete_authenticator", skip_all)]
     pub async fn delete_authenticator(
@@ -536,35 +610,42 @@ impl Mfa<'_> {
         authenticator_id: &str,
         cx: &StoreContext,
     ) -> Result<(), Error> {
-        if authenticator_id.trim().is_empty() {
-            return Err(Error::InvalidArgument(
-                "the authenticator id is empty: give an id from list_authenticators".to_owned(),
-            ));
-        }
+        check_authenticator_id(authenticator_id)?;
         let provider = self.client.request_provider(cx).await?;
         domains::within(provider, async {
-            // The id as one path segment, every reserved character escaped (`|`, in every
-            // Auth0 id, is `%7C`), as the JS SDK's `encodeURIComponent`.
-            let segment: String = url::form_urlencoded::byte_serialize(authenticator_id.as_bytes())
-                .collect::<String>()
-                .replace('+', "%20");
-            let url = format!("{}/{segment}", self.endpoint("mfa/authenticators").await?);
-            let http = self.client.provider();
-            let response = http
-                .http()
-                .send(&url, Retry::Unprocessed, |c| {
-                    c.delete(&url).bearer_auth(access_token)
-                })
-                .await?;
-            if response.status().is_success() {
-                return Ok(());
+            // `|`, in every Auth0 id, escaped as `%7C` (the JS SDK's `encodeURIComponent`).
+            let path = format!(
+                "mfa/authenticators/{}",
+                authenticator_id.replace('|', "%7C")
+            );
+            let delete = reqwest::Method::DELETE;
+            match self.with_bearer(delete, &path, access_token, None).await? {
+                TokenAnswer::Ok(_) => Ok(()),
+                TokenAnswer::Err { status, body } => {
+                    Err(refusal(MfaOperation::DeleteAuthenticator, status, body))
+                }
             }
-            let status = response.status().as_u16();
-            let body = error_body(response, &url).await?;
-            Err(refusal(MfaOperation::DeleteAuthenticator, status, body))
         })
         .await
     }
+}
+
+/// The longest authenticator id sent (Auth0's are about 30 characters).
+const MAX_AUTHENTICATOR_ID_LEN: usize = 128;
+
+/// Refuses an authenticator id outside Auth0's shape (`totp|dev_…`, `sms|dev_…`,
+/// `recovery-code|dev_…`): only ASCII letters, digits, `|`, `_` and `-`, so it is one path
+/// segment (never `.`, `..`, a `/` or an escape) of the deletion's URL.
+fn check_authenticator_id(id: &str) -> Result<(), Error> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || matches!(c, '|' | '_' | '-');
+    if id.is_empty() || id.len() > MAX_AUTHENTICATOR_ID_LEN || !id.chars().all(safe) {
+        return Err(Error::InvalidArgument(
+            "the authenticator id is not one of Auth0's (letters, digits, `|`, `_` and `-`, \
+             as `totp|dev_…`): give an id from list_authenticators"
+                .to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 impl Mfa<'_> {
@@ -601,23 +682,68 @@ impl Mfa<'_> {
     }
 }
 
-/// A successful MFA API answer as `T`, else its refusal for `operation`.
-async fn read<T: serde::de::DeserializeOwned>(
-    response: reqwest::Response,
-    url: &str,
+/// An MFA API answer: the body of a success, else the OAuth error body (a stub naming the
+/// status when it is not one).
+async fn answer(response: reqwest::Response, url: &str) -> Result<TokenAnswer<Vec<u8>>, Error> {
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| Error::network(url, e))?;
+    if status.is_success() {
+        return Ok(TokenAnswer::Ok(bytes.to_vec()));
+    }
+    let body = serde_json::from_slice::<OAuthErrorBody>(&bytes).unwrap_or(OAuthErrorBody {
+        error: format!("http_{}", status.as_u16()),
+        error_description: None,
+        mfa_token: None,
+        mfa_requirements: None,
+    });
+    Ok(TokenAnswer::Err {
+        status: status.as_u16(),
+        body,
+    })
+}
+
+/// A successful answer read as `T`, else the refusal, for `operation`.
+fn finish<T: serde::de::DeserializeOwned>(
+    answer: TokenAnswer<Vec<u8>>,
     operation: MfaOperation,
 ) -> Result<T, Error> {
-    match Http::token_answer::<T>(response, url).await? {
-        TokenAnswer::Ok(value) => Ok(value),
+    match answer {
+        TokenAnswer::Ok(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|e| unreadable(operation, &e))
+        }
         TokenAnswer::Err { status, body } => Err(refusal(operation, status, body)),
     }
 }
 
-/// An error answer's OAuth body (a stub naming the status when it is not one).
-async fn error_body(response: reqwest::Response, url: &str) -> Result<OAuthErrorBody, Error> {
-    match Http::token_answer::<Value>(response, url).await? {
-        TokenAnswer::Err { body, .. } => Ok(body),
-        TokenAnswer::Ok(_) => Err(Error::network(url, "an error status with a success body")),
+/// A success answer that is not the expected JSON, as [`Error::Mfa`] (`invalid_response`):
+/// only where and what kind of fault, never serde's text (it can quote a value of the
+/// answer: a recovery code sent where an array was expected).
+fn unreadable(operation: MfaOperation, e: &serde_json::Error) -> Error {
+    let kind = match e.classify() {
+        serde_json::error::Category::Io => "it could not be read",
+        serde_json::error::Category::Syntax => "it is not JSON",
+        serde_json::error::Category::Eof => "it ends early",
+        serde_json::error::Category::Data => "a member is missing or of the wrong type",
+    };
+    let at = if e.line() > 0 {
+        format!(" (line {}, column {})", e.line(), e.column())
+    } else {
+        String::new()
+    };
+    tracing::warn!(%operation, "the MFA API's answer is not the expected JSON");
+    invalid_response(
+        operation,
+        format!("the answer is not the expected JSON: {kind}{at}"),
+    )
+}
+
+/// [`Error::Mfa`] for a success answer the SDK cannot use.
+fn invalid_response(operation: MfaOperation, description: String) -> Error {
+    Error::Mfa {
+        operation,
+        error: "invalid_response".to_owned(),
+        description: Some(description),
+        status: 200,
     }
 }
 
@@ -641,19 +767,40 @@ pub(crate) fn refusal(operation: MfaOperation, status: u16, body: OAuthErrorBody
     }
 }
 
+/// The longest access-token lifetime taken from a verification's `expires_in` (Auth0's
+/// longest, 30 days): a larger one is read as this.
+pub const MAX_MFA_EXPIRES_IN: u64 = 30 * 24 * 60 * 60;
+
+/// A verification's tokens and the claims of its ID token (validated), if one came.
+struct Granted {
+    verified: MfaVerified,
+    claims: Option<Map<String, Value>>,
+}
+
 impl Mfa<'_> {
     /// Verifies the user's code (the `mfa-otp`, `mfa-oob` or `mfa-recovery-code` grant at
     /// the token endpoint, with `mfa_token` in the form and the client's authentication) and
     /// returns the tokens, without touching any session (the Python SDK's `verify` with
     /// `persist=False`). An ID token in the answer is validated.
     ///
+    /// ```no_run
+    /// # use auth0_server_core::client::{Error, MfaToken, MfaVerification, ServerClient};
+    /// # use auth0_server_core::store::StoreContext;
+    /// # async fn demo(client: ServerClient, token: MfaToken, cx: StoreContext, otp: String) -> Result<(), Error> {
+    /// let verified = client.mfa().verify(&token, MfaVerification::Otp(otp), &cx).await?;
+    /// let bearer = verified.tokens.access_token; // for verified.audience
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
-    /// [`Error::MfaTokenInvalid`], [`Error::MfaTokenExpired`]; [`Error::MfaCodeRejected`]
-    /// (a wrong, used or unknown code), [`Error::MfaExpired`], [`Error::MfaTooManyAttempts`],
-    /// [`Error::Mfa`]; [`Error::MfaRequired`] when another factor is required (its token
-    /// sealed again); [`Error::InvalidIdToken`]; [`Error::ClientAuthentication`]; network
-    /// and discovery failures; [`Error::UnknownDomain`].
+    /// [`Error::MfaTokenInvalid`], [`Error::MfaTokenExpired`], [`Error::MfaTokenMismatch`]
+    /// (sealed under another domain); [`Error::MfaCodeRejected`] (a wrong, used or unknown
+    /// code), [`Error::MfaExpired`], [`Error::MfaTooManyAttempts`], [`Error::Mfa`] (also for
+    /// an answer without an access token or not the expected JSON); [`Error::MfaRequired`]
+    /// when another factor is required (its token sealed again, bound as this one);
+    /// [`Error::InvalidIdToken`]; [`Error::ClientAuthentication`]; network and discovery
+    /// failures; [`Error::UnknownDomain`].
     #[tracing::instrument(name = "mfa.verify", skip_all)]
     pub async fn verify(
         &self,
@@ -663,8 +810,8 @@ impl Mfa<'_> {
     ) -> Result<MfaVerified, Error> {
         let provider = self.client.request_provider(cx).await?;
         domains::within(provider, async {
-            let (verified, _) = self.grant(token, &verification).await?;
-            Ok(verified)
+            let context = self.open(token)?;
+            Ok(self.grant(context, &verification).await?.verified)
         })
         .await
     }
@@ -675,12 +822,31 @@ impl Mfa<'_> {
     /// ID token must be for the session's user and organization). The Python SDK's
     /// `verify(persist=True)`.
     ///
+    /// The token must be this session's: one from its own
+    /// [`get_access_token`](ServerClient::get_access_token) is bound to the session's user
+    /// and to the session, and another's is refused before anything is sent. An unbound one
+    /// (sealed by the Python SDK, or by a login's code exchange) is sent, and its tokens are
+    /// saved only when they bring an ID token of the session's user.
+    ///
+    /// ```no_run
+    /// # use auth0_server_core::client::{Error, MfaToken, MfaVerification, ServerClient};
+    /// # use auth0_server_core::store::StoreContext;
+    /// # async fn demo(client: ServerClient, token: MfaToken, cx: StoreContext, otp: String) -> Result<(), Error> {
+    /// let verified = client.mfa().verify_and_save(&token, MfaVerification::Otp(otp), &cx).await?;
+    /// if let Some(code) = verified.recovery_code {
+    ///     // Show the new recovery code once.
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
-    /// Those of [`verify`](Self::verify); [`Error::MissingSession`] when `cx` has none (the
-    /// code is then spent: check for a session first); [`Error::RefreshSubjectMismatch`] or
-    /// [`Error::OrganizationMismatch`] for tokens of another user or organization (the
-    /// session is left as it was); store failures.
+    /// Those of [`verify`](Self::verify); [`Error::MissingSession`] when `cx` has none, and
+    /// [`Error::MfaTokenMismatch`] for a token of another user or session (in both cases
+    /// nothing is sent, so the code is not spent); [`Error::MfaTokenMismatch`] too for an
+    /// unbound token whose answer has no ID token, and [`Error::RefreshSubjectMismatch`] or
+    /// [`Error::OrganizationMismatch`] for an ID token of another user or organization (the
+    /// code is then spent, the session left as it was); store failures.
     #[tracing::instrument(name = "mfa.verify_and_save", skip_all)]
     pub async fn verify_and_save(
         &self,
@@ -704,9 +870,20 @@ impl Mfa<'_> {
     ) -> Result<MfaVerified, Error> {
         let client = self.client;
         let state = client.current_session(cx).await?;
-        let (verified, response) = self.grant(token, &verification).await?;
-        let user = client.refreshed_user(&state, &response).await?;
-        let set = token_set(&verified, &response);
+        let context = self.open(token)?;
+        let bound = context.binding.check_session(&state)?;
+        let scope = context.scope.clone();
+        let Granted { verified, claims } = self.grant(context, &verification).await?;
+        let user = match &claims {
+            Some(claims) => Some(session_user(&state, claims)?),
+            None if bound => None,
+            None => {
+                tracing::warn!("an unbound MFA token's answer has no ID token: not saved");
+                return Err(Error::MfaTokenMismatch);
+            }
+        };
+        let response = token_response(&verified.tokens);
+        let set = token_set(&verified, &response, &scope);
         client
             .save_refreshed(state, &set, &response, user.as_ref(), cx)
             .await?;
@@ -714,13 +891,12 @@ impl Mfa<'_> {
         Ok(verified)
     }
 
-    /// The grant, and its answer read both as the public response and as a login's.
+    /// The grant, its answer read once, its ID token validated once.
     async fn grant(
         &self,
-        token: &MfaToken,
+        context: MfaTokenContext,
         verification: &MfaVerification,
-    ) -> Result<(MfaVerified, TokenResponse), Error> {
-        let context = self.open(token)?;
+    ) -> Result<Granted, Error> {
         let client = self.client;
         let metadata = client.provider().metadata().await?;
         let mut form = verification.form();
@@ -728,40 +904,34 @@ impl Mfa<'_> {
         let answer = client
             .request_as_client::<Value>(&metadata.token_endpoint, &form, Retry::Unprocessed)
             .await?;
-        let mut body = match answer {
+        let body = match answer {
             TokenAnswer::Ok(body) => body,
             TokenAnswer::Err { body, .. } if body.error == "mfa_required" => {
-                return Err(client.mfa_required(
+                let raw = (
                     body.error_description,
                     body.mfa_token.as_ref(),
                     body.mfa_requirements.as_ref(),
-                    &context.audience,
-                    &context.scope,
-                ));
+                );
+                let (audience, scope) = (&context.audience, &context.scope);
+                return Err(client.mfa_required_bound(raw, audience, scope, context.binding));
             }
             TokenAnswer::Err { status, body } => {
                 return Err(refusal(MfaOperation::Verify, status, body));
             }
         };
-        let recovery_code = body
-            .as_object_mut()
-            .and_then(|o| o.shift_remove("recovery_code"))
+        let mut tokens = verified_tokens(body, client.now())?;
+        let recovery_code = tokens
+            .extra
+            .shift_remove("recovery_code")
             .and_then(|v| v.as_str().map(str::to_owned));
-        let response: TokenResponse =
-            serde_json::from_value(body.clone()).map_err(|e| Error::TokenEndpoint {
-                error: "invalid_response".to_owned(),
-                description: Some(format!("the token response is not the expected JSON: {e}")),
-                status: 200,
-            })?;
-        let tokens = TokenEndpointResponse::from_json(body, client.now())?;
-        let user = match &tokens.id_token {
+        let (user, claims) = match &tokens.id_token {
             Some(id_token) => {
                 let claims = client
                     .validate_id_token(id_token, &metadata.issuer, None)
                     .await?;
-                Some(user_claims(&claims)?)
+                (Some(user_claims(&claims)?), Some(claims))
             }
-            None => None,
+            None => (None, None),
         };
         let verified = MfaVerified {
             tokens,
@@ -769,17 +939,52 @@ impl Mfa<'_> {
             recovery_code,
             audience: context.audience,
         };
-        Ok((verified, response))
+        Ok(Granted { verified, claims })
+    }
+}
+
+/// A verification's answer as tokens: one with an access token, its lifetime at most
+/// [`MAX_MFA_EXPIRES_IN`].
+fn verified_tokens(body: Value, now: u64) -> Result<TokenEndpointResponse, Error> {
+    let operation = MfaOperation::Verify;
+    let mut tokens: TokenEndpointResponse =
+        serde_json::from_value(body).map_err(|e| unreadable(operation, &e))?;
+    if tokens.access_token.trim().is_empty() {
+        return Err(invalid_response(
+            operation,
+            "the answer has an empty access_token".to_owned(),
+        ));
+    }
+    tokens.expires_in = Some(
+        tokens
+            .expires_in
+            .unwrap_or(DEFAULT_EXPIRES_IN)
+            .min(MAX_MFA_EXPIRES_IN),
+    );
+    tokens.expires_at = now.saturating_add(tokens.expires_in.unwrap_or(DEFAULT_EXPIRES_IN));
+    Ok(tokens)
+}
+
+/// The tokens as a refresh's answer, to file them as one.
+fn token_response(tokens: &TokenEndpointResponse) -> TokenResponse {
+    TokenResponse {
+        access_token: tokens.access_token.clone(),
+        id_token: tokens.id_token.clone(),
+        refresh_token: tokens.refresh_token.clone(),
+        expires_in: tokens.expires_in,
+        scope: tokens.scope.clone(),
+        authorization_details: tokens.authorization_details.clone(),
     }
 }
 
 /// The token set a verification files: under the `mfa_token`'s audience, with the scope
-/// granted (else the one asked).
-fn token_set(verified: &MfaVerified, response: &TokenResponse) -> TokenSet {
+/// granted, else the one the `mfa_token` was issued for (as a refresh's is filed).
+fn token_set(verified: &MfaVerified, response: &TokenResponse, asked: &str) -> TokenSet {
+    let asked = (!asked.trim().is_empty()).then(|| asked.to_owned());
     TokenSet {
         audience: verified.audience.clone(),
         access_token: response.access_token.clone(),
-        scope: response.scope.clone(),
+        scope: response.scope.clone().or(asked),
         expires_at: verified.tokens.expires_at,
         extra: token_set_extra(response.authorization_details.as_ref()),
     }
@@ -815,6 +1020,54 @@ mod tests {
             serde_json::from_value(json!({"challenge_type": "oob", "oob_code": "OOBSECRET"}))
                 .unwrap();
         assert!(!format!("{challenge:?}").contains("OOBSECRET"));
+    }
+
+    #[test]
+    fn a_verification_without_scope_is_filed_under_the_mfa_tokens_scope() {
+        let body = json!({"access_token": "at", "expires_in": 60});
+        let tokens = verified_tokens(body, 1000).unwrap();
+        let response = token_response(&tokens);
+        let verified = MfaVerified {
+            tokens,
+            user: None,
+            recovery_code: None,
+            audience: "https://api.example.com".into(),
+        };
+        let set = token_set(&verified, &response, "read:messages");
+        assert_eq!(set.scope.as_deref(), Some("read:messages"));
+        assert_eq!(set.expires_at, 1060);
+        assert_eq!(token_set(&verified, &response, "").scope, None);
+    }
+
+    #[test]
+    fn the_mfa_token_errors_read_as_one_sentence() {
+        for err in [
+            Error::MfaTokenInvalid,
+            Error::MfaTokenExpired,
+            Error::MfaTokenMismatch,
+        ] {
+            let text = err.to_string();
+            assert!(!text.contains("  "), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn only_auth0_shaped_authenticator_ids_are_sent() {
+        for id in ["totp|dev_3b5e", "sms|dev_x-1", "recovery-code|dev_AB"] {
+            assert!(check_authenticator_id(id).is_ok(), "{id}");
+        }
+        for id in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a%2F",
+            "a b",
+            "a\\b",
+            &"x".repeat(200),
+        ] {
+            assert!(check_authenticator_id(id).is_err(), "{id}");
+        }
     }
 
     #[test]

@@ -74,9 +74,9 @@ pub use logout::{LogoutOptions, LogoutRedirect};
 pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
 pub use mfa::{MFA_TOKEN_IDENTIFIER, MfaRequirement, MfaRequirements, MfaToken};
 pub use mfa_api::{
-    Authenticator, Challenge, Enrollment, MFA_OOB_GRANT_TYPE, MFA_OTP_GRANT_TYPE,
-    MFA_RECOVERY_CODE_GRANT_TYPE, MFA_TOKEN_TTL, Mfa, MfaChallengeType, MfaEnrollment,
-    MfaOperation, MfaVerification, MfaVerified,
+    Authenticator, Challenge, Enrollment, MAX_MFA_EXPIRES_IN, MFA_OOB_GRANT_TYPE,
+    MFA_OTP_GRANT_TYPE, MFA_RECOVERY_CODE_GRANT_TYPE, MFA_TOKEN_TTL, Mfa, MfaChallengeType,
+    MfaEnrollment, MfaOperation, MfaVerification, MfaVerified,
 };
 pub use params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, scope_for_audience};
 pub use passwordless::{

@@ -346,7 +346,10 @@ impl ServerClient {
             return Ok(done.clone());
         }
         let claim = self.claim_refresh_token(refresh_token).await;
-        let response: TokenResponse = self.refresh(&claim.refresh_token, audience, scope).await?;
+        let response: TokenResponse = self
+            .refresh(&claim.refresh_token, audience, scope)
+            .await
+            .map_err(|e| self.bind_mfa_to_session(e, state))?;
         let done = Refreshed {
             expires_at: expires_at(self.now(), response.expires_in),
             response,
@@ -421,16 +424,7 @@ impl ServerClient {
         let claims = self
             .validate_id_token(id_token, &metadata.issuer, None)
             .await?;
-        let user = user_claims(&claims)?;
-        // OIDC Core §12.2: a refreshed ID token is for the same user as the login's.
-        // Otherwise nothing of this refresh is kept: not its access token either.
-        let session_sub = state.user.as_ref().map(|u| u.sub.as_str());
-        if session_sub != Some(user.sub.as_str()) {
-            tracing::warn!("refreshed ID token has another sub than the session; refused");
-            return Err(Error::RefreshSubjectMismatch);
-        }
-        same_organization(state, &claims)?;
-        Ok(Some(user))
+        session_user(state, &claims).map(Some)
     }
 
     /// Merges the refreshed tokens into the session and saves it (see
@@ -541,6 +535,24 @@ impl ServerClient {
             }),
         }
     }
+}
+
+/// The user of a refreshed ID token's (validated) claims, checked to be the session's user
+/// and organization.
+pub(super) fn session_user(
+    state: &StateData,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> Result<UserClaims, Error> {
+    let user = user_claims(claims)?;
+    // OIDC Core §12.2: a refreshed ID token is for the same user as the login's.
+    // Otherwise nothing of this refresh is kept: not its access token either.
+    let session_sub = state.user.as_ref().map(|u| u.sub.as_str());
+    if session_sub != Some(user.sub.as_str()) {
+        tracing::warn!("refreshed ID token has another sub than the session; refused");
+        return Err(Error::RefreshSubjectMismatch);
+    }
+    same_organization(state, claims)?;
+    Ok(user)
 }
 
 /// The access token of a token set, with the `authorization_details` it was granted.
