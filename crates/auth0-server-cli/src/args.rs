@@ -42,6 +42,9 @@ pub enum Command {
     },
     /// Run the local development tenant (an OpenID provider on loopback) until Ctrl-C.
     DevTenant(DevTenantArgs),
+    /// Check the configuration (environment and .env) against the tenant and the session
+    /// store; exit status 1 when something is wrong.
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 /// Arguments of `dev-tenant`.
