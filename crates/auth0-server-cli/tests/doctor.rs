@@ -440,3 +440,50 @@ fn text_report_names_each_problem_and_its_fix() {
     );
     assert!(text.contains("problems found."), "{text}");
 }
+
+/// An EC P-256 key pair: the private JWK (as `AUTH0_CLIENT_ASSERTION_SIGNING_KEY` takes it)
+/// and the public one (as the provider registers it).
+fn ec_key() -> (String, Value) {
+    use josekit::jwk::KeyPair as _;
+    let pair = josekit::jws::ES256.generate_key_pair().unwrap();
+    let public = Value::Object(pair.to_jwk_public_key().as_ref().clone());
+    (pair.to_jwk_private_key().to_string(), public)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn private_key_jwt_credentials_are_checked_too() {
+    let provider = provider();
+    let (private, public) = ec_key();
+    let app = Url::parse("http://localhost:5000/").unwrap();
+    let id = provider
+        .register_private_key_jwt(&app, "doctor-pkjwt", &public, "ES256")
+        .await;
+    let mut vars = BTreeMap::from([
+        ("AUTH0_DOMAIN", provider.issuer.clone()),
+        ("AUTH0_CLIENT_ID", id),
+        ("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", private),
+        ("AUTH0_SECRET", SECRET.to_owned()),
+        ("AUTH0_REDIRECT_URI", CALLBACK.to_owned()),
+    ]);
+    let d: Value = serde_json::from_str(&vars["AUTH0_CLIENT_ASSERTION_SIGNING_KEY"]).unwrap();
+    let run = doctor(vars.clone()).await;
+    run.assert_passes();
+    let private_part = d["d"].as_str().unwrap();
+    assert!(
+        !run.json.to_string().contains(private_part),
+        "the key is printed"
+    );
+    assert!(
+        run.finding("client_credentials")["what"]
+            .as_str()
+            .unwrap()
+            .contains("private_key_jwt"),
+        "{:#}",
+        run.json
+    );
+    let (other, _) = ec_key();
+    vars.insert("AUTH0_CLIENT_ASSERTION_SIGNING_KEY", other);
+    doctor(vars)
+        .await
+        .assert_problem("client_credentials", "invalid_client");
+}

@@ -37,6 +37,7 @@ pub(crate) async fn start(client: &ServerClient) -> Result<Started, String> {
 /// GETs the authorization URL without following it, and reads the answer: the login page
 /// (or a redirect to it) means the request is accepted; an error page, or a redirect to an
 /// error page or with `error`, that it is not.
+#[tracing::instrument(name = "doctor.authorize", skip_all)]
 pub(crate) async fn authorize(
     http: &reqwest::Client,
     client: &ServerClient,
@@ -143,6 +144,7 @@ fn mismatch(redirect: &str, answer: &str) -> Finding {
 
 /// Completes the started login with a made-up code: the token endpoint answers
 /// `invalid_grant` when it accepts the credentials, `invalid_client` when it does not.
+#[tracing::instrument(name = "doctor.token", skip_all)]
 pub(crate) async fn credentials(
     client: &ServerClient,
     started: Started,

@@ -64,6 +64,7 @@ fn unreachable(store: &str, variable: &str, url: &str, why: &str) -> Finding {
 }
 
 /// Redis answers `PING` with `PONG`.
+#[tracing::instrument(name = "doctor.redis_ping", skip_all)]
 async fn redis_ping(url: &str, timeout: Duration) -> Finding {
     auth0_server_core::tls::ensure_crypto_provider();
     let ping = async {
@@ -94,6 +95,7 @@ async fn redis_ping(url: &str, timeout: Duration) -> Finding {
 }
 
 /// PostgreSQL accepts a connection, and every migration is applied.
+#[tracing::instrument(name = "doctor.postgres", skip_all)]
 async fn postgres(url: &str, timeout: Duration) -> Finding {
     auth0_server_core::tls::ensure_crypto_provider();
     let pending = async {

@@ -60,6 +60,7 @@ pub(crate) struct Raw {
 }
 
 /// GETs the discovery document with `http` (the client's own does not show the headers).
+#[tracing::instrument(name = "doctor.discovery", skip_all)]
 pub(crate) async fn fetch_raw(
     http: &reqwest::Client,
     client: &ServerClient,
