@@ -20,7 +20,7 @@ pub const SECRET_ENV: &str = "AUTH0_SECRET";
 #[command(
     name = "auth0-server",
     version,
-    about = "Tools for debugging auth0-server sessions: make secrets, decode and encode cookies",
+    about = "Tools for auth0-server apps: make secrets, decode and encode cookies, check a configuration (doctor)",
     long_about = None
 )]
 pub struct Cli {

@@ -100,26 +100,30 @@ fn redirected(redirect: &str, to: &Url) -> Finding {
             "fix what the error names: AUTH0_AUDIENCE must be an API identifier of the tenant \
              (Auth0 Dashboard → APIs), AUTH0_SCOPE scopes it allows",
         ),
-        (error, _) => mismatch(
-            redirect,
-            &format!("{} {description}", error.unwrap_or_default()),
-        ),
+        (error, _) => {
+            let text = format!("{} {description}", error.unwrap_or_default());
+            let answer = format!("redirect to {}: {}", to.path(), text.trim());
+            refused(redirect, &answer, &text)
+        }
     }
 }
 
 /// An authorization request answered by a page that is not the login page.
 fn refused_page(redirect: &str, status: StatusCode, body: &str) -> Finding {
-    let excerpt: String = body
-        .chars()
-        .take(PAGE_EXCERPT_LEN)
-        .collect::<String>()
-        .to_lowercase();
-    if excerpt.contains("redirect") || excerpt.contains("callback") {
-        return mismatch(redirect, &format!("HTTP {status} error page"));
+    let excerpt: String = body.chars().take(PAGE_EXCERPT_LEN).collect();
+    refused(redirect, &format!("HTTP {status} error page"), &excerpt)
+}
+
+/// A refused authorization request: about the redirect URI when `text` (the error, or
+/// the page) speaks of the redirect or the callback.
+fn refused(redirect: &str, answer: &str, text: &str) -> Finding {
+    let lower = text.to_lowercase();
+    if lower.contains("redirect") || lower.contains("callback") {
+        return mismatch(redirect, answer);
     }
     Finding::problem(
         "authorization_request",
-        format!("the tenant refuses the authorization request (HTTP {status})"),
+        format!("the tenant refuses the authorization request ({answer})"),
         "every login stops on the tenant's error page",
         "open the authorization URL the app sends in a browser and read the tenant's error",
     )
@@ -213,5 +217,42 @@ fn judge(answer: Result<(), Error>, method: &str) -> Finding {
             "the tenant accepted a made-up code: it is not a real OpenID provider",
             "point AUTH0_DOMAIN at your tenant",
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CALLBACK: &str = "http://localhost:5000/callback";
+
+    fn answer(to: &str) -> Finding {
+        redirected(CALLBACK, &Url::parse(to).unwrap())
+    }
+
+    #[test]
+    fn auth0_shaped_answers_are_read() {
+        let login = answer("https://t.eu.auth0.com/u/login?state=abc");
+        assert_eq!(
+            (login.check, login.status),
+            ("redirect_uri", crate::doctor::Status::Ok)
+        );
+        let mismatch = answer(
+            "https://t.eu.auth0.com/error?error=invalid_request\
+             &error_description=Callback%20URL%20mismatch.",
+        );
+        assert_eq!(mismatch.check, "redirect_uri");
+        assert!(
+            mismatch.fails() && mismatch.fix.contains(CALLBACK),
+            "{mismatch:?}"
+        );
+        let client = answer("https://t.eu.auth0.com/error?error=unauthorized_client");
+        assert_eq!(client.check, "authorization_request");
+        assert!(client.fails());
+        let audience = answer(&format!(
+            "{CALLBACK}?error=access_denied&error_description=Service%20not%20found"
+        ));
+        assert_eq!(audience.check, "authorization_request");
+        assert!(audience.what.contains("Service not found"), "{audience:?}");
     }
 }
