@@ -487,3 +487,25 @@ async fn private_key_jwt_credentials_are_checked_too() {
         .await
         .assert_problem("client_credentials", "invalid_client");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_that_never_answers_is_given_up_on_after_the_timeout() {
+    // Connections are accepted and held, never answered.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let started = std::time::Instant::now();
+    let run = doctor(stub_vars(base)).await;
+    run.assert_problem("discovery", "cannot be had");
+    // `--timeout 5`, not the client's default request timeout (15 s).
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+}

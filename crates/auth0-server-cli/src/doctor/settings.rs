@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use auth0_server_core::client::{ServerClient, ServerClientBuilder, env};
+use auth0_server_core::client::{RetryPolicy, ServerClient, ServerClientBuilder, env};
 use auth0_server_core::{SecretError, Secrets};
 
 use super::report::Finding;
@@ -138,13 +138,18 @@ pub(crate) fn redirect_uri(findings: &mut Vec<Finding>) -> String {
 }
 
 /// The client as the quickstart builds it (`ServerClient::from_env()` with the redirect
-/// URI), with `timeout` on every request. A missing or short secret is replaced by a
-/// throwaway one so that the other checks still run (the `secret` check reports it).
+/// URI), with `timeout` on every request and no retry (so that each check takes at most
+/// `timeout`). A missing or short secret is replaced by a throwaway one so that the other
+/// checks still run (the `secret` check reports it).
 pub(crate) fn client(redirect_uri: &str, timeout: Duration) -> Result<ServerClient, Finding> {
     let mut builder: ServerClientBuilder = ServerClient::from_env()
         .redirect_uri(redirect_uri)
         .connect_timeout(timeout)
-        .request_timeout(timeout);
+        .request_timeout(timeout)
+        .retry(RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        });
     if Secrets::parse(&var(env::SECRET).unwrap_or_default()).is_err() {
         builder = builder.secret(auth0_server_core::generate_secret());
     }
