@@ -20,7 +20,7 @@ pub const SECRET_ENV: &str = "AUTH0_SECRET";
 #[command(
     name = "auth0-server",
     version,
-    about = "Tools for debugging auth0-server sessions: make secrets, decode and encode cookies",
+    about = "Tools for auth0-server apps: make secrets, decode and encode cookies, check a configuration (doctor)",
     long_about = None
 )]
 pub struct Cli {
@@ -42,6 +42,9 @@ pub enum Command {
     },
     /// Run the local development tenant (an OpenID provider on loopback) until Ctrl-C.
     DevTenant(DevTenantArgs),
+    /// Check the configuration (environment and .env) against the tenant and the session
+    /// store; exit status 1 when something is wrong.
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 /// Arguments of `dev-tenant`.

@@ -56,6 +56,17 @@ pub enum CliError {
     /// The value could not be sealed.
     #[error(transparent)]
     Seal(#[from] SealError),
+    /// `doctor` found problems; `output` is its report.
+    #[error("doctor found {problems} problem(s): see the report above")]
+    DoctorFoundProblems {
+        /// How many findings fail.
+        problems: usize,
+        /// The report, for standard output.
+        output: crate::Output,
+    },
+    /// The async runtime could not start.
+    #[error("the async runtime could not start: {0}")]
+    Runtime(#[source] io::Error),
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed: {0}")]
     Random(getrandom::Error),

@@ -5,6 +5,7 @@
 //! auth0-server session decode [--secret S] [--identifier ID] [TOKEN]
 //! auth0-server session encode [--secret S] [--identifier ID] [--format python|rotating]
 //!                             [--expires-in SECONDS | --expires-at UNIX_SECONDS] [JSON]
+//! auth0-server doctor [--json] [--timeout SECONDS]
 //! ```
 //!
 //! - `secret` prints 64 random bytes from the operating system as lowercase hex, ready for
@@ -14,6 +15,9 @@
 //!   newest, which secret opened it. Both layouts (Python and rotating) are recognised.
 //! - `session encode` seals JSON (the argument, or standard input) into a cookie value, in the
 //!   rotating layout unless told otherwise.
+//! - `doctor` checks the configuration the quickstart would run with (the environment and
+//!   `.env`) against the tenant and the session store, and says what is wrong, what a user
+//!   would see, and how to fix it (see [`doctor`]). Exit status 1 when something is wrong.
 //!
 //! The secret comes from `--secret` or else from `AUTH0_SECRET`; either may hold a
 //! comma-separated list, newest first. Prefer the environment variable: a command-line
@@ -47,6 +51,7 @@
 
 mod args;
 mod dev_tenant;
+pub mod doctor;
 mod error;
 mod session;
 mod time;
@@ -126,6 +131,7 @@ pub fn run(cli: Cli, context: Context<'_>) -> Result<Output, CliError> {
             SessionCommand::Encode(args) => session::encode(args, context),
         },
         Command::DevTenant(args) => dev_tenant::run(args),
+        Command::Doctor(args) => doctor::run(args),
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::{self, IsTerminal as _, Read, Write as _};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use auth0_server_cli::{Cli, Context, SECRET_ENV, run};
+use auth0_server_cli::{Cli, CliError, Context, SECRET_ENV, run};
 use auth0_server_core::clock::unix_seconds;
 use clap::Parser as _;
 
@@ -32,6 +32,10 @@ fn main() -> ExitCode {
             }
         },
         Err(error) => {
+            // `doctor`'s report goes to standard output even when it found problems.
+            if let CliError::DoctorFoundProblems { output, .. } = &error {
+                let _ = output.write_to(&mut io::stdout(), &mut io::stderr());
+            }
             let _ = writeln!(io::stderr(), "{}", error.to_line());
             ExitCode::FAILURE
         }

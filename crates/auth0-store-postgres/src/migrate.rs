@@ -114,6 +114,50 @@ impl PostgresBackend {
     }
 }
 
+impl PostgresBackend {
+    /// The versions of the embedded migrations not yet recorded in `{table}_migrations`
+    /// (all of them when that table is missing), oldest first. It only reads: a check
+    /// (`auth0-server doctor`) can ask without a user that may `CREATE`.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: auth0_store_postgres::sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+    /// let backend = auth0_store_postgres::PostgresBackend::new(pool);
+    /// assert!(backend.pending_migrations().await?.is_empty(), "run migrate() first");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when PostgreSQL is unreachable or refuses the query.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let err = |e| self.db.error(e);
+        let ledger = self.sql.names.migrations();
+        let exists: bool = sqlx::query("SELECT to_regclass($1) IS NOT NULL")
+            .bind(&ledger)
+            .fetch_one(&self.db.pool)
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(err)?;
+        let applied: HashSet<i64> = if exists {
+            sqlx::query_scalar(AssertSqlSafe(format!("SELECT version FROM {ledger}")))
+                .fetch_all(&self.db.pool)
+                .await
+                .map_err(err)?
+                .into_iter()
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        Ok(self
+            .sql
+            .migrations()
+            .into_iter()
+            .map(|(version, _, _)| version)
+            .filter(|version| !applied.contains(version))
+            .collect())
+    }
+}
+
 fn is_schema_race(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .and_then(|d| d.code())

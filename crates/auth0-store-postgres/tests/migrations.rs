@@ -213,3 +213,28 @@ async fn a_table_made_by_something_else_is_an_error_not_adopted() {
     .unwrap();
     assert_eq!(ledger, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_migrations_are_all_before_migrate_and_none_after_and_reading_creates_nothing() {
+    let Some(database) = support::database().await else {
+        return;
+    };
+    let schema = support::fresh_schema();
+    let pool = support::pool_on(database.url(), 1).await;
+    let backend = PostgresBackend::new(pool).with_schema(&schema).unwrap();
+    let pending = backend.pending_migrations().await.unwrap();
+    assert!(!pending.is_empty() && pending[0] == 1, "{pending:?}");
+    assert!(
+        pending.windows(2).all(|w| w[0] < w[1]),
+        "oldest first: {pending:?}"
+    );
+    assert!(
+        tables(backend.pool(), &schema).await.is_empty(),
+        "asking created a table"
+    );
+    backend.migrate().await.unwrap();
+    assert_eq!(
+        backend.pending_migrations().await.unwrap(),
+        Vec::<i64>::new()
+    );
+}

@@ -141,6 +141,18 @@ impl Config {
     pub fn client_id(&self) -> &str {
         &self.client_id
     }
+    /// The default API audience (`AUTH0_AUDIENCE`), if any.
+    pub fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
+    }
+    /// The scope asked for at login ([`DEFAULT_SCOPE`] unless set).
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+    /// The ID-token signing algorithms accepted (`RS256` unless set).
+    pub fn id_token_algorithms(&self) -> &[String] {
+        &self.id_token_algorithms
+    }
     /// How the client authenticates to the provider: `client_secret_basic`,
     /// `client_secret_post` or `private_key_jwt` (when a client assertion signing key is
     /// given).
