@@ -225,6 +225,12 @@ pub enum Error {
         /// The HTTP status.
         status: u16,
     },
+    /// None of the user's sessions has the handle given (it ended meanwhile, or it is not
+    /// theirs).
+    #[error(
+        "none of your sessions has that handle: it may have ended already; list the sessions again"
+    )]
+    SessionNotFound,
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -281,6 +287,7 @@ impl Error {
             Self::DomainMismatch { .. } => "domain_mismatch",
             Self::ConnectionToken { .. } => "access_token_for_connection_error",
             Self::CustomTokenExchange { .. } => "token_exchange_failed",
+            Self::SessionNotFound => "session_not_found",
             Self::Store(e) => e.code(),
         }
     }
