@@ -42,6 +42,12 @@ pub enum Command {
     },
     /// Run the local development tenant (an OpenID provider on loopback) until Ctrl-C.
     DevTenant(DevTenantArgs),
+    /// List or revoke a user's sessions in the app's Redis or PostgreSQL session store.
+    Sessions {
+        /// What to do with the user's sessions.
+        #[command(subcommand)]
+        command: crate::sessions::SessionsCommand,
+    },
 }
 
 /// Arguments of `dev-tenant`.
