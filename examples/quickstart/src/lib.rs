@@ -3,6 +3,7 @@
 //! the `AUTH0_*` variables (and `.env`); without `AUTH0_DOMAIN` it starts a local dev tenant.
 //! `AUTH0_SESSION_STORE` picks the store: `cookie` (default), `memory`, `redis` or `postgres`.
 
+mod features;
 mod pages;
 
 use std::sync::Arc;
@@ -10,8 +11,7 @@ use std::sync::Arc;
 use auth0_axum::Auth0;
 use auth0_dev_tenant::{DevOrganization, DevTenant, RunningDevTenant};
 use auth0_server::client::{ServerClient, ServerClientBuilder};
-use axum::Router;
-use axum::routing::get;
+use axum::{Router, routing::get};
 
 pub use auth0_server::stores::{StoreChoice, TransactionChoice};
 
@@ -122,6 +122,7 @@ pub async fn app(settings: &Settings) -> Result<Router, BoxError> {
         .route("/", get(pages::home))
         .route("/static/style.css", get(pages::stylesheet))
         .with_state(pages)
+        .merge(features::sessions::routes())
         .merge(auth0.routes())
         .layer(auth0.layer()))
 }
