@@ -92,7 +92,8 @@ impl HandleKey {
         ))
     }
 
-    /// HMAC-SHA-256 (HKDF-Extract) of the id under this key, cut to [`HANDLE_BYTES`].
+    /// HKDF-SHA-256 of the id with this key as the salt (a keyed PRF built on HMAC), cut
+    /// to [`HANDLE_BYTES`].
     pub(crate) fn handle(&self, id: &SessionId) -> SessionHandle {
         let full: [u8; 32] = crate::seal::derive_key(id.as_str().as_bytes(), Some(&self.0), b"");
         SessionHandle(B64.encode(&full[..HANDLE_BYTES]))
