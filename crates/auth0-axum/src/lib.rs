@@ -33,6 +33,13 @@
 //! `returnTo` goes only to a path of this app, or to an origin in the allow-list
 //! ([`Auth0Config::allow_return_origin`]): never an open redirect.
 //!
+//! One app may serve several sites, each through its own Auth0 custom domain (the client's
+//! `domain_resolver`, e.g. an `AllowListResolver`): then each site's `/login` comes back to
+//! the callback on that site (`ServerClient::redirect_uri_for`), and "this app's origin" for
+//! `returnTo`, logout and its cross-site check is the site's. Hosts the resolver does not
+//! know, and ambiguous ones (several `Host` headers, or a `Host` that disagrees with an
+//! absolute-form or HTTP/2 authority), get 421 on every route, `/logout` included.
+//!
 //! Logout ends the session here first, then sends the browser to the provider's logout
 //! (or straight to `returnTo`, with a warning in the log, when the provider cannot be
 //! reached). A link on this app, its site, or a typed URL logs out in one step; a request

@@ -35,24 +35,41 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(auth0: &Auth0) -> Router<
         .route(&c.backchannel_logout_path, post(backchannel_logout))
 }
 
-fn app_origin(auth: &Auth) -> String {
+/// This request's site's origin: that of the redirect URI its logins come back to (per site
+/// under a domain resolver that names sites, see `ServerClient::redirect_uri_for`; never
+/// taken from the `Host` header as it came). Computed once per request and passed on.
+///
+/// A host the domain resolver does not serve is the 421 page here, before anything else (a
+/// logout under it neither asks nor checks `returnTo` against another site's origin).
+async fn app_origin(auth: &Auth) -> Result<String, Response> {
     // A client without a redirect URI (CIBA only) has no origin: no absolute returnTo is
-    // accepted then.
-    auth.client()
-        .config()
-        .redirect_uri()
-        .map(|uri| uri.origin().ascii_serialization())
-        .unwrap_or_default()
+    // accepted then, and a logout always asks first.
+    match auth.client().redirect_uri_for(auth.context()).await {
+        Ok(uri) => Ok(uri
+            .map(|uri| uri.origin().ascii_serialization())
+            .unwrap_or_default()),
+        Err(error) => {
+            let config = auth.auth0.config();
+            Err(pages::error_page(
+                &error,
+                &config.login_path,
+                &config.callback_path,
+            ))
+        }
+    }
 }
 
-fn checked_return_to(auth: &Auth, target: Option<&str>) -> Option<String> {
-    let config = auth.auth0.config();
-    target.and_then(|t| safe_return_to(t, &app_origin(auth), &config.allowed_return_origins))
+fn checked_return_to(auth: &Auth, origin: &str, target: Option<&str>) -> Option<String> {
+    safe_return_to(target?, origin, &auth.auth0.config().allowed_return_origins)
 }
 
 async fn login(auth: Auth, Query(query): Query<BTreeMap<String, String>>) -> Response {
     let config = auth.auth0.config();
-    let return_to = checked_return_to(&auth, query.get("returnTo").map(String::as_str))
+    let origin = match app_origin(&auth).await {
+        Ok(origin) => origin,
+        Err(page) => return page,
+    };
+    let return_to = checked_return_to(&auth, &origin, query.get("returnTo").map(String::as_str))
         .unwrap_or_else(|| config.default_return_to.clone());
     let options = StartLoginOptions {
         app_state: Some(json!({ "returnTo": return_to })),
@@ -87,8 +104,11 @@ async fn callback(auth: Auth, uri: Uri) -> Response {
                 .as_ref()
                 .and_then(|s| s.get("returnTo"))
                 .and_then(Value::as_str);
-            let to = checked_return_to(&auth, target)
-                .unwrap_or_else(|| config.default_return_to.clone());
+            let to = match app_origin(&auth).await {
+                Ok(origin) => checked_return_to(&auth, &origin, target),
+                Err(page) => return page,
+            };
+            let to = to.unwrap_or_else(|| config.default_return_to.clone());
             Redirect::to(&to).into_response()
         }
         // A second tab's callback after the first tab logged in: its transaction went with
@@ -128,11 +148,15 @@ async fn logout_request(
     return_to: Option<&String>,
 ) -> Response {
     let config = auth.auth0.config();
-    let return_to = checked_return_to(auth, return_to.map(String::as_str));
-    match initiator(headers, &app_origin(auth)) {
+    let origin = match app_origin(auth).await {
+        Ok(origin) => origin,
+        Err(page) => return page,
+    };
+    let return_to = checked_return_to(auth, &origin, return_to.map(String::as_str));
+    match initiator(headers, &origin) {
         Initiator::Trusted(evidence) => {
             tracing::debug!(evidence, "logout");
-            end_session(auth, return_to).await
+            end_session(auth, &origin, return_to).await
         }
         Initiator::Untrusted(why) => {
             tracing::info!(
@@ -151,11 +175,11 @@ async fn logout_request(
 
 /// Ends the session, then sends the browser to the provider's logout, which brings it back to
 /// `return_to` (or the default); straight to that page when the provider cannot be reached.
-async fn end_session(auth: &Auth, return_to: Option<String>) -> Response {
+async fn end_session(auth: &Auth, origin: &str, return_to: Option<String>) -> Response {
     let config = auth.auth0.config();
     let local = return_to.unwrap_or_else(|| config.default_return_to.clone());
     let absolute = if local.starts_with('/') {
-        format!("{}{local}", app_origin(auth))
+        format!("{origin}{local}")
     } else {
         local.clone()
     };

@@ -5,13 +5,14 @@
 //! refresh for a registered API answered `mfa_required`, as Auth0 answers when its MFA policy
 //! applies).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::DevTenantBuilder;
 use crate::error::Error;
-use crate::memory::{User, random_token};
+use crate::memory::User;
 
-/// The factor the tenant's `mfa_required` answers ask to be challenged with.
+/// The factor type an `mfa_required` answer names for a user enrolled with an OTP
+/// authenticator (the first of those the answer asks to enroll, for a user with none).
 pub const MFA_CHALLENGE_TYPE: &str = "otp";
 
 /// An organization of the dev tenant: its id (`org_…`), its name, and who may log in to it.
@@ -94,6 +95,8 @@ pub(crate) struct Extras {
     pub(crate) organizations: Vec<DevOrganization>,
     pub(crate) authorization_details_types: Vec<String>,
     pub(crate) mfa_audiences: Vec<String>,
+    /// The `sub`s of users whose refreshes need MFA (`crate::endpoints::mfa`).
+    pub(crate) mfa_users: Vec<String>,
 }
 
 impl Extras {
@@ -156,17 +159,11 @@ impl Extras {
     pub(crate) fn requires_mfa(&self, audience: Option<&str>) -> bool {
         audience.is_some_and(|a| self.mfa_audiences.iter().any(|m| m == a))
     }
-}
 
-/// The body of an `mfa_required` answer, as Auth0's: a fresh `mfa_token` (the tenant has no
-/// MFA API: it only says MFA is needed) and what to be challenged with.
-pub(crate) fn mfa_required_body() -> Value {
-    json!({
-        "error": "mfa_required",
-        "error_description": "Multifactor authentication required",
-        "mfa_token": random_token(),
-        "mfa_requirements": {"challenge": [{"type": MFA_CHALLENGE_TYPE}]},
-    })
+    /// Whether the user's tokens need MFA the grant has not done.
+    pub(crate) fn requires_mfa_of(&self, user: &User) -> bool {
+        self.mfa_users.contains(&user.sub)
+    }
 }
 
 /// Organizations, RAR types and MFA step-up on the builder.
@@ -188,8 +185,9 @@ impl DevTenantBuilder {
     }
 
     /// Makes refreshes for this API answer `mfa_required` (403, with an `mfa_token` and
-    /// `mfa_requirements` asking for an [`MFA_CHALLENGE_TYPE`] challenge), as Auth0 does
-    /// when its MFA policy applies to a token the session has not done MFA for.
+    /// `mfa_requirements`: to `enroll` for a user with no authenticator, else to `challenge`
+    /// the user's), as Auth0 does when its MFA policy applies to a token the session has not
+    /// done MFA for. A grant issued by the MFA API's grants refreshes without it.
     pub fn require_mfa_for_audience(mut self, audience: impl Into<String>) -> Self {
         self.extras.mfa_audiences.push(audience.into());
         self

@@ -49,7 +49,9 @@
 //!   `sub`, `iat`, `exp`, `auth_time`, `sid`, the `nonce` (code exchange only) and the profile
 //!   claims of the scope. The access token is a JWT for the requested API (`audience`), else an
 //!   opaque string. A refresh token comes with `offline_access`; it rotates at each use, and a
-//!   used one sent again revokes the whole grant (reuse detection, as Auth0's rotation does).
+//!   used one sent again revokes the whole grant (reuse detection, as Auth0's rotation does),
+//!   unless rotation is off ([`DevTenantBuilder::refresh_token_rotation`], as Auth0 requires
+//!   for Token Vault).
 //! - **CIBA** (poll mode, as Auth0's): `POST /bc-authorize` with Auth0's `login_hint`
 //!   (`{"format":"iss_sub","iss":…,"sub":…}`; the user must be known here: logged in once,
 //!   or named by [`DevTenant::user_id`]), then the `urn:openid:params:grant-type:ciba` grant,
@@ -57,6 +59,15 @@
 //!   `requested_expiry` (at most [`BACKCHANNEL_REQUEST_LIFETIME`]). The user's device is the
 //!   app's code: [`DevTenant::backchannel_requests`] and
 //!   [`DevTenant::answer_backchannel_request`].
+//! - **Account linking** at `/authorize` (`link_account` / `unlink_account`, `audience=my-account`,
+//!   an `id_token_hint` of this tenant and `requested_connection`, for the browser's provider
+//!   session as the hint's user): the requested connection's account is made up and linked
+//!   at once, and shows in an `identities` claim of the user's ID tokens and `/userinfo`.
+//! - **Passwordless**: `POST /passwordless/start` (JSON, the client authenticated; e-mail or
+//!   SMS code, or an e-mail magic link) and the passwordless OTP grant; a code lives
+//!   [`PASSWORDLESS_CODE_LIFETIME`], is used once and ends after [`MAX_OTP_ATTEMPTS`] wrong
+//!   tries. Nothing is mailed: [`DevTenant::passwordless_code`] and
+//!   [`DevTenant::passwordless_link`] read what was "sent".
 //! - **`/userinfo`** for a Bearer access token.
 //! - **Logout**: Auth0's `/v2/logout?client_id&returnTo` and `/oidc/logout` (the
 //!   `end_session_endpoint`, with `id_token_hint`, `post_logout_redirect_uri`, `client_id`,
@@ -69,15 +80,23 @@
 //!   [`DevTenantBuilder::authorization_details_type`] (`authorization_details` of that type
 //!   granted as asked and answered by the token endpoint), and
 //!   [`DevTenantBuilder::require_mfa_for_audience`] (refreshes for that API answered
-//!   `mfa_required` with an `mfa_token` and `mfa_requirements`).
+//!   `mfa_required` with an `mfa_token` and `mfa_requirements`), or
+//!   [`DevTenantBuilder::require_mfa_for_user`] (all of that user's refreshes).
+//! - **The MFA API** (Auth0's): `GET /mfa/authenticators`, `POST /mfa/associate` (OTP, SMS,
+//!   voice, e-mail; the first enrollment also gives a recovery code), `POST /mfa/challenge`,
+//!   `DELETE /mfa/authenticators/{id}`, and the `mfa-otp`, `mfa-oob` and `mfa-recovery-code`
+//!   grants. Codes are dev codes: an OTP is [`dev_otp`] (not RFC 6238;
+//!   [`DevTenant::mfa_otp`]), and messages are not sent: [`DevTenant::mfa_binding_code`]
+//!   reads the binding code "sent" to a phone number or address.
 //!
 //! # Limits
 //!
-//! One application (client); no passwords, consent screens, MFA API (it can only say MFA is
-//! required), organization invitations or pushed authorization requests; state is lost when the process stops, and a new signing key is
+//! One application (client); no passwords, consent screens, MFA at login (only refreshes ask
+//! for it), push (Guardian) or WebAuthn factors, organization invitations or pushed authorization requests; state is lost when the process stops, and a new signing key is
 //! made at each start (sessions of the app survive, but their ID tokens no longer verify as
 //! `id_token_hint`). A used refresh token is never accepted again, even a second later (Auth0
-//! can allow a reuse interval).
+//! can allow a reuse interval). There are no other connections: a linked account is made
+//! up, with no second login, and no e-mail or SMS is sent (the app reads the code or link).
 //!
 //! [auth0-server]: https://docs.rs/auth0-server
 // Library code never unwraps; tests may (clippy.toml allows it there).
@@ -89,6 +108,7 @@ mod endpoints;
 mod error;
 mod extras;
 mod keys;
+mod linked;
 mod memory;
 mod mint;
 mod pages;
@@ -104,10 +124,15 @@ pub use config::{
     LOGOUT_TOKEN_LIFETIME, MAX_LIFETIME,
 };
 pub use endpoints::ciba::PendingBackchannelRequest;
+pub use endpoints::mfa::{
+    MAX_MFA_ATTEMPTS, MFA_TOKEN_LIFETIME, OOB_CODE_LIFETIME, OTP_STEP, dev_otp,
+};
+pub use endpoints::passwordless::{MAX_OTP_ATTEMPTS, PASSWORDLESS_CODE_LIFETIME};
 pub use endpoints::{LOGIN_FORM_PATH, MAX_CLIENT_ASSERTION_LIFETIME};
 pub use error::Error;
 pub use extras::{DevOrganization, MFA_CHALLENGE_TYPE};
 pub use keys::{KEY_BITS, SIGNING_ALGORITHM};
+pub use linked::PRIMARY_CONNECTION;
 pub use memory::USED_CODE_MEMORY;
 pub use pages::BANNER;
 pub use server::{DevTenant, RunningDevTenant, SHUTDOWN_GRACE};

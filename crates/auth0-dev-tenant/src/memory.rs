@@ -211,8 +211,13 @@ pub(crate) struct Memory {
     /// Users the tenant was told of by e-mail ([`DevTenant::user_id`](crate::DevTenant::user_id)),
     /// by `sub`, so that a CIBA `login_hint` can name them.
     pub(crate) users: HashMap<String, User>,
+    /// Passwordless codes waiting for their user, by (connection, e-mail or phone number).
+    pub(crate) passwordless:
+        HashMap<(String, String), crate::endpoints::passwordless::PendingPasswordless>,
     /// Token Vault and custom token exchange (`crate::vault`).
     pub(crate) vault: crate::vault::VaultMemory,
+    /// The MFA API's tokens, authenticators, challenges and codes.
+    pub(crate) mfa: crate::endpoints::mfa::MfaMemory,
 }
 
 impl Memory {
@@ -228,7 +233,9 @@ impl Memory {
         self.used_assertions
             .retain(|_, expires_at| *expires_at > now);
         self.backchannel.retain(|_, r| r.forget_at > now);
+        self.passwordless.retain(|_, p| p.expires_at > now);
         self.vault.sweep(now);
+        self.mfa.sweep(now, &self.grants);
     }
 
     /// The user a `sub` names: one told of by e-mail, or one with a session or grant here.

@@ -30,6 +30,14 @@ pub(crate) fn profile_claims(tenant: &Tenant, user: &User, scope: &[String]) -> 
         claims.insert("email".into(), json!(user.email));
         claims.insert("email_verified".into(), json!(true));
     }
+    let linked = tenant.linked().get(&user.sub).cloned().unwrap_or_default();
+    if !linked.is_empty() || has_scope(scope, "link_account") || has_scope(scope, "unlink_account")
+    {
+        claims.insert(
+            "identities".into(),
+            crate::linked::identities_claim(&user.sub, &linked),
+        );
+    }
     claims
 }
 

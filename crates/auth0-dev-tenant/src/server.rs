@@ -28,6 +28,8 @@ pub(crate) struct Tenant {
     pub(crate) issuer: String,
     pub(crate) key: SigningKey,
     memory: Mutex<Memory>,
+    /// Accounts linked to users (`crate::linked`); locked after `memory`, never before.
+    linked: Mutex<crate::linked::LinkedAccounts>,
     /// Sends back-channel logout requests.
     pub(crate) http: reqwest::Client,
     /// The provider session cookie's name; it names the port, because browsers share
@@ -46,6 +48,11 @@ impl Tenant {
         let mut memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
         memory.sweep(self.now());
         memory
+    }
+
+    /// The linked accounts. Never held across an `.await`, nor while taking `memory`.
+    pub(crate) fn linked(&self) -> MutexGuard<'_, crate::linked::LinkedAccounts> {
+        self.linked.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// An endpoint's absolute URL.
@@ -131,6 +138,7 @@ impl DevTenant {
                 issuer: issuer.to_string(),
                 key,
                 memory: Mutex::new(Memory::default()),
+                linked: Mutex::default(),
                 http,
                 cookie_name: format!("dev_tenant_session_{port}"),
             }),
@@ -216,6 +224,45 @@ impl DevTenant {
     /// pending request.
     pub fn answer_backchannel_request(&self, id: &str, approve: bool) -> bool {
         crate::endpoints::ciba::answer(&self.inner, id, approve)
+    }
+
+    /// The current one-time password of the MFA OTP authenticator enrolled with `secret` (the
+    /// `secret` of its enrollment answer): [`dev_otp`](crate::dev_otp) at the tenant's clock,
+    /// a dev code, not RFC 6238.
+    ///
+    /// ```
+    /// # use auth0_dev_tenant::{DevTenant, DevTenantConfig};
+    /// let tenant = DevTenant::new(DevTenantConfig::default(), "http://127.0.0.1:5000/")?;
+    /// assert_eq!(tenant.mfa_otp("JBSWY3DPEHPK3PXP").len(), 6);
+    /// # Ok::<(), auth0_dev_tenant::Error>(())
+    /// ```
+    pub fn mfa_otp(&self, secret: &str) -> String {
+        crate::endpoints::mfa::current_otp(&self.inner, secret)
+    }
+
+    /// The binding code last "sent" by SMS, voice or e-mail to this phone number or address
+    /// (an MFA OOB enrollment or challenge), as the user would read it; `None` if none was.
+    pub fn mfa_binding_code(&self, to: &str) -> Option<String> {
+        crate::endpoints::mfa::binding_code_sent(&self.inner, to)
+    }
+
+    /// The passwordless code last "sent" to `recipient` (an e-mail address or an E.164
+    /// phone number) and not yet used or expired: the dev tenant sends no mail or SMS.
+    ///
+    /// ```
+    /// # use auth0_dev_tenant::{DevTenant, DevTenantConfig};
+    /// let tenant = DevTenant::new(DevTenantConfig::default(), "http://127.0.0.1:5000/")?;
+    /// assert_eq!(tenant.passwordless_code("ada@example.com"), None);
+    /// # Ok::<(), auth0_dev_tenant::Error>(())
+    /// ```
+    pub fn passwordless_code(&self, recipient: &str) -> Option<String> {
+        crate::endpoints::passwordless::code_for(&self.inner, recipient)
+    }
+
+    /// The magic link last "e-mailed" to `email` and not yet used or expired (the browser
+    /// follows it to the app's callback).
+    pub fn passwordless_link(&self, email: &str) -> Option<String> {
+        crate::endpoints::passwordless::link_for(&self.inner, email)
     }
 
     /// The tenant's endpoints, to serve at its issuer.

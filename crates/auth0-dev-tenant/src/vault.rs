@@ -44,6 +44,9 @@ pub(crate) struct Vault {
     pub(crate) connections: Vec<String>,
     /// `subject_token_type`s with a Custom Token Exchange Profile.
     pub(crate) custom_token_types: Vec<String>,
+    /// Refresh tokens are not rotated (Auth0's setting for Token Vault): see
+    /// [`DevTenantBuilder::refresh_token_rotation`].
+    pub(crate) rotation_off: bool,
 }
 
 impl Vault {
@@ -81,6 +84,11 @@ impl Vault {
     /// Whether the tenant serves the connection.
     pub(crate) fn has_connection(&self, name: &str) -> bool {
         name == DEV_CONNECTION || self.connections.iter().any(|c| c == name)
+    }
+
+    /// Whether refresh tokens rotate (see [`DevTenantBuilder::refresh_token_rotation`]).
+    pub(crate) fn rotates(&self) -> bool {
+        !self.rotation_off
     }
 
     /// Whether a profile has this `subject_token_type`.
@@ -121,6 +129,18 @@ impl VaultMemory {
 }
 
 impl DevTenantBuilder {
+    /// Whether refresh tokens rotate (on by default): each refresh answers a new refresh
+    /// token, and the one sent is used up (sent again, it revokes the whole grant: reuse
+    /// detection). Off, as Auth0 requires for Token Vault (its federated-connection grant
+    /// needs a refresh token that stays valid), the refresh grant answers no refresh token and
+    /// the login's one keeps working until the grant ends. With rotation on, the dev tenant
+    /// still serves Token Vault (unlike Auth0), so that what a client does when an exchange
+    /// races a refresh can be tested.
+    pub fn refresh_token_rotation(mut self, enabled: bool) -> Self {
+        self.vault.rotation_off = !enabled;
+        self
+    }
+
     /// Serves a made-up federated connection (as `google-oauth2` would be) besides
     /// [`DEV_CONNECTION`]: every user who logged in has an account at it, whose access token
     /// the federated-connection grant gives for their refresh token.
@@ -212,6 +232,7 @@ mod tests {
         let good = Vault {
             custom_token_types: vec!["urn:acme:legacy-token".to_owned()],
             connections: vec!["google-oauth2".to_owned()],
+            ..Vault::default()
         };
         assert!(good.checked().is_ok());
     }

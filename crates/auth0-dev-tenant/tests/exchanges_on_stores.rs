@@ -2,7 +2,8 @@
 //! (those are in `token_vault.rs`, `custom_token_exchange.rs`, and the cookie store in core's
 //! `token_exchanges.rs`): sessions in Redis and PostgreSQL — a login by custom token
 //! exchange, a connection token saved into the session with compare-and-set, served from it
-//! by the next request, concurrent calls sharing one exchange — and an application that
+//! by the next request, 32 concurrent calls sharing one exchange and none failing for the
+//! compare-and-set of their saves (memory too) — and an application that
 //! authenticates with `private_key_jwt`. Each store's server comes from
 //! `auth0_test_support::services` (a loud skip without one, a failure under CI).
 
@@ -17,6 +18,8 @@ use support::*;
 
 const LEGACY: &str = "urn:acme:legacy-token";
 const GOOGLE: &str = "google-oauth2";
+/// How many requests ask for the connection's token at once.
+const CONCURRENT_CALLS: usize = 32;
 
 /// The flows against a client whose sessions `backend` keeps.
 async fn both_flows(
@@ -43,19 +46,21 @@ async fn both_flows(
         .unwrap();
     assert_eq!(login.user.sub, setup.tenant.tenant().user_id(EMAIL));
     let cookies = cx.cookies();
-    let calls = (0..4).map(|_| {
+    let calls = (0..CONCURRENT_CALLS).map(|_| {
         let client = setup.client.clone();
         let cx = StoreContext::from_cookies(cookies.clone());
         tokio::spawn(async move {
             client
                 .get_access_token_for_connection(ConnectionTokenOptions::new(GOOGLE), &cx)
                 .await
-                .unwrap()
         })
     });
     let mut tokens = Vec::new();
     for call in calls.collect::<Vec<_>>() {
-        tokens.push(call.await.unwrap());
+        match call.await.unwrap() {
+            Ok(token) => tokens.push(token),
+            Err(e) => panic!("a concurrent call failed: {e:?}"),
+        }
     }
     assert!(tokens.iter().all(|t| t == &tokens[0]), "one exchange");
     let next = StoreContext::from_cookies(cookies);
@@ -66,6 +71,11 @@ async fn both_flows(
         tokens[0].token
     );
     assert_eq!(session.user.map(|u| u.sub), Some(login.user.sub));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_exchanges_keep_their_tokens_in_a_memory_session() {
+    both_flows(|c| c.session_backend(auth0_store_memory::MemoryBackend::new())).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

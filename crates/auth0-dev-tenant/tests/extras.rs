@@ -243,9 +243,11 @@ async fn a_refresh_for_an_api_that_needs_mfa_gives_the_sealed_mfa_token_and_requ
     else {
         panic!("{err:?}");
     };
+    // A user with no authenticator is asked to enroll one (tests/mfa.rs: a challenge once
+    // enrolled).
     let requirements = mfa_requirements.as_ref().expect("the requirements");
     assert_eq!(
-        requirements.challenge.as_ref().unwrap()[0].kind,
+        requirements.enroll.as_ref().unwrap()[0].kind,
         MFA_CHALLENGE_TYPE
     );
     let sealed = mfa_token.as_ref().expect("the sealed mfa_token").expose();
@@ -255,7 +257,7 @@ async fn a_refresh_for_an_api_that_needs_mfa_gives_the_sealed_mfa_token_and_requ
     assert!(raw.len() >= 43, "the tenant's token inside: {context}");
     assert_eq!(context["audience"], MFA_API);
     assert_eq!(context["scope"], "read:messages");
-    assert_eq!(context["mfa_requirements"]["challenge"][0]["type"], "otp");
+    assert_eq!(context["mfa_requirements"]["enroll"][0]["type"], "otp");
     assert!(context["created_at"].as_u64().unwrap() > 0);
     for shown in [format!("{err:?}"), err.to_string()] {
         assert!(!shown.contains(raw) && !shown.contains(sealed), "{shown}");

@@ -50,6 +50,10 @@ async fn discovery_names_every_endpoint_under_the_issuer() {
             "urn:openid:params:grant-type:ciba",
             "urn:auth0:params:oauth:grant-type:token-exchange:federated-connection-access-token",
             "urn:ietf:params:oauth:grant-type:token-exchange",
+            "http://auth0.com/oauth/grant-type/mfa-otp",
+            "http://auth0.com/oauth/grant-type/mfa-oob",
+            "http://auth0.com/oauth/grant-type/mfa-recovery-code",
+            "http://auth0.com/oauth/grant-type/passwordless/otp",
         ])
     );
     let metadata = setup.client.provider_metadata().await.unwrap();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use auth0_test_support::dev_tenant as support;
 
-use auth0_server_core::client::{ConnectionTokenOptions, Error};
+use auth0_server_core::client::{AccessTokenOptions, ConnectionTokenOptions, Error};
 use auth0_server_core::clock::ManualClock;
 use auth0_server_core::store::StoreContext;
 use support::*;
@@ -38,6 +38,24 @@ async fn logged_in(clock: Option<ManualClock>) -> (Setup, StoreContext) {
 
 fn google() -> ConnectionTokenOptions {
     ConnectionTokenOptions::new(GOOGLE)
+}
+
+/// The refresh token of the session in `cx`.
+async fn refresh_token_of(setup: &Setup, cx: &StoreContext) -> String {
+    let next = StoreContext::from_cookies(cx.cookies());
+    let session = setup.client.get_session(&next).await.unwrap().unwrap();
+    session.refresh_token.unwrap()
+}
+
+/// The tenant's answer to a refresh with `refresh_token`, sent as the app (not the SDK).
+async fn raw_refresh(setup: &Setup, refresh_token: &str) -> (u16, serde_json::Value) {
+    let creds = (setup.tenant.client_id(), setup.tenant.client_secret());
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+    (status.as_u16(), body)
 }
 
 #[tokio::test]
@@ -94,14 +112,7 @@ async fn the_tenants_own_connection_and_the_users_login_hint_work() {
 #[tokio::test]
 async fn an_unknown_connection_is_refused_as_auth0_refuses_it() {
     let (setup, cx) = logged_in(None).await;
-    let refresh_token = setup
-        .client
-        .get_session(&cx)
-        .await
-        .unwrap()
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let refresh_token = refresh_token_of(&setup, &cx).await;
     let error = setup
         .client
         .get_access_token_for_connection(ConnectionTokenOptions::new("github"), &cx)
@@ -176,21 +187,9 @@ async fn an_expired_connection_token_is_exchanged_again() {
 #[tokio::test]
 async fn a_rotated_refresh_token_replayed_is_refused_and_ends_the_grant() {
     let (setup, cx) = logged_in(None).await;
-    let old = setup
-        .client
-        .get_session(&cx)
-        .await
-        .unwrap()
-        .unwrap()
-        .refresh_token
-        .unwrap();
+    let old = refresh_token_of(&setup, &cx).await;
     // Another party refreshes with the session's refresh token: it is used up.
-    let creds = (setup.tenant.client_id(), setup.tenant.client_secret());
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", old.as_str()),
-    ];
-    let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+    let (status, body) = raw_refresh(&setup, &old).await;
     assert_eq!(status, 200, "{body}");
     let rotated = body["refresh_token"].as_str().unwrap().to_owned();
     let error = setup
@@ -202,13 +201,9 @@ async fn a_rotated_refresh_token_replayed_is_refused_and_ends_the_grant() {
         matches!(&error, Error::ConnectionToken { error, status: 400, .. } if error == "invalid_grant"),
         "{error:?}"
     );
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", rotated.as_str()),
-    ];
-    let (status, body, _) = token_request(&setup.tenant, &form, Some(creds)).await;
+    let (status, body) = raw_refresh(&setup, &rotated).await;
     assert_eq!(
-        (status.as_u16(), body["error"].as_str()),
+        (status, body["error"].as_str()),
         (400, Some("invalid_grant")),
         "the replay revoked the whole grant"
     );
@@ -299,4 +294,144 @@ async fn a_refresh_token_kept_outside_a_session_is_exchanged_too() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::InvalidArgument(_)), "{error:?}");
+}
+
+/// Two requests of one browser whose session is in its cookie: one refreshes the access
+/// token (the tenant rotates the refresh token), the other, which read the cookie before,
+/// asks for a connection token. The exchange must not send the refresh token the refresh
+/// spent: the tenant would take it for a stolen one and end the grant (the user logged out).
+#[tokio::test]
+async fn an_exchange_racing_a_refresh_that_rotated_the_refresh_token_keeps_the_user_logged_in() {
+    let setup = Setup::start_with(
+        |t| t.federated_connection(GOOGLE),
+        |c| {
+            c.audience(API).state_store_with(|settings| {
+                Arc::new(auth0_store_cookie::CookieStateStore::from_settings(
+                    settings,
+                ))
+            })
+        },
+    )
+    .await;
+    let browser = Browser::new(&setup.tenant);
+    let (_, cx, _) = setup.login(&browser).await;
+    let before = cx.cookies();
+    let refreshing = StoreContext::from_cookies(before.clone());
+    let force = AccessTokenOptions {
+        force_refresh: true,
+        ..AccessTokenOptions::default()
+    };
+    setup
+        .client
+        .get_access_token(force.clone(), &refreshing)
+        .await
+        .unwrap();
+    let stale = StoreContext::from_cookies(before);
+    let token = setup
+        .client
+        .get_access_token_for_connection(google(), &stale)
+        .await
+        .unwrap();
+    assert!(
+        setup
+            .tenant
+            .tenant()
+            .connection_token_owner(&token.token)
+            .is_some()
+    );
+    let rotated = refresh_token_of(&setup, &refreshing).await;
+    assert_eq!(
+        refresh_token_of(&setup, &stale).await,
+        rotated,
+        "the stale request's session got the refresh token it exchanged"
+    );
+    let (status, body) = raw_refresh(&setup, &rotated).await;
+    assert_eq!(status, 200, "the grant still works: {body}");
+}
+
+/// Auth0 requires refresh-token rotation off for Token Vault: with it off, the tenant's
+/// refresh grant answers no new refresh token and the one refresh token keeps working for
+/// refreshes and exchanges alike.
+#[tokio::test]
+async fn without_rotation_one_refresh_token_serves_refreshes_and_exchanges() {
+    let setup = Setup::start_with(
+        |t| t.federated_connection(GOOGLE).refresh_token_rotation(false),
+        |c| c.audience(API),
+    )
+    .await;
+    let browser = Browser::new(&setup.tenant);
+    let (_, cx, _) = setup.login(&browser).await;
+    let refresh_token = refresh_token_of(&setup, &cx).await;
+    for _ in 0..2 {
+        let (status, body) = raw_refresh(&setup, &refresh_token).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("refresh_token").is_none(), "not rotated: {body}");
+    }
+    let token = setup
+        .client
+        .get_access_token_for_connection(google(), &cx)
+        .await
+        .unwrap();
+    assert!(
+        setup
+            .tenant
+            .tenant()
+            .connection_token_owner(&token.token)
+            .is_some()
+    );
+    let (status, body) = raw_refresh(&setup, &refresh_token).await;
+    assert_eq!(status, 200, "still good after the exchange: {body}");
+}
+
+/// A token got for an account named by a login hint is that account's: a call without a hint
+/// (the user's default account) exchanges for its own, and both stay in the session.
+#[tokio::test]
+async fn a_call_without_a_login_hint_never_gets_the_token_of_a_hinted_account() {
+    let (setup, cx) = logged_in(None).await;
+    let hinted = setup
+        .client
+        .get_access_token_for_connection(google().login_hint(EMAIL), &cx)
+        .await
+        .unwrap();
+    let next = StoreContext::from_cookies(cx.cookies());
+    let plain = setup
+        .client
+        .get_access_token_for_connection(google(), &next)
+        .await
+        .unwrap();
+    assert_ne!(plain.token, hinted.token, "not the hinted account's token");
+    let session = setup.client.get_session(&next).await.unwrap().unwrap();
+    let hints: Vec<&str> = session
+        .connection_token_sets
+        .iter()
+        .map(|t| t.login_hint.as_str())
+        .collect();
+    assert_eq!(hints, [EMAIL, ""]);
+    let again = setup
+        .client
+        .get_access_token_for_connection(google().login_hint(""), &next)
+        .await
+        .unwrap();
+    assert_eq!(again, plain, "an empty hint is no hint");
+}
+
+/// `force_refresh` exchanges again although the session holds a valid token.
+#[tokio::test]
+async fn force_refresh_exchanges_again() {
+    let (setup, cx) = logged_in(None).await;
+    let first = setup
+        .client
+        .get_access_token_for_connection(google(), &cx)
+        .await
+        .unwrap();
+    let next = StoreContext::from_cookies(cx.cookies());
+    let forced = setup
+        .client
+        .get_access_token_for_connection(google().force_refresh(true), &next)
+        .await
+        .unwrap();
+    assert_ne!(forced.token, first.token);
+    let session = setup.client.get_session(&next).await.unwrap().unwrap();
+    assert_eq!(session.connection_token_sets.len(), 1);
+    assert_eq!(session.connection_token_sets[0].access_token, forced.token);
 }

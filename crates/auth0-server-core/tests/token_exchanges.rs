@@ -15,7 +15,8 @@ use auth0_server_core::client::{
     FEDERATED_CONNECTION_GRANT_TYPE, FEDERATED_CONNECTION_TOKEN_TYPE, REFRESH_TOKEN_TYPE,
     TOKEN_EXCHANGE_GRANT_TYPE,
 };
-use auth0_server_core::store::StoreContext;
+use auth0_server_core::model::{LogoutTokenClaims, StateData};
+use auth0_server_core::store::{ServerSideStateStore, StateStore, StoreContext, StoreError};
 use josekit::jwk::KeyPair as _;
 use josekit::jws::ES256;
 use serde_json::json;
@@ -36,6 +37,19 @@ fn last_form(h: &Harness) -> HashMap<String, String> {
         .last()
         .cloned()
         .unwrap()
+}
+
+/// The error of a login by custom token exchange, which must have started no session.
+async fn login_refused(h: &Harness, options: CustomTokenExchangeOptions) -> Error {
+    let cx = StoreContext::new();
+    let error = h
+        .client
+        .login_with_custom_token_exchange(options, &cx)
+        .await
+        .unwrap_err();
+    let session = h.client.get_session(&cx).await.unwrap();
+    assert!(session.is_none(), "a refused login started a session");
+    error
 }
 
 fn keys(form: &HashMap<String, String>) -> BTreeSet<&str> {
@@ -278,15 +292,9 @@ async fn a_login_whose_id_token_is_for_another_client_starts_no_session() {
         &[],
         json!({"access_token": "at", "id_token": id_token, "expires_in": 3600}),
     );
-    let cx = StoreContext::new();
     let options = CustomTokenExchangeOptions::new("custom-token", "urn:acme:mcp-token");
-    let error = h
-        .client
-        .login_with_custom_token_exchange(options, &cx)
-        .await
-        .unwrap_err();
+    let error = login_refused(&h, options).await;
     assert!(matches!(error, Error::InvalidIdToken(_)), "{error:?}");
-    assert!(h.client.get_session(&cx).await.unwrap().is_none());
     let form = last_form(&h);
     assert_eq!(
         form["scope"], "openid profile email",
@@ -294,20 +302,39 @@ async fn a_login_whose_id_token_is_for_another_client_starts_no_session() {
     );
 }
 
+/// The Python SDK's configuration keeps the scope and audience in `authorization_params`: a
+/// login by exchange asks for them (`offline_access`, so the session gets a refresh token),
+/// as `/login` does.
+#[tokio::test]
+async fn a_login_by_exchange_asks_for_the_configured_authorization_params() {
+    let h = Harness::start_with(|b| {
+        b.authorization_param("scope", "openid profile offline_access")
+            .authorization_param("audience", "https://api.example.com")
+    })
+    .await;
+    h.provider
+        .push_token(200, &[], json!({"access_token": "at", "expires_in": 3600}));
+    let options = CustomTokenExchangeOptions::new("t", "urn:acme:mcp-token").scope("read:data");
+    let _refused_without_id_token = h
+        .client
+        .login_with_custom_token_exchange(options, &StoreContext::new())
+        .await;
+    let form = last_form(&h);
+    let scopes: BTreeSet<&str> = form["scope"].split_whitespace().collect();
+    for wanted in ["openid", "profile", "offline_access", "read:data"] {
+        assert!(scopes.contains(wanted), "{wanted} missing: {scopes:?}");
+    }
+    assert_eq!(form["audience"], "https://api.example.com");
+}
+
 #[tokio::test]
 async fn a_login_without_an_id_token_is_refused() {
     let h = Harness::start().await;
     h.provider
         .push_token(200, &[], json!({"access_token": "at", "expires_in": 3600}));
-    let cx = StoreContext::new();
     let options = CustomTokenExchangeOptions::new("custom-token", "urn:acme:mcp-token");
-    let error = h
-        .client
-        .login_with_custom_token_exchange(options, &cx)
-        .await
-        .unwrap_err();
+    let error = login_refused(&h, options).await;
     assert!(matches!(error, Error::InvalidIdToken(_)), "{error:?}");
-    assert!(h.client.get_session(&cx).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -320,16 +347,10 @@ async fn an_id_token_without_the_organization_asked_for_is_refused() {
         &[],
         json!({"access_token": "at", "id_token": id_token, "expires_in": 3600}),
     );
-    let cx = StoreContext::new();
     let options = CustomTokenExchangeOptions::new("custom-token", "urn:acme:mcp-token")
         .organization("org_abc1234");
-    let error = h
-        .client
-        .login_with_custom_token_exchange(options, &cx)
-        .await
-        .unwrap_err();
+    let error = login_refused(&h, options).await;
     assert!(matches!(error, Error::OrganizationMismatch(_)), "{error:?}");
-    assert!(h.client.get_session(&cx).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -382,4 +403,252 @@ async fn on_the_cookie_store_both_ride_in_the_session_cookie() {
     let next = StoreContext::from_cookies(fresh.cookies());
     let user = h.client.get_user(&next).await.unwrap().unwrap();
     assert_eq!(user.sub, "auth0|legacy-1");
+}
+
+/// A session store that keeps no `internal` part (a session written before it existed, or
+/// by a store of the app's own): every session then has the same empty `sid` and a
+/// `created_at` of 0.
+struct WithoutInternal(ServerSideStateStore<auth0_store_memory::MemoryBackend>);
+
+#[async_trait::async_trait]
+impl StateStore for WithoutInternal {
+    async fn set(
+        &self,
+        identifier: &str,
+        state: &StateData,
+        rotate: bool,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        let mut state = state.clone();
+        state.internal = Default::default();
+        self.0.set(identifier, &state, rotate, cx).await
+    }
+
+    async fn get(
+        &self,
+        identifier: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<StateData>, StoreError> {
+        self.0.get(identifier, cx).await
+    }
+
+    async fn delete(&self, identifier: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        self.0.delete(identifier, cx).await
+    }
+
+    async fn delete_by_logout_token(
+        &self,
+        claims: &LogoutTokenClaims,
+        cx: &StoreContext,
+    ) -> Result<u64, StoreError> {
+        self.0.delete_by_logout_token(claims, cx).await
+    }
+}
+
+/// Two users' sessions without an `internal` part: the exchange one makes must never be
+/// handed to the other.
+#[tokio::test]
+async fn sessions_without_internal_data_never_share_a_connection_token() {
+    let secrets = auth0_server_core::Secrets::parse(SECRET).unwrap();
+    let store = WithoutInternal(ServerSideStateStore::new(
+        auth0_store_memory::MemoryBackend::new(),
+        &secrets,
+    ));
+    let h = Harness::start_with(|b| b.state_store(std::sync::Arc::new(store))).await;
+    let mut sessions = Vec::new();
+    for sub in ["auth0|user-a", "auth0|user-b"] {
+        let cx = StoreContext::new();
+        h.login_with_claims(json!({"sub": sub}), &cx).await.unwrap();
+        sessions.push(StoreContext::from_cookies(cx.cookies()));
+    }
+    for (cx, token) in sessions.iter().zip(["token-of-a", "token-of-b"]) {
+        h.provider.push_token(
+            200,
+            &[],
+            json!({"access_token": token, "expires_in": 3600, "token_type": "Bearer"}),
+        );
+        let got = h
+            .client
+            .get_access_token_for_connection(ConnectionTokenOptions::new("google-oauth2"), cx)
+            .await
+            .unwrap();
+        assert_eq!(
+            got.token, token,
+            "each user gets their own connection token"
+        );
+    }
+}
+
+/// 200 answers no exchange may take: empty or missing access token, a token type that is not
+/// Bearer, the wrong `issued_token_type`, JSON that is not an object, and a body past the
+/// size cap.
+fn hostile_answers(issued_token_type: &str) -> Vec<(&'static str, serde_json::Value)> {
+    vec![
+        (
+            "empty access token",
+            json!({"access_token": "", "expires_in": 60}),
+        ),
+        (
+            "no access token",
+            json!({"expires_in": 60, "token_type": "Bearer"}),
+        ),
+        (
+            "not Bearer",
+            json!({"access_token": "t", "token_type": "MAC"}),
+        ),
+        (
+            "another issued token type",
+            json!({"access_token": "t", "token_type": "Bearer",
+                   "issued_token_type": format!("{issued_token_type}-not")}),
+        ),
+        ("not an object", json!("access_token")),
+        (
+            "too large",
+            json!({"access_token": "x".repeat(2 << 20), "token_type": "Bearer"}),
+        ),
+    ]
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[tokio::test]
+async fn hostile_connection_answers_are_the_flows_error_and_nothing_is_stored() {
+    let h = Harness::start().await;
+    let cx = logged_in(&h).await;
+    for (what, body) in hostile_answers(FEDERATED_CONNECTION_TOKEN_TYPE) {
+        h.provider.push_token(200, &[], body);
+        let error = h
+            .client
+            .get_access_token_for_connection(ConnectionTokenOptions::new("github"), &cx)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::ConnectionToken { error, status: 200, .. }
+                if error == "invalid_response"),
+            "{what}: {error:?}"
+        );
+        assert!(
+            error.to_string().contains("no usable token"),
+            "{what}: {error}"
+        );
+        let session = h.client.get_session(&cx).await.unwrap().unwrap();
+        assert!(session.connection_token_sets.is_empty(), "{what}: stored");
+    }
+}
+
+#[tokio::test]
+async fn connection_answers_bearer_in_any_case_and_odd_lifetimes_are_taken_sanely() {
+    let h = Harness::start().await;
+    let cx = logged_in(&h).await;
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "t-1", "token_type": "bEaReR", "expires_in": 0,
+               "issued_token_type": FEDERATED_CONNECTION_TOKEN_TYPE}),
+    );
+    let github = || ConnectionTokenOptions::new("github");
+    let token = h
+        .client
+        .get_access_token_for_connection(github(), &cx)
+        .await
+        .unwrap();
+    assert!(token.expires_at <= now(), "expires_in 0: expired at once");
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "t-2", "expires_in": u64::MAX}),
+    );
+    let before = h.provider.token_requests();
+    let token = h
+        .client
+        .get_access_token_for_connection(github(), &cx)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.provider.token_requests(),
+        before + 1,
+        "one exchange, no loop"
+    );
+    assert_eq!(token.token, "t-2");
+    assert!(token.expires_at <= now() + 30 * 24 * 3600, "capped");
+}
+
+#[tokio::test]
+async fn hostile_custom_exchange_answers_are_the_flows_error_and_start_no_session() {
+    let h = Harness::start().await;
+    let issued = "urn:ietf:params:oauth:token-type:access_token";
+    for (what, body) in hostile_answers(issued) {
+        for login in [false, true] {
+            h.provider.push_token(200, &[], body.clone());
+            let options = CustomTokenExchangeOptions::new("t", "urn:acme:mcp-token");
+            let error = if login {
+                login_refused(&h, options).await
+            } else {
+                let cx = StoreContext::new();
+                h.client
+                    .custom_token_exchange(options, &cx)
+                    .await
+                    .unwrap_err()
+            };
+            assert!(
+                matches!(&error, Error::CustomTokenExchange { error, status: 200, .. }
+                    if error == "invalid_response"),
+                "{what} (login {login}): {error:?}"
+            );
+        }
+    }
+}
+
+/// A provider that echoes the subject token in its `error_description`: the message shows
+/// it nowhere.
+#[tokio::test]
+async fn a_subject_token_echoed_in_a_refusal_is_not_shown() {
+    let h = Harness::start().await;
+    h.provider.push_token(
+        400,
+        &[],
+        json!({"error": "invalid_request",
+               "error_description": "subject token secret-subject-123 is unknown"}),
+    );
+    let options = CustomTokenExchangeOptions::new("secret-subject-123", "urn:acme:mcp-token");
+    let error = h
+        .client
+        .custom_token_exchange(options, &StoreContext::new())
+        .await
+        .unwrap_err();
+    for shown in [error.to_string(), format!("{error:?}")] {
+        assert!(!shown.contains("secret-subject-123"), "{shown}");
+        assert!(shown.contains("is unknown"), "the rest is kept: {shown}");
+    }
+}
+
+/// A subject token may be good for one exchange: a 503 (or any 5xx) is not retried, since
+/// the provider may have used it before failing.
+#[tokio::test]
+async fn a_custom_exchange_answered_503_is_not_retried() {
+    let h = Harness::start().await;
+    h.provider
+        .push_token(503, &[], json!({"error": "temporarily_unavailable"}));
+    h.provider.push_token(
+        200,
+        &[],
+        json!({"access_token": "second", "expires_in": 60}),
+    );
+    let before = h.provider.token_requests();
+    let options = CustomTokenExchangeOptions::new("once", "urn:acme:mcp-token");
+    let error = h
+        .client
+        .custom_token_exchange(options, &StoreContext::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::CustomTokenExchange { status: 503, .. }),
+        "{error:?}"
+    );
+    assert_eq!(h.provider.token_requests(), before + 1, "sent once");
 }

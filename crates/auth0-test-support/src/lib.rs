@@ -9,6 +9,8 @@
 //!   followed by hand.
 //! - [`dev_tenant`] (`dev-tenant`): an app with memory stores in front of a dev tenant, and a
 //!   browser that fills the tenant's login form.
+//! - [`domains`] (`dev-tenant`): the multiple-custom-domains tests' counting provider, per-site
+//!   dev tenants and logout-token inbox.
 //! - [`load`] (`load`): the session-backend benches' load driver and result files.
 //!
 //! ```toml
@@ -22,6 +24,8 @@
 pub mod browser;
 #[cfg(feature = "dev-tenant")]
 pub mod dev_tenant;
+#[cfg(feature = "dev-tenant")]
+pub mod domains;
 #[cfg(feature = "load")]
 pub mod load;
 #[cfg(feature = "oidc")]

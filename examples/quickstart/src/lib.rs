@@ -84,7 +84,8 @@ pub async fn dev_tenant_client(
         .logout_uri(format!("{origin}/"))
         .audience(DEV_AUDIENCE)
         .organization(DevOrganization::new(DEV_ORGANIZATION.0, DEV_ORGANIZATION.1).anyone())
-        .backchannel_logout_uri(format!("http://127.0.0.1:{port}/backchannel-logout"))
+        .backchannel_logout_uri(format!("http://127.0.0.1:{port}/backchannel-logout"));
+    let tenant = features::dev_tenant_extras(tenant, redirect_uri)
         .start()
         .await?;
     Ok((tenant.client_builder(), tenant))
@@ -121,8 +122,8 @@ pub async fn app(settings: &Settings) -> Result<Router, BoxError> {
         .route_layer(auth0.require_auth())
         .route("/", get(pages::home))
         .route("/static/style.css", get(pages::stylesheet))
+        .merge(features::routes(settings))
         .with_state(pages)
-        .merge(features::sessions::routes())
         .merge(auth0.routes())
         .layer(auth0.layer()))
 }

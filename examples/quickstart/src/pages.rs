@@ -24,16 +24,17 @@ static PAGES: LazyLock<Pages> = LazyLock::new(|| {
     ])
 });
 const STYLE: &str = include_str!("../static/style.css");
+pub(crate) const RENDER_FAILED: &str = "This page could not be rendered.";
 
-/// What `layout.html` shows around a page's own values.
+/// What `layout.html` shows around a page's own values (the feature pages use it too).
 #[derive(Serialize)]
-struct Layout<'a, T> {
-    title: &'static str,
-    logged_in: bool,
-    store: &'static str,
-    dev_tenant: Option<&'a str>,
+pub(crate) struct Layout<'a, T> {
+    pub(crate) title: &'static str,
+    pub(crate) logged_in: bool,
+    pub(crate) store: &'static str,
+    pub(crate) dev_tenant: Option<&'a str>,
     #[serde(flatten)]
-    page: T,
+    pub(crate) page: T,
 }
 
 /// The page `name` (titled `title`) with its own values `page`, or a 500 that says why not.
@@ -55,11 +56,7 @@ fn render<T: Serialize>(
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "a page could not be rendered");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "This page could not be rendered.",
-            )
-                .into_response()
+            (StatusCode::INTERNAL_SERVER_ERROR, RENDER_FAILED).into_response()
         }
     }
 }
@@ -76,8 +73,8 @@ struct Person<'a> {
 
 pub(crate) async fn home(State(app): State<Arc<App>>, MaybeUser(user): MaybeUser) -> Response {
     let name = user.as_ref().map(|u| u.name.as_deref().unwrap_or(&u.sub));
-    let home = serde_json::json!({ "name": name });
-    render(&app, "home.html", "Home", user.is_some(), home)
+    let page = serde_json::json!({ "name": name });
+    render(&app, "home.html", "Home", user.is_some(), page)
 }
 
 pub(crate) async fn profile(State(app): State<Arc<App>>, User(user): User, auth: Auth) -> Response {

@@ -28,6 +28,7 @@ fn main() -> Result {
     id_token(&dir)?;
     logout_token(&dir)?;
     callback(&dir)?;
+    domain_host(&dir)?;
     println!("seeds written under {}", dir.display());
     Ok(())
 }
@@ -335,5 +336,26 @@ fn callback(dir: &Path) -> Result {
         bytes.extend_from_slice(url.as_bytes());
         write(dir, t, name, bytes)?;
     }
+    Ok(())
+}
+
+fn domain_host(dir: &Path) -> Result {
+    let t = "domain_host";
+    let hosts = [
+        ("host", "shop.example.com"),
+        ("default-port", "Shop.Example.com:443"),
+        ("port", "shop.example.com.:8443"),
+        ("unicode", "bücher.example"),
+        ("ipv6", "[::1]:8080"),
+        ("fragment", "evil.example#.shop.example.com"),
+        ("password", "user:pw@shop.example.com"),
+        ("escape", "evil%2eexample"),
+    ];
+    for (name, host) in hosts {
+        write(dir, t, name, [&[0u8][..], host.as_bytes()].concat())?;
+    }
+    // header {"alg":"RS256"}, payload {"iss":"https://login.b.example.com/"}
+    let token = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJodHRwczovL2xvZ2luLmIuZXhhbXBsZS5jb20vIn0.c2ln";
+    write(dir, t, "issuer", [&[1u8][..], token.as_bytes()].concat())?;
     Ok(())
 }

@@ -22,6 +22,8 @@ use crate::memory::{
 use crate::pages::{self, LoginForm};
 use crate::server::Tenant;
 
+mod linking;
+
 /// The `prompt` values understood (OIDC Core §3.1.2.1).
 const PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
 /// The longest e-mail address accepted (RFC 5321's path limit).
@@ -352,6 +354,7 @@ impl<'a> Checked<'a> {
         let audience = self.get("audience")?;
         if let Some(audience) = audience
             && !tenant.config.audiences.iter().any(|a| a == audience)
+            && !(audience == linking::LINK_AUDIENCE && linking::asked_in(self.params))
         {
             return Err(self.fail(
                 "access_denied",
@@ -507,6 +510,9 @@ pub(super) async fn authorize(
         Ok(checked) => checked,
         Err(refusal) => return refusal.respond(&tenant, StatusCode::FOUND),
     };
+    if linking::asked(&request.scope) {
+        return linking::authorize(&tenant, &headers, &params, request);
+    }
     let now = tenant.now();
     let mut memory = tenant.memory();
     let session = cookie(&headers, &tenant.cookie_name)

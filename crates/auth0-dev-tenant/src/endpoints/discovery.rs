@@ -31,6 +31,7 @@ const CLAIMS_SUPPORTED: &[&str] = &[
     "email_verified",
     "org_id",
     "org_name",
+    "identities",
 ];
 
 /// The OpenID Provider metadata.
@@ -45,7 +46,17 @@ pub(super) async fn openid_configuration(State(tenant): State<Shared>) -> Json<V
         "end_session_endpoint": tenant.url("oidc/logout"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", super::ciba::CIBA_GRANT_TYPE, super::exchange::FEDERATED_GRANT_TYPE, super::exchange::TOKEN_EXCHANGE_GRANT_TYPE],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            super::ciba::CIBA_GRANT_TYPE,
+            super::exchange::FEDERATED_GRANT_TYPE,
+            super::exchange::TOKEN_EXCHANGE_GRANT_TYPE,
+            super::mfa_grants::MFA_OTP,
+            super::mfa_grants::MFA_OOB,
+            super::mfa_grants::MFA_RECOVERY_CODE,
+            super::passwordless::OTP_GRANT_TYPE,
+        ],
         "backchannel_authentication_endpoint": tenant.url("bc-authorize"),
         "backchannel_token_delivery_modes_supported": ["poll"],
         "backchannel_user_code_parameter_supported": false,

@@ -15,7 +15,7 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::token::{Issue, issue_tokens};
+use super::token::{Issue, issue_tokens, live_refresh_grant, requested_audience};
 use super::{OAuthError, Params};
 use crate::extras::DevOrganization;
 use crate::memory::{Grant, Memory, User, has_scope, hash, parse_scope, random_token};
@@ -67,7 +67,8 @@ pub(super) fn federated(tenant: &Tenant, params: &Params) -> Result<Value, OAuth
     let connection = required(params, "connection")?;
     let refresh_token = required(params, "subject_token")?;
     let mut memory = tenant.memory();
-    let user = refresh_token_user(&mut memory, refresh_token)?;
+    let (_, grant) = live_refresh_grant(&mut memory, refresh_token)?;
+    let user = grant.user;
     let hint_fits = params
         .get("login_hint")?
         .is_none_or(|hint| hint == user.email || hint == user.sub);
@@ -94,30 +95,6 @@ pub(super) fn federated(tenant: &Tenant, params: &Params) -> Result<Value, OAuth
     }))
 }
 
-/// The user of a refresh token that is neither unknown, expired, revoked nor used up (a
-/// used one revokes its grant).
-fn refresh_token_user(memory: &mut Memory, refresh_token: &str) -> Result<User, OAuthError> {
-    let unknown = || OAuthError::invalid_grant("Unknown or invalid refresh token.");
-    let record = memory
-        .refresh_tokens
-        .get(&hash(refresh_token))
-        .ok_or_else(unknown)?;
-    let grant = record.grant;
-    if record.used {
-        memory.revoke_grant(grant);
-        tracing::warn!("a rotated refresh token was exchanged: its grant is revoked");
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used, so the grant is revoked (refresh token reuse \
-             detection): log in again",
-        ));
-    }
-    memory
-        .grants
-        .get(&grant)
-        .map(|g| g.user.clone())
-        .ok_or_else(unknown)
-}
-
 /// The custom token exchange grant (RFC 8693).
 pub(super) fn custom(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
     let token_type = required(params, "subject_token_type")?;
@@ -139,7 +116,7 @@ pub(super) fn custom(tenant: &Tenant, params: &Params) -> Result<Value, OAuthErr
             tracing::info!("an unknown, expired or used subject token was refused");
             OAuthError::invalid_request("the subject token is invalid, expired or already used")
         })?;
-    let audience = exchange_audience(tenant, params)?;
+    let audience = requested_audience(tenant, params, None)?;
     let organization = exchange_organization(tenant, params, &subject.user)?;
     let scope = parse_scope(params.get("scope")?.unwrap_or_default());
     let now = tenant.now();
@@ -187,20 +164,6 @@ fn check_actor(tenant: &Tenant, memory: &Memory, params: &Params) -> Result<(), 
         (None, Some(_)) => Err(OAuthError::invalid_request(
             "actor_token is required with actor_token_type",
         )),
-    }
-}
-
-/// The API asked for: one the tenant knows (else Auth0's `Service not found`).
-fn exchange_audience(tenant: &Tenant, params: &Params) -> Result<Option<String>, OAuthError> {
-    match params.get("audience")? {
-        Some(audience) if !tenant.config.audiences.iter().any(|a| a == audience) => {
-            Err(OAuthError::new(
-                StatusCode::FORBIDDEN,
-                "access_denied",
-                format!("Service not found: {audience}"),
-            ))
-        }
-        audience => Ok(audience.map(str::to_owned)),
     }
 }
 

@@ -183,7 +183,7 @@ pub(super) async fn end_session_form(
 
 /// The `sid` and `sub` of an ID token this tenant issued to its client (expired ones too:
 /// a hint may be old).
-fn check_hint(
+pub(super) fn check_hint(
     tenant: &Tenant,
     hint: &str,
 ) -> Result<(Option<String>, Option<String>), &'static str> {

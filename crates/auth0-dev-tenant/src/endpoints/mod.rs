@@ -7,6 +7,9 @@ mod client_assertion;
 mod discovery;
 mod exchange;
 mod logout;
+pub(crate) mod mfa;
+mod mfa_grants;
+pub(crate) mod passwordless;
 mod token;
 mod userinfo;
 
@@ -46,6 +49,18 @@ pub(crate) fn router() -> Router<Shared> {
         .route(LOGIN_FORM_PATH, post(authorize::submit_login))
         .route("/oauth/token", post(token::token))
         .route("/bc-authorize", post(ciba::bc_authorize))
+        .route("/passwordless/start", post(passwordless::start))
+        .route(
+            "/passwordless/verify_redirect",
+            get(passwordless::verify_redirect),
+        )
+        .route("/mfa/authenticators", get(mfa::list))
+        .route(
+            "/mfa/authenticators/{id}",
+            axum::routing::delete(mfa::delete),
+        )
+        .route("/mfa/associate", post(mfa::associate))
+        .route("/mfa/challenge", post(mfa::challenge))
         .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

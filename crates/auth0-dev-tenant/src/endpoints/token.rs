@@ -15,7 +15,6 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{OAuthError, Params, Shared, client_assertion, no_store};
-use crate::extras::mfa_required_body;
 use crate::memory::{
     AccessRecord, Grant, Memory, RefreshRecord, USED_CODE_MEMORY, UsedCode, has_scope, hash,
     parse_scope, random_token,
@@ -55,9 +54,13 @@ fn handle(tenant: &Tenant, headers: &HeaderMap, body: &[u8]) -> Result<Value, OA
         Some("authorization_code") => exchange_code(tenant, &params),
         Some("refresh_token") => refresh(tenant, &params),
         Some(super::ciba::CIBA_GRANT_TYPE) => super::ciba::grant(tenant, &params),
+        Some(super::passwordless::OTP_GRANT_TYPE) => super::passwordless::grant(tenant, &params),
         Some(super::exchange::FEDERATED_GRANT_TYPE) => super::exchange::federated(tenant, &params),
         Some(super::exchange::TOKEN_EXCHANGE_GRANT_TYPE) => {
             super::exchange::custom(tenant, &params)
+        }
+        Some(g) if super::mfa_grants::GRANT_TYPES.contains(&g) => {
+            super::mfa_grants::grant(tenant, g, &params)
         }
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
@@ -208,9 +211,14 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
     let redirect_uri = params
         .get("redirect_uri")?
         .ok_or_else(|| OAuthError::invalid_request("redirect_uri is required"))?;
-    let verifier = params
-        .get("code_verifier")?
-        .ok_or_else(|| OAuthError::invalid_request("code_verifier is required (PKCE)"))?;
+    // A magic link's code has no PKCE challenge: the e-mail carried it (see passwordless.rs).
+    let magic_link = super::passwordless::is_magic_link_code(tenant, code);
+    let verifier = params.get("code_verifier")?;
+    if verifier.is_none() && !magic_link {
+        return Err(OAuthError::invalid_request(
+            "code_verifier is required (PKCE)",
+        ));
+    }
     let now = tenant.now();
     let mut memory = tenant.memory();
     let code_hash = hash(code);
@@ -244,7 +252,8 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
             "redirect_uri is not the one of the authorization request",
         ));
     }
-    if !pkce_matches(verifier, &pending.request.code_challenge) {
+    let challenge = &pending.request.code_challenge;
+    if !verifier.map_or(challenge.is_empty(), |v| pkce_matches(v, challenge)) {
         return Err(OAuthError::invalid_grant(
             "the code_verifier does not match the code_challenge (PKCE)",
         ));
@@ -269,21 +278,22 @@ fn exchange_code(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> 
         grant: &grant,
         scope: &request.scope,
         audience: request.audience.as_deref(),
-        nonce: Some(&request.nonce),
+        nonce: Some(request.nonce.as_str()).filter(|n| !n.is_empty()),
         refresh_token: has_scope(&request.scope, "offline_access"),
     };
     issue_tokens(tenant, &mut memory, &issue)
 }
 
-fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
-    let refresh_token = params
-        .get("refresh_token")?
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let mut memory = tenant.memory();
-    let token_hash = hash(refresh_token);
-    let Some(record) = memory.refresh_tokens.get(&token_hash) else {
+/// A refresh token's grant, when the token is known, unexpired, unrevoked and not used up.
+/// A used one (rotation on) revokes its grant: reuse detection, as Auth0's rotation does.
+/// Shared by the refresh-token grant and Token Vault's exchange, which both take one.
+pub(super) fn live_refresh_grant(
+    memory: &mut Memory,
+    refresh_token: &str,
+) -> Result<(u64, Grant), OAuthError> {
+    let Some(record) = memory.refresh_tokens.get(&hash(refresh_token)) else {
         return Err(OAuthError::invalid_grant(
-            "the refresh token is unknown, expired or revoked",
+            "Unknown or invalid refresh token.",
         ));
     };
     let grant_id = record.grant;
@@ -295,11 +305,39 @@ fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
              detection): log in again",
         ));
     }
-    let Some(grant) = memory.grants.get(&grant_id).cloned() else {
-        return Err(OAuthError::invalid_grant(
+    match memory.grants.get(&grant_id) {
+        Some(grant) => Ok((grant_id, grant.clone())),
+        None => Err(OAuthError::invalid_grant(
             "the grant of this refresh token ended",
-        ));
-    };
+        )),
+    }
+}
+
+/// The API a token request asks for: one the tenant knows (else Auth0's 403 `access_denied`
+/// `Service not found`), else `default`.
+pub(super) fn requested_audience(
+    tenant: &Tenant,
+    params: &Params,
+    default: Option<&str>,
+) -> Result<Option<String>, OAuthError> {
+    match params.get("audience")? {
+        Some(audience) if !tenant.config.audiences.iter().any(|a| a == audience) => {
+            Err(OAuthError::new(
+                StatusCode::FORBIDDEN,
+                "access_denied",
+                format!("Service not found: {audience}"),
+            ))
+        }
+        audience => Ok(audience.or(default).map(str::to_owned)),
+    }
+}
+
+fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
+    let refresh_token = params
+        .get("refresh_token")?
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let mut memory = tenant.memory();
+    let (grant_id, grant) = live_refresh_grant(&mut memory, refresh_token)?;
     let scope = match params.get("scope")? {
         Some(asked) => {
             let asked = parse_scope(asked);
@@ -314,27 +352,21 @@ fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
         }
         None => grant.scope.clone(),
     };
-    let audience = match params.get("audience")? {
-        Some(audience) if !tenant.config.audiences.iter().any(|a| a == audience) => {
-            return Err(OAuthError::new(
-                StatusCode::FORBIDDEN,
-                "access_denied",
-                format!("Service not found: {audience}"),
-            ));
-        }
-        Some(audience) => Some(audience.to_owned()),
-        None => grant.audience.clone(),
-    };
-    if tenant.config.extras.requires_mfa(audience.as_deref()) {
-        tracing::info!("a refresh for an API that requires MFA: mfa_required");
-        return Err(OAuthError::new(
-            StatusCode::FORBIDDEN,
-            "mfa_required",
-            "Multifactor authentication required",
-        )
-        .with_body(mfa_required_body()));
+    let audience = requested_audience(tenant, params, grant.audience.as_deref())?;
+    let extras = &tenant.config.extras;
+    if (extras.requires_mfa(audience.as_deref()) || extras.requires_mfa_of(&grant.user))
+        && !memory.mfa.verified(grant_id)
+    {
+        return Err(super::mfa::required(
+            tenant,
+            &mut memory,
+            &grant,
+            &scope,
+            audience.as_deref(),
+        ));
     }
-    if let Some(record) = memory.refresh_tokens.get_mut(&token_hash) {
+    let rotates = tenant.config.vault.rotates();
+    if rotates && let Some(record) = memory.refresh_tokens.get_mut(&hash(refresh_token)) {
         record.used = true;
     }
     let issue = Issue {
@@ -343,7 +375,7 @@ fn refresh(tenant: &Tenant, params: &Params) -> Result<Value, OAuthError> {
         scope: &scope,
         audience: audience.as_deref(),
         nonce: None,
-        refresh_token: true,
+        refresh_token: rotates,
     };
     issue_tokens(tenant, &mut memory, &issue)
 }

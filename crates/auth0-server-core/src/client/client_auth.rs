@@ -424,7 +424,7 @@ impl ClientAuth {
 
     /// Puts the credentials on one attempt of a request: HTTP Basic, or `client_id` with the
     /// secret or a fresh assertion for `audience` in the form.
-    fn apply(
+    pub(crate) fn apply(
         &self,
         request: reqwest::RequestBuilder,
         client_id: &str,
@@ -545,6 +545,83 @@ impl ServerClient {
                     &mut form,
                 )?;
                 Ok(request.form(&form))
+            })
+            .await
+    }
+}
+
+impl ClientAuth {
+    /// The credentials as body fields, for endpoints that read no HTTP Basic: `client_id`
+    /// with the secret (whatever the configured method) or a fresh assertion.
+    fn apply_in_body(
+        &self,
+        client_id: &str,
+        audience: &str,
+        now: u64,
+        form: &mut Vec<(String, String)>,
+    ) -> Result<(), Error> {
+        push_client_id(form, client_id);
+        match self {
+            Self::Secret { secret, .. } => {
+                form.push(("client_secret".to_owned(), secret.0.clone()));
+            }
+            Self::PrivateKeyJwt(key) => {
+                let assertion = key.sign(client_id, audience, now)?;
+                form.push((
+                    "client_assertion_type".to_owned(),
+                    CLIENT_ASSERTION_TYPE.to_owned(),
+                ));
+                form.push(("client_assertion".to_owned(), assertion));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ServerClient {
+    /// Sends `form` to `endpoint` as this client, as [`send_as_client`](Self::send_as_client)
+    /// does, with `headers` added. With `json`, the fields (the credentials too) are members
+    /// of that JSON object instead, for Auth0's JSON endpoints (`/passwordless/start`), which
+    /// read the client's credentials from the body only.
+    ///
+    /// # Errors
+    ///
+    /// The provider's metadata cannot be had, or the request fails.
+    #[tracing::instrument(name = "oidc.client_request", skip_all, fields(endpoint))]
+    pub(crate) async fn send_as_client_with(
+        &self,
+        endpoint: &str,
+        form: &[(String, String)],
+        json: Option<&serde_json::Map<String, serde_json::Value>>,
+        headers: &reqwest::header::HeaderMap,
+        retry: Retry,
+    ) -> Result<reqwest::Response, Error> {
+        tracing::Span::current().record("endpoint", endpoint);
+        let config = &self.inner.config;
+        let metadata = self.provider().metadata().await?;
+        let (client_id, issuer) = (config.client_id.as_str(), metadata.issuer.as_str());
+        let provider = self.provider();
+        provider
+            .http()
+            .try_send(endpoint, retry, |c| {
+                let mut form = form.to_vec();
+                let request = c.post(endpoint).headers(headers.clone());
+                let Some(object) = json else {
+                    let request = config.client_auth.apply(
+                        request,
+                        client_id,
+                        issuer,
+                        self.now(),
+                        &mut form,
+                    )?;
+                    return Ok(request.form(&form));
+                };
+                config
+                    .client_auth
+                    .apply_in_body(client_id, issuer, self.now(), &mut form)?;
+                let mut body = object.clone();
+                body.extend(form.into_iter().map(|(k, v)| (k, v.into())));
+                Ok(request.json(&body))
             })
             .await
     }

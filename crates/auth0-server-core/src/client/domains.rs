@@ -6,6 +6,11 @@
 //! resolver must map it onto a fixed list of domains the app owns, never turn it into a
 //! domain: [`AllowListResolver`] does exactly that, and a host it does not know is
 //! [`Error::UnknownDomain`] before anything is sent anywhere.
+//!
+//! A resolver may also name the request's site ([`DomainResolver::site`]: logins then come
+//! back to the configured redirect URI on that listed host) and list its domains
+//! ([`DomainResolver::domains`]: back-channel logout then accepts a token of any of them,
+//! verified with that domain's keys, whichever site's host it was posted to).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -22,6 +27,9 @@ use super::http::Http;
 use super::metadata::Provider;
 use crate::model::normalize_domain;
 use crate::store::StoreContext;
+
+mod host;
+use host::HostPort;
 
 /// How many domains besides the configured one keep a cached discovery document and key
 /// set; past that, the domain least likely to be asked again is dropped (and fetched again
@@ -68,25 +76,50 @@ impl DomainResolverContext {
         &self.request_headers
     }
 
-    /// The host the request was sent to, lower case, with its port if it had one: the URL's
-    /// authority when the integration gave an absolute URL (HTTP/2), else the `Host` header.
+    /// The host the request was sent to, lower case ASCII (IDNA) without a trailing dot,
+    /// with its port if it had one: the URL's authority when the integration gave an absolute
+    /// URL (HTTP/2), else the `Host` header. `None` when it has none, when it is not a host,
+    /// or when it is ambiguous: several `Host` headers, or a `Host` that names another host
+    /// than the URL's authority (the request is then refused with
+    /// [`Error::UnknownDomain`] whatever the resolver says).
     /// Attacker-controlled: look it up in a list, never use it as a domain.
     pub fn host(&self) -> Option<String> {
-        let from_url = self.request_url.as_ref().and_then(|u| {
-            let host = u.host_str()?;
-            Some(match u.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host.to_owned(),
-            })
-        });
-        let from_header = || {
-            let value = self.request_headers.get(http::header::HOST)?;
-            value.to_str().ok().map(|s| s.trim().to_owned())
+        self.checked_host().ok().flatten().map(|h| h.to_string())
+    }
+
+    /// The request's host, or, when it is ambiguous, every host it names (for the error).
+    fn checked_host(&self) -> Result<Option<HostPort>, String> {
+        let mut values = self.request_headers.get_all(http::header::HOST).iter();
+        let header = values.next();
+        let seen = || {
+            let url = self.request_url.iter().filter_map(|u| u.host_str());
+            let headers = self.request_headers.get_all(http::header::HOST).iter();
+            let headers = headers.map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            url.map(str::to_owned)
+                .chain(headers)
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        from_url
-            .or_else(from_header)
-            .filter(|h| !h.is_empty())
-            .map(|h| h.to_ascii_lowercase())
+        if values.next().is_some() {
+            return Err(seen());
+        }
+        let from_header = header.and_then(|v| HostPort::parse(v.to_str().ok()?));
+        let Some(url) = &self.request_url else {
+            return Ok(from_header);
+        };
+        let from_url = url.host_str().and_then(|host| {
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            HostPort::parse(&format!("{host}{port}"))
+        });
+        match (&from_url, header) {
+            (Some(authority), Some(_))
+                if from_header.as_ref().map(HostPort::without_default_port)
+                    != Some(authority.without_default_port()) =>
+            {
+                Err(seen())
+            }
+            _ => Ok(from_url.or(from_header)),
+        }
     }
 }
 
@@ -113,6 +146,19 @@ impl DomainResolverContext {
 ///             _ => None,
 ///         }
 ///     }
+///
+///     /// Each site's logins come back to its own callback.
+///     async fn site(&self, context: &DomainResolverContext) -> Option<String> {
+///         let host = context.host()?;
+///         ["shop.example.de", "shop.example.fr"]
+///             .contains(&host.as_str())
+///             .then_some(host)
+///     }
+///
+///     /// Back-channel logout tokens of both domains are accepted.
+///     async fn domains(&self) -> Vec<String> {
+///         vec!["login.example.de".into(), "login.example.fr".into()]
+///     }
 /// }
 /// ```
 #[async_trait::async_trait]
@@ -120,6 +166,27 @@ pub trait DomainResolver: Send + Sync + 'static {
     /// The Auth0 domain for this request (`login.example.com`; `https://` is accepted), or
     /// `None` when the request is not for a domain of this app.
     async fn resolve(&self, context: &DomainResolverContext) -> Option<String>;
+
+    /// The app's own host this request is for, exactly as the app lists it
+    /// (`shop.example.com`, or with a port), or `None`. When it names one, a login started by
+    /// the request comes back to the configured redirect URI on that host (see
+    /// [`ServerClient::redirect_uri_for`](super::ServerClient::redirect_uri_for)), and its
+    /// callback must come to the same site. Return a host from your own list, never the
+    /// request's `Host` as it came: it is read as a host and an optional port, and anything
+    /// else (a user, a password, a path, a query, a fragment) is [`Error::Configuration`].
+    /// It is asked only for a request whose domain [`resolve`](Self::resolve) found. The
+    /// default, `None`, keeps the one configured redirect URI.
+    async fn site(&self, _context: &DomainResolverContext) -> Option<String> {
+        None
+    }
+
+    /// Every Auth0 domain this resolver may return. Back-channel logout accepts a logout
+    /// token whose issuer is one of them (or the configured domain), verified with that
+    /// domain's discovery document and keys, whichever site the provider posted it to. The
+    /// default, none, accepts only tokens of the domain the request itself resolves to.
+    async fn domains(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A [`DomainResolver`] from a fixed list: the request's host (with its port if it has one,
@@ -138,7 +205,16 @@ pub trait DomainResolver: Send + Sync + 'static {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct AllowListResolver {
-    hosts: HashMap<String, String>,
+    /// By the listed host as browsers send it (a default port left out).
+    hosts: HashMap<String, Listed>,
+}
+
+/// A listed site and its domain.
+#[derive(Clone, Debug)]
+struct Listed {
+    /// The host as listed (normalised), with its port if listed with one.
+    site: String,
+    domain: String,
 }
 
 impl AllowListResolver {
@@ -148,32 +224,53 @@ impl AllowListResolver {
     }
 
     /// Serves requests for `app_host` (`acme.example.com`, or with a port) with the Auth0
-    /// domain `auth0_domain`. A default port (`:443`, `:80`) is the host without one: browsers
-    /// leave it out of `Host`, and URL parsers drop it from an HTTP/2 authority.
+    /// domain `auth0_domain`. The host is compared lower case, in ASCII (a Unicode name
+    /// matches its punycode form) and without a trailing dot. A host listed with a default
+    /// port (`:443`, `:80`) also matches the host without one (browsers leave it out of
+    /// `Host`, URL parsers out of an HTTP/2 authority), and its logins come back to that
+    /// port. An `app_host` that is not a host (or `host:port`) matches no request; it is
+    /// logged as an error.
     pub fn host(mut self, app_host: impl AsRef<str>, auth0_domain: impl Into<String>) -> Self {
-        let key = app_host.as_ref().trim().to_ascii_lowercase();
-        let key = ["443", "80"]
-            .iter()
-            .find_map(|port| key.strip_suffix(&format!(":{port}")))
-            .map_or_else(|| key.clone(), str::to_owned);
-        self.hosts.insert(key, auth0_domain.into());
+        let Some(listed) = HostPort::parse(app_host.as_ref()) else {
+            tracing::error!(
+                host = %app_host.as_ref().escape_debug(),
+                "AllowListResolver: this entry is not a host or host:port; no request matches it"
+            );
+            return self;
+        };
+        let entry = Listed {
+            site: listed.to_string(),
+            domain: auth0_domain.into(),
+        };
+        self.hosts
+            .insert(listed.without_default_port().to_string(), entry);
         self
     }
 
-    fn lookup(&self, host: &str) -> Option<String> {
-        if let Some(domain) = self.hosts.get(host) {
-            return Some(domain.clone());
-        }
-        let (name, port) = host.rsplit_once(':')?;
-        let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
-        is_port.then(|| self.hosts.get(name).cloned()).flatten()
+    /// The entry the request's host matches (itself, else without its port).
+    fn entry(&self, context: &DomainResolverContext) -> Option<&Listed> {
+        let host = context.checked_host().ok().flatten()?;
+        let exact = host.without_default_port().to_string();
+        self.hosts
+            .get(&exact)
+            .or_else(|| self.hosts.get(&host.without_port().to_string()))
     }
 }
 
 #[async_trait::async_trait]
 impl DomainResolver for AllowListResolver {
     async fn resolve(&self, context: &DomainResolverContext) -> Option<String> {
-        self.lookup(&context.host()?)
+        self.entry(context).map(|listed| listed.domain.clone())
+    }
+
+    /// The listed host the request matched, as listed (so a port the request added to a
+    /// host listed without one is not taken, and a listed port is kept).
+    async fn site(&self, context: &DomainResolverContext) -> Option<String> {
+        self.entry(context).map(|listed| listed.site.clone())
+    }
+
+    async fn domains(&self) -> Vec<String> {
+        self.hosts.values().map(|l| l.domain.clone()).collect()
     }
 }
 
@@ -256,6 +353,156 @@ impl super::ServerClient {
     }
 }
 
+impl super::ServerClient {
+    /// The callback URL a login started by this request comes back to: the configured
+    /// redirect URI, or, when the domain resolver names the request's site
+    /// ([`DomainResolver::site`]; [`AllowListResolver`] does), that URI on the site's listed
+    /// host (and its port, when listed with one). `None` when the client has no redirect URI.
+    /// Built only from configuration and the resolver's list, never from the `Host` header.
+    ///
+    /// ```no_run
+    /// use auth0_server_core::client::{AllowListResolver, ServerClient};
+    /// use auth0_server_core::store::StoreContext;
+    /// use http::{HeaderMap, HeaderValue, header::HOST};
+    ///
+    /// # async fn demo() -> Result<(), auth0_server_core::client::Error> {
+    /// let client = ServerClient::from_env() // AUTH0_REDIRECT_URI=https://acme.example.com/callback
+    ///     .domain_resolver(
+    ///         AllowListResolver::new()
+    ///             .host("acme.example.com", "login.acme.example.com")
+    ///             .host("globex.example.com", "login.globex.example.com"),
+    ///     )
+    ///     .build()?;
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert(HOST, HeaderValue::from_static("globex.example.com"));
+    /// let cx = StoreContext::from_headers(&headers);
+    /// let callback = client.redirect_uri_for(&cx).await?;
+    /// assert_eq!(callback.unwrap().as_str(), "https://globex.example.com/callback");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownDomain`] when the domain resolver knows no domain for the request (or
+    /// its host is ambiguous); [`Error::Configuration`] when the site the resolver named is
+    /// not a host.
+    pub async fn redirect_uri_for(&self, cx: &StoreContext) -> Result<Option<Url>, Error> {
+        // The site is asked only for a request whose domain resolves (inside a client call
+        // it did already), so a resolver's site never stands for a host it refuses.
+        if self.inner.domains.has_resolver() && current().is_none() {
+            self.request_provider(cx).await?;
+        }
+        match self.site_redirect_uri(cx).await? {
+            Some(url) => Ok(Some(url)),
+            None => Ok(self.inner.config.redirect_uri.clone()),
+        }
+    }
+
+    /// The configured redirect URI on the request's site, when the resolver names one.
+    async fn site_redirect_uri(&self, cx: &StoreContext) -> Result<Option<Url>, Error> {
+        let Some(configured) = &self.inner.config.redirect_uri else {
+            return Ok(None);
+        };
+        match self.inner.domains.site(cx).await {
+            Some(site) => on_site(configured, &site).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Refuses a login's callback on another site than the one the login started on (two
+    /// sites may share an Auth0 domain, so [`check_transaction_domain`] does not see it).
+    ///
+    /// [`check_transaction_domain`]: Self::check_transaction_domain
+    pub(crate) async fn check_transaction_site(
+        &self,
+        recorded: Option<&str>,
+        cx: &StoreContext,
+    ) -> Result<(), Error> {
+        let (Some(here), Some(started)) = (
+            self.site_redirect_uri(cx).await?,
+            recorded.and_then(|r| Url::parse(r).ok()),
+        ) else {
+            return Ok(());
+        };
+        if started.origin() == here.origin() {
+            return Ok(());
+        }
+        Err(Error::DomainMismatch {
+            started: started.origin().ascii_serialization(),
+            current: here.origin().ascii_serialization(),
+        })
+    }
+
+    /// The provider a back-channel logout token is verified with: that of the domain its
+    /// (not yet verified) issuer names, when the resolver lists it
+    /// ([`DomainResolver::domains`]) or it is the configured domain; else the token is refused
+    /// before any request goes out. `request` is the provider of the request's own domain.
+    pub(crate) async fn logout_token_provider(
+        &self,
+        token: &str,
+        request: Arc<Provider>,
+    ) -> Result<Arc<Provider>, Error> {
+        let domains = &self.inner.domains;
+        // Without a resolver, or with no readable issuer, the request's domain verifies it
+        // (and says what is wrong with it).
+        let Some(issuer) = unverified_issuer(token).filter(|_| domains.has_resolver()) else {
+            return Ok(request);
+        };
+        let wanted = normalize_domain(&issuer);
+        if wanted == request.domain() {
+            return Ok(request);
+        }
+        match domains.for_issuer(&wanted).await {
+            Some(provider) => {
+                tracing::debug!(domain = %provider.domain(), "oidc.logout_token_domain");
+                Ok(provider)
+            }
+            None => Err(Error::InvalidLogoutToken(
+                "its issuer is not a domain of this app: list the domain in the domain \
+                 resolver (DomainResolver::domains) to accept its logout tokens"
+                    .to_owned(),
+            )),
+        }
+    }
+}
+
+/// `configured` with its host (and port, when `site` has one) replaced by `site`'s. The site
+/// is parsed as a host and an optional port, never as a URL: a `#`, `@`, `/` or `?` in it is
+/// a configuration error, not a way to another host.
+pub(crate) fn on_site(configured: &Url, site: &str) -> Result<Url, Error> {
+    let bad = || {
+        Error::Configuration(format!(
+            "the domain resolver named the site {site:?}, which is not a host or host:port: \
+             return a host from the app's own list (DomainResolver::site)"
+        ))
+    };
+    let listed = HostPort::parse(site).ok_or_else(bad)?;
+    let mut url = configured.clone();
+    url.set_host(Some(listed.host())).map_err(|_| bad())?;
+    if let Some(port) = listed.port() {
+        url.set_port(Some(port)).map_err(|()| bad())?;
+    }
+    Ok(url)
+}
+
+/// `input` as a normalised `host[:port]` (see [`DomainResolverContext::host`]), or `None`.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn normalised_host(input: &str) -> Option<String> {
+    HostPort::parse(input).map(|h| h.to_string())
+}
+
+/// The `iss` claim of a JWT, read without verifying anything (to pick the keys it is then
+/// verified with).
+pub(crate) fn unverified_issuer(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
+}
+
 /// The configured domain's provider, the resolver and the other domains' providers.
 pub(crate) struct Domains {
     default: Arc<Provider>,
@@ -304,6 +551,10 @@ impl Domains {
             return Ok(self.default.clone());
         };
         let context = DomainResolverContext::from_store_context(cx);
+        if let Err(hosts) = context.checked_host() {
+            tracing::debug!(hosts = %hosts.escape_debug(), "oidc.domain_ambiguous");
+            return Err(Error::UnknownDomain { host: hosts });
+        }
         match resolver.resolve(&context).await {
             Some(domain) => self.for_domain(&domain),
             None => {
@@ -314,6 +565,28 @@ impl Domains {
                 Err(Error::UnknownDomain { host })
             }
         }
+    }
+
+    /// The site the resolver names for this request ([`DomainResolver::site`]).
+    pub(crate) async fn site(&self, cx: &StoreContext) -> Option<String> {
+        let resolver = self.resolver.as_ref()?;
+        let site = resolver
+            .site(&DomainResolverContext::from_store_context(cx))
+            .await?;
+        Some(site.trim().to_ascii_lowercase()).filter(|s| !s.is_empty())
+    }
+
+    /// The provider of `domain` (normalised) when it is the configured domain or one the
+    /// resolver lists; `None` (and nothing fetched) otherwise.
+    pub(crate) async fn for_issuer(&self, domain: &str) -> Option<Arc<Provider>> {
+        if domain == self.default.domain() {
+            return Some(self.default.clone());
+        }
+        let listed = self.resolver.as_ref()?.domains().await;
+        let found = listed.iter().find(|d| {
+            issuer_url(d).is_ok_and(|issuer| normalize_domain(issuer.as_str()) == domain)
+        })?;
+        self.for_domain(found).ok()
     }
 
     fn for_domain(&self, domain: &str) -> Result<Arc<Provider>, Error> {
@@ -380,6 +653,12 @@ mod tests {
         }
     }
 
+    /// The domain `list` gives a request sent to `host`.
+    async fn lookup(list: &AllowListResolver, host: &str) -> Option<String> {
+        let context = DomainResolverContext::from_store_context(&request_to(host));
+        list.resolve(&context).await
+    }
+
     #[tokio::test]
     async fn a_listed_default_port_matches_the_host_as_browsers_and_http2_send_it() {
         let list = AllowListResolver::new().host("shop.example.com:443", "login.shop.example.com");
@@ -389,7 +668,7 @@ mod tests {
             "SHOP.example.com",
         ] {
             assert_eq!(
-                list.lookup(&host.to_ascii_lowercase()).as_deref(),
+                lookup(&list, host).await.as_deref(),
                 Some("login.shop.example.com"),
                 "{host}"
             );
@@ -403,10 +682,10 @@ mod tests {
             Some("login.shop.example.com")
         );
         assert_eq!(
-            list.lookup("shop.example.com:8443"),
+            lookup(&list, "shop.example.com:8443").await,
             Some("login.shop.example.com".to_owned())
         );
-        assert_eq!(list.lookup("shop.example.com.evil.net"), None);
+        assert_eq!(lookup(&list, "shop.example.com.evil.net").await, None);
     }
 
     #[tokio::test]
@@ -423,6 +702,230 @@ mod tests {
             assert_eq!(err.code(), "unknown_domain", "{err}");
         }
         assert_eq!(d.cached(), 0, "nothing set up for a refused host");
+    }
+
+    fn client_with(resolver: impl DomainResolver) -> crate::client::ServerClient {
+        client_with_redirect(resolver, "http://127.0.0.1:5000/callback?x=1")
+    }
+
+    fn client_with_redirect(
+        resolver: impl DomainResolver,
+        redirect_uri: &str,
+    ) -> crate::client::ServerClient {
+        crate::client::ServerClient::builder()
+            .domain("login.a.example.com")
+            .client_id("id")
+            .client_secret("secret")
+            .secret("a-secret-of-at-least-thirty-two-bytes")
+            .redirect_uri(redirect_uri)
+            .session_backend(auth0_store_memory::MemoryBackend::new())
+            .transaction_backend(auth0_store_memory::MemoryTransactionBackend::new())
+            .domain_resolver(resolver)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_sites_redirect_uri_is_built_from_the_list_never_from_the_host_as_sent() {
+        let list = AllowListResolver::new()
+            .host("a.example.com", "login.a.example.com")
+            .host("B.example.com:8443", "login.b.example.com");
+        let client = client_with(list);
+        for (host, callback) in [
+            ("a.example.com", "http://a.example.com:5000/callback?x=1"),
+            // A port the listed host does not have is not taken from the request.
+            (
+                "A.example.com:6666",
+                "http://a.example.com:5000/callback?x=1",
+            ),
+            (
+                "b.example.com:8443",
+                "http://b.example.com:8443/callback?x=1",
+            ),
+        ] {
+            let uri = client.redirect_uri_for(&request_to(host)).await.unwrap();
+            assert_eq!(uri.unwrap().as_str(), callback, "{host}");
+        }
+        // Not a site of this app: no redirect URI at all.
+        for host in ["evil.example.net", "a.example.com.evil.net"] {
+            let uri = client.redirect_uri_for(&request_to(host)).await;
+            assert!(
+                matches!(&uri, Err(Error::UnknownDomain { .. })),
+                "{host}: {uri:?}"
+            );
+        }
+    }
+
+    /// A resolver that maps every host to one domain and names no site.
+    struct Everyone;
+
+    #[async_trait::async_trait]
+    impl DomainResolver for Everyone {
+        async fn resolve(&self, _context: &DomainResolverContext) -> Option<String> {
+            Some("login.a.example.com".to_owned())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resolver_that_names_no_site_keeps_the_configured_redirect_uri() {
+        let client = client_with(Everyone);
+        let uri = client
+            .redirect_uri_for(&request_to("evil.example.net"))
+            .await;
+        assert_eq!(
+            uri.unwrap().unwrap().as_str(),
+            "http://127.0.0.1:5000/callback?x=1"
+        );
+        let domains = Everyone.domains().await;
+        assert!(
+            domains.is_empty(),
+            "no other domain's logout tokens by default"
+        );
+    }
+
+    #[test]
+    fn a_listed_site_that_is_not_a_host_is_a_configuration_error() {
+        let configured = Url::parse("https://app.example.com/callback").unwrap();
+        for site in [
+            "evil.example.net/path",
+            "user@evil.example.net",
+            "user:pw@evil.example.net",
+            "evil.example#.app.example.com",
+            "a b",
+            "",
+        ] {
+            assert!(on_site(&configured, site).is_err(), "{site:?}");
+        }
+        let ok = on_site(&configured, "shop.example.com:8443").unwrap();
+        assert_eq!(ok.as_str(), "https://shop.example.com:8443/callback");
+    }
+
+    #[tokio::test]
+    async fn a_site_listed_with_a_default_port_keeps_it_in_its_callback() {
+        let list = AllowListResolver::new().host("shop.example.com:443", "login.a.example.com");
+        let client = client_with_redirect(list, "https://app.example.com:8443/callback");
+        for host in ["shop.example.com", "shop.example.com:443"] {
+            let uri = client.redirect_uri_for(&request_to(host)).await.unwrap();
+            assert_eq!(
+                uri.unwrap().as_str(),
+                "https://shop.example.com/callback",
+                "{host}"
+            );
+        }
+    }
+
+    /// A resolver that names `site` for every request.
+    struct NamesSite(&'static str);
+
+    #[async_trait::async_trait]
+    impl DomainResolver for NamesSite {
+        async fn resolve(&self, _context: &DomainResolverContext) -> Option<String> {
+            Some("login.a.example.com".to_owned())
+        }
+
+        async fn site(&self, _context: &DomainResolverContext) -> Option<String> {
+            Some(self.0.to_owned())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_site_with_a_fragment_or_a_password_is_a_configuration_error() {
+        for site in [
+            "evil.example#.shop.example.com",
+            "user:pw@shop.example.com",
+            ":pw@shop.example.com",
+            "evil.example?.shop.example.com",
+        ] {
+            let client = client_with(NamesSite(site));
+            let uri = client
+                .redirect_uri_for(&request_to("shop.example.com"))
+                .await;
+            assert!(
+                matches!(&uri, Err(Error::Configuration(_))),
+                "{site:?}: {uri:?}"
+            );
+        }
+    }
+
+    /// A request whose `Host` headers are `hosts` and whose URL (HTTP/2, absolute form) is
+    /// `url`.
+    fn request_with(hosts: &[&str], url: Option<&str>) -> StoreContext {
+        let mut headers = HeaderMap::new();
+        for host in hosts {
+            headers.append(HOST, HeaderValue::from_str(host).unwrap());
+        }
+        let cx = StoreContext::from_headers(&headers);
+        match url {
+            Some(url) => cx.with_url(Url::parse(url).unwrap()),
+            None => cx,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_host_header_that_disagrees_with_the_authority_or_another_host_is_refused() {
+        let d = domains(
+            AllowListResolver::new()
+                .host("a.example.com", "login.a.example.com")
+                .host("b.example.com", "login.b.example.com"),
+        );
+        for cx in [
+            request_with(&["a.example.com"], Some("https://b.example.com/login")),
+            request_with(&["b.example.com"], Some("https://a.example.com/login")),
+            request_with(&["a.example.com", "b.example.com"], None),
+            request_with(&["a.example.com", "a.example.com"], None),
+        ] {
+            let context = DomainResolverContext::from_store_context(&cx);
+            assert_eq!(context.host(), None);
+            let Err(err) = d.for_request(&cx).await else {
+                panic!("an ambiguous host was resolved");
+            };
+            assert_eq!(err.code(), "unknown_domain", "{err}");
+        }
+        // The same host both ways (a default port or not) is one host.
+        for cx in [
+            request_with(&["a.example.com"], Some("https://a.example.com/login")),
+            request_with(&["A.example.com:443"], Some("https://a.example.com/login")),
+            request_with(&[], Some("https://a.example.com/login")),
+        ] {
+            let provider = d.for_request(&cx).await.unwrap();
+            assert_eq!(provider.domain(), "login.a.example.com");
+        }
+    }
+
+    #[tokio::test]
+    async fn listed_hosts_match_in_punycode_and_with_a_trailing_dot() {
+        let list = AllowListResolver::new()
+            .host("Bücher.example", "login.a.example.com")
+            .host("shop.example.com.", "login.b.example.com");
+        let d = domains(list);
+        for (host, domain) in [
+            ("xn--bcher-kva.example", "login.a.example.com"),
+            ("XN--BCHER-KVA.example:8443", "login.a.example.com"),
+            ("shop.example.com", "login.b.example.com"),
+            ("shop.example.com.", "login.b.example.com"),
+        ] {
+            let provider = d.for_request(&request_to(host)).await.unwrap();
+            assert_eq!(provider.domain(), domain, "{host}");
+        }
+    }
+
+    #[test]
+    fn the_unverified_issuer_is_read_from_the_payload_only() {
+        use base64::Engine as _;
+        let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let token = |payload: &str| format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload));
+        assert_eq!(
+            unverified_issuer(&token(r#"{"iss":"https://login.b.example.com/"}"#)).as_deref(),
+            Some("https://login.b.example.com/")
+        );
+        for bad in [
+            token(r#"{"iss":7}"#),
+            token("[]"),
+            "a.%%%.c".to_owned(),
+            "x".to_owned(),
+        ] {
+            assert_eq!(unverified_issuer(&bad), None, "{bad}");
+        }
     }
 
     #[tokio::test]

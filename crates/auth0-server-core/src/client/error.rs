@@ -108,6 +108,49 @@ pub enum Error {
         /// The factors the provider requires (`mfa_requirements`), when it said.
         mfa_requirements: Option<super::MfaRequirements>,
     },
+    /// MFA API: the sealed `mfa_token` cannot be opened (not one this client sealed, or
+    /// sealed under a secret no longer configured).
+    #[error(
+        "the MFA token is not valid (not sealed by this application, or under a secret it no          longer has): start again from the request that answered mfa_required"
+    )]
+    MfaTokenInvalid,
+    /// MFA API: the sealed `mfa_token` is older than
+    /// [`MFA_TOKEN_TTL`](super::MFA_TOKEN_TTL); nothing was sent.
+    #[error(
+        "the MFA token expired: start again from the request that answered mfa_required, which          gives a new one"
+    )]
+    MfaTokenExpired,
+    /// MFA API: the provider says the `mfa_token` or the challenge expired (`expired_token`).
+    #[error("the MFA token or challenge expired at the provider{}: challenge again, or start again from the request that answered mfa_required", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    MfaExpired {
+        /// The provider's `error_description`.
+        description: Option<String>,
+    },
+    /// MFA API: the provider refused the code (`invalid_grant` to an MFA grant: a wrong OTP
+    /// or binding code, a used or unknown `oob_code` or recovery code).
+    #[error("the MFA code was not accepted{}: ask the user for the code again (an OOB code or recovery code works once)", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    MfaCodeRejected {
+        /// The provider's `error_description`.
+        description: Option<String>,
+    },
+    /// MFA API: too many wrong codes (`too_many_attempts`).
+    #[error("too many wrong MFA codes{}: wait, then start again from the request that answered mfa_required", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    MfaTooManyAttempts {
+        /// The provider's `error_description`.
+        description: Option<String>,
+    },
+    /// MFA API: another refusal by the provider.
+    #[error("{operation} failed: {error}{}; check the factor, the authenticator id and that the application may use the MFA grant types", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Mfa {
+        /// Which call.
+        operation: super::MfaOperation,
+        /// The OAuth error code.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The HTTP status.
+        status: u16,
+    },
     /// The refresh failed.
     #[error("the access token could not be refreshed: {error}{}; the user may need to log in again", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     RefreshFailed {
@@ -192,7 +235,9 @@ pub enum Error {
         /// The request's host as it came (empty when it had none); attacker-controlled.
         host: String,
     },
-    /// A login's callback arrived under another domain than the one the login started under.
+    /// A login's callback arrived under another domain (or, for two sites of one domain,
+    /// another site: then `started` and `current` are the sites' origins) than the one the
+    /// login started under.
     #[error(
         "this login started under the domain {started} but its callback came under {current}: \
          start the login again from the same site"
@@ -204,7 +249,7 @@ pub enum Error {
         current: String,
     },
     /// Token Vault: the provider refused an access token for the connection.
-    #[error("no access token for the connection {connection:?}: {error}{}; check that the connection has Token Vault on and that the user logged in with it (else log them in again with it)", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("no access token for the connection {connection:?}: {error}{}; {}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(), connection_token_hint(error))]
     ConnectionToken {
         /// The connection asked for.
         connection: String,
@@ -216,7 +261,7 @@ pub enum Error {
         status: u16,
     },
     /// The provider refused a custom token exchange (RFC 8693).
-    #[error("the custom token exchange was refused: {error}{}; check the subject token and that its subject_token_type is the one of the tenant's Custom Token Exchange Profile", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("the custom token exchange failed: {error}{}; {}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(), custom_token_exchange_hint(error))]
     CustomTokenExchange {
         /// The OAuth error code, e.g. `invalid_request`.
         error: String,
@@ -231,9 +276,88 @@ pub enum Error {
         "none of your sessions has that handle: it may have ended already; list the sessions again"
     )]
     SessionNotFound,
+    /// Account linking: there is no logged-in user (no session for this domain, or one
+    /// without an ID token) to link an account to or unlink one from.
+    #[error(
+        "there is no logged-in user to link or unlink an account for: log the user in first, \
+         then start the account link"
+    )]
+    LinkUserWithoutSession,
+    /// Passwordless: `POST /passwordless/start` was refused (e.g. `bad.connection`,
+    /// `bad.email`, `bad.phone_number`, `too_many_requests`). Never carries the e-mail
+    /// address, phone number or code.
+    #[error("the identity provider did not send the passwordless code or link: {error}{}; check the connection, the address and the application's passwordless settings{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default(), retry_after.map(|s| format!(" (retry after {s} s)")).unwrap_or_default())]
+    PasswordlessStart {
+        /// The provider's `error`.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The HTTP status.
+        status: u16,
+        /// Seconds from the provider's `Retry-After`, when it sent whole seconds.
+        retry_after: Option<u64>,
+    },
+    /// Passwordless: the code was refused at the token endpoint (`invalid_grant`: wrong,
+    /// expired or already used, or too many attempts; `unauthorized_client`: the
+    /// application may not use the passwordless OTP grant). Never carries the code.
+    #[error("the passwordless code was not accepted: {error}{}; ask the user for the code again, or start again for a new one", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    PasswordlessVerify {
+        /// The provider's `error`.
+        error: String,
+        /// The provider's `error_description`.
+        description: Option<String>,
+        /// The HTTP status.
+        status: u16,
+        /// Seconds from the provider's `Retry-After`, when it sent whole seconds.
+        retry_after: Option<u64>,
+    },
     /// The session store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What to do when Token Vault gave no token, by the provider's `error`.
+fn connection_token_hint(error: &str) -> &'static str {
+    match error {
+        "federated_connection_refresh_token_not_found" => {
+            "the user has no account at this connection in the vault: log them in with it \
+             (connection=…), or check the connection's name and the login_hint"
+        }
+        "invalid_grant" => {
+            "the session's refresh token is no longer valid (revoked, expired, or spent under \
+             refresh-token rotation, which Token Vault does not support): log the user in again"
+        }
+        "unauthorized_client" => {
+            "the application may not use Token Vault: give it the Token Vault grant in the \
+             Auth0 Dashboard"
+        }
+        super::exchange_answer::INVALID_RESPONSE => {
+            "the token endpoint answered 200 with no usable token: check that the domain is \
+             your Auth0 tenant's"
+        }
+        _ => {
+            "check that the connection has Token Vault on and that the user logged in with it \
+             (else log them in again with it)"
+        }
+    }
+}
+
+/// What to do when a custom token exchange failed, by the provider's `error`.
+fn custom_token_exchange_hint(error: &str) -> &'static str {
+    match error {
+        super::exchange_answer::INVALID_RESPONSE => {
+            "the token endpoint answered 200 with no usable token: check that the domain is \
+             your Auth0 tenant's"
+        }
+        "unauthorized_client" => {
+            "the application may not use token exchange: enable the Token Exchange grant for \
+             it in the Auth0 Dashboard"
+        }
+        _ => {
+            "check the subject token and that its subject_token_type is the one of the \
+             tenant's Custom Token Exchange Profile"
+        }
+    }
 }
 
 /// What to check when the provider refused the client's credentials made with `method`.
@@ -274,6 +398,12 @@ impl Error {
             Self::MissingSession => "missing_session",
             Self::MissingRefreshToken => "missing_refresh_token",
             Self::MfaRequired { .. } => "mfa_required",
+            Self::MfaTokenInvalid => "mfa_token_invalid",
+            Self::MfaTokenExpired => "mfa_token_expired",
+            Self::MfaExpired { .. } => "mfa_expired",
+            Self::MfaCodeRejected { .. } => "mfa_invalid_code",
+            Self::MfaTooManyAttempts { .. } => "too_many_attempts",
+            Self::Mfa { operation, .. } => operation.code(),
             Self::RefreshFailed { .. } => "failed_to_refresh_token",
             Self::RefreshSubjectMismatch => "refresh_subject_mismatch",
             Self::OrganizationMismatch(_) => "organization_token_validation_error",
@@ -288,6 +418,9 @@ impl Error {
             Self::ConnectionToken { .. } => "access_token_for_connection_error",
             Self::CustomTokenExchange { .. } => "token_exchange_failed",
             Self::SessionNotFound => "session_not_found",
+            Self::LinkUserWithoutSession => "start_link_user_error",
+            Self::PasswordlessStart { .. } => "passwordless_start_error",
+            Self::PasswordlessVerify { .. } => "passwordless_verify_error",
             Self::Store(e) => e.code(),
         }
     }

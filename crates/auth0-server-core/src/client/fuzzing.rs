@@ -87,3 +87,26 @@ pub async fn validate_id_token(
     let claims = client.validate_id_token(token, &issuer, nonce).await?;
     super::login::user_claims(&claims)
 }
+
+/// A site or request host (`host` or `host:port`) as multiple custom domains read it:
+/// normalised (lower case ASCII, no trailing dot, the port if it has one), or `None` when it
+/// is not one.
+pub fn parse_site(input: &str) -> Option<String> {
+    super::domains::normalised_host(input)
+}
+
+/// The callback a login on `site` comes back to: `configured` with the site's host (and
+/// port, when it has one).
+///
+/// # Errors
+///
+/// [`Error::Configuration`] when `site` is not a host or `host:port`.
+pub fn site_callback(configured: &url::Url, site: &str) -> Result<url::Url, Error> {
+    super::domains::on_site(configured, site)
+}
+
+/// A JWT's `iss`, read without verifying anything, as back-channel logout picks the domain
+/// whose keys then verify the token.
+pub fn unverified_issuer(token: &str) -> Option<String> {
+    super::domains::unverified_issuer(token)
+}

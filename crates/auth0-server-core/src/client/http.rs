@@ -17,6 +17,11 @@ pub const TELEMETRY_HEADER: &str = "Auth0-Client";
 /// The name this SDK reports in telemetry.
 pub const TELEMETRY_NAME: &str = "auth0-server-rust";
 
+/// The most of a token endpoint's answer that is read: far more than any token response
+/// (ID tokens with many claims are a few KiB), little enough that a hostile or broken
+/// endpoint cannot make the app buffer without bound.
+pub(crate) const MAX_TOKEN_RESPONSE_BYTES: usize = 1 << 20;
+
 /// Which failures a request may be retried after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Retry {
@@ -27,6 +32,10 @@ pub(crate) enum Retry {
     /// authorization code, or a refresh token under rotation, must not be sent twice if it
     /// may have been used).
     Unprocessed,
+    /// 429 and connection failures only: no 5xx at all, not even a 503 (a proxy may answer
+    /// it after the provider used the request), for what must never be sent twice (a
+    /// single-use subject token).
+    Unsent,
 }
 
 #[derive(Clone, Debug)]
@@ -138,7 +147,7 @@ impl Http {
                 Ok(response) => {
                     let status = response.status();
                     status == StatusCode::TOO_MANY_REQUESTS
-                        || status == StatusCode::SERVICE_UNAVAILABLE
+                        || (status == StatusCode::SERVICE_UNAVAILABLE && retry != Retry::Unsent)
                         || (retry == Retry::Idempotent && status.is_server_error())
                 }
                 Err(e) => e.is_connect(),
@@ -173,13 +182,13 @@ impl Http {
         })
     }
 
-    /// Reads a token endpoint's answer.
+    /// Reads a token endpoint's answer (at most [`MAX_TOKEN_RESPONSE_BYTES`]).
     pub(crate) async fn token_answer<T: DeserializeOwned>(
         response: Response,
         url: &str,
     ) -> Result<TokenAnswer<T>, Error> {
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| Error::network(url, e))?;
+        let bytes = read_capped(response, url).await?;
         if status.is_success() {
             return serde_json::from_slice(&bytes)
                 .map(TokenAnswer::Ok)
@@ -200,6 +209,33 @@ impl Http {
             body,
         })
     }
+}
+
+/// A response's body, refused past [`MAX_TOKEN_RESPONSE_BYTES`] (by its `Content-Length`, or
+/// as it arrives) as an `invalid_response` of the token endpoint.
+async fn read_capped(mut response: Response, url: &str) -> Result<Vec<u8>, Error> {
+    let status = response.status().as_u16();
+    let too_large = || Error::TokenEndpoint {
+        error: "invalid_response".to_owned(),
+        description: Some(format!(
+            "the token endpoint's answer is larger than {MAX_TOKEN_RESPONSE_BYTES} bytes"
+        )),
+        status,
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_TOKEN_RESPONSE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| Error::network(url, e))? {
+        if body.len() + chunk.len() > MAX_TOKEN_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The waits between attempts: the provider's `Retry-After` when it sent one, else "full

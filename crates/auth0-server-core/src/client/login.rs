@@ -124,10 +124,10 @@ pub struct StartLoginOptions {
 }
 
 /// What a login asks for besides the protocol's own parameters.
-struct LoginPlan {
-    params: BTreeMap<String, String>,
-    audience: Option<String>,
-    organization: Option<String>,
+pub(super) struct LoginPlan {
+    pub(super) params: BTreeMap<String, String>,
+    pub(super) audience: Option<String>,
+    pub(super) organization: Option<String>,
     max_age: Option<u64>,
 }
 
@@ -198,12 +198,26 @@ pub(crate) fn parse_max_age(value: &ParamValue) -> Result<u64, Error> {
 /// The access token's lifetime assumed when the token endpoint gives no `expires_in`.
 pub(crate) const DEFAULT_EXPIRES_IN: u64 = 3600;
 
+/// The longest an access token is taken to live, whatever `expires_in` says: Auth0's own
+/// maximum for an API's tokens (30 days). A provider's `expires_in` of years (or
+/// `u64::MAX`) would else keep a token in the session, unrefreshed, long after it stops
+/// working.
+pub(crate) const MAX_EXPIRES_IN: u64 = 30 * 24 * 3600;
+
+/// When a token the token endpoint answered `expires_in` for (at `now`, unix seconds)
+/// expires: [`DEFAULT_EXPIRES_IN`] when it said nothing, at most [`MAX_EXPIRES_IN`] ahead.
+/// `0` is `now`: already expired, so the next request asks again (never the same request in
+/// a loop).
+pub(crate) fn expires_at(now: u64, expires_in: Option<u64>) -> u64 {
+    now.saturating_add(expires_in.unwrap_or(DEFAULT_EXPIRES_IN).min(MAX_EXPIRES_IN))
+}
+
 #[derive(Deserialize)]
 struct ParResponse {
     request_uri: String,
 }
 
-fn random_token() -> String {
+pub(super) fn random_token() -> String {
     B64.encode(random_bytes::<32>())
 }
 
@@ -259,9 +273,9 @@ impl ServerClient {
             Some(uri) => Url::parse(uri).map_err(|_| {
                 Error::InvalidArgument(format!("redirect_uri {uri:?} is not an absolute URL"))
             })?,
-            None => config
-                .redirect_uri
-                .clone()
+            None => self
+                .redirect_uri_for(cx)
+                .await?
                 .ok_or(super::config::MISSING_REDIRECT_URI)?,
         };
         let LoginPlan {
@@ -303,7 +317,7 @@ impl ServerClient {
     /// per-login authorization parameters (reserved ones dropped, JSON values as JSON text),
     /// the merged scope, the audience (typed, else an `audience` parameter, per login first)
     /// and the organization.
-    fn login_plan(&self, options: &StartLoginOptions) -> Result<LoginPlan, Error> {
+    pub(super) fn login_plan(&self, options: &StartLoginOptions) -> Result<LoginPlan, Error> {
         let config = &self.inner.config;
         let mut merged = AuthorizationParams::new();
         for (name, value) in config
@@ -471,6 +485,8 @@ impl ServerClient {
             .await?
             .ok_or(Error::MissingTransaction)?;
         self.check_transaction_domain(transaction.domain.as_deref())?;
+        self.check_transaction_site(transaction.redirect_uri.as_deref(), cx)
+            .await?;
         let metadata = self.provider().metadata().await?;
         let code = check_callback(&query, &metadata)?;
         let tokens = self.exchange_code(code, &transaction, &metadata).await?;
@@ -499,7 +515,10 @@ impl ServerClient {
     }
 
     /// The callback URL's query (the URL may be relative to the redirect URI).
-    fn callback_query(&self, callback_url: &str) -> Result<BTreeMap<String, String>, Error> {
+    pub(super) fn callback_query(
+        &self,
+        callback_url: &str,
+    ) -> Result<BTreeMap<String, String>, Error> {
         let base = self.inner.config.redirect_uri.as_ref();
         let url = Url::parse(callback_url)
             .ok()
@@ -509,7 +528,7 @@ impl ServerClient {
     }
 
     /// Exchanges the authorization code (with the PKCE verifier) at the token endpoint.
-    async fn exchange_code(
+    pub(super) async fn exchange_code(
         &self,
         code: &str,
         transaction: &TransactionData,
@@ -552,7 +571,7 @@ impl ServerClient {
 
     /// The login's ID token, validated with what the login asked for (nonce, `max_age`,
     /// organization), and its claims.
-    async fn validate_login(
+    pub(super) async fn validate_login(
         &self,
         tokens: &TokenResponse,
         transaction: &TransactionData,
@@ -597,7 +616,7 @@ impl ServerClient {
                     .unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
                 access_token: tokens.access_token,
                 scope: tokens.scope,
-                expires_at: now.saturating_add(tokens.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
+                expires_at: expires_at(now, tokens.expires_in),
                 extra: token_set_extra(tokens.authorization_details.as_ref()),
             }],
             id_token: Some(id_token),
@@ -643,7 +662,7 @@ impl ServerClient {
 
 /// Checks the provider's answer in the callback (`iss` per RFC 9207, an `error`) and returns
 /// its authorization code.
-fn check_callback<'q>(
+pub(super) fn check_callback<'q>(
     query: &'q BTreeMap<String, String>,
     metadata: &ProviderMetadata,
 ) -> Result<&'q str, Error> {

@@ -218,6 +218,15 @@ impl ServerClient {
     /// When ending the sessions fails, the token is forgotten again so that the provider may
     /// retry it.
     ///
+    /// Under a domain resolver ([`ServerClientBuilder::domain_resolver`]), the request's host
+    /// must be one the app serves, and the token may be of any domain the resolver lists
+    /// ([`DomainResolver::domains`]) or the configured domain: it is verified with that
+    /// domain's discovery document and keys, and ends only that domain's sessions. A token of
+    /// another issuer is refused before any request goes out.
+    ///
+    /// [`ServerClientBuilder::domain_resolver`]: super::ServerClientBuilder::domain_resolver
+    /// [`DomainResolver::domains`]: super::DomainResolver::domains
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidLogoutToken`] for a token that fails validation or is a replay (answer
@@ -228,7 +237,8 @@ impl ServerClient {
         logout_token: &str,
         cx: &StoreContext,
     ) -> Result<u64, Error> {
-        let provider = self.request_provider(cx).await?;
+        let request = self.request_provider(cx).await?;
+        let provider = self.logout_token_provider(logout_token, request).await?;
         domains::within(
             provider,
             self.backchannel_logout_under_domain(logout_token, cx),
@@ -241,6 +251,33 @@ impl ServerClient {
         logout_token: &str,
         cx: &StoreContext,
     ) -> Result<u64, Error> {
+        let (claims, key, expires_at) = self.verify_logout_token(logout_token).await?;
+        let in_process = self.record_logout_token(&key, expires_at, cx).await?;
+        let store = &self.inner.state_store;
+        match store.delete_by_logout_token(&claims, cx).await {
+            Ok(ended) => Ok(ended),
+            // A store without back-channel logout (cookies) never ends anything: the token
+            // stays used, so a copy is refused as a replay like everywhere else.
+            Err(e @ crate::store::StoreError::Unsupported { .. }) => Err(e.into()),
+            Err(e) => {
+                // Nothing ended: let the provider send the token again.
+                if in_process {
+                    self.inner.logout_tokens.forget(&key);
+                } else if let Err(forget) = store.forget_logout_token(&key, cx).await {
+                    tracing::warn!(error = %forget, "could not forget a logout token whose sessions were not ended");
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The logout token's claims once verified with the current domain's keys (see
+    /// [`Self::handle_backchannel_logout`]), with its replay key and when that may be
+    /// forgotten (see [`replay_key`]).
+    async fn verify_logout_token(
+        &self,
+        logout_token: &str,
+    ) -> Result<(LogoutTokenClaims, String, u64), Error> {
         let config = &self.inner.config;
         let metadata = self.provider().metadata().await?;
         let expect = Expectations {
@@ -262,25 +299,35 @@ impl ServerClient {
             .map_err(|e| {
             Error::InvalidLogoutToken(format!("its claims are unreadable: {e}"))
         })?;
+        Ok((claims, key, expires_at))
+    }
 
-        // Once only, within its lifetime: in the store when it keeps token ids (so across
-        // instances), else in this process. Recorded before any session ends, so that two
-        // copies arriving together cannot both pass.
-        let store = &self.inner.state_store;
+    /// Records the logout token `key` as used until `expires_at`, once only: in the store
+    /// when it keeps token ids (so across instances), else in this process (then `true`).
+    /// Recorded before any session ends, so that two copies arriving together cannot both
+    /// pass.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidLogoutToken`] for a replay; store failures.
+    async fn record_logout_token(
+        &self,
+        key: &str,
+        expires_at: u64,
+        cx: &StoreContext,
+    ) -> Result<bool, Error> {
         let until = UNIX_EPOCH
             .checked_add(Duration::from_secs(expires_at))
             .unwrap_or(UNIX_EPOCH + Duration::from_secs(FAR_FUTURE_SECONDS));
-        let (first, in_process) = match store.record_logout_token(&key, until, cx).await? {
+        let store = &self.inner.state_store;
+        let (first, in_process) = match store.record_logout_token(key, until, cx).await? {
             TokenUse::First => (true, false),
             TokenUse::Replayed => (false, false),
             // NotKept, or a kind a newer store crate adds: this process remembers the id.
-            _ => (
-                self.inner
-                    .logout_tokens
-                    .record(&key, expires_at, self.now())
-                    == TokenUse::First,
-                true,
-            ),
+            _ => {
+                let recorded = self.inner.logout_tokens.record(key, expires_at, self.now());
+                (recorded == TokenUse::First, true)
+            }
         };
         if !first {
             tracing::warn!("back-channel logout token received again; refused as a replay");
@@ -288,20 +335,6 @@ impl ServerClient {
                 "it was received before (same issuer and jti): a replay".to_owned(),
             ));
         }
-        match store.delete_by_logout_token(&claims, cx).await {
-            Ok(ended) => Ok(ended),
-            // A store without back-channel logout (cookies) never ends anything: the token
-            // stays used, so a copy is refused as a replay like everywhere else.
-            Err(e @ crate::store::StoreError::Unsupported { .. }) => Err(e.into()),
-            Err(e) => {
-                // Nothing ended: let the provider send the token again.
-                if in_process {
-                    self.inner.logout_tokens.forget(&key);
-                } else if let Err(forget) = store.forget_logout_token(&key, cx).await {
-                    tracing::warn!(error = %forget, "could not forget a logout token whose sessions were not ended");
-                }
-                Err(e.into())
-            }
-        }
+        Ok(in_process)
     }
 }

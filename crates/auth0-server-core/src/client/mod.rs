@@ -26,16 +26,20 @@ mod client_auth;
 mod config;
 mod domains;
 mod error;
+mod exchange_answer;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 mod http;
 mod jwt;
+mod linking;
 mod login;
 mod logout;
 mod metadata;
 mod mfa;
+mod mfa_api;
 mod params;
+mod passwordless;
 mod refresh;
 mod replay;
 mod stores;
@@ -62,11 +66,25 @@ pub use domains::{AllowListResolver, DomainResolver, DomainResolverContext, MAX_
 pub use error::Error;
 pub use http::{TELEMETRY_HEADER, TELEMETRY_NAME};
 pub use jwt::{BACKCHANNEL_LOGOUT_EVENT, SUPPORTED_ALGORITHMS};
+pub use linking::{
+    LINK_ACCOUNT_SCOPE, LinkUserOptions, LinkUserResult, MY_ACCOUNT_AUDIENCE, UNLINK_ACCOUNT_SCOPE,
+    UnlinkUserOptions,
+};
 pub use login::{LoginResult, StartLoginOptions};
 pub use logout::{LogoutOptions, LogoutRedirect};
 pub use metadata::{JWKS_REFETCH_COOLDOWN, ProviderMetadata};
 pub use mfa::{MFA_TOKEN_IDENTIFIER, MfaRequirement, MfaRequirements, MfaToken};
+pub use mfa_api::{
+    Authenticator, Challenge, Enrollment, MFA_OOB_GRANT_TYPE, MFA_OTP_GRANT_TYPE,
+    MFA_RECOVERY_CODE_GRANT_TYPE, MFA_TOKEN_TTL, Mfa, MfaChallengeType, MfaEnrollment,
+    MfaOperation, MfaVerification, MfaVerified,
+};
 pub use params::{AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, scope_for_audience};
+pub use passwordless::{
+    DEFAULT_PASSWORDLESS_EMAIL_SCOPE, DEFAULT_PASSWORDLESS_SMS_SCOPE, FORWARDED_FOR_HEADER,
+    PASSWORDLESS_AUTH_PARAMS, PASSWORDLESS_OTP_GRANT_TYPE, PasswordlessRecipient, PasswordlessSend,
+    PasswordlessStartResult, StartPasswordlessOptions, VerifyPasswordlessOptions,
+};
 pub use refresh::{RefreshTokenOptions, TokenEndpointResponse};
 pub use replay::MAX_REMEMBERED_LOGOUT_TOKENS;
 pub use token_exchange::{CustomTokenExchangeOptions, TOKEN_EXCHANGE_GRANT_TYPE};

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::login::{DEFAULT_EXPIRES_IN, lenient_expires_in};
+use super::login::{expires_at, lenient_expires_in};
 use super::{Error, ServerClient};
 use crate::model::DEFAULT_AUDIENCE;
 
@@ -69,7 +69,7 @@ impl TokenEndpointResponse {
                 description: Some(format!("the token response is not the expected JSON: {e}")),
                 status: 200,
             })?;
-        response.expires_at = now.saturating_add(response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN));
+        response.expires_at = expires_at(now, response.expires_in);
         Ok(response)
     }
 }
@@ -145,6 +145,7 @@ impl ServerClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::login::DEFAULT_EXPIRES_IN;
 
     #[test]
     fn tokens_never_show_in_debug_and_expiry_is_dated() {

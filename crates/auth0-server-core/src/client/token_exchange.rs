@@ -6,8 +6,9 @@
 
 use serde_json::{Map, Value};
 
-use super::http::{Retry, TokenAnswer};
-use super::login::{LoginResult, TokenResponse, login_organization, merge_scopes, user_claims};
+use super::exchange_answer::{Flow, token_response};
+use super::http::Retry;
+use super::login::{LoginResult, StartLoginOptions, user_claims};
 use super::{Error, ServerClient, TokenEndpointResponse, domains, jwt};
 use crate::model::TransactionData;
 use crate::store::StoreContext;
@@ -83,6 +84,12 @@ impl std::fmt::Debug for CustomTokenExchangeOptions {
 
 impl CustomTokenExchangeOptions {
     /// An exchange of `subject_token`, of type `subject_token_type`.
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("legacy-token", "urn:acme:legacy-token");
+    /// assert_eq!(options.subject_token_type, "urn:acme:legacy-token");
+    /// ```
     pub fn new(subject_token: impl Into<String>, subject_token_type: impl Into<String>) -> Self {
         Self {
             subject_token: subject_token.into(),
@@ -92,18 +99,39 @@ impl CustomTokenExchangeOptions {
     }
 
     /// For the API `audience`.
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+    ///     .audience("https://api.example.com");
+    /// assert_eq!(options.audience.as_deref(), Some("https://api.example.com"));
+    /// ```
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
         self
     }
 
-    /// Asking for `scope`.
+    /// Asking for `scope` (space-separated).
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+    ///     .scope("openid read:messages");
+    /// assert_eq!(options.scope.as_deref(), Some("openid read:messages"));
+    /// ```
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
         self
     }
 
-    /// With an acting party's token and its type.
+    /// With an acting party's token and its type (delegation, RFC 8693 §1.1).
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("t", "urn:acme:agent-token")
+    ///     .actor("service-token", "urn:ietf:params:oauth:token-type:access_token");
+    /// assert!(!format!("{options:?}").contains("service-token"));
+    /// ```
     pub fn actor(mut self, token: impl Into<String>, token_type: impl Into<String>) -> Self {
         self.actor_token = Some(token.into());
         self.actor_token_type = Some(token_type.into());
@@ -111,8 +139,30 @@ impl CustomTokenExchangeOptions {
     }
 
     /// For an organization (id `org_…` or name).
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+    ///     .organization("org_abc123");
+    /// assert_eq!(options.organization.as_deref(), Some("org_abc123"));
+    /// ```
     pub fn organization(mut self, organization: impl Into<String>) -> Self {
         self.organization = Some(organization.into());
+        self
+    }
+
+    /// Adds a form field the exchange profile's Action reads (`event.request.body`). A field
+    /// the SDK sets itself (`grant_type`, `client_assertion`, `audience`, …) is refused when
+    /// the exchange is made ([`Error::InvalidArgument`], nothing sent).
+    ///
+    /// ```
+    /// use auth0_server_core::client::CustomTokenExchangeOptions;
+    /// let options = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+    ///     .extra_param("device_id", "kiosk-7");
+    /// assert_eq!(options.extra_params, [("device_id".to_owned(), "kiosk-7".to_owned())]);
+    /// ```
+    pub fn extra_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra_params.push((name.into(), value.into()));
         self
     }
 
@@ -129,7 +179,12 @@ impl CustomTokenExchangeOptions {
         if bearer(&self.subject_token) {
             return bad("subject_token starts with 'Bearer ': give the token alone");
         }
-        match (&self.actor_token, &self.actor_token_type) {
+        // A blank type is no type: an actor token with one is refused, not sent untyped.
+        let actor_token_type = self
+            .actor_token_type
+            .as_deref()
+            .filter(|t| !t.trim().is_empty());
+        match (&self.actor_token, actor_token_type) {
             (Some(t), _) if t.trim().is_empty() => bad("actor_token is empty: give it, or none"),
             (Some(t), _) if bearer(t) => bad("actor_token starts with 'Bearer ': give it alone"),
             (Some(_), None) => bad("actor_token_type is required with actor_token"),
@@ -168,7 +223,7 @@ impl CustomTokenExchangeOptions {
             ("organization", &self.organization),
         ];
         for (name, value) in optional {
-            if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
+            if let Some(value) = value.as_ref().filter(|v| !v.trim().is_empty()) {
                 form.push((name.to_owned(), value.clone()));
             }
         }
@@ -220,8 +275,9 @@ impl ServerClient {
     /// [`custom_token_exchange`](Self::custom_token_exchange)) and starts a session in `cx`
     /// from the answer, as an interactive login does: the answer must have an ID token, valid
     /// as a login's is (and for the organization asked for, or the configured one). The
-    /// scope asked for is `openid`, the configured scope and `options.scope`; the audience
-    /// `options.audience`, else the configured one. The session replaces any in `cx`, under
+    /// scope, audience and organization asked for are those `/login` would ask for with
+    /// `options`' (the configured scope and `authorization_params` included, so a configured
+    /// `offline_access` gives the session a refresh token). The session replaces any in `cx`, under
     /// a new id.
     ///
     /// ```no_run
@@ -247,16 +303,16 @@ impl ServerClient {
         cx: &StoreContext,
     ) -> Result<LoginResult, Error> {
         options.check()?;
-        let config = &self.inner.config;
-        options.organization = login_organization(
-            config.organization.as_deref(),
-            options.organization.as_deref(),
-        )?;
-        options.scope = Some(merge_scopes(&[
-            Some(&config.scope),
-            options.scope.as_deref(),
-        ]));
-        options.audience = options.audience.or_else(|| config.audience.clone());
+        // What `/login` would ask for: the same scope, audience and organization resolution.
+        let plan = self.login_plan(&StartLoginOptions {
+            audience: options.audience.take(),
+            scope: options.scope.take(),
+            organization: options.organization.take(),
+            ..StartLoginOptions::default()
+        })?;
+        options.scope = plan.params.get("scope").cloned();
+        options.audience = plan.audience;
+        options.organization = plan.organization;
         let provider = self.request_provider(cx).await?;
         domains::within(provider, self.login_with_exchange_under_domain(options, cx)).await
     }
@@ -266,23 +322,19 @@ impl ServerClient {
         options: CustomTokenExchangeOptions,
         cx: &StoreContext,
     ) -> Result<LoginResult, Error> {
-        let Exchanged {
-            response,
-            body,
-            claims,
-        } = self.exchange_custom_token(&options).await?;
+        let Exchanged { response, claims } = self.exchange_custom_token(&options).await?;
         let (Some(id_token), Some(claims)) = (response.id_token.clone(), claims) else {
             return Err(Error::InvalidIdToken(
                 "the token exchange answered no ID token: ask for the openid scope".to_owned(),
             ));
         };
         let user = user_claims(&claims)?;
-        let tokens: TokenResponse = serde_json::from_value(body)
-            .map_err(|e| Error::InvalidIdToken(format!("the token response is not usable: {e}")))?;
+        let authorization_details = response.authorization_details.clone();
         let transaction = TransactionData {
             audience: options.audience.clone(),
             ..TransactionData::default()
         };
+        let tokens = token_response(response);
         let state = self.login_session(tokens, id_token, &claims, &user, &transaction);
         let config = &self.inner.config;
         self.inner
@@ -294,37 +346,27 @@ impl ServerClient {
             app_state: None,
             organization: user.organization(),
             user,
-            authorization_details: response.authorization_details,
+            authorization_details,
         })
     }
 
-    /// The exchange at the token endpoint: the answer read, as it came, and the claims of
-    /// its ID token, validated (and its organization checked when one was asked for).
+    /// The exchange at the token endpoint: the answer read and checked once (see
+    /// [`Flow::read`]), and the claims of its ID token, validated (and its organization
+    /// checked when one was asked for).
     async fn exchange_custom_token(
         &self,
         options: &CustomTokenExchangeOptions,
     ) -> Result<Exchanged, Error> {
         let metadata = self.provider().metadata().await?;
-        // Not retried after a 5xx: a subject token may be good for one exchange only.
+        // Not retried after any 5xx, not even a 503: a subject token may be good for one
+        // exchange only, and the provider may have used it before failing.
         let answer = self
-            .request_as_client::<Value>(
-                &metadata.token_endpoint,
-                &options.form(),
-                Retry::Unprocessed,
-            )
-            .await?;
-        let body = match answer {
-            TokenAnswer::Ok(body) => body,
-            TokenAnswer::Err { status, body } => {
-                tracing::info!(error = %body.error, status, "custom token exchange refused");
-                return Err(Error::CustomTokenExchange {
-                    error: body.error,
-                    description: body.error_description,
-                    status,
-                });
-            }
+            .request_as_client::<Value>(&metadata.token_endpoint, &options.form(), Retry::Unsent)
+            .await;
+        let flow = Flow::Custom {
+            subject_token: &options.subject_token,
         };
-        let response = TokenEndpointResponse::from_json(body.clone(), self.now())?;
+        let response = flow.read(answer, self.now())?;
         let claims = match &response.id_token {
             Some(id_token) => {
                 let claims = self
@@ -335,18 +377,13 @@ impl ServerClient {
             }
             None => None,
         };
-        Ok(Exchanged {
-            response,
-            body,
-            claims,
-        })
+        Ok(Exchanged { response, claims })
     }
 }
 
-/// A custom token exchange's answer: read, as it came, and its ID token's claims.
+/// A custom token exchange's answer, and its ID token's claims.
 struct Exchanged {
     response: TokenEndpointResponse,
-    body: Value,
     claims: Option<Map<String, Value>>,
 }
 
@@ -387,6 +424,38 @@ mod tests {
         assert!(refused(ok().actor(" ", "urn:x")).contains("empty"));
         let mut reserved = ok();
         reserved.extra_params = vec![("client_assertion".into(), "forged".into())];
+        assert!(refused(reserved).contains("client_assertion"));
+    }
+
+    #[test]
+    fn a_blank_actor_token_type_is_no_type() {
+        let ok = || CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token");
+        assert!(refused(ok().actor("a", "")).contains("actor_token_type is required"));
+        assert!(refused(ok().actor("a", "  ")).contains("actor_token_type is required"));
+        let mut blank_type_alone = ok();
+        blank_type_alone.actor_token_type = Some(String::new());
+        assert!(
+            blank_type_alone.check().is_ok(),
+            "a blank type alone is none"
+        );
+        assert!(
+            !blank_type_alone
+                .form()
+                .iter()
+                .any(|(k, _)| k == "actor_token_type")
+        );
+    }
+
+    #[test]
+    fn extra_params_are_added_one_by_one() {
+        let options = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+            .extra_param("device", "kiosk")
+            .extra_param("locale", "fr");
+        let form = options.form();
+        assert!(form.contains(&("device".into(), "kiosk".into())));
+        assert!(form.contains(&("locale".into(), "fr".into())));
+        let reserved = CustomTokenExchangeOptions::new("t", "urn:acme:legacy-token")
+            .extra_param("client_assertion", "forged");
         assert!(refused(reserved).contains("client_assertion"));
     }
 

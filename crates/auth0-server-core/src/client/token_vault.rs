@@ -8,12 +8,14 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use super::http::{Retry, TokenAnswer};
-use super::login::{DEFAULT_EXPIRES_IN, TokenResponse};
-use super::tokens::{Refreshed, SAVE_ATTEMPTS};
-use super::{Error, ServerClient, domains};
+use serde_json::Value;
+
+use super::exchange_answer::{Flow, token_response};
+use super::http::Retry;
+use super::tokens::Refreshed;
+use super::{Error, ServerClient, TokenEndpointResponse, domains};
 use crate::model::{ConnectionTokenSet, DEFAULT_AUDIENCE, StateData};
-use crate::store::{StoreContext, StoreError};
+use crate::store::StoreContext;
 
 /// Auth0's grant type for a connection's access token.
 pub const FEDERATED_CONNECTION_GRANT_TYPE: &str =
@@ -37,8 +39,12 @@ pub struct ConnectionTokenOptions {
     /// The connection's name, as in the Auth0 Dashboard (`google-oauth2`).
     pub connection: String,
     /// Which of the user's accounts at the connection, when they have several (sent as
-    /// `login_hint`).
+    /// `login_hint`). A token is kept per hint: a call without one never gets the token of a
+    /// call with one (none and `""` are the same).
     pub login_hint: Option<String>,
+    /// Exchange again even if the session holds a token of the connection still valid (when
+    /// the connection's API refused it). Concurrent calls still make one exchange.
+    pub force_refresh: bool,
 }
 
 impl ConnectionTokenOptions {
@@ -46,18 +52,54 @@ impl ConnectionTokenOptions {
     pub fn new(connection: impl Into<String>) -> Self {
         Self {
             connection: connection.into(),
-            login_hint: None,
+            ..Self::default()
         }
     }
 
     /// For the user's account `login_hint` at the connection.
+    ///
+    /// ```
+    /// use auth0_server_core::client::ConnectionTokenOptions;
+    /// let options = ConnectionTokenOptions::new("google-oauth2").login_hint("ada@example.com");
+    /// assert_eq!(options.login_hint.as_deref(), Some("ada@example.com"));
+    /// ```
     pub fn login_hint(mut self, login_hint: impl Into<String>) -> Self {
         self.login_hint = Some(login_hint.into());
+        self
+    }
+
+    /// Exchanges again even if the session holds a valid token (see
+    /// [`force_refresh`](Self::force_refresh)).
+    ///
+    /// ```
+    /// use auth0_server_core::client::ConnectionTokenOptions;
+    /// let options = ConnectionTokenOptions::new("github").force_refresh(true);
+    /// assert!(options.force_refresh);
+    /// ```
+    pub fn force_refresh(mut self, force: bool) -> Self {
+        self.force_refresh = force;
         self
     }
 }
 
 /// A connection's access token. Its `Debug` never shows the token.
+///
+/// ```no_run
+/// use auth0_server_core::client::{ConnectionTokenOptions, ServerClient};
+/// use auth0_server_core::store::StoreContext;
+///
+/// # async fn demo(client: ServerClient, cx: StoreContext) -> Result<(), Box<dyn std::error::Error>> {
+/// let github = client
+///     .get_access_token_for_connection(ConnectionTokenOptions::new("github"), &cx)
+///     .await?;
+/// let repos = reqwest::Client::new()
+///     .get("https://api.github.com/user/repos")
+///     .bearer_auth(&github.token)
+///     .send()
+///     .await?;
+/// assert!(!format!("{github:?}").contains(&github.token));
+/// # let _ = repos; Ok(()) }
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConnectionAccessToken {
@@ -82,25 +124,22 @@ impl std::fmt::Debug for ConnectionAccessToken {
     }
 }
 
-/// Whether a stored set is the one asked for: its connection, and its login hint when one
-/// is asked.
+/// Whether a stored set is the one asked for: its connection, and exactly its login hint
+/// (none asked is the empty hint).
 fn matches(set: &ConnectionTokenSet, options: &ConnectionTokenOptions) -> bool {
     set.connection == options.connection
-        && options
-            .login_hint
-            .as_ref()
-            .is_none_or(|hint| &set.login_hint == hint)
+        && set.login_hint == options.login_hint.as_deref().unwrap_or_default()
 }
 
-/// The gate key of a session's connection: the session's identity (which survives
-/// refresh-token rotation), tagged apart from the access-token refreshes' keys.
-fn exchange_key(state: &StateData, options: &ConnectionTokenOptions) -> [u8; 32] {
+/// The gate key of an exchange: the session's user and the hash of the refresh token it
+/// holds (two sessions never share a key, even when neither knows a provider `sid`), the
+/// connection and the hint, tagged apart from every other key of the gate.
+fn exchange_key(sub: &str, used: &[u8; 32], options: &ConnectionTokenOptions) -> [u8; 32] {
     Sha256::new()
         .chain_update(b"connection\0")
-        .chain_update(state.internal.sid.as_bytes())
+        .chain_update(sub.as_bytes())
         .chain_update([0])
-        .chain_update(state.internal.created_at.to_be_bytes())
-        .chain_update([0])
+        .chain_update(used)
         .chain_update(options.connection.as_bytes())
         .chain_update([0])
         .chain_update(options.login_hint.as_deref().unwrap_or_default().as_bytes())
@@ -117,21 +156,37 @@ fn access_token(set: &ConnectionTokenSet) -> ConnectionAccessToken {
     }
 }
 
-/// Puts a connection token set into the session: the matching one replaced, else added.
-fn merge(state: &mut StateData, set: &ConnectionTokenSet, options: &ConnectionTokenOptions) {
-    match state
+/// Puts a connection token set into the session (the same account's replaced, else added),
+/// and the refresh token the exchange was made with when it replaced the spent one
+/// (`rotated`: spent, newer) the session still holds. `false` when the session holds both
+/// already: another request saved them, and nothing is to be written.
+fn merge(state: &mut StateData, set: &ConnectionTokenSet, rotated: Option<(&str, &str)>) -> bool {
+    let newer = rotated
+        .filter(|(spent, _)| state.refresh_token.as_deref() == Some(*spent))
+        .map(|(_, newer)| newer.to_owned());
+    let existing = state
         .connection_token_sets
         .iter_mut()
-        .find(|t| matches(t, options))
+        .find(|t| t.connection == set.connection && t.login_hint == set.login_hint);
+    if newer.is_none()
+        && existing
+            .as_ref()
+            .is_some_and(|t| t.access_token == set.access_token)
     {
+        return false;
+    }
+    if newer.is_some() {
+        state.refresh_token = newer;
+    }
+    match existing {
         Some(existing) => {
             existing.access_token = set.access_token.clone();
             existing.scope = set.scope.clone();
             existing.expires_at = set.expires_at;
-            existing.login_hint = set.login_hint.clone();
         }
         None => state.connection_token_sets.push(set.clone()),
     }
+    true
 }
 
 impl ServerClient {
@@ -140,8 +195,12 @@ impl ServerClient {
     /// exchanging the session's refresh token (Auth0's
     /// [`FEDERATED_CONNECTION_GRANT_TYPE`]), saved in the session's `connection_token_sets`.
     ///
-    /// Concurrent calls for one session and connection make one exchange; the save is
-    /// compare-and-set (another request's changes to the session are kept).
+    /// Concurrent calls of this process for one session (user and refresh token) and account
+    /// make one exchange, and the one that saves it is enough: the save is compare-and-set
+    /// (another request's changes to the session are kept) and skipped when the session holds
+    /// the token already. An exchange never sends a refresh token that a concurrent refresh of
+    /// this process spent (refresh-token rotation): it takes the refresh token that refresh
+    /// got. Across processes none of this holds; Auth0 requires rotation off for Token Vault.
     ///
     /// ```no_run
     /// use auth0_server_core::client::{ConnectionTokenOptions, ServerClient};
@@ -213,9 +272,7 @@ impl ServerClient {
             .exchange_for_connection(refresh_token, &options)
             .await?;
         Ok(ConnectionAccessToken {
-            expires_at: self
-                .now()
-                .saturating_add(response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
+            expires_at: response.expires_at,
             token: response.access_token,
             connection: options.connection,
             scope: response.scope,
@@ -227,24 +284,24 @@ impl ServerClient {
         options: ConnectionTokenOptions,
         cx: &StoreContext,
     ) -> Result<ConnectionAccessToken, Error> {
-        let state = self
-            .inner
-            .state_store
-            .get(&self.inner.config.state_identifier, cx)
-            .await?
-            .filter(|s| self.is_current_domain(s.domain.as_deref()))
-            .ok_or(Error::MissingSession)?;
+        let state = self.current_session(cx).await?;
         let fresh_until = self
             .now()
             .saturating_add(self.inner.config.refresh_margin.as_secs());
-        if let Some(stored) = state
-            .connection_token_sets
-            .iter()
-            .find(|t| matches(t, &options) && t.expires_at > fresh_until)
+        if !options.force_refresh
+            && let Some(stored) = state
+                .connection_token_sets
+                .iter()
+                .find(|t| matches(t, &options) && t.expires_at > fresh_until)
         {
             return Ok(access_token(stored));
         }
-        let done = self.exchange_once(&state, &options).await?;
+        let read = state
+            .refresh_token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .ok_or(Error::MissingRefreshToken)?;
+        let done = self.exchange_once(&state, &read, &options).await?;
         let set = ConnectionTokenSet {
             connection: options.connection.clone(),
             login_hint: options.login_hint.clone().unwrap_or_default(),
@@ -254,53 +311,66 @@ impl ServerClient {
             expires_at: done.expires_at,
             extra: serde_json::Map::new(),
         };
-        self.save_connection_token(state, &set, &options, cx)
+        let rotated = done.response.refresh_token.as_deref();
+        let rotated = rotated.map(|newer| (read.as_str(), newer));
+        self.save_merged(state, cx, |s| merge(s, &set, rotated))
             .await?;
         Ok(access_token(&set))
     }
 
-    /// This call's exchange, or the one another call for the same session and connection
-    /// made while this one waited (or whose token is still fresh).
+    /// This call's exchange, or the one another call with the same user, refresh token and
+    /// account made while this one waited (or whose token is still fresh, unless forced).
+    /// The answer's `refresh_token` is the one the exchange was made with when it replaced
+    /// `read`, spent by a concurrent refresh (see
+    /// [`claim_refresh_token`](Self::claim_refresh_token)).
     async fn exchange_once(
         &self,
         state: &StateData,
+        read: &str,
         options: &ConnectionTokenOptions,
     ) -> Result<Refreshed, Error> {
-        let refresh_token = state
-            .refresh_token
-            .as_deref()
-            .filter(|t| !t.is_empty())
-            .ok_or(Error::MissingRefreshToken)?;
+        let used: [u8; 32] = Sha256::digest(read.as_bytes()).into();
+        let sub = state
+            .user
+            .as_ref()
+            .map(|u| u.sub.as_str())
+            .unwrap_or_default();
         let started = Instant::now();
-        let slot = self.inner.refreshes.slot(exchange_key(state, options));
+        let slot = self.inner.refreshes.slot(exchange_key(sub, &used, options));
         let mut guard = slot.lock().await;
-        let now = self.now();
-        let margin = self.inner.config.refresh_margin.as_secs();
+        let fresh_until = self
+            .now()
+            .saturating_add(self.inner.config.refresh_margin.as_secs());
         if let Some(done) = guard.as_ref()
-            && (done.expires_at > now.saturating_add(margin)
-                || (done.at >= started && done.expires_at > now))
+            && done.used == used
+            && (done.at >= started || (!options.force_refresh && done.expires_at > fresh_until))
         {
             return Ok(done.clone());
         }
-        let response = self.exchange_for_connection(refresh_token, options).await?;
+        let claim = self.claim_refresh_token(read).await;
+        let answer = self
+            .exchange_for_connection(&claim.refresh_token, options)
+            .await?;
+        let expires_at = answer.expires_at;
+        let mut response = token_response(answer);
+        response.refresh_token = (claim.refresh_token != read).then(|| claim.refresh_token.clone());
         let done = Refreshed {
-            expires_at: self
-                .now()
-                .saturating_add(response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
+            expires_at,
             response,
             at: Instant::now(),
-            used: Sha256::digest(refresh_token.as_bytes()).into(),
+            used,
         };
         *guard = Some(done.clone());
         Ok(done)
     }
 
-    /// The federated-connection access-token grant at the token endpoint.
+    /// The federated-connection access-token grant at the token endpoint, its answer read
+    /// and checked (see [`Flow::read`]).
     async fn exchange_for_connection(
         &self,
         refresh_token: &str,
         options: &ConnectionTokenOptions,
-    ) -> Result<TokenResponse, Error> {
+    ) -> Result<TokenEndpointResponse, Error> {
         let metadata = self.provider().metadata().await?;
         let mut form = vec![
             (
@@ -324,47 +394,13 @@ impl ServerClient {
         // The grant does not spend the refresh token: a retry after a 5xx sends nothing
         // used up, and at worst has the provider issue the connection token again.
         let answer = self
-            .request_as_client::<TokenResponse>(&metadata.token_endpoint, &form, Retry::Idempotent)
-            .await?;
-        match answer {
-            TokenAnswer::Ok(response) => Ok(response),
-            TokenAnswer::Err { status, body } => {
-                tracing::info!(error = %body.error, status, "connection token refused");
-                Err(Error::ConnectionToken {
-                    connection: options.connection.clone(),
-                    error: body.error,
-                    description: body.error_description,
-                    status,
-                })
-            }
-        }
-    }
-
-    /// Merges the connection's token set into the session and saves it, compare-and-set,
-    /// re-reading and merging again when another request wrote the session meanwhile.
-    async fn save_connection_token(
-        &self,
-        mut current: StateData,
-        set: &ConnectionTokenSet,
-        options: &ConnectionTokenOptions,
-        cx: &StoreContext,
-    ) -> Result<(), Error> {
-        let identifier = self.inner.config.state_identifier.as_str();
-        let store = &self.inner.state_store;
-        for attempt in 1..=SAVE_ATTEMPTS {
-            merge(&mut current, set, options);
-            match store.set(identifier, &current, false, cx).await {
-                Ok(()) => break,
-                Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => {
-                    current = store
-                        .get(identifier, cx)
-                        .await?
-                        .ok_or(Error::MissingSession)?;
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(())
+            .request_as_client::<Value>(&metadata.token_endpoint, &form, Retry::Idempotent)
+            .await;
+        let flow = Flow::Connection {
+            connection: &options.connection,
+            subject_token: refresh_token,
+        };
+        flow.read(answer, self.now())
     }
 }
 
@@ -390,21 +426,61 @@ mod tests {
             connection_token_sets: vec![set("github", "", "gh"), set("google", "a@b", "old")],
             ..StateData::default()
         };
-        let options = ConnectionTokenOptions::new("google").login_hint("a@b");
-        merge(&mut state, &set("google", "a@b", "new"), &options);
+        assert!(merge(&mut state, &set("google", "a@b", "new"), None));
         let tokens: Vec<&str> = state
             .connection_token_sets
             .iter()
             .map(|t| t.access_token.as_str())
             .collect();
         assert_eq!(tokens, ["gh", "new"]);
-        let other = ConnectionTokenOptions::new("google").login_hint("c@d");
-        merge(&mut state, &set("google", "c@d", "second"), &other);
+        assert!(merge(&mut state, &set("google", "c@d", "second"), None));
         assert_eq!(
             state.connection_token_sets.len(),
             3,
             "another account: added"
         );
+    }
+
+    #[test]
+    fn merge_writes_nothing_the_session_holds_and_takes_the_refresh_token_used() {
+        let mut state = StateData {
+            refresh_token: Some("spent".into()),
+            connection_token_sets: vec![set("google", "", "same")],
+            ..StateData::default()
+        };
+        assert!(!merge(&mut state, &set("google", "", "same"), None), "held");
+        assert!(merge(
+            &mut state,
+            &set("google", "", "same"),
+            Some(("spent", "newer"))
+        ));
+        assert_eq!(state.refresh_token.as_deref(), Some("newer"));
+        state.refresh_token = Some("newest".into());
+        assert!(
+            !merge(
+                &mut state,
+                &set("google", "", "same"),
+                Some(("spent", "newer"))
+            ),
+            "a refresh token saved since is kept"
+        );
+        assert_eq!(state.refresh_token.as_deref(), Some("newest"));
+    }
+
+    #[test]
+    fn a_hint_matches_exactly_and_none_is_empty() {
+        let stored = set("google", "ada@example.com", "t");
+        let plain = set("google", "", "t");
+        let asked = |hint: Option<&str>| ConnectionTokenOptions {
+            login_hint: hint.map(str::to_owned),
+            ..ConnectionTokenOptions::new("google")
+        };
+        assert!(matches(&stored, &asked(Some("ada@example.com"))));
+        assert!(!matches(&stored, &asked(None)));
+        assert!(!matches(&stored, &asked(Some(""))));
+        assert!(matches(&plain, &asked(None)));
+        assert!(matches(&plain, &asked(Some(""))));
+        assert!(!matches(&plain, &asked(Some("ada@example.com"))));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::domains;
 use super::http::{Retry, TokenAnswer};
-use super::login::{DEFAULT_EXPIRES_IN, TokenResponse, user_claims};
+use super::login::{TokenResponse, expires_at, user_claims};
 use super::params::{AUTHORIZATION_DETAILS, audience_param, scope_for_audience, token_set_extra};
 use super::{Error, ServerClient};
 use crate::model::{DEFAULT_AUDIENCE, StateData, TokenSet, UserClaims};
@@ -119,6 +119,41 @@ pub(crate) struct RefreshGate {
 /// Where one refresh's result waits for the requests that queued behind it.
 pub(super) type RefreshSlot = Arc<tokio::sync::Mutex<Option<Refreshed>>>;
 
+/// How many rotations of a refresh token read from a session are followed to the newest one.
+const ROTATIONS_FOLLOWED: usize = 8;
+
+/// The right to send a refresh token: while it is held, no other call of this process sends
+/// the same refresh token (see [`ServerClient::claim_refresh_token`]).
+pub(super) struct Claim {
+    /// The newest refresh token of the line the session's one belongs to.
+    pub(super) refresh_token: String,
+    guard: tokio::sync::OwnedMutexGuard<Option<Refreshed>>,
+}
+
+impl Claim {
+    /// Records that a refresh spent the claimed token, and what it gave instead.
+    fn spent(mut self, done: &Refreshed) {
+        *self.guard = Some(done.clone());
+    }
+}
+
+/// The refresh token that replaced `token`, when a refresh of this process spent it lately.
+fn replacement(done: &Refreshed, token: &str) -> Option<String> {
+    done.response
+        .refresh_token
+        .clone()
+        .filter(|next| next != token && done.at.elapsed() < KEEP_REFRESHED)
+}
+
+/// The gate key of sending a refresh token: one per token, apart from every other key.
+fn claim_key(refresh_token: &str) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(b"refresh-token\0")
+        .chain_update(refresh_token.as_bytes())
+        .finalize()
+        .into()
+}
+
 impl RefreshGate {
     pub(super) fn slot(&self, key: [u8; 32]) -> RefreshSlot {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
@@ -213,13 +248,7 @@ impl ServerClient {
         cx: &StoreContext,
     ) -> Result<AccessToken, Error> {
         let config = &self.inner.config;
-        let state = self
-            .inner
-            .state_store
-            .get(&config.state_identifier, cx)
-            .await?
-            .filter(|s| self.is_current_domain(s.domain.as_deref()))
-            .ok_or(Error::MissingSession)?;
+        let state = self.current_session(cx).await?;
         let audience = options
             .audience
             .clone()
@@ -316,17 +345,51 @@ impl ServerClient {
         {
             return Ok(done.clone());
         }
-        let response: TokenResponse = self.refresh(refresh_token, audience, scope).await?;
+        let claim = self.claim_refresh_token(refresh_token).await;
+        let response: TokenResponse = self.refresh(&claim.refresh_token, audience, scope).await?;
         let done = Refreshed {
-            expires_at: self
-                .now()
-                .saturating_add(response.expires_in.unwrap_or(DEFAULT_EXPIRES_IN)),
+            expires_at: expires_at(self.now(), response.expires_in),
             response,
             at: Instant::now(),
             used,
         };
+        claim.spent(&done);
         *guard = Some(done.clone());
         Ok(done)
+    }
+
+    /// The newest refresh token of `read`'s line, and the right to send it. A request that
+    /// read its session before another request's refresh rotated the refresh token still
+    /// holds the spent one; sending it (to refresh, or to Token Vault's exchange) would look
+    /// like a stolen token to a provider with reuse detection, which would end the whole
+    /// grant and log the user out. So every send of a refresh token goes through here: one
+    /// at a time per token, and a token a refresh spent (within [`KEEP_REFRESHED`]) is
+    /// replaced by the one that refresh got. In this process only: other instances of the
+    /// app do not see it (use a provider without rotation there, as Auth0's Token Vault
+    /// requires).
+    pub(super) async fn claim_refresh_token(&self, read: &str) -> Claim {
+        let mut token = read.to_owned();
+        let mut followed = 0;
+        loop {
+            let guard = self
+                .inner
+                .refreshes
+                .slot(claim_key(&token))
+                .lock_owned()
+                .await;
+            match guard.as_ref().and_then(|done| replacement(done, &token)) {
+                Some(next) if followed < ROTATIONS_FOLLOWED => {
+                    followed += 1;
+                    token = next;
+                }
+                _ => {
+                    return Claim {
+                        refresh_token: token,
+                        guard,
+                    };
+                }
+            }
+        }
     }
 
     /// Whether a call that started at `started` (`now` in unix seconds) holding the refresh
@@ -346,7 +409,7 @@ impl ServerClient {
 
     /// The user of the ID token a refresh brought, if any, once validated and checked to be
     /// the session's user.
-    async fn refreshed_user(
+    pub(super) async fn refreshed_user(
         &self,
         state: &StateData,
         response: &TokenResponse,
@@ -370,25 +433,45 @@ impl ServerClient {
         Ok(Some(user))
     }
 
-    /// Merges the refreshed tokens into the session and saves it, compare-and-set: when
-    /// another request wrote it meanwhile, re-reads it and merges again (unless that request
-    /// saved these very tokens), up to [`SAVE_ATTEMPTS`] times.
-    async fn save_refreshed(
+    /// Merges the refreshed tokens into the session and saves it (see
+    /// [`save_merged`](Self::save_merged)); nothing is written when the session holds these
+    /// very tokens already (the request that won the race saved them).
+    pub(super) async fn save_refreshed(
         &self,
-        mut current: StateData,
+        current: StateData,
         new_set: &TokenSet,
         response: &TokenResponse,
         user: Option<&UserClaims>,
         cx: &StoreContext,
     ) -> Result<(), Error> {
+        self.save_merged(current, cx, |state| {
+            if already_merged(state, new_set, response) {
+                return false;
+            }
+            merge(state, new_set, response, user);
+            true
+        })
+        .await
+    }
+
+    /// Saves `current` with `apply`'s changes, compare-and-set: when another request wrote
+    /// the session meanwhile, re-reads it and applies them again, up to [`SAVE_ATTEMPTS`]
+    /// times, so neither request's changes are lost. `apply` answers `false` when the session
+    /// already holds its changes: then nothing is written (concurrent calls that share one
+    /// refresh or exchange do not each write it again, and none fails with
+    /// [`StoreError::Conflict`] for it).
+    pub(super) async fn save_merged(
+        &self,
+        mut current: StateData,
+        cx: &StoreContext,
+        mut apply: impl FnMut(&mut StateData) -> bool,
+    ) -> Result<(), Error> {
         let identifier = self.inner.config.state_identifier.as_str();
         let store = &self.inner.state_store;
         for attempt in 1..=SAVE_ATTEMPTS {
-            if attempt > 1 && already_merged(&current, new_set, response) {
-                // The request that won the race saved these very tokens.
+            if !apply(&mut current) {
                 break;
             }
-            merge(&mut current, new_set, response, user);
             match store.set(identifier, &current, false, cx).await {
                 Ok(()) => break,
                 Err(StoreError::Conflict) if attempt < SAVE_ATTEMPTS => {
@@ -401,6 +484,21 @@ impl ServerClient {
             }
         }
         Ok(())
+    }
+
+    /// The session in `cx`, if it was made under the request's domain.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingSession`] when there is none (or it is another domain's); store
+    /// failures.
+    pub(super) async fn current_session(&self, cx: &StoreContext) -> Result<StateData, Error> {
+        self.inner
+            .state_store
+            .get(&self.inner.config.state_identifier, cx)
+            .await?
+            .filter(|s| self.is_current_domain(s.domain.as_deref()))
+            .ok_or(Error::MissingSession)
     }
 
     /// A refresh-token grant at the token endpoint; its answer read as `T`.

@@ -1,3 +1,151 @@
-//! Pages of Auth0 features beyond the quickstart, one file each.
+//! The pages that show Auth0 features beyond the quickstart's login, one module each; a
+//! newcomer reads them one at a time, when they need that feature. `tests/features.rs` drives
+//! them over HTTP. On the dev tenant some pages say where the tenant "sent" a code (it sends
+//! nothing); on a real tenant they never do.
 
+mod legacy_login;
+mod linking;
+mod passwordless;
 pub(crate) mod sessions;
+mod step_up;
+mod token_vault;
+
+use std::sync::{Arc, LazyLock};
+
+use auth0_dev_tenant::{DevTenant, DevTenantBuilder};
+use auth0_pages::Pages;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use serde::Serialize;
+
+use crate::pages::{Layout, RENDER_FAILED};
+use crate::{App, Settings};
+
+static PAGES: LazyLock<Pages> = LazyLock::new(|| {
+    Pages::new(&[
+        ("layout.html", include_str!("../../templates/layout.html")),
+        (
+            "token_vault.html",
+            include_str!("../../templates/features/token_vault.html"),
+        ),
+        (
+            "passwordless.html",
+            include_str!("../../templates/features/passwordless.html"),
+        ),
+        (
+            "legacy_login.html",
+            include_str!("../../templates/features/legacy_login.html"),
+        ),
+        (
+            "step_up.html",
+            include_str!("../../templates/features/step_up.html"),
+        ),
+    ])
+});
+
+/// The dev tenant, for the pages that show what it "sent": `None` on a real tenant.
+#[derive(Clone)]
+pub(crate) struct Dev(pub(crate) Option<DevTenant>);
+
+/// The feature pages' routes; they need the app's state and the integration's layer.
+pub(crate) fn routes(settings: &Settings) -> Router<Arc<App>> {
+    let dev = Dev(settings.dev_tenant.as_ref().map(|t| t.tenant().clone()));
+    Router::new()
+        .route("/token-vault", get(token_vault::page))
+        .route(
+            "/passwordless",
+            get(passwordless::start_form).post(passwordless::start),
+        )
+        .route(
+            "/passwordless/verify",
+            axum::routing::post(passwordless::verify),
+        )
+        .route("/step-up", get(step_up::start))
+        .route("/step-up/verify", axum::routing::post(step_up::verify))
+        .route(
+            "/legacy-login",
+            get(legacy_login::form).post(legacy_login::login),
+        )
+        .route(
+            "/legacy-login/issue",
+            axum::routing::post(legacy_login::issue),
+        )
+        .route("/link", axum::routing::post(linking::start))
+        .route("/link/callback", get(linking::complete))
+        .merge(sessions::routes())
+        .layer(Extension(dev))
+}
+
+/// What the feature pages need of the local dev tenant beyond the login of an app whose
+/// callback is `redirect_uri`: an API that requires MFA, a custom token exchange profile and
+/// the account link's callback (Token Vault's `dev-connection` and passwordless are served
+/// to every app).
+pub(crate) fn dev_tenant_extras(builder: DevTenantBuilder, redirect_uri: &str) -> DevTenantBuilder {
+    let builder = builder
+        .audience(step_up::STEP_UP_AUDIENCE)
+        .require_mfa_for_audience(step_up::STEP_UP_AUDIENCE)
+        .custom_token_type(legacy_login::LEGACY_TOKEN_TYPE);
+    match linking::callback_for(redirect_uri) {
+        Some(callback) => builder.redirect_uri(callback),
+        None => builder,
+    }
+}
+
+/// The first 8 hex digits of a token's SHA-256: enough to see whether two pages show the
+/// same token, nothing to use it with.
+fn fingerprint(token: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// `Some(403 page)` unless this form post came from one of this app's own pages: a login
+/// posted from another site would log the victim in to the attacker's account. The evidence
+/// is what a browser sends and a page cannot forge: `Sec-Fetch-Site: same-origin`, else (an
+/// older browser) an `Origin` whose host is the one the request was sent to.
+fn untrusted_post(headers: &HeaderMap) -> Option<Response> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let trusted = match (header("sec-fetch-site"), header("origin")) {
+        (Some(site), _) => site.eq_ignore_ascii_case("same-origin"),
+        (None, Some(origin)) => url::Url::parse(origin).ok().is_some_and(|origin| {
+            let host = origin.host_str().map(|h| match origin.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_owned(),
+            });
+            host.is_some() && host.as_deref() == header("host")
+        }),
+        (None, None) => false,
+    };
+    if trusted {
+        return None;
+    }
+    tracing::warn!("a feature form was posted from another site, or without evidence: refused");
+    let message = "This form must be sent from this app's own page: go back to it and try again.";
+    Some((StatusCode::FORBIDDEN, message).into_response())
+}
+
+/// The feature page `name` in the quickstart's layout, or a 500 that says why not.
+fn render<T: Serialize>(
+    app: &App,
+    name: &str,
+    title: &'static str,
+    logged_in: bool,
+    page: T,
+) -> Response {
+    let layout = Layout {
+        title,
+        logged_in,
+        store: app.store_name,
+        dev_tenant: app.dev_tenant.as_deref(),
+        page,
+    };
+    match PAGES.render(name, &layout) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "a feature page could not be rendered");
+            (StatusCode::INTERNAL_SERVER_ERROR, RENDER_FAILED).into_response()
+        }
+    }
+}

@@ -126,21 +126,9 @@ struct RevokeForm {
     handle: String,
 }
 
-/// A form posted from another site is refused: the browser says so in `Sec-Fetch-Site`.
-/// (The session cookie is `SameSite=Lax`, so such a post carries no session anyway.)
-fn cross_site(headers: &HeaderMap) -> bool {
-    headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site")
-}
-
 async fn revoke_one(auth: Auth, headers: HeaderMap, Form(form): Form<RevokeForm>) -> Response {
-    if cross_site(&headers) {
-        return (
-            StatusCode::FORBIDDEN,
-            "This form must be sent from this app.",
-        )
-            .into_response();
+    if let Some(refused) = super::untrusted_post(&headers) {
+        return refused;
     }
     match auth
         .client()
@@ -161,12 +149,8 @@ async fn revoke_one(auth: Auth, headers: HeaderMap, Form(form): Form<RevokeForm>
 }
 
 async fn revoke_others(auth: Auth, headers: HeaderMap) -> Response {
-    if cross_site(&headers) {
-        return (
-            StatusCode::FORBIDDEN,
-            "This form must be sent from this app.",
-        )
-            .into_response();
+    if let Some(refused) = super::untrusted_post(&headers) {
+        return refused;
     }
     match auth.client().revoke_my_other_sessions(auth.context()).await {
         Ok(_) => Redirect::to("/profile").into_response(),

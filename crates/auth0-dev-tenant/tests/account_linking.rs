@@ -1,0 +1,275 @@
+//! Account linking at the dev tenant: `ServerClient::start_link_user` /
+//! `complete_link_user` and the unlink pair, against `/authorize` with `id_token_hint`,
+//! `requested_connection` and `link_account` / `unlink_account`; the request's shape is the
+//! Python SDK's (its tests' `_build_link_user_url` assertions).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth0_test_support::dev_tenant as support;
+
+use auth0_server_core::client::{Error, LinkUserOptions, MY_ACCOUNT_AUDIENCE, UnlinkUserOptions};
+use auth0_server_core::clock::ManualClock;
+use auth0_server_core::store::StoreContext;
+use serde_json::{Value, json};
+use support::*;
+
+/// The connection whose account is linked.
+const GOOGLE: &str = "google-oauth2";
+
+/// A logged-in browser: the setup, the browser, and the next request's context.
+async fn logged_in() -> (Setup, Browser, StoreContext) {
+    let setup = Setup::start().await;
+    let browser = Browser::new(&setup.tenant);
+    let (_, cx, _) = setup.login(&browser).await;
+    (setup, browser, cx)
+}
+
+/// The connections in the `identities` claim, the user's own first.
+fn connections(user: &Value) -> Vec<String> {
+    user["identities"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|i| i["connection"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn user_json(user: &auth0_server_core::model::UserClaims) -> Value {
+    serde_json::to_value(user).unwrap()
+}
+
+/// Starts a link in `cx`'s browser; returns the URL and the callback's context.
+async fn start_link(setup: &Setup, cx: &StoreContext) -> (url::Url, StoreContext) {
+    let options = LinkUserOptions {
+        connection_scope: Some("https://www.googleapis.com/auth/calendar".into()),
+        app_state: Some(json!({"returnTo": "/settings"})),
+        ..LinkUserOptions::new(GOOGLE)
+    };
+    let url = setup.client.start_link_user(options, cx).await.unwrap();
+    (url, StoreContext::from_cookies(cx.cookies()))
+}
+
+#[tokio::test]
+async fn a_linked_account_shows_in_the_session_and_the_rest_of_the_session_stays() {
+    let (setup, browser, cx) = logged_in().await;
+    let before = setup.client.get_session(&cx).await.unwrap().unwrap();
+    let (url, cx) = start_link(&setup, &cx).await;
+    // The Python SDK's wire shape.
+    let q = query(&url);
+    assert_eq!(q["scope"], "openid link_account");
+    assert_eq!(q["audience"], MY_ACCOUNT_AUDIENCE);
+    assert_eq!(q["id_token_hint"], before.id_token.clone().unwrap());
+    assert_eq!(q["requested_connection"], GOOGLE);
+    assert_eq!(
+        q["requested_connection_scope"],
+        "https://www.googleapis.com/auth/calendar"
+    );
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["client_id"], setup.tenant.client_id());
+    assert_eq!(q["redirect_uri"], setup.callback());
+    assert!(q.contains_key("state") && q.contains_key("code_challenge") && q.contains_key("nonce"));
+    let (callback, form_shown) = browser.authorize(url).await;
+    assert!(!form_shown, "the provider session is the hint's user");
+    let done = setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await
+        .unwrap();
+    assert_eq!(done.app_state, Some(json!({"returnTo": "/settings"})));
+    assert_eq!(
+        connections(&user_json(&done.user)),
+        [auth0_dev_tenant::PRIMARY_CONNECTION, GOOGLE]
+    );
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let after = setup.client.get_session(&cx).await.unwrap().unwrap();
+    let user = after.user.clone().unwrap();
+    assert_eq!(user.sub, before.user.clone().unwrap().sub);
+    assert_eq!(
+        user.email.as_deref(),
+        Some(EMAIL),
+        "claims of the login are kept"
+    );
+    assert_eq!(
+        after.refresh_token, before.refresh_token,
+        "the refresh token stays"
+    );
+    assert_ne!(
+        after.id_token, before.id_token,
+        "the link's ID token replaces it"
+    );
+    let audiences: Vec<&str> = after
+        .token_sets
+        .iter()
+        .map(|t| t.audience.as_str())
+        .collect();
+    assert!(
+        audiences.contains(&API) && audiences.contains(&MY_ACCOUNT_AUDIENCE),
+        "{audiences:?}"
+    );
+    // The tenant's /userinfo says the same for the app's access token.
+    let token = setup
+        .client
+        .get_access_token(Default::default(), &cx)
+        .await
+        .unwrap();
+    let info: Value = http_client()
+        .get(format!("{}userinfo", setup.tenant.issuer()))
+        .bearer_auth(&token.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(connections(&info)[1], GOOGLE);
+    // The callback again: its transaction is used up.
+    let replay = setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await;
+    assert!(
+        matches!(replay, Err(Error::MissingTransaction)),
+        "{replay:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unlink_removes_the_account_and_an_unknown_one_is_refused() {
+    let (setup, browser, cx) = logged_in().await;
+    let (url, cx) = start_link(&setup, &cx).await;
+    let (callback, _) = browser.authorize(url).await;
+    setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await
+        .unwrap();
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let url = setup
+        .client
+        .start_unlink_user(UnlinkUserOptions::new(GOOGLE), &cx)
+        .await
+        .unwrap();
+    let q = query(&url);
+    assert_eq!(q["scope"], "openid unlink_account");
+    assert!(!q.contains_key("requested_connection_scope"));
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let (callback, _) = browser.authorize(url).await;
+    let done = setup
+        .client
+        .complete_unlink_user(callback.as_str(), &cx)
+        .await
+        .unwrap();
+    assert_eq!(
+        connections(&user_json(&done.user)),
+        [auth0_dev_tenant::PRIMARY_CONNECTION]
+    );
+    // Not linked any more: the provider refuses, and the session is unchanged.
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let url = setup
+        .client
+        .start_unlink_user(UnlinkUserOptions::new(GOOGLE), &cx)
+        .await
+        .unwrap();
+    let cx = StoreContext::from_cookies(cx.cookies());
+    let (callback, _) = browser.authorize(url).await;
+    match setup
+        .client
+        .complete_unlink_user(callback.as_str(), &cx)
+        .await
+    {
+        Err(Error::Authorization { error, .. }) => assert_eq!(error, "access_denied"),
+        other => panic!("expected access_denied, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_link_completed_in_another_browser_is_refused() {
+    let (setup, browser, cx) = logged_in().await;
+    let (url, cx) = start_link(&setup, &cx).await;
+    let (callback, _) = browser.authorize(url).await;
+    // The callback URL opened where the link did not start: no transaction cookie.
+    let elsewhere = setup
+        .client
+        .complete_link_user(callback.as_str(), &StoreContext::new())
+        .await;
+    assert!(
+        matches!(elsewhere, Err(Error::MissingTransaction)),
+        "{elsewhere:?}"
+    );
+    // A link callback is not a login's, nor the other way round.
+    let as_unlink = setup
+        .client
+        .complete_unlink_user(callback.as_str(), &cx)
+        .await;
+    assert!(
+        matches!(as_unlink, Err(Error::MissingTransaction)),
+        "{as_unlink:?}"
+    );
+}
+
+#[tokio::test]
+async fn linking_without_a_session_is_a_typed_error_and_sends_nothing() {
+    let setup = Setup::start().await;
+    let result = setup
+        .client
+        .start_link_user(LinkUserOptions::new(GOOGLE), &StoreContext::new())
+        .await;
+    assert!(
+        matches!(result, Err(Error::LinkUserWithoutSession)),
+        "{result:?}"
+    );
+    assert_eq!(result.unwrap_err().code(), "start_link_user_error");
+    let empty = setup
+        .client
+        .start_unlink_user(UnlinkUserOptions::new(" "), &StoreContext::new())
+        .await;
+    assert!(matches!(empty, Err(Error::InvalidArgument(_))), "{empty:?}");
+}
+
+#[tokio::test]
+async fn a_browser_without_the_hints_provider_session_is_refused() {
+    let (setup, _, cx) = logged_in().await;
+    let (url, cx) = start_link(&setup, &cx).await;
+    // Another browser, logged in at the tenant as someone else, follows the link URL.
+    let stranger = Browser::new(&setup.tenant);
+    let login = authorize_url(&setup.tenant, &setup.callback(), &[]);
+    let (_, form) = stranger.go(login, None).await.page();
+    let fields = [("email", "bob@example.com"), ("action", "login")];
+    stranger.submit(&form, &fields).await.left();
+    let callback = stranger.go(url.clone(), None).await.left();
+    assert_eq!(query(&callback)["error"], "login_required");
+    // And a browser with no provider session at all.
+    let callback = Browser::new(&setup.tenant).go(url, None).await.left();
+    assert_eq!(query(&callback)["error"], "login_required");
+    match setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await
+    {
+        Err(Error::Authorization { error, .. }) => assert_eq!(error, "login_required"),
+        other => panic!("expected login_required, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_link_code_used_after_it_expired_is_refused() {
+    let clock = ManualClock::starting_now();
+    let setup = Setup::start_with(|t| t.clock(Arc::new(clock.clone())), |c| c.audience(API)).await;
+    let browser = Browser::new(&setup.tenant);
+    let (_, cx, _) = setup.login(&browser).await;
+    let (url, cx) = start_link(&setup, &cx).await;
+    let (callback, _) = browser.authorize(url).await;
+    clock.advance(auth0_dev_tenant::CODE_LIFETIME + Duration::from_secs(1));
+    match setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await
+    {
+        Err(Error::TokenEndpoint { error, .. }) => assert_eq!(error, "invalid_grant"),
+        other => panic!("expected invalid_grant, got {other:?}"),
+    }
+}

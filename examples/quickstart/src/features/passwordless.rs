@@ -1,0 +1,122 @@
+//! Passwordless: log in with a one-time code sent by e-mail. `GET /passwordless` asks for the
+//! address, `POST /passwordless` sends the code (`start_passwordless`) and asks for it,
+//! `POST /passwordless/verify` exchanges it for tokens and starts the session
+//! (`verify_passwordless`). Both posts must come from this app's own form (a login posted
+//! from another site would log the victim in as the attacker). On the dev tenant, which mails
+//! nothing, the code page shows the code it "sent"; on a real tenant it never does.
+
+use std::sync::Arc;
+
+use auth0_axum::{Auth, AuthError};
+use auth0_server::client::{
+    Error, PasswordlessRecipient, StartPasswordlessOptions, VerifyPasswordlessOptions,
+};
+use axum::extract::{Extension, Form, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+
+use super::{Dev, render, untrusted_post};
+use crate::App;
+
+/// The values of `passwordless.html`: which step, the address, a message, the dev code.
+#[derive(Serialize, Default)]
+struct Step {
+    email: Option<String>,
+    error: Option<&'static str>,
+    dev_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EmailForm {
+    email: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CodeForm {
+    email: String,
+    code: String,
+}
+
+fn page(app: &App, step: Step) -> Response {
+    render(app, "passwordless.html", "Passwordless", false, step)
+}
+
+/// `GET /passwordless`: the e-mail form.
+pub(crate) async fn start_form(State(app): State<Arc<App>>) -> Response {
+    page(&app, Step::default())
+}
+
+/// `POST /passwordless`: sends the code and asks for it.
+pub(crate) async fn start(
+    State(app): State<Arc<App>>,
+    Extension(Dev(dev)): Extension<Dev>,
+    headers: HeaderMap,
+    auth: Auth,
+    Form(form): Form<EmailForm>,
+) -> Result<Response, AuthError> {
+    if let Some(refused) = untrusted_post(&headers) {
+        return Ok(refused);
+    }
+    let email = form.email.trim().to_owned();
+    let to = PasswordlessRecipient::Email(email.clone());
+    let sent = auth
+        .client()
+        .start_passwordless(StartPasswordlessOptions::new(to), auth.context())
+        .await;
+    match sent {
+        Ok(_) => {
+            let dev_code = dev.and_then(|tenant| tenant.passwordless_code(&email));
+            let step = Step {
+                email: Some(email),
+                dev_code,
+                ..Step::default()
+            };
+            Ok(page(&app, step))
+        }
+        Err(Error::PasswordlessStart { status: 400, .. }) => {
+            let error = Some("That address was refused: check it and try again.");
+            Ok(page(
+                &app,
+                Step {
+                    error,
+                    ..Step::default()
+                },
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /passwordless/verify`: the code exchanged for tokens; the session starts and the
+/// profile shows it. A wrong, expired or used code asks again.
+pub(crate) async fn verify(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    auth: Auth,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AuthError> {
+    if let Some(refused) = untrusted_post(&headers) {
+        return Ok(refused);
+    }
+    let email = form.email.trim().to_owned();
+    let to = PasswordlessRecipient::Email(email.clone());
+    let options = VerifyPasswordlessOptions::new(to, form.code.trim());
+    match auth
+        .client()
+        .verify_passwordless(options, auth.context())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/profile").into_response()),
+        Err(Error::PasswordlessVerify { .. }) => {
+            let error = Some("That code is wrong, expired or used: try again, or send a new one.");
+            let step = Step {
+                email: Some(email),
+                error,
+                ..Step::default()
+            };
+            Ok(page(&app, step))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

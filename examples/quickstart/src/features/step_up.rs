@@ -1,0 +1,142 @@
+//! MFA step-up: an API that asks for a second factor. `GET /step-up` asks an access token for
+//! it; when the provider answers `mfa_required`, the page enrolls an authenticator app through
+//! the MFA API (or, for a user who has one, asks its code) and `POST /step-up/verify` verifies
+//! the code into the session; the page then shows the token was obtained (its fingerprint,
+//! never the token). The API is `AUTH0_STEP_UP_AUDIENCE`, else the dev tenant's
+//! [`STEP_UP_AUDIENCE`], which requires MFA. Only on the dev tenant does the page show the
+//! current code (its codes are dev codes, not an authenticator app's).
+
+use std::sync::Arc;
+
+use auth0_axum::{Auth, AuthError, User};
+use auth0_server::client::{AccessTokenOptions, Error, MfaEnrollment, MfaToken, MfaVerification};
+use axum::extract::{Extension, Form, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::{Deserialize, Serialize};
+
+use super::{Dev, fingerprint, render, untrusted_post};
+use crate::App;
+
+/// The dev tenant's API that requires MFA.
+pub(crate) const STEP_UP_AUDIENCE: &str = "https://quickstart.local/payments";
+
+fn audience() -> String {
+    std::env::var("AUTH0_STEP_UP_AUDIENCE")
+        .ok()
+        .filter(|a| !a.trim().is_empty())
+        .unwrap_or_else(|| STEP_UP_AUDIENCE.to_owned())
+}
+
+/// The values of `step_up.html`: the token's facts once obtained, else the code form.
+#[derive(Serialize, Default)]
+struct Step {
+    audience: String,
+    fingerprint: Option<String>,
+    expires: Option<u64>,
+    mfa_token: Option<String>,
+    secret: Option<String>,
+    barcode_uri: Option<String>,
+    dev_code: Option<String>,
+    error: Option<&'static str>,
+}
+
+/// `POST /step-up/verify`'s form: the sealed `mfa_token`, the code, and the enrolled secret
+/// (posted back so the dev tenant's hint can be shown again after a wrong code).
+#[derive(Deserialize)]
+pub(crate) struct CodeForm {
+    mfa_token: String,
+    code: String,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+fn page(app: &App, step: Step) -> Response {
+    render(app, "step_up.html", "MFA step-up", true, step)
+}
+
+/// The code form for `mfa_token`, with the dev tenant's current code for `secret`.
+fn code_form(dev: &Dev, token: String, secret: Option<String>, barcode: Option<String>) -> Step {
+    let dev_code = dev.0.as_ref().zip(secret.as_deref());
+    Step {
+        audience: audience(),
+        dev_code: dev_code.map(|(tenant, secret)| tenant.mfa_otp(secret)),
+        mfa_token: Some(token),
+        secret,
+        barcode_uri: barcode,
+        ..Step::default()
+    }
+}
+
+/// `GET /step-up` (logged in): the token for the API, or the MFA it needs first.
+pub(crate) async fn start(
+    State(app): State<Arc<App>>,
+    Extension(dev): Extension<Dev>,
+    User(_): User,
+    auth: Auth,
+) -> Result<Response, AuthError> {
+    let options = AccessTokenOptions {
+        audience: Some(audience()),
+        ..AccessTokenOptions::default()
+    };
+    let token = match auth
+        .client()
+        .get_access_token(options, auth.context())
+        .await
+    {
+        Ok(token) => token,
+        Err(Error::MfaRequired {
+            mfa_token: Some(mfa_token),
+            mfa_requirements,
+            ..
+        }) => {
+            let enroll = mfa_requirements.and_then(|r| r.enroll).is_some();
+            let step = if enroll {
+                let mfa = auth.client().mfa();
+                let enrolled = mfa
+                    .enroll_authenticator(&mfa_token, MfaEnrollment::Otp, auth.context())
+                    .await?;
+                let sealed = mfa_token.expose().to_owned();
+                code_form(&dev, sealed, enrolled.secret, enrolled.barcode_uri)
+            } else {
+                code_form(&dev, mfa_token.expose().to_owned(), None, None)
+            };
+            return Ok(page(&app, step));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let step = Step {
+        audience: token.audience.clone(),
+        fingerprint: Some(fingerprint(&token.token)),
+        expires: Some(token.expires_at),
+        ..Step::default()
+    };
+    Ok(page(&app, step))
+}
+
+/// `POST /step-up/verify` (logged in, from this app's page): the code verified, the token
+/// saved in the session, back to `/step-up` to show it. A wrong code asks again.
+pub(crate) async fn verify(
+    State(app): State<Arc<App>>,
+    Extension(dev): Extension<Dev>,
+    headers: HeaderMap,
+    User(_): User,
+    auth: Auth,
+    Form(form): Form<CodeForm>,
+) -> Result<Response, AuthError> {
+    if let Some(refused) = untrusted_post(&headers) {
+        return Ok(refused);
+    }
+    let token = MfaToken::from_sealed(form.mfa_token.clone());
+    let code = MfaVerification::Otp(form.code.trim().to_owned());
+    let mfa = auth.client().mfa();
+    match mfa.verify_and_save(&token, code, auth.context()).await {
+        Ok(_) => Ok(Redirect::to("/step-up").into_response()),
+        Err(Error::MfaCodeRejected { .. }) => {
+            let mut step = code_form(&dev, form.mfa_token, form.secret, None);
+            step.error = Some("That code is wrong or used: type the current one.");
+            Ok(page(&app, step))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
