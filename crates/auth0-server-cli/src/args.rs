@@ -45,6 +45,12 @@ pub enum Command {
     /// Check the configuration (environment and .env) against the tenant and the session
     /// store; exit status 1 when something is wrong.
     Doctor(crate::doctor::DoctorArgs),
+    /// List or revoke a user's sessions in the app's Redis or PostgreSQL session store.
+    Sessions {
+        /// What to do with the user's sessions.
+        #[command(subcommand)]
+        command: crate::sessions::SessionsCommand,
+    },
 }
 
 /// Arguments of `dev-tenant`.

@@ -70,6 +70,9 @@ pub enum CliError {
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed: {0}")]
     Random(getrandom::Error),
+    /// A `sessions` command failed.
+    #[error(transparent)]
+    Sessions(#[from] crate::sessions::SessionsError),
 }
 
 impl From<OpenError> for CliError {

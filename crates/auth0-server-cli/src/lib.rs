@@ -6,7 +6,14 @@
 //! auth0-server session encode [--secret S] [--identifier ID] [--format python|rotating]
 //!                             [--expires-in SECONDS | --expires-at UNIX_SECONDS] [JSON]
 //! auth0-server doctor [--json] [--timeout SECONDS]
+//! auth0-server sessions list --sub SUB [--domain D] [--identifier ID] [--json]
+//! auth0-server sessions revoke --sub SUB [--id HANDLE] [--domain D] [--identifier ID]
 //! ```
+//!
+//! - `sessions list` and `sessions revoke` reach a user's sessions in the app's server-side
+//!   store, configured by the app's environment (`AUTH0_SECRET`, `AUTH0_DOMAIN`,
+//!   `AUTH0_SESSION_STORE`, `REDIS_URL`, `DATABASE_URL`); `revoke` without `--id` ends all of
+//!   the user's sessions.
 //!
 //! - `secret` prints 64 random bytes from the operating system as lowercase hex, ready for
 //!   `AUTH0_SECRET`.
@@ -54,6 +61,7 @@ mod dev_tenant;
 pub mod doctor;
 mod error;
 mod session;
+mod sessions;
 mod time;
 
 use std::ffi::OsString;
@@ -64,6 +72,7 @@ pub use args::{
     EncodeArgs, Format, KeyArgs, SECRET_ENV, SecretArg, SessionCommand,
 };
 pub use error::CliError;
+pub use sessions::{DOMAIN_ENV, ListArgs, OwnerArgs, RevokeArgs, SessionsCommand, SessionsError};
 
 /// Length in bytes of the secrets `auth0-server secret` makes (twice the minimum).
 pub const GENERATED_SECRET_LEN: usize = 64;
@@ -132,6 +141,7 @@ pub fn run(cli: Cli, context: Context<'_>) -> Result<Output, CliError> {
         },
         Command::DevTenant(args) => dev_tenant::run(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Sessions { command } => sessions::run(command, context),
     }
 }
 

@@ -6,7 +6,9 @@
 //! foreign cookies read as "no session" without harming the real one, a deleted session is
 //! never brought back, concurrent writes are never lost silently, the size limit gives
 //! `TooLarge`, back-channel logout by `sid` / `sub` / issuer ends exactly the right sessions
-//! (or is `Unsupported` for cookie stores), and transactions of parallel logins stay apart.
+//! (or is `Unsupported` for cookie stores), a user's sessions are listed under handles that
+//! reveal no session id and revoked one, all but the current, or all, never another user's
+//! (`Unsupported` for cookie stores), and transactions of parallel logins stay apart.
 //!
 //! Every rule drives the store through a simulated browser ([`BrowserJar`]), so cookie
 //! stores and server-side stores are tested the same way.
@@ -80,6 +82,12 @@ macro_rules! __for_each_rule {
             logout_by_sub_ends_all_of_the_users_sessions,
             logout_with_mismatched_sid_and_sub_ends_nothing,
             logout_from_another_issuer_ends_nothing,
+            users_sessions_are_listed_with_the_current_one_marked,
+            session_metadata_and_last_active_are_listed,
+            revoking_one_session_ends_only_that_one,
+            another_users_or_a_forged_handle_revokes_nothing,
+            revoking_all_but_current_keeps_the_current_one,
+            revoking_all_ends_every_session_of_the_user,
             transaction_round_trip,
             transactions_are_independent_and_delete_is_idempotent,
             absent_transaction_is_none,

@@ -49,6 +49,14 @@ macro_rules! ensure {
     };
 }
 
+mod sessions;
+pub use sessions::{
+    another_users_or_a_forged_handle_revokes_nothing,
+    revoking_all_but_current_keeps_the_current_one, revoking_all_ends_every_session_of_the_user,
+    revoking_one_session_ends_only_that_one, session_metadata_and_last_active_are_listed,
+    users_sessions_are_listed_with_the_current_one_marked,
+};
+
 /// Turns a store error into a failure that says what was being done.
 trait Doing<T> {
     fn doing(self, what: &str) -> Result<T, Failure>;

@@ -8,8 +8,8 @@ use auth0_store_core::model::{LogoutTokenClaims, StateData};
 use auth0_store_core::seal::{CookieFormat, CookieSealer};
 use auth0_store_core::store::{
     CachedSession, CookieOptions, DEFAULT_READ_CACHE_CAPACITY, MAX_COOKIES_PER_PREFIX, ReadCache,
-    ReadCacheStats, SealedToken, SessionLifetime, SetCookie, StateStore, StoreContext, StoreError,
-    StoreSettings, validate_identifier,
+    ReadCacheStats, RevokeSessions, SealedToken, SessionLifetime, SessionOwner, SessionSummary,
+    SetCookie, StateStore, StoreContext, StoreError, StoreSettings, validate_identifier,
 };
 
 /// Characters per chunk: with its name and attributes a `Set-Cookie` stays under 4096 bytes.
@@ -328,5 +328,35 @@ impl StateStore for CookieStateStore {
                    request cannot reach; use the Redis or PostgreSQL store (or memory for one \
                    instance) for back-channel logout",
         })
+    }
+
+    async fn list_sessions(
+        &self,
+        _identifier: &str,
+        _owner: &SessionOwner,
+        _cx: &StoreContext,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        Err(user_sessions_unsupported("listing a user's sessions"))
+    }
+
+    async fn revoke_sessions(
+        &self,
+        _identifier: &str,
+        _owner: &SessionOwner,
+        _which: &RevokeSessions,
+        _cx: &StoreContext,
+    ) -> Result<u64, StoreError> {
+        Err(user_sessions_unsupported("revoking a user's sessions"))
+    }
+}
+
+/// Why the cookie store cannot list or revoke a user's sessions.
+fn user_sessions_unsupported(operation: &'static str) -> StoreError {
+    StoreError::Unsupported {
+        operation,
+        store: "cookie",
+        hint: "each session lives sealed in its own browser's cookies, so the server keeps no \
+               list of a user's sessions and cannot end one in another browser; use the Redis \
+               or PostgreSQL store (or memory for one instance) to list and revoke sessions",
     }
 }

@@ -254,4 +254,25 @@ impl SessionBackend for MemoryBackend {
         let now = self.clock.now();
         Ok(self.lock().sweep(now))
     }
+
+    async fn list_by_sub(
+        &self,
+        domain: &str,
+        sub: &str,
+        limit: usize,
+    ) -> Result<Vec<(SessionId, LoadedRecord)>, StoreError> {
+        let now = self.clock.now();
+        let inner = self.lock();
+        let Some(ids) = inner.by_sub.get(&(domain.to_owned(), sub.to_owned())) else {
+            return Ok(Vec::new());
+        };
+        Ok(ids
+            .iter()
+            .filter_map(|id| {
+                let loaded = inner.records.get(id)?;
+                (loaded.record.expires_at > now).then(|| (id.clone(), loaded.clone()))
+            })
+            .take(limit)
+            .collect())
+    }
 }

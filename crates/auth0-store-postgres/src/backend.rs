@@ -790,6 +790,41 @@ impl SessionBackend for PostgresBackend {
         Ok(u64::try_from(ended).unwrap_or(0))
     }
 
+    #[tracing::instrument(name = "store.list_by_sub", skip_all, fields(backend = BACKEND))]
+    async fn list_by_sub(
+        &self,
+        domain: &str,
+        sub: &str,
+        limit: usize,
+    ) -> Result<Vec<(SessionId, LoadedRecord)>, StoreError> {
+        // Nothing stored can hold a NUL character, so such an owner has no sessions.
+        if domain.contains('\0') || sub.contains('\0') {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .db
+            .with_deadline(async {
+                sqlx::query(AssertSqlSafe(self.sql.list_by_sub.clone()))
+                    .bind(domain)
+                    .bind(sub)
+                    .bind(limit)
+                    .fetch_all(&self.db.pool)
+                    .await
+                    .map_err(|e| self.db.error(e))
+            })
+            .await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get("id").map_err(|e| self.db.error(e))?;
+            // A row whose id is not one this store makes cannot be a session's.
+            if let Some(id) = SessionId::parse(&id) {
+                found.push((id, loaded_record(row)?));
+            }
+        }
+        Ok(found)
+    }
+
     #[tracing::instrument(name = "store.delete_expired", skip_all, fields(backend = BACKEND))]
     async fn delete_expired(&self) -> Result<u64, StoreError> {
         let sessions = self.delete_expired_in(Table::Sessions).await?;

@@ -33,6 +33,9 @@ pub enum Statement {
     /// Back-channel logout with only a `sub`, by the `(domain, sub)` index. Parameters:
     /// domain, sub.
     DeleteBySub,
+    /// A user's live sessions, by the `(domain, sub)` index, the most recently written
+    /// first. Parameters: domain, sub, limit.
+    ListBySub,
     /// One batch of the cleanup of expired sessions: their ids by the `expires_at` index
     /// (rows another instance is deleting are skipped), then the rows by primary key, as an
     /// array so the planner never turns it into a join over the whole table. Parameter: batch
@@ -82,6 +85,7 @@ pub(crate) struct Statements {
     pub(crate) delete: Arc<str>,
     pub(crate) delete_by_sid: Arc<str>,
     pub(crate) delete_by_sub: Arc<str>,
+    pub(crate) list_by_sub: Arc<str>,
     pub(crate) delete_expired_sessions: Arc<str>,
     pub(crate) tx_set: Arc<str>,
     pub(crate) tx_get: Arc<str>,
@@ -129,6 +133,11 @@ impl Statements {
             delete_by_sub: format!(
                 "WITH ended AS (DELETE FROM {t} WHERE domain = $1 AND sub = $2 \
                  RETURNING expires_at) {count_live}"
+            )
+            .into(),
+            list_by_sub: format!(
+                "SELECT id, {RECORD_COLUMNS} FROM {t} WHERE domain = $1 AND sub = $2 \
+                 AND expires_at > now() ORDER BY updated_at DESC LIMIT $3"
             )
             .into(),
             delete_expired_sessions: format!(
@@ -180,6 +189,7 @@ impl Statements {
             Statement::Delete => &self.delete,
             Statement::DeleteBySid => &self.delete_by_sid,
             Statement::DeleteBySub => &self.delete_by_sub,
+            Statement::ListBySub => &self.list_by_sub,
             Statement::DeleteExpiredSessions => &self.delete_expired_sessions,
             Statement::TransactionSet => &self.tx_set,
             Statement::TransactionGet => &self.tx_get,

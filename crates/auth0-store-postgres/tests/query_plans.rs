@@ -183,6 +183,14 @@ async fn on_a_small_table_the_indexes_are_still_usable() {
         by_sub.contains(&backend.index_name(Index::SessionsDomainSub)),
         "{by_sub}"
     );
+    let list = plan(&mut conn, &backend, Statement::ListBySub, |q| {
+        q.bind("tenant.example").bind("user").bind(100_i64)
+    })
+    .await;
+    assert!(
+        list.contains(&backend.index_name(Index::SessionsDomainSub)),
+        "{list}"
+    );
     let cleanup = plan(&mut conn, &backend, Statement::DeleteExpiredSessions, |q| {
         q.bind(1000_i64)
     })

@@ -498,6 +498,32 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionBackend for Redis
         Ok(())
     }
 
+    /// `SMEMBERS` of the `(domain, sub)` index set, then each session's hash: the index may
+    /// name sessions that are gone (they are skipped), never sessions of another user
+    /// (`ServerSideStateStore` checks each record's own `sub` and `domain`).
+    async fn list_by_sub(
+        &self,
+        domain: &str,
+        sub: &str,
+        limit: usize,
+    ) -> Result<Vec<(SessionId, LoadedRecord)>, StoreError> {
+        let mut conn = self.conn.clone();
+        let index = self.index_key("sub", domain, sub);
+        let members: Vec<String> = self
+            .run(redis::cmd("SMEMBERS").arg(&index).query_async(&mut conn))
+            .await?;
+        let mut found = Vec::new();
+        for id in members.iter().filter_map(|m| SessionId::parse(m)) {
+            if found.len() >= limit {
+                break;
+            }
+            if let Some(loaded) = self.load(&id).await? {
+                found.push((id, loaded));
+            }
+        }
+        Ok(found)
+    }
+
     async fn delete_by_logout(&self, filter: &LogoutFilter) -> Result<u64, StoreError> {
         let index = match (&filter.sid, &filter.sub) {
             (Some(sid), _) => self.index_key("sid", &filter.domain, sid),

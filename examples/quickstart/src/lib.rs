@@ -11,8 +11,7 @@ use std::sync::Arc;
 use auth0_axum::Auth0;
 use auth0_dev_tenant::{DevOrganization, DevTenant, RunningDevTenant};
 use auth0_server::client::{ServerClient, ServerClientBuilder};
-use axum::Router;
-use axum::routing::get;
+use axum::{Router, routing::get};
 
 pub use auth0_server::stores::{StoreChoice, TransactionChoice};
 

@@ -68,6 +68,7 @@ struct Person<'a> {
     picture: Option<&'a str>,
     claims: String,
     organization: Option<Organization>,
+    sessions: crate::features::sessions::Section,
 }
 
 pub(crate) async fn home(State(app): State<Arc<App>>, MaybeUser(user): MaybeUser) -> Response {
@@ -76,7 +77,7 @@ pub(crate) async fn home(State(app): State<Arc<App>>, MaybeUser(user): MaybeUser
     render(&app, "home.html", "Home", user.is_some(), page)
 }
 
-pub(crate) async fn profile(State(app): State<Arc<App>>, User(user): User) -> Response {
+pub(crate) async fn profile(State(app): State<Arc<App>>, User(user): User, auth: Auth) -> Response {
     // The claims the provider gave: the model's absent ones (null) are left out.
     let mut claims = serde_json::to_value(&user).unwrap_or_default();
     if let Value::Object(map) = &mut claims {
@@ -88,6 +89,7 @@ pub(crate) async fn profile(State(app): State<Arc<App>>, User(user): User) -> Re
         picture: user.picture.as_deref(),
         claims: serde_json::to_string_pretty(&claims).unwrap_or_default(),
         organization: user.organization(),
+        sessions: crate::features::sessions::section(&auth).await,
     };
     render(&app, "profile.html", "Profile", true, person)
 }

@@ -281,6 +281,12 @@ pub enum Error {
         /// The HTTP status.
         status: u16,
     },
+    /// None of the user's sessions has the handle given (it ended meanwhile, or it is not
+    /// theirs).
+    #[error(
+        "none of your sessions has that handle: it may have ended already; list the sessions again"
+    )]
+    SessionNotFound,
     /// Account linking: there is no logged-in user (no session for this domain, or one
     /// without an ID token) to link an account to or unlink one from.
     #[error(
@@ -447,6 +453,7 @@ impl Error {
             Self::DomainMismatch { .. } => "domain_mismatch",
             Self::ConnectionToken { .. } => "access_token_for_connection_error",
             Self::CustomTokenExchange { .. } => "token_exchange_failed",
+            Self::SessionNotFound => "session_not_found",
             Self::LinkUserWithoutSession => "start_link_user_error",
             Self::CallbackOfAnotherFlow { .. } => "callback_of_another_flow",
             Self::LinkSessionEnded => "complete_link_user_error",

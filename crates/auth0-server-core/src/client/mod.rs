@@ -46,6 +46,7 @@ mod stores;
 mod token_exchange;
 mod token_vault;
 mod tokens;
+mod user_sessions;
 
 use std::sync::Arc;
 

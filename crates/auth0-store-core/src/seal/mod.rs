@@ -72,7 +72,11 @@ pub enum OpenError {
 }
 
 /// HKDF-SHA-256 with the given salt and info, expanded to `N` bytes.
-fn derive_key<const N: usize>(secret: &[u8], salt: Option<&[u8]>, info: &[u8]) -> [u8; N] {
+pub(crate) fn derive_key<const N: usize>(
+    secret: &[u8],
+    salt: Option<&[u8]>,
+    info: &[u8],
+) -> [u8; N] {
     let mut okm = [0u8; N];
     // N is at most 64 here, far below HKDF-SHA-256's limit of 8160 bytes.
     let expanded = Hkdf::<Sha256>::new(salt, secret).expand(info, &mut okm);

@@ -256,6 +256,33 @@ pub trait SessionBackend: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The live records of the user `sub` at the issuer `domain` (normalised), at most
+    /// `limit` of them, found by the same `(domain, sub)` index as
+    /// [`delete_by_logout`](Self::delete_by_logout). Each record's own `sub` and `domain`
+    /// must be that owner's ([`ServerSideStateStore`](super::ServerSideStateStore) checks
+    /// again and skips any other). Used to list and revoke a user's sessions.
+    ///
+    /// The default answers [`StoreError::Unsupported`], so a backend written before this
+    /// method existed still compiles and says why listing fails.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unsupported`] when the backend does not implement it; backend failures.
+    async fn list_by_sub(
+        &self,
+        domain: &str,
+        sub: &str,
+        limit: usize,
+    ) -> Result<Vec<(SessionId, LoadedRecord)>, StoreError> {
+        let _ = (domain, sub, limit);
+        Err(StoreError::Unsupported {
+            operation: "listing a user's sessions",
+            store: self.name(),
+            hint: "this backend does not implement SessionBackend::list_by_sub; implement it \
+                   with the (domain, sub) index it keeps for back-channel logout",
+        })
+    }
+
     /// Deletes expired records, for backends without native expiry; returns how many.
     ///
     /// # Errors

@@ -12,6 +12,8 @@
 //!   attributes, lifetime, clock), so that its stores cannot disagree.
 //! - [`SessionLifetime`] decides when a session ends, once for every store.
 //! - [`ReadCache`] keeps opened sessions, so a store need not open the same bytes twice.
+//! - [`SessionSummary`], [`SessionHandle`], [`RevokeSessions`]: a user's sessions, listed
+//!   and revoked ([`StateStore::list_sessions`], [`StateStore::revoke_sessions`]).
 
 mod backend;
 mod context;
@@ -22,6 +24,7 @@ mod server_side;
 mod server_side_transactions;
 mod settings;
 mod traits;
+mod user_sessions;
 
 pub use backend::{
     LoadedRecord, LogoutFilter, SessionBackend, SessionId, SessionRecord, TokenUse, UpdateOutcome,
@@ -42,3 +45,11 @@ pub use server_side_transactions::{
 };
 pub use settings::StoreSettings;
 pub use traits::{StateStore, TransactionStore};
+pub(crate) use user_sessions::{
+    HandleKey, last_active_at, remove_last_active_at, set_last_active_at,
+};
+pub use user_sessions::{
+    MAX_LISTED_SESSIONS, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS,
+    RevokeSessions, SESSION_HANDLE_LEN, SessionHandle, SessionMetadata, SessionOwner,
+    SessionSummary,
+};

@@ -8,10 +8,13 @@ use async_trait::async_trait;
 
 use super::read_cache::DEFAULT_READ_CACHE_CAPACITY;
 use super::settings::StoreSettings;
+mod sessions;
+
 use super::{
-    CachedSession, CookieOptions, LogoutFilter, ReadCache, ReadCacheStats, ReadVersion,
-    SessionBackend, SessionId, SessionLifetime, SessionRecord, SetCookie, StateStore, StoreContext,
-    StoreError, TokenUse, UpdateOutcome, validate_identifier,
+    CachedSession, CookieOptions, HandleKey, LogoutFilter, ReadCache, ReadCacheStats, ReadVersion,
+    RevokeSessions, SessionBackend, SessionId, SessionLifetime, SessionOwner, SessionRecord,
+    SessionSummary, SetCookie, StateStore, StoreContext, StoreError, TokenUse, UpdateOutcome,
+    validate_identifier,
 };
 use crate::clock::{self, Clock};
 use crate::model::{LogoutTokenClaims, StateData, normalize_domain};
@@ -67,6 +70,8 @@ pub struct ServerSideStateStore<B> {
     max_record_size: usize,
     /// Opened records by `identifier:session id:version`.
     read_cache: ReadCache<String>,
+    /// Derives the handles a user's sessions are listed under.
+    handles: HandleKey,
 }
 
 impl<B> Clone for ServerSideStateStore<B> {
@@ -79,6 +84,7 @@ impl<B> Clone for ServerSideStateStore<B> {
             clock: self.clock.clone(),
             max_record_size: self.max_record_size,
             read_cache: self.read_cache.clone(),
+            handles: self.handles.clone(),
         }
     }
 }
@@ -133,6 +139,7 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
             clock: clock::system(),
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
             read_cache: ReadCache::new(DEFAULT_READ_CACHE_CAPACITY),
+            handles: HandleKey::new(secrets),
         }
     }
 
@@ -384,7 +391,9 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
             return Err(StoreError::SessionExpired);
         }
         let ttl = expires_at - now;
-        let json = serde_json::to_vec(state)?;
+        // The record carries when it was written, for the user's list of sessions; a read
+        // strips it again, so a session reads back as it was stored.
+        let json = serde_json::to_vec(&sessions::stamped(state, now))?;
 
         let Some(id) = current.clone().filter(|_| !rotate) else {
             let write = Write {
@@ -480,7 +489,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
             }
         };
         let state = match serde_json::from_slice::<StateData>(&json) {
-            Ok(state) => state,
+            Ok(state) => sessions::unstamped(state),
             Err(e) => {
                 tracing::warn!(session = id.short(), error = %e, "session record is not a session; treated as no session");
                 return Ok(None);
@@ -546,5 +555,26 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
     #[tracing::instrument(name = "store.forget_logout_token", skip_all, fields(backend = self.backend.name()))]
     async fn forget_logout_token(&self, key: &str, _cx: &StoreContext) -> Result<(), StoreError> {
         self.backend.forget_logout_token(key).await
+    }
+
+    #[tracing::instrument(name = "store.list_sessions", skip_all, fields(backend = self.backend.name()))]
+    async fn list_sessions(
+        &self,
+        identifier: &str,
+        owner: &SessionOwner,
+        cx: &StoreContext,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        self.list_owned(identifier, owner, cx).await
+    }
+
+    #[tracing::instrument(name = "store.revoke_sessions", skip_all, fields(backend = self.backend.name()))]
+    async fn revoke_sessions(
+        &self,
+        identifier: &str,
+        owner: &SessionOwner,
+        which: &RevokeSessions,
+        cx: &StoreContext,
+    ) -> Result<u64, StoreError> {
+        self.revoke_owned(identifier, owner, which, cx).await
     }
 }

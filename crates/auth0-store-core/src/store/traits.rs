@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{StoreContext, StoreError, TokenUse};
+use super::{RevokeSessions, SessionOwner, SessionSummary, StoreContext, StoreError, TokenUse};
 use crate::model::{LogoutTokenClaims, StateData, TransactionData};
 
 /// Where sessions live between requests.
@@ -98,6 +98,53 @@ pub trait StateStore: Send + Sync {
     async fn forget_logout_token(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
         let _ = (key, cx);
         Ok(())
+    }
+
+    /// The live sessions of `owner` kept under `identifier`, the most recently active first
+    /// (at most [`MAX_LISTED_SESSIONS`](super::MAX_LISTED_SESSIONS)); the one `cx`'s cookie
+    /// names is marked [`current`](SessionSummary::current).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unsupported`] for stores that cannot find a user's sessions (the cookie
+    /// store: its sessions live in browsers; the default, for stores written before this
+    /// method existed); backend failures.
+    async fn list_sessions(
+        &self,
+        identifier: &str,
+        owner: &SessionOwner,
+        cx: &StoreContext,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let _ = (identifier, owner, cx);
+        Err(unsupported("listing a user's sessions"))
+    }
+
+    /// Ends the sessions of `owner` that `which` selects, only ever sessions of that owner,
+    /// and says how many ended. When `cx`'s own session is among them, its cookie is
+    /// removed too.
+    ///
+    /// # Errors
+    ///
+    /// As [`list_sessions`](Self::list_sessions).
+    async fn revoke_sessions(
+        &self,
+        identifier: &str,
+        owner: &SessionOwner,
+        which: &RevokeSessions,
+        cx: &StoreContext,
+    ) -> Result<u64, StoreError> {
+        let _ = (identifier, owner, which, cx);
+        Err(unsupported("revoking a user's sessions"))
+    }
+}
+
+/// The answer of a [`StateStore`] that does not implement a user's sessions.
+fn unsupported(operation: &'static str) -> StoreError {
+    StoreError::Unsupported {
+        operation,
+        store: "custom",
+        hint: "this StateStore does not implement list_sessions and revoke_sessions; use a \
+               server-side store (ServerSideStateStore over Redis, PostgreSQL or memory)",
     }
 }
 
@@ -215,6 +262,23 @@ impl<T: StateStore + ?Sized> StateStore for Arc<T> {
     }
     async fn forget_logout_token(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
         (**self).forget_logout_token(key, cx).await
+    }
+    async fn list_sessions(
+        &self,
+        identifier: &str,
+        owner: &SessionOwner,
+        cx: &StoreContext,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        (**self).list_sessions(identifier, owner, cx).await
+    }
+    async fn revoke_sessions(
+        &self,
+        identifier: &str,
+        owner: &SessionOwner,
+        which: &RevokeSessions,
+        cx: &StoreContext,
+    ) -> Result<u64, StoreError> {
+        (**self).revoke_sessions(identifier, owner, which, cx).await
     }
 }
 

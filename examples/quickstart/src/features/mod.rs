@@ -6,6 +6,7 @@
 mod legacy_login;
 mod linking;
 mod passwordless;
+pub(crate) mod sessions;
 mod step_up;
 mod token_vault;
 
@@ -73,6 +74,7 @@ pub(crate) fn routes(settings: &Settings) -> Router<Arc<App>> {
         )
         .route("/link", axum::routing::post(linking::start))
         .route("/link/callback", get(linking::complete))
+        .merge(sessions::routes())
         .layer(Extension(dev))
 }
 

@@ -1,0 +1,184 @@
+//! A user's sessions, listed and revoked: for the logged-in user from their request ("your
+//! sessions", "log out my other sessions"), and for an operator by `sub`.
+//!
+//! Needs a server-side store (Redis, PostgreSQL, memory): the cookie store answers
+//! [`StoreError::Unsupported`](crate::store::StoreError::Unsupported), since its sessions live
+//! in browsers. Sessions are named by [`SessionHandle`]s, never by their ids.
+
+use super::{Error, LoginResult, ServerClient};
+use crate::model::StateData;
+use crate::store::{
+    RevokeSessions, SessionHandle, SessionMetadata, SessionOwner, SessionSummary, StoreContext,
+};
+
+impl ServerClient {
+    /// The logged-in user's sessions (the request's own one marked
+    /// [`current`](SessionSummary::current)), the most recently active first.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: auth0_server_core::client::ServerClient, cx: auth0_server_core::store::StoreContext) -> Result<(), auth0_server_core::client::Error> {
+    /// for session in client.list_my_sessions(&cx).await? {
+    ///     println!("{} {} {:?}", session.handle, session.last_active_at, session.metadata.get("user_agent"));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingSession`] when the request has no session; the store's
+    /// `Unsupported` on the cookie store; store failures.
+    #[tracing::instrument(name = "sessions.list_mine", skip_all)]
+    pub async fn list_my_sessions(&self, cx: &StoreContext) -> Result<Vec<SessionSummary>, Error> {
+        let owner = self.request_owner(cx).await?;
+        let identifier = &self.inner.config.state_identifier;
+        Ok(self
+            .inner
+            .state_store
+            .list_sessions(identifier, &owner, cx)
+            .await?)
+    }
+
+    /// Ends one of the logged-in user's sessions, named by the `handle` a listing showed
+    /// (text from a form: anything not shaped like a handle is refused before any lookup).
+    /// A handle of another user's session ends nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for text that is not a handle; [`Error::SessionNotFound`]
+    /// when none of the user's sessions has it; as [`list_my_sessions`](Self::list_my_sessions).
+    #[tracing::instrument(name = "sessions.revoke_mine", skip_all)]
+    pub async fn revoke_my_session(&self, handle: &str, cx: &StoreContext) -> Result<(), Error> {
+        let handle = parse_handle(handle)?;
+        let owner = self.request_owner(cx).await?;
+        match self.revoke(&owner, RevokeSessions::One(handle), cx).await? {
+            0 => Err(Error::SessionNotFound),
+            _ => Ok(()),
+        }
+    }
+
+    /// "Log out my other sessions": ends every session of the logged-in user but the
+    /// request's own, and says how many ended.
+    ///
+    /// # Errors
+    ///
+    /// As [`list_my_sessions`](Self::list_my_sessions).
+    #[tracing::instrument(name = "sessions.revoke_my_others", skip_all)]
+    pub async fn revoke_my_other_sessions(&self, cx: &StoreContext) -> Result<u64, Error> {
+        let owner = self.request_owner(cx).await?;
+        self.revoke(&owner, RevokeSessions::AllButCurrent, cx).await
+    }
+
+    /// For an operator: the sessions of the user `sub` at the configured domain.
+    ///
+    /// # Errors
+    ///
+    /// The store's `Unsupported` on the cookie store; store failures.
+    #[tracing::instrument(name = "sessions.list", skip_all)]
+    pub async fn list_user_sessions(&self, sub: &str) -> Result<Vec<SessionSummary>, Error> {
+        let owner = SessionOwner::new(self.provider().domain(), sub);
+        let identifier = &self.inner.config.state_identifier;
+        let cx = StoreContext::new();
+        Ok(self
+            .inner
+            .state_store
+            .list_sessions(identifier, &owner, &cx)
+            .await?)
+    }
+
+    /// For an operator: ends the sessions of the user `sub` (at the configured domain) that
+    /// `which` selects, and says how many ended.
+    ///
+    /// # Errors
+    ///
+    /// As [`list_user_sessions`](Self::list_user_sessions).
+    #[tracing::instrument(name = "sessions.revoke", skip_all)]
+    pub async fn revoke_user_sessions(
+        &self,
+        sub: &str,
+        which: RevokeSessions,
+    ) -> Result<u64, Error> {
+        let owner = SessionOwner::new(self.provider().domain(), sub);
+        self.revoke(&owner, which, &StoreContext::new()).await
+    }
+
+    /// Attaches `metadata` (a user agent, …) to the request's session, to be shown in the
+    /// user's list of sessions: call it once, right after a login completes (one more
+    /// write, at login only).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingSession`] when the request has no session; store failures.
+    pub async fn set_session_metadata(
+        &self,
+        metadata: &SessionMetadata,
+        cx: &StoreContext,
+    ) -> Result<(), Error> {
+        let identifier = &self.inner.config.state_identifier;
+        let store = &self.inner.state_store;
+        let mut state = store
+            .get(identifier, cx)
+            .await?
+            .ok_or(Error::MissingSession)?;
+        metadata.store_in(&mut state.internal);
+        Ok(store.set(identifier, &state, false, cx).await?)
+    }
+
+    /// [`complete_interactive_login`](Self::complete_interactive_login), then
+    /// [`set_session_metadata`](Self::set_session_metadata) on the new session.
+    ///
+    /// # Errors
+    ///
+    /// As those two.
+    pub async fn complete_interactive_login_with_metadata(
+        &self,
+        callback_url: &str,
+        metadata: &SessionMetadata,
+        cx: &StoreContext,
+    ) -> Result<LoginResult, Error> {
+        let done = self.complete_interactive_login(callback_url, cx).await?;
+        if !metadata.is_empty() {
+            self.set_session_metadata(metadata, cx).await?;
+        }
+        Ok(done)
+    }
+
+    /// Whose sessions the request's session is: its user at its domain.
+    async fn request_owner(&self, cx: &StoreContext) -> Result<SessionOwner, Error> {
+        let identifier = &self.inner.config.state_identifier;
+        let state: StateData = self
+            .inner
+            .state_store
+            .get(identifier, cx)
+            .await?
+            .ok_or(Error::MissingSession)?;
+        let sub = state.user.map(|u| u.sub).filter(|s| !s.is_empty());
+        let sub = sub.ok_or(Error::MissingSession)?;
+        let domain = state
+            .domain
+            .unwrap_or_else(|| self.provider().domain().to_owned());
+        Ok(SessionOwner::new(&domain, sub))
+    }
+
+    async fn revoke(
+        &self,
+        owner: &SessionOwner,
+        which: RevokeSessions,
+        cx: &StoreContext,
+    ) -> Result<u64, Error> {
+        let identifier = &self.inner.config.state_identifier;
+        Ok(self
+            .inner
+            .state_store
+            .revoke_sessions(identifier, owner, &which, cx)
+            .await?)
+    }
+}
+
+/// A handle from a form or a command line, or [`Error::InvalidArgument`].
+fn parse_handle(text: &str) -> Result<SessionHandle, Error> {
+    SessionHandle::parse(text).ok_or_else(|| {
+        Error::InvalidArgument(
+            "that is not a session handle: use one from the list of sessions".to_owned(),
+        )
+    })
+}
