@@ -10,6 +10,7 @@
 //!   `/login?returnTo=<the page>` (the quickstart's `@require_auth`).
 //! - Extractors: [`User`] (the logged-in user, or the same redirect), [`MaybeUser`],
 //!   [`Session`] and [`Auth`] (for access tokens and anything else of the client's).
+//! - [`SameOriginPost`]: the guard for the app's own state-changing form posts.
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
@@ -58,6 +59,7 @@ pub mod layer;
 mod pages;
 mod return_to;
 mod routes;
+mod same_origin;
 
 use std::sync::Arc;
 
@@ -68,6 +70,7 @@ use axum::Router;
 pub use extract::{Auth, AuthError, MaybeUser, Session, User};
 pub use layer::{Auth0Layer, Auth0Service};
 pub use return_to::safe_return_to;
+pub use same_origin::SameOriginPost;
 
 /// Paths and redirect rules of the integration.
 #[derive(Clone, Debug)]

@@ -41,7 +41,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(auth0: &Auth0) -> Router<
 ///
 /// A host the domain resolver does not serve is the 421 page here, before anything else (a
 /// logout under it neither asks nor checks `returnTo` against another site's origin).
-async fn app_origin(auth: &Auth) -> Result<String, Response> {
+pub(crate) async fn app_origin(auth: &Auth) -> Result<String, Response> {
     // A client without a redirect URI (CIBA only) has no origin: no absolute returnTo is
     // accepted then, and a logout always asks first.
     match auth.client().redirect_uri_for(auth.context()).await {

@@ -464,3 +464,47 @@ async fn what_a_visitor_types_comes_back_escaped() {
     assert!(!page.contains("<script>alert(1)"), "{page}");
     assert_eq!(field(&page, "email"), hostile, "escaped, not dropped");
 }
+
+#[tokio::test]
+async fn every_feature_form_refuses_a_post_that_is_not_from_this_very_origin() {
+    let (mut browser, base, _) = logged_in(StoreChoice::Memory).await;
+    let port = base.rsplit(':').next().unwrap();
+    let other_port = format!("http://127.0.0.1:{}", port.parse::<u16>().unwrap() ^ 1);
+    let other_scheme = base.replace("http://", "https://");
+    // DNS rebinding: the attacker's name resolves to this app, so Host and Origin agree.
+    let rebound = format!("rebound.example:{port}");
+    let rebound_origin = format!("http://{rebound}");
+    let near: [&[(&str, &str)]; 6] = [
+        &[("origin", "null")],
+        &[("sec-fetch-site", "same-site"), ("origin", &base)],
+        &[("sec-fetch-site", "none")],
+        &[("origin", &other_port)],
+        &[("origin", &other_scheme)],
+        &[("host", &rebound), ("origin", &rebound_origin)],
+    ];
+    let forms = [
+        "/passwordless",
+        "/passwordless/verify",
+        "/legacy-login",
+        "/legacy-login/issue",
+        "/step-up/verify",
+        "/link",
+        "/profile/sessions/revoke",
+        "/profile/sessions/revoke-others",
+    ];
+    let form = [("email", "mallory@example.com"), ("code", "000000")];
+    for path in forms {
+        for headers in near {
+            let url = format!("{base}{path}");
+            let response = browser.post_form_with(&url, &form, headers).await;
+            assert_eq!(
+                response.status(),
+                reqwest::StatusCode::FORBIDDEN,
+                "{path} {headers:?}"
+            );
+        }
+    }
+    // Still logged in: no refused post ended the session.
+    let profile = browser.get(&format!("{base}/profile")).await;
+    assert_eq!(profile.status(), reqwest::StatusCode::OK);
+}

@@ -9,14 +9,14 @@
 
 use std::sync::Arc;
 
-use auth0_axum::{Auth, AuthError};
+use auth0_axum::{Auth, AuthError, SameOriginPost};
 use auth0_server::client::{CustomTokenExchangeOptions, Error};
 use axum::extract::{Extension, Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Dev, render, untrusted_post};
+use super::{Dev, render};
 use crate::App;
 
 /// The subject token type the dev tenant's profile accepts.
@@ -72,15 +72,12 @@ pub(crate) async fn form(
 pub(crate) async fn issue(
     State(app): State<Arc<App>>,
     Extension(Dev(dev)): Extension<Dev>,
-    headers: HeaderMap,
+    _: SameOriginPost,
     Form(form): Form<IssueForm>,
 ) -> Response {
     let Some(tenant) = dev else {
         return not_here();
     };
-    if let Some(refused) = untrusted_post(&headers) {
-        return refused;
-    }
     match tenant.issue_subject_token(LEGACY_TOKEN_TYPE, form.email.trim()) {
         Some(token) => page(&app, Some(token), None),
         None => page(
@@ -95,15 +92,12 @@ pub(crate) async fn issue(
 pub(crate) async fn login(
     State(app): State<Arc<App>>,
     Extension(Dev(dev)): Extension<Dev>,
-    headers: HeaderMap,
+    _: SameOriginPost,
     auth: Auth,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, AuthError> {
     if dev.is_none() {
         return Ok(not_here());
-    }
-    if let Some(refused) = untrusted_post(&headers) {
-        return Ok(refused);
     }
     let options = CustomTokenExchangeOptions::new(form.subject_token.trim(), LEGACY_TOKEN_TYPE);
     let exchanged = auth

@@ -6,13 +6,11 @@
 //! `dev-connection`; the link's callback, `/link/callback` at the app's origin, must be an
 //! allowed callback URL of the application.
 
-use auth0_axum::{Auth, AuthError, User};
+use auth0_axum::{Auth, AuthError, SameOriginPost, User};
 use auth0_server::client::{LinkUserOptions, ServerClient};
 use axum::extract::RawQuery;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-
-use super::untrusted_post;
 
 /// The link's callback, beside the login's: `/link/callback` at the redirect URI's origin.
 pub(crate) fn callback_for(redirect_uri: &str) -> Option<String> {
@@ -41,13 +39,10 @@ fn no_callback() -> Response {
 
 /// `POST /link` (logged in, from this app's page): off to the provider to link the account.
 pub(crate) async fn start(
-    headers: HeaderMap,
+    _: SameOriginPost,
     User(_): User,
     auth: Auth,
 ) -> Result<Response, AuthError> {
-    if let Some(refused) = untrusted_post(&headers) {
-        return Ok(refused);
-    }
     let Some(redirect_uri) = callback(auth.client()) else {
         return Ok(no_callback());
     };

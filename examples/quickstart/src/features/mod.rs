@@ -14,7 +14,7 @@ use std::sync::{Arc, LazyLock};
 
 use auth0_dev_tenant::{DevTenant, DevTenantBuilder};
 use auth0_pages::Pages;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -99,31 +99,6 @@ fn fingerprint(token: &str) -> String {
     use sha2::{Digest as _, Sha256};
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
-}
-
-/// `Some(403 page)` unless this form post came from one of this app's own pages: a login
-/// posted from another site would log the victim in to the attacker's account. The evidence
-/// is what a browser sends and a page cannot forge: `Sec-Fetch-Site: same-origin`, else (an
-/// older browser) an `Origin` whose host is the one the request was sent to.
-fn untrusted_post(headers: &HeaderMap) -> Option<Response> {
-    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    let trusted = match (header("sec-fetch-site"), header("origin")) {
-        (Some(site), _) => site.eq_ignore_ascii_case("same-origin"),
-        (None, Some(origin)) => url::Url::parse(origin).ok().is_some_and(|origin| {
-            let host = origin.host_str().map(|h| match origin.port() {
-                Some(port) => format!("{h}:{port}"),
-                None => h.to_owned(),
-            });
-            host.is_some() && host.as_deref() == header("host")
-        }),
-        (None, None) => false,
-    };
-    if trusted {
-        return None;
-    }
-    tracing::warn!("a feature form was posted from another site, or without evidence: refused");
-    let message = "This form must be sent from this app's own page: go back to it and try again.";
-    Some((StatusCode::FORBIDDEN, message).into_response())
 }
 
 /// The feature page `name` in the quickstart's layout, or a 500 that says why not.

@@ -7,16 +7,15 @@
 
 use std::sync::Arc;
 
-use auth0_axum::{Auth, AuthError};
+use auth0_axum::{Auth, AuthError, SameOriginPost};
 use auth0_server::client::{
     Error, PasswordlessRecipient, StartPasswordlessOptions, VerifyPasswordlessOptions,
 };
 use axum::extract::{Extension, Form, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Dev, render, untrusted_post};
+use super::{Dev, render};
 use crate::App;
 
 /// The values of `passwordless.html`: which step, the address, a message, the dev code.
@@ -51,13 +50,10 @@ pub(crate) async fn start_form(State(app): State<Arc<App>>) -> Response {
 pub(crate) async fn start(
     State(app): State<Arc<App>>,
     Extension(Dev(dev)): Extension<Dev>,
-    headers: HeaderMap,
+    _: SameOriginPost,
     auth: Auth,
     Form(form): Form<EmailForm>,
 ) -> Result<Response, AuthError> {
-    if let Some(refused) = untrusted_post(&headers) {
-        return Ok(refused);
-    }
     let email = form.email.trim().to_owned();
     let to = PasswordlessRecipient::Email(email.clone());
     let sent = auth
@@ -92,13 +88,10 @@ pub(crate) async fn start(
 /// profile shows it. A wrong, expired or used code asks again.
 pub(crate) async fn verify(
     State(app): State<Arc<App>>,
-    headers: HeaderMap,
+    _: SameOriginPost,
     auth: Auth,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AuthError> {
-    if let Some(refused) = untrusted_post(&headers) {
-        return Ok(refused);
-    }
     let email = form.email.trim().to_owned();
     let to = PasswordlessRecipient::Email(email.clone());
     let options = VerifyPasswordlessOptions::new(to, form.code.trim());

@@ -6,12 +6,12 @@
 //! ids; a handle only ever reaches the logged-in user's own sessions. A revoked session's
 //! cookie finds no session on its next request, so that browser is logged out.
 
-use auth0_axum::Auth;
+use auth0_axum::{Auth, SameOriginPost};
 use auth0_server::client::Error;
 use auth0_server::store::{SessionMetadata, StoreError};
 use axum::Router;
 use axum::extract::Form;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
@@ -126,10 +126,7 @@ struct RevokeForm {
     handle: String,
 }
 
-async fn revoke_one(auth: Auth, headers: HeaderMap, Form(form): Form<RevokeForm>) -> Response {
-    if let Some(refused) = super::untrusted_post(&headers) {
-        return refused;
-    }
+async fn revoke_one(_: SameOriginPost, auth: Auth, Form(form): Form<RevokeForm>) -> Response {
     match auth
         .client()
         .revoke_my_session(&form.handle, auth.context())
@@ -148,10 +145,7 @@ async fn revoke_one(auth: Auth, headers: HeaderMap, Form(form): Form<RevokeForm>
     }
 }
 
-async fn revoke_others(auth: Auth, headers: HeaderMap) -> Response {
-    if let Some(refused) = super::untrusted_post(&headers) {
-        return refused;
-    }
+async fn revoke_others(_: SameOriginPost, auth: Auth) -> Response {
     match auth.client().revoke_my_other_sessions(auth.context()).await {
         Ok(_) => Redirect::to("/profile").into_response(),
         Err(e) => auth0_axum::AuthError::from(e).into_response(),

@@ -8,14 +8,13 @@
 
 use std::sync::Arc;
 
-use auth0_axum::{Auth, AuthError, User};
+use auth0_axum::{Auth, AuthError, SameOriginPost, User};
 use auth0_server::client::{AccessTokenOptions, Error, MfaEnrollment, MfaToken, MfaVerification};
 use axum::extract::{Extension, Form, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::{Dev, fingerprint, render, untrusted_post};
+use super::{Dev, fingerprint, render};
 use crate::App;
 
 /// The dev tenant's API that requires MFA.
@@ -119,14 +118,11 @@ pub(crate) async fn start(
 pub(crate) async fn verify(
     State(app): State<Arc<App>>,
     Extension(dev): Extension<Dev>,
-    headers: HeaderMap,
+    _: SameOriginPost,
     User(_): User,
     auth: Auth,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AuthError> {
-    if let Some(refused) = untrusted_post(&headers) {
-        return Ok(refused);
-    }
     let token = MfaToken::from_sealed(form.mfa_token.clone());
     let code = MfaVerification::Otp(form.code.trim().to_owned());
     let mfa = auth.client().mfa();
