@@ -628,3 +628,27 @@ const SECRETS: [&str; 9] = [
     "new_at",
     "NEW-RECOVERY",
 ];
+
+#[tokio::test]
+async fn an_enrollment_whose_barcode_uri_is_not_otpauth_is_refused() {
+    let w = Wire::start().await;
+    let cx = StoreContext::new();
+    let hostile = json!({"authenticator_type": "otp", "secret": "JBSWY3DPEHPK3PXP",
+                         "barcode_uri": "javascript:alert(document.cookie)"});
+    w.answer("/mfa/associate", 200, &hostile.to_string());
+    let err = w
+        .client
+        .mfa()
+        .enroll_authenticator(&w.token, MfaEnrollment::Otp, &cx)
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Mfa {
+            operation: MfaOperation::Enroll,
+            error,
+            ..
+        } => assert_eq!(error, "invalid_response"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!err.to_string().contains("javascript"), "{err}");
+}

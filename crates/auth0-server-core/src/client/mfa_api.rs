@@ -171,7 +171,8 @@ pub struct Enrollment {
     /// OTP: the shared secret (base32).
     #[serde(default)]
     pub secret: Option<String>,
-    /// OTP (and push): the `otpauth://` URI to show as a QR code.
+    /// OTP (and push): the `otpauth://` URI to show as a QR code (checked: never another
+    /// scheme, so it is safe in a link).
     #[serde(default)]
     pub barcode_uri: Option<String>,
     /// OOB: the channel.
@@ -505,7 +506,8 @@ impl Mfa<'_> {
     /// # Errors
     ///
     /// As [`list_authenticators`](Self::list_authenticators), with
-    /// [`MfaOperation::Enroll`].
+    /// [`MfaOperation::Enroll`]; [`Error::Mfa`] (`invalid_response`) for a `barcode_uri` that
+    /// is not an `otpauth:` URI.
     #[tracing::instrument(name = "mfa.enroll_authenticator", skip_all)]
     pub async fn enroll_authenticator(
         &self,
@@ -521,7 +523,7 @@ impl Mfa<'_> {
             let answer = self
                 .with_bearer(post, "mfa/associate", &context.mfa_token, Some(&body))
                 .await?;
-            finish(answer, MfaOperation::Enroll)
+            finish(answer, MfaOperation::Enroll).and_then(otpauth_only)
         })
         .await
     }
@@ -712,6 +714,70 @@ fn finish<T: serde::de::DeserializeOwned>(
             serde_json::from_slice(&bytes).map_err(|e| unreadable(operation, &e))
         }
         TokenAnswer::Err { status, body } => Err(refusal(operation, status, body)),
+    }
+}
+
+/// An enrollment whose `barcode_uri` (when there is one) is an `otpauth:` URI; anything
+/// else (`javascript:`, `data:`, `https:`) is [`Error::Mfa`] (`invalid_response`): apps put
+/// it in a link or a QR code, and HTML escaping does not stop a `javascript:` link. The
+/// message never quotes the URI (it holds the secret).
+fn otpauth_only(enrollment: Enrollment) -> Result<Enrollment, Error> {
+    let Some(uri) = enrollment.barcode_uri.as_deref() else {
+        return Ok(enrollment);
+    };
+    match url::Url::parse(uri) {
+        Ok(parsed) if parsed.scheme() == "otpauth" => Ok(enrollment),
+        _ => {
+            tracing::warn!(
+                "the MFA API's enrollment answer has a barcode_uri that is not otpauth:"
+            );
+            Err(invalid_response(
+                MfaOperation::Enroll,
+                "the answer's barcode_uri is not an otpauth:// URI; the provider is not the \
+                 MFA API it should be, check AUTH0_DOMAIN"
+                    .to_owned(),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod otpauth_tests {
+    use super::{Enrollment, Error, otpauth_only};
+
+    fn enrollment(barcode_uri: Option<&str>) -> Enrollment {
+        serde_json::from_value(serde_json::json!({
+            "authenticator_type": "otp", "secret": "JBSWSECRET", "barcode_uri": barcode_uri,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_an_otpauth_barcode_uri_is_accepted() {
+        let good = "otpauth://totp/app:me?secret=JBSWSECRET&issuer=app";
+        assert!(otpauth_only(enrollment(Some(good))).is_ok());
+        assert!(otpauth_only(enrollment(Some("OTPAUTH://totp/x?secret=S"))).is_ok());
+        assert!(otpauth_only(enrollment(None)).is_ok());
+        for hostile in [
+            "javascript:alert(document.cookie)//otpauth://",
+            " javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "https://evil.example/otpauth://totp",
+            "otpauth-x://totp",
+            "/relative",
+            "",
+        ] {
+            match otpauth_only(enrollment(Some(hostile))) {
+                Err(Error::Mfa {
+                    error, description, ..
+                }) => {
+                    assert_eq!(error, "invalid_response");
+                    assert!(!description.unwrap_or_default().contains("alert"));
+                }
+                other => panic!("{hostile:?} was accepted: {other:?}"),
+            }
+        }
     }
 }
 
