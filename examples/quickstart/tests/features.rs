@@ -208,6 +208,17 @@ async fn the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards
         browser.follow(url.clone(), response).await
     };
     assert!(page.contains("id=\"mfa-required\""), "{page}");
+    // A GET changes nothing: enrolling is the page's button, a same-origin POST.
+    assert!(!page.contains("id=\"secret\""), "a GET enrolled: {page}");
+    let enroll = format!("{base}/step-up/enroll");
+    let token_field = [("mfa_token", field(&page, "mfa_token"))];
+    let refused = post_mfa(&mut browser, &enroll, &token_field, CROSS_SITE).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+    let page = post_mfa(&mut browser, &enroll, &token_field, SAME_ORIGIN)
+        .await
+        .text()
+        .await
+        .unwrap();
     let secret = element(&page, "secret");
     let code = element(&page, "dev-code");
     assert_eq!(code, tenant.mfa_otp(&secret));
@@ -258,7 +269,7 @@ async fn the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards
 async fn post_mfa(
     browser: &mut Browser,
     url: &str,
-    form: &[(&str, String); 3],
+    form: &[(&str, String)],
     headers: &[(&str, &str)],
 ) -> reqwest::Response {
     let pairs: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
@@ -487,6 +498,7 @@ async fn every_feature_form_refuses_a_post_that_is_not_from_this_very_origin() {
         "/passwordless/verify",
         "/legacy-login",
         "/legacy-login/issue",
+        "/step-up/enroll",
         "/step-up/verify",
         "/link",
         "/profile/sessions/revoke",

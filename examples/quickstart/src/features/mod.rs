@@ -63,6 +63,7 @@ pub(crate) fn routes(settings: &Settings) -> Router<Arc<App>> {
             axum::routing::post(passwordless::verify),
         )
         .route("/step-up", get(step_up::start))
+        .route("/step-up/enroll", axum::routing::post(step_up::enroll))
         .route("/step-up/verify", axum::routing::post(step_up::verify))
         .route(
             "/legacy-login",

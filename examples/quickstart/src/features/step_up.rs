@@ -1,7 +1,8 @@
 //! MFA step-up: an API that asks for a second factor. `GET /step-up` asks an access token for
-//! it; when the provider answers `mfa_required`, the page enrolls an authenticator app through
-//! the MFA API (or, for a user who has one, asks its code) and `POST /step-up/verify` verifies
-//! the code into the session; the page then shows the token was obtained (its fingerprint,
+//! it; when the provider answers `mfa_required`, the page offers a button that enrolls an
+//! authenticator app (`POST /step-up/enroll`, through the MFA API; a GET changes nothing) or,
+//! for a user who has one, asks its code, and `POST /step-up/verify` verifies the code into
+//! the session; the page then shows the token was obtained (its fingerprint,
 //! never the token). The API is `AUTH0_STEP_UP_AUDIENCE`, else the dev tenant's
 //! [`STEP_UP_AUDIENCE`], which requires MFA. Only on the dev tenant does the page show the
 //! current code (its codes are dev codes, not an authenticator app's).
@@ -38,6 +39,8 @@ struct Step {
     barcode_uri: Option<String>,
     dev_code: Option<String>,
     error: Option<&'static str>,
+    /// The user has no authenticator: the page offers the enroll button.
+    enroll: bool,
 }
 
 /// `POST /step-up/verify`'s form: the sealed `mfa_token`, the code, and the enrolled secret
@@ -89,16 +92,17 @@ pub(crate) async fn start(
             mfa_requirements,
             ..
         }) => {
-            let enroll = mfa_requirements.and_then(|r| r.enroll).is_some();
-            let step = if enroll {
-                let mfa = auth.client().mfa();
-                let enrolled = mfa
-                    .enroll_authenticator(&mfa_token, MfaEnrollment::Otp, auth.context())
-                    .await?;
-                let sealed = mfa_token.expose().to_owned();
-                code_form(&dev, sealed, enrolled.secret, enrolled.barcode_uri)
+            let sealed = mfa_token.expose().to_owned();
+            let step = if mfa_requirements.and_then(|r| r.enroll).is_some() {
+                // Enrolling changes the user's account: the page's button does it (a POST).
+                Step {
+                    audience: audience(),
+                    mfa_token: Some(sealed),
+                    enroll: true,
+                    ..Step::default()
+                }
             } else {
-                code_form(&dev, mfa_token.expose().to_owned(), None, None)
+                code_form(&dev, sealed, None, None)
             };
             return Ok(page(&app, step));
         }
@@ -110,6 +114,32 @@ pub(crate) async fn start(
         expires: Some(token.expires_at),
         ..Step::default()
     };
+    Ok(page(&app, step))
+}
+
+/// `POST /step-up/enroll`'s form: the sealed `mfa_token` of the page that offered it.
+#[derive(Deserialize)]
+pub(crate) struct EnrollForm {
+    mfa_token: String,
+}
+
+/// `POST /step-up/enroll` (logged in, from this app's page): enrolls an authenticator app
+/// and shows its key (and, on the dev tenant, its current code) with the code form.
+pub(crate) async fn enroll(
+    State(app): State<Arc<App>>,
+    Extension(dev): Extension<Dev>,
+    _: SameOriginPost,
+    User(_): User,
+    auth: Auth,
+    Form(form): Form<EnrollForm>,
+) -> Result<Response, AuthError> {
+    let token = MfaToken::from_sealed(form.mfa_token.clone());
+    let enrolled = auth
+        .client()
+        .mfa()
+        .enroll_authenticator(&token, MfaEnrollment::Otp, auth.context())
+        .await?;
+    let step = code_form(&dev, form.mfa_token, enrolled.secret, enrolled.barcode_uri);
     Ok(page(&app, step))
 }
 
