@@ -509,3 +509,73 @@ async fn a_tenant_that_never_answers_is_given_up_on_after_the_timeout() {
         started.elapsed()
     );
 }
+
+/// `doctor` in text and in JSON with only `vars`: both outputs (stdout and stderr) together.
+fn both_outputs(vars: &BTreeMap<&'static str, String>) -> String {
+    let mut all = String::new();
+    for args in [
+        &["doctor", "--timeout", "2"][..],
+        &["doctor", "--json", "--timeout", "2"],
+    ] {
+        let dir =
+            std::env::temp_dir().join(format!("doctor-{}", auth0_server_core::generate_secret()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_auth0-server"))
+            .args(args)
+            .env_clear()
+            .envs(vars.clone())
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        all.push_str(&String::from_utf8_lossy(&output.stdout));
+        all.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_password_in_a_setting_is_printed() {
+    let (tenant, mut vars) = dev_tenant().await;
+    vars.insert("AUTH0_CLIENT_SECRET", "clientpw-4d1f".to_owned());
+    vars.insert(
+        "AUTH0_REDIRECT_URI",
+        "http://user:redirectpw-9c2e@localhost:5000/callback".to_owned(),
+    );
+    vars.insert("AUTH0_SESSION_STORE", "redis".to_owned());
+    vars.insert("REDIS_URL", "redis://:redispw-77ab@127.0.0.1:1".to_owned());
+    let passwords = [
+        "clientpw-4d1f",
+        "redirectpw-9c2e",
+        "redispw-77ab",
+        "domainpw-e5a0",
+    ];
+    let printed = tokio::task::spawn_blocking({
+        let vars = vars.clone();
+        move || both_outputs(&vars)
+    })
+    .await
+    .unwrap();
+    for password in passwords {
+        assert!(!printed.contains(password), "{password} printed: {printed}");
+    }
+    let host = tenant.domain().trim_start_matches("http://").to_owned();
+    for domain in [
+        format!("admin:domainpw-e5a0@{host}"),
+        format!("http://admin:domainpw-e5a0@{host}"),
+        "https://admin:domainpw-e5a0@my-tenant.eu.auth0.com/x y".to_owned(),
+    ] {
+        vars.insert("AUTH0_DOMAIN", domain);
+        let printed = tokio::task::spawn_blocking({
+            let vars = vars.clone();
+            move || both_outputs(&vars)
+        })
+        .await
+        .unwrap();
+        for password in passwords {
+            assert!(!printed.contains(password), "{password} printed: {printed}");
+        }
+        assert!(printed.contains("credentials"), "{printed}");
+    }
+    tenant.shutdown().await;
+}

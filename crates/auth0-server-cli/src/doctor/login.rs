@@ -47,12 +47,16 @@ pub(crate) async fn authorize(
     let redirect = client
         .config()
         .redirect_uri()
-        .map(Url::to_string)
+        .map(|uri| super::settings::without_userinfo(uri.as_str()))
         .unwrap_or_default();
     let response = match http.get(started.url.clone()).send().await {
         Ok(response) => response,
         Err(e) => {
-            let why = format!("the authorization endpoint cannot be reached: {e}");
+            // Without its URL: the authorization URL carries the redirect URI.
+            let why = format!(
+                "the authorization endpoint cannot be reached: {}",
+                e.without_url()
+            );
             return Finding::not_run(CHECK, why, "check AUTH0_DOMAIN and the network");
         }
     };

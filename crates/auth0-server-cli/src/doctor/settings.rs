@@ -23,6 +23,19 @@ pub(crate) fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// `value` (a domain or a URL) as it may be printed: any `user:password@` before the host
+/// replaced by `***@`. A setting's credentials never reach the report.
+pub(crate) fn without_userinfo(value: &str) -> String {
+    let start = value.find("://").map_or(0, |i| i + 3);
+    let authority_end = value[start..]
+        .find(['/', '?', '#'])
+        .map_or(value.len(), |i| start + i);
+    match value[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &value[..start], &value[start + at..]),
+        None => value.to_owned(),
+    }
+}
+
 /// `AUTH0_SECRET`: set, long enough (as the client reads it), and not a placeholder or a
 /// run of few characters.
 pub(crate) fn secret() -> Finding {
@@ -92,6 +105,18 @@ pub(crate) fn domain() -> Finding {
              Dashboard → Applications → your application → Settings → Domain)",
         );
     };
+    if raw.split('/').take(3).any(|part| part.contains('@')) {
+        return Finding::problem(
+            CHECK,
+            format!(
+                "AUTH0_DOMAIN {:?} contains credentials",
+                without_userinfo(raw.trim())
+            ),
+            "the app does not start (configuration_error: AUTH0_DOMAIN must not contain \
+             credentials), and the password is in your .env for anyone who reads it",
+            "set AUTH0_DOMAIN to the tenant's domain alone, e.g. my-tenant.eu.auth0.com",
+        );
+    }
     let raw = raw.trim();
     let bare = raw.trim_end_matches('/');
     if let Some(rest) = bare.strip_prefix("https://") {
@@ -171,12 +196,13 @@ pub(crate) fn cookies(client: &ServerClient) -> Finding {
     let Some(uri) = config.redirect_uri() else {
         return Finding::not_run(CHECK, "no redirect URI", "set AUTH0_REDIRECT_URI");
     };
+    let shown = without_userinfo(uri.as_str());
     let secure = config.cookie_options().secure;
     if uri.scheme() == "http" && secure {
         return Finding::problem(
             CHECK,
             format!(
-                "the cookies would be Secure, but the redirect URI {uri} is plain http on \
+                "the cookies would be Secure, but the redirect URI {shown} is plain http on \
                  another machine than this one"
             ),
             "the login never completes: the browser does not send the login cookie back to \
@@ -191,7 +217,7 @@ pub(crate) fn cookies(client: &ServerClient) -> Finding {
     } else {
         "not Secure (http on this machine)"
     };
-    Finding::ok(CHECK, format!("cookies are {kind}, as {uri} needs"))
+    Finding::ok(CHECK, format!("cookies are {kind}, as {shown} needs"))
 }
 
 /// What `get_access_token` needs: an audience for an API, and `offline_access` to renew
@@ -234,6 +260,30 @@ pub(crate) fn access_tokens(client: &ServerClient) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_a_domain_or_url_are_never_shown() {
+        let cases = [
+            ("admin:pw@tenant.eu.auth0.com", "***@tenant.eu.auth0.com"),
+            (
+                "https://admin:pw@tenant.eu.auth0.com/x@y",
+                "https://***@tenant.eu.auth0.com/x@y",
+            ),
+            ("redis://:pw@127.0.0.1:6379", "redis://***@127.0.0.1:6379"),
+            (
+                "http://a@b:pw@localhost:5000/cb?u=x@y",
+                "http://***@localhost:5000/cb?u=x@y",
+            ),
+            ("tenant.eu.auth0.com", "tenant.eu.auth0.com"),
+            (
+                "http://localhost:5000/callback",
+                "http://localhost:5000/callback",
+            ),
+        ];
+        for (value, shown) in cases {
+            assert_eq!(without_userinfo(value), shown);
+        }
+    }
 
     #[test]
     fn placeholder_and_repetitive_secrets_are_weak() {

@@ -736,6 +736,8 @@ pub(crate) fn issuer_url(domain: &str) -> Result<Url, Error> {
         ("https", domain)
     };
     let rest = rest.trim_end_matches('/');
+    // Never the credentials a domain may (wrongly) carry: error messages get logged.
+    let domain = &without_userinfo(domain);
     let bad = |why: &str| {
         Error::Configuration(format!(
             "AUTH0_DOMAIN {domain:?} {why}: give the tenant's domain, e.g. my-tenant.eu.auth0.com"
@@ -758,16 +760,29 @@ pub(crate) fn issuer_url(domain: &str) -> Result<Url, Error> {
     Ok(url)
 }
 
+/// `value` with any `user:password@` before its host replaced by `***@`, for messages.
+fn without_userinfo(value: &str) -> String {
+    let start = value.find("://").map_or(0, |i| i + 3);
+    let authority_end = value[start..]
+        .find(['/', '?', '#'])
+        .map_or(value.len(), |i| start + i);
+    match value[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &value[..start], &value[start + at..]),
+        None => value.to_owned(),
+    }
+}
+
 fn absolute_url(value: &str) -> Result<Url, Error> {
+    let shown = without_userinfo(value);
     let url = Url::parse(value.trim()).map_err(|_| {
         Error::Configuration(format!(
-            "AUTH0_REDIRECT_URI {value:?} is not an absolute URL: give the full callback URL, e.g. \
+            "AUTH0_REDIRECT_URI {shown:?} is not an absolute URL: give the full callback URL, e.g. \
              http://localhost:5000/callback"
         ))
     })?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err(Error::Configuration(format!(
-            "AUTH0_REDIRECT_URI {value:?} must be an http(s) URL with a host, e.g. \
+            "AUTH0_REDIRECT_URI {shown:?} must be an http(s) URL with a host, e.g. \
              http://localhost:5000/callback"
         )));
     }
@@ -792,6 +807,20 @@ mod tests {
 
     fn err(builder: ServerClientBuilder) -> Error {
         builder.config().unwrap_err()
+    }
+
+    #[test]
+    fn a_domain_or_redirect_uri_with_credentials_is_refused_without_showing_them() {
+        for domain in [
+            "admin:hunter2@tenant.eu.auth0.com",
+            "https://admin:hunter2@t.example",
+        ] {
+            let shown = err(full().domain(domain)).to_string();
+            assert!(shown.contains("credentials"), "{shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+        let shown = err(full().redirect_uri("ftp://u:hunter2@localhost/cb")).to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 
     #[test]
