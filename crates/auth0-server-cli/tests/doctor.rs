@@ -579,3 +579,24 @@ async fn no_password_in_a_setting_is_printed() {
     }
     tenant.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_providers_control_characters_never_reach_the_terminal() {
+    let issuer = "https://other-tenant.eu.auth0.com/\u{1b}[2J\r\nok      forged   all is well";
+    let base = stub_tenant(Duration::ZERO, &["HS256\u{1b}]0;title\u{7}"], Some(issuer)).await;
+    let vars = stub_vars(base);
+    let printed = tokio::task::spawn_blocking(move || both_outputs(&vars))
+        .await
+        .unwrap();
+    assert!(printed.contains("other-tenant.eu.auth0.com"), "{printed}");
+    for control in ['\u{1b}', '\r', '\u{7}'] {
+        assert!(
+            !printed.contains(control),
+            "{control:?} printed: {printed:?}"
+        );
+    }
+    assert!(
+        !printed.lines().any(|l| l.starts_with("ok      forged")),
+        "a forged line: {printed}"
+    );
+}

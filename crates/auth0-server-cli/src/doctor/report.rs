@@ -141,12 +141,13 @@ impl Report {
                 Status::NotRun => "NOT RUN",
                 Status::Warning => "warning",
             };
-            out.push_str(&format!("{mark} {:<20} {}\n", f.check, f.what));
-            if !f.symptom.is_empty() && f.status != Status::Ok {
-                out.push_str(&format!("        {:<20} symptom: {}\n", "", f.symptom));
+            let (what, symptom, fix) = (printable(&f.what), printable(&f.symptom), &f.fix);
+            out.push_str(&format!("{mark} {:<20} {what}\n", f.check));
+            if !symptom.is_empty() && f.status != Status::Ok {
+                out.push_str(&format!("        {:<20} symptom: {symptom}\n", ""));
             }
-            if !f.fix.is_empty() && f.status != Status::Ok {
-                out.push_str(&format!("        {:<20} fix: {}\n", "", f.fix));
+            if !fix.is_empty() && f.status != Status::Ok {
+                out.push_str(&format!("        {:<20} fix: {}\n", "", printable(fix)));
             }
         }
         match self.problems {
@@ -156,6 +157,21 @@ impl Report {
         }
         out
     }
+}
+
+/// `text` with its control characters escaped (`\u{1b}`, `\r`, `\n`): findings quote the
+/// provider's answers (error descriptions, the issuer, algorithm names), which must not
+/// move the cursor, recolour the terminal or forge a line of the report.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escaped = c.is_control().then(|| c.escape_default());
+            escaped
+                .into_iter()
+                .flatten()
+                .chain((!c.is_control()).then_some(c))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -175,5 +191,22 @@ mod tests {
         assert_eq!(json["findings"][1]["status"], "not_run");
         assert_eq!(json["version"], JSON_VERSION);
         assert!(json["findings"][0].get("fix").is_none());
+    }
+
+    #[test]
+    fn the_text_report_escapes_control_characters() {
+        let report = Report::new(vec![Finding::problem(
+            "issuer",
+            "the issuer is \u{1b}[2J\r\nok      forged",
+            "bell\u{7}",
+            "fix\u{9b}31m",
+        )]);
+        let text = report.to_text();
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(text.contains("\\u{1b}[2J\\r\\nok      forged"), "{text}");
+        assert!(!text.lines().any(|l| l.starts_with("ok")), "{text}");
     }
 }
