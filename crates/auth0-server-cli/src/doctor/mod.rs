@@ -70,6 +70,9 @@ pub(crate) fn run(args: DoctorArgs) -> Result<Output, CliError> {
         .map_err(CliError::Runtime)?;
     let timeout = Duration::from_secs(args.timeout.max(1));
     let report = Report::new(runtime.block_on(check_all(timeout)));
+    // Dropping the runtime would wait for its blocking tasks: a DNS lookup (getaddrinfo, on
+    // a blocking thread) that hangs would keep the doctor past --timeout. Leave them.
+    runtime.shutdown_background();
     let output = Output {
         stdout: if args.json {
             report.to_json()
