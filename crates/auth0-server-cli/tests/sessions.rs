@@ -24,10 +24,14 @@ struct Run {
 }
 
 fn auth0_server(args: &[&str], store: &str, url_var: &str, url: &str) -> Run {
+    auth0_server_with(SECRET, args, store, url_var, url)
+}
+
+fn auth0_server_with(secret: &str, args: &[&str], store: &str, url_var: &str, url: &str) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_auth0-server"))
         .args(args)
         .env_clear()
-        .env("AUTH0_SECRET", SECRET)
+        .env("AUTH0_SECRET", secret)
         .env("AUTH0_DOMAIN", DOMAIN)
         .env("AUTH0_SESSION_STORE", store)
         .env(url_var, url)
@@ -138,7 +142,42 @@ async fn list_and_revoke<B: SessionBackend>(
         "exactly one of ada's sessions ends"
     );
 
-    let all = run(&["sessions", "revoke", "--sub", &ada]);
+    let no_all = run(&["sessions", "revoke", "--sub", &ada]);
+    assert_ne!(
+        no_all.code,
+        Some(0),
+        "revoke without --id nor --all must refuse"
+    );
+    assert!(no_all.stderr.contains("or --all"), "{}", no_all.stderr);
+    assert!(is_live(&*store, &ada1).await || is_live(&*store, &ada2).await);
+
+    let wrong = "a-wrong-secret-that-is-also-long-enough-0123";
+    let foreign = auth0_server_with(
+        wrong,
+        &["sessions", "revoke", "--sub", &ada, "--all"],
+        store_name,
+        url_var,
+        url,
+    );
+    assert_eq!(foreign.code, Some(0), "{}", foreign.stderr);
+    assert!(
+        foreign.stdout.contains("revoked 0 session(s)"),
+        "{}",
+        foreign.stdout
+    );
+    assert!(
+        foreign
+            .stderr
+            .contains("1 sessions could not be read with this secret/identifier"),
+        "{}",
+        foreign.stderr
+    );
+    assert!(
+        is_live(&*store, &ada1).await || is_live(&*store, &ada2).await,
+        "a wrong AUTH0_SECRET revoked sessions it cannot read"
+    );
+
+    let all = run(&["sessions", "revoke", "--sub", &ada, "--all"]);
     assert_eq!(all.code, Some(0), "{}", all.stderr);
     assert!(!is_live(&*store, &ada1).await && !is_live(&*store, &ada2).await);
     assert!(is_live(&*store, &bob1).await, "bob's session must survive");
@@ -183,7 +222,7 @@ fn the_cookie_store_says_why_it_cannot_list_sessions() {
 #[test]
 fn the_memory_store_is_out_of_reach() {
     let run = auth0_server(
-        &["sessions", "revoke", "--sub", "auth0|1"],
+        &["sessions", "revoke", "--sub", "auth0|1", "--all"],
         "memory",
         "X",
         "",

@@ -88,6 +88,8 @@ macro_rules! __for_each_rule {
             another_users_or_a_forged_handle_revokes_nothing,
             revoking_all_but_current_keeps_the_current_one,
             revoking_all_ends_every_session_of_the_user,
+            revoking_leaves_sessions_this_store_cannot_open,
+            revoking_all_goes_past_one_page,
             transaction_round_trip,
             transactions_are_independent_and_delete_is_idempotent,
             absent_transaction_is_none,

@@ -53,6 +53,7 @@ mod sessions;
 pub use sessions::{
     another_users_or_a_forged_handle_revokes_nothing,
     revoking_all_but_current_keeps_the_current_one, revoking_all_ends_every_session_of_the_user,
+    revoking_all_goes_past_one_page, revoking_leaves_sessions_this_store_cannot_open,
     revoking_one_session_ends_only_that_one, session_metadata_and_last_active_are_listed,
     users_sessions_are_listed_with_the_current_one_marked,
 };

@@ -170,7 +170,8 @@ impl ServerClient {
             .inner
             .state_store
             .revoke_sessions(identifier, owner, &which, cx)
-            .await?)
+            .await?
+            .ended)
     }
 }
 

@@ -5,7 +5,10 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{RevokeSessions, SessionOwner, SessionSummary, StoreContext, StoreError, TokenUse};
+use super::{
+    RevokeSessions, RevokedSessions, SessionOwner, SessionSummary, StoreContext, StoreError,
+    TokenUse,
+};
 use crate::model::{LogoutTokenClaims, StateData, TransactionData};
 
 /// Where sessions live between requests.
@@ -120,7 +123,8 @@ pub trait StateStore: Send + Sync {
     }
 
     /// Ends the sessions of `owner` that `which` selects, only ever sessions of that owner,
-    /// and says how many ended. When `cx`'s own session is among them, its cookie is
+    /// and says how many ended (and how many of the owner's records were left because they
+    /// do not open under this store's identifier and secrets). When `cx`'s own session is among them, its cookie is
     /// removed too.
     ///
     /// # Errors
@@ -132,7 +136,7 @@ pub trait StateStore: Send + Sync {
         owner: &SessionOwner,
         which: &RevokeSessions,
         cx: &StoreContext,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<RevokedSessions, StoreError> {
         let _ = (identifier, owner, which, cx);
         Err(unsupported("revoking a user's sessions"))
     }
@@ -277,7 +281,7 @@ impl<T: StateStore + ?Sized> StateStore for Arc<T> {
         owner: &SessionOwner,
         which: &RevokeSessions,
         cx: &StoreContext,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<RevokedSessions, StoreError> {
         (**self).revoke_sessions(identifier, owner, which, cx).await
     }
 }

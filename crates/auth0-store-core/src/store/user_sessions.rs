@@ -253,6 +253,27 @@ pub enum RevokeSessions {
     All,
 }
 
+/// What [`StateStore::revoke_sessions`](super::StateStore::revoke_sessions) did.
+///
+/// Only sessions that open under the store's identifier and secrets are ended: a record of
+/// the same user that does not open (another app sharing the store under another identifier
+/// or secret, or a command run with the wrong `AUTH0_SECRET`) is left alone and counted in
+/// [`unreadable`](Self::unreadable), so the caller can say so.
+///
+/// ```
+/// use auth0_store_core::store::RevokedSessions;
+///
+/// let done = RevokedSessions { ended: 2, unreadable: 1 };
+/// assert_eq!(done.ended, 2);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RevokedSessions {
+    /// How many sessions ended.
+    pub ended: u64,
+    /// How many of the user's records were left because they do not open here.
+    pub unreadable: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
