@@ -8,6 +8,7 @@ use auth0_server::stores::{
     CookieStateStore, PostgresBackend, RedisBackend, StoreChoice, StoreChoiceError,
 };
 use auth0_server_core::Secrets;
+use auth0_server_core::model::normalize_domain;
 use auth0_server_core::store::{
     RevokeSessions, ServerSideStateStore, SessionHandle, SessionOwner, SessionSummary, StateStore,
     StoreContext, StoreError,
@@ -151,14 +152,25 @@ async fn state_store(secrets: &Secrets) -> Result<Arc<dyn StateStore>, SessionsE
     })
 }
 
+/// The owner the arguments name; at the app's own domain (`AUTH0_DOMAIN`), also the
+/// sessions written before sessions recorded their domain.
 fn owner(args: &OwnerArgs) -> Result<SessionOwner, SessionsError> {
+    let configured = std::env::var(DOMAIN_ENV)
+        .ok()
+        .filter(|d| !d.trim().is_empty());
     let domain = args
         .domain
         .clone()
-        .or_else(|| std::env::var(DOMAIN_ENV).ok())
+        .or_else(|| configured.clone())
         .filter(|d| !d.trim().is_empty())
         .ok_or(SessionsError::NoDomain)?;
-    Ok(SessionOwner::new(&domain, args.sub.clone()))
+    let owner = SessionOwner::new(&domain, args.sub.clone());
+    let is_configured = configured.is_some_and(|c| normalize_domain(&c) == owner.domain);
+    Ok(if is_configured {
+        owner.with_unrecorded_domain()
+    } else {
+        owner
+    })
 }
 
 async fn list(store: &dyn StateStore, args: ListArgs) -> Result<Output, SessionsError> {

@@ -90,6 +90,7 @@ macro_rules! __for_each_rule {
             revoking_all_ends_every_session_of_the_user,
             revoking_leaves_sessions_this_store_cannot_open,
             revoking_all_goes_past_one_page,
+            sessions_with_no_recorded_domain_are_listed_and_revoked,
             transaction_round_trip,
             transactions_are_independent_and_delete_is_idempotent,
             absent_transaction_is_none,

@@ -6,7 +6,7 @@
 //! in browsers. Sessions are named by [`SessionHandle`]s, never by their ids.
 
 use super::{Error, LoginResult, ServerClient};
-use crate::model::StateData;
+use crate::model::{StateData, normalize_domain};
 use crate::store::{
     RevokeSessions, SessionHandle, SessionMetadata, SessionOwner, SessionSummary, StoreContext,
 };
@@ -75,7 +75,7 @@ impl ServerClient {
     /// The store's `Unsupported` on the cookie store; store failures.
     #[tracing::instrument(name = "sessions.list", skip_all)]
     pub async fn list_user_sessions(&self, sub: &str) -> Result<Vec<SessionSummary>, Error> {
-        let owner = SessionOwner::new(self.provider().domain(), sub);
+        let owner = self.owner_at(self.provider().domain(), sub);
         let identifier = &self.inner.config.state_identifier;
         let cx = StoreContext::new();
         Ok(self
@@ -97,7 +97,7 @@ impl ServerClient {
         sub: &str,
         which: RevokeSessions,
     ) -> Result<u64, Error> {
-        let owner = SessionOwner::new(self.provider().domain(), sub);
+        let owner = self.owner_at(self.provider().domain(), sub);
         self.revoke(&owner, which, &StoreContext::new()).await
     }
 
@@ -156,7 +156,18 @@ impl ServerClient {
         let domain = state
             .domain
             .unwrap_or_else(|| self.provider().domain().to_owned());
-        Ok(SessionOwner::new(&domain, sub))
+        Ok(self.owner_at(&domain, sub))
+    }
+
+    /// `sub` at `domain`; at the configured domain, also the sessions with no recorded
+    /// domain (written before sessions recorded it, all under the configured domain).
+    fn owner_at(&self, domain: &str, sub: impl Into<String>) -> SessionOwner {
+        let owner = SessionOwner::new(domain, sub);
+        if owner.domain == normalize_domain(self.provider().domain()) {
+            owner.with_unrecorded_domain()
+        } else {
+            owner
+        }
     }
 
     async fn revoke(

@@ -354,3 +354,46 @@ pub async fn revoking_all_goes_past_one_page(fixture: &dyn Fixture) -> RuleResul
     );
     Ok(())
 }
+
+/// Sessions written before sessions recorded their domain (no domain) are listed and revoked
+/// for an owner at the app's configured domain (`with_unrecorded_domain`), and only then.
+pub async fn sessions_with_no_recorded_domain_are_listed_and_revoked(
+    fixture: &dyn Fixture,
+) -> RuleResult {
+    let now = super::now(fixture);
+    let mut state = super::sample_state(ADA, "sid-old", now);
+    state.domain = None;
+    let old = Browser::new(fixture);
+    old.set(&state, true).await.doing("an old login")?;
+    let store = fixture.state_store();
+    let cx = old.jar.context();
+    let configured = owner(ADA).with_unrecorded_domain();
+    let listed = store.list_sessions(IDENTIFIER, &configured, &cx).await;
+    if fixture.kind() == StoreKind::Cookie {
+        return unsupported(&listed);
+    }
+    let listed = listed.doing("listing at the configured domain")?;
+    ensure!(
+        listed.len() == 1 && listed[0].current,
+        "the session with no recorded domain must be listed (as current): {listed:?}"
+    );
+    let elsewhere = old
+        .list(ADA)
+        .await
+        .doing("listing without unrecorded domains")?;
+    ensure!(
+        elsewhere.is_empty(),
+        "an owner without unrecorded domains listed {elsewhere:?}"
+    );
+    let done = store
+        .revoke_sessions(IDENTIFIER, &configured, &RevokeSessions::All, &cx)
+        .await
+        .doing("revoking all at the configured domain")?;
+    old.jar.apply(&cx);
+    ensure!(done.ended == 1, "revoking all ended {done:?}, expected 1");
+    ensure!(
+        old.get().await.doing("reading")?.is_none(),
+        "the session with no recorded domain outlived revoking all"
+    );
+    Ok(())
+}

@@ -107,6 +107,10 @@ impl HandleKey {
 /// use auth0_store_core::store::SessionOwner;
 /// let owner = SessionOwner::new("https://Tenant.auth0.com/", "auth0|42");
 /// assert_eq!(owner.domain, "tenant.auth0.com");
+/// assert!(!owner.includes_unrecorded_domain());
+/// // The app's configured domain: sessions written before domains were recorded are its too.
+/// let owner = owner.with_unrecorded_domain();
+/// assert!(owner.includes_unrecorded_domain());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionOwner {
@@ -114,6 +118,8 @@ pub struct SessionOwner {
     pub domain: String,
     /// The user's `sub`.
     pub sub: String,
+    /// Whether sessions with no recorded domain count as this domain's.
+    unrecorded_domain: bool,
 }
 
 impl SessionOwner {
@@ -123,7 +129,23 @@ impl SessionOwner {
         Self {
             domain: crate::model::normalize_domain(domain),
             sub: sub.into(),
+            unrecorded_domain: false,
         }
+    }
+
+    /// Also the user's sessions with no recorded domain (written before sessions recorded
+    /// their issuer): set it when `domain` is the app's configured (default) domain, the one
+    /// those sessions were made under.
+    #[must_use]
+    pub fn with_unrecorded_domain(mut self) -> Self {
+        self.unrecorded_domain = true;
+        self
+    }
+
+    /// Whether sessions with no recorded domain count as this owner's
+    /// ([`with_unrecorded_domain`](Self::with_unrecorded_domain)).
+    pub fn includes_unrecorded_domain(&self) -> bool {
+        self.unrecorded_domain
     }
 }
 

@@ -37,15 +37,17 @@ struct Owned {
     summary: Option<SessionSummary>,
 }
 
-/// The records a backend lists for an owner, and how many it listed (before any check).
+/// The records a backend lists for an owner, and whether a listing filled its limit (so
+/// more may follow).
 struct Page {
     records: Vec<Owned>,
-    listed: usize,
+    full: bool,
 }
 
 impl<B: SessionBackend> ServerSideStateStore<B> {
-    /// Up to `limit` live records the backend lists for `owner`, each checked to be the
-    /// owner's by its clear fields and opened when it is.
+    /// Up to `limit` live records the backend lists for `owner` (and as many more with no
+    /// recorded domain when the owner includes those), each checked to be the owner's by its
+    /// clear fields and opened when it is.
     async fn owned(
         &self,
         identifier: &str,
@@ -54,36 +56,53 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
         cx: &StoreContext,
     ) -> Result<Page, StoreError> {
         validate_identifier(identifier)?;
+        let mut page = Page {
+            records: Vec::new(),
+            full: false,
+        };
         if owner.sub.is_empty() {
-            return Ok(Page {
-                records: Vec::new(),
-                listed: 0,
-            });
+            return Ok(page);
+        }
+        let mut domains = vec![owner.domain.as_str()];
+        if owner.includes_unrecorded_domain() && !owner.domain.is_empty() {
+            // Backends index a session with no domain under "" (PostgreSQL: NULL).
+            domains.push("");
         }
         let current = self.id_cookie(cx, identifier);
-        let records = self
-            .backend
-            .list_by_sub(&owner.domain, &owner.sub, limit)
-            .await?;
-        let listed = records.len();
-        let records = records
-            .into_iter()
-            .map(|(id, loaded)| {
-                let mine = loaded.record.sub.as_deref() == Some(owner.sub.as_str())
-                    && loaded.record.domain.as_deref() == Some(owner.domain.as_str());
+        for domain in domains {
+            let records = self.backend.list_by_sub(domain, &owner.sub, limit).await?;
+            page.full |= records.len() >= limit;
+            for (id, loaded) in records {
                 let is_current = current.as_deref() == Some(id.as_str());
-                let summary = mine
-                    .then(|| self.summary(identifier, &id, &loaded, owner, is_current))
-                    .flatten();
-                Owned {
-                    id,
-                    mine,
-                    current: is_current,
-                    summary,
-                }
-            })
-            .collect();
-        Ok(Page { records, listed })
+                page.records
+                    .push(self.owned_one(identifier, id, &loaded, owner, is_current));
+            }
+        }
+        Ok(page)
+    }
+
+    /// One listed record, checked against the owner's clear fields and opened if it is theirs.
+    fn owned_one(
+        &self,
+        identifier: &str,
+        id: SessionId,
+        loaded: &LoadedRecord,
+        owner: &SessionOwner,
+        current: bool,
+    ) -> Owned {
+        let domain = loaded.record.domain.as_deref();
+        let domain_is_owners = domain == Some(owner.domain.as_str())
+            || (owner.includes_unrecorded_domain() && domain.is_none_or(str::is_empty));
+        let mine = loaded.record.sub.as_deref() == Some(owner.sub.as_str()) && domain_is_owners;
+        let summary = mine
+            .then(|| self.summary(identifier, &id, loaded, owner, current))
+            .flatten();
+        Owned {
+            id,
+            mine,
+            current,
+            summary,
+        }
     }
 
     /// What the user is shown of one record, if it opens and is the owner's.
@@ -177,7 +196,7 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
                 }
             }
             let one_done = matches!(which, RevokeSessions::One(_)) && done.ended > 0;
-            if page.listed < limit || fresh.is_empty() || one_done {
+            if !page.full || fresh.is_empty() || one_done {
                 break;
             }
         }
