@@ -6,7 +6,7 @@
 //! in browsers. Sessions are named by [`SessionHandle`]s, never by their ids.
 
 use super::{Error, LoginResult, ServerClient};
-use crate::model::{StateData, normalize_domain};
+use crate::model::normalize_domain;
 use crate::store::{
     RevokeSessions, SessionHandle, SessionMetadata, SessionOwner, SessionSummary, StoreContext,
 };
@@ -103,24 +103,29 @@ impl ServerClient {
 
     /// Attaches `metadata` (a user agent, …) to the request's session, to be shown in the
     /// user's list of sessions: call it once, right after a login completes (one more
-    /// write, at login only).
+    /// write, at login only). A write that races another is retried on the fresh session,
+    /// as every session save is. On a store that cannot list sessions (the cookie store)
+    /// it does nothing: the metadata would only grow every cookie and never be shown.
     ///
     /// # Errors
     ///
-    /// [`Error::MissingSession`] when the request has no session; store failures.
+    /// [`Error::MissingSession`] when the request has no session (of this request's
+    /// domain); store failures.
     pub async fn set_session_metadata(
         &self,
         metadata: &SessionMetadata,
         cx: &StoreContext,
     ) -> Result<(), Error> {
-        let identifier = &self.inner.config.state_identifier;
-        let store = &self.inner.state_store;
-        let mut state = store
-            .get(identifier, cx)
-            .await?
-            .ok_or(Error::MissingSession)?;
-        metadata.store_in(&mut state.internal);
-        Ok(store.set(identifier, &state, false, cx).await?)
+        let current = self.current_session(cx).await?;
+        if !self.inner.state_store.lists_sessions() {
+            tracing::debug!("session metadata not kept: this store cannot list sessions");
+            return Ok(());
+        }
+        self.save_merged(current, cx, |state| {
+            metadata.store_in(&mut state.internal);
+            true
+        })
+        .await
     }
 
     /// [`complete_interactive_login`](Self::complete_interactive_login), then
@@ -142,15 +147,10 @@ impl ServerClient {
         Ok(done)
     }
 
-    /// Whose sessions the request's session is: its user at its domain.
+    /// Whose sessions the request's session is: its user at its domain (only a session of
+    /// this request's domain counts).
     async fn request_owner(&self, cx: &StoreContext) -> Result<SessionOwner, Error> {
-        let identifier = &self.inner.config.state_identifier;
-        let state: StateData = self
-            .inner
-            .state_store
-            .get(identifier, cx)
-            .await?
-            .ok_or(Error::MissingSession)?;
+        let state = self.current_session(cx).await?;
         let sub = state.user.map(|u| u.sub).filter(|s| !s.is_empty());
         let sub = sub.ok_or(Error::MissingSession)?;
         let domain = state

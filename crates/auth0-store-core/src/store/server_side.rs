@@ -557,6 +557,10 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         self.backend.forget_logout_token(key).await
     }
 
+    fn lists_sessions(&self) -> bool {
+        true
+    }
+
     #[tracing::instrument(name = "store.list_sessions", skip_all, fields(backend = self.backend.name()))]
     async fn list_sessions(
         &self,

@@ -103,6 +103,14 @@ pub trait StateStore: Send + Sync {
         Ok(())
     }
 
+    /// Whether this store keeps its sessions where a user's sessions can be listed
+    /// ([`list_sessions`](Self::list_sessions) works): `false` by default and for the cookie
+    /// store, `true` for [`ServerSideStateStore`](super::ServerSideStateStore). The client
+    /// keeps session metadata only where it can be listed.
+    fn lists_sessions(&self) -> bool {
+        false
+    }
+
     /// The live sessions of `owner` kept under `identifier`, the most recently active first
     /// (at most [`MAX_LISTED_SESSIONS`](super::MAX_LISTED_SESSIONS)); the one `cx`'s cookie
     /// names is marked [`current`](SessionSummary::current).
@@ -266,6 +274,9 @@ impl<T: StateStore + ?Sized> StateStore for Arc<T> {
     }
     async fn forget_logout_token(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
         (**self).forget_logout_token(key, cx).await
+    }
+    fn lists_sessions(&self) -> bool {
+        (**self).lists_sessions()
     }
     async fn list_sessions(
         &self,

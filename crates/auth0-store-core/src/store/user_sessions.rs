@@ -199,7 +199,7 @@ impl SessionMetadata {
     }
 
     /// The metadata a session keeps (what a record holds is hostile too: bounded again).
-    pub fn of(internal: &Internal) -> Self {
+    pub(crate) fn of(internal: &Internal) -> Self {
         let mut meta = Self::new();
         if let Some(Value::Object(map)) = internal.extra.get(METADATA_FIELD) {
             for (key, value) in map {
