@@ -42,6 +42,13 @@ impl ServerClient {
     /// (text from a form: anything not shaped like a handle is refused before any lookup).
     /// A handle of another user's session ends nothing.
     ///
+    /// ```no_run
+    /// # async fn demo(client: auth0_server_core::client::ServerClient, cx: auth0_server_core::store::StoreContext) -> Result<(), auth0_server_core::client::Error> {
+    /// // The handle comes from the "Log out" button the listing rendered.
+    /// client.revoke_my_session("AAAAAAAAAAAAAAAAAAAAAA", &cx).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] for text that is not a handle; [`Error::SessionNotFound`]
@@ -59,6 +66,13 @@ impl ServerClient {
     /// "Log out my other sessions": ends every session of the logged-in user but the
     /// request's own, and says how many ended.
     ///
+    /// ```no_run
+    /// # async fn demo(client: auth0_server_core::client::ServerClient, cx: auth0_server_core::store::StoreContext) -> Result<(), auth0_server_core::client::Error> {
+    /// let ended = client.revoke_my_other_sessions(&cx).await?;
+    /// println!("logged out of {ended} other session(s)");
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`list_my_sessions`](Self::list_my_sessions).
@@ -69,6 +83,14 @@ impl ServerClient {
     }
 
     /// For an operator: the sessions of the user `sub` at the configured domain.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: auth0_server_core::client::ServerClient, cx: auth0_server_core::store::StoreContext) -> Result<(), auth0_server_core::client::Error> {
+    /// for session in client.list_user_sessions("auth0|64f0").await? {
+    ///     println!("{} expires {}", session.handle, session.expires_at);
+    /// }
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -88,6 +110,15 @@ impl ServerClient {
     /// For an operator: ends the sessions of the user `sub` (at the configured domain) that
     /// `which` selects, and says how many ended.
     ///
+    /// ```no_run
+    /// # async fn demo(client: auth0_server_core::client::ServerClient, cx: auth0_server_core::store::StoreContext) -> Result<(), auth0_server_core::client::Error> {
+    /// use auth0_server_core::store::RevokeSessions;
+    ///
+    /// let ended = client.revoke_user_sessions("auth0|64f0", RevokeSessions::All).await?;
+    /// println!("{ended} session(s) ended");
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`list_user_sessions`](Self::list_user_sessions).
@@ -106,6 +137,15 @@ impl ServerClient {
     /// write, at login only). A write that races another is retried on the fresh session,
     /// as every session save is. On a store that cannot list sessions (the cookie store)
     /// it does nothing: the metadata would only grow every cookie and never be shown.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: auth0_server_core::client::ServerClient, cx: auth0_server_core::store::StoreContext) -> Result<(), auth0_server_core::client::Error> {
+    /// use auth0_server_core::store::SessionMetadata;
+    ///
+    /// let metadata = SessionMetadata::new().with("user_agent", "Firefox/140");
+    /// client.set_session_metadata(&metadata, &cx).await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///

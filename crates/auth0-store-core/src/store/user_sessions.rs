@@ -245,6 +245,17 @@ pub(crate) fn set_last_active_at(internal: &mut Internal, now: u64) {
 }
 
 /// One of a user's sessions, as it can be shown to them.
+///
+/// ```
+/// use auth0_store_core::store::SessionSummary;
+///
+/// fn row(s: &SessionSummary) -> String {
+///     let agent = s.metadata.get("user_agent").unwrap_or("unknown browser");
+///     let this = if s.current { " (this one)" } else { "" };
+///     format!("{agent}{this}: last active {}, handle {}", s.last_active_at, s.handle)
+/// }
+/// # let _ = row;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SessionSummary {
@@ -265,6 +276,17 @@ pub struct SessionSummary {
 }
 
 /// Which of a user's sessions to end.
+///
+/// ```
+/// use auth0_store_core::store::{RevokeSessions, SessionHandle};
+///
+/// let from_form = "AAAAAAAAAAAAAAAAAAAAAA";
+/// let which = match SessionHandle::parse(from_form) {
+///     Some(handle) => RevokeSessions::One(handle),
+///     None => RevokeSessions::AllButCurrent,
+/// };
+/// assert!(matches!(which, RevokeSessions::One(_)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RevokeSessions {
     /// The one with this handle, if it is the user's.
