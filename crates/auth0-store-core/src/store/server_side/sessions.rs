@@ -158,6 +158,8 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
                 &a.handle.as_str(),
             ))
         });
+        // Two listings (the domain's and the unrecorded one's) may hold more than one page.
+        list.truncate(MAX_LISTED_SESSIONS);
         Ok(list)
     }
 
