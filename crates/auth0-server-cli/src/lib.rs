@@ -7,7 +7,7 @@
 //!                             [--expires-in SECONDS | --expires-at UNIX_SECONDS] [JSON]
 //! auth0-server doctor [--json] [--timeout SECONDS]
 //! auth0-server sessions list --sub SUB [--domain D] [--identifier ID] [--json]
-//! auth0-server sessions revoke --sub SUB [--id HANDLE] [--domain D] [--identifier ID]
+//! auth0-server sessions revoke --sub SUB (--id HANDLE | --all) [--domain D] [--identifier ID]
 //! ```
 //!
 //! - `sessions list` and `sessions revoke` reach a user's sessions in the app's server-side

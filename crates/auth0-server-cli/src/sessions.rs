@@ -8,6 +8,7 @@ use auth0_server::stores::{
     CookieStateStore, PostgresBackend, RedisBackend, StoreChoice, StoreChoiceError,
 };
 use auth0_server_core::Secrets;
+use auth0_server_core::model::normalize_domain;
 use auth0_server_core::store::{
     RevokeSessions, ServerSideStateStore, SessionHandle, SessionOwner, SessionSummary, StateStore,
     StoreContext, StoreError,
@@ -62,9 +63,13 @@ pub struct RevokeArgs {
     /// Whose sessions.
     #[command(flatten)]
     pub owner: OwnerArgs,
-    /// The handle of the one session to end (from `sessions list`) [default: all of them]
+    /// The handle of the one session to end (from `sessions list`)
     #[arg(long, value_name = "HANDLE")]
     pub id: Option<String>,
+    /// End all of the user's sessions (required without --id, so a forgotten --id never
+    /// logs the user out everywhere)
+    #[arg(long, conflicts_with = "id")]
+    pub all: bool,
 }
 
 /// Why a `sessions` command failed.
@@ -86,6 +91,12 @@ pub enum SessionsError {
          command cannot reach: use the app's pages, or Redis or PostgreSQL"
     )]
     Memory,
+    /// Neither `--id` nor `--all`.
+    #[error(
+        "say which sessions to end: --id HANDLE for one (from `auth0-server sessions list`), \
+         or --all to log the user out everywhere"
+    )]
+    NothingSelected,
     /// `--id` is not shaped like a handle.
     #[error("--id is not a session handle: use one `auth0-server sessions list` printed")]
     InvalidHandle,
@@ -141,14 +152,25 @@ async fn state_store(secrets: &Secrets) -> Result<Arc<dyn StateStore>, SessionsE
     })
 }
 
+/// The owner the arguments name; at the app's own domain (`AUTH0_DOMAIN`), also the
+/// sessions written before sessions recorded their domain.
 fn owner(args: &OwnerArgs) -> Result<SessionOwner, SessionsError> {
+    let configured = std::env::var(DOMAIN_ENV)
+        .ok()
+        .filter(|d| !d.trim().is_empty());
     let domain = args
         .domain
         .clone()
-        .or_else(|| std::env::var(DOMAIN_ENV).ok())
+        .or_else(|| configured.clone())
         .filter(|d| !d.trim().is_empty())
         .ok_or(SessionsError::NoDomain)?;
-    Ok(SessionOwner::new(&domain, args.sub.clone()))
+    let owner = SessionOwner::new(&domain, args.sub.clone());
+    let is_configured = configured.is_some_and(|c| normalize_domain(&c) == owner.domain);
+    Ok(if is_configured {
+        owner.with_unrecorded_domain()
+    } else {
+        owner
+    })
 }
 
 async fn list(store: &dyn StateStore, args: ListArgs) -> Result<Output, SessionsError> {
@@ -190,7 +212,7 @@ fn table(sessions: &[SessionSummary]) -> String {
         let metadata: Vec<String> = s
             .metadata
             .iter()
-            .map(|(k, v)| format!("{k}={}", v.escape_debug()))
+            .map(|(k, v)| format!("{}={}", k.escape_debug(), v.escape_debug()))
             .collect();
         out.push_str(&format!(
             "{:<22}  {:<20}  {:<20}  {:<20}  {}\n",
@@ -210,12 +232,14 @@ async fn revoke(store: &dyn StateStore, args: RevokeArgs) -> Result<Output, Sess
         Some(text) => {
             RevokeSessions::One(SessionHandle::parse(text).ok_or(SessionsError::InvalidHandle)?)
         }
-        None => RevokeSessions::All,
+        None if args.all => RevokeSessions::All,
+        None => return Err(SessionsError::NothingSelected),
     };
     let cx = StoreContext::new();
-    let ended = store
+    let done = store
         .revoke_sessions(&args.owner.identifier, &owner, &which, &cx)
         .await?;
+    let ended = done.ended;
     if let (Some(handle), 0) = (&args.id, ended) {
         return Err(SessionsError::UnknownHandle {
             sub: owner.sub,
@@ -224,6 +248,17 @@ async fn revoke(store: &dyn StateStore, args: RevokeArgs) -> Result<Output, Sess
     }
     Ok(Output {
         stdout: format!("revoked {ended} session(s) of {}\n", owner.sub),
-        stderr: None,
+        stderr: unreadable_note(done.unreadable),
+    })
+}
+
+/// What to tell the operator about sessions left because they do not open with this
+/// `AUTH0_SECRET` and `--identifier` (another app's, or a wrong secret).
+fn unreadable_note(unreadable: u64) -> Option<String> {
+    (unreadable > 0).then(|| {
+        format!(
+            "{unreadable} sessions could not be read with this secret/identifier and were not \
+             revoked: check AUTH0_SECRET and --identifier are the app's"
+        )
     })
 }

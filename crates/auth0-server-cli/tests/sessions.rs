@@ -24,10 +24,14 @@ struct Run {
 }
 
 fn auth0_server(args: &[&str], store: &str, url_var: &str, url: &str) -> Run {
+    auth0_server_with(SECRET, args, store, url_var, url)
+}
+
+fn auth0_server_with(secret: &str, args: &[&str], store: &str, url_var: &str, url: &str) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_auth0-server"))
         .args(args)
         .env_clear()
-        .env("AUTH0_SECRET", SECRET)
+        .env("AUTH0_SECRET", secret)
         .env("AUTH0_DOMAIN", DOMAIN)
         .env("AUTH0_SESSION_STORE", store)
         .env(url_var, url)
@@ -138,10 +142,71 @@ async fn list_and_revoke<B: SessionBackend>(
         "exactly one of ada's sessions ends"
     );
 
-    let all = run(&["sessions", "revoke", "--sub", &ada]);
+    refused_without_all_and_with_a_wrong_secret(
+        &*store,
+        [&ada1, &ada2],
+        &ada,
+        store_name,
+        url_var,
+        url,
+    )
+    .await;
+
+    let all = run(&["sessions", "revoke", "--sub", &ada, "--all"]);
     assert_eq!(all.code, Some(0), "{}", all.stderr);
     assert!(!is_live(&*store, &ada1).await && !is_live(&*store, &ada2).await);
     assert!(is_live(&*store, &bob1).await, "bob's session must survive");
+}
+
+/// `revoke` without `--id` nor `--all` refuses; with a wrong `AUTH0_SECRET` it revokes nothing
+/// (the sessions do not open) and says how many it could not read.
+async fn refused_without_all_and_with_a_wrong_secret(
+    store: &dyn StateStore,
+    [ada1, ada2]: [&(String, String); 2],
+    ada: &str,
+    store_name: &str,
+    url_var: &str,
+    url: &str,
+) {
+    let no_all = auth0_server(
+        &["sessions", "revoke", "--sub", ada],
+        store_name,
+        url_var,
+        url,
+    );
+    assert_ne!(
+        no_all.code,
+        Some(0),
+        "revoke without --id nor --all must refuse"
+    );
+    assert!(no_all.stderr.contains("or --all"), "{}", no_all.stderr);
+    assert!(is_live(store, ada1).await || is_live(store, ada2).await);
+
+    let wrong = "a-wrong-secret-that-is-also-long-enough-0123";
+    let foreign = auth0_server_with(
+        wrong,
+        &["sessions", "revoke", "--sub", ada, "--all"],
+        store_name,
+        url_var,
+        url,
+    );
+    assert_eq!(foreign.code, Some(0), "{}", foreign.stderr);
+    assert!(
+        foreign.stdout.contains("revoked 0 session(s)"),
+        "{}",
+        foreign.stdout
+    );
+    assert!(
+        foreign
+            .stderr
+            .contains("1 sessions could not be read with this secret/identifier"),
+        "{}",
+        foreign.stderr
+    );
+    assert!(
+        is_live(store, ada1).await || is_live(store, ada2).await,
+        "a wrong AUTH0_SECRET revoked sessions it cannot read"
+    );
 }
 
 fn required(var: &str) -> String {
@@ -183,7 +248,7 @@ fn the_cookie_store_says_why_it_cannot_list_sessions() {
 #[test]
 fn the_memory_store_is_out_of_reach() {
     let run = auth0_server(
-        &["sessions", "revoke", "--sub", "auth0|1"],
+        &["sessions", "revoke", "--sub", "auth0|1", "--all"],
         "memory",
         "X",
         "",

@@ -155,3 +155,33 @@ async fn the_cookie_store_says_why_it_cannot_list_sessions() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn session_metadata_is_not_kept_on_the_cookie_store() {
+    let client = client(None);
+    let cookies = CookieStateStore::new(Secrets::parse(SECRET).unwrap());
+    let state = StateData {
+        user: Some(UserClaims {
+            sub: "auth0|ada".into(),
+            ..UserClaims::default()
+        }),
+        domain: Some(DOMAIN.into()),
+        ..StateData::default()
+    };
+    let login = StoreContext::new();
+    cookies
+        .set("_a0_session", &state, true, &login)
+        .await
+        .unwrap();
+    let cx = StoreContext::from_cookies(login.cookies());
+    let meta = SessionMetadata::new().with("user_agent", "Firefox/140");
+    client.set_session_metadata(&meta, &cx).await.unwrap();
+    let read = cookies.get("_a0_session", &cx).await.unwrap().unwrap();
+    assert!(
+        !read.internal.extra.contains_key("session_metadata"),
+        "the cookie store must not grow every cookie with metadata it never lists"
+    );
+    let none = StoreContext::new();
+    let err = client.set_session_metadata(&meta, &none).await.unwrap_err();
+    assert!(matches!(err, Error::MissingSession), "{err:?}");
+}

@@ -53,7 +53,9 @@ mod sessions;
 pub use sessions::{
     another_users_or_a_forged_handle_revokes_nothing,
     revoking_all_but_current_keeps_the_current_one, revoking_all_ends_every_session_of_the_user,
+    revoking_all_goes_past_one_page, revoking_leaves_sessions_this_store_cannot_open,
     revoking_one_session_ends_only_that_one, session_metadata_and_last_active_are_listed,
+    sessions_with_no_recorded_domain_are_listed_and_revoked,
     users_sessions_are_listed_with_the_current_one_marked,
 };
 

@@ -8,8 +8,9 @@ use auth0_store_core::model::{LogoutTokenClaims, StateData};
 use auth0_store_core::seal::{CookieFormat, CookieSealer};
 use auth0_store_core::store::{
     CachedSession, CookieOptions, DEFAULT_READ_CACHE_CAPACITY, MAX_COOKIES_PER_PREFIX, ReadCache,
-    ReadCacheStats, RevokeSessions, SealedToken, SessionLifetime, SessionOwner, SessionSummary,
-    SetCookie, StateStore, StoreContext, StoreError, StoreSettings, validate_identifier,
+    ReadCacheStats, RevokeSessions, RevokedSessions, SealedToken, SessionLifetime, SessionOwner,
+    SessionSummary, SetCookie, StateStore, StoreContext, StoreError, StoreSettings,
+    validate_identifier,
 };
 
 /// Characters per chunk: with its name and attributes a `Set-Cookie` stays under 4096 bytes.
@@ -345,7 +346,7 @@ impl StateStore for CookieStateStore {
         _owner: &SessionOwner,
         _which: &RevokeSessions,
         _cx: &StoreContext,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<RevokedSessions, StoreError> {
         Err(user_sessions_unsupported("revoking a user's sessions"))
     }
 }

@@ -34,7 +34,8 @@ pub enum Statement {
     /// domain, sub.
     DeleteBySub,
     /// A user's live sessions, by the `(domain, sub)` index, the most recently written
-    /// first. Parameters: domain, sub, limit.
+    /// first; the domain "" finds the sessions with no recorded domain (NULL). Parameters:
+    /// domain, sub, limit.
     ListBySub,
     /// One batch of the cleanup of expired sessions: their ids by the `expires_at` index
     /// (rows another instance is deleting are skipped), then the rows by primary key, as an
@@ -136,7 +137,8 @@ impl Statements {
             )
             .into(),
             list_by_sub: format!(
-                "SELECT id, {RECORD_COLUMNS} FROM {t} WHERE domain = $1 AND sub = $2 \
+                "SELECT id, {RECORD_COLUMNS} FROM {t} \
+                 WHERE (domain = $1 OR ($1 = '' AND domain IS NULL)) AND sub = $2 \
                  AND expires_at > now() ORDER BY updated_at DESC LIMIT $3"
             )
             .into(),

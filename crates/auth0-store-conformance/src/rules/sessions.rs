@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use auth0_store_core::store::{
-    RevokeSessions, SessionHandle, SessionMetadata, SessionOwner, SessionSummary, StoreError,
+    MAX_LISTED_SESSIONS, RevokeSessions, RevokedSessions, SessionHandle, SessionMetadata,
+    SessionOwner, SessionSummary, StoreError,
 };
 
 use super::{Browser, DOMAIN, Doing, Failure, IDENTIFIER, RuleResult, live, three_sessions};
@@ -28,6 +29,14 @@ impl Browser<'_> {
     }
 
     async fn revoke(&self, sub: &str, which: RevokeSessions) -> Result<u64, StoreError> {
+        Ok(self.revoke_counted(sub, which).await?.ended)
+    }
+
+    async fn revoke_counted(
+        &self,
+        sub: &str,
+        which: RevokeSessions,
+    ) -> Result<RevokedSessions, StoreError> {
         let cx = self.jar.context();
         let store = self.fixture.state_store();
         let result = store
@@ -231,6 +240,160 @@ pub async fn revoking_all_ends_every_session_of_the_user(fixture: &dyn Fixture) 
     ensure!(
         now_live == [false, false, false, true],
         "live [ada0, ada1, ada2, bob] are {now_live:?}"
+    );
+    Ok(())
+}
+
+/// The identifier another app sharing the store keeps its sessions under.
+const OTHER_APP: &str = "_other_app_session";
+
+/// Logs ada in `n` times in another app sharing the store (another identifier), and
+/// returns its browsers.
+async fn other_apps_sessions(fixture: &dyn Fixture, n: usize) -> Result<Vec<Browser<'_>>, Failure> {
+    let now = super::now(fixture);
+    let mut browsers = Vec::new();
+    for i in 0..n {
+        let b = Browser::new(fixture);
+        let cx = b.jar.context();
+        let state = super::sample_state(ADA, &format!("sid-other-{i}"), now);
+        let result = fixture
+            .state_store()
+            .set(OTHER_APP, &state, true, &cx)
+            .await;
+        b.jar.apply(&cx);
+        result.doing("logging ada in to the other app")?;
+        browsers.push(b);
+    }
+    Ok(browsers)
+}
+
+/// How many of `browsers` still have a session in the other app.
+async fn live_in_other_app(browsers: &[Browser<'_>]) -> Result<usize, Failure> {
+    let mut n = 0;
+    for b in browsers {
+        n += usize::from(
+            b.get_as(OTHER_APP)
+                .await
+                .doing("reading the other app")?
+                .is_some(),
+        );
+    }
+    Ok(n)
+}
+
+/// Revoking all, or all but current, ends only sessions that open under this store's
+/// identifier and secrets: another app's sessions of the same user in the same store are
+/// left, and counted as unreadable.
+pub async fn revoking_leaves_sessions_this_store_cannot_open(fixture: &dyn Fixture) -> RuleResult {
+    let s = three_sessions(fixture).await?;
+    if fixture.kind() == StoreKind::Cookie {
+        return unsupported(&s.ada[0].revoke(ADA, RevokeSessions::All).await);
+    }
+    let other = other_apps_sessions(fixture, 2).await?;
+    for which in [RevokeSessions::AllButCurrent, RevokeSessions::All] {
+        let done = s.ada[0]
+            .revoke_counted(ADA, which.clone())
+            .await
+            .doing("revoking")?;
+        ensure!(
+            done.unreadable == 2,
+            "{which:?}: 2 sessions of another app must be counted unreadable, got {done:?}"
+        );
+        let left = live_in_other_app(&other).await?;
+        ensure!(
+            left == 2,
+            "{which:?} ended {} of another app's sessions",
+            2 - left
+        );
+    }
+    let now_live = live(&[&s.ada[0], &s.ada[1], &s.ada[2], &s.bob]).await?;
+    ensure!(
+        now_live == [false, false, false, true],
+        "live [ada0, ada1, ada2, bob] are {now_live:?}"
+    );
+    Ok(())
+}
+
+/// Revoking all ends every session of a user with more sessions than one page lists, even
+/// when records this store leaves (another app's) fill part of a page.
+pub async fn revoking_all_goes_past_one_page(fixture: &dyn Fixture) -> RuleResult {
+    if fixture.kind() == StoreKind::Cookie {
+        return unsupported(&Browser::new(fixture).revoke(ADA, RevokeSessions::All).await);
+    }
+    let other = other_apps_sessions(fixture, 3).await?;
+    let now = super::now(fixture);
+    let count = MAX_LISTED_SESSIONS + 5;
+    let mut ada = Vec::new();
+    for i in 0..count {
+        let b = Browser::new(fixture);
+        b.set(&super::sample_state(ADA, &format!("sid-{i}"), now), true)
+            .await
+            .doing("ada login")?;
+        ada.push(b);
+    }
+    let done = ada[0]
+        .revoke_counted(ADA, RevokeSessions::All)
+        .await
+        .doing("revoking all")?;
+    ensure!(
+        done == RevokedSessions {
+            ended: count as u64,
+            unreadable: 3
+        },
+        "revoking all of {count} sessions (and 3 of another app) gave {done:?}"
+    );
+    let left = ada[0].list(ADA).await.doing("listing")?;
+    ensure!(
+        left.is_empty(),
+        "{} sessions outlived revoking all",
+        left.len()
+    );
+    ensure!(
+        live_in_other_app(&other).await? == 3,
+        "another app's sessions ended"
+    );
+    Ok(())
+}
+
+/// Sessions written before sessions recorded their domain (no domain) are listed and revoked
+/// for an owner at the app's configured domain (`with_unrecorded_domain`), and only then.
+pub async fn sessions_with_no_recorded_domain_are_listed_and_revoked(
+    fixture: &dyn Fixture,
+) -> RuleResult {
+    let now = super::now(fixture);
+    let mut state = super::sample_state(ADA, "sid-old", now);
+    state.domain = None;
+    let old = Browser::new(fixture);
+    old.set(&state, true).await.doing("an old login")?;
+    let store = fixture.state_store();
+    let cx = old.jar.context();
+    let configured = owner(ADA).with_unrecorded_domain();
+    let listed = store.list_sessions(IDENTIFIER, &configured, &cx).await;
+    if fixture.kind() == StoreKind::Cookie {
+        return unsupported(&listed);
+    }
+    let listed = listed.doing("listing at the configured domain")?;
+    ensure!(
+        listed.len() == 1 && listed[0].current,
+        "the session with no recorded domain must be listed (as current): {listed:?}"
+    );
+    let elsewhere = old
+        .list(ADA)
+        .await
+        .doing("listing without unrecorded domains")?;
+    ensure!(
+        elsewhere.is_empty(),
+        "an owner without unrecorded domains listed {elsewhere:?}"
+    );
+    let done = store
+        .revoke_sessions(IDENTIFIER, &configured, &RevokeSessions::All, &cx)
+        .await
+        .doing("revoking all at the configured domain")?;
+    old.jar.apply(&cx);
+    ensure!(done.ended == 1, "revoking all ended {done:?}, expected 1");
+    ensure!(
+        old.get().await.doing("reading")?.is_none(),
+        "the session with no recorded domain outlived revoking all"
     );
     Ok(())
 }

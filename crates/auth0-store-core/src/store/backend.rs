@@ -260,7 +260,8 @@ pub trait SessionBackend: Send + Sync + 'static {
     /// `limit` of them, found by the same `(domain, sub)` index as
     /// [`delete_by_logout`](Self::delete_by_logout). Each record's own `sub` and `domain`
     /// must be that owner's ([`ServerSideStateStore`](super::ServerSideStateStore) checks
-    /// again and skips any other). Used to list and revoke a user's sessions.
+    /// again and skips any other). Used to list and revoke a user's sessions. The domain ""
+    /// asks for the records with no recorded domain (written before sessions recorded it).
     ///
     /// The default answers [`StoreError::Unsupported`], so a backend written before this
     /// method existed still compiles and says why listing fails.

@@ -50,6 +50,6 @@ pub(crate) use user_sessions::{
 };
 pub use user_sessions::{
     MAX_LISTED_SESSIONS, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS,
-    RevokeSessions, SESSION_HANDLE_LEN, SessionHandle, SessionMetadata, SessionOwner,
-    SessionSummary,
+    RevokeSessions, RevokedSessions, SESSION_HANDLE_LEN, SessionHandle, SessionMetadata,
+    SessionOwner, SessionSummary,
 };

@@ -12,9 +12,9 @@ mod sessions;
 
 use super::{
     CachedSession, CookieOptions, HandleKey, LogoutFilter, ReadCache, ReadCacheStats, ReadVersion,
-    RevokeSessions, SessionBackend, SessionId, SessionLifetime, SessionOwner, SessionRecord,
-    SessionSummary, SetCookie, StateStore, StoreContext, StoreError, TokenUse, UpdateOutcome,
-    validate_identifier,
+    RevokeSessions, RevokedSessions, SessionBackend, SessionId, SessionLifetime, SessionOwner,
+    SessionRecord, SessionSummary, SetCookie, StateStore, StoreContext, StoreError, TokenUse,
+    UpdateOutcome, validate_identifier,
 };
 use crate::clock::{self, Clock};
 use crate::model::{LogoutTokenClaims, StateData, normalize_domain};
@@ -557,6 +557,10 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         self.backend.forget_logout_token(key).await
     }
 
+    fn lists_sessions(&self) -> bool {
+        true
+    }
+
     #[tracing::instrument(name = "store.list_sessions", skip_all, fields(backend = self.backend.name()))]
     async fn list_sessions(
         &self,
@@ -574,7 +578,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         owner: &SessionOwner,
         which: &RevokeSessions,
         cx: &StoreContext,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<RevokedSessions, StoreError> {
         self.revoke_owned(identifier, owner, which, cx).await
     }
 }

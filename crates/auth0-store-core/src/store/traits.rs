@@ -5,7 +5,10 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use super::{RevokeSessions, SessionOwner, SessionSummary, StoreContext, StoreError, TokenUse};
+use super::{
+    RevokeSessions, RevokedSessions, SessionOwner, SessionSummary, StoreContext, StoreError,
+    TokenUse,
+};
 use crate::model::{LogoutTokenClaims, StateData, TransactionData};
 
 /// Where sessions live between requests.
@@ -100,6 +103,14 @@ pub trait StateStore: Send + Sync {
         Ok(())
     }
 
+    /// Whether this store keeps its sessions where a user's sessions can be listed
+    /// ([`list_sessions`](Self::list_sessions) works): `false` by default and for the cookie
+    /// store, `true` for [`ServerSideStateStore`](super::ServerSideStateStore). The client
+    /// keeps session metadata only where it can be listed.
+    fn lists_sessions(&self) -> bool {
+        false
+    }
+
     /// The live sessions of `owner` kept under `identifier`, the most recently active first
     /// (at most [`MAX_LISTED_SESSIONS`](super::MAX_LISTED_SESSIONS)); the one `cx`'s cookie
     /// names is marked [`current`](SessionSummary::current).
@@ -120,7 +131,8 @@ pub trait StateStore: Send + Sync {
     }
 
     /// Ends the sessions of `owner` that `which` selects, only ever sessions of that owner,
-    /// and says how many ended. When `cx`'s own session is among them, its cookie is
+    /// and says how many ended (and how many of the owner's records were left because they
+    /// do not open under this store's identifier and secrets). When `cx`'s own session is among them, its cookie is
     /// removed too.
     ///
     /// # Errors
@@ -132,7 +144,7 @@ pub trait StateStore: Send + Sync {
         owner: &SessionOwner,
         which: &RevokeSessions,
         cx: &StoreContext,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<RevokedSessions, StoreError> {
         let _ = (identifier, owner, which, cx);
         Err(unsupported("revoking a user's sessions"))
     }
@@ -263,6 +275,9 @@ impl<T: StateStore + ?Sized> StateStore for Arc<T> {
     async fn forget_logout_token(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
         (**self).forget_logout_token(key, cx).await
     }
+    fn lists_sessions(&self) -> bool {
+        (**self).lists_sessions()
+    }
     async fn list_sessions(
         &self,
         identifier: &str,
@@ -277,7 +292,7 @@ impl<T: StateStore + ?Sized> StateStore for Arc<T> {
         owner: &SessionOwner,
         which: &RevokeSessions,
         cx: &StoreContext,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<RevokedSessions, StoreError> {
         (**self).revoke_sessions(identifier, owner, which, cx).await
     }
 }

@@ -107,6 +107,10 @@ impl HandleKey {
 /// use auth0_store_core::store::SessionOwner;
 /// let owner = SessionOwner::new("https://Tenant.auth0.com/", "auth0|42");
 /// assert_eq!(owner.domain, "tenant.auth0.com");
+/// assert!(!owner.includes_unrecorded_domain());
+/// // The app's configured domain: sessions written before domains were recorded are its too.
+/// let owner = owner.with_unrecorded_domain();
+/// assert!(owner.includes_unrecorded_domain());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionOwner {
@@ -114,6 +118,8 @@ pub struct SessionOwner {
     pub domain: String,
     /// The user's `sub`.
     pub sub: String,
+    /// Whether sessions with no recorded domain count as this domain's.
+    unrecorded_domain: bool,
 }
 
 impl SessionOwner {
@@ -123,7 +129,23 @@ impl SessionOwner {
         Self {
             domain: crate::model::normalize_domain(domain),
             sub: sub.into(),
+            unrecorded_domain: false,
         }
+    }
+
+    /// Also the user's sessions with no recorded domain (written before sessions recorded
+    /// their issuer): set it when `domain` is the app's configured (default) domain, the one
+    /// those sessions were made under.
+    #[must_use]
+    pub fn with_unrecorded_domain(mut self) -> Self {
+        self.unrecorded_domain = true;
+        self
+    }
+
+    /// Whether sessions with no recorded domain count as this owner's
+    /// ([`with_unrecorded_domain`](Self::with_unrecorded_domain)).
+    pub fn includes_unrecorded_domain(&self) -> bool {
+        self.unrecorded_domain
     }
 }
 
@@ -177,7 +199,7 @@ impl SessionMetadata {
     }
 
     /// The metadata a session keeps (what a record holds is hostile too: bounded again).
-    pub fn of(internal: &Internal) -> Self {
+    pub(crate) fn of(internal: &Internal) -> Self {
         let mut meta = Self::new();
         if let Some(Value::Object(map)) = internal.extra.get(METADATA_FIELD) {
             for (key, value) in map {
@@ -223,6 +245,17 @@ pub(crate) fn set_last_active_at(internal: &mut Internal, now: u64) {
 }
 
 /// One of a user's sessions, as it can be shown to them.
+///
+/// ```
+/// use auth0_store_core::store::SessionSummary;
+///
+/// fn row(s: &SessionSummary) -> String {
+///     let agent = s.metadata.get("user_agent").unwrap_or("unknown browser");
+///     let this = if s.current { " (this one)" } else { "" };
+///     format!("{agent}{this}: last active {}, handle {}", s.last_active_at, s.handle)
+/// }
+/// # let _ = row;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SessionSummary {
@@ -243,6 +276,17 @@ pub struct SessionSummary {
 }
 
 /// Which of a user's sessions to end.
+///
+/// ```
+/// use auth0_store_core::store::{RevokeSessions, SessionHandle};
+///
+/// let from_form = "AAAAAAAAAAAAAAAAAAAAAA";
+/// let which = match SessionHandle::parse(from_form) {
+///     Some(handle) => RevokeSessions::One(handle),
+///     None => RevokeSessions::AllButCurrent,
+/// };
+/// assert!(matches!(which, RevokeSessions::One(_)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RevokeSessions {
     /// The one with this handle, if it is the user's.
@@ -251,6 +295,27 @@ pub enum RevokeSessions {
     AllButCurrent,
     /// All of them, the request's own included.
     All,
+}
+
+/// What [`StateStore::revoke_sessions`](super::StateStore::revoke_sessions) did.
+///
+/// Only sessions that open under the store's identifier and secrets are ended: a record of
+/// the same user that does not open (another app sharing the store under another identifier
+/// or secret, or a command run with the wrong `AUTH0_SECRET`) is left alone and counted in
+/// [`unreadable`](Self::unreadable), so the caller can say so.
+///
+/// ```
+/// use auth0_store_core::store::RevokedSessions;
+///
+/// let done = RevokedSessions { ended: 2, unreadable: 1 };
+/// assert_eq!(done.ended, 2);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RevokedSessions {
+    /// How many sessions ended.
+    pub ended: u64,
+    /// How many of the user's records were left because they do not open here.
+    pub unreadable: u64,
 }
 
 #[cfg(test)]
