@@ -240,8 +240,8 @@ impl ServerClient {
     ) -> Result<BackchannelResult, Error> {
         // Under multiple custom domains, the request's domain: its provider is asked, and the
         // session is recorded under it.
-        let provider = self.request_provider(cx).await?;
-        super::domains::within(provider, self.login_backchannel_under_domain(options, cx)).await
+        self.under_request_domain(cx, self.login_backchannel_under_domain(options, cx))
+            .await
     }
 
     /// [`login_backchannel`](Self::login_backchannel) under the domain already chosen.

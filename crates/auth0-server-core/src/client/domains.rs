@@ -322,6 +322,21 @@ impl super::ServerClient {
         current().unwrap_or_else(|| self.inner.domains.default_provider().clone())
     }
 
+    /// Runs `call` under the domain this request resolves to ([`within`] the
+    /// [`request_provider`](Self::request_provider)): what every public call that takes a
+    /// request does first.
+    pub(crate) async fn under_request_domain<T, F>(
+        &self,
+        cx: &StoreContext,
+        call: F,
+    ) -> Result<T, Error>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        let provider = self.request_provider(cx).await?;
+        within(provider, call).await
+    }
+
     /// The provider for the domain this request is under.
     pub(crate) async fn request_provider(&self, cx: &StoreContext) -> Result<Arc<Provider>, Error> {
         self.inner.domains.for_request(cx).await

@@ -20,7 +20,7 @@ use super::login::{
     RESERVED_PARAMS, TRANSACTION_MARK, TokenResponse, check_callback, random_token, user_claims,
 };
 use super::params::AuthorizationParams;
-use super::{Error, ServerClient, domains};
+use super::{Error, ServerClient};
 use crate::model::{StateData, TokenSet, TransactionData, UserClaims};
 use crate::store::{StoreContext, StoreError};
 
@@ -233,8 +233,8 @@ impl ServerClient {
             app_state: options.app_state,
             redirect_uri: options.redirect_uri,
         };
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.start_link_under_domain(request, cx)).await
+        self.under_request_domain(cx, self.start_link_under_domain(request, cx))
+            .await
     }
 
     /// Starts unlinking the user's account at `options.connection` (the Python SDK's
@@ -267,8 +267,8 @@ impl ServerClient {
             app_state: options.app_state,
             redirect_uri: options.redirect_uri,
         };
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.start_link_under_domain(request, cx)).await
+        self.under_request_domain(cx, self.start_link_under_domain(request, cx))
+            .await
     }
 
     async fn start_link_under_domain(
@@ -387,8 +387,8 @@ impl ServerClient {
         callback_url: &str,
         cx: &StoreContext,
     ) -> Result<LinkUserResult, Error> {
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.complete_link(Kind::Link, callback_url, cx)).await
+        self.under_request_domain(cx, self.complete_link(Kind::Link, callback_url, cx))
+            .await
     }
 
     /// Completes an account unlink from its callback URL (the Python SDK's
@@ -413,8 +413,8 @@ impl ServerClient {
         callback_url: &str,
         cx: &StoreContext,
     ) -> Result<LinkUserResult, Error> {
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.complete_link(Kind::Unlink, callback_url, cx)).await
+        self.under_request_domain(cx, self.complete_link(Kind::Unlink, callback_url, cx))
+            .await
     }
 
     async fn complete_link(

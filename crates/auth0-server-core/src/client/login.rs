@@ -9,7 +9,6 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::domains;
 use super::http::{Retry, TokenAnswer};
 use super::jwt::{self, Expectations, VerifyError};
 use super::params::{
@@ -254,8 +253,8 @@ impl ServerClient {
         options: StartLoginOptions,
         cx: &StoreContext,
     ) -> Result<Url, Error> {
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.start_login_under_domain(options, cx)).await
+        self.under_request_domain(cx, self.start_login_under_domain(options, cx))
+            .await
     }
 
     async fn start_login_under_domain(
@@ -461,8 +460,8 @@ impl ServerClient {
         callback_url: &str,
         cx: &StoreContext,
     ) -> Result<LoginResult, Error> {
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.complete_login_under_domain(callback_url, cx)).await
+        self.under_request_domain(cx, self.complete_login_under_domain(callback_url, cx))
+            .await
     }
 
     async fn complete_login_under_domain(

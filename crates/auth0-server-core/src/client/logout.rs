@@ -106,8 +106,8 @@ impl ServerClient {
         options: LogoutOptions,
         cx: &StoreContext,
     ) -> Result<LogoutRedirect, Error> {
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.logout_under_domain(options, cx)).await
+        self.under_request_domain(cx, self.logout_under_domain(options, cx))
+            .await
     }
 
     async fn logout_under_domain(

@@ -21,7 +21,7 @@ use super::mfa::{MfaBinding, MfaRequirements};
 use super::params::token_set_extra;
 use super::refresh::TokenEndpointResponse;
 use super::tokens::session_user;
-use super::{Error, MFA_TOKEN_IDENTIFIER, MfaToken, ServerClient, domains};
+use super::{Error, MFA_TOKEN_IDENTIFIER, MfaToken, ServerClient};
 use crate::model::{TokenSet, UserClaims};
 use crate::seal::CookieSealer;
 use crate::store::StoreContext;
@@ -476,16 +476,16 @@ impl Mfa<'_> {
         token: &MfaToken,
         cx: &StoreContext,
     ) -> Result<Vec<Authenticator>, Error> {
-        let provider = self.client.request_provider(cx).await?;
-        domains::within(provider, async {
-            let context = self.open(token)?;
-            let get = reqwest::Method::GET;
-            let answer = self
-                .with_bearer(get, "mfa/authenticators", &context.mfa_token, None)
-                .await?;
-            finish(answer, MfaOperation::ListAuthenticators)
-        })
-        .await
+        self.client
+            .under_request_domain(cx, async {
+                let context = self.open(token)?;
+                let get = reqwest::Method::GET;
+                let answer = self
+                    .with_bearer(get, "mfa/authenticators", &context.mfa_token, None)
+                    .await?;
+                finish(answer, MfaOperation::ListAuthenticators)
+            })
+            .await
     }
 
     /// Enrolls an authenticator (`POST /mfa/associate` with a JSON body, `Authorization:
@@ -515,17 +515,17 @@ impl Mfa<'_> {
         enrollment: MfaEnrollment,
         cx: &StoreContext,
     ) -> Result<Enrollment, Error> {
-        let provider = self.client.request_provider(cx).await?;
-        domains::within(provider, async {
-            let context = self.open(token)?;
-            let body = enrollment.body();
-            let post = reqwest::Method::POST;
-            let answer = self
-                .with_bearer(post, "mfa/associate", &context.mfa_token, Some(&body))
-                .await?;
-            finish(answer, MfaOperation::Enroll).and_then(otpauth_only)
-        })
-        .await
+        self.client
+            .under_request_domain(cx, async {
+                let context = self.open(token)?;
+                let body = enrollment.body();
+                let post = reqwest::Method::POST;
+                let answer = self
+                    .with_bearer(post, "mfa/associate", &context.mfa_token, Some(&body))
+                    .await?;
+                finish(answer, MfaOperation::Enroll).and_then(otpauth_only)
+            })
+            .await
     }
 
     /// Starts a challenge (`POST /mfa/challenge`, a JSON body with `mfa_token`, `client_id`,
@@ -557,27 +557,27 @@ impl Mfa<'_> {
         authenticator_id: Option<&str>,
         cx: &StoreContext,
     ) -> Result<Challenge, Error> {
-        let provider = self.client.request_provider(cx).await?;
-        domains::within(provider, async {
-            let context = self.open(token)?;
-            let client_id = self.client.inner.config.client_id.clone();
-            let mut form = vec![
-                ("mfa_token".to_owned(), context.mfa_token.clone()),
-                ("client_id".to_owned(), client_id),
-                (
-                    "challenge_type".to_owned(),
-                    challenge_type.wire().to_owned(),
-                ),
-            ];
-            if let Some(id) = authenticator_id {
-                form.push(("authenticator_id".to_owned(), id.to_owned()));
-            }
-            let url = self.endpoint("mfa/challenge").await?;
-            let response = self.post_json_as_client(&url, &form).await?;
-            let answer = self.client.client_answer(answer(response, &url).await?)?;
-            finish(answer, MfaOperation::Challenge)
-        })
-        .await
+        self.client
+            .under_request_domain(cx, async {
+                let context = self.open(token)?;
+                let client_id = self.client.inner.config.client_id.clone();
+                let mut form = vec![
+                    ("mfa_token".to_owned(), context.mfa_token.clone()),
+                    ("client_id".to_owned(), client_id),
+                    (
+                        "challenge_type".to_owned(),
+                        challenge_type.wire().to_owned(),
+                    ),
+                ];
+                if let Some(id) = authenticator_id {
+                    form.push(("authenticator_id".to_owned(), id.to_owned()));
+                }
+                let url = self.endpoint("mfa/challenge").await?;
+                let response = self.post_json_as_client(&url, &form).await?;
+                let answer = self.client.client_answer(answer(response, &url).await?)?;
+                finish(answer, MfaOperation::Challenge)
+            })
+            .await
     }
 
     /// Deletes an authenticator (`DELETE /mfa/authenticators/{id}`). Auth0 asks for an
@@ -613,22 +613,22 @@ impl Mfa<'_> {
         cx: &StoreContext,
     ) -> Result<(), Error> {
         check_authenticator_id(authenticator_id)?;
-        let provider = self.client.request_provider(cx).await?;
-        domains::within(provider, async {
-            // `|`, in every Auth0 id, escaped as `%7C` (the JS SDK's `encodeURIComponent`).
-            let path = format!(
-                "mfa/authenticators/{}",
-                authenticator_id.replace('|', "%7C")
-            );
-            let delete = reqwest::Method::DELETE;
-            match self.with_bearer(delete, &path, access_token, None).await? {
-                TokenAnswer::Ok(_) => Ok(()),
-                TokenAnswer::Err { status, body } => {
-                    Err(refusal(MfaOperation::DeleteAuthenticator, status, body))
+        self.client
+            .under_request_domain(cx, async {
+                // `|`, in every Auth0 id, escaped as `%7C` (the JS SDK's `encodeURIComponent`).
+                let path = format!(
+                    "mfa/authenticators/{}",
+                    authenticator_id.replace('|', "%7C")
+                );
+                let delete = reqwest::Method::DELETE;
+                match self.with_bearer(delete, &path, access_token, None).await? {
+                    TokenAnswer::Ok(_) => Ok(()),
+                    TokenAnswer::Err { status, body } => {
+                        Err(refusal(MfaOperation::DeleteAuthenticator, status, body))
+                    }
                 }
-            }
-        })
-        .await
+            })
+            .await
     }
 }
 
@@ -874,12 +874,12 @@ impl Mfa<'_> {
         verification: MfaVerification,
         cx: &StoreContext,
     ) -> Result<MfaVerified, Error> {
-        let provider = self.client.request_provider(cx).await?;
-        domains::within(provider, async {
-            let context = self.open(token)?;
-            Ok(self.grant(context, &verification).await?.verified)
-        })
-        .await
+        self.client
+            .under_request_domain(cx, async {
+                let context = self.open(token)?;
+                Ok(self.grant(context, &verification).await?.verified)
+            })
+            .await
     }
 
     /// [`verify`](Self::verify), then files the tokens in the session of `cx` as a refresh's
@@ -920,12 +920,12 @@ impl Mfa<'_> {
         verification: MfaVerification,
         cx: &StoreContext,
     ) -> Result<MfaVerified, Error> {
-        let provider = self.client.request_provider(cx).await?;
-        domains::within(
-            provider,
-            self.verify_and_save_under_domain(token, verification, cx),
-        )
-        .await
+        self.client
+            .under_request_domain(
+                cx,
+                self.verify_and_save_under_domain(token, verification, cx),
+            )
+            .await
     }
 
     async fn verify_and_save_under_domain(

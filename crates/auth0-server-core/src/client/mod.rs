@@ -185,8 +185,7 @@ impl ServerClient {
     /// Store failures; [`Error::UnknownDomain`] when the domain resolver knows no domain
     /// for the request.
     pub async fn get_session(&self, cx: &StoreContext) -> Result<Option<StateData>, Error> {
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, async {
+        self.under_request_domain(cx, async {
             let state = self
                 .inner
                 .state_store

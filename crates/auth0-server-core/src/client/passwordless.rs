@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use super::http::{Http, Retry, TokenAnswer};
 use super::login::{LoginResult, TokenResponse, random_token, user_claims};
 use super::params::AuthorizationParams;
-use super::{Error, ServerClient, domains};
+use super::{Error, ServerClient};
 use crate::model::{DEFAULT_AUDIENCE, TransactionData};
 use crate::store::StoreContext;
 
@@ -397,8 +397,8 @@ impl ServerClient {
         options: StartPasswordlessOptions,
         cx: &StoreContext,
     ) -> Result<PasswordlessStartResult, Error> {
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.start_passwordless_under_domain(options, cx)).await
+        self.under_request_domain(cx, self.start_passwordless_under_domain(options, cx))
+            .await
     }
 
     async fn start_passwordless_under_domain(
@@ -600,8 +600,8 @@ impl ServerClient {
         options: VerifyPasswordlessOptions,
         cx: &StoreContext,
     ) -> Result<LoginResult, Error> {
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.verify_passwordless_under_domain(options, cx)).await
+        self.under_request_domain(cx, self.verify_passwordless_under_domain(options, cx))
+            .await
     }
 
     async fn verify_passwordless_under_domain(

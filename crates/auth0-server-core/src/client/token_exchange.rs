@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::exchange_answer::{Flow, token_response};
 use super::http::Retry;
 use super::login::{LoginResult, StartLoginOptions, user_claims};
-use super::{Error, ServerClient, TokenEndpointResponse, domains, jwt};
+use super::{Error, ServerClient, TokenEndpointResponse, jwt};
 use crate::model::TransactionData;
 use crate::store::StoreContext;
 
@@ -264,8 +264,7 @@ impl ServerClient {
         cx: &StoreContext,
     ) -> Result<TokenEndpointResponse, Error> {
         options.check()?;
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, async {
+        self.under_request_domain(cx, async {
             Ok(self.exchange_custom_token(&options).await?.response)
         })
         .await
@@ -313,8 +312,8 @@ impl ServerClient {
         options.scope = plan.params.get("scope").cloned();
         options.audience = plan.audience;
         options.organization = plan.organization;
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.login_with_exchange_under_domain(options, cx)).await
+        self.under_request_domain(cx, self.login_with_exchange_under_domain(options, cx))
+            .await
     }
 
     async fn login_with_exchange_under_domain(

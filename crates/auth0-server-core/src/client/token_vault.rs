@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::exchange_answer::{Flow, token_response};
 use super::http::Retry;
 use super::tokens::Refreshed;
-use super::{Error, ServerClient, TokenEndpointResponse, domains};
+use super::{Error, ServerClient, TokenEndpointResponse};
 use crate::model::{ConnectionTokenSet, DEFAULT_AUDIENCE, StateData};
 use crate::store::StoreContext;
 
@@ -232,8 +232,8 @@ impl ServerClient {
                     .to_owned(),
             ));
         }
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.connection_token_under_domain(options, cx)).await
+        self.under_request_domain(cx, self.connection_token_under_domain(options, cx))
+            .await
     }
 
     /// An access token for an upstream connection for a refresh token the app keeps itself,

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use super::domains;
 use super::http::{Retry, TokenAnswer};
 use super::login::{TokenResponse, expires_at, user_claims};
 use super::params::{AUTHORIZATION_DETAILS, audience_param, scope_for_audience, token_set_extra};
@@ -238,8 +237,8 @@ impl ServerClient {
         options: AccessTokenOptions,
         cx: &StoreContext,
     ) -> Result<AccessToken, Error> {
-        let provider = self.request_provider(cx).await?;
-        domains::within(provider, self.access_token_under_domain(options, cx)).await
+        self.under_request_domain(cx, self.access_token_under_domain(options, cx))
+            .await
     }
 
     async fn access_token_under_domain(
