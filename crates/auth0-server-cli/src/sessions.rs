@@ -63,8 +63,9 @@ pub struct RevokeArgs {
     /// Whose sessions.
     #[command(flatten)]
     pub owner: OwnerArgs,
-    /// The handle of the one session to end (from `sessions list`)
-    #[arg(long, value_name = "HANDLE")]
+    /// The handle of the one session to end (from `sessions list`). A handle may begin with
+    /// `-`, so the value is taken as it is.
+    #[arg(long, value_name = "HANDLE", allow_hyphen_values = true)]
     pub id: Option<String>,
     /// End all of the user's sessions (required without --id, so a forgotten --id never
     /// logs the user out everywhere)

@@ -113,11 +113,13 @@ async fn list_and_revoke<B: SessionBackend>(
     let bob_rows: Vec<serde_json::Value> = serde_json::from_str(&bobs.stdout).expect("JSON");
     let bob_handle = bob_rows[0]["handle"].as_str().expect("handle").to_owned();
 
-    // Attacks: another user's handle, a forged one, an enormous one.
+    // Attacks: another user's handle, a forged one, an enormous one. A handle is base64url, so
+    // one in 64 begins with `-`: it must still be read as the handle, not as a flag.
     let enormous = "A".repeat(100_000);
     for (handle, says) in [
         (bob_handle.as_str(), "no session of"),
         ("AAAAAAAAAAAAAAAAAAAAAA", "no session of"),
+        ("-AAAAAAAAAAAAAAAAAAAAA", "no session of"),
         (enormous.as_str(), "not a session handle"),
     ] {
         let refused = run(&["sessions", "revoke", "--sub", &ada, "--id", handle]);
