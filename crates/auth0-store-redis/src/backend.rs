@@ -9,9 +9,13 @@ use auth0_store_core::store::{
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use futures_util::future::join_all;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
 use sha2::{Digest, Sha256};
+
+/// How many of a user's sessions `list_by_sub` reads in one round trip.
+const LIST_BATCH: usize = 64;
 
 /// The key prefix unless another is set.
 pub const DEFAULT_PREFIX: &str = "auth0:";
@@ -293,6 +297,25 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> RedisBackend<C> {
     }
 
     /// The clear fields of a session: (sid, sub, domain), or `None` if it is gone.
+    /// Drops from the index set `index` the entries of sessions found gone, in one command.
+    /// Safe against a login at the same moment: a session's hash is written before its index
+    /// entries, and ids are never reused. A failure is logged: a stale entry is harmless and
+    /// expires with its set.
+    async fn drop_stale_entries(&self, index: &str, gone: &[&SessionId]) {
+        if gone.is_empty() {
+            return;
+        }
+        let mut command = redis::cmd("SREM");
+        command.arg(index);
+        for id in gone {
+            command.arg(id.as_str());
+        }
+        let mut conn = self.conn.clone();
+        if let Err(error) = self.run(command.query_async::<i64>(&mut conn)).await {
+            tracing::warn!(%error, "could not drop stale index entries");
+        }
+    }
+
     async fn lookup_fields(
         &self,
         id: &SessionId,
@@ -498,8 +521,10 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionBackend for Redis
         Ok(())
     }
 
-    /// `SMEMBERS` of the `(domain, sub)` index set, then each session's hash: the index may
-    /// name sessions that are gone (they are skipped), never sessions of another user
+    /// `SMEMBERS` of the `(domain, sub)` index set, then the sessions' hashes, read
+    /// [`LIST_BATCH`] at a time in one round trip (the reads share the multiplexed
+    /// connection). The index may name sessions that are gone: they are skipped and dropped
+    /// from the set. It never names sessions of another user that get listed
     /// (`ServerSideStateStore` checks each record's own `sub` and `domain`).
     async fn list_by_sub(
         &self,
@@ -512,15 +537,22 @@ impl<C: ConnectionLike + Clone + Send + Sync + 'static> SessionBackend for Redis
         let members: Vec<String> = self
             .run(redis::cmd("SMEMBERS").arg(&index).query_async(&mut conn))
             .await?;
-        let mut found = Vec::new();
-        for id in members.iter().filter_map(|m| SessionId::parse(m)) {
+        let ids: Vec<SessionId> = members.iter().filter_map(|m| SessionId::parse(m)).collect();
+        let (mut found, mut gone) = (Vec::new(), Vec::new());
+        for batch in ids.chunks(LIST_BATCH) {
             if found.len() >= limit {
                 break;
             }
-            if let Some(loaded) = self.load(&id).await? {
-                found.push((id, loaded));
+            let loaded = join_all(batch.iter().map(|id| self.load(id))).await;
+            for (id, record) in batch.iter().zip(loaded) {
+                match record? {
+                    Some(record) => found.push((id.clone(), record)),
+                    None => gone.push(id),
+                }
             }
         }
+        found.truncate(limit);
+        self.drop_stale_entries(&index, &gone).await;
         Ok(found)
     }
 

@@ -459,3 +459,46 @@ async fn a_logout_token_id_is_recorded_once_across_two_instances() {
         "an expired record is no record"
     );
 }
+
+#[tokio::test]
+async fn listing_a_users_sessions_reads_them_all_and_drops_entries_of_gone_ones() {
+    let Some((backend, mut conn)) = redis().await else {
+        return;
+    };
+    // More than one batch of reads, and some sessions whose hash vanished behind the
+    // store's back (as when Redis evicts a key), leaving their index entries.
+    let ids: Vec<SessionId> = (0..150).map(|_| SessionId::generate()).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let sid = format!("sid-l{n}");
+        let ttl = Duration::from_secs(60);
+        backend
+            .create(id, &record(&sid, "user-l", "d", ttl))
+            .await
+            .unwrap();
+    }
+    for id in &ids[..40] {
+        let key = backend.session_key(id);
+        let _: i64 = redis::cmd("DEL")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let index = backend.index_key("sub", "d", "user-l");
+
+    let listed = backend.list_by_sub("d", "user-l", 1_000).await.unwrap();
+    let mut listed_ids: Vec<&str> = listed.iter().map(|(id, _)| id.as_str()).collect();
+    let mut live: Vec<&str> = ids[40..].iter().map(SessionId::as_str).collect();
+    listed_ids.sort_unstable();
+    live.sort_unstable();
+    assert_eq!(listed_ids, live, "every live session, and only those");
+    let left: i64 = redis::cmd("SCARD")
+        .arg(&index)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 110, "the entries of gone sessions are dropped");
+
+    let first = backend.list_by_sub("d", "user-l", 5).await.unwrap();
+    assert_eq!(first.len(), 5, "the limit holds");
+}
