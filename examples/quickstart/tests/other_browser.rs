@@ -8,7 +8,7 @@
 mod support;
 
 use quickstart::{StoreChoice, TransactionChoice};
-use support::{Browser, SAME_ORIGIN, finish_login, started_app, submit_tenant_form, text};
+use support::{Browser, SAME_ORIGIN, finish_login, log_in_as, started_app, text};
 
 const ASKER: &str = "grace@example.com";
 
@@ -114,15 +114,6 @@ async fn magic_link_opened_elsewhere(store: StoreChoice, transactions: Transacti
     assert_eq!(element(&profile, "email"), ASKER, "{profile}");
     // The link works once: opened again, the tenant refuses it.
     assert!(other.get(&link).await.status().is_client_error());
-}
-
-/// Logs `browser` in as `email` through the tenant's form.
-async fn log_in_as(browser: &mut Browser, base: &str, email: &str) {
-    let start = format!("{base}/login");
-    let response = browser.get(&start).await;
-    let (url, form) = browser.follow(start, response).await;
-    let (action, response) = submit_tenant_form(browser, &url, &form, email, "Someone").await;
-    browser.follow(action, response).await;
 }
 
 /// The connections of the `identities` in the profile's claims (none when there are none).
