@@ -107,7 +107,7 @@ pub(crate) fn describe(error: &Error) -> (StatusCode, &'static str, String) {
             "The identity provider failed",
             "Its token endpoint answered with a server error. Try again in a moment.",
         ),
-        Error::Network { .. } | Error::Discovery { .. } => (
+        Error::Network { .. } | Error::Discovery { .. } | Error::ResponseTooLarge { .. } => (
             StatusCode::BAD_GATEWAY,
             "The identity provider cannot be reached",
             "Check AUTH0_DOMAIN and the network, then try again.",

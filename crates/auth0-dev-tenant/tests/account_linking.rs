@@ -6,23 +6,43 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+#[macro_use]
+mod stores;
+
 use auth0_test_support::dev_tenant as support;
 
 use auth0_server_core::client::{Error, LinkUserOptions, MY_ACCOUNT_AUDIENCE, UnlinkUserOptions};
 use auth0_server_core::clock::ManualClock;
 use auth0_server_core::store::StoreContext;
 use serde_json::{Value, json};
+use stores::Store;
 use support::*;
+
+// Each flow end to end with the app's sessions and transactions in memory, Redis and
+// PostgreSQL.
+on_each_store!(
+    a_linked_account_shows_in_the_session_and_the_rest_of_the_session_stays,
+    an_unlink_removes_the_account_and_an_unknown_one_is_refused,
+    a_link_completed_in_another_browser_is_refused,
+    a_link_callback_given_to_the_login_callback_is_refused_and_kept,
+    a_link_completed_after_a_logout_reports_the_completion,
+    a_browser_without_the_hints_provider_session_is_refused,
+    a_login_callback_given_to_complete_link_user_is_refused,
+    linking_without_a_session_is_a_typed_error_and_sends_nothing,
+    a_link_code_used_after_it_expired_is_refused,
+    a_link_with_an_expired_id_token_hint_is_refused,
+);
 
 /// The connection whose account is linked.
 const GOOGLE: &str = "google-oauth2";
 
-/// A logged-in browser: the setup, the browser, and the next request's context.
-async fn logged_in() -> (Setup, Browser, StoreContext) {
-    let setup = Setup::start().await;
+/// A logged-in browser on an app whose stores are `store`: the setup, the browser, and the
+/// next request's context (`None`: see [`Store::setup`]).
+async fn logged_in(store: Store) -> Option<(Setup, Browser, StoreContext)> {
+    let setup = store.setup().await?;
     let browser = Browser::new(&setup.tenant);
     let (_, cx, _) = setup.login(&browser).await;
-    (setup, browser, cx)
+    Some((setup, browser, cx))
 }
 
 /// The connections in the `identities` claim, the user's own first.
@@ -52,9 +72,10 @@ async fn start_link(setup: &Setup, cx: &StoreContext) -> (url::Url, StoreContext
     (url, StoreContext::from_cookies(cx.cookies()))
 }
 
-#[tokio::test]
-async fn a_linked_account_shows_in_the_session_and_the_rest_of_the_session_stays() {
-    let (setup, browser, cx) = logged_in().await;
+async fn a_linked_account_shows_in_the_session_and_the_rest_of_the_session_stays(store: Store) {
+    let Some((setup, browser, cx)) = logged_in(store).await else {
+        return;
+    };
     let before = setup.client.get_session(&cx).await.unwrap().unwrap();
     let (url, cx) = start_link(&setup, &cx).await;
     // The Python SDK's wire shape.
@@ -137,9 +158,10 @@ async fn a_linked_account_shows_in_the_session_and_the_rest_of_the_session_stays
     );
 }
 
-#[tokio::test]
-async fn an_unlink_removes_the_account_and_an_unknown_one_is_refused() {
-    let (setup, browser, cx) = logged_in().await;
+async fn an_unlink_removes_the_account_and_an_unknown_one_is_refused(store: Store) {
+    let Some((setup, browser, cx)) = logged_in(store).await else {
+        return;
+    };
     let (url, cx) = start_link(&setup, &cx).await;
     let (callback, _) = browser.authorize(url).await;
     setup
@@ -186,9 +208,10 @@ async fn an_unlink_removes_the_account_and_an_unknown_one_is_refused() {
     }
 }
 
-#[tokio::test]
-async fn a_link_completed_in_another_browser_is_refused() {
-    let (setup, browser, cx) = logged_in().await;
+async fn a_link_completed_in_another_browser_is_refused(store: Store) {
+    let Some((setup, browser, cx)) = logged_in(store).await else {
+        return;
+    };
     let (url, cx) = start_link(&setup, &cx).await;
     let (callback, _) = browser.authorize(url).await;
     // The callback URL opened where the link did not start: no transaction cookie.
@@ -216,9 +239,10 @@ async fn a_link_completed_in_another_browser_is_refused() {
     );
 }
 
-#[tokio::test]
-async fn linking_without_a_session_is_a_typed_error_and_sends_nothing() {
-    let setup = Setup::start().await;
+async fn linking_without_a_session_is_a_typed_error_and_sends_nothing(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     let result = setup
         .client
         .start_link_user(LinkUserOptions::new(GOOGLE), &StoreContext::new())
@@ -235,9 +259,10 @@ async fn linking_without_a_session_is_a_typed_error_and_sends_nothing() {
     assert!(matches!(empty, Err(Error::InvalidArgument(_))), "{empty:?}");
 }
 
-#[tokio::test]
-async fn a_browser_without_the_hints_provider_session_is_refused() {
-    let (setup, _, cx) = logged_in().await;
+async fn a_browser_without_the_hints_provider_session_is_refused(store: Store) {
+    let Some((setup, _, cx)) = logged_in(store).await else {
+        return;
+    };
     let (url, cx) = start_link(&setup, &cx).await;
     // Another browser, logged in at the tenant as someone else, follows the link URL.
     let stranger = Browser::new(&setup.tenant);
@@ -260,10 +285,12 @@ async fn a_browser_without_the_hints_provider_session_is_refused() {
     }
 }
 
-#[tokio::test]
-async fn a_link_code_used_after_it_expired_is_refused() {
+async fn a_link_code_used_after_it_expired_is_refused(store: Store) {
     let clock = ManualClock::starting_now();
-    let setup = Setup::start_with(|t| t.clock(Arc::new(clock.clone())), |c| c.audience(API)).await;
+    let tenant = |t: auth0_dev_tenant::DevTenantBuilder| t.clock(Arc::new(clock.clone()));
+    let Some(setup) = store.setup_with(tenant, |c| c.audience(API)).await else {
+        return;
+    };
     let browser = Browser::new(&setup.tenant);
     let (_, cx, _) = setup.login(&browser).await;
     let (url, cx) = start_link(&setup, &cx).await;
@@ -284,9 +311,10 @@ fn code_of<T: std::fmt::Debug>(result: &Result<T, Error>) -> &'static str {
     result.as_ref().err().map_or("ok", Error::code)
 }
 
-#[tokio::test]
-async fn a_link_callback_given_to_the_login_callback_is_refused_and_kept() {
-    let (setup, browser, cx) = logged_in().await;
+async fn a_link_callback_given_to_the_login_callback_is_refused_and_kept(store: Store) {
+    let Some((setup, browser, cx)) = logged_in(store).await else {
+        return;
+    };
     let before = setup.client.get_session(&cx).await.unwrap().unwrap();
     let (url, cx) = start_link(&setup, &cx).await;
     let (callback, _) = browser.authorize(url).await;
@@ -321,9 +349,10 @@ async fn a_link_callback_given_to_the_login_callback_is_refused_and_kept() {
         .unwrap();
 }
 
-#[tokio::test]
-async fn a_login_callback_given_to_complete_link_user_is_refused() {
-    let setup = Setup::start().await;
+async fn a_login_callback_given_to_complete_link_user_is_refused(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     let browser = Browser::new(&setup.tenant);
     let (url, cx) = setup.start_login(Default::default()).await;
     let cx = StoreContext::from_cookies(cx.cookies());
@@ -433,10 +462,12 @@ async fn a_refresh_rotation_between_a_links_read_and_write_is_kept() {
     );
 }
 
-#[tokio::test]
-async fn a_link_with_an_expired_id_token_hint_is_refused() {
+async fn a_link_with_an_expired_id_token_hint_is_refused(store: Store) {
     let clock = ManualClock::starting_now();
-    let setup = Setup::start_with(|t| t.clock(Arc::new(clock.clone())), |c| c.audience(API)).await;
+    let tenant = |t: auth0_dev_tenant::DevTenantBuilder| t.clock(Arc::new(clock.clone()));
+    let Some(setup) = store.setup_with(tenant, |c| c.audience(API)).await else {
+        return;
+    };
     let browser = Browser::new(&setup.tenant);
     let (_, cx, _) = setup.login(&browser).await;
     // The session's ID token expires; the tenant's own login session lives on.
@@ -453,9 +484,10 @@ async fn a_link_with_an_expired_id_token_hint_is_refused() {
     }
 }
 
-#[tokio::test]
-async fn a_link_completed_after_a_logout_reports_the_completion() {
-    let (setup, browser, cx) = logged_in().await;
+async fn a_link_completed_after_a_logout_reports_the_completion(store: Store) {
+    let Some((setup, browser, cx)) = logged_in(store).await else {
+        return;
+    };
     let (url, cx) = start_link(&setup, &cx).await;
     let (callback, _) = browser.authorize(url).await;
     // Another tab logs out before the link's callback arrives.

@@ -5,6 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+#[macro_use]
+mod stores;
+
 use auth0_test_support::dev_tenant as support;
 
 use auth0_server_core::client::{
@@ -14,7 +17,24 @@ use auth0_server_core::client::{
 use auth0_server_core::clock::ManualClock;
 use auth0_server_core::store::StoreContext;
 use josekit::jwk::KeyPair as _;
+use stores::Store;
 use support::*;
+
+// Each flow end to end with the app's sessions and transactions in memory, Redis and
+// PostgreSQL.
+on_each_store!(
+    an_email_code_starts_a_session_under_a_fresh_id,
+    an_sms_code_asks_openid_profile_and_the_given_audience,
+    a_code_works_once,
+    wrong_codes_are_refused_and_the_third_ends_the_code,
+    a_magic_link_completes_at_the_callback_once_and_in_its_browser_only,
+    an_attackers_code_posted_from_the_victims_browser_logs_nobody_in,
+    a_code_for_another_recipient_than_this_browser_started_is_refused,
+    another_links_code_under_this_browsers_state_is_refused,
+    a_new_start_does_not_reset_the_attempts,
+    a_magic_links_code_is_not_taken_by_the_otp_grant,
+    an_expired_code_is_refused,
+);
 
 const PHONE: &str = "+14155550100";
 
@@ -60,9 +80,10 @@ fn refused_with(result: Result<impl std::fmt::Debug, Error>, expected: &str) {
     }
 }
 
-#[tokio::test]
-async fn an_email_code_starts_a_session_under_a_fresh_id() {
-    let setup = Setup::start().await;
+async fn an_email_code_starts_a_session_under_a_fresh_id(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     let browser = Browser::new(&setup.tenant);
     // The browser had a session already: the passwordless one replaces it under a new id.
     let (_, before, _) = setup.login(&browser).await;
@@ -96,9 +117,10 @@ async fn an_email_code_starts_a_session_under_a_fresh_id() {
     assert_eq!(claims["aud"][0], API, "the configured audience");
 }
 
-#[tokio::test]
-async fn an_sms_code_asks_openid_profile_and_the_given_audience() {
-    let setup = Setup::start().await;
+async fn an_sms_code_asks_openid_profile_and_the_given_audience(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     let to = PasswordlessRecipient::Sms(PHONE.to_owned());
     let (code, cx) = send_code(&setup, to.clone(), PHONE).await;
     let options = VerifyPasswordlessOptions {
@@ -126,9 +148,10 @@ async fn an_sms_code_asks_openid_profile_and_the_given_audience() {
     );
 }
 
-#[tokio::test]
-async fn a_code_works_once() {
-    let setup = Setup::start().await;
+async fn a_code_works_once(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     let (code, cx) = send_code(&setup, email(), EMAIL).await;
     let verify = || VerifyPasswordlessOptions::new(email(), code.clone());
     // Two tabs of one browser post the same code: the second finds its transaction used.
@@ -146,9 +169,10 @@ async fn a_code_works_once() {
     refused_with(replay, "invalid_grant");
 }
 
-#[tokio::test]
-async fn wrong_codes_are_refused_and_the_third_ends_the_code() {
-    let setup = Setup::start().await;
+async fn wrong_codes_are_refused_and_the_third_ends_the_code(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     let (code, mut cx) = send_code(&setup, email(), EMAIL).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for attempt in 1..=auth0_dev_tenant::MAX_OTP_ATTEMPTS {
@@ -176,10 +200,12 @@ async fn wrong_codes_are_refused_and_the_third_ends_the_code() {
     refused_with(late, "invalid_grant");
 }
 
-#[tokio::test]
-async fn an_expired_code_is_refused() {
+async fn an_expired_code_is_refused(store: Store) {
     let clock = ManualClock::starting_now();
-    let setup = Setup::start_with(|t| t.clock(Arc::new(clock.clone())), |c| c.audience(API)).await;
+    let tenant = |t: auth0_dev_tenant::DevTenantBuilder| t.clock(Arc::new(clock.clone()));
+    let Some(setup) = store.setup_with(tenant, |c| c.audience(API)).await else {
+        return;
+    };
     let (code, cx) = send_code(&setup, email(), EMAIL).await;
     clock.advance(auth0_dev_tenant::PASSWORDLESS_CODE_LIFETIME + Duration::from_secs(1));
     let late = setup
@@ -238,9 +264,10 @@ async fn send_link(setup: &Setup, cx: &StoreContext) -> url::Url {
     url::Url::parse(&link).unwrap()
 }
 
-#[tokio::test]
-async fn a_magic_link_completes_at_the_callback_once_and_in_its_browser_only() {
-    let setup = Setup::start().await;
+async fn a_magic_link_completes_at_the_callback_once_and_in_its_browser_only(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     let cx = StoreContext::new();
     let link = send_link(&setup, &cx).await;
     let browser = Browser::new(&setup.tenant);
@@ -302,9 +329,10 @@ async fn a_private_key_jwt_application_signs_both_requests() {
     assert_eq!(done.user.email.as_deref(), Some(EMAIL));
 }
 
-#[tokio::test]
-async fn an_attackers_code_posted_from_the_victims_browser_logs_nobody_in() {
-    let setup = Setup::start().await;
+async fn an_attackers_code_posted_from_the_victims_browser_logs_nobody_in(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     // The attacker starts a login for their own address in their browser, and gets a code.
     let attacker = PasswordlessRecipient::Email("mallory@example.com".to_owned());
     let (code, _) = send_code(&setup, attacker.clone(), "mallory@example.com").await;
@@ -322,9 +350,10 @@ async fn an_attackers_code_posted_from_the_victims_browser_logs_nobody_in() {
     assert!(setup.client.get_user(&victim).await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn a_code_for_another_recipient_than_this_browser_started_is_refused() {
-    let setup = Setup::start().await;
+async fn a_code_for_another_recipient_than_this_browser_started_is_refused(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     // The victim started a login for themselves; the attacker's code for the attacker's
     // address is posted in the victim's browser.
     let (_, victim) = send_code(&setup, email(), EMAIL).await;
@@ -340,9 +369,10 @@ async fn a_code_for_another_recipient_than_this_browser_started_is_refused() {
     );
 }
 
-#[tokio::test]
-async fn another_links_code_under_this_browsers_state_is_refused() {
-    let setup = Setup::start().await;
+async fn another_links_code_under_this_browsers_state_is_refused(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     let browser = Browser::new(&setup.tenant);
     // The victim's browser started a magic link; its callback's `state` is known.
     let victim = StoreContext::new();
@@ -387,9 +417,10 @@ async fn another_links_code_under_this_browsers_state_is_refused() {
     assert!(setup.client.get_user(&victim).await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn a_new_start_does_not_reset_the_attempts() {
-    let setup = Setup::start().await;
+async fn a_new_start_does_not_reset_the_attempts(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     let (code, mut cx) = send_code(&setup, email(), EMAIL).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 1..auth0_dev_tenant::MAX_OTP_ATTEMPTS {
@@ -427,9 +458,10 @@ async fn a_new_start_does_not_reset_the_attempts() {
     refused_with(late, "invalid_grant");
 }
 
-#[tokio::test]
-async fn a_magic_links_code_is_not_taken_by_the_otp_grant() {
-    let setup = Setup::start().await;
+async fn a_magic_links_code_is_not_taken_by_the_otp_grant(store: Store) {
+    let Some(setup) = store.setup().await else {
+        return;
+    };
     let (_, cx) = send_code(&setup, email(), EMAIL).await;
     // A link for the same address replaces the code; its verification code is typed.
     send_link(&setup, &StoreContext::new()).await;

@@ -223,13 +223,15 @@ async fn the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards
     let code = element(&page, "dev-code");
     assert_eq!(code, tenant.mfa_otp(&secret));
     let mfa_token = field(&page, "mfa_token");
+    // The form refers to the enrolment; its key stays on the server side.
+    let enrolment = field(&page, "enrolment");
 
     let verify = format!("{base}/step-up/verify");
     let form = |code: &str| {
         [
             ("mfa_token", mfa_token.clone()),
             ("code", code.to_owned()),
-            ("secret", secret.clone()),
+            ("enrolment", enrolment.clone()),
         ]
     };
     // Posted from another site: refused (the code still works below).

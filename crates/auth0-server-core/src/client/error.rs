@@ -43,6 +43,27 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// An answer of the provider (discovery document, key set, token endpoint, MFA API,
+    /// passwordless) is larger than
+    /// [`MAX_PROVIDER_RESPONSE_BYTES`](super::MAX_PROVIDER_RESPONSE_BYTES): it was refused
+    /// without being read to its end. No Auth0 answer comes near; the URL names a server that
+    /// is not the tenant, or something in between pads or loops.
+    #[error(
+        "the identity provider's {what} answer from {url} is larger than {limit} bytes and was \
+         refused unread: check that AUTH0_DOMAIN (or the domain resolver) names your Auth0 \
+         tenant and that no proxy in between alters its answers"
+    )]
+    ResponseTooLarge {
+        /// Which answer (`openid-configuration`, `jwks`, `token endpoint`, `MFA API`,
+        /// `passwordless start`).
+        what: &'static str,
+        /// Where the request went.
+        url: String,
+        /// The cap, in bytes.
+        limit: usize,
+        /// The HTTP status the answer came with.
+        status: u16,
+    },
     /// The callback does not belong to a login started here (no or unknown `state`, expired
     /// or already used transaction, or another browser).
     #[error(
@@ -423,6 +444,7 @@ impl Error {
             Self::InvalidArgument(_) => "invalid_argument",
             Self::Network { .. } => "network_error",
             Self::Discovery { .. } => "discovery_error",
+            Self::ResponseTooLarge { .. } => "response_too_large",
             Self::MissingTransaction => "missing_transaction_error",
             Self::InvalidCallback(_) => "invalid_callback",
             Self::Authorization { .. } => "authorization_error",

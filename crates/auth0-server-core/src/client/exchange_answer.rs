@@ -75,6 +75,10 @@ impl Flow<'_> {
                 description,
                 status,
             }) => return Err(self.error(error, description, status)),
+            Err(e @ Error::ResponseTooLarge { status, .. }) => {
+                let reason = Some(e.to_string());
+                return Err(self.error(INVALID_RESPONSE.to_owned(), reason, status));
+            }
             Err(e) => return Err(e),
         };
         let unusable = |reason: String| {

@@ -17,10 +17,16 @@ pub const TELEMETRY_HEADER: &str = "Auth0-Client";
 /// The name this SDK reports in telemetry.
 pub const TELEMETRY_NAME: &str = "auth0-server-rust";
 
-/// The most of a token endpoint's answer that is read: far more than any token response
-/// (ID tokens with many claims are a few KiB), little enough that a hostile or broken
-/// endpoint cannot make the app buffer without bound.
-pub(crate) const MAX_TOKEN_RESPONSE_BYTES: usize = 1 << 20;
+/// The most of any answer of the provider that is read (discovery document, key set, token
+/// endpoint, MFA API, passwordless): far more than any of them (ID tokens with many claims
+/// and key sets with several keys are a few KiB), little enough that a hostile or broken
+/// server cannot make the app buffer without bound. A larger answer is
+/// [`Error::ResponseTooLarge`].
+///
+/// ```
+/// assert_eq!(auth0_server_core::client::MAX_PROVIDER_RESPONSE_BYTES, 1024 * 1024);
+/// ```
+pub const MAX_PROVIDER_RESPONSE_BYTES: usize = 1 << 20;
 
 /// Which failures a request may be retried after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,7 +169,7 @@ impl Http {
         }
     }
 
-    /// GETs a JSON document.
+    /// GETs a JSON document (at most [`MAX_PROVIDER_RESPONSE_BYTES`]).
     pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         url: &str,
@@ -176,19 +182,29 @@ impl Http {
                 reason: format!("{url} answered HTTP {}", response.status()),
             });
         }
-        response.json().await.map_err(|e| Error::Discovery {
+        let bytes = read_capped(response, url, what).await?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Discovery {
             document: what,
             reason: format!("{url} did not answer the expected JSON: {e}"),
         })
     }
 
-    /// Reads a token endpoint's answer (at most [`MAX_TOKEN_RESPONSE_BYTES`]).
+    /// Reads a token endpoint's answer (at most [`MAX_PROVIDER_RESPONSE_BYTES`]).
     pub(crate) async fn token_answer<T: DeserializeOwned>(
         response: Response,
         url: &str,
     ) -> Result<TokenAnswer<T>, Error> {
+        Self::oauth_answer(response, url, "token endpoint").await
+    }
+
+    /// [`Http::token_answer`] for another endpoint answering as OAuth does (`what` names it).
+    pub(crate) async fn oauth_answer<T: DeserializeOwned>(
+        response: Response,
+        url: &str,
+        what: &'static str,
+    ) -> Result<TokenAnswer<T>, Error> {
         let status = response.status();
-        let bytes = read_capped(response, url).await?;
+        let bytes = read_capped(response, url, what).await?;
         if status.is_success() {
             return serde_json::from_slice(&bytes)
                 .map(TokenAnswer::Ok)
@@ -211,26 +227,39 @@ impl Http {
     }
 }
 
-/// A response's body, refused past [`MAX_TOKEN_RESPONSE_BYTES`] (by its `Content-Length`, or
-/// as it arrives) as an `invalid_response` of the token endpoint.
-async fn read_capped(mut response: Response, url: &str) -> Result<Vec<u8>, Error> {
+/// A response's body, refused with [`Error::ResponseTooLarge`] past
+/// [`MAX_PROVIDER_RESPONSE_BYTES`]: at once when its `Content-Length` says so, else as soon as
+/// the chunks read pass it (an endless chunked body is not read to its end). Every answer of
+/// the provider is read here; `what` names it in the error.
+pub(crate) async fn read_capped(
+    mut response: Response,
+    url: &str,
+    what: &'static str,
+) -> Result<Vec<u8>, Error> {
     let status = response.status().as_u16();
-    let too_large = || Error::TokenEndpoint {
-        error: "invalid_response".to_owned(),
-        description: Some(format!(
-            "the token endpoint's answer is larger than {MAX_TOKEN_RESPONSE_BYTES} bytes"
-        )),
-        status,
+    let too_large = || {
+        tracing::warn!(
+            url,
+            what,
+            status,
+            "the provider's answer is over the size cap"
+        );
+        Error::ResponseTooLarge {
+            what,
+            url: url.to_owned(),
+            limit: MAX_PROVIDER_RESPONSE_BYTES,
+            status,
+        }
     };
     if response
         .content_length()
-        .is_some_and(|n| n > MAX_TOKEN_RESPONSE_BYTES as u64)
+        .is_some_and(|n| n > MAX_PROVIDER_RESPONSE_BYTES as u64)
     {
         return Err(too_large());
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| Error::network(url, e))? {
-        if body.len() + chunk.len() > MAX_TOKEN_RESPONSE_BYTES {
+        if body.len() + chunk.len() > MAX_PROVIDER_RESPONSE_BYTES {
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::http::{OAuthErrorBody, Retry, TokenAnswer};
+use super::http::{OAuthErrorBody, Retry, TokenAnswer, read_capped};
 use super::login::{DEFAULT_EXPIRES_IN, TokenResponse, user_claims};
 use super::mfa::{MfaBinding, MfaRequirements};
 use super::params::token_set_extra;
@@ -688,9 +688,9 @@ impl Mfa<'_> {
 /// status when it is not one).
 async fn answer(response: reqwest::Response, url: &str) -> Result<TokenAnswer<Vec<u8>>, Error> {
     let status = response.status();
-    let bytes = response.bytes().await.map_err(|e| Error::network(url, e))?;
+    let bytes = read_capped(response, url, "MFA API").await?;
     if status.is_success() {
-        return Ok(TokenAnswer::Ok(bytes.to_vec()));
+        return Ok(TokenAnswer::Ok(bytes));
     }
     let body = serde_json::from_slice::<OAuthErrorBody>(&bytes).unwrap_or(OAuthErrorBody {
         error: format!("http_{}", status.as_u16()),

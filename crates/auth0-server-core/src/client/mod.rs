@@ -64,7 +64,7 @@ pub use config::{
 };
 pub use domains::{AllowListResolver, DomainResolver, DomainResolverContext, MAX_CACHED_DOMAINS};
 pub use error::Error;
-pub use http::{TELEMETRY_HEADER, TELEMETRY_NAME};
+pub use http::{MAX_PROVIDER_RESPONSE_BYTES, TELEMETRY_HEADER, TELEMETRY_NAME};
 pub use jwt::{BACKCHANNEL_LOGOUT_EVENT, SUPPORTED_ALGORITHMS};
 pub use linking::{
     LINK_ACCOUNT_SCOPE, LinkUserOptions, LinkUserResult, MY_ACCOUNT_AUDIENCE, UNLINK_ACCOUNT_SCOPE,

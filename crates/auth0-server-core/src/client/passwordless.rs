@@ -554,7 +554,8 @@ impl ServerClient {
             .send_as_client_with(&endpoint, &[], Some(body), headers, Retry::Unprocessed)
             .await?;
         let retry_after = retry_after(response.headers());
-        match self.client_answer(Http::token_answer::<Value>(response, &endpoint).await?)? {
+        let answer = Http::oauth_answer::<Value>(response, &endpoint, "passwordless start").await?;
+        match self.client_answer(answer)? {
             TokenAnswer::Ok(answer) => Ok(serde_json::from_value(answer).unwrap_or_default()),
             TokenAnswer::Err { status, body } => {
                 tracing::info!(error = %body.error, status, "passwordless start refused");

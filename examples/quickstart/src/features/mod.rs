@@ -8,6 +8,7 @@ mod linking;
 mod passwordless;
 pub(crate) mod sessions;
 mod step_up;
+mod step_up_enrolment;
 mod token_vault;
 
 use std::sync::{Arc, LazyLock};

@@ -1,15 +1,19 @@
-//! Passwordless: log in with a one-time code sent by e-mail. `GET /passwordless` asks for the
-//! address, `POST /passwordless` sends the code (`start_passwordless`) and asks for it,
-//! `POST /passwordless/verify` exchanges it for tokens and starts the session
-//! (`verify_passwordless`). Both posts must come from this app's own form (a login posted
-//! from another site would log the victim in as the attacker). On the dev tenant, which mails
-//! nothing, the code page shows the code it "sent"; on a real tenant it never does.
+//! Passwordless: log in with a one-time code, or a magic link, sent by e-mail.
+//! `GET /passwordless` asks for the address, `POST /passwordless` sends the code
+//! (`start_passwordless`) and asks for it, `POST /passwordless/verify` exchanges it for
+//! tokens and starts the session (`verify_passwordless`). Both posts must come from this
+//! app's own form (a login posted from another site would log the victim in as the
+//! attacker). With `send=link` a magic link is sent instead: it comes back to the login's
+//! `/callback`, which completes it only in the browser that asked for it (anywhere else it
+//! logs nobody in, and the asking browser's login stays as it was). On the dev tenant, which
+//! mails nothing, the page shows the code or link it "sent"; on a real tenant it never does.
 
 use std::sync::Arc;
 
 use auth0_axum::{Auth, AuthError, SameOriginPost};
 use auth0_server::client::{
-    Error, PasswordlessRecipient, StartPasswordlessOptions, VerifyPasswordlessOptions,
+    Error, PasswordlessRecipient, PasswordlessSend, StartPasswordlessOptions,
+    VerifyPasswordlessOptions,
 };
 use axum::extract::{Extension, Form, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,18 +22,28 @@ use serde::{Deserialize, Serialize};
 use super::{Dev, render};
 use crate::App;
 
-/// The values of `passwordless.html`: which step, the address, a message, the dev code.
+/// The values of `passwordless.html`: which step, the address, a message, the dev code or
+/// link.
 #[derive(Serialize, Default)]
 struct Step {
     email: Option<String>,
     error: Option<&'static str>,
     dev_code: Option<String>,
+    /// A magic link was sent (not a code).
+    link_sent: bool,
+    dev_link: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub(crate) struct EmailForm {
     email: String,
+    /// `link` for a magic link; a code otherwise.
+    #[serde(default)]
+    send: Option<String>,
 }
+
+/// Where the magic link's login lands once completed.
+const AFTER_LINK: &str = "/profile";
 
 #[derive(Deserialize)]
 pub(crate) struct CodeForm {
@@ -55,21 +69,22 @@ pub(crate) async fn start(
     Form(form): Form<EmailForm>,
 ) -> Result<Response, AuthError> {
     let email = form.email.trim().to_owned();
-    let to = PasswordlessRecipient::Email(email.clone());
+    let link = form.send.as_deref() == Some("link");
+    let options = StartPasswordlessOptions {
+        send: if link {
+            PasswordlessSend::Link
+        } else {
+            PasswordlessSend::Code
+        },
+        app_state: link.then(|| serde_json::json!({ "returnTo": AFTER_LINK })),
+        ..StartPasswordlessOptions::new(PasswordlessRecipient::Email(email.clone()))
+    };
     let sent = auth
         .client()
-        .start_passwordless(StartPasswordlessOptions::new(to), auth.context())
+        .start_passwordless(options, auth.context())
         .await;
     match sent {
-        Ok(_) => {
-            let dev_code = dev.and_then(|tenant| tenant.passwordless_code(&email));
-            let step = Step {
-                email: Some(email),
-                dev_code,
-                ..Step::default()
-            };
-            Ok(page(&app, step))
-        }
+        Ok(_) => Ok(page(&app, sent_step(dev, email, link))),
         Err(Error::PasswordlessStart { status: 400, .. }) => {
             let error = Some("That address was refused: check it and try again.");
             Ok(page(
@@ -81,6 +96,22 @@ pub(crate) async fn start(
             ))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The page after sending: the code form, or "open the link in this browser".
+fn sent_step(dev: Option<auth0_dev_tenant::DevTenant>, email: String, link: bool) -> Step {
+    let (dev_code, dev_link) = match dev {
+        Some(tenant) if link => (None, tenant.passwordless_link(&email)),
+        Some(tenant) => (tenant.passwordless_code(&email), None),
+        None => (None, None),
+    };
+    Step {
+        email: Some(email),
+        dev_code,
+        link_sent: link,
+        dev_link,
+        ..Step::default()
     }
 }
 

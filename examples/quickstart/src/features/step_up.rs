@@ -3,7 +3,9 @@
 //! authenticator app (`POST /step-up/enroll`, through the MFA API; a GET changes nothing) or,
 //! for a user who has one, asks its code, and `POST /step-up/verify` verifies the code into
 //! the session; the page then shows the token was obtained (its fingerprint,
-//! never the token). The API is `AUTH0_STEP_UP_AUDIENCE`, else the dev tenant's
+//! never the token), and once the recovery code the tenant gave at enrolment. The key and the
+//! recovery code never travel in a form: they wait in a sealed cookie the code form only
+//! refers to (`step_up_enrolment`). The API is `AUTH0_STEP_UP_AUDIENCE`, else the dev tenant's
 //! [`STEP_UP_AUDIENCE`], which requires MFA. Only on the dev tenant does the page show the
 //! current code (its codes are dev codes, not an authenticator app's).
 
@@ -12,9 +14,11 @@ use std::sync::Arc;
 use auth0_axum::{Auth, AuthError, SameOriginPost, User};
 use auth0_server::client::{AccessTokenOptions, Error, MfaEnrollment, MfaToken, MfaVerification};
 use axum::extract::{Extension, Form, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
+use super::step_up_enrolment::{self as enrolment, Enrolment, with_cookie};
 use super::{Dev, fingerprint, render};
 use crate::App;
 
@@ -35,47 +39,55 @@ struct Step {
     fingerprint: Option<String>,
     expires: Option<u64>,
     mfa_token: Option<String>,
+    /// The enrolment in progress the code form refers to (never its key).
+    enrolment: Option<String>,
     secret: Option<String>,
     barcode_uri: Option<String>,
     dev_code: Option<String>,
+    /// Shown once, after the enrolment's code was verified.
+    recovery_code: Option<String>,
     error: Option<&'static str>,
     /// The user has no authenticator: the page offers the enroll button.
     enroll: bool,
 }
 
-/// `POST /step-up/verify`'s form: the sealed `mfa_token`, the code, and the enrolled secret
-/// (posted back so the dev tenant's hint can be shown again after a wrong code).
+/// `POST /step-up/verify`'s form: the sealed `mfa_token`, the code, and the reference of the
+/// enrolment in progress, if any (its key stays in the enrolment's sealed cookie).
 #[derive(Deserialize)]
 pub(crate) struct CodeForm {
     mfa_token: String,
     code: String,
     #[serde(default)]
-    secret: Option<String>,
+    enrolment: Option<String>,
 }
 
 fn page(app: &App, step: Step) -> Response {
     render(app, "step_up.html", "MFA step-up", true, step)
 }
 
-/// The code form for `mfa_token`, with the dev tenant's current code for `secret`.
-fn code_form(dev: &Dev, token: String, secret: Option<String>, barcode: Option<String>) -> Step {
+/// The code form for `mfa_token`, for `enrolment` when one is in progress (its key shown,
+/// and the dev tenant's current code for it).
+fn code_form(dev: &Dev, token: String, enrolment: Option<&Enrolment>) -> Step {
+    let secret = enrolment.and_then(|e| e.secret.clone());
     let dev_code = dev.0.as_ref().zip(secret.as_deref());
     Step {
         audience: audience(),
         dev_code: dev_code.map(|(tenant, secret)| tenant.mfa_otp(secret)),
         mfa_token: Some(token),
+        enrolment: enrolment.map(|e| e.reference.clone()),
         secret,
-        barcode_uri: barcode,
         ..Step::default()
     }
 }
 
-/// `GET /step-up` (logged in): the token for the API, or the MFA it needs first.
+/// `GET /step-up` (logged in): the token for the API (with, once, the recovery code of the
+/// enrolment that just completed), or the MFA it needs first.
 pub(crate) async fn start(
     State(app): State<Arc<App>>,
     Extension(dev): Extension<Dev>,
-    User(_): User,
+    User(user): User,
     auth: Auth,
+    headers: HeaderMap,
 ) -> Result<Response, AuthError> {
     let options = AccessTokenOptions {
         audience: Some(audience()),
@@ -102,19 +114,24 @@ pub(crate) async fn start(
                     ..Step::default()
                 }
             } else {
-                code_form(&dev, sealed, None, None)
+                code_form(&dev, sealed, None)
             };
             return Ok(page(&app, step));
         }
         Err(e) => return Err(e.into()),
     };
+    let client = auth.client();
+    let recovery_code = enrolment::recovery_code_to_show(client, &headers, &user.sub);
+    let shown = recovery_code.is_some();
     let step = Step {
         audience: token.audience.clone(),
         fingerprint: Some(fingerprint(&token.token)),
         expires: Some(token.expires_at),
+        recovery_code,
         ..Step::default()
     };
-    Ok(page(&app, step))
+    let forget = shown.then(|| enrolment::forget(client)).flatten();
+    Ok(with_cookie(page(&app, step), forget))
 }
 
 /// `POST /step-up/enroll`'s form: the sealed `mfa_token` of the page that offered it.
@@ -124,12 +141,13 @@ pub(crate) struct EnrollForm {
 }
 
 /// `POST /step-up/enroll` (logged in, from this app's page): enrolls an authenticator app
-/// and shows its key (and, on the dev tenant, its current code) with the code form.
+/// and shows its key (and, on the dev tenant, its current code) with the code form; the key
+/// and the recovery code wait in the enrolment's sealed cookie.
 pub(crate) async fn enroll(
     State(app): State<Arc<App>>,
     Extension(dev): Extension<Dev>,
     _: SameOriginPost,
-    User(_): User,
+    User(user): User,
     auth: Auth,
     Form(form): Form<EnrollForm>,
 ) -> Result<Response, AuthError> {
@@ -139,30 +157,64 @@ pub(crate) async fn enroll(
         .mfa()
         .enroll_authenticator(&token, MfaEnrollment::Otp, auth.context())
         .await?;
-    let step = code_form(&dev, form.mfa_token, enrolled.secret, enrolled.barcode_uri);
-    Ok(page(&app, step))
+    let recovery_code = enrolled.recovery_codes.and_then(|c| c.into_iter().next());
+    let kept = Enrolment::new(&user.sub, enrolled.secret, recovery_code);
+    let mut step = code_form(&dev, form.mfa_token, Some(&kept));
+    step.barcode_uri = enrolled.barcode_uri;
+    let cookie = kept.keep(auth.client());
+    Ok(with_cookie(page(&app, step), cookie))
 }
 
 /// `POST /step-up/verify` (logged in, from this app's page): the code verified, the token
-/// saved in the session, back to `/step-up` to show it. A wrong code asks again.
+/// saved in the session, back to `/step-up` to show it. A wrong code asks again. A form
+/// referring to an enrolment this browser does not hold for this user is refused unsent.
 pub(crate) async fn verify(
     State(app): State<Arc<App>>,
     Extension(dev): Extension<Dev>,
     _: SameOriginPost,
-    User(_): User,
+    User(user): User,
     auth: Auth,
+    headers: HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Result<Response, AuthError> {
+    let client = auth.client();
+    let kept = match form.enrolment.as_deref().filter(|r| !r.is_empty()) {
+        None => None,
+        Some(reference) => match enrolment::in_progress(client, &headers, &user.sub, reference) {
+            Some(kept) => Some(kept),
+            None => return Ok(not_this_sessions(&app)),
+        },
+    };
     let token = MfaToken::from_sealed(form.mfa_token.clone());
     let code = MfaVerification::Otp(form.code.trim().to_owned());
-    let mfa = auth.client().mfa();
-    match mfa.verify_and_save(&token, code, auth.context()).await {
-        Ok(_) => Ok(Redirect::to("/step-up").into_response()),
+    match client
+        .mfa()
+        .verify_and_save(&token, code, auth.context())
+        .await
+    {
+        Ok(verified) => {
+            let done = kept.and_then(|k| k.verified(verified.recovery_code).keep(client));
+            Ok(with_cookie(Redirect::to("/step-up").into_response(), done))
+        }
         Err(Error::MfaCodeRejected { .. }) => {
-            let mut step = code_form(&dev, form.mfa_token, form.secret, None);
+            let mut step = code_form(&dev, form.mfa_token, kept.as_ref());
             step.error = Some("That code is wrong or used: type the current one.");
             Ok(page(&app, step))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The answer to a code form whose enrolment is not this browser's session's (forged, from
+/// another session's page, or expired): a 400 that starts again.
+fn not_this_sessions(app: &App) -> Response {
+    let step = Step {
+        audience: audience(),
+        error: Some(
+            "This enrolment is not this session's, or it expired: start again from the step-up \
+             page.",
+        ),
+        ..Step::default()
+    };
+    (StatusCode::BAD_REQUEST, page(app, step)).into_response()
 }
