@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use auth0_dev_tenant::{DevTenant, RunningDevTenant};
@@ -356,14 +358,7 @@ async fn stub_tenant(
 ) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let document = serde_json::json!({
-        "issuer": issuer.map_or_else(|| format!("{base}/"), str::to_owned),
-        "authorization_endpoint": format!("{base}/authorize"),
-        "token_endpoint": format!("{base}/oauth/token"),
-        "jwks_uri": format!("{base}/.well-known/jwks.json"),
-        "id_token_signing_alg_values_supported": algorithms,
-    })
-    .to_string();
+    let document = discovery_document(&base, issuer, algorithms);
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             let mut request = [0u8; 4096];
@@ -378,6 +373,70 @@ async fn stub_tenant(
         }
     });
     base
+}
+
+/// A discovery document of a tenant at `base`.
+fn discovery_document(base: &str, issuer: Option<&str>, algorithms: &[&str]) -> String {
+    serde_json::json!({
+        "issuer": issuer.map_or_else(|| format!("{base}/"), str::to_owned),
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/oauth/token"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "id_token_signing_alg_values_supported": algorithms,
+    })
+    .to_string()
+}
+
+/// A tenant stub whose first discovery answer is good, and whose every later answer (the
+/// doctor's own second read of discovery, the authorization request) is an endless chunked
+/// body. Returns its URL and how many bytes it has written.
+async fn endless_tenant() -> (String, Arc<AtomicU64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let document = discovery_document(&base, None, &["RS256"]);
+    let written = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&written);
+    tokio::spawn(async move {
+        let mut first = true;
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let _ = socket.read(&mut [0u8; 4096]).await;
+            if std::mem::take(&mut first) {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n",
+                    document.len()
+                );
+                let _ = socket.write_all((head + &document).as_bytes()).await;
+                continue;
+            }
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                let head = "HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n";
+                let chunk = format!("10000\r\n{}\r\n", "a".repeat(0x10000));
+                let mut result = socket.write_all(head.as_bytes()).await;
+                while result.is_ok() {
+                    result = socket.write_all(chunk.as_bytes()).await;
+                    counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    (base, written)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenant_with_endless_answers_is_read_no_further_than_needed() {
+    let (base, written) = endless_tenant().await;
+    let run = doctor(stub_vars(base)).await;
+    assert_eq!(run.status("discovery"), "ok", "{:#}", run.json);
+    run.assert_problem("authorization_request", "HTTP 400");
+    // The doctor reads a few KiB of an error page and at most 1 MiB of discovery; what the
+    // stub wrote beyond that is what the sockets buffer. Read to the timeout (5 s) it is GBs.
+    let written = written.load(Ordering::Relaxed);
+    assert!(
+        written < 64 << 20,
+        "{written} bytes read from endless bodies"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

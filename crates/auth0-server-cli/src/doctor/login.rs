@@ -75,7 +75,9 @@ pub(crate) async fn authorize(
     if status.is_success() {
         return Finding::ok(CHECK, format!("the tenant accepts {redirect} (login page)"));
     }
-    let body = response.text().await.unwrap_or_default();
+    // Enough bytes for the excerpt's characters, however they are encoded.
+    let body = super::body_head(response, PAGE_EXCERPT_LEN * 4).await;
+    let body = String::from_utf8_lossy(&body);
     refused_page(&redirect, status, &body)
 }
 

@@ -209,3 +209,18 @@ fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
         .build()
         .map_err(|e| e.to_string())
 }
+
+/// At most the first `limit` bytes of a tenant's answer: the doctor reads answers only to
+/// show an excerpt or pick a few fields, so an endless or enormous body (a broken or hostile
+/// server) is cut, never read to its end. A body that fails halfway is what was read.
+pub(crate) async fn body_head(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = limit.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= limit {
+            break;
+        }
+    }
+    body
+}

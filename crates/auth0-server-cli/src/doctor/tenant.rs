@@ -3,7 +3,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use auth0_server_core::client::{DEFAULT_LEEWAY, Error, ProviderMetadata, ServerClient};
+use auth0_server_core::client::{
+    DEFAULT_LEEWAY, Error, MAX_PROVIDER_RESPONSE_BYTES, ProviderMetadata, ServerClient,
+};
 use serde::Deserialize;
 
 use super::report::Finding;
@@ -74,7 +76,8 @@ pub(crate) async fn fetch_raw(
         .get(reqwest::header::DATE)
         .and_then(|d| d.to_str().ok())
         .and_then(|d| httpdate::parse_http_date(d).ok());
-    let extra = response.json::<Extra>().await.unwrap_or_default();
+    let body = super::body_head(response, MAX_PROVIDER_RESPONSE_BYTES).await;
+    let extra = serde_json::from_slice::<Extra>(&body).unwrap_or_default();
     Ok(Raw {
         date,
         received,
