@@ -94,3 +94,47 @@ pub(super) fn backchannel_logout(result: &Result<u64, Error>) {
 pub(super) fn revoked(ended: u64) {
     metrics::counter!(SESSIONS_REVOKED, "via" => "revoke").increment(ended);
 }
+
+/// Describes every metric the SDK records (the client's above and the stores'
+/// `auth0_store_*`) to the installed recorder: their help text and units, which an exporter
+/// shows (Prometheus' `# HELP` lines). Call it once, after installing the recorder; the
+/// metrics are recorded whether or not it is called.
+///
+/// ```
+/// // After e.g. metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder():
+/// auth0_server_core::client::meters::describe();
+/// ```
+pub fn describe() {
+    use crate::store::{READ_CACHE_HITS, READ_CACHE_MISSES, STORE_OPERATION_SECONDS};
+    use metrics::{Unit, describe_counter, describe_histogram};
+
+    describe_counter!(
+        LOGINS_STARTED,
+        "Logins sent to the provider's authorization endpoint."
+    );
+    describe_counter!(LOGINS_COMPLETED, "Logins completed with a stored session.");
+    describe_counter!(
+        LOGINS_FAILED,
+        "Login steps that failed, by step and error code."
+    );
+    describe_counter!(
+        REFRESHES,
+        "Access-token refreshes: done, coalesced or failed."
+    );
+    describe_counter!(LOGOUTS, "Logouts that deleted the session.");
+    describe_counter!(
+        BACKCHANNEL_LOGOUTS,
+        "Back-channel logout requests, by outcome."
+    );
+    describe_counter!(SESSIONS_REVOKED, "Sessions ended on the server, by how.");
+    describe_histogram!(
+        STORE_OPERATION_SECONDS,
+        Unit::Seconds,
+        "Session and transaction store operations' latency, by store and operation."
+    );
+    describe_counter!(READ_CACHE_HITS, "Session reads answered by the read cache.");
+    describe_counter!(
+        READ_CACHE_MISSES,
+        "Session reads the read cache did not hold."
+    );
+}
