@@ -373,7 +373,7 @@ struct Write<'a> {
 
 #[async_trait]
 impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
-    #[tracing::instrument(name = "store.set", skip_all, fields(backend = self.backend.name(), rotate))]
+    #[tracing::instrument(name = "store.set", skip_all, fields(backend = self.backend.name(), rotate = rotate))]
     async fn set(
         &self,
         identifier: &str,
