@@ -24,55 +24,14 @@ use auth0_server_core::store::{
     RevokeSessions, STORE_OPERATION_SECONDS, ServerSideStateStore, StoreContext,
 };
 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
+use auth0_test_support::metrics::{count, recorded};
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::routing::post;
-use metrics_util::CompositeKey;
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use url::Url;
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes-for-metrics";
 const AUDIENCE: &str = "https://api.example.com/metrics";
-
-/// What a recorder saw: each metric's key and value.
-type Recorded = Vec<(CompositeKey, DebugValue)>;
-
-/// Runs `work` on a current-thread runtime under a local debugging recorder; returns what
-/// was recorded (taken once: a snapshot drains histograms).
-fn recorded<F: Future<Output = ()>>(work: impl FnOnce() -> F) -> Recorded {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    metrics::with_local_recorder(&recorder, || rt.block_on(work()));
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| (key, value))
-        .collect()
-}
-
-/// The sum of metric `name` over the series whose labels include all of `labels`: a
-/// counter's value, a histogram's number of observations.
-fn count(recorded: &Recorded, name: &str, labels: &[(&str, &str)]) -> u64 {
-    recorded
-        .iter()
-        .filter(|(key, _)| key.key().name() == name)
-        .filter(|(key, _)| {
-            labels
-                .iter()
-                .all(|(k, v)| key.key().labels().any(|l| l.key() == *k && l.value() == *v))
-        })
-        .map(|(_, value)| match value {
-            DebugValue::Counter(n) => *n,
-            DebugValue::Histogram(samples) => samples.len() as u64,
-            DebugValue::Gauge(_) => 0,
-        })
-        .sum()
-}
 
 /// `POST /backchannel-logout`, as an application serves it.
 async fn backchannel_logout(
