@@ -9,8 +9,8 @@ use auth0_store_core::seal::{CookieFormat, CookieSealer};
 use auth0_store_core::store::{
     CachedSession, CookieOptions, DEFAULT_READ_CACHE_CAPACITY, MAX_COOKIES_PER_PREFIX, ReadCache,
     ReadCacheStats, RevokeSessions, RevokedSessions, SealedToken, SessionLifetime, SessionOwner,
-    SessionSummary, SetCookie, StateStore, StoreContext, StoreError, StoreSettings,
-    validate_identifier,
+    SessionSummary, SetCookie, StateStore, StoreContext, StoreError, StoreMeters, StoreOperation,
+    StoreSettings, validate_identifier,
 };
 
 /// Characters per chunk: with its name and attributes a `Set-Cookie` stays under 4096 bytes.
@@ -48,6 +48,8 @@ pub struct CookieStateStore {
     max_size: usize,
     /// Opened sessions by (cookie name, token).
     read_cache: ReadCache<(String, SealedToken)>,
+    /// Latency and read-cache metrics (`store="cookie"`).
+    meters: StoreMeters,
 }
 
 impl CookieStateStore {
@@ -61,6 +63,7 @@ impl CookieStateStore {
             chunk_size: DEFAULT_CHUNK_SIZE,
             max_size: DEFAULT_MAX_SESSION_SIZE,
             read_cache: ReadCache::new(DEFAULT_READ_CACHE_CAPACITY),
+            meters: StoreMeters::new("cookie"),
         }
     }
 
@@ -197,6 +200,7 @@ impl StateStore for CookieStateStore {
         _rotate: bool,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
+        let _timer = self.meters.time(StoreOperation::Set);
         validate_identifier(identifier)?;
         let now = self.clock.unix_seconds();
         let expires_at = self.lifetime.expires_at(state, now);
@@ -253,6 +257,7 @@ impl StateStore for CookieStateStore {
         identifier: &str,
         cx: &StoreContext,
     ) -> Result<Option<StateData>, StoreError> {
+        let _timer = self.meters.time(StoreOperation::Get);
         validate_identifier(identifier)?;
         let chunks = self.chunks(identifier, cx);
         if chunks.is_empty() {
@@ -272,7 +277,9 @@ impl StateStore for CookieStateStore {
         }
         let key = (identifier.to_owned(), SealedToken::new(token));
         let now = self.clock.unix_seconds();
-        if let Some(cached) = self.read_cache.get(&key) {
+        let cached = self.read_cache.get(&key);
+        self.meters.read_cache(cached.is_some());
+        if let Some(cached) = cached {
             if cached.expires_at.is_some_and(|exp| exp <= now)
                 || self.lifetime.is_over(&cached.state, now)
             {
@@ -312,6 +319,7 @@ impl StateStore for CookieStateStore {
 
     #[tracing::instrument(name = "store.delete", skip_all, fields(backend = "cookie"))]
     async fn delete(&self, identifier: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        let _timer = self.meters.time(StoreOperation::Delete);
         validate_identifier(identifier)?;
         self.remove_chunks_from(identifier, 0, cx);
         Ok(())

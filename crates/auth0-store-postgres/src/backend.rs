@@ -708,7 +708,7 @@ impl SessionBackend for PostgresBackend {
             .await
     }
 
-    #[tracing::instrument(name = "store.update", skip_all, fields(backend = BACKEND, session = id.short(), expected_version))]
+    #[tracing::instrument(name = "store.update", skip_all, fields(backend = BACKEND, session = id.short(), expected_version = expected_version))]
     async fn update(
         &self,
         id: &SessionId,

@@ -12,6 +12,8 @@
 //! - [`domains`] (`dev-tenant`): the multiple-custom-domains tests' counting provider, per-site
 //!   dev tenants and logout-token inbox.
 //! - [`load`] (`load`): the session-backend benches' load driver and result files.
+//! - [`metrics`](mod@metrics) (`metrics`): code run under a local `DebuggingRecorder`, and
+//!   what it recorded.
 //!
 //! ```toml
 //! [dev-dependencies]
@@ -28,6 +30,8 @@ pub mod dev_tenant;
 pub mod domains;
 #[cfg(feature = "load")]
 pub mod load;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "oidc")]
 pub mod oidc;
 #[cfg(feature = "services")]

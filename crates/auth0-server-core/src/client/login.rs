@@ -11,6 +11,7 @@ use url::Url;
 
 use super::http::{Retry, TokenAnswer};
 use super::jwt::{self, Expectations, VerifyError};
+use super::meters::{self, LoginStep};
 use super::params::{
     AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, audience_param,
     check_authorization_details, check_param, scope_for_audience, token_set_extra,
@@ -253,8 +254,11 @@ impl ServerClient {
         options: StartLoginOptions,
         cx: &StoreContext,
     ) -> Result<Url, Error> {
-        self.under_request_domain(cx, self.start_login_under_domain(options, cx))
-            .await
+        let started = self
+            .under_request_domain(cx, self.start_login_under_domain(options, cx))
+            .await;
+        meters::login(LoginStep::Start, &started);
+        started
     }
 
     async fn start_login_under_domain(
@@ -460,8 +464,11 @@ impl ServerClient {
         callback_url: &str,
         cx: &StoreContext,
     ) -> Result<LoginResult, Error> {
-        self.under_request_domain(cx, self.complete_login_under_domain(callback_url, cx))
-            .await
+        let completed = self
+            .under_request_domain(cx, self.complete_login_under_domain(callback_url, cx))
+            .await;
+        meters::login(LoginStep::Complete, &completed);
+        completed
     }
 
     async fn complete_login_under_domain(

@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::domains;
 use super::jwt::{self, Expectations, VerifyError};
 use super::{Error, ServerClient};
+use super::{domains, meters};
 use crate::model::LogoutTokenClaims;
 use crate::store::{StoreContext, TokenUse};
 
@@ -106,8 +106,11 @@ impl ServerClient {
         options: LogoutOptions,
         cx: &StoreContext,
     ) -> Result<LogoutRedirect, Error> {
-        self.under_request_domain(cx, self.logout_under_domain(options, cx))
-            .await
+        let done = self
+            .under_request_domain(cx, self.logout_under_domain(options, cx))
+            .await;
+        meters::logout(&done);
+        done
     }
 
     async fn logout_under_domain(
@@ -233,6 +236,16 @@ impl ServerClient {
     /// 400), store failures (a cookie store answers `Unsupported`).
     #[tracing::instrument(name = "oidc.backchannel_logout", skip_all)]
     pub async fn handle_backchannel_logout(
+        &self,
+        logout_token: &str,
+        cx: &StoreContext,
+    ) -> Result<u64, Error> {
+        let ended = self.backchannel_logout_checked(logout_token, cx).await;
+        meters::backchannel_logout(&ended);
+        ended
+    }
+
+    async fn backchannel_logout_checked(
         &self,
         logout_token: &str,
         cx: &StoreContext,

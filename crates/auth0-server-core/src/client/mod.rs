@@ -36,6 +36,7 @@ mod linking;
 mod login;
 mod logout;
 mod metadata;
+pub mod meters;
 mod mfa;
 mod mfa_api;
 mod params;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::http::{Retry, TokenAnswer};
 use super::login::{TokenResponse, expires_at, user_claims};
 use super::params::{AUTHORIZATION_DETAILS, audience_param, scope_for_audience, token_set_extra};
-use super::{Error, ServerClient};
+use super::{Error, ServerClient, meters};
 use crate::model::{DEFAULT_AUDIENCE, StateData, TokenSet, UserClaims};
 use crate::store::{StoreContext, StoreError};
 
@@ -342,13 +342,18 @@ impl ServerClient {
         if let Some(done) = guard.as_ref()
             && self.reusable(done, now, started, used)
         {
+            meters::refresh(meters::Refresh::Coalesced);
             return Ok(done.clone());
         }
         let claim = self.claim_refresh_token(refresh_token).await;
         let response: TokenResponse = self
             .refresh(&claim.refresh_token, audience, scope)
             .await
-            .map_err(|e| self.bind_mfa_to_session(e, state))?;
+            .map_err(|e| {
+                meters::refresh(meters::Refresh::Failed);
+                self.bind_mfa_to_session(e, state)
+            })?;
+        meters::refresh(meters::Refresh::Done);
         let done = Refreshed {
             expires_at: expires_at(self.now(), response.expires_in),
             response,

@@ -5,6 +5,7 @@
 //! [`StoreError::Unsupported`](crate::store::StoreError::Unsupported), since its sessions live
 //! in browsers. Sessions are named by [`SessionHandle`]s, never by their ids.
 
+use super::meters;
 use super::{Error, LoginResult, ServerClient};
 use crate::model::normalize_domain;
 use crate::store::{
@@ -217,12 +218,14 @@ impl ServerClient {
         cx: &StoreContext,
     ) -> Result<u64, Error> {
         let identifier = &self.inner.config.state_identifier;
-        Ok(self
+        let ended = self
             .inner
             .state_store
             .revoke_sessions(identifier, owner, &which, cx)
             .await?
-            .ended)
+            .ended;
+        meters::revoked(ended);
+        Ok(ended)
     }
 }
 

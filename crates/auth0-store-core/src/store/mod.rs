@@ -12,6 +12,8 @@
 //!   attributes, lifetime, clock), so that its stores cannot disagree.
 //! - [`SessionLifetime`] decides when a session ends, once for every store.
 //! - [`ReadCache`] keeps opened sessions, so a store need not open the same bytes twice.
+//! - [`StoreMeters`] records each operation's latency and the read cache's hits and misses
+//!   through the `metrics` facade (nothing when the application installs no recorder).
 //! - [`SessionSummary`], [`SessionHandle`], [`RevokeSessions`]: a user's sessions, listed
 //!   and revoked ([`StateStore::list_sessions`], [`StateStore::revoke_sessions`]).
 
@@ -19,6 +21,7 @@ mod backend;
 mod context;
 mod error;
 mod lifetime;
+mod meters;
 mod read_cache;
 mod server_side;
 mod server_side_transactions;
@@ -35,6 +38,10 @@ pub use context::{
 };
 pub use error::{BoxError, StoreError};
 pub use lifetime::{DEFAULT_ABSOLUTE, DEFAULT_INACTIVITY, SessionLifetime};
+pub use meters::{
+    OperationTimer, READ_CACHE_HITS, READ_CACHE_MISSES, STORE_OPERATION_SECONDS, StoreMeters,
+    StoreOperation,
+};
 pub use read_cache::{
     CachedSession, DEFAULT_READ_CACHE_CAPACITY, ReadCache, ReadCacheStats, SealedToken,
 };

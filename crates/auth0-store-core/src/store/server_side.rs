@@ -13,8 +13,8 @@ mod sessions;
 use super::{
     CachedSession, CookieOptions, HandleKey, LogoutFilter, ReadCache, ReadCacheStats, ReadVersion,
     RevokeSessions, RevokedSessions, SessionBackend, SessionId, SessionLifetime, SessionOwner,
-    SessionRecord, SessionSummary, SetCookie, StateStore, StoreContext, StoreError, TokenUse,
-    UpdateOutcome, validate_identifier,
+    SessionRecord, SessionSummary, SetCookie, StateStore, StoreContext, StoreError, StoreMeters,
+    StoreOperation, TokenUse, UpdateOutcome, validate_identifier,
 };
 use crate::clock::{self, Clock};
 use crate::model::{LogoutTokenClaims, StateData, normalize_domain};
@@ -72,6 +72,8 @@ pub struct ServerSideStateStore<B> {
     read_cache: ReadCache<String>,
     /// Derives the handles a user's sessions are listed under.
     handles: HandleKey,
+    /// Latency and read-cache metrics, labelled with the backend's name.
+    meters: StoreMeters,
 }
 
 impl<B> Clone for ServerSideStateStore<B> {
@@ -85,6 +87,7 @@ impl<B> Clone for ServerSideStateStore<B> {
             max_record_size: self.max_record_size,
             read_cache: self.read_cache.clone(),
             handles: self.handles.clone(),
+            meters: self.meters.clone(),
         }
     }
 }
@@ -131,6 +134,7 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
 
     /// Like [`new`](Self::new), for a backend that is shared with other code.
     pub fn from_shared(backend: Arc<B>, secrets: &Secrets) -> Self {
+        let meters = StoreMeters::new(backend.name());
         Self {
             backend,
             sealer: RecordSealer::new(secrets),
@@ -140,6 +144,7 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
             read_cache: ReadCache::new(DEFAULT_READ_CACHE_CAPACITY),
             handles: HandleKey::new(secrets),
+            meters,
         }
     }
 
@@ -368,7 +373,7 @@ struct Write<'a> {
 
 #[async_trait]
 impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
-    #[tracing::instrument(name = "store.set", skip_all, fields(backend = self.backend.name(), rotate))]
+    #[tracing::instrument(name = "store.set", skip_all, fields(backend = self.backend.name(), rotate = rotate))]
     async fn set(
         &self,
         identifier: &str,
@@ -376,6 +381,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         rotate: bool,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
+        let _timer = self.meters.time(StoreOperation::Set);
         validate_identifier(identifier)?;
         let now = self.clock.unix_seconds();
         let expires_at = self.lifetime.expires_at(state, now);
@@ -448,6 +454,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         identifier: &str,
         cx: &StoreContext,
     ) -> Result<Option<StateData>, StoreError> {
+        let _timer = self.meters.time(StoreOperation::Get);
         validate_identifier(identifier)?;
         let Some(raw) = self.id_cookie(cx, identifier) else {
             return Ok(None);
@@ -469,7 +476,9 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
             version: loaded.version,
         };
         let key = Self::cache_key(identifier, &id, loaded.version);
-        if let Some(cached) = self.read_cache.get(&key) {
+        let cached = self.read_cache.get(&key);
+        self.meters.read_cache(cached.is_some());
+        if let Some(cached) = cached {
             if self.past_ceiling(&cached.state, &id, identifier, cx).await {
                 self.read_cache.remove(&key);
                 return Ok(None);
@@ -505,6 +514,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
 
     #[tracing::instrument(name = "store.delete", skip_all, fields(backend = self.backend.name()))]
     async fn delete(&self, identifier: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        let _timer = self.meters.time(StoreOperation::Delete);
         validate_identifier(identifier)?;
         if let Some(id) = self
             .id_cookie(cx, identifier)
@@ -529,6 +539,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         claims: &LogoutTokenClaims,
         _cx: &StoreContext,
     ) -> Result<u64, StoreError> {
+        let _timer = self.meters.time(StoreOperation::DeleteByLogoutToken);
         let filter = LogoutFilter {
             sid: claims.sid.clone().filter(|s| !s.is_empty()),
             sub: claims.sub.clone().filter(|s| !s.is_empty()),
@@ -549,11 +560,13 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         expires_at: std::time::SystemTime,
         _cx: &StoreContext,
     ) -> Result<TokenUse, StoreError> {
+        let _timer = self.meters.time(StoreOperation::RecordLogoutToken);
         self.backend.record_logout_token(key, expires_at).await
     }
 
     #[tracing::instrument(name = "store.forget_logout_token", skip_all, fields(backend = self.backend.name()))]
     async fn forget_logout_token(&self, key: &str, _cx: &StoreContext) -> Result<(), StoreError> {
+        let _timer = self.meters.time(StoreOperation::ForgetLogoutToken);
         self.backend.forget_logout_token(key).await
     }
 
@@ -568,6 +581,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         owner: &SessionOwner,
         cx: &StoreContext,
     ) -> Result<Vec<SessionSummary>, StoreError> {
+        let _timer = self.meters.time(StoreOperation::ListSessions);
         self.list_owned(identifier, owner, cx).await
     }
 
@@ -579,6 +593,7 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         which: &RevokeSessions,
         cx: &StoreContext,
     ) -> Result<RevokedSessions, StoreError> {
+        let _timer = self.meters.time(StoreOperation::RevokeSessions);
         self.revoke_owned(identifier, owner, which, cx).await
     }
 }

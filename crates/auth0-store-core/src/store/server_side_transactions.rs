@@ -10,7 +10,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use sha2::{Digest, Sha256};
 
-use super::{CookieOptions, SetCookie, StoreContext, StoreError, StoreSettings, TransactionStore};
+use super::{
+    CookieOptions, SetCookie, StoreContext, StoreError, StoreMeters, StoreOperation, StoreSettings,
+    TransactionStore,
+};
 use crate::Secrets;
 use crate::clock::{self, Clock};
 use crate::model::TransactionData;
@@ -227,6 +230,8 @@ pub struct ServerSideTransactionStore<B> {
     ttl: Duration,
     max_size: usize,
     max_per_browser: usize,
+    /// Latency metrics, labelled with the backend's name.
+    meters: StoreMeters,
 }
 
 impl<B> Clone for ServerSideTransactionStore<B> {
@@ -239,6 +244,7 @@ impl<B> Clone for ServerSideTransactionStore<B> {
             ttl: self.ttl,
             max_size: self.max_size,
             max_per_browser: self.max_per_browser,
+            meters: self.meters.clone(),
         }
     }
 }
@@ -281,6 +287,7 @@ impl<B: TransactionBackend> ServerSideTransactionStore<B> {
 
     /// Like [`new`](Self::new), for a backend that is shared with other code.
     pub fn from_shared(backend: Arc<B>, secrets: &Secrets) -> Self {
+        let meters = StoreMeters::new(backend.name());
         Self {
             backend,
             sealer: RecordSealer::new(secrets),
@@ -289,6 +296,7 @@ impl<B: TransactionBackend> ServerSideTransactionStore<B> {
             ttl: DEFAULT_TRANSACTION_TTL,
             max_size: DEFAULT_MAX_TRANSACTION_SIZE,
             max_per_browser: DEFAULT_MAX_TRANSACTIONS_PER_BROWSER,
+            meters,
         }
     }
 
@@ -412,6 +420,7 @@ impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
         transaction: &TransactionData,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
+        let _timer = self.meters.time(StoreOperation::TransactionSet);
         let (identifier, state, cookie_name) = LoginCookie::name_of(key, &self.cookie)?;
         let issued_at = self
             .clock
@@ -448,6 +457,7 @@ impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
         key: &str,
         cx: &StoreContext,
     ) -> Result<Option<TransactionData>, StoreError> {
+        let _timer = self.meters.time(StoreOperation::TransactionGet);
         self.read(key, cx, false).await
     }
 
@@ -457,11 +467,13 @@ impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
         key: &str,
         cx: &StoreContext,
     ) -> Result<Option<TransactionData>, StoreError> {
+        let _timer = self.meters.time(StoreOperation::TransactionTake);
         self.read(key, cx, true).await
     }
 
     #[tracing::instrument(name = "store.transaction.delete", skip_all, fields(backend = self.backend.name()))]
     async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
+        let _timer = self.meters.time(StoreOperation::TransactionDelete);
         self.take(key, cx).await.map(|_| ())
     }
 
@@ -471,6 +483,7 @@ impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
         transaction_identifier: &str,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
+        let _timer = self.meters.time(StoreOperation::TransactionClear);
         // Cookies only (see make_room): the records cannot be reached without them.
         for login in LoginCookie::all_in(transaction_identifier, &self.cookie, cx) {
             cx.remove_cookie(&login.name, &self.cookie);

@@ -5,6 +5,7 @@
 
 mod legacy_login;
 mod linking;
+mod metrics;
 mod passwordless;
 pub(crate) mod sessions;
 mod step_up;
@@ -77,6 +78,7 @@ pub(crate) fn routes(settings: &Settings) -> Router<Arc<App>> {
         .route("/link", axum::routing::post(linking::start))
         .route("/link/callback", get(linking::complete))
         .merge(sessions::routes())
+        .merge(metrics::routes())
         .layer(Extension(dev))
 }
 
