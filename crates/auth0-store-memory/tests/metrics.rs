@@ -72,3 +72,22 @@ fn a_recorder_installed_after_the_store_was_built_sees_its_operations() {
     });
     assert_eq!(count(&recorded, STORE_OPERATION_SECONDS, &[]), 1);
 }
+
+#[test]
+fn without_a_recorder_an_operation_is_not_timed_and_with_one_it_is() {
+    use auth0_store_core::store::{StoreMeters, StoreOperation};
+    let meters = StoreMeters::new("memory");
+    // No recorder: the timer holds no start time (the clock was not read).
+    let timer = meters.time(StoreOperation::Get);
+    assert!(format!("{timer:?}").contains("timing: false"), "{timer:?}");
+    let seen = recorded(|| async move {
+        let timer = meters.time(StoreOperation::Get);
+        assert!(format!("{timer:?}").contains("timing: true"), "{timer:?}");
+    });
+    let labels = [("store", "memory"), ("operation", "get")];
+    assert_eq!(
+        count(&seen, STORE_OPERATION_SECONDS, &labels),
+        1,
+        "{seen:?}"
+    );
+}
