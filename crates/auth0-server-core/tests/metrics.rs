@@ -150,9 +150,14 @@ fn counters_move_as_a_user_logs_in_refreshes_and_logs_out() {
         assert_eq!(ended, 1);
     });
     let c = |name, labels: &[(&str, &str)]| count(&recorded, name, labels);
-    assert_eq!(c(LOGINS_STARTED, &[]), 2);
-    assert_eq!(c(LOGINS_COMPLETED, &[]), 2);
-    let replayed = [("step", "complete"), ("code", "missing_transaction_error")];
+    let interactive = [("flow", "interactive")];
+    assert_eq!(c(LOGINS_STARTED, &interactive), 2);
+    assert_eq!(c(LOGINS_COMPLETED, &interactive), 2);
+    let replayed = [
+        ("flow", "interactive"),
+        ("step", "complete"),
+        ("code", "missing_transaction_error"),
+    ];
     assert_eq!(c(LOGINS_FAILED, &replayed), 2);
     assert_eq!(c(REFRESHES, &[("outcome", "done")]), 1);
     assert_eq!(c(REFRESHES, &[("outcome", "coalesced")]), 1);
@@ -166,6 +171,32 @@ fn counters_move_as_a_user_logs_in_refreshes_and_logs_out() {
     // And the stores' latency, under the same recorder.
     let memory_get = [("store", "memory"), ("operation", "get")];
     assert!(c(STORE_OPERATION_SECONDS, &memory_get) > 0);
+}
+
+#[test]
+fn a_session_the_provider_ends_is_counted_as_revoked_by_backchannel_logout() {
+    let Some(provider) = Provider::from_env() else {
+        return;
+    };
+    let recorded = recorded(|| async move {
+        let (client, base, _) = app(&provider).await;
+        let browser = Browser::new(&provider);
+        let cx = login(&client, &browser).await;
+        // The user logs out at the provider without this app's session (another app's
+        // logout, say): the app hears of it by back-channel logout only.
+        let options = LogoutOptions {
+            return_to: Some(base.join("logged-out").unwrap().to_string()),
+        };
+        let redirect = client.logout(options, &StoreContext::new()).await.unwrap();
+        let at_provider = redirect.provider_url().cloned().expect("a logout URL");
+        browser.navigate(at_provider).await;
+        let user = client.get_user(&cx).await.unwrap();
+        assert!(user.is_none(), "the back-channel logout ended the session");
+    });
+    let via_provider = [("via", "backchannel_logout")];
+    assert_eq!(count(&recorded, SESSIONS_REVOKED, &via_provider), 1);
+    let done = [("outcome", "done")];
+    assert_eq!(count(&recorded, BACKCHANNEL_LOGOUTS, &done), 1);
 }
 
 #[test]

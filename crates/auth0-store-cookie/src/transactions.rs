@@ -7,8 +7,8 @@ use auth0_store_core::clock::{self, Clock};
 use auth0_store_core::model::TransactionData;
 use auth0_store_core::seal::{CookieSealer, Opened};
 use auth0_store_core::store::{
-    CookieOptions, LoginCookie, SetCookie, StoreContext, StoreError, StoreSettings,
-    TransactionStore,
+    CookieOptions, LoginCookie, SetCookie, StoreContext, StoreError, StoreMeters, StoreOperation,
+    StoreSettings, TransactionStore,
 };
 
 /// How long a login may take: one hour, as `Max-Age` and as the token's `exp`.
@@ -31,6 +31,7 @@ pub struct CookieTransactionStore {
     clock: Arc<dyn Clock>,
     max_age: Duration,
     max_transactions: usize,
+    meters: StoreMeters,
 }
 
 impl CookieTransactionStore {
@@ -42,6 +43,7 @@ impl CookieTransactionStore {
             clock: clock::system(),
             max_age: DEFAULT_TRANSACTION_MAX_AGE,
             max_transactions: DEFAULT_MAX_TRANSACTIONS,
+            meters: StoreMeters::new("cookie"),
         }
     }
 
@@ -98,6 +100,22 @@ impl CookieTransactionStore {
     }
 }
 
+impl CookieTransactionStore {
+    /// The transaction under `key` in this request's cookies, if one opens.
+    fn open(&self, key: &str, cx: &StoreContext) -> Option<TransactionData> {
+        let (_, _, name) = LoginCookie::name_of(key, &self.cookie).ok()?;
+        let token = cx.cookie(&name)?;
+        self.sealer.open(key, &token).ok()
+    }
+
+    /// Removes the cookie of the transaction under `key`.
+    fn remove(&self, key: &str, cx: &StoreContext) {
+        if let Ok((_, _, name)) = LoginCookie::name_of(key, &self.cookie) {
+            cx.remove_cookie(&name, &self.cookie);
+        }
+    }
+}
+
 #[async_trait]
 impl TransactionStore for CookieTransactionStore {
     async fn set(
@@ -106,6 +124,7 @@ impl TransactionStore for CookieTransactionStore {
         transaction: &TransactionData,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
+        let _timer = self.meters.time(StoreOperation::TransactionSet);
         let (prefix, _, name) = LoginCookie::name_of(key, &self.cookie)?;
         // Keep at most max_transactions - 1 others, dropping the oldest (earliest exp;
         // unreadable ones first). Only opened when some must go: a request's forged login
@@ -142,19 +161,24 @@ impl TransactionStore for CookieTransactionStore {
         key: &str,
         cx: &StoreContext,
     ) -> Result<Option<TransactionData>, StoreError> {
-        let Ok((_, _, name)) = LoginCookie::name_of(key, &self.cookie) else {
-            return Ok(None);
-        };
-        let Some(token) = cx.cookie(&name) else {
-            return Ok(None);
-        };
-        Ok(self.sealer.open(key, &token).ok())
+        let _timer = self.meters.time(StoreOperation::TransactionGet);
+        Ok(self.open(key, cx))
+    }
+
+    async fn take(
+        &self,
+        key: &str,
+        cx: &StoreContext,
+    ) -> Result<Option<TransactionData>, StoreError> {
+        let _timer = self.meters.time(StoreOperation::TransactionTake);
+        let transaction = self.open(key, cx);
+        self.remove(key, cx);
+        Ok(transaction)
     }
 
     async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
-        if let Ok((_, _, name)) = LoginCookie::name_of(key, &self.cookie) {
-            cx.remove_cookie(&name, &self.cookie);
-        }
+        let _timer = self.meters.time(StoreOperation::TransactionDelete);
+        self.remove(key, cx);
         Ok(())
     }
 
@@ -163,6 +187,7 @@ impl TransactionStore for CookieTransactionStore {
         transaction_identifier: &str,
         cx: &StoreContext,
     ) -> Result<(), StoreError> {
+        let _timer = self.meters.time(StoreOperation::TransactionClear);
         for login in LoginCookie::all_in(transaction_identifier, &self.cookie, cx) {
             cx.remove_cookie(&login.name, &self.cookie);
         }

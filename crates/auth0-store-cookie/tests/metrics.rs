@@ -2,12 +2,13 @@
 //! under `store="cookie"`, as the server-side stores do.
 
 use auth0_store_cookie::CookieStateStore;
+use auth0_store_cookie::CookieTransactionStore;
 use auth0_store_core::Secrets;
 use auth0_store_core::model::{StateData, UserClaims};
 use auth0_store_core::store::{
     READ_CACHE_HITS, READ_CACHE_MISSES, STORE_OPERATION_SECONDS, StateStore, StoreContext,
 };
-use auth0_test_support::metrics::{count, recorded};
+use auth0_test_support::metrics::{assert_round_trip_recorded, count, recorded, store_round_trip};
 
 const SECRET: &str = "a-secret-of-at-least-thirty-two-bytes";
 const ID: &str = "_a0_session";
@@ -53,4 +54,13 @@ fn cookie_store_operations_record_their_latency_and_cache_lookups() {
         (2, 1),
         "the writer's read and the reader's second are hits"
     );
+}
+
+#[test]
+fn cookie_stores_record_a_round_trip_as_the_server_side_ones_do() {
+    let secrets = Secrets::parse(SECRET).unwrap();
+    let sessions = CookieStateStore::new(secrets.clone());
+    let transactions = CookieTransactionStore::new(secrets);
+    let recorded = recorded(|| async move { store_round_trip(&sessions, &transactions).await });
+    assert_round_trip_recorded(&recorded, "cookie");
 }

@@ -91,3 +91,38 @@ fn without_a_recorder_an_operation_is_not_timed_and_with_one_it_is() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn prometheus_records_one_sample_per_operation_and_none_for_the_timers_probe() {
+    // The timer hands its histogram a value recorded zero times to learn whether anything
+    // records (see `OperationTimer`): the exporter the quickstart uses must keep nothing of it.
+    let store = ServerSideStateStore::new(MemoryBackend::new(), &Secrets::parse(SECRET).unwrap());
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        rt.block_on(async {
+            let cx = StoreContext::new();
+            store.set(ID, &session(), true, &cx).await.unwrap();
+            let cx = StoreContext::from_cookies(cx.cookies());
+            for _ in 0..3 {
+                assert!(store.get(ID, &cx).await.unwrap().is_some());
+            }
+        });
+    });
+    let text = handle.render();
+    let series = |operation: &str| {
+        format!("{STORE_OPERATION_SECONDS}_count{{store=\"memory\",operation=\"{operation}\"}}")
+    };
+    let value = |operation: &str| {
+        let name = series(operation);
+        text.lines()
+            .find_map(|line| line.strip_prefix(&name))
+            .map(str::trim)
+            .map(str::to_owned)
+    };
+    assert_eq!(value("get").as_deref(), Some("3"), "{text}");
+    assert_eq!(value("set").as_deref(), Some("1"), "{text}");
+}

@@ -62,7 +62,8 @@ pub fn count(recorded: &Recorded, name: &str, labels: &[(&str, &str)]) -> u64 {
 }
 
 /// A session written, read twice and deleted through `sessions`, and a login transaction
-/// written, read and taken through `transactions`, as one browser would: what every store's
+/// written, read and taken, another written and deleted, then the browser's cleared, through
+/// `transactions`, as one browser would: what every store's
 /// metrics test runs (see [`assert_round_trip_recorded`]).
 ///
 /// # Panics
@@ -96,6 +97,12 @@ pub async fn store_round_trip(sessions: &impl StateStore, transactions: &impl Tr
     let cx = StoreContext::from_cookies(cx.cookies());
     assert!(transactions.get(TRANSACTION, &cx).await.unwrap().is_some());
     assert!(transactions.take(TRANSACTION, &cx).await.unwrap().is_some());
+    // Another login, abandoned: deleted, then the browser's logins cleared.
+    let cx = StoreContext::new();
+    transactions.set(TRANSACTION, &login, &cx).await.unwrap();
+    let cx = StoreContext::from_cookies(cx.cookies());
+    transactions.delete(TRANSACTION, &cx).await.unwrap();
+    transactions.clear("_a0_tx", &cx).await.unwrap();
 }
 
 /// Checks `recorded` holds [`store_round_trip`]'s operations under `store` (the backend's
@@ -119,8 +126,14 @@ pub fn assert_round_trip_recorded(recorded: &Recorded, store: &str) {
         op("transaction_set"),
         op("transaction_get"),
         op("transaction_take"),
+        op("transaction_delete"),
+        op("transaction_clear"),
     );
-    assert_eq!(logins, (1, 1, 1), "transaction set, get, take on {store}");
+    assert_eq!(
+        logins,
+        (2, 1, 1, 1, 1),
+        "transaction set, get, take, delete, clear on {store} (each counted once)"
+    );
     let cache = (
         count(recorded, READ_CACHE_HITS, &[("store", store)]),
         count(recorded, READ_CACHE_MISSES, &[("store", store)]),

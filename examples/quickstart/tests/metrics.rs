@@ -78,6 +78,10 @@ async fn scrape(base: &str) -> Scrape {
     let content_type = response.headers()["content-type"].to_str().unwrap();
     assert!(content_type.starts_with("text/plain"), "{content_type}");
     let body = response.text().await.unwrap();
+    // Nothing of a user: no e-mail, no user id, no session.
+    for personal in ["ada@example.com", "auth0|", "email|", "_a0_session"] {
+        assert!(!body.contains(personal), "{personal} at /metrics: {body}");
+    }
     Scrape::parse(body.lines().map(|l| Ok(l.to_owned()))).unwrap()
 }
 
@@ -110,8 +114,15 @@ async fn a_login_moves_the_counters_at_metrics() {
     assert!(profile.contains("ada@example.com"), "{profile}");
 
     let after = scrape(&app.base).await;
-    assert_eq!(counter(&after, "auth0_logins_started_total", &[]), 1.0);
-    assert_eq!(counter(&after, "auth0_logins_completed_total", &[]), 1.0);
+    let interactive = [("flow", "interactive")];
+    assert_eq!(
+        counter(&after, "auth0_logins_started_total", &interactive),
+        1.0
+    );
+    assert_eq!(
+        counter(&after, "auth0_logins_completed_total", &interactive),
+        1.0
+    );
     assert!(
         after.docs.contains_key("auth0_logins_completed_total"),
         "the SDK's metrics are described (# HELP)"

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use super::http::{Http, Retry, TokenAnswer};
 use super::login::{RESERVED_PARAMS, TokenResponse, merge_scopes, user_claims};
+use super::meters::{self, LoginFlow};
 use super::refresh::TokenEndpointResponse;
 use super::{Error, ProviderMetadata, ServerClient};
 use crate::model::{TransactionData, UserClaims};
@@ -240,8 +241,11 @@ impl ServerClient {
     ) -> Result<BackchannelResult, Error> {
         // Under multiple custom domains, the request's domain: its provider is asked, and the
         // session is recorded under it.
-        self.under_request_domain(cx, self.login_backchannel_under_domain(options, cx))
-            .await
+        let logged_in = self
+            .under_request_domain(cx, self.login_backchannel_under_domain(options, cx))
+            .await;
+        meters::one_call_login(LoginFlow::Ciba, &logged_in);
+        logged_in
     }
 
     /// [`login_backchannel`](Self::login_backchannel) under the domain already chosen.

@@ -11,7 +11,7 @@ use url::Url;
 
 use super::http::{Retry, TokenAnswer};
 use super::jwt::{self, Expectations, VerifyError};
-use super::meters::{self, LoginStep};
+use super::meters::{self, LoginFlow, LoginStep};
 use super::params::{
     AUTHORIZATION_DETAILS, AuthorizationParams, ParamValue, audience_param,
     check_authorization_details, check_param, scope_for_audience, token_set_extra,
@@ -257,7 +257,7 @@ impl ServerClient {
         let started = self
             .under_request_domain(cx, self.start_login_under_domain(options, cx))
             .await;
-        meters::login(LoginStep::Start, &started);
+        meters::login(LoginFlow::Interactive, LoginStep::Start, &started);
         started
     }
 
@@ -467,7 +467,7 @@ impl ServerClient {
         let completed = self
             .under_request_domain(cx, self.complete_login_under_domain(callback_url, cx))
             .await;
-        meters::login(LoginStep::Complete, &completed);
+        meters::login(LoginFlow::Interactive, LoginStep::Complete, &completed);
         completed
     }
 

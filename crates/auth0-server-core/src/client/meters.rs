@@ -1,7 +1,9 @@
 //! What the client records through the [`metrics`] facade: logins, refreshes, logouts and
 //! revoked sessions (the stores record their own latency, see
 //! `auth0_store_core::store::StoreMeters`). The application installs a recorder if it wants
-//! them; with none, each of these is a branch and a thread-local read.
+//! them; with none, each of these is a thread-local read, an atomic load and a key built on
+//! the stack (the failure counter's labels are a small allocation): nothing next to the
+//! provider requests they count.
 //!
 //! Labels are of bounded cardinality only: a fixed word, or an [`Error::code`]; never a
 //! user, a session, a domain or free text. The names and labels are listed in
@@ -9,17 +11,22 @@
 
 use super::Error;
 
-/// Counter: logins whose authorization URL was made (`start_interactive_login` succeeded).
+/// Counter: logins started; label `flow` ([`LoginFlow`]): an authorization URL made
+/// (`start_interactive_login`, or a magic link sent by `start_passwordless`), a code sent
+/// (`start_passwordless`), a CIBA or custom token exchange login called.
 pub const LOGINS_STARTED: &str = "auth0_logins_started_total";
-/// Counter: logins completed (`complete_interactive_login` stored a session).
+/// Counter: logins completed with a stored session; label `flow`.
 pub const LOGINS_COMPLETED: &str = "auth0_logins_completed_total";
-/// Counter: login steps that failed; labels `step` (`start`, `complete`) and `code`
+/// Counter: login steps that failed; labels `flow`, `step` (`start`, `complete`) and `code`
 /// ([`Error::code`]).
 pub const LOGINS_FAILED: &str = "auth0_logins_failed_total";
 /// Counter: refreshes for `get_access_token`; label `outcome`: `done` (this call's own
-/// token request), `coalesced` (another call's result, no request) or `failed`.
+/// token request succeeded; what `get_access_token` does with the answer may still fail,
+/// e.g. an ID token of another user), `coalesced` (another call's result, no request) or
+/// `failed` (the token request failed).
 pub const REFRESHES: &str = "auth0_refreshes_total";
-/// Counter: logouts (the session deleted); label `outcome` (`done`, `failed`).
+/// Counter: `logout` calls; label `outcome`: `done` (whatever session the request had is
+/// gone; a call without one counts too) or `failed` (the store failed).
 pub const LOGOUTS: &str = "auth0_logouts_total";
 /// Counter: back-channel logout requests; label `outcome`: `done` (the token was valid,
 /// whether or not a session was found), `refused` (invalid or replayed token) or `failed`.
@@ -28,7 +35,33 @@ pub const BACKCHANNEL_LOGOUTS: &str = "auth0_backchannel_logouts_total";
 /// (a user's or an operator's revocation).
 pub const SESSIONS_REVOKED: &str = "auth0_sessions_revoked_total";
 
-/// A step of an interactive login (the `step` label of [`LOGINS_FAILED`]).
+/// How a login logs the user in (the `flow` label of the login counters).
+#[derive(Clone, Copy)]
+pub(super) enum LoginFlow {
+    /// Through the authorization endpoint and the callback: `start_interactive_login` and
+    /// `complete_interactive_login`, and a passwordless magic link (sent by
+    /// `start_passwordless`, completed at the callback).
+    Interactive,
+    /// A passwordless code: `start_passwordless`, then `verify_passwordless`.
+    Passwordless,
+    /// `login_backchannel` (CIBA): one call starts and completes it.
+    Ciba,
+    /// `login_with_custom_token_exchange`: one call starts and completes it.
+    TokenExchange,
+}
+
+impl LoginFlow {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Interactive => "interactive",
+            Self::Passwordless => "passwordless",
+            Self::Ciba => "ciba",
+            Self::TokenExchange => "token_exchange",
+        }
+    }
+}
+
+/// A step of a login (the `step` label of [`LOGINS_FAILED`]).
 #[derive(Clone, Copy)]
 pub(super) enum LoginStep {
     Start,
@@ -36,18 +69,30 @@ pub(super) enum LoginStep {
 }
 
 /// Counts a login step's outcome.
-pub(super) fn login<T>(step: LoginStep, result: &Result<T, Error>) {
+pub(super) fn login<T>(flow: LoginFlow, step: LoginStep, result: &Result<T, Error>) {
+    let flow = flow.as_str();
     match (step, result) {
-        (LoginStep::Start, Ok(_)) => metrics::counter!(LOGINS_STARTED).increment(1),
-        (LoginStep::Complete, Ok(_)) => metrics::counter!(LOGINS_COMPLETED).increment(1),
+        (LoginStep::Start, Ok(_)) => metrics::counter!(LOGINS_STARTED, "flow" => flow).increment(1),
+        (LoginStep::Complete, Ok(_)) => {
+            metrics::counter!(LOGINS_COMPLETED, "flow" => flow).increment(1);
+        }
         (step, Err(e)) => {
             let step = match step {
                 LoginStep::Start => "start",
                 LoginStep::Complete => "complete",
             };
-            metrics::counter!(LOGINS_FAILED, "step" => step, "code" => e.code()).increment(1);
+            let code = e.code();
+            metrics::counter!(LOGINS_FAILED, "flow" => flow, "step" => step, "code" => code)
+                .increment(1);
         }
     }
+}
+
+/// Counts a login that one call starts and completes (CIBA, custom token exchange): a
+/// start, then its outcome.
+pub(super) fn one_call_login<T>(flow: LoginFlow, result: &Result<T, Error>) {
+    login(flow, LoginStep::Start, &Ok::<(), Error>(()));
+    login(flow, LoginStep::Complete, result);
 }
 
 /// How a refresh for `get_access_token` went (the `outcome` label of [`REFRESHES`]).
@@ -108,20 +153,20 @@ pub fn describe() {
     use crate::store::{READ_CACHE_HITS, READ_CACHE_MISSES, STORE_OPERATION_SECONDS};
     use metrics::{Unit, describe_counter, describe_histogram};
 
+    describe_counter!(LOGINS_STARTED, "Logins started, by flow.");
     describe_counter!(
-        LOGINS_STARTED,
-        "Logins sent to the provider's authorization endpoint."
+        LOGINS_COMPLETED,
+        "Logins completed with a stored session, by flow."
     );
-    describe_counter!(LOGINS_COMPLETED, "Logins completed with a stored session.");
     describe_counter!(
         LOGINS_FAILED,
-        "Login steps that failed, by step and error code."
+        "Login steps that failed, by flow, step and error code."
     );
     describe_counter!(
         REFRESHES,
         "Access-token refreshes: done, coalesced or failed."
     );
-    describe_counter!(LOGOUTS, "Logouts that deleted the session.");
+    describe_counter!(LOGOUTS, "Logout calls, by outcome.");
     describe_counter!(
         BACKCHANNEL_LOGOUTS,
         "Back-channel logout requests, by outcome."

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::http::{Http, Retry, TokenAnswer};
 use super::login::{LoginResult, TokenResponse, random_token, user_claims};
+use super::meters::{self, LoginFlow, LoginStep};
 use super::params::AuthorizationParams;
 use super::{Error, ServerClient};
 use crate::model::{DEFAULT_AUDIENCE, TransactionData};
@@ -397,8 +398,16 @@ impl ServerClient {
         options: StartPasswordlessOptions,
         cx: &StoreContext,
     ) -> Result<PasswordlessStartResult, Error> {
-        self.under_request_domain(cx, self.start_passwordless_under_domain(options, cx))
-            .await
+        // A magic link completes at the callback, as an interactive login does.
+        let flow = match options.send {
+            PasswordlessSend::Link => LoginFlow::Interactive,
+            PasswordlessSend::Code => LoginFlow::Passwordless,
+        };
+        let started = self
+            .under_request_domain(cx, self.start_passwordless_under_domain(options, cx))
+            .await;
+        meters::login(flow, LoginStep::Start, &started);
+        started
     }
 
     async fn start_passwordless_under_domain(
@@ -601,8 +610,11 @@ impl ServerClient {
         options: VerifyPasswordlessOptions,
         cx: &StoreContext,
     ) -> Result<LoginResult, Error> {
-        self.under_request_domain(cx, self.verify_passwordless_under_domain(options, cx))
-            .await
+        let verified = self
+            .under_request_domain(cx, self.verify_passwordless_under_domain(options, cx))
+            .await;
+        meters::login(LoginFlow::Passwordless, LoginStep::Complete, &verified);
+        verified
     }
 
     async fn verify_passwordless_under_domain(

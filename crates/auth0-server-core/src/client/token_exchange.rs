@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::exchange_answer::{Flow, token_response};
 use super::http::Retry;
 use super::login::{LoginResult, StartLoginOptions, user_claims};
+use super::meters::{self, LoginFlow};
 use super::{Error, ServerClient, TokenEndpointResponse, jwt};
 use crate::model::TransactionData;
 use crate::store::StoreContext;
@@ -297,6 +298,18 @@ impl ServerClient {
     /// [`Error::InvalidIdToken`] when the answer has no ID token, and store failures.
     #[tracing::instrument(name = "oidc.login_with_custom_token_exchange", skip_all)]
     pub async fn login_with_custom_token_exchange(
+        &self,
+        options: CustomTokenExchangeOptions,
+        cx: &StoreContext,
+    ) -> Result<LoginResult, Error> {
+        let logged_in = self.login_with_exchange_planned(options, cx).await;
+        meters::one_call_login(LoginFlow::TokenExchange, &logged_in);
+        logged_in
+    }
+
+    /// [`login_with_custom_token_exchange`](Self::login_with_custom_token_exchange)'s checks
+    /// and plan, then the exchange under the request's domain.
+    async fn login_with_exchange_planned(
         &self,
         mut options: CustomTokenExchangeOptions,
         cx: &StoreContext,

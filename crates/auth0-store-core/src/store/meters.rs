@@ -10,7 +10,7 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use metrics::{Histogram, IntoF64, Key, Label, Level, Metadata};
 
@@ -140,7 +140,13 @@ impl std::fmt::Debug for StoreMeters {
 }
 
 impl StoreMeters {
-    /// The metrics of the store named `store` (its `store` label).
+    /// The metrics of the store named `store` (its `store` label): a backend's
+    /// `name()`, a fixed word, never anything a request chose.
+    ///
+    /// ```
+    /// let meters = auth0_store_core::store::StoreMeters::new("my-backend");
+    /// # let _ = meters;
+    /// ```
     pub fn new(store: &'static str) -> Self {
         let operations = StoreOperation::ALL.map(|op| {
             Key::from_parts(
@@ -165,6 +171,15 @@ impl StoreMeters {
     /// Times `operation` from now until the returned guard drops (whichever way the
     /// operation ends: success, error or a dropped future). With no recorder installed the
     /// clock is never read (see [`OperationTimer`]).
+    ///
+    /// ```
+    /// use auth0_store_core::store::{StoreMeters, StoreOperation};
+    ///
+    /// let meters = StoreMeters::new("my-backend");
+    /// let timer = meters.time(StoreOperation::Set);
+    /// // … write the session …
+    /// drop(timer); // recorded here (or wherever the operation's future is dropped)
+    /// ```
     pub fn time(&self, operation: StoreOperation) -> OperationTimer {
         let key = &self.keys.operations[operation.index()];
         let histogram = metrics::with_recorder(|r| r.register_histogram(key, &METADATA));
@@ -178,14 +193,13 @@ impl StoreMeters {
         }
     }
 
-    /// Records that `operation` took `elapsed`.
-    pub fn record(&self, operation: StoreOperation, elapsed: Duration) {
-        let key = &self.keys.operations[operation.index()];
-        metrics::with_recorder(|r| r.register_histogram(key, &METADATA))
-            .record(elapsed.as_secs_f64());
-    }
-
     /// Counts one read-cache lookup: a hit, or a miss.
+    ///
+    /// ```
+    /// let meters = auth0_store_core::store::StoreMeters::new("my-backend");
+    /// let cached: Option<&str> = None;
+    /// meters.read_cache(cached.is_some()); // a miss
+    /// ```
     pub fn read_cache(&self, hit: bool) {
         let key = if hit {
             &self.keys.hits
@@ -224,6 +238,13 @@ impl Drop for OperationTimer {
 
 /// A value for a histogram that, when converted, reads the clock into its cell: recorded
 /// zero times, it is a probe that tells whether the histogram records anywhere.
+///
+/// This relies on what `metrics` 0.24's handles do (a no-op handle never converts a value)
+/// and on a recorder keeping nothing of `record_many(value, 0)`, as the trait's default
+/// and every recorder of `metrics-util` and `metrics-exporter-prometheus` do (the memory
+/// store's `prometheus_records_one_sample_per_operation_and_none_for_the_timers_probe`
+/// checks the latter). A recorder that kept such a sample would show one 0 s sample more
+/// per operation; it would not break the store.
 struct StartClock<'a>(&'a Cell<Option<Instant>>);
 
 impl IntoF64 for StartClock<'_> {

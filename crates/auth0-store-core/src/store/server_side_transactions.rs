@@ -474,7 +474,7 @@ impl<B: TransactionBackend> TransactionStore for ServerSideTransactionStore<B> {
     #[tracing::instrument(name = "store.transaction.delete", skip_all, fields(backend = self.backend.name()))]
     async fn delete(&self, key: &str, cx: &StoreContext) -> Result<(), StoreError> {
         let _timer = self.meters.time(StoreOperation::TransactionDelete);
-        self.take(key, cx).await.map(|_| ())
+        self.read(key, cx, true).await.map(|_| ())
     }
 
     #[tracing::instrument(name = "store.transaction.clear", skip_all, fields(backend = self.backend.name()))]
