@@ -230,12 +230,19 @@ pub fn field(html: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no field {name} in {html}"))
 }
 
-/// Where `response` (a redirect from `url`) points, as an absolute URL.
-pub fn location(url: &str, response: &reqwest::Response) -> String {
+/// Where `response` (a redirect from `from`) points, as an absolute URL (a panic when it is
+/// not a redirect).
+pub fn redirect_target(from: &reqwest::Url, response: &reqwest::Response) -> reqwest::Url {
+    assert!(
+        response.status().is_redirection(),
+        "{from} answered {}, not a redirect",
+        response.status()
+    );
     let next = response.headers()["location"].to_str().unwrap();
-    reqwest::Url::parse(url)
-        .unwrap()
-        .join(next)
-        .unwrap()
-        .to_string()
+    from.join(next).unwrap()
+}
+
+/// [`redirect_target`] for a URL as text.
+pub fn location(url: &str, response: &reqwest::Response) -> String {
+    redirect_target(&reqwest::Url::parse(url).unwrap(), response).to_string()
 }
