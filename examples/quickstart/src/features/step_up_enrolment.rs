@@ -52,7 +52,9 @@ pub(crate) enum Refused {
 
 /// The binding of the request's session: a digest of its user and its login's ID token
 /// (the SDK keeps the session's own id to itself), so that another login, even of the same
-/// user after a logout, has another. `None` without a session.
+/// user after a logout, has another. A refresh that brings a new ID token (the verification
+/// itself does) changes it too: an enrolment then left unverified is refused, and the page
+/// says to start again. `None` without a session.
 pub(crate) async fn session_binding(auth: &Auth) -> Option<String> {
     use sha2::{Digest as _, Sha256};
     let state = auth.session().await.ok().flatten()?;
