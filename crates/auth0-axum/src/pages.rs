@@ -107,10 +107,23 @@ pub(crate) fn describe(error: &Error) -> (StatusCode, &'static str, String) {
             "The identity provider failed",
             "Its token endpoint answered with a server error. Try again in a moment.",
         ),
-        Error::Network { .. } | Error::Discovery { .. } | Error::ResponseTooLarge { .. } => (
+        Error::Network { .. } | Error::Discovery { .. } => (
             StatusCode::BAD_GATEWAY,
             "The identity provider cannot be reached",
             "Check AUTH0_DOMAIN and the network, then try again.",
+        ),
+        Error::Timeout { .. } => (
+            StatusCode::GATEWAY_TIMEOUT,
+            "The identity provider did not answer in time",
+            "It was reached, but its answer did not complete within the app's request timeout. \
+             Try again in a moment.",
+        ),
+        Error::ResponseTooLarge { .. } => (
+            StatusCode::BAD_GATEWAY,
+            "The identity provider's answer was too large",
+            "It was reached, but its answer was far larger than any it should send, and was \
+             refused unread. Check that AUTH0_DOMAIN names your Auth0 tenant and that no proxy \
+             in between alters its answers.",
         ),
         Error::UnknownDomain { .. } => (
             StatusCode::MISDIRECTED_REQUEST,
@@ -248,6 +261,27 @@ mod tests {
             "/callback",
         );
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_timeout_and_a_too_large_answer_have_their_own_words_not_cannot_be_reached() {
+        let timeout = Error::Timeout {
+            url: "https://tenant.example/".into(),
+            after: std::time::Duration::from_secs(15),
+        };
+        let (status, title, _) = describe(&timeout);
+        assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(title, "The identity provider did not answer in time");
+        let too_large = Error::ResponseTooLarge {
+            what: "jwks",
+            url: "https://tenant.example/.well-known/jwks.json".into(),
+            limit: 1 << 20,
+            status: 200,
+        };
+        let (status, title, advice) = describe(&too_large);
+        assert_eq!(status, StatusCode::BAD_GATEWAY);
+        assert_eq!(title, "The identity provider's answer was too large");
+        assert!(advice.contains("refused unread"), "{advice}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ use support::*;
 // Each flow end to end with the app's sessions and transactions in memory, Redis and
 // PostgreSQL.
 on_each_store!(
+    the_store_holds_the_logins_in_progress_and_the_sessions,
     an_email_code_starts_a_session_under_a_fresh_id,
     an_sms_code_asks_openid_profile_and_the_given_audience,
     a_code_works_once,
@@ -37,6 +38,38 @@ on_each_store!(
 );
 
 const PHONE: &str = "+14155550100";
+
+/// Each variant really uses its store: what a login, a passwordless start and a session
+/// leave is counted in the store itself (its own Redis prefix, PostgreSQL schema, memory).
+async fn the_store_holds_the_logins_in_progress_and_the_sessions(store: Store) {
+    let Some((setup, probe)) = store.setup_probed().await else {
+        return;
+    };
+    assert_eq!((probe.sessions().await, probe.transactions().await), (0, 0));
+    let (_, _cx) = setup.start_login(Default::default()).await;
+    assert_eq!(
+        probe.transactions().await,
+        1,
+        "start_interactive_login's, in {store:?}"
+    );
+    send_code(&setup, email(), EMAIL).await;
+    assert_eq!(
+        probe.transactions().await,
+        2,
+        "start_passwordless's, in {store:?}"
+    );
+    setup.login(&Browser::new(&setup.tenant)).await;
+    assert_eq!(
+        probe.sessions().await,
+        1,
+        "the login's session, in {store:?}"
+    );
+    assert_eq!(
+        probe.transactions().await,
+        2,
+        "the login took its own transaction"
+    );
+}
 
 fn email() -> PasswordlessRecipient {
     PasswordlessRecipient::Email(EMAIL.to_owned())

@@ -2,18 +2,20 @@
 //! further: a hostile server answering the discovery document, the key set, the MFA API,
 //! passwordless or the token endpoint with 2 MiB (announced by `Content-Length`), or with a
 //! chunked body that never ends, gets `Error::ResponseTooLarge` — promptly, without the
-//! client reading it all or panicking. (An error path: a raw HTTP server on loopback, since
-//! no real provider sends such answers.)
+//! client reading it all or panicking. A body that drips ends at the request timeout, as
+//! `Error::Timeout` ("timed out after N s"), and a `Content-Length` that understates the body
+//! is read only that far. (An error path: a raw HTTP server on loopback, since no real
+//! provider sends such answers.)
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use auth0_server_core::Secrets;
 use auth0_server_core::client::{
-    Error, MAX_PROVIDER_RESPONSE_BYTES, MFA_TOKEN_IDENTIFIER, MfaToken, PasswordlessRecipient,
-    RetryPolicy, ServerClient, StartPasswordlessOptions, TokenEndpointAuth,
-    VerifyPasswordlessOptions,
+    BackchannelOptions, Error, LoginHint, MAX_PROVIDER_RESPONSE_BYTES, MFA_TOKEN_IDENTIFIER,
+    MfaToken, PasswordlessRecipient, RetryPolicy, ServerClient, StartPasswordlessOptions,
+    TokenEndpointAuth, VerifyPasswordlessOptions,
 };
 use auth0_server_core::seal::{CookieFormat, CookieSealer};
 use auth0_server_core::store::StoreContext;
@@ -41,6 +43,11 @@ enum Hostile {
     TwoMiB,
     /// `Transfer-Encoding: chunked`, chunks of `{"pad":"xxx…` until the client hangs up.
     Endless,
+    /// `Transfer-Encoding: chunked`, `{` then one space every 100 ms, until the client hangs
+    /// up: never over the cap, never complete.
+    Drip,
+    /// `Content-Length: 10`, then 4 MiB.
+    LyingLength,
 }
 
 /// The server: which path is hostile, how, and how many body bytes it wrote there.
@@ -60,12 +67,14 @@ fn usual(path: &str, issuer: &str) -> Value {
             "authorization_endpoint": format!("{issuer}authorize"),
             "token_endpoint": format!("{issuer}oauth/token"),
             "jwks_uri": format!("{issuer}jwks"),
+            "backchannel_authentication_endpoint": format!("{issuer}bc-authorize"),
         }),
         "/jwks" => json!({"keys": []}),
         "/mfa/authenticators" => {
             json!([{"id": "totp|dev_1", "authenticator_type": "otp", "active": true}])
         }
         "/passwordless/start" => json!({"_id": "1", "email": "user@example.com"}),
+        "/bc-authorize" => json!({"auth_req_id": "r1", "expires_in": 60, "interval": 1}),
         _ => json!({"access_token": "at", "token_type": "Bearer", "expires_in": 60}),
     }
 }
@@ -133,10 +142,36 @@ async fn endless(stream: &mut TcpStream, sent: &AtomicUsize) {
     }
 }
 
+/// `{` then one space every 100 ms, chunked, until the client hangs up.
+async fn drip(stream: &mut TcpStream) {
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                transfer-encoding: chunked\r\n\r\n1\r\n{\r\n";
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    while stream.write_all(b"1\r\n \r\n").await.is_ok() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `Content-Length: 10`, then 4 MiB of spaces.
+async fn lying_length(stream: &mut TcpStream, sent: &AtomicUsize) {
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10\r\n\r\n";
+    let body = vec![b' '; 4 * 1024 * 1024];
+    if stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(&body).await.is_ok() {
+        sent.fetch_add(body.len(), Ordering::SeqCst);
+    }
+}
+
 async fn serve(server: Server, mut stream: TcpStream) {
     while let Some(path) = read_request(&mut stream).await {
-        if path == server.path && matches!(server.hostile, Hostile::Endless) {
-            return endless(&mut stream, &server.sent).await;
+        if path == server.path {
+            match server.hostile {
+                Hostile::Endless => return endless(&mut stream, &server.sent).await,
+                Hostile::Drip => return drip(&mut stream).await,
+                Hostile::LyingLength => return lying_length(&mut stream, &server.sent).await,
+                Hostile::TwoMiB => {}
+            }
         }
         let answer = usual(&path, &server.issuer);
         let body = match server.hostile {
@@ -160,6 +195,15 @@ async fn serve(server: Server, mut stream: TcpStream) {
 /// A server that answers `path` as `hostile` says (every other path as usual), and a
 /// client of it; also the count of body bytes written on the hostile path.
 async fn hostile_provider(path: &'static str, hostile: Hostile) -> (ServerClient, Server) {
+    hostile_provider_within(path, hostile, PROMPTLY * 6).await
+}
+
+/// [`hostile_provider`] with a client whose `request_timeout` is `timeout`.
+async fn hostile_provider_within(
+    path: &'static str,
+    hostile: Hostile,
+    timeout: Duration,
+) -> (ServerClient, Server) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}/", listener.local_addr().unwrap());
     let server = Server {
@@ -181,7 +225,7 @@ async fn hostile_provider(path: &'static str, hostile: Hostile) -> (ServerClient
         .secret(SECRET)
         .redirect_uri("https://app.example.com/auth/callback")
         .token_endpoint_auth(TokenEndpointAuth::ClientSecretPost)
-        .request_timeout(PROMPTLY * 6)
+        .request_timeout(timeout)
         .retry(RetryPolicy {
             max_retries: 0,
             ..RetryPolicy::default()
@@ -315,5 +359,69 @@ async fn an_oversized_passwordless_answer_is_refused_unread() {
         let options = VerifyPasswordlessOptions::new(recipient(), "123456");
         let call = client.verify_passwordless(options, &browser);
         assert_refused(&server, "token endpoint", call).await;
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_backchannel_authentication_answer_is_refused_under_its_own_name() {
+    for hostile in BOTH {
+        let (client, server) = hostile_provider("/bc-authorize", hostile).await;
+        let options = BackchannelOptions::new(LoginHint::sub("auth0|someone"));
+        let cx = StoreContext::new();
+        let call = client.login_backchannel(options, &cx);
+        assert_refused(&server, "backchannel authentication endpoint", call).await;
+    }
+}
+
+/// A body that drips (never over the cap, never complete) ends at the client's request
+/// timeout, with an error that says so (not "could not reach … error decoding response body").
+#[tokio::test]
+async fn a_dripping_answer_ends_at_the_request_timeout_and_says_so() {
+    let timeout = Duration::from_secs(2);
+    let path = "/.well-known/openid-configuration";
+    let (client, server) = hostile_provider_within(path, Hostile::Drip, timeout).await;
+    let started = Instant::now();
+    let token = logout_token(&server.issuer);
+    let cx = StoreContext::new();
+    let call = client.handle_backchannel_logout(&token, &cx);
+    let outcome = tokio::time::timeout(PROMPTLY, call)
+        .await
+        .expect("the drip must end at the client's request timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    match outcome {
+        Err(error @ Error::Timeout { after, .. }) => {
+            assert_eq!(after, timeout);
+            assert_eq!(error.code(), "timeout_error");
+            let message = error.to_string();
+            assert!(message.contains("timed out after 2 s"), "{message}");
+        }
+        other => panic!("expected Error::Timeout, got {other:?}"),
+    }
+}
+
+/// A `Content-Length` that understates the body: only that much is read (the rest is not
+/// JSON the client waits for), and the answer is refused as not the document.
+#[tokio::test]
+async fn an_understated_content_length_is_read_only_that_far() {
+    let path = "/.well-known/openid-configuration";
+    let (client, server) = hostile_provider(path, Hostile::LyingLength).await;
+    let token = logout_token(&server.issuer);
+    let cx = StoreContext::new();
+    let call = client.handle_backchannel_logout(&token, &cx);
+    let outcome = tokio::time::timeout(PROMPTLY, call)
+        .await
+        .expect("refused promptly");
+    match outcome {
+        Err(Error::Discovery { reason, .. }) => {
+            assert!(
+                reason.contains("did not answer the expected JSON"),
+                "{reason}"
+            )
+        }
+        other => panic!("expected Error::Discovery, got {other:?}"),
     }
 }

@@ -9,7 +9,7 @@ use auth0_server::client::AccessTokenOptions;
 use auth0_server::model::Organization;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -53,7 +53,7 @@ fn render<T: Serialize>(
         page,
     };
     match PAGES.render(name, &layout) {
-        Ok(html) => Html(html).into_response(),
+        Ok(html) => crate::features::page_response(html, logged_in),
         Err(e) => {
             tracing::error!(error = %e, "a page could not be rendered");
             (StatusCode::INTERNAL_SERVER_ERROR, RENDER_FAILED).into_response()

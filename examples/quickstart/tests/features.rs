@@ -4,7 +4,7 @@
 mod support;
 
 use quickstart::{StoreChoice, TransactionChoice};
-use support::{Browser, CROSS_SITE, SAME_ORIGIN, finish_login, started_app, text};
+use support::{Browser, CROSS_SITE, SAME_ORIGIN, element, field, finish_login, started_app};
 
 /// A browser logged in to a freshly started app with `store`; returns it with the app's base
 /// URL and settings.
@@ -14,27 +14,6 @@ async fn logged_in(store: StoreChoice) -> (Browser, String, quickstart::Settings
     let response = browser.get(&format!("{base}/login")).await;
     finish_login(&mut browser, format!("{base}/login"), response).await;
     (browser, base, settings)
-}
-
-/// The text of the element with `id` in `html`.
-fn element(html: &str, id: &str) -> String {
-    let after = html
-        .split(&format!("id=\"{id}\""))
-        .nth(1)
-        .and_then(|rest| rest.split_once('>'))
-        .unwrap_or_else(|| panic!("no #{id} in {html}"))
-        .1;
-    text(after.split('<').next().unwrap_or_default())
-}
-
-/// The value of the form field `name` in `html`.
-fn field(html: &str, name: &str) -> String {
-    let value = html
-        .split(&format!("name=\"{name}\" value=\""))
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap_or_else(|| panic!("no field {name} in {html}"));
-    text(value)
 }
 
 /// Every run of token characters at least 16 long in `html`: what a leaked token would be.

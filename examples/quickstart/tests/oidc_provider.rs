@@ -9,13 +9,15 @@
 //! registers its own client (dynamic client registration) for its app's loopback port. The
 //! provider and the browser are shared with core's tests: `auth0_test_support::oidc`.
 
+mod support;
+
 use auth0_test_support::oidc;
 
 use std::io::Write as _;
 
 use auth0_server::client::ServerClient;
 use quickstart::{Settings, StoreChoice, app};
-use reqwest::header::LOCATION;
+use support::redirect_target;
 use url::Url;
 
 use oidc::{Browser, LOGIN, LOGIN_NAME, Provider};
@@ -34,17 +36,6 @@ fn skip(what: &str) {
         )
         .as_bytes(),
     );
-}
-
-/// Where a redirect goes.
-fn location(from: &Url, response: &reqwest::Response) -> Url {
-    assert!(
-        response.status().is_redirection(),
-        "{from} answered {}, not a redirect",
-        response.status()
-    );
-    let location = response.headers()[LOCATION].to_str().unwrap();
-    from.join(location).unwrap()
 }
 
 async fn run_flow(store: StoreChoice) {
@@ -92,7 +83,7 @@ async fn run_flow(store: StoreChoice) {
 
     // A protected page sends us through the provider's login and consent, and back to it.
     let profile = page("profile");
-    let login = location(&profile, &browser.send(&profile, None).await);
+    let login = redirect_target(&profile, &browser.send(&profile, None).await);
     assert_eq!(login.origin(), base.origin());
     assert_eq!(login.path(), "/login", "{login}");
     let navigation = browser.browse(login).await;
@@ -146,7 +137,7 @@ async fn run_flow(store: StoreChoice) {
     // The app's own logout link, as a browser sends it (`Sec-Fetch-Site`): one step.
     let logout = page("logout");
     let from_app = [("sec-fetch-site", "same-origin")];
-    let end_session = location(&logout, &browser.send_with(&logout, None, &from_app).await);
+    let end_session = redirect_target(&logout, &browser.send_with(&logout, None, &from_app).await);
     let endpoint = discovery["end_session_endpoint"].as_str().unwrap();
     assert!(end_session.as_str().starts_with(endpoint), "{end_session}");
     let navigation = browser.browse(end_session).await;
@@ -157,7 +148,7 @@ async fn run_flow(store: StoreChoice) {
         "logged out: {}",
         navigation.html
     );
-    let login = location(&profile, &browser.send(&profile, None).await);
+    let login = redirect_target(&profile, &browser.send(&profile, None).await);
     assert_eq!(login.path(), "/login", "the profile is protected again");
 }
 

@@ -2,13 +2,17 @@
 //! through the quickstart, on every store and both transaction stores: a passwordless magic
 //! link (another device, a mail scanner that follows links) and an account link's callback
 //! (a URL passed on). Neither logs that browser in nor links anything to its session, and
-//! neither consumes nor breaks the login in progress of the browser that started it, which
-//! is bound to that browser's cookie: that browser still completes it.
+//! neither consumes nor breaks the app's login in progress of the browser that started it,
+//! which is bound to that browser's cookie: the same callback still completes there. A magic
+//! link works once at the tenant, though: once another browser opened it, the asker opening
+//! it is refused by the tenant, whose page says to ask for a new link, and a new one works.
 
 mod support;
 
 use quickstart::{StoreChoice, TransactionChoice};
-use support::{Browser, SAME_ORIGIN, finish_login, log_in_as, started_app, text};
+use support::{
+    Browser, SAME_ORIGIN, element, finish_login, location, log_in_as, started_app, text,
+};
 
 const ASKER: &str = "grace@example.com";
 
@@ -23,16 +27,6 @@ fn every_setup() -> Vec<(StoreChoice, TransactionChoice)> {
         setups.push((store, TransactionChoice::Cookie));
     }
     setups
-}
-
-/// Where `response` (a redirect from `url`) points, as an absolute URL.
-fn location(url: &str, response: &reqwest::Response) -> String {
-    let next = response.headers()["location"].to_str().unwrap();
-    reqwest::Url::parse(url)
-        .unwrap()
-        .join(next)
-        .unwrap()
-        .to_string()
 }
 
 /// Whether `browser` holds a session cookie of the app.
@@ -56,19 +50,19 @@ fn href(html: &str, id: &str) -> String {
     text(value)
 }
 
-/// The text of the element with `id` in `html`.
-fn element(html: &str, id: &str) -> String {
-    let after = html
-        .split(&format!("id=\"{id}\""))
-        .nth(1)
-        .and_then(|rest| rest.split_once('>'))
-        .unwrap_or_else(|| panic!("no #{id} in {html}"))
-        .1;
-    text(after.split('<').next().unwrap_or_default())
+/// `asker` asks the app at `base` for a magic link; returns the link the dev tenant "sent".
+async fn ask_for_a_link(asker: &mut Browser, base: &str) -> String {
+    let url = format!("{base}/passwordless");
+    let form = [("email", ASKER), ("send", "link")];
+    let response = asker.post_form_with(&url, &form, SAME_ORIGIN).await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let page = response.text().await.unwrap();
+    href(&page, "dev-link")
 }
 
 #[tokio::test]
-async fn a_magic_link_opened_in_another_browser_logs_nobody_in() {
+async fn a_magic_link_opened_in_another_browser_logs_nobody_in_and_does_not_consume_the_transaction()
+ {
     for (store, transactions) in every_setup() {
         magic_link_opened_elsewhere(store, transactions).await;
     }
@@ -77,12 +71,7 @@ async fn a_magic_link_opened_in_another_browser_logs_nobody_in() {
 async fn magic_link_opened_elsewhere(store: StoreChoice, transactions: TransactionChoice) {
     let (base, _settings) = started_app(store, transactions).await;
     let mut asker = Browser::new();
-    let url = format!("{base}/passwordless");
-    let form = [("email", ASKER), ("send", "link")];
-    let response = asker.post_form_with(&url, &form, SAME_ORIGIN).await;
-    assert!(response.status().is_success(), "{}", response.status());
-    let page = response.text().await.unwrap();
-    let link = href(&page, "dev-link");
+    let link = ask_for_a_link(&mut asker, &base).await;
 
     // Another browser opens the link: the tenant sends it to the app's callback, which finds
     // no login in progress there and says so.
@@ -106,7 +95,8 @@ async fn magic_link_opened_elsewhere(store: StoreChoice, transactions: Transacti
         "{transactions:?}: the other browser was logged in"
     );
 
-    // The asking browser's login in progress is untouched: it completes there.
+    // The asking browser's login in progress is untouched: the same callback completes
+    // there.
     let response = asker.get(&callback).await;
     assert!(response.status().is_redirection(), "{}", response.status());
     let (landed, profile) = asker.follow(callback.clone(), response).await;
@@ -114,6 +104,43 @@ async fn magic_link_opened_elsewhere(store: StoreChoice, transactions: Transacti
     assert_eq!(element(&profile, "email"), ASKER, "{profile}");
     // The link works once: opened again, the tenant refuses it.
     assert!(other.get(&link).await.status().is_client_error());
+}
+
+/// What a user sees after a mail scanner (or another device) opened the link first: the
+/// tenant refuses the used link and says to ask for a new one; the new one logs the asker in.
+#[tokio::test]
+async fn a_magic_link_another_browser_opened_first_is_refused_to_the_asker_who_asks_a_new_one() {
+    for (store, transactions) in every_setup() {
+        magic_link_opened_first_elsewhere(store, transactions).await;
+    }
+}
+
+async fn magic_link_opened_first_elsewhere(store: StoreChoice, transactions: TransactionChoice) {
+    let (base, _settings) = started_app(store, transactions).await;
+    let mut asker = Browser::new();
+    let link = ask_for_a_link(&mut asker, &base).await;
+    let mut scanner = Browser::new();
+    let response = scanner.get(&link).await;
+    let callback = location(&link, &response);
+    assert_eq!(
+        scanner.get(&callback).await.status(),
+        reqwest::StatusCode::BAD_REQUEST
+    );
+
+    // The asker opens the same link: the tenant refuses it, and says what to do.
+    let response = asker.get(&link).await;
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    let refusal = text(&response.text().await.unwrap());
+    assert!(refusal.contains("already used"), "{refusal}");
+    assert!(refusal.contains("ask for a new link"), "{refusal}");
+    assert!(is_anonymous(&mut asker, &base).await, "{transactions:?}");
+
+    // A new link, opened by the asker: logged in.
+    let link = ask_for_a_link(&mut asker, &base).await;
+    let response = asker.get(&link).await;
+    let (landed, profile) = asker.follow(link, response).await;
+    assert_eq!(landed, format!("{base}/profile"), "{transactions:?}");
+    assert_eq!(element(&profile, "email"), ASKER, "{profile}");
 }
 
 /// The connections of the `identities` in the profile's claims (none when there are none).

@@ -35,6 +35,8 @@ pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a request lives when the provider's answer has no `expires_in` (which CIBA
 /// requires; the Python SDK assumes the same two minutes).
 pub const DEFAULT_BACKCHANNEL_EXPIRES_IN: Duration = Duration::from_secs(120);
+/// How errors name the answer of the backchannel authentication endpoint (`/bc-authorize`).
+const BACKCHANNEL_ENDPOINT: &str = "backchannel authentication endpoint";
 
 /// Parameters the SDK sets itself in a backchannel authentication request; callers' values
 /// for them are ignored (besides those of interactive logins, [`RESERVED_PARAMS`]).
@@ -384,7 +386,8 @@ impl ServerClient {
         params.into_iter().collect()
     }
 
-    /// POSTs the backchannel authentication request, with the client's authentication.
+    /// POSTs the backchannel authentication request, with the client's authentication; its
+    /// answer is named [`BACKCHANNEL_ENDPOINT`] in errors (not the token endpoint's).
     async fn initiate_backchannel(
         &self,
         endpoint: &str,
@@ -393,7 +396,7 @@ impl ServerClient {
         let response = self
             .send_as_client(endpoint, params, Retry::Unprocessed)
             .await?;
-        match Http::token_answer::<Initiated>(response, endpoint)
+        match Http::oauth_answer::<Initiated>(response, endpoint, BACKCHANNEL_ENDPOINT)
             .await
             .and_then(|answer| self.client_answer(answer))
         {
@@ -432,7 +435,9 @@ impl ServerClient {
             .await;
         let response = match sent {
             Ok(response) => response,
-            Err(error @ Error::Network { .. }) => return Ok(Poll::Unreachable(error)),
+            Err(error @ (Error::Network { .. } | Error::Timeout { .. })) => {
+                return Ok(Poll::Unreachable(error));
+            }
             Err(error) => return Err(error),
         };
         let retry_after = retry_after_seconds(response.headers());

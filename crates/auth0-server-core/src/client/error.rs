@@ -35,6 +35,20 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// The provider did not answer in full within the client's `request_timeout` (a body
+    /// that drips, a server that stalls mid-answer).
+    #[error(
+        "the identity provider at {url} timed out after {} (the client's request_timeout) \
+         before its answer was complete: try again; if it is often this slow, raise \
+         request_timeout",
+        seconds(*after)
+    )]
+    Timeout {
+        /// Where the request went.
+        url: String,
+        /// The timeout that ran out.
+        after: std::time::Duration,
+    },
     /// The provider's discovery document or key set is not usable.
     #[error("the identity provider's {document} is not usable: {reason}")]
     Discovery {
@@ -443,6 +457,7 @@ impl Error {
             Self::Configuration(_) => "configuration_error",
             Self::InvalidArgument(_) => "invalid_argument",
             Self::Network { .. } => "network_error",
+            Self::Timeout { .. } => "timeout_error",
             Self::Discovery { .. } => "discovery_error",
             Self::ResponseTooLarge { .. } => "response_too_large",
             Self::MissingTransaction => "missing_transaction_error",
@@ -491,4 +506,26 @@ impl Error {
             source: source.into(),
         }
     }
+
+    /// The HTTP client's `error` for a request to `url`: [`Error::Timeout`] when the request's
+    /// `timeout` (when known) ran out, else [`Error::Network`] (a connection that failed or
+    /// timed out connecting: `connect_timeout`).
+    pub(crate) fn transport(
+        url: &str,
+        error: reqwest::Error,
+        timeout: Option<std::time::Duration>,
+    ) -> Self {
+        match timeout {
+            Some(after) if error.is_timeout() && !error.is_connect() => Self::Timeout {
+                url: url.to_owned(),
+                after,
+            },
+            _ => Self::network(url, error),
+        }
+    }
+}
+
+/// `after` in seconds, for a message: `2 s`, `0.5 s`.
+fn seconds(after: std::time::Duration) -> String {
+    format!("{} s", after.as_secs_f64())
 }

@@ -48,7 +48,13 @@ pub(crate) enum Retry {
 pub(crate) struct Http {
     client: reqwest::Client,
     retry: RetryPolicy,
+    timeout: Duration,
 }
+
+/// The `request_timeout` a response was sent under, in its extensions, so that reading its
+/// body can say which timeout ran out.
+#[derive(Clone, Copy)]
+struct RequestTimeout(Duration);
 
 /// An OAuth error body (RFC 6749 §5.2).
 #[derive(Debug, Deserialize)]
@@ -113,6 +119,7 @@ impl Http {
         Ok(Self {
             client,
             retry: config.retry,
+            timeout: config.request_timeout,
         })
     }
 
@@ -159,7 +166,13 @@ impl Http {
                 Err(e) => e.is_connect(),
             };
             if !retryable || attempt >= self.retry.max_retries {
-                return outcome.map_err(|e| Error::network(url, e));
+                let timeout = RequestTimeout(self.timeout);
+                return outcome
+                    .map(|mut response| {
+                        response.extensions_mut().insert(timeout);
+                        response
+                    })
+                    .map_err(|e| Error::transport(url, e, Some(self.timeout)));
             }
             let retry_after = outcome.as_ref().ok().and_then(|r| retry_after(r.headers()));
             let wait = backoff.wait(attempt, retry_after);
@@ -230,7 +243,8 @@ impl Http {
 /// A response's body, refused with [`Error::ResponseTooLarge`] past
 /// [`MAX_PROVIDER_RESPONSE_BYTES`]: at once when its `Content-Length` says so, else as soon as
 /// the chunks read pass it (an endless chunked body is not read to its end). Every answer of
-/// the provider is read here; `what` names it in the error.
+/// the provider is read here; `what` names it in the error. A body still coming when the
+/// request's timeout runs out is [`Error::Timeout`].
 pub(crate) async fn read_capped(
     mut response: Response,
     url: &str,
@@ -257,8 +271,10 @@ pub(crate) async fn read_capped(
     {
         return Err(too_large());
     }
+    let timeout = response.extensions().get::<RequestTimeout>().map(|t| t.0);
+    let failed = |e| Error::transport(url, e, timeout);
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| Error::network(url, e))? {
+    while let Some(chunk) = response.chunk().await.map_err(failed)? {
         if body.len() + chunk.len() > MAX_PROVIDER_RESPONSE_BYTES {
             return Err(too_large());
         }
@@ -383,6 +399,7 @@ mod tests {
         let http = Http {
             client: reqwest::Client::new(),
             retry: policy,
+            timeout: Duration::from_secs(15),
         };
         let mut backoff = Backoff::with_rng(policy, fastrand::Rng::with_seed(seed));
         let response = http

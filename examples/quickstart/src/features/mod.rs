@@ -16,7 +16,7 @@ use std::sync::{Arc, LazyLock};
 
 use auth0_dev_tenant::{DevTenant, DevTenantBuilder};
 use auth0_pages::Pages;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -121,10 +121,24 @@ fn render<T: Serialize>(
         page,
     };
     match PAGES.render(name, &layout) {
-        Ok(html) => Html(html).into_response(),
+        Ok(html) => page_response(html, logged_in),
         Err(e) => {
             tracing::error!(error = %e, "a feature page could not be rendered");
             (StatusCode::INTERNAL_SERVER_ERROR, RENDER_FAILED).into_response()
         }
     }
+}
+
+/// A rendered page; one shown to a logged-in user (their claims, a key, a code, a token's
+/// facts) says `Cache-Control: no-store`, so no browser or proxy cache keeps it for the back
+/// button or the next user of the machine.
+pub(crate) fn page_response(html: String, logged_in: bool) -> Response {
+    let mut response = Html(html).into_response();
+    if logged_in {
+        let no_store = HeaderValue::from_static("no-store");
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, no_store);
+    }
+    response
 }

@@ -5,7 +5,9 @@
 //! app's own form (a login posted from another site would log the victim in as the
 //! attacker). With `send=link` a magic link is sent instead: it comes back to the login's
 //! `/callback`, which completes it only in the browser that asked for it (anywhere else it
-//! logs nobody in, and the asking browser's login stays as it was). On the dev tenant, which
+//! logs nobody in and leaves the asking browser's login in progress as it was; but the link
+//! works once at the tenant, so after another browser opened it the user asks for a new
+//! one, as the tenant's refusal says). On the dev tenant, which
 //! mails nothing, the page shows the code or link it "sent"; on a real tenant it never does.
 
 use std::sync::Arc;

@@ -3,9 +3,9 @@
 //! authenticator app (`POST /step-up/enroll`, through the MFA API; a GET changes nothing) or,
 //! for a user who has one, asks its code, and `POST /step-up/verify` verifies the code into
 //! the session; the page then shows the token was obtained (its fingerprint,
-//! never the token), and once the recovery code the tenant gave at enrolment. The key and the
-//! recovery code never travel in a form: they wait in a sealed cookie the code form only
-//! refers to (`step_up_enrolment`). The API is `AUTH0_STEP_UP_AUDIENCE`, else the dev tenant's
+//! never the token). The recovery code the tenant gives at enrolment is shown once, in the
+//! enrolment's answer, and kept nowhere. The key never travels in a form: it waits in a
+//! sealed cookie, bound to the session, the code form only refers to (`step_up_enrolment`). The API is `AUTH0_STEP_UP_AUDIENCE`, else the dev tenant's
 //! [`STEP_UP_AUDIENCE`], which requires MFA. Only on the dev tenant does the page show the
 //! current code (its codes are dev codes, not an authenticator app's).
 
@@ -18,7 +18,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use super::step_up_enrolment::{self as enrolment, Enrolment, with_cookie};
+use super::step_up_enrolment::{self as enrolment, Enrolment, Refused, with_cookie};
 use super::{Dev, fingerprint, render};
 use crate::App;
 
@@ -44,7 +44,7 @@ struct Step {
     secret: Option<String>,
     barcode_uri: Option<String>,
     dev_code: Option<String>,
-    /// Shown once, after the enrolment's code was verified.
+    /// Shown once, in the enrolment's answer (kept nowhere).
     recovery_code: Option<String>,
     error: Option<&'static str>,
     /// The user has no authenticator: the page offers the enroll button.
@@ -80,14 +80,12 @@ fn code_form(dev: &Dev, token: String, enrolment: Option<&Enrolment>) -> Step {
     }
 }
 
-/// `GET /step-up` (logged in): the token for the API (with, once, the recovery code of the
-/// enrolment that just completed), or the MFA it needs first.
+/// `GET /step-up` (logged in): the token for the API, or the MFA it needs first.
 pub(crate) async fn start(
     State(app): State<Arc<App>>,
     Extension(dev): Extension<Dev>,
-    User(user): User,
+    User(_): User,
     auth: Auth,
-    headers: HeaderMap,
 ) -> Result<Response, AuthError> {
     let options = AccessTokenOptions {
         audience: Some(audience()),
@@ -120,18 +118,13 @@ pub(crate) async fn start(
         }
         Err(e) => return Err(e.into()),
     };
-    let client = auth.client();
-    let recovery_code = enrolment::recovery_code_to_show(client, &headers, &user.sub);
-    let shown = recovery_code.is_some();
     let step = Step {
         audience: token.audience.clone(),
         fingerprint: Some(fingerprint(&token.token)),
         expires: Some(token.expires_at),
-        recovery_code,
         ..Step::default()
     };
-    let forget = shown.then(|| enrolment::forget(client)).flatten();
-    Ok(with_cookie(page(&app, step), forget))
+    Ok(page(&app, step))
 }
 
 /// `POST /step-up/enroll`'s form: the sealed `mfa_token` of the page that offered it.
@@ -141,13 +134,13 @@ pub(crate) struct EnrollForm {
 }
 
 /// `POST /step-up/enroll` (logged in, from this app's page): enrolls an authenticator app
-/// and shows its key (and, on the dev tenant, its current code) with the code form; the key
-/// and the recovery code wait in the enrolment's sealed cookie.
+/// and shows its key (and, on the dev tenant, its current code) with the code form, and the
+/// recovery code the tenant gave, this once; the key waits in the enrolment's sealed cookie.
 pub(crate) async fn enroll(
     State(app): State<Arc<App>>,
     Extension(dev): Extension<Dev>,
     _: SameOriginPost,
-    User(user): User,
+    User(_): User,
     auth: Auth,
     Form(form): Form<EnrollForm>,
 ) -> Result<Response, AuthError> {
@@ -157,22 +150,26 @@ pub(crate) async fn enroll(
         .mfa()
         .enroll_authenticator(&token, MfaEnrollment::Otp, auth.context())
         .await?;
-    let recovery_code = enrolled.recovery_codes.and_then(|c| c.into_iter().next());
-    let kept = Enrolment::new(&user.sub, enrolled.secret, recovery_code);
+    let Some(session) = enrolment::session_binding(&auth).await else {
+        return Ok(not_this_sessions(&app, Refused::Unknown));
+    };
+    let kept = Enrolment::new(session, enrolled.secret);
     let mut step = code_form(&dev, form.mfa_token, Some(&kept));
     step.barcode_uri = enrolled.barcode_uri;
+    step.recovery_code = enrolled.recovery_codes.and_then(|c| c.into_iter().next());
     let cookie = kept.keep(auth.client());
     Ok(with_cookie(page(&app, step), cookie))
 }
 
 /// `POST /step-up/verify` (logged in, from this app's page): the code verified, the token
-/// saved in the session, back to `/step-up` to show it. A wrong code asks again. A form
-/// referring to an enrolment this browser does not hold for this user is refused unsent.
+/// saved in the session, the enrolment's cookie cleared, back to `/step-up` to show it. A
+/// wrong code asks again. A form referring to an enrolment this browser does not hold for
+/// this session is refused unsent.
 pub(crate) async fn verify(
     State(app): State<Arc<App>>,
     Extension(dev): Extension<Dev>,
     _: SameOriginPost,
-    User(user): User,
+    User(_): User,
     auth: Auth,
     headers: HeaderMap,
     Form(form): Form<CodeForm>,
@@ -180,10 +177,13 @@ pub(crate) async fn verify(
     let client = auth.client();
     let kept = match form.enrolment.as_deref().filter(|r| !r.is_empty()) {
         None => None,
-        Some(reference) => match enrolment::in_progress(client, &headers, &user.sub, reference) {
-            Some(kept) => Some(kept),
-            None => return Ok(not_this_sessions(&app)),
-        },
+        Some(reference) => {
+            let session = enrolment::session_binding(&auth).await.unwrap_or_default();
+            match enrolment::in_progress(client, &headers, &session, reference) {
+                Ok(kept) => Some(kept),
+                Err(refused) => return Ok(not_this_sessions(&app, refused)),
+            }
+        }
     };
     let token = MfaToken::from_sealed(form.mfa_token.clone());
     let code = MfaVerification::Otp(form.code.trim().to_owned());
@@ -192,9 +192,13 @@ pub(crate) async fn verify(
         .verify_and_save(&token, code, auth.context())
         .await
     {
-        Ok(verified) => {
-            let done = kept.and_then(|k| k.verified(verified.recovery_code).keep(client));
-            Ok(with_cookie(Redirect::to("/step-up").into_response(), done))
+        Ok(_) => {
+            // The OTP answer brings no new recovery code (only a recovery-code login does).
+            let forget = kept.and_then(|_| enrolment::forget(client));
+            Ok(with_cookie(
+                Redirect::to("/step-up").into_response(),
+                forget,
+            ))
         }
         Err(Error::MfaCodeRejected { .. }) => {
             let mut step = code_form(&dev, form.mfa_token, kept.as_ref());
@@ -205,15 +209,23 @@ pub(crate) async fn verify(
     }
 }
 
-/// The answer to a code form whose enrolment is not this browser's session's (forged, from
-/// another session's page, or expired): a 400 that starts again.
-fn not_this_sessions(app: &App) -> Response {
+/// The answer to a code form whose enrolment this browser's session does not hold (forged,
+/// from another session's page, expired, or replaced by a later one in another tab): a 400
+/// that says which and starts again.
+fn not_this_sessions(app: &App, refused: Refused) -> Response {
+    let error = match refused {
+        Refused::Replaced => {
+            "An enrolment was started in another tab after this one, which replaced it: use the \
+             latest one (its tab), or start again from the step-up page."
+        }
+        Refused::Unknown => {
+            "This enrolment is not this session's, or it expired: start again from the step-up \
+             page."
+        }
+    };
     let step = Step {
         audience: audience(),
-        error: Some(
-            "This enrolment is not this session's, or it expired: start again from the step-up \
-             page.",
-        ),
+        error: Some(error),
         ..Step::default()
     };
     (StatusCode::BAD_REQUEST, page(app, step)).into_response()

@@ -1,14 +1,17 @@
 //! An authenticator enrolment in progress on the step-up page, kept out of its forms. The
-//! key the tenant gave (the TOTP seed) and the user's recovery code are sealed with the app's
-//! secrets (`AUTH0_SECRET`) into a short-lived cookie of their own, bound to the session's
-//! user and to a random reference; the code form carries only the reference. A form whose
-//! reference is not the one this browser's cookie holds for this user (forged, or from
-//! another session's page) is refused, and nothing is sent to the tenant. Once the code is
-//! verified the cookie keeps only the recovery code, which `GET /step-up` shows once.
+//! key the tenant gave (the TOTP seed) is sealed with the app's secrets (`AUTH0_SECRET`) into
+//! a short-lived cookie of its own, bound to the session (its user and its login's ID token:
+//! another login, even the same user's after a logout, has another) and to a random reference;
+//! the code form carries only the reference. A form whose reference is not the one this
+//! browser's cookie holds for this session (forged, another session's page, or a tab whose
+//! enrolment a later one replaced) is refused, and nothing is sent to the tenant. The cookie
+//! is cleared once the code is verified. The recovery code the tenant gives at enrolment is
+//! never kept: the enrolment's own answer shows it, once.
 //!
 //! The reference guards what the cookie holds, not the MFA itself: the sealed `mfa_token` is
 //! bound to the session by the SDK (`Error::MfaTokenMismatch`).
 
+use auth0_axum::Auth;
 use auth0_server::ServerClient;
 use auth0_server::seal::{CookieSealer, random_bytes};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -17,12 +20,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq as _;
 
 /// The cookie's name.
 const COOKIE_NAME: &str = "quickstart_step_up";
 /// Where the cookie is sent: the step-up pages only.
 const COOKIE_PATH: &str = "/step-up";
-/// How long an enrolment may wait for its code (and its recovery code to be shown).
+/// How long an enrolment may wait for its code.
 const TTL_SECS: u64 = 10 * 60;
 /// Random bytes in a reference.
 const REFERENCE_BYTES: usize = 16;
@@ -32,36 +36,45 @@ const REFERENCE_BYTES: usize = 16;
 pub(crate) struct Enrolment {
     /// What the code form carries instead of the key.
     pub(crate) reference: String,
-    /// The session user's `sub`.
-    sub: String,
-    /// The authenticator's key, until the code is verified.
+    /// The session it belongs to ([`session_binding`]).
+    session: String,
+    /// The authenticator's key.
     pub(crate) secret: Option<String>,
-    /// The recovery code the tenant gave, to show once after the code is verified.
-    pub(crate) recovery_code: Option<String>,
-    /// The code was verified: only the recovery code is left to show.
-    verified: bool,
+}
+
+/// Why a code form's enrolment is refused.
+pub(crate) enum Refused {
+    /// This session's cookie holds a later enrolment (started in another tab).
+    Replaced,
+    /// None for this session: forged, another session's, or expired.
+    Unknown,
+}
+
+/// The binding of the request's session: a digest of its user and its login's ID token
+/// (the SDK keeps the session's own id to itself), so that another login, even of the same
+/// user after a logout, has another. A refresh that brings a new ID token (the verification
+/// itself does) changes it too: an enrolment then left unverified is refused, and the page
+/// says to start again. `None` without a session.
+pub(crate) async fn session_binding(auth: &Auth) -> Option<String> {
+    use sha2::{Digest as _, Sha256};
+    let state = auth.session().await.ok().flatten()?;
+    let sub = state.user.as_ref().map(|u| u.sub.as_str())?;
+    let digest = Sha256::new()
+        .chain_update(sub.as_bytes())
+        .chain_update([0])
+        .chain_update(state.id_token.as_deref().unwrap_or_default().as_bytes())
+        .finalize();
+    Some(B64.encode(digest))
 }
 
 impl Enrolment {
-    /// A new enrolment of `sub`'s authenticator with `secret`, under a fresh reference.
-    pub(crate) fn new(sub: &str, secret: Option<String>, recovery_code: Option<String>) -> Self {
+    /// A new enrolment, for the session bound by `session`, of an authenticator with
+    /// `secret`, under a fresh reference.
+    pub(crate) fn new(session: String, secret: Option<String>) -> Self {
         Self {
             reference: B64.encode(random_bytes::<REFERENCE_BYTES>()),
-            sub: sub.to_owned(),
+            session,
             secret,
-            recovery_code,
-            verified: false,
-        }
-    }
-
-    /// The enrolment once its code was verified: the key dropped, `recovery_code` (the
-    /// verification's own, else the enrolment's) kept to show.
-    pub(crate) fn verified(self, recovery_code: Option<String>) -> Self {
-        Self {
-            secret: None,
-            recovery_code: recovery_code.or(self.recovery_code),
-            verified: true,
-            ..self
         }
     }
 
@@ -106,9 +119,9 @@ fn sealer(client: &ServerClient) -> CookieSealer {
     CookieSealer::new(client.config().secrets().clone())
 }
 
-/// The enrolment this browser's cookie holds for `sub`: `None` for none, an unreadable,
-/// altered or expired one, or another user's.
-fn held(client: &ServerClient, headers: &HeaderMap, sub: &str) -> Option<Enrolment> {
+/// The enrolment this browser's cookie holds for the session bound by `session`: `None` for
+/// none, an unreadable, altered or expired one, or another session's.
+fn held(client: &ServerClient, headers: &HeaderMap, session: &str) -> Option<Enrolment> {
     let sealer = sealer(client);
     let header = headers
         .get_all(COOKIE)
@@ -119,29 +132,28 @@ fn held(client: &ServerClient, headers: &HeaderMap, sub: &str) -> Option<Enrolme
         .filter_map(Result::ok)
         .filter(|c| c.name() == COOKIE_NAME)
         .filter_map(|c| sealer.open::<Enrolment>(COOKIE_NAME, c.value()).ok())
-        .find(|e| e.sub == sub)
+        .find(|e| bool::from(e.session.as_bytes().ct_eq(session.as_bytes())))
 }
 
-/// The enrolment in progress the code form's `reference` refers to: this browser's, for
-/// `sub`, not yet verified, under exactly that reference.
+/// The enrolment in progress the code form's `reference` refers to: this browser's, for the
+/// session bound by `session`, under exactly that reference (compared in constant time).
+///
+/// # Errors
+///
+/// [`Refused::Replaced`] when this session's cookie holds another (later) enrolment,
+/// [`Refused::Unknown`] when it holds none.
 pub(crate) fn in_progress(
     client: &ServerClient,
     headers: &HeaderMap,
-    sub: &str,
+    session: &str,
     reference: &str,
-) -> Option<Enrolment> {
-    held(client, headers, sub).filter(|e| !e.verified && e.reference == reference)
-}
-
-/// The recovery code left to show once for `sub`, after a verified enrolment.
-pub(crate) fn recovery_code_to_show(
-    client: &ServerClient,
-    headers: &HeaderMap,
-    sub: &str,
-) -> Option<String> {
-    held(client, headers, sub)
-        .filter(|e| e.verified)
-        .and_then(|e| e.recovery_code)
+) -> Result<Enrolment, Refused> {
+    let held = held(client, headers, session).ok_or(Refused::Unknown)?;
+    if bool::from(held.reference.as_bytes().ct_eq(reference.as_bytes())) {
+        Ok(held)
+    } else {
+        Err(Refused::Replaced)
+    }
 }
 
 /// `response` with `cookie` set, when there is one.

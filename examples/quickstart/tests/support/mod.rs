@@ -181,3 +181,68 @@ pub fn url_encode(s: &str) -> String {
         .unwrap()[2..]
         .to_owned()
 }
+
+/// The text of the element with `id` in `html`, if there is one.
+pub fn try_element(html: &str, id: &str) -> Option<String> {
+    let after = html
+        .split(&format!("id=\"{id}\""))
+        .nth(1)?
+        .split_once('>')?
+        .1;
+    Some(text(after.split('<').next().unwrap_or_default()))
+}
+
+/// The text of the element with `id` in `html` (a panic that shows the page when none).
+pub fn element(html: &str, id: &str) -> String {
+    try_element(html, id).unwrap_or_else(|| panic!("no #{id} in {html}"))
+}
+
+/// The attribute `name` of an HTML `tag` (its text after `<tag`), entities decoded; empty
+/// when absent.
+pub fn attribute(tag: &str, name: &str) -> String {
+    tag.split(&format!(" {name}=\""))
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .map(text)
+        .unwrap_or_default()
+}
+
+/// Every `<input>` tag of `html` (its text after `<input`).
+fn inputs(html: &str) -> impl Iterator<Item = &str> {
+    html.split("<input")
+        .skip(1)
+        .filter_map(|tag| tag.split('>').next())
+}
+
+/// Every `<input type="hidden" name="…" value="…">` of `html`, as (name, value).
+pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    inputs(html)
+        .filter(|tag| tag.contains("type=\"hidden\""))
+        .map(|tag| (attribute(tag, "name"), attribute(tag, "value")))
+        .collect()
+}
+
+/// The value of the form field `name` in `html` (a panic that shows the page when none).
+pub fn field(html: &str, name: &str) -> String {
+    inputs(html)
+        .find(|tag| attribute(tag, "name") == name)
+        .map(|tag| attribute(tag, "value"))
+        .unwrap_or_else(|| panic!("no field {name} in {html}"))
+}
+
+/// Where `response` (a redirect from `from`) points, as an absolute URL (a panic when it is
+/// not a redirect).
+pub fn redirect_target(from: &reqwest::Url, response: &reqwest::Response) -> reqwest::Url {
+    assert!(
+        response.status().is_redirection(),
+        "{from} answered {}, not a redirect",
+        response.status()
+    );
+    let next = response.headers()["location"].to_str().unwrap();
+    from.join(next).unwrap()
+}
+
+/// [`redirect_target`] for a URL as text.
+pub fn location(url: &str, response: &reqwest::Response) -> String {
+    redirect_target(&reqwest::Url::parse(url).unwrap(), response).to_string()
+}
