@@ -27,9 +27,12 @@ static PAGES: LazyLock<Pages> = LazyLock::new(|| {
 
 /// The page `name` with `context`, as a response with `status`; a page that cannot be
 /// rendered (a bug of ours) is a plain-text 500 that says so, and the reason is logged.
+/// One of the crate's pages: none is ever cached (an error page of a logged-in user, a
+/// logout confirmation), so each says `Cache-Control: no-store`.
 fn page(status: StatusCode, name: &str, context: &impl Serialize) -> Response {
+    let no_store = [(CACHE_CONTROL, HeaderValue::from_static("no-store"))];
     match PAGES.render(name, context) {
-        Ok(html) => (status, Html(html)).into_response(),
+        Ok(html) => (status, no_store, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "an auth0-axum page could not be rendered");
             (
@@ -244,7 +247,6 @@ pub(crate) fn logout_confirmation(
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("frame-ancestors 'none'"),
     );
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -261,6 +263,16 @@ mod tests {
             "/callback",
         );
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn error_pages_and_the_logout_confirmation_are_never_cached() {
+        let error = error_page(&Error::MissingSession, "/login", "/callback");
+        let confirm = logout_confirmation(StatusCode::OK, "/logout", None, "/");
+        for response in [error, confirm] {
+            let cache = response.headers().get(CACHE_CONTROL);
+            assert_eq!(cache.map(|v| v.as_bytes()), Some(&b"no-store"[..]));
+        }
     }
 
     #[test]

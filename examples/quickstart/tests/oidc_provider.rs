@@ -13,30 +13,15 @@ mod support;
 
 use auth0_test_support::oidc;
 
-use std::io::Write as _;
-
 use auth0_server::client::ServerClient;
 use quickstart::{Settings, StoreChoice, app};
-use support::redirect_target;
+use support::{redirect_target, skip};
 use url::Url;
 
 use oidc::{Browser, LOGIN, LOGIN_NAME, Provider};
 
 /// The API `/api-call` asks a token for (a resource indicator at the provider).
 const AUDIENCE: &str = "https://api.example.com/quickstart";
-
-fn skip(what: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{what} is not set and CI is: run ./scripts/test");
-    }
-    let _ = std::io::stderr().write_all(
-        format!(
-            "\n!! SKIPPED: the quickstart with this store against a real OpenID provider is NOT \
-             tested: {what} is not set\n\n"
-        )
-        .as_bytes(),
-    );
-}
 
 async fn run_flow(store: StoreChoice) {
     let Some(provider) = Provider::from_env() else {

@@ -200,5 +200,11 @@ async fn the_logged_in_pages_say_no_store() {
         );
         assert!(no_store(&response), "{page} may be cached");
     }
+    // The dev tenant's pages that show a one-time code, link or token, logged in or not.
+    for page in ["/passwordless", "/legacy-login"] {
+        let response = Browser::new().get(&format!("{base}{page}")).await;
+        assert!(response.status().is_success(), "{page}");
+        assert!(no_store(&response), "{page} may be cached");
+    }
     enrolled(&mut ada, &base).await;
 }

@@ -223,7 +223,7 @@ impl Http {
                 .map(TokenAnswer::Ok)
                 .map_err(|e| Error::TokenEndpoint {
                     error: "invalid_response".to_owned(),
-                    description: Some(format!("the token response is not the expected JSON: {e}")),
+                    description: Some(format!("the {what}'s answer is not the expected JSON: {e}")),
                     status: status.as_u16(),
                 });
         }

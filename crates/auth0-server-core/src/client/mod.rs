@@ -164,7 +164,8 @@ impl ServerClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Network`] or [`Error::Discovery`] when it cannot be had.
+    /// [`Error::Network`], [`Error::Timeout`], [`Error::ResponseTooLarge`] or
+    /// [`Error::Discovery`] when it cannot be had.
     pub async fn provider_metadata(&self) -> Result<Arc<ProviderMetadata>, Error> {
         self.provider().metadata().await
     }

@@ -47,7 +47,14 @@ fn page(app: &App, subject_token: Option<String>, error: Option<&'static str>) -
         subject_token,
         error,
     };
-    render(app, "legacy_login.html", "Legacy login", false, step)
+    // The dev tenant's one-time subject token is on the page.
+    super::no_store(render(
+        app,
+        "legacy_login.html",
+        "Legacy login",
+        false,
+        step,
+    ))
 }
 
 /// The answer when the app does not run the dev tenant: this page is dev-only.

@@ -133,12 +133,20 @@ fn render<T: Serialize>(
 /// facts) says `Cache-Control: no-store`, so no browser or proxy cache keeps it for the back
 /// button or the next user of the machine.
 pub(crate) fn page_response(html: String, logged_in: bool) -> Response {
-    let mut response = Html(html).into_response();
+    let response = Html(html).into_response();
     if logged_in {
-        let no_store = HeaderValue::from_static("no-store");
+        no_store(response)
+    } else {
         response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, no_store);
     }
+}
+
+/// `response`, saying `Cache-Control: no-store`: for every page showing something that must
+/// not outlive the moment (a user's data, a one-time code, a dev tenant's link or token).
+pub(crate) fn no_store(mut response: Response) -> Response {
+    let no_store = HeaderValue::from_static("no-store");
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, no_store);
     response
 }

@@ -54,7 +54,14 @@ pub(crate) struct CodeForm {
 }
 
 fn page(app: &App, step: Step) -> Response {
-    render(app, "passwordless.html", "Passwordless", false, step)
+    // The dev tenant's code or magic link may be on the page.
+    super::no_store(render(
+        app,
+        "passwordless.html",
+        "Passwordless",
+        false,
+        step,
+    ))
 }
 
 /// `GET /passwordless`: the e-mail form.

@@ -144,15 +144,16 @@ pub(crate) async fn enroll(
     auth: Auth,
     Form(form): Form<EnrollForm>,
 ) -> Result<Response, AuthError> {
+    // The binding first: without one, nothing is enrolled at the tenant.
+    let Some(session) = enrolment::session_binding(&auth).await? else {
+        return Ok(not_this_sessions(&app, Refused::Unknown));
+    };
     let token = MfaToken::from_sealed(form.mfa_token.clone());
     let enrolled = auth
         .client()
         .mfa()
         .enroll_authenticator(&token, MfaEnrollment::Otp, auth.context())
         .await?;
-    let Some(session) = enrolment::session_binding(&auth).await else {
-        return Ok(not_this_sessions(&app, Refused::Unknown));
-    };
     let kept = Enrolment::new(session, enrolled.secret);
     let mut step = code_form(&dev, form.mfa_token, Some(&kept));
     step.barcode_uri = enrolled.barcode_uri;
@@ -178,7 +179,7 @@ pub(crate) async fn verify(
     let kept = match form.enrolment.as_deref().filter(|r| !r.is_empty()) {
         None => None,
         Some(reference) => {
-            let session = enrolment::session_binding(&auth).await.unwrap_or_default();
+            let session = enrolment::session_binding(&auth).await?.unwrap_or_default();
             match enrolment::in_progress(client, &headers, &session, reference) {
                 Ok(kept) => Some(kept),
                 Err(refused) => return Ok(not_this_sessions(&app, refused)),

@@ -11,7 +11,7 @@
 //! The reference guards what the cookie holds, not the MFA itself: the sealed `mfa_token` is
 //! bound to the session by the SDK (`Error::MfaTokenMismatch`).
 
-use auth0_axum::Auth;
+use auth0_axum::{Auth, AuthError};
 use auth0_server::ServerClient;
 use auth0_server::seal::{CookieSealer, random_bytes};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -54,17 +54,26 @@ pub(crate) enum Refused {
 /// (the SDK keeps the session's own id to itself), so that another login, even of the same
 /// user after a logout, has another. A refresh that brings a new ID token (the verification
 /// itself does) changes it too: an enrolment then left unverified is refused, and the page
-/// says to start again. `None` without a session.
-pub(crate) async fn session_binding(auth: &Auth) -> Option<String> {
+/// says to start again. `None` without a session, or with one that has no ID token (no
+/// binding then: the enrolment is refused rather than shared by all such sessions).
+///
+/// # Errors
+///
+/// The session store's failure, for the app's error page (not "not this session's").
+pub(crate) async fn session_binding(auth: &Auth) -> Result<Option<String>, AuthError> {
     use sha2::{Digest as _, Sha256};
-    let state = auth.session().await.ok().flatten()?;
-    let sub = state.user.as_ref().map(|u| u.sub.as_str())?;
+    let Some(state) = auth.session().await? else {
+        return Ok(None);
+    };
+    let (Some(user), Some(id_token)) = (state.user.as_ref(), state.id_token.as_deref()) else {
+        return Ok(None);
+    };
     let digest = Sha256::new()
-        .chain_update(sub.as_bytes())
+        .chain_update(user.sub.as_bytes())
         .chain_update([0])
-        .chain_update(state.id_token.as_deref().unwrap_or_default().as_bytes())
+        .chain_update(id_token.as_bytes())
         .finalize();
-    Some(B64.encode(digest))
+    Ok(Some(B64.encode(digest)))
 }
 
 impl Enrolment {
