@@ -484,4 +484,71 @@ mod tests {
         assert_eq!((status, hits.load(Ordering::SeqCst)), (500, 1));
         assert!(waits.is_empty());
     }
+
+    /// A provider that reads each request and never answers; returns its URL and how many
+    /// requests it read.
+    async fn silent_provider() -> (String, Arc<AtomicUsize>) {
+        use tokio::io::AsyncReadExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counted = hits.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let _ = socket.read(&mut [0u8; 4096]).await;
+                counted.fetch_add(1, Ordering::SeqCst);
+                held.push(socket);
+            }
+        });
+        (url, hits)
+    }
+
+    /// Sends a POST to `url` as `retry` allows, each attempt given `timeout`; returns the
+    /// error and the waits chosen (one per retry).
+    async fn post_failing(url: &str, retry: Retry, timeout: Duration) -> (Error, Vec<Duration>) {
+        crate::tls::ensure_crypto_provider();
+        let http = Http {
+            client: reqwest::Client::builder().timeout(timeout).build().unwrap(),
+            retry: policy(2),
+            timeout,
+        };
+        let mut backoff = Backoff::with_rng(policy(2), fastrand::Rng::with_seed(1));
+        let build = |c: &reqwest::Client| Ok(c.post(url).body("code=good-once"));
+        let error = http
+            .send_with(url, retry, build, &mut backoff)
+            .await
+            .unwrap_err();
+        (error, backoff.chosen)
+    }
+
+    #[tokio::test]
+    async fn a_request_sent_but_not_answered_in_time_is_never_sent_again() {
+        // A code, a passwordless OTP or a subject token may be good once: the provider may
+        // have used it before its answer was lost, whatever the retry class.
+        for retry in [Retry::Unprocessed, Retry::Unsent, Retry::Idempotent] {
+            let (url, hits) = silent_provider().await;
+            let (error, waits) = post_failing(&url, retry, Duration::from_millis(300)).await;
+            assert!(
+                matches!(error, Error::Timeout { .. }),
+                "{retry:?}: {error:?}"
+            );
+            assert_eq!(hits.load(Ordering::SeqCst), 1, "{retry:?}: sent again");
+            assert!(waits.is_empty(), "{retry:?}: {waits:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_provider_not_reached_is_tried_again_and_is_a_network_error() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/token", closed.local_addr().unwrap());
+        drop(closed);
+        let (error, waits) = post_failing(&url, Retry::Unsent, Duration::from_secs(5)).await;
+        assert!(matches!(error, Error::Network { .. }), "{error:?}");
+        assert_eq!(
+            waits.len(),
+            2,
+            "the connection failed before sending: tried again"
+        );
+    }
 }
