@@ -151,8 +151,10 @@ pub(crate) enum Poll {
     /// `Retry-After`, when it sent one).
     SlowDown(Option<Duration>),
     /// The poll did not reach the provider (e.g. a pooled connection the server had just
-    /// closed, which a wait of a few seconds between polls meets often): ask again after the
-    /// interval; this error is the outcome if it is still so at the deadline.
+    /// closed, which a wait of a few seconds between polls meets often) or got no answer in
+    /// time: ask again after the interval (a provider refuses an `auth_req_id` it already
+    /// answered with tokens, so nothing is issued twice); this error is the outcome if it is
+    /// still so at the deadline.
     Unreachable(Error),
 }
 
@@ -196,7 +198,7 @@ where
                 tracing::debug!(?interval, "slow_down: polling less often");
             }
             Poll::Unreachable(error) => {
-                tracing::warn!(%error, "a backchannel poll did not reach the provider");
+                tracing::warn!(%error, "a backchannel poll did not reach the provider or got no answer in time");
                 unreachable = Some(error);
             }
         }
