@@ -61,7 +61,33 @@ struct ErrorPage<'a> {
 
 /// The status, title and advice for an SDK error.
 pub(crate) fn describe(error: &Error) -> (StatusCode, &'static str, String) {
-    let (status, title, advice) = match error {
+    if let Error::InvalidCallback(reason) = error {
+        let advice = format!("{reason}. Start the login again.");
+        return (
+            StatusCode::BAD_REQUEST,
+            "This is not a usable login callback",
+            advice,
+        );
+    }
+    let known = login_refusal(error)
+        .or_else(|| provider_failure(error))
+        .or_else(|| store_failure(error));
+    match known {
+        Some((status, title, advice)) => (status, title, advice.to_owned()),
+        None => (
+            StatusCode::BAD_REQUEST,
+            "The login did not succeed",
+            error.to_string(),
+        ),
+    }
+}
+
+/// Status, title and advice: a page's words for one kind of error.
+type Described = (StatusCode, &'static str, &'static str);
+
+/// A login this browser or site cannot complete, or the provider refused.
+fn login_refusal(error: &Error) -> Option<Described> {
+    Some(match error {
         Error::MissingTransaction => (
             StatusCode::BAD_REQUEST,
             "This login cannot be completed in this browser",
@@ -86,13 +112,25 @@ pub(crate) fn describe(error: &Error) -> (StatusCode, &'static str, String) {
             "The callback names another issuer than AUTH0_DOMAIN. Check AUTH0_DOMAIN, and \
              start the login again.",
         ),
-        Error::InvalidCallback(reason) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                "This is not a usable login callback",
-                format!("{reason}. Start the login again."),
-            );
-        }
+        Error::UnknownDomain { .. } => (
+            StatusCode::MISDIRECTED_REQUEST,
+            "This site is not served here",
+            "The address this request was sent to is not one of the app's sites (its domain \
+             resolver knows no Auth0 domain for it). Use the site's usual address.",
+        ),
+        Error::DomainMismatch { .. } => (
+            StatusCode::BAD_REQUEST,
+            "This login belongs to another site",
+            "The login was started on another of the app's sites than the one its callback \
+             came back to. For your safety nobody was logged in. Start the login again.",
+        ),
+        _ => return None,
+    })
+}
+
+/// The provider, or the way to it, failed.
+fn provider_failure(error: &Error) -> Option<Described> {
+    Some(match error {
         Error::ClientAuthentication { method, .. } if *method == "private_key_jwt" => (
             StatusCode::BAD_GATEWAY,
             "The app could not authenticate to Auth0",
@@ -118,8 +156,8 @@ pub(crate) fn describe(error: &Error) -> (StatusCode, &'static str, String) {
         Error::Timeout { .. } => (
             StatusCode::GATEWAY_TIMEOUT,
             "The identity provider did not answer in time",
-            "It was reached, but its answer did not complete within the app's request timeout. \
-             Try again in a moment.",
+            "Its answer did not complete within the app's request timeout. Try again in a \
+             moment.",
         ),
         Error::ResponseTooLarge { .. } => (
             StatusCode::BAD_GATEWAY,
@@ -128,18 +166,13 @@ pub(crate) fn describe(error: &Error) -> (StatusCode, &'static str, String) {
              refused unread. Check that AUTH0_DOMAIN names your Auth0 tenant and that no proxy \
              in between alters its answers.",
         ),
-        Error::UnknownDomain { .. } => (
-            StatusCode::MISDIRECTED_REQUEST,
-            "This site is not served here",
-            "The address this request was sent to is not one of the app's sites (its domain \
-             resolver knows no Auth0 domain for it). Use the site's usual address.",
-        ),
-        Error::DomainMismatch { .. } => (
-            StatusCode::BAD_REQUEST,
-            "This login belongs to another site",
-            "The login was started on another of the app's sites than the one its callback \
-             came back to. For your safety nobody was logged in. Start the login again.",
-        ),
+        _ => return None,
+    })
+}
+
+/// The session store failed, or the session it would hold has already ended.
+fn store_failure(error: &Error) -> Option<Described> {
+    Some(match error {
         Error::Store(auth0_server_core::store::StoreError::SessionExpired) => (
             StatusCode::BAD_REQUEST,
             "The session would already have ended",
@@ -152,15 +185,8 @@ pub(crate) fn describe(error: &Error) -> (StatusCode, &'static str, String) {
             "Sessions cannot be read or saved right now",
             "The session store is not answering. Try again in a moment.",
         ),
-        other => {
-            return (
-                StatusCode::BAD_REQUEST,
-                "The login did not succeed",
-                other.to_string(),
-            );
-        }
-    };
-    (status, title, advice.to_owned())
+        _ => return None,
+    })
 }
 
 /// The page for an SDK error, naming the cause and the fix.
