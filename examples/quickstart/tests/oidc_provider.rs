@@ -27,6 +27,16 @@ async fn run_flow(store: StoreChoice) {
     let Some(provider) = Provider::from_env() else {
         return;
     };
+    let base = started_with(&provider, &store).await;
+    let discovery = provider.discovery().await;
+    let browser = Browser::new(&provider);
+    logs_in_through_the_provider(&browser, &base, &discovery, &store).await;
+    calls_the_api(&browser, &base).await;
+    logs_out_through_the_provider(&browser, &base, &discovery).await;
+}
+
+/// The quickstart with `store`, registered at `provider`, on a free port; its base URL.
+async fn started_with(provider: &Provider, store: &StoreChoice) -> Url {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let base = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
@@ -54,12 +64,19 @@ async fn run_flow(store: StoreChoice) {
     };
     let router = app(&settings).await.unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let discovery = provider.discovery().await;
-    let page = |path: &str| base.join(path).unwrap();
+    base
+}
 
-    let browser = Browser::new(&provider);
+/// Home, then a protected page through the provider's login and consent, and back to it.
+async fn logs_in_through_the_provider(
+    browser: &Browser,
+    base: &Url,
+    discovery: &serde_json::Value,
+    store: &StoreChoice,
+) {
+    let page = |path: &str| base.join(path).unwrap();
     let home = browser.browse(base.clone()).await;
-    assert_eq!(home.left_at, base);
+    assert_eq!(&home.left_at, base);
     assert!(home.html.contains("id=\"login-button\""), "{}", home.html);
     assert!(
         home.html.contains(store.name()),
@@ -98,14 +115,17 @@ async fn run_flow(store: StoreChoice) {
     );
     assert!(
         browser
-            .cookie_names(&base)
+            .cookie_names(base)
             .iter()
             .all(|n| !n.starts_with("_a0_tx_")),
         "the transaction cookies are gone after login: {:?}",
-        browser.cookie_names(&base)
+        browser.cookie_names(base)
     );
+}
 
-    // An API call with an access token for the audience.
+/// An API call with an access token for the audience.
+async fn calls_the_api(browser: &Browser, base: &Url) {
+    let page = |path: &str| base.join(path).unwrap();
     let api = browser.browse(page("api-call")).await;
     assert_eq!(api.left_at, page("api-call"));
     assert!(api.forms.is_empty(), "no new login: {:?}", api.forms);
@@ -117,8 +137,16 @@ async fn run_flow(store: StoreChoice) {
     // The page escapes `/` too (`&#x2f;`): read it as a browser does.
     let text = html_escape::decode_html_entities(&api.html);
     assert!(text.contains(AUDIENCE), "{}", api.html);
+}
 
-    // Logout: the provider's end_session_endpoint, its confirmation form, and back home.
+/// Logout: the provider's end_session_endpoint, its confirmation form, and back home.
+async fn logs_out_through_the_provider(
+    browser: &Browser,
+    base: &Url,
+    discovery: &serde_json::Value,
+) {
+    let page = |path: &str| base.join(path).unwrap();
+    let profile = page("profile");
     // The app's own logout link, as a browser sends it (`Sec-Fetch-Site`): one step.
     let logout = page("logout");
     let from_app = [("sec-fetch-site", "same-origin")];
@@ -127,7 +155,7 @@ async fn run_flow(store: StoreChoice) {
     assert!(end_session.as_str().starts_with(endpoint), "{end_session}");
     let navigation = browser.browse(end_session).await;
     assert_eq!(navigation.forms, ["logout"]);
-    assert_eq!(navigation.left_at, base, "back on the app's home");
+    assert_eq!(&navigation.left_at, base, "back on the app's home");
     assert!(
         navigation.html.contains("id=\"login-button\""),
         "logged out: {}",
