@@ -86,36 +86,56 @@ async fn enrolment_kept_out_of_forms(store: StoreChoice) {
     for (name, value) in hidden_fields(&page) {
         assert!(!value.contains(&secret), "the key is in the form's {name}");
     }
-    let reference = field(&page, "enrolment");
     let code = || tenant.mfa_otp(&secret);
 
+    let cookie = other_references_are_refused(&mut ada, &base, &page, &code).await;
+    verified_once(&mut ada, &base, &page, &code, cookie, [&secret, &recovery]).await;
+}
+
+/// A forged reference, another session's reference in Ada's browser, and Ada's cookie and
+/// reference in that other session: each refused with nothing sent. Returns Ada's enrolment
+/// cookie (for the replay).
+async fn other_references_are_refused(
+    ada: &mut Browser,
+    base: &str,
+    page: &str,
+    code: &dyn Fn() -> String,
+) -> String {
+    let reference = field(page, "enrolment");
     // A forged reference: refused (as if another tab's enrolment had replaced it: this
     // session's cookie holds another), and nothing is sent (the code still works below).
-    let response = post_code(&mut ada, &base, &page, &code(), "forged").await;
+    let response = post_code(ada, base, page, &code(), "forged").await;
     assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
     let refusal = response.text().await.unwrap();
     assert!(refusal.contains("another tab"), "{refusal}");
     // Another session's reference (Grace's page), in Ada's browser: refused.
     let mut grace = Browser::new();
-    log_in_as(&mut grace, &base, "grace@example.com").await;
-    let graces = enrolled(&mut grace, &base).await;
-    let response = post_code(
-        &mut ada,
-        &base,
-        &page,
-        &code(),
-        &field(&graces, "enrolment"),
-    )
-    .await;
+    log_in_as(&mut grace, base, "grace@example.com").await;
+    let graces = enrolled(&mut grace, base).await;
+    let response = post_code(ada, base, page, &code(), &field(&graces, "enrolment")).await;
     assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
     // Ada's enrolment cookie and reference, in Grace's session: refused.
     let cookie = ada.jar[COOKIE].clone();
     grace.jar.insert(COOKIE.to_owned(), cookie.clone());
-    let response = post_code(&mut grace, &base, &graces, &code(), &reference).await;
+    let response = post_code(&mut grace, base, &graces, &code(), &reference).await;
     assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
 
+    cookie
+}
+
+/// Ada's own reference: verified, the cookie cleared, the key and recovery code (`shown`)
+/// never shown again, even to a replay of the enrolment cookie.
+async fn verified_once(
+    ada: &mut Browser,
+    base: &str,
+    page: &str,
+    code: &dyn Fn() -> String,
+    cookie: String,
+    [secret, recovery]: [&str; 2],
+) {
+    let reference = field(page, "enrolment");
     // Ada's own: verified, the cookie cleared, the recovery code not shown again.
-    let response = post_code(&mut ada, &base, &page, &code(), &reference).await;
+    let response = post_code(ada, base, page, &code(), &reference).await;
     assert_eq!(response.headers()["location"], "/step-up");
     let url = format!("{base}/step-up");
     let (_, done) = ada.follow(url.clone(), response).await;
@@ -124,22 +144,22 @@ async fn enrolment_kept_out_of_forms(store: StoreChoice) {
         !ada.jar.contains_key(COOKIE),
         "the enrolment outlived its code"
     );
-    assert!(!done.contains(&secret), "the key shown after enrolment");
-    assert!(!done.contains(&recovery), "the recovery code shown twice");
+    assert!(!done.contains(secret), "the key shown after enrolment");
+    assert!(!done.contains(recovery), "the recovery code shown twice");
 
     // Ada's enrolment cookie replayed (a saved request, a proxy's log) with its form: the
     // recovery code is in no answer, as the app never kept it.
     ada.jar.insert(COOKIE.to_owned(), cookie);
-    let response = post_code(&mut ada, &base, &page, &code(), &reference).await;
+    let response = post_code(ada, base, page, &code(), &reference).await;
     let again = response.text().await.unwrap();
     assert!(
-        !again.contains(&recovery),
+        !again.contains(recovery),
         "a replayed cookie showed the recovery code"
     );
     let response = ada.get(&url).await;
     let again = response.text().await.unwrap();
     assert!(
-        !again.contains(&recovery),
+        !again.contains(recovery),
         "a replayed cookie showed the recovery code"
     );
 }
