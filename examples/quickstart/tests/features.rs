@@ -181,6 +181,26 @@ async fn the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards
 ) {
     let (mut browser, base, settings) = logged_in(store).await;
     let tenant = settings.dev_tenant.as_ref().unwrap().tenant();
+    let enrolment = enrolled_from_the_page(&mut browser, &base, &|s| tenant.mfa_otp(s)).await;
+    verified_from_the_page(&mut browser, &base, &enrolment, &|s| tenant.mfa_otp(s)).await;
+}
+
+/// What the enrolment page gave: the key (shown once), the dev code, the MFA token and the
+/// enrolment's reference.
+struct Enrolled {
+    secret: String,
+    code: String,
+    mfa_token: String,
+    enrolment: String,
+}
+
+/// `/step-up` asks for MFA; enrolling is a same-origin POST only (a GET or another site's
+/// POST enrols nothing).
+async fn enrolled_from_the_page(
+    browser: &mut Browser,
+    base: &str,
+    otp: &dyn Fn(&str) -> String,
+) -> Enrolled {
     let url = format!("{base}/step-up");
     let (_, page) = {
         let response = browser.get(&url).await;
@@ -191,20 +211,43 @@ async fn the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards
     assert!(!page.contains("id=\"secret\""), "a GET enrolled: {page}");
     let enroll = format!("{base}/step-up/enroll");
     let token_field = [("mfa_token", field(&page, "mfa_token"))];
-    let refused = post_mfa(&mut browser, &enroll, &token_field, CROSS_SITE).await;
+    let refused = post_mfa(browser, &enroll, &token_field, CROSS_SITE).await;
     assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
-    let page = post_mfa(&mut browser, &enroll, &token_field, SAME_ORIGIN)
+    let page = post_mfa(browser, &enroll, &token_field, SAME_ORIGIN)
         .await
         .text()
         .await
         .unwrap();
     let secret = element(&page, "secret");
     let code = element(&page, "dev-code");
-    assert_eq!(code, tenant.mfa_otp(&secret));
+    assert_eq!(code, otp(&secret));
     let mfa_token = field(&page, "mfa_token");
     // The form refers to the enrolment; its key stays on the server side.
     let enrolment = field(&page, "enrolment");
 
+    Enrolled {
+        secret,
+        code,
+        mfa_token,
+        enrolment,
+    }
+}
+
+/// The code verified from the page (another site's POST and a wrong code refused), the
+/// token MFA guards then shown, and kept in the session.
+async fn verified_from_the_page(
+    browser: &mut Browser,
+    base: &str,
+    enrolled: &Enrolled,
+    otp: &dyn Fn(&str) -> String,
+) {
+    let Enrolled {
+        secret,
+        code,
+        mfa_token,
+        enrolment,
+    } = enrolled;
+    let url = format!("{base}/step-up");
     let verify = format!("{base}/step-up/verify");
     let form = |code: &str| {
         [
@@ -214,24 +257,18 @@ async fn the_step_up_page_enrolls_an_authenticator_and_gets_the_token_mfa_guards
         ]
     };
     // Posted from another site: refused (the code still works below).
-    let refused = post_mfa(&mut browser, &verify, &form(&code), CROSS_SITE).await;
+    let refused = post_mfa(browser, &verify, &form(code), CROSS_SITE).await;
     assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let page = post_mfa(&mut browser, &verify, &form(wrong), SAME_ORIGIN)
+    let page = post_mfa(browser, &verify, &form(wrong), SAME_ORIGIN)
         .await
         .text()
         .await
         .unwrap();
     assert!(element(&page, "error").contains("wrong"), "{page}");
-    assert_eq!(element(&page, "dev-code"), tenant.mfa_otp(&secret));
+    assert_eq!(element(&page, "dev-code"), otp(secret));
 
-    let response = post_mfa(
-        &mut browser,
-        &verify,
-        &form(&tenant.mfa_otp(&secret)),
-        SAME_ORIGIN,
-    )
-    .await;
+    let response = post_mfa(browser, &verify, &form(&otp(secret)), SAME_ORIGIN).await;
     assert_eq!(response.headers()["location"], "/step-up");
     let (_, page) = browser.follow(verify.clone(), response).await;
     assert_eq!(
