@@ -313,6 +313,52 @@ impl<B: SessionBackend> ServerSideStateStore<B> {
         cx.clear_read_version(identifier);
     }
 
+    /// Writes `write` over the session `id` if it is still the version this request read
+    /// (or, not read here, the version it has now): a concurrent write makes it
+    /// `Conflict`, a session ended meanwhile `SessionEnded` (and its cookie goes).
+    async fn update_in_place(
+        &self,
+        identifier: &str,
+        id: &SessionId,
+        write: &Write<'_>,
+        cx: &StoreContext,
+    ) -> Result<(), StoreError> {
+        let expected = match cx.read_version(identifier) {
+            Some(read) if read.session_id == id.as_str() => read.version,
+            // Not read in this request: take the version now.
+            _ => match self.backend.load(id).await? {
+                Some(loaded) => loaded.version,
+                None => {
+                    self.forget(cx, identifier);
+                    return Err(StoreError::SessionEnded);
+                }
+            },
+        };
+        let record = self.record(identifier, id, write.json, write.state, write.expires_at)?;
+        match self.backend.update(id, &record, expected).await? {
+            UpdateOutcome::Updated => {
+                self.set_id_cookie(cx, identifier, id, write.ttl);
+                self.read_cache
+                    .remove(&Self::cache_key(identifier, id, expected));
+                self.remember(Self::cache_key(identifier, id, expected + 1), write.state);
+                let version = ReadVersion {
+                    session_id: id.as_str().to_owned(),
+                    version: expected + 1,
+                };
+                cx.set_read_version(identifier, version);
+                Ok(())
+            }
+            UpdateOutcome::Missing => {
+                self.forget(cx, identifier);
+                Err(StoreError::SessionEnded)
+            }
+            UpdateOutcome::Conflict => {
+                cx.clear_read_version(identifier);
+                Err(StoreError::Conflict)
+            }
+        }
+    }
+
     /// Creates the session under a fresh id, then deletes the previous one (if any).
     async fn create_fresh(
         &self,
@@ -401,51 +447,16 @@ impl<B: SessionBackend> StateStore for ServerSideStateStore<B> {
         // strips it again, so a session reads back as it was stored.
         let json = serde_json::to_vec(&sessions::stamped(state, now))?;
 
+        let write = Write {
+            json: &json,
+            state,
+            expires_at,
+            ttl,
+        };
         let Some(id) = current.clone().filter(|_| !rotate) else {
-            let write = Write {
-                json: &json,
-                state,
-                expires_at,
-                ttl,
-            };
             return self.create_fresh(identifier, &write, current, cx).await;
         };
-        let expected = match cx.read_version(identifier) {
-            Some(read) if read.session_id == id.as_str() => read.version,
-            // Not read in this request: take the version now.
-            _ => match self.backend.load(&id).await? {
-                Some(loaded) => loaded.version,
-                None => {
-                    self.forget(cx, identifier);
-                    return Err(StoreError::SessionEnded);
-                }
-            },
-        };
-        let record = self.record(identifier, &id, &json, state, expires_at)?;
-        match self.backend.update(&id, &record, expected).await? {
-            UpdateOutcome::Updated => {
-                self.set_id_cookie(cx, identifier, &id, ttl);
-                self.read_cache
-                    .remove(&Self::cache_key(identifier, &id, expected));
-                self.remember(Self::cache_key(identifier, &id, expected + 1), state);
-                cx.set_read_version(
-                    identifier,
-                    ReadVersion {
-                        session_id: id.as_str().to_owned(),
-                        version: expected + 1,
-                    },
-                );
-                Ok(())
-            }
-            UpdateOutcome::Missing => {
-                self.forget(cx, identifier);
-                Err(StoreError::SessionEnded)
-            }
-            UpdateOutcome::Conflict => {
-                cx.clear_read_version(identifier);
-                Err(StoreError::Conflict)
-            }
-        }
+        self.update_in_place(identifier, &id, &write, cx).await
     }
 
     #[tracing::instrument(name = "store.get", skip_all, fields(backend = self.backend.name()))]
