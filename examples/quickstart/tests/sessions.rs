@@ -70,33 +70,53 @@ async fn sessions_are_listed_and_revoked(store: StoreChoice) {
     let bob_page = profile(&mut bob[0], &base).await.expect("bob's profile");
     let bob_handle = handles(&bob_page).pop().expect("bob's other session");
 
-    // Attacks: another user's handle, a forged one, an enormous one, another site's form.
+    refused_revocations_end_nothing(&mut ada, &mut bob, &base, &bob_handle).await;
+    one_then_the_others_end(&mut ada, &mut bob, &base, &ada_handles[0]).await;
+}
+
+/// Another user's handle, a forged one, an enormous one, another site's form: refused, and
+/// nobody logged out.
+async fn refused_revocations_end_nothing(
+    ada: &mut [Browser; 3],
+    bob: &mut [Browser; 2],
+    base: &str,
+    bob_handle: &str,
+) {
     let cases = [
-        (bob_handle.clone(), StatusCode::NOT_FOUND),
+        (bob_handle.to_owned(), StatusCode::NOT_FOUND),
         ("AAAAAAAAAAAAAAAAAAAAAA".to_owned(), StatusCode::NOT_FOUND),
         ("A".repeat(100_000), StatusCode::BAD_REQUEST),
     ];
     for (handle, status) in cases {
-        assert_eq!(revoke(&mut ada[0], &base, &handle).await, status);
+        assert_eq!(revoke(&mut ada[0], base, &handle).await, status);
     }
     let url = format!("{base}/profile/sessions/revoke-others");
     let cross = ada[0].post_form_with(&url, &[], CROSS_SITE).await;
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
     for b in bob.iter_mut().chain(ada.iter_mut()) {
         assert!(
-            profile(b, &base).await.is_some(),
+            profile(b, base).await.is_some(),
             "a refused revoke logged someone out"
         );
     }
+}
 
-    // One session by its button, then the others at once.
+/// One of Ada's other sessions by its button, then the rest at once: hers end, the asking
+/// one and Bob's stay.
+async fn one_then_the_others_end(
+    ada: &mut [Browser; 3],
+    bob: &mut [Browser; 2],
+    base: &str,
+    first: &str,
+) {
+    let url = format!("{base}/profile/sessions/revoke-others");
     assert_eq!(
-        revoke(&mut ada[0], &base, &ada_handles[0]).await,
+        revoke(&mut ada[0], base, first).await,
         StatusCode::SEE_OTHER
     );
     let live: Vec<bool> = [
-        profile(&mut ada[1], &base).await,
-        profile(&mut ada[2], &base).await,
+        profile(&mut ada[1], base).await,
+        profile(&mut ada[2], base).await,
     ]
     .iter()
     .map(Option::is_some)
@@ -110,24 +130,24 @@ async fn sessions_are_listed_and_revoked(store: StoreChoice) {
         .post_form_with(
             &url,
             &[],
-            &[("sec-fetch-site", "same-origin"), ("origin", &base)],
+            &[("sec-fetch-site", "same-origin"), ("origin", base)],
         )
         .await;
     assert_eq!(others.status(), StatusCode::SEE_OTHER);
     assert!(
-        profile(&mut ada[1], &base).await.is_none(),
+        profile(&mut ada[1], base).await.is_none(),
         "ada1 is logged out"
     );
     assert!(
-        profile(&mut ada[2], &base).await.is_none(),
+        profile(&mut ada[2], base).await.is_none(),
         "ada2 is logged out"
     );
-    let page = profile(&mut ada[0], &base)
+    let page = profile(&mut ada[0], base)
         .await
         .expect("the asking session stays");
     assert_eq!(page.matches("class=\"session\"").count(), 1, "{page}");
     assert!(
-        profile(&mut bob[1], &base).await.is_some(),
+        profile(&mut bob[1], base).await.is_some(),
         "bob's sessions are untouched"
     );
 }
