@@ -124,61 +124,23 @@ pub(super) fn authenticate(
     authenticate_with_secret(tenant, headers, params)
 }
 
+/// The `invalid_client` answer, with the Basic challenge when the client used HTTP Basic.
+fn invalid_client(basic: bool, description: &str) -> OAuthError {
+    let error = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
+    if basic {
+        error.with_challenge(BASIC_CHALLENGE)
+    } else {
+        error
+    }
+}
+
 /// Secret authentication: exactly one method, the right id, the right secret.
 fn authenticate_with_secret(
     tenant: &Tenant,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<(), OAuthError> {
-    let invalid_client = |basic: bool, description: &str| {
-        let error = OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", description);
-        if basic {
-            error.with_challenge(BASIC_CHALLENGE)
-        } else {
-            error
-        }
-    };
-    let form_id = params.get("client_id")?;
-    let form_secret = params.get("client_secret")?;
-    let (client_id, secret, basic) = match headers.get(header::AUTHORIZATION) {
-        Some(value) => {
-            let (id, secret) =
-                value
-                    .to_str()
-                    .ok()
-                    .and_then(basic_credentials)
-                    .ok_or_else(|| {
-                        invalid_client(
-                            true,
-                            "the Authorization header is not HTTP Basic with a form-urlencoded \
-                         client id and secret",
-                        )
-                    })?;
-            if form_secret.is_some() {
-                return Err(OAuthError::invalid_request(
-                    "the client authenticated twice (HTTP Basic and client_secret in the form): \
-                     use one method",
-                ));
-            }
-            if form_id.is_some_and(|f| f != id) {
-                return Err(invalid_client(
-                    true,
-                    "the client_id in the form is not the one in the Authorization header",
-                ));
-            }
-            (id, secret, true)
-        }
-        None => {
-            let (Some(id), Some(secret)) = (form_id, form_secret) else {
-                return Err(invalid_client(
-                    false,
-                    "client authentication is required: HTTP Basic (client_secret_basic) or \
-                     client_id and client_secret in the form (client_secret_post)",
-                ));
-            };
-            (id.to_owned(), secret.to_owned(), false)
-        }
-    };
+    let (client_id, secret, basic) = secret_credentials(headers, params)?;
     let config = &tenant.config;
     let same_secret: bool = secret
         .as_bytes()
@@ -191,6 +153,50 @@ fn authenticate_with_secret(
         ));
     }
     Ok(())
+}
+
+/// The client id and secret the request carries, by exactly one method, and whether that
+/// was HTTP Basic.
+fn secret_credentials(
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(String, String, bool), OAuthError> {
+    let form_id = params.get("client_id")?;
+    let form_secret = params.get("client_secret")?;
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        let (Some(id), Some(secret)) = (form_id, form_secret) else {
+            return Err(invalid_client(
+                false,
+                "client authentication is required: HTTP Basic (client_secret_basic) or \
+                 client_id and client_secret in the form (client_secret_post)",
+            ));
+        };
+        return Ok((id.to_owned(), secret.to_owned(), false));
+    };
+    let (id, secret) = value
+        .to_str()
+        .ok()
+        .and_then(basic_credentials)
+        .ok_or_else(|| {
+            invalid_client(
+                true,
+                "the Authorization header is not HTTP Basic with a form-urlencoded client id \
+                 and secret",
+            )
+        })?;
+    if form_secret.is_some() {
+        return Err(OAuthError::invalid_request(
+            "the client authenticated twice (HTTP Basic and client_secret in the form): use \
+             one method",
+        ));
+    }
+    if form_id.is_some_and(|f| f != id) {
+        return Err(invalid_client(
+            true,
+            "the client_id in the form is not the one in the Authorization header",
+        ));
+    }
+    Ok((id, secret, true))
 }
 
 /// Whether a PKCE verifier (RFC 7636 §4.1: 43 to 128 unreserved characters) hashes to the
