@@ -19,10 +19,7 @@ pub(crate) fn callback_for(redirect_uri: &str) -> Option<String> {
 }
 
 fn connection() -> String {
-    std::env::var("AUTH0_LINK_CONNECTION")
-        .ok()
-        .filter(|c| !c.trim().is_empty())
-        .unwrap_or_else(|| auth0_dev_tenant::DEV_CONNECTION.to_owned())
+    super::setting("AUTH0_LINK_CONNECTION", auth0_dev_tenant::DEV_CONNECTION)
 }
 
 fn callback(client: &ServerClient) -> Option<String> {

@@ -150,3 +150,12 @@ pub(crate) fn no_store(mut response: Response) -> Response {
         .insert(header::CACHE_CONTROL, no_store);
     response
 }
+
+/// The environment variable `name`, or `default` when it is unset or blank: a page's
+/// setting (the connection, the audience it asks for).
+pub(crate) fn setting(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}

@@ -26,10 +26,7 @@ use crate::App;
 pub(crate) const STEP_UP_AUDIENCE: &str = "https://quickstart.local/payments";
 
 fn audience() -> String {
-    std::env::var("AUTH0_STEP_UP_AUDIENCE")
-        .ok()
-        .filter(|a| !a.trim().is_empty())
-        .unwrap_or_else(|| STEP_UP_AUDIENCE.to_owned())
+    super::setting("AUTH0_STEP_UP_AUDIENCE", STEP_UP_AUDIENCE)
 }
 
 /// The values of `step_up.html`: the token's facts once obtained, else the code form.

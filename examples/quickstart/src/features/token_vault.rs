@@ -17,10 +17,10 @@ use crate::App;
 
 /// The connection the page asks a token for.
 fn connection() -> String {
-    std::env::var("AUTH0_TOKEN_VAULT_CONNECTION")
-        .ok()
-        .filter(|c| !c.trim().is_empty())
-        .unwrap_or_else(|| auth0_dev_tenant::DEV_CONNECTION.to_owned())
+    super::setting(
+        "AUTH0_TOKEN_VAULT_CONNECTION",
+        auth0_dev_tenant::DEV_CONNECTION,
+    )
 }
 
 /// `GET /token-vault` (logged in): the connection token's facts.
