@@ -3,7 +3,6 @@
 //! the `AUTH0_*` variables (and `.env`); without `AUTH0_DOMAIN` it starts a local dev tenant.
 //! `AUTH0_SESSION_STORE` picks the store: `cookie` (default), `memory`, `redis` or `postgres`.
 
-mod features;
 mod pages;
 
 use std::sync::Arc;
@@ -85,19 +84,13 @@ pub async fn dev_tenant_client(
         .audience(DEV_AUDIENCE)
         .organization(DevOrganization::new(DEV_ORGANIZATION.0, DEV_ORGANIZATION.1).anyone())
         .backchannel_logout_uri(format!("http://127.0.0.1:{port}/backchannel-logout"));
-    let tenant = features::dev_tenant_extras(tenant, redirect_uri)
+    let tenant = quickstart_features::dev_tenant_extras(tenant, redirect_uri)
         .start()
         .await?;
     Ok((tenant.client_builder(), tenant))
 }
 
-/// What the pages show beside the user.
-#[derive(Clone)]
-pub struct App {
-    pub(crate) store_name: &'static str,
-    pub(crate) audience: Option<String>,
-    pub(crate) dev_tenant: Option<String>,
-}
+pub use quickstart_features::App;
 
 /// Builds the router: the client (with the chosen store), the integration, the routes.
 ///
@@ -122,7 +115,7 @@ pub async fn app(settings: &Settings) -> Result<Router, BoxError> {
         .route_layer(auth0.require_auth())
         .route("/", get(pages::home))
         .route("/static/style.css", get(pages::stylesheet))
-        .merge(features::routes(settings))
+        .merge(quickstart_features::routes(settings.dev_tenant.as_ref()))
         .with_state(pages)
         .merge(auth0.routes())
         .layer(auth0.layer()))

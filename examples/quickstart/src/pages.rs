@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::App;
+use quickstart_features::{App, Layout, RENDER_FAILED};
 
 static PAGES: LazyLock<Pages> = LazyLock::new(|| {
     Pages::new(&[
@@ -24,18 +24,6 @@ static PAGES: LazyLock<Pages> = LazyLock::new(|| {
     ])
 });
 const STYLE: &str = include_str!("../static/style.css");
-pub(crate) const RENDER_FAILED: &str = "This page could not be rendered.";
-
-/// What `layout.html` shows around a page's own values (the feature pages use it too).
-#[derive(Serialize)]
-pub(crate) struct Layout<'a, T> {
-    pub(crate) title: &'static str,
-    pub(crate) logged_in: bool,
-    pub(crate) store: &'static str,
-    pub(crate) dev_tenant: Option<&'a str>,
-    #[serde(flatten)]
-    pub(crate) page: T,
-}
 
 /// The page `name` (titled `title`) with its own values `page`, or a 500 that says why not.
 fn render<T: Serialize>(
@@ -53,7 +41,7 @@ fn render<T: Serialize>(
         page,
     };
     match PAGES.render(name, &layout) {
-        Ok(html) => crate::features::page_response(html, logged_in),
+        Ok(html) => quickstart_features::page_response(html, logged_in),
         Err(e) => {
             tracing::error!(error = %e, "a page could not be rendered");
             (StatusCode::INTERNAL_SERVER_ERROR, RENDER_FAILED).into_response()
@@ -68,7 +56,7 @@ struct Person<'a> {
     picture: Option<&'a str>,
     claims: String,
     organization: Option<Organization>,
-    sessions: crate::features::sessions::Section,
+    sessions: quickstart_features::sessions::Section,
 }
 
 pub(crate) async fn home(State(app): State<Arc<App>>, MaybeUser(user): MaybeUser) -> Response {
@@ -89,7 +77,7 @@ pub(crate) async fn profile(State(app): State<Arc<App>>, User(user): User, auth:
         picture: user.picture.as_deref(),
         claims: serde_json::to_string_pretty(&claims).unwrap_or_default(),
         organization: user.organization(),
-        sessions: crate::features::sessions::section(&auth).await,
+        sessions: quickstart_features::sessions::section(&auth).await,
     };
     render(&app, "profile.html", "Profile", true, person)
 }

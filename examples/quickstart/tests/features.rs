@@ -1,4 +1,4 @@
-//! The feature pages of `src/features/`, driven over HTTP as a browser would, against the
+//! The feature pages (`examples/quickstart-features`), driven over HTTP as a browser would, against the
 //! app's own dev tenant: each page shows its feature working, and refuses what it must.
 
 mod support;

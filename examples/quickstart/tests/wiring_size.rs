@@ -1,8 +1,8 @@
-//! The quickstart stays what a newcomer can read in one sitting: its login app (the files of
-//! `src/`, pages included) in at most 300 lines, and its auth wiring in three statements.
-//! The pages showing Auth0 features beyond the quickstart live in `src/features/`, one file
-//! each, and are not counted: a newcomer reads them one at a time, when they need that
-//! feature.
+//! The quickstart stays what a newcomer can read in one sitting: its login app (every file
+//! under `src/`, pages included) in at most 300 lines, and its auth wiring in three
+//! statements. The pages showing Auth0 features beyond the quickstart are a crate of their
+//! own (`examples/quickstart-features`, one file each): a newcomer reads them one at a time,
+//! when they need that feature.
 
 use std::path::Path;
 
@@ -12,14 +12,19 @@ fn source(name: &str) -> String {
 
 #[test]
 fn the_quickstart_source_is_at_most_300_lines() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut total = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            total += std::fs::read_to_string(&path).unwrap().lines().count();
+    fn lines(dir: &Path) -> usize {
+        let mut total = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            total += if path.is_dir() {
+                lines(&path)
+            } else {
+                std::fs::read_to_string(&path).unwrap().lines().count()
+            };
         }
+        total
     }
+    let total = lines(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     assert!(total <= 300, "examples/quickstart/src has {total} lines");
 }
 

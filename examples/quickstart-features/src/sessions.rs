@@ -23,9 +23,9 @@ pub(crate) const REVOKE_OTHERS_PATH: &str = "/profile/sessions/revoke-others";
 /// The metadata key the user agent is kept under.
 const USER_AGENT: &str = "user_agent";
 
-/// The section's values for `profile.html`.
+/// The section's values for the profile page (`profile.html`'s `sessions`).
 #[derive(Serialize, Default)]
-pub(crate) struct Section {
+pub struct Section {
     /// Why nothing is listed, when nothing can be.
     note: Option<String>,
     list: Vec<Row>,
@@ -50,7 +50,14 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 
 /// The user's sessions, for the profile page. The first time a session is shown, the
 /// browser's user agent is attached to it (one write per session), so it can be told apart.
-pub(crate) async fn section(auth: &Auth) -> Section {
+///
+/// ```no_run
+/// async fn profile(auth: auth0_axum::Auth) {
+///     let section = quickstart_features::sessions::section(&auth).await;
+///     # let _ = section;
+/// }
+/// ```
+pub async fn section(auth: &Auth) -> Section {
     let client = auth.client();
     let cx = auth.context();
     let mut list = match client.list_my_sessions(cx).await {

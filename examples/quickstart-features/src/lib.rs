@@ -1,5 +1,7 @@
-//! The pages that show Auth0 features beyond the quickstart's login, one module each; a
-//! newcomer reads them one at a time, when they need that feature. `tests/features.rs` drives
+//! The quickstart's pages that show Auth0 features beyond its login, one module each; a
+//! newcomer reads them one at a time, when they need that feature. They are a crate of their
+//! own so that the quickstart itself (`examples/quickstart/src`) stays a login app one reads in
+//! one sitting; the quickstart mounts them with [`routes`], and its `tests/features.rs` drives
 //! them over HTTP. On the dev tenant some pages say where the tenant "sent" a code (it sends
 //! nothing); on a real tenant they never do.
 
@@ -7,7 +9,7 @@ mod legacy_login;
 mod linking;
 mod metrics;
 mod passwordless;
-pub(crate) mod sessions;
+pub mod sessions;
 mod step_up;
 mod step_up_enrolment;
 mod token_vault;
@@ -22,38 +24,83 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde::Serialize;
 
-use crate::pages::{Layout, RENDER_FAILED};
-use crate::{App, Settings};
+use auth0_dev_tenant::RunningDevTenant;
 
 static PAGES: LazyLock<Pages> = LazyLock::new(|| {
     Pages::new(&[
-        ("layout.html", include_str!("../../templates/layout.html")),
+        (
+            "layout.html",
+            include_str!("../../quickstart/templates/layout.html"),
+        ),
         (
             "token_vault.html",
-            include_str!("../../templates/features/token_vault.html"),
+            include_str!("../templates/token_vault.html"),
         ),
         (
             "passwordless.html",
-            include_str!("../../templates/features/passwordless.html"),
+            include_str!("../templates/passwordless.html"),
         ),
         (
             "legacy_login.html",
-            include_str!("../../templates/features/legacy_login.html"),
+            include_str!("../templates/legacy_login.html"),
         ),
-        (
-            "step_up.html",
-            include_str!("../../templates/features/step_up.html"),
-        ),
+        ("step_up.html", include_str!("../templates/step_up.html")),
     ])
 });
+
+/// The answer when a page cannot be rendered (the template's error is logged).
+pub const RENDER_FAILED: &str = "This page could not be rendered.";
+
+/// What the pages show beside the user: the store, the API, the dev tenant.
+///
+/// ```
+/// let app = quickstart_features::App {
+///     store_name: "memory",
+///     audience: Some("https://api.example.com".to_owned()),
+///     dev_tenant: None,
+/// };
+/// # let _ = app;
+/// ```
+#[derive(Clone)]
+pub struct App {
+    /// The session store's name, for the footer.
+    pub store_name: &'static str,
+    /// The audience `/api-call` asks a token for.
+    pub audience: Option<String>,
+    /// The dev tenant's issuer, when the app runs one.
+    pub dev_tenant: Option<String>,
+}
+
+/// What `layout.html` shows around a page's own values (every page of the quickstart).
+#[derive(Serialize)]
+pub struct Layout<'a, T> {
+    /// The page's title.
+    pub title: &'static str,
+    /// Whether a user is logged in (the navigation, and `Cache-Control: no-store`).
+    pub logged_in: bool,
+    /// The session store's name.
+    pub store: &'static str,
+    /// The dev tenant's issuer, when the app runs one.
+    pub dev_tenant: Option<&'a str>,
+    /// The page's own values.
+    #[serde(flatten)]
+    pub page: T,
+}
 
 /// The dev tenant, for the pages that show what it "sent": `None` on a real tenant.
 #[derive(Clone)]
 pub(crate) struct Dev(pub(crate) Option<DevTenant>);
 
-/// The feature pages' routes; they need the app's state and the integration's layer.
-pub(crate) fn routes(settings: &Settings) -> Router<Arc<App>> {
-    let dev = Dev(settings.dev_tenant.as_ref().map(|t| t.tenant().clone()));
+/// The feature pages' routes; they need the app's state (`App`) and the auth0-axum layer.
+/// `dev_tenant` is the local dev tenant when the app runs one.
+///
+/// ```
+/// let pages: axum::Router<std::sync::Arc<quickstart_features::App>> =
+///     quickstart_features::routes(None);
+/// # let _ = pages;
+/// ```
+pub fn routes(dev_tenant: Option<&RunningDevTenant>) -> Router<Arc<App>> {
+    let dev = Dev(dev_tenant.map(|t| t.tenant().clone()));
     Router::new()
         .route("/token-vault", get(token_vault::page))
         .route(
@@ -86,7 +133,13 @@ pub(crate) fn routes(settings: &Settings) -> Router<Arc<App>> {
 /// callback is `redirect_uri`: an API that requires MFA, a custom token exchange profile and
 /// the account link's callback (Token Vault's `dev-connection` and passwordless are served
 /// to every app).
-pub(crate) fn dev_tenant_extras(builder: DevTenantBuilder, redirect_uri: &str) -> DevTenantBuilder {
+///
+/// ```
+/// let tenant = auth0_dev_tenant::DevTenant::builder();
+/// let tenant = quickstart_features::dev_tenant_extras(tenant, "http://localhost:3000/callback");
+/// # let _ = tenant;
+/// ```
+pub fn dev_tenant_extras(builder: DevTenantBuilder, redirect_uri: &str) -> DevTenantBuilder {
     let builder = builder
         .audience(step_up::STEP_UP_AUDIENCE)
         .require_mfa_for_audience(step_up::STEP_UP_AUDIENCE)
@@ -132,7 +185,12 @@ fn render<T: Serialize>(
 /// A rendered page; one shown to a logged-in user (their claims, a key, a code, a token's
 /// facts) says `Cache-Control: no-store`, so no browser or proxy cache keeps it for the back
 /// button or the next user of the machine.
-pub(crate) fn page_response(html: String, logged_in: bool) -> Response {
+///
+/// ```
+/// let page = quickstart_features::page_response("<p>Hello</p>".to_owned(), true);
+/// assert_eq!(page.headers()["cache-control"], "no-store");
+/// ```
+pub fn page_response(html: String, logged_in: bool) -> Response {
     let response = Html(html).into_response();
     if logged_in {
         no_store(response)
