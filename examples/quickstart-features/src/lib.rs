@@ -49,7 +49,7 @@ static PAGES: LazyLock<Pages> = LazyLock::new(|| {
 });
 
 /// The answer when a page cannot be rendered (the template's error is logged).
-pub const RENDER_FAILED: &str = "This page could not be rendered.";
+const RENDER_FAILED: &str = "This page could not be rendered.";
 
 /// What the pages show beside the user: the store, the API, the dev tenant.
 ///
@@ -73,18 +73,14 @@ pub struct App {
 
 /// What `layout.html` shows around a page's own values (every page of the quickstart).
 #[derive(Serialize)]
-pub struct Layout<'a, T> {
-    /// The page's title.
-    pub title: &'static str,
+struct Layout<'a, T> {
+    title: &'static str,
     /// Whether a user is logged in (the navigation, and `Cache-Control: no-store`).
-    pub logged_in: bool,
-    /// The session store's name.
-    pub store: &'static str,
-    /// The dev tenant's issuer, when the app runs one.
-    pub dev_tenant: Option<&'a str>,
-    /// The page's own values.
+    logged_in: bool,
+    store: &'static str,
+    dev_tenant: Option<&'a str>,
     #[serde(flatten)]
-    pub page: T,
+    page: T,
 }
 
 /// The dev tenant, for the pages that show what it "sent": `None` on a real tenant.
@@ -166,6 +162,30 @@ fn render<T: Serialize>(
     logged_in: bool,
     page: T,
 ) -> Response {
+    render_in(&PAGES, app, name, title, logged_in, page)
+}
+
+/// The page `name` of `pages` (titled `title`) with its own values `page` in the layout
+/// every quickstart page shares, or a 500 that says why not (the error is logged). A page
+/// for a logged-in user says `Cache-Control: no-store` ([`page_response`]).
+///
+/// ```
+/// use auth0_pages::Pages;
+/// use quickstart_features::{App, render_in};
+///
+/// let pages = Pages::new(&[("hello.html", "<p>{{ title }}</p>")]);
+/// let app = App { store_name: "memory", audience: None, dev_tenant: None };
+/// let page = render_in(&pages, &app, "hello.html", "Hello", false, ());
+/// assert_eq!(page.status(), 200);
+/// ```
+pub fn render_in<T: Serialize>(
+    pages: &Pages,
+    app: &App,
+    name: &str,
+    title: &'static str,
+    logged_in: bool,
+    page: T,
+) -> Response {
     let layout = Layout {
         title,
         logged_in,
@@ -173,10 +193,10 @@ fn render<T: Serialize>(
         dev_tenant: app.dev_tenant.as_deref(),
         page,
     };
-    match PAGES.render(name, &layout) {
+    match pages.render(name, &layout) {
         Ok(html) => page_response(html, logged_in),
         Err(e) => {
-            tracing::error!(error = %e, "a feature page could not be rendered");
+            tracing::error!(error = %e, page = name, "a page could not be rendered");
             (StatusCode::INTERNAL_SERVER_ERROR, RENDER_FAILED).into_response()
         }
     }

@@ -8,12 +8,12 @@ use auth0_pages::Pages;
 use auth0_server::client::AccessTokenOptions;
 use auth0_server::model::Organization;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
-use quickstart_features::{App, Layout, RENDER_FAILED};
+use quickstart_features::App;
 
 static PAGES: LazyLock<Pages> = LazyLock::new(|| {
     Pages::new(&[
@@ -33,20 +33,7 @@ fn render<T: Serialize>(
     logged_in: bool,
     page: T,
 ) -> Response {
-    let layout = Layout {
-        title,
-        logged_in,
-        store: app.store_name,
-        dev_tenant: app.dev_tenant.as_deref(),
-        page,
-    };
-    match PAGES.render(name, &layout) {
-        Ok(html) => quickstart_features::page_response(html, logged_in),
-        Err(e) => {
-            tracing::error!(error = %e, "a page could not be rendered");
-            (StatusCode::INTERNAL_SERVER_ERROR, RENDER_FAILED).into_response()
-        }
-    }
+    quickstart_features::render_in(&PAGES, app, name, title, logged_in, page)
 }
 
 #[derive(Serialize)]
