@@ -124,6 +124,7 @@ fn span(seconds: u64) -> String {
     match seconds {
         0..3600 => format!("{} min", seconds / 60),
         3600..86_400 => format!("{} h", seconds / 3600),
+        86_400..172_800 => "1 day".to_owned(),
         _ => format!("{} days", seconds / 86_400),
     }
 }

@@ -178,8 +178,10 @@ fn save_screenshot(png: &[u8]) {
         .write_all(format!("browser.rs: the profile's screenshot is in {saved:?}\n").as_bytes());
 }
 
-/// The journey, step by step, as a person would click through it.
-async fn journey(client: &Client, base: &str) -> Result<(), CmdError> {
+/// The journey, step by step, as a person would click through it. With a server-side
+/// store (`listed`), the profile lists this session under "Your sessions", and its
+/// screenshot is the one the docs show.
+async fn journey(client: &Client, base: &str, listed: bool) -> Result<(), CmdError> {
     let timeout = STEP_TIMEOUT;
 
     // Home, logged out: a login button.
@@ -247,9 +249,16 @@ async fn journey(client: &Client, base: &str) -> Result<(), CmdError> {
         picture == json!("loaded") || picture == json!("none"),
         "the profile picture does not load: {picture}"
     );
-    let png = client.screenshot().await?;
-    check_screenshot(&png);
-    save_screenshot(&png);
+    if listed {
+        let sessions = client.find(Locator::Css("#sessions")).await?.text().await?;
+        assert!(sessions.contains("(this browser)"), "{sessions}");
+        let png = client.screenshot().await?;
+        check_screenshot(&png);
+        save_screenshot(&png);
+    } else {
+        // The cookie store cannot list sessions, and the section says why.
+        client.find(Locator::Css("#sessions-note")).await?;
+    }
 
     // An API call with an access token for the audience.
     client.goto(&format!("{base}/api-call")).await?;
@@ -286,24 +295,29 @@ async fn quickstart_journey_in_headless_chromium() {
     let Some(chromedriver) = chromedriver_url() else {
         return;
     };
-
-    // The app on 127.0.0.1, its callback on the same host (cookies are per host).
-    let (base, _settings) = started_app(StoreChoice::Cookie, TransactionChoice::Cookie).await;
-
-    let profile = UserDataDir::new();
-    let client = open_browser(&chromedriver, &profile).await;
-    // In a task, so that a failed assertion still closes the browser below.
-    let outcome = tokio::spawn({
-        let client = client.clone();
-        async move { tokio::time::timeout(JOURNEY_TIMEOUT, journey(&client, &base)).await }
-    })
-    .await;
-    let _ = client.close().await;
-    match outcome {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => panic!("the browser failed a step: {e}"),
-        Ok(Err(_)) => panic!("the journey took more than {JOURNEY_TIMEOUT:?}"),
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    // The cookie store (the default: the session in the browser's cookies) and a server-side
+    // one (the profile lists the user's sessions).
+    for (store, listed) in [(StoreChoice::Cookie, false), (StoreChoice::Memory, true)] {
+        // The app on 127.0.0.1, its callback on the same host (cookies are per host).
+        let (base, _settings) = started_app(store, TransactionChoice::Cookie).await;
+        let profile = UserDataDir::new();
+        let client = open_browser(&chromedriver, &profile).await;
+        // In a task, so that a failed assertion still closes the browser below.
+        let outcome =
+            tokio::spawn({
+                let client = client.clone();
+                async move {
+                    tokio::time::timeout(JOURNEY_TIMEOUT, journey(&client, &base, listed)).await
+                }
+            })
+            .await;
+        let _ = client.close().await;
+        match outcome {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => panic!("the browser failed a step: {e}"),
+            Ok(Err(_)) => panic!("the journey took more than {JOURNEY_TIMEOUT:?}"),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
     }
 }
 
