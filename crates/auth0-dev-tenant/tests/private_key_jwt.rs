@@ -52,6 +52,9 @@ async fn login_and_refresh(setup: &Setup) {
         ..AccessTokenOptions::default()
     };
     setup.client.get_access_token(options, &cx).await.unwrap();
+    // The revocation endpoint takes the client's assertion too (a refused one is
+    // `ClientAuthentication`, not `true`).
+    assert!(setup.client.revoke_refresh_token(&cx).await.unwrap());
 }
 
 #[tokio::test]

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use auth0_server_core::Secrets;
 use auth0_server_core::client::{
-    AccessTokenOptions, Error, ServerClient, ServerClientBuilder, StartLoginOptions,
+    AccessTokenOptions, Error, RefreshTokenOptions, ServerClient, ServerClientBuilder,
+    StartLoginOptions,
 };
 use auth0_server_core::store::{ServerSideStateStore, StoreContext};
 use auth0_store_memory::{MemoryBackend, MemoryTransactionBackend};
@@ -138,6 +139,21 @@ async fn login_and_refresh(provider: &Provider, client: &ServerClient, client_id
             "{grant}"
         );
     }
+    revoked_with_an_assertion(client, &cx).await;
+}
+
+/// The revocation endpoint takes the client's assertion too; the token is refused after.
+async fn revoked_with_an_assertion(client: &ServerClient, cx: &StoreContext) {
+    let session = client.get_session(cx).await.unwrap().unwrap();
+    let token = session.refresh_token.expect("offline_access gave one");
+    assert!(client.revoke_refresh_token(cx).await.unwrap());
+    let again = client
+        .get_token_by_refresh_token(&token, RefreshTokenOptions::default())
+        .await;
+    assert!(
+        matches!(&again, Err(Error::RefreshFailed { error, .. }) if error == "invalid_grant"),
+        "{again:?}"
+    );
 }
 
 #[tokio::test]

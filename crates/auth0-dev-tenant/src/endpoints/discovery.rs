@@ -44,6 +44,7 @@ pub(super) async fn openid_configuration(State(tenant): State<Shared>) -> Json<V
         "jwks_uri": tenant.url(".well-known/jwks.json"),
         "userinfo_endpoint": tenant.url("userinfo"),
         "end_session_endpoint": tenant.url("oidc/logout"),
+        "revocation_endpoint": tenant.url("oauth/revoke"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": [

@@ -10,6 +10,7 @@ mod logout;
 pub(crate) mod mfa;
 mod mfa_grants;
 pub(crate) mod passwordless;
+mod revoke;
 mod token;
 mod userinfo;
 
@@ -48,6 +49,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/authorize", get(authorize::authorize))
         .route(LOGIN_FORM_PATH, post(authorize::submit_login))
         .route("/oauth/token", post(token::token))
+        .route("/oauth/revoke", post(revoke::revoke))
         .route("/bc-authorize", post(ciba::bc_authorize))
         .route("/passwordless/start", post(passwordless::start))
         .route(

@@ -36,6 +36,9 @@ pub struct ProviderMetadata {
     /// Client-Initiated Backchannel Authentication (CIBA), when the provider has it.
     #[serde(default)]
     pub backchannel_authentication_endpoint: Option<String>,
+    /// Token revocation (RFC 7009), when the provider has it (Auth0: `/oauth/revoke`).
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
     /// Whether the provider sends `iss` to the callback (RFC 9207).
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,

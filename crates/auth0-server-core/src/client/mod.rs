@@ -43,6 +43,7 @@ mod params;
 mod passwordless;
 mod refresh;
 mod replay;
+mod revocation;
 mod stores;
 mod token_exchange;
 mod token_vault;
