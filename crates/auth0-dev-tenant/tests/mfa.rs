@@ -278,21 +278,38 @@ async fn the_verified_grant_refreshes_without_mfa_again() {
 
 #[tokio::test]
 async fn sms_enrollment_is_verified_with_the_code_sent_and_a_replay_is_refused() {
+    let sms = MfaEnrollment::Sms {
+        phone_number: PHONE.to_owned(),
+    };
+    oob_enrollment_is_verified_once(sms, PHONE, "sms").await;
+}
+
+#[tokio::test]
+async fn email_enrollment_is_verified_with_the_code_sent_and_a_replay_is_refused() {
+    let email = MfaEnrollment::Email {
+        email: EMAIL.to_owned(),
+    };
+    oob_enrollment_is_verified_once(email, EMAIL, "email").await;
+}
+
+/// An out-of-band enrollment (`channel`, to `address`): a wrong code refused, the sent one
+/// verified and saved, then refused when replayed.
+async fn oob_enrollment_is_verified_once(enrollment: MfaEnrollment, address: &str, channel: &str) {
     let setup = setup().await;
     let cx = login(&setup).await;
     let (token, _) = mfa_required(&setup, &cx).await;
     let mfa = setup.client.mfa();
-    let sms = MfaEnrollment::Sms {
-        phone_number: PHONE.to_owned(),
-    };
-    let enrolled = mfa.enroll_authenticator(&token, sms, &cx).await.unwrap();
-    assert_eq!(enrolled.oob_channel.as_deref(), Some("sms"));
+    let enrolled = mfa
+        .enroll_authenticator(&token, enrollment, &cx)
+        .await
+        .unwrap();
+    assert_eq!(enrolled.oob_channel.as_deref(), Some(channel));
     assert_eq!(enrolled.binding_method.as_deref(), Some("prompt"));
     let oob = |binding_code: &str| MfaVerification::Oob {
         oob_code: enrolled.oob_code.clone().unwrap(),
         binding_code: Some(binding_code.to_owned()),
     };
-    let sent = setup.tenant.tenant().mfa_binding_code(PHONE).unwrap();
+    let sent = setup.tenant.tenant().mfa_binding_code(address).unwrap();
     let wrong = if sent == "000000" { "111111" } else { "000000" };
     let refused = mfa
         .verify_and_save(&token, oob(wrong), &cx)
