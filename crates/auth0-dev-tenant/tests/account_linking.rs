@@ -508,3 +508,42 @@ async fn a_link_completed_after_a_logout_reports_the_completion(store: Store) {
         "the ended session is not brought back"
     );
 }
+
+#[tokio::test]
+async fn a_link_completes_with_private_key_jwt_and_its_callback_works_once() {
+    use josekit::jwk::KeyPair as _;
+    let pair = josekit::jws::ES256.generate_key_pair().unwrap();
+    let (mut private, mut public) = (pair.to_jwk_private_key(), pair.to_jwk_public_key());
+    private.set_key_id("link-key");
+    public.set_key_id("link-key");
+    let setup = Setup::start_with(
+        |t| t.client_public_key(public.to_string()),
+        |c| {
+            c.audience(API)
+                .client_assertion_signing_key(private.to_string())
+        },
+    )
+    .await;
+    let method = setup.client.config().client_authentication_method();
+    assert_eq!(method, "private_key_jwt");
+    let browser = Browser::new(&setup.tenant);
+    let (_, cx, _) = setup.login(&browser).await;
+    let (url, cx) = start_link(&setup, &cx).await;
+    let (callback, _) = browser.authorize(url).await;
+    // The code exchange of the link carries a client assertion (no secret is configured).
+    let done = setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await
+        .unwrap();
+    assert!(connections(&user_json(&done.user)).contains(&GOOGLE.to_owned()));
+    // The same callback again: its transaction was used.
+    let replayed = setup
+        .client
+        .complete_link_user(callback.as_str(), &cx)
+        .await;
+    assert!(
+        matches!(replayed, Err(Error::MissingTransaction)),
+        "{replayed:?}"
+    );
+}
