@@ -52,6 +52,11 @@
 //!   used one sent again revokes the whole grant (reuse detection, as Auth0's rotation does),
 //!   unless rotation is off ([`DevTenantBuilder::refresh_token_rotation`], as Auth0 requires
 //!   for Token Vault).
+//! - **Pushed authorization requests** (RFC 9126): `POST /oauth/par`, authenticated as at
+//!   the token endpoint, answers a `request_uri` that stands for the pushed parameters at
+//!   `/authorize` once, for 60 seconds, with the same `client_id`.
+//! - **Revocation** (RFC 7009): `POST /oauth/revoke`, authenticated as at the token endpoint,
+//!   ends a refresh token's grant; an unknown token is answered 200 too.
 //! - **CIBA** (poll mode, as Auth0's): `POST /bc-authorize` with Auth0's `login_hint`
 //!   (`{"format":"iss_sub","iss":…,"sub":…}`; the user must be known here: logged in once,
 //!   or named by [`DevTenant::user_id`]), then the `urn:openid:params:grant-type:ciba` grant,

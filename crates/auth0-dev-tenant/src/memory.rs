@@ -218,6 +218,17 @@ pub(crate) struct Memory {
     pub(crate) vault: crate::vault::VaultMemory,
     /// The MFA API's tokens, authenticators, challenges and codes.
     pub(crate) mfa: crate::endpoints::mfa::MfaMemory,
+    /// Pushed authorization requests, by their `request_uri`'s hash.
+    pub(crate) pushed: HashMap<TokenHash, PushedRequest>,
+}
+
+/// A pushed authorization request (`/oauth/par`), waiting for its `/authorize`.
+#[derive(Debug)]
+pub(crate) struct PushedRequest {
+    /// The authorization parameters, form-encoded (no client credentials).
+    pub(crate) query: String,
+    /// Unix seconds.
+    pub(crate) expires_at: u64,
 }
 
 impl Memory {
@@ -234,6 +245,7 @@ impl Memory {
             .retain(|_, expires_at| *expires_at > now);
         self.backchannel.retain(|_, r| r.forget_at > now);
         self.passwordless.retain(|_, p| p.expires_at > now);
+        self.pushed.retain(|_, p| p.expires_at > now);
         self.vault.sweep(now);
         self.mfa.sweep(now, &self.grants);
     }

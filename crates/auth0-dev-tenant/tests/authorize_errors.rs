@@ -117,7 +117,7 @@ async fn state_nonce_openid_and_code_are_required() {
         error_at_callback(&setup, &[("request_uri", "urn:x")])
             .await
             .0,
-        "request_uri_not_supported"
+        "invalid_request_uri"
     );
 }
 

@@ -296,9 +296,11 @@ impl<'a> Checked<'a> {
             ));
         }
         if self.get("request_uri")?.is_some() {
+            // A live one was replaced by its request before this check (`par::resolve`).
             return Err(self.fail(
-                "request_uri_not_supported",
-                "request_uri is not supported by this dev tenant (no pushed authorization requests)"
+                "invalid_request_uri",
+                "the request_uri is unknown, expired, already used or another client's: push \
+                 the authorization request again"
                     .to_owned(),
             ));
         }
@@ -506,6 +508,7 @@ pub(super) async fn authorize(
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::parse(query.unwrap_or_default().as_bytes());
+    let params = super::par::resolve(&tenant, params);
     let (request, prompt) = match check_request(&tenant, &params) {
         Ok(checked) => checked,
         Err(refusal) => return refusal.respond(&tenant, StatusCode::FOUND),

@@ -45,6 +45,7 @@ pub(super) async fn openid_configuration(State(tenant): State<Shared>) -> Json<V
         "userinfo_endpoint": tenant.url("userinfo"),
         "end_session_endpoint": tenant.url("oidc/logout"),
         "revocation_endpoint": tenant.url("oauth/revoke"),
+        "pushed_authorization_request_endpoint": tenant.url("oauth/par"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": [

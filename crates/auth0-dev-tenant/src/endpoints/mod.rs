@@ -9,6 +9,7 @@ mod exchange;
 mod logout;
 pub(crate) mod mfa;
 mod mfa_grants;
+mod par;
 pub(crate) mod passwordless;
 mod revoke;
 mod token;
@@ -50,6 +51,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route(LOGIN_FORM_PATH, post(authorize::submit_login))
         .route("/oauth/token", post(token::token))
         .route("/oauth/revoke", post(revoke::revoke))
+        .route("/oauth/par", post(par::par))
         .route("/bc-authorize", post(ciba::bc_authorize))
         .route("/passwordless/start", post(passwordless::start))
         .route(
@@ -162,6 +164,19 @@ impl Params {
             return Err(Repeated(name));
         }
         Ok(first)
+    }
+
+    /// Every parameter but those named in `left_out`, form-encoded again.
+    pub(crate) fn encoded_without(&self, left_out: &[&str]) -> String {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in self
+            .0
+            .iter()
+            .filter(|(k, _)| !left_out.contains(&k.as_str()))
+        {
+            form.append_pair(name, value);
+        }
+        form.finish()
     }
 }
 
