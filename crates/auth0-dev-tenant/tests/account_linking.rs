@@ -511,17 +511,10 @@ async fn a_link_completed_after_a_logout_reports_the_completion(store: Store) {
 
 #[tokio::test]
 async fn a_link_completes_with_private_key_jwt_and_its_callback_works_once() {
-    use josekit::jwk::KeyPair as _;
-    let pair = josekit::jws::ES256.generate_key_pair().unwrap();
-    let (mut private, mut public) = (pair.to_jwk_private_key(), pair.to_jwk_public_key());
-    private.set_key_id("link-key");
-    public.set_key_id("link-key");
+    let (private, public) = es256_jwk_pair("link-key");
     let setup = Setup::start_with(
-        |t| t.client_public_key(public.to_string()),
-        |c| {
-            c.audience(API)
-                .client_assertion_signing_key(private.to_string())
-        },
+        |t| t.client_public_key(public),
+        |c| c.audience(API).client_assertion_signing_key(private),
     )
     .await;
     let method = setup.client.config().client_authentication_method();

@@ -6,7 +6,6 @@
 use auth0_test_support::dev_tenant as support;
 
 use auth0_server_core::client::StartLoginOptions;
-use josekit::jwk::KeyPair as _;
 use support::*;
 
 /// A login through PAR in a new browser: its authorization URL's parameters, and the login.
@@ -51,16 +50,13 @@ async fn a_login_through_par_works_and_its_request_uri_only_once() {
 
 #[tokio::test]
 async fn a_private_key_jwt_client_pushes_its_login_with_an_assertion() {
-    let pair = josekit::jws::ES256.generate_key_pair().unwrap();
-    let (mut private, mut public) = (pair.to_jwk_private_key(), pair.to_jwk_public_key());
-    private.set_key_id("par-key");
-    public.set_key_id("par-key");
+    let (private, public) = es256_jwk_pair("par-key");
     let setup = Setup::start_with(
-        |t| t.client_public_key(public.to_string()),
+        |t| t.client_public_key(public),
         |c| {
             c.audience(API)
                 .pushed_authorization_requests(true)
-                .client_assertion_signing_key(private.to_string())
+                .client_assertion_signing_key(private)
         },
     )
     .await;

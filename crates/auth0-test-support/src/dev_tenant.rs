@@ -370,6 +370,24 @@ pub async fn token_request(
     (status, response.json().await.unwrap(), headers)
 }
 
+/// An ES256 key pair for a `private_key_jwt` application, with `kid`: the private JWK the
+/// app signs with and the public JWK the tenant registers.
+///
+/// ```
+/// let (private, public) = auth0_test_support::dev_tenant::es256_jwk_pair("k1");
+/// assert!(private.contains("\"d\"") && !public.contains("\"d\""));
+/// ```
+pub fn es256_jwk_pair(kid: &str) -> (String, String) {
+    use josekit::jwk::KeyPair as _;
+    let pair = josekit::jws::ES256
+        .generate_key_pair()
+        .expect("an ES256 key pair");
+    let (mut private, mut public) = (pair.to_jwk_private_key(), pair.to_jwk_public_key());
+    private.set_key_id(kid);
+    public.set_key_id(kid);
+    (private.to_string(), public.to_string())
+}
+
 /// A PKCE pair: (verifier, S256 challenge).
 pub fn pkce(verifier: &str) -> (String, String) {
     (
